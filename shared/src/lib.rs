@@ -17,6 +17,8 @@ pub mod sync;
 pub mod validate;
 mod wire_enum;
 
-pub use contact::{Action, AgeBand, Behaviour, ContactFacts, GroupCounts, Location, LocationSource, StreetContact};
+pub use contact::{
+    Action, AgeBand, Behaviour, ContactFacts, GroupCounts, Location, LocationSource, StreetContact,
+};
 pub use ids::*;
 pub use role::Role;

@@ -1,1 +1,482 @@
-//! (being written)
+//! The sync protocol between a field device and the server, and the pure sync plan.
+//!
+//! The device keeps an outbox. Every outbox item is keyed by `(kind, id)`, where the id is
+//! the record's own UUIDv7, made on the device. The server answers one [`Receipt`] per
+//! item, after its commit:
+//! - **accepted** with a server sequence number;
+//! - **duplicate**: the same key with the same content was already accepted, and the
+//!   original acceptance is returned, so a retry after a lost response is harmless;
+//! - **conflict**: the same key with *different* content; nothing is overwritten;
+//! - **rejected**: the item is invalid, with the field and a reason.
+//!
+//! What the device does with each answer is decided here, by pure functions that the app
+//! only carries out ([`apply_receipts`], [`after_failure`], [`next_batch`]). Ordering never
+//! depends on a device clock: the outbox is ordered by a local insertion counter, and pull
+//! cursors are server sequence numbers.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::area::{Gemeente, Place, Wijk};
+use crate::care::{CareFormEnvelope, Feedback, RecipientKeyId};
+use crate::contact::{ContactFacts, StreetContact};
+use crate::ids::{ContactId, CorrectionId};
+use crate::norms::{AreaRule, NormSet};
+use crate::round::{Round, RoundEnd};
+use crate::wire_enum::wire_enum;
+
+/// The protocol version this build speaks. A server accepts every version up to its own;
+/// fields are only ever added (with defaults), never renamed or removed.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Items per push request that a device sends at most.
+pub const MAX_BATCH_ITEMS: usize = 500;
+
+/// A device's clock may be off by this much before its contacts are flagged.
+pub const MAX_CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+/// A correction to a contact made within its round (e.g. the time was set wrong). It
+/// replaces the contact's facts; the original stays in the server's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactCorrection {
+    /// Id of the correction itself.
+    pub id: CorrectionId,
+    /// The contact corrected.
+    pub contact: ContactId,
+    /// The corrected facts.
+    #[serde(flatten)]
+    pub facts: ContactFacts,
+}
+
+wire_enum! {
+    /// The kind of an outbox item.
+    pub enum ItemKind {
+        /// A round started.
+        Round = "round" => "ronde",
+        /// A round ended.
+        RoundEnd = "round_end" => "einde ronde",
+        /// A street contact.
+        Contact = "contact" => "contact",
+        /// A correction to a contact.
+        Correction = "correction" => "correctie",
+        /// A sealed care form.
+        CareForm = "care_form" => "zorgformulier",
+    }
+}
+
+/// A typed outbox payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// A round started.
+    Round(Round),
+    /// A round ended (keyed by the round id).
+    RoundEnd(RoundEnd),
+    /// A street contact.
+    Contact(StreetContact),
+    /// A correction.
+    Correction(ContactCorrection),
+    /// A sealed care form.
+    CareForm(CareFormEnvelope),
+}
+
+impl Payload {
+    /// The kind of item.
+    pub fn kind(&self) -> ItemKind {
+        match self {
+            Payload::Round(_) => ItemKind::Round,
+            Payload::RoundEnd(_) => ItemKind::RoundEnd,
+            Payload::Contact(_) => ItemKind::Contact,
+            Payload::Correction(_) => ItemKind::Correction,
+            Payload::CareForm(_) => ItemKind::CareForm,
+        }
+    }
+
+    /// The idempotency id: the record's own id (the round's id for a round end).
+    pub fn id(&self) -> uuid::Uuid {
+        match self {
+            Payload::Round(r) => r.id.0,
+            Payload::RoundEnd(e) => e.round.0,
+            Payload::Contact(c) => c.id.0,
+            Payload::Correction(c) => c.id.0,
+            Payload::CareForm(f) => f.id.0,
+        }
+    }
+
+    /// The body as JSON.
+    pub fn body_json(&self) -> serde_json::Result<String> {
+        match self {
+            Payload::Round(r) => serde_json::to_string(r),
+            Payload::RoundEnd(e) => serde_json::to_string(e),
+            Payload::Contact(c) => serde_json::to_string(c),
+            Payload::Correction(c) => serde_json::to_string(c),
+            Payload::CareForm(f) => serde_json::to_string(f),
+        }
+    }
+
+    /// Parses a body of a known kind. Unknown kinds give `Ok(None)`.
+    pub fn parse(kind: &ItemKind, body: &str) -> serde_json::Result<Option<Payload>> {
+        Ok(Some(match kind {
+            ItemKind::Round => Payload::Round(serde_json::from_str(body)?),
+            ItemKind::RoundEnd => Payload::RoundEnd(serde_json::from_str(body)?),
+            ItemKind::Contact => Payload::Contact(serde_json::from_str(body)?),
+            ItemKind::Correction => Payload::Correction(serde_json::from_str(body)?),
+            ItemKind::CareForm => Payload::CareForm(serde_json::from_str(body)?),
+            ItemKind::Other(_) => return Ok(None),
+        }))
+    }
+
+    /// The content hash the server uses to tell a replay from a conflict: BLAKE3 over the
+    /// canonical JSON of the typed value (so formatting differences do not matter).
+    pub fn content_hash(&self) -> serde_json::Result<[u8; 32]> {
+        Ok(*blake3::hash(self.body_json()?.as_bytes()).as_bytes())
+    }
+}
+
+/// One outbox item on the wire. The body stays raw until the server parses it, so that
+/// one malformed item is rejected on its own instead of failing the whole batch.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PushItem {
+    /// The kind.
+    pub kind: ItemKind,
+    /// The idempotency id (must equal the id inside the body).
+    pub id: String,
+    /// The record.
+    pub body: Box<RawValue>,
+}
+
+impl PushItem {
+    /// Wraps a typed payload.
+    pub fn from_payload(payload: &Payload) -> serde_json::Result<PushItem> {
+        Ok(PushItem {
+            kind: payload.kind(),
+            id: payload.id().to_string(),
+            body: RawValue::from_string(payload.body_json()?)?,
+        })
+    }
+}
+
+/// `POST /api/v1/sync/push`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// The protocol version the device speaks.
+    pub protocol: u32,
+    /// The device's clock when it sent the request, to measure its offset.
+    pub device_time: Timestamp,
+    /// The items, in outbox order.
+    pub items: Vec<PushItem>,
+}
+
+/// When and in what order the server accepted an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptance {
+    /// The server's sequence number for the item, unique and increasing.
+    pub seq: u64,
+    /// When the server received it (server clock).
+    pub received_at: Timestamp,
+}
+
+/// The server's answer for one item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Stored now.
+    Accepted(Acceptance),
+    /// Already stored with the same content: the original acceptance.
+    Duplicate(Acceptance),
+    /// The key exists with other content; nothing was overwritten.
+    Conflict {
+        /// The original acceptance of the key.
+        original: Acceptance,
+        /// Why (Dutch).
+        message: String,
+    },
+    /// Refused; retrying the same content will not help.
+    Rejected {
+        /// Stable code (a validation code or a protocol code such as `unknown_kind`).
+        code: String,
+        /// The offending field, if one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
+        /// Dutch explanation.
+        message: String,
+    },
+}
+
+/// The receipt for one pushed item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Kind of the item.
+    pub kind: ItemKind,
+    /// Its idempotency id, as sent.
+    pub id: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// Response of a push.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// One receipt per item, in request order.
+    pub receipts: Vec<Receipt>,
+    /// The server's clock, so the device can show its own offset.
+    pub server_time: Timestamp,
+}
+
+/// An opaque pull position: a server sequence number, never a device clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cursor(pub u64);
+
+/// `POST /api/v1/sync/pull`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PullRequest {
+    /// The protocol version the device speaks.
+    #[serde(default = "default_protocol")]
+    pub protocol: u32,
+    /// Where the last pull ended; `None` on first sync.
+    #[serde(default)]
+    pub since: Option<Cursor>,
+    /// The configuration version the device holds, so an unchanged config is not resent.
+    #[serde(default)]
+    pub config_version: Option<u64>,
+    /// The device's clock.
+    #[serde(default)]
+    pub device_time: Option<Timestamp>,
+}
+
+fn default_protocol() -> u32 {
+    PROTOCOL_VERSION
+}
+
+/// The meldpunt's public key for sealing care forms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeldpuntKey {
+    /// Key id, recorded on each envelope.
+    pub id: RecipientKeyId,
+    /// The age X25519 recipient ("age1…").
+    pub recipient: String,
+}
+
+/// Everything a device needs to work offline in its gemeente.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceConfig {
+    /// Version; changes whenever anything below changes.
+    pub version: u64,
+    /// The gemeente.
+    pub gemeente: Gemeente,
+    /// Its norms.
+    pub norms: NormSet,
+    /// Its area rules.
+    #[serde(default)]
+    pub area_rules: Vec<AreaRule>,
+    /// The wijken the device may work in.
+    pub wijken: Vec<Wijk>,
+    /// Named places.
+    #[serde(default)]
+    pub places: Vec<Place>,
+    /// The current meldpunt key, once the meldpunt has one.
+    #[serde(default)]
+    pub meldpunt_key: Option<MeldpuntKey>,
+}
+
+/// Response of a pull. A revoked device gets no pull at all: every call answers 401 with
+/// code `device_revoked`, which is the signal to stop and wipe the token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// Pass this as `since` next time.
+    pub cursor: Cursor,
+    /// The configuration, when it differs from the version the device holds.
+    #[serde(default)]
+    pub config: Option<DeviceConfig>,
+    /// Feedback on this device's care forms that changed since the cursor, in server order.
+    #[serde(default)]
+    pub feedback: Vec<Feedback>,
+    /// The server's clock.
+    pub server_time: Timestamp,
+}
+
+// ---------------------------------------------------------------------------------------
+// The pure plan.
+
+/// The state of an outbox entry on the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum EntryState {
+    /// Waiting to be sent (wacht).
+    Pending {
+        /// Failed attempts so far.
+        attempts: u32,
+    },
+    /// The server has it (verzonden).
+    Sent(Acceptance),
+    /// Refused; kept aside and never retried automatically (geweigerd).
+    Quarantined {
+        /// Stable code.
+        code: String,
+        /// Dutch reason to show.
+        message: String,
+    },
+}
+
+impl EntryState {
+    /// The Dutch word for the UI.
+    pub fn label_nl(&self) -> &'static str {
+        match self {
+            EntryState::Pending { .. } => "wacht",
+            EntryState::Sent(_) => "verzonden",
+            EntryState::Quarantined { .. } => "geweigerd",
+        }
+    }
+}
+
+/// An outbox entry as the plan sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Local insertion counter: the only ordering the outbox uses.
+    pub local_seq: u64,
+    /// Kind of item.
+    pub kind: ItemKind,
+    /// Idempotency id.
+    pub id: String,
+    /// Size of the body in bytes.
+    pub body_len: usize,
+    /// State.
+    pub state: EntryState,
+}
+
+/// Picks the next batch: pending entries in local order, at most `max_items` and at most
+/// `max_bytes` of bodies (but always at least one entry, so a big item is never stuck).
+pub fn next_batch(entries: &[Entry], max_items: usize, max_bytes: usize) -> Vec<u64> {
+    let mut pending: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| matches!(e.state, EntryState::Pending { .. }))
+        .collect();
+    pending.sort_by_key(|e| e.local_seq);
+    let mut batch = Vec::new();
+    let mut bytes = 0usize;
+    for e in pending {
+        if batch.len() >= max_items.max(1)
+            || (!batch.is_empty() && bytes.saturating_add(e.body_len) > max_bytes)
+        {
+            break;
+        }
+        bytes = bytes.saturating_add(e.body_len);
+        batch.push(e.local_seq);
+    }
+    batch
+}
+
+/// A state change the store must carry out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The entry.
+    pub local_seq: u64,
+    /// Its new state.
+    pub state: EntryState,
+}
+
+/// Applies the receipts of one push to the batch that was sent.
+///
+/// Accepted and duplicate mean sent; rejected and conflict mean quarantined; an entry
+/// without a receipt (a truncated answer) stays pending with one more attempt, so it is
+/// simply sent again and the server's idempotency makes that harmless.
+pub fn apply_receipts(batch: &[Entry], receipts: &[Receipt]) -> Vec<Transition> {
+    batch
+        .iter()
+        .map(|entry| {
+            let receipt = receipts
+                .iter()
+                .find(|r| r.kind == entry.kind && r.id == entry.id);
+            let state = match receipt.map(|r| &r.outcome) {
+                Some(Outcome::Accepted(a)) | Some(Outcome::Duplicate(a)) => EntryState::Sent(*a),
+                Some(Outcome::Rejected { code, message, .. }) => EntryState::Quarantined {
+                    code: code.clone(),
+                    message: message.clone(),
+                },
+                Some(Outcome::Conflict { message, .. }) => EntryState::Quarantined {
+                    code: "conflict".into(),
+                    message: message.clone(),
+                },
+                None => EntryState::Pending {
+                    attempts: attempts(&entry.state).saturating_add(1),
+                },
+            };
+            Transition {
+                local_seq: entry.local_seq,
+                state,
+            }
+        })
+        .collect()
+}
+
+fn attempts(state: &EntryState) -> u32 {
+    match state {
+        EntryState::Pending { attempts } => *attempts,
+        _ => 0,
+    }
+}
+
+/// Why a whole push (or pull) failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No connection, DNS, TLS, or a timeout.
+    Network,
+    /// The server answered with this HTTP status.
+    Status(u16),
+}
+
+/// What to do after a failed request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Try again after the delay, with at most this many items per batch.
+    Retry {
+        /// How long to wait.
+        delay: Duration,
+        /// The batch size to use next.
+        batch_items: usize,
+    },
+    /// The device is no longer allowed in (revoked or token lost): stop syncing and ask the
+    /// user to enrol again. Nothing in the outbox is deleted.
+    Reenrol,
+    /// The server does not speak this protocol; keep everything and wait for an app update.
+    UpdateApp,
+}
+
+/// Exponential backoff with full jitter: a delay in `[0, min(cap, base · 2^attempt)]`,
+/// scaled by `jitter` in `[0, 1]` (the caller supplies the randomness, so this stays pure).
+pub fn backoff(attempt: u32, jitter: f64) -> Duration {
+    const BASE: Duration = Duration::from_secs(2);
+    const CAP: Duration = Duration::from_secs(300);
+    let ceiling = BASE
+        .checked_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX))
+        .unwrap_or(CAP)
+        .min(CAP);
+    let jitter = if jitter.is_finite() {
+        jitter.clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    // Never zero: a retry storm against a struggling server helps nobody.
+    ceiling.mul_f64(jitter).max(Duration::from_millis(500))
+}
+
+/// Decides what to do after a failed push of `batch_items` items on attempt `attempt`.
+pub fn after_failure(failure: Failure, attempt: u32, batch_items: usize, jitter: f64) -> Decision {
+    let retry = |items: usize| Decision::Retry {
+        delay: backoff(attempt, jitter),
+        batch_items: items.max(1),
+    };
+    match failure {
+        Failure::Network => retry(batch_items),
+        Failure::Status(401) | Failure::Status(403) => Decision::Reenrol,
+        // Too large: halve the batch and try again at once-ish.
+        Failure::Status(413) => retry(batch_items / 2),
+        Failure::Status(426) => Decision::UpdateApp,
+        // 408, 425, 429 and 5xx: the server is busy or broken; back off.
+        Failure::Status(_) => retry(batch_items),
+    }
+}

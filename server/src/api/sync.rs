@@ -1,0 +1,285 @@
+//! The field device's API: enrolment, push and pull.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use avondronde_shared::care::{CareStatus, Feedback};
+use avondronde_shared::sync::{
+    Cursor, MAX_BATCH_ITEMS, Outcome, PullRequest, PullResponse, PushRequest, PushResponse,
+};
+use avondronde_shared::{DeviceId, Role};
+use axum::Json;
+use axum::extract::State;
+use jiff::Timestamp;
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiJson, ApiResult};
+use crate::auth::{self, Device, EnrolError};
+use crate::db::{DbError, now_ms};
+use crate::error::ApiError;
+use crate::ingest::{self, PushContext};
+use crate::state::{self, AppState, Metrics};
+
+/// Routes of this module.
+pub fn router() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(enrol))
+        .routes(routes!(push))
+        .routes(routes!(pull))
+}
+
+/// Enrolment request.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EnrolRequest {
+    /// The one-time code, e.g. `ABCD-EFGH-JKLM` (case and spaces do not matter).
+    pub code: String,
+    /// A label for the device, e.g. "Telefoon team West".
+    #[serde(default)]
+    pub label: String,
+}
+
+/// Enrolment answer. The token is shown once; keep it in the device's keychain.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EnrolResponse {
+    /// The new device's id.
+    #[schema(value_type = String, format = Uuid)]
+    pub device_id: DeviceId,
+    /// The bearer token (256 random bits).
+    pub token: String,
+    /// The field worker's role.
+    #[schema(value_type = String)]
+    pub role: Role,
+}
+
+/// Turns a one-time enrolment code into a device token.
+#[utoipa::path(post, path = "/api/v1/enrol", tag = "sync", request_body = EnrolRequest,
+    responses(
+        (status = 200, description = "Enrolled", body = EnrolResponse),
+        (status = 400, description = "Malformed body", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown code", body = crate::error::ErrorBody),
+        (status = 410, description = "Code used or expired", body = crate::error::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::error::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
+        (status = 422, description = "Label too long", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many attempts", body = crate::error::ErrorBody)))]
+pub async fn enrol(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<EnrolRequest>,
+) -> ApiResult<Json<EnrolResponse>> {
+    if state.limits.login.check_key(&"enrol".to_owned()).is_err() {
+        return Err(ApiError::TooManyRequests);
+    }
+    if req.label.chars().count() > 80 {
+        return Err(ApiError::Invalid("label: maximaal 80 tekens".into()));
+    }
+    let code = req.code.replace(' ', "");
+    let label = req.label;
+    let outcome = state
+        .db
+        .write(move |c| {
+            let res = auth::enrol(c, &code, &label)?;
+            let role = match &res {
+                Ok((device, _)) => Some(c.query_row(
+                    "SELECT u.role FROM device d JOIN user u ON u.id = d.user_id WHERE d.id = ?1",
+                    params![device.to_string()],
+                    |r| r.get::<_, String>(0),
+                )?),
+                Err(_) => None,
+            };
+            Ok((res, role))
+        })
+        .await?;
+    match outcome {
+        (Ok((device_id, token)), Some(role)) => Ok(Json(EnrolResponse {
+            device_id,
+            token,
+            role: Role::from_code(&role).ok_or_else(|| ApiError::Internal("bad role".into()))?,
+        })),
+        (Err(EnrolError::Used), _) => Err(ApiError::Gone(
+            "Deze aanmeldcode is al gebruikt; vraag de beheerder om een nieuwe.".into(),
+        )),
+        (Err(EnrolError::Expired), _) => Err(ApiError::Gone(
+            "Deze aanmeldcode is verlopen (24 uur geldig); vraag de beheerder om een nieuwe."
+                .into(),
+        )),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// Pushes a batch of outbox items; answers one receipt per item, after the commit.
+///
+/// Idempotent per item on (kind, id) plus a content hash: a replay returns the original
+/// acceptance as `duplicate`; the same id with other content is a `conflict`.
+#[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync",
+    request_body(content = Object, description = "PushRequest: {protocol, device_time, items: [{kind, id, body}]}"),
+    security(("device" = [])),
+    responses(
+        (status = 200, description = "One receipt per item", body = Object),
+        (status = 400, description = "Malformed body", body = crate::error::ErrorBody),
+        (status = 401, description = "Unknown or revoked device", body = crate::error::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::error::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many requests", body = crate::error::ErrorBody)))]
+pub async fn push(
+    State(state): State<Arc<AppState>>,
+    device: Device,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> ApiResult<Json<PushResponse>> {
+    if req.items.len() > MAX_BATCH_ITEMS * 2 {
+        return Err(ApiError::BadRequest(format!(
+            "Te veel items in één keer: {}; stuur er hoogstens {MAX_BATCH_ITEMS}.",
+            req.items.len()
+        )));
+    }
+    let received_at = now_ms();
+    let skew_ms = req.device_time.as_millisecond().saturating_sub(received_at);
+    let gemeente = device.gemeente;
+    let st = state.clone();
+    let rules = state
+        .db
+        .read(move |c| st.gemeente_rules(c, gemeente))
+        .await?;
+    // Validate against the later of the two clocks: a device whose clock runs ahead is
+    // flagged, not refused, and nothing it recorded is lost.
+    let now = Timestamp::now().max(req.device_time);
+    let prepared: Vec<_> = req
+        .items
+        .into_iter()
+        .map(|item| ingest::prepare(item, now, &rules))
+        .collect();
+    let ctx = PushContext {
+        device,
+        received_at,
+        skew_ms,
+    };
+    let skewed = ctx.skewed();
+    let receipts = state
+        .db
+        .write(move |c| ingest::commit(c, &ctx, prepared))
+        .await?;
+    count(&state, &receipts, skewed);
+    tracing::info!(items = receipts.len(), skew_ms, "push");
+    Ok(Json(PushResponse {
+        receipts,
+        server_time: Timestamp::now(),
+    }))
+}
+
+fn count(state: &AppState, receipts: &[avondronde_shared::sync::Receipt], skewed: bool) {
+    let m = &state.metrics;
+    Metrics::add(&m.pushes, 1);
+    let by = |f: fn(&Outcome) -> bool, c: &AtomicU64| {
+        Metrics::add(c, receipts.iter().filter(|r| f(&r.outcome)).count() as u64)
+    };
+    by(|o| matches!(o, Outcome::Accepted(_)), &m.items_accepted);
+    by(|o| matches!(o, Outcome::Duplicate(_)), &m.items_duplicate);
+    by(|o| matches!(o, Outcome::Rejected { .. }), &m.items_rejected);
+    by(|o| matches!(o, Outcome::Conflict { .. }), &m.items_conflict);
+    if skewed {
+        let contacts = receipts
+            .iter()
+            .filter(|r| {
+                r.kind == avondronde_shared::sync::ItemKind::Contact
+                    && matches!(r.outcome, Outcome::Accepted(_))
+            })
+            .count();
+        Metrics::add(&m.skewed_contacts, contacts as u64);
+    }
+}
+
+/// Pulls the device's configuration (when changed) and the feedback on its own care forms
+/// since the cursor. A revoked device gets 401 `device_revoked`.
+#[utoipa::path(post, path = "/api/v1/sync/pull", tag = "sync",
+    request_body(content = Object, description = "PullRequest: {protocol, since, config_version, device_time}"),
+    security(("device" = [])),
+    responses(
+        (status = 200, description = "Config and feedback", body = Object),
+        (status = 400, description = "Malformed body", body = crate::error::ErrorBody),
+        (status = 401, description = "Unknown or revoked device", body = crate::error::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::error::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many requests", body = crate::error::ErrorBody)))]
+pub async fn pull(
+    State(state): State<Arc<AppState>>,
+    device: Device,
+    ApiJson(req): ApiJson<PullRequest>,
+) -> ApiResult<Json<PullResponse>> {
+    Metrics::add(&state.metrics.pulls, 1);
+    let now = now_ms();
+    if let Some(device_time) = req.device_time {
+        let skew = device_time.as_millisecond().saturating_sub(now);
+        let id = device.id.to_string();
+        state
+            .db
+            .write(move |c| {
+                c.prepare_cached(
+                    "UPDATE device SET last_seen_at = ?1, clock_offset_ms = ?2 WHERE id = ?3",
+                )?
+                .execute(params![now, skew, id])?;
+                Ok(())
+            })
+            .await?;
+    }
+    let st = state.clone();
+    let since = req.since.unwrap_or_default();
+    let held = req.config_version;
+    let (config, feedback, cursor) = state
+        .db
+        .read(move |c| {
+            let version = state::config_version(c, device.gemeente)?;
+            let config = if held == Some(version) {
+                None
+            } else {
+                state::device_config(&st, c, device.gemeente)?
+            };
+            let (feedback, cursor) = feedback_since(c, device.id, since)?;
+            Ok((config, feedback, cursor))
+        })
+        .await?;
+    Ok(Json(PullResponse {
+        cursor,
+        config,
+        feedback,
+        server_time: Timestamp::now(),
+    }))
+}
+
+/// Feedback on the device's own forms changed after `since`, in server order.
+fn feedback_since(
+    c: &rusqlite::Connection,
+    device: DeviceId,
+    since: Cursor,
+) -> Result<(Vec<Feedback>, Cursor), DbError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, status, message, updated_at, feedback_seq FROM care_form
+         WHERE device_id = ?1 AND feedback_seq > ?2 ORDER BY feedback_seq LIMIT 1000",
+    )?;
+    let mut cursor = since;
+    let rows = stmt.query_map(params![device.to_string(), since.0 as i64], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, status, message, updated_at, seq) = row?;
+        cursor = cursor.max(Cursor(seq.max(0) as u64));
+        out.push(Feedback {
+            form: id
+                .parse()
+                .map_err(|_| DbError::Domain("bad form id".into()))?,
+            status: CareStatus::from(status),
+            message,
+            updated_at: Timestamp::from_millisecond(updated_at).unwrap_or(Timestamp::UNIX_EPOCH),
+        });
+    }
+    Ok((out, cursor))
+}

@@ -1,0 +1,82 @@
+//! `/health` and `/metrics` (Prometheus text format).
+
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+/// Routes of this module.
+pub fn router() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(metrics))
+}
+
+/// Liveness: answers when the server and its database respond.
+#[utoipa::path(get, path = "/health", tag = "system",
+    responses((status = 200, description = "Healthy", body = String, content_type = "text/plain"),
+              (status = 500, description = "Database unavailable", body = crate::error::ErrorBody)))]
+pub async fn health(
+    State(state): State<Arc<AppState>>,
+) -> Result<&'static str, crate::error::ApiError> {
+    state
+        .db
+        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await?;
+    Ok("ok")
+}
+
+/// Counters in Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    responses((status = 200, description = "Prometheus metrics", body = String, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    let m = &state.metrics;
+    let mut out = String::new();
+    for (name, help, v) in [
+        (
+            "avondronde_push_requests_total",
+            "Push requests.",
+            &m.pushes,
+        ),
+        ("avondronde_pull_requests_total", "Pull requests.", &m.pulls),
+        (
+            "avondronde_items_accepted_total",
+            "Outbox items accepted.",
+            &m.items_accepted,
+        ),
+        (
+            "avondronde_items_duplicate_total",
+            "Outbox items that were replays.",
+            &m.items_duplicate,
+        ),
+        (
+            "avondronde_items_rejected_total",
+            "Outbox items rejected.",
+            &m.items_rejected,
+        ),
+        (
+            "avondronde_items_conflict_total",
+            "Outbox items in conflict.",
+            &m.items_conflict,
+        ),
+        (
+            "avondronde_skewed_contacts_total",
+            "Contacts from a device whose clock was off by more than 5 minutes.",
+            &m.skewed_contacts,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+            v.load(Ordering::Relaxed)
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}

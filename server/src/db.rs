@@ -1,0 +1,253 @@
+//! The embedded store: SQLite in WAL mode, with migrations compiled into the binary.
+//!
+//! All writes go through one writer thread that **group-commits**: it takes every job that
+//! is waiting, runs each in its own savepoint (so one failing job never undoes another),
+//! commits once, and only then answers each caller. That is what lets the server promise
+//! "a receipt is sent only after the commit" and still take hundreds of devices at once
+//! on one disk. Reads use a small pool of connections of their own.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+/// The migrations, in order. `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
+
+/// Jobs the writer takes into one transaction at most.
+const MAX_GROUP: usize = 512;
+
+/// A storage failure. Its text may name tables and constraints, never personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// SQLite said no.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Stored JSON could not be read back.
+    #[error("stored value is not valid: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The writer thread is gone (the server is shutting down).
+    #[error("database writer stopped")]
+    WriterGone,
+    /// A job decided to fail with a domain error, carried to the caller as is.
+    #[error("{0}")]
+    Domain(String),
+}
+
+type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Deliver + Send>;
+
+/// Handle to the database: one group-committing writer and a pool of readers.
+pub struct Db {
+    jobs: mpsc::Sender<Job>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -32000;",
+    )
+}
+
+/// Opens (creating if needed) the database at `path` and runs pending migrations.
+pub fn open_connection(path: &Path) -> Result<Connection, DbError> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &Connection) -> Result<(), DbError> {
+    let done: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let done = usize::try_from(done).unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {}; COMMIT;",
+            i + 1
+        ))?;
+    }
+    Ok(())
+}
+
+impl Db {
+    /// Opens the database at `path`, migrates it and starts the writer thread.
+    pub fn open(path: &Path) -> Result<Db, DbError> {
+        let writer = open_connection(path)?;
+        let readers = (0..4)
+            .map(|_| {
+                let c = Connection::open(path)?;
+                configure(&c)?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+        let (jobs, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("db-writer".into())
+            .spawn(move || writer_loop(writer, rx))
+            .map_err(|e| DbError::Domain(format!("cannot start writer: {e}")))?;
+        Ok(Db {
+            jobs,
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// Runs `f` in the writer's transaction and returns its result once committed.
+    ///
+    /// If `f` fails, only its own savepoint is rolled back.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T, DbError>>();
+        let job: Job = Box::new(move |conn| {
+            let result = in_savepoint(conn, f);
+            Box::new(move |commit: Result<(), String>| {
+                let outcome = match commit {
+                    Ok(()) => result,
+                    Err(e) => Err(DbError::Domain(format!("commit failed: {e}"))),
+                };
+                let _ = tx.send(outcome);
+            })
+        });
+        self.jobs.send(job).map_err(|_| DbError::WriterGone)?;
+        rx.await.map_err(|_| DbError::WriterGone)?
+    }
+
+    /// Runs `f` on a reader connection on the blocking pool.
+    pub async fn read<T, F>(self: &std::sync::Arc<Self>, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.read_blocking(f))
+            .await
+            .map_err(|_| DbError::WriterGone)?
+    }
+
+    /// Runs `f` on a reader connection on this thread.
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let n = self.readers.len();
+        for i in 0..n {
+            if let Ok(conn) = self.readers[(start + i) % n].try_lock() {
+                return f(&conn);
+            }
+        }
+        let conn = self.readers[start % n]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&conn)
+    }
+}
+
+fn in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    conn.execute_batch("SAVEPOINT job")?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("RELEASE job")?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            Err(e)
+        }
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut delivers: Vec<Deliver> = Vec::with_capacity(16);
+        let begun = conn.execute_batch("BEGIN IMMEDIATE");
+        if let Err(e) = begun {
+            first(&conn)(Err(e.to_string()));
+            continue;
+        }
+        delivers.push(first(&conn));
+        while delivers.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => delivers.push(job(&conn)),
+                Err(_) => break,
+            }
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for deliver in delivers {
+            deliver(commit.clone());
+        }
+    }
+}
+
+/// The server clock in unix milliseconds.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failing_job_rolls_back_only_itself_in_a_group_commit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = std::sync::Arc::new(Db::open(&dir.path().join("t.db")).expect("open"));
+        db.write(|c| {
+            c.execute("CREATE TABLE t (x INTEGER UNIQUE)", [])?;
+            Ok(())
+        })
+        .await
+        .expect("create");
+        let ok = db.write(|c| Ok(c.execute("INSERT INTO t VALUES (1)", [])?));
+        let bad = db.write(|c| {
+            c.execute("INSERT INTO t VALUES (2)", [])?;
+            c.execute("INSERT INTO t VALUES (1)", [])?; // unique violation
+            Ok(())
+        });
+        let (ok, bad) = tokio::join!(ok, bad);
+        assert!(ok.is_ok());
+        assert!(bad.is_err());
+        let rows: Vec<i64> = db
+            .read(|c| {
+                let mut s = c.prepare("SELECT x FROM t ORDER BY x")?;
+                let v = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                Ok(v)
+            })
+            .await
+            .expect("read");
+        assert_eq!(
+            rows,
+            vec![1],
+            "the failed job's insert of 2 was rolled back"
+        );
+    }
+
+    #[test]
+    fn migrations_are_recorded_and_not_run_twice() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m.db");
+        drop(open_connection(&path).expect("first open"));
+        let conn = open_connection(&path).expect("second open");
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, MIGRATIONS.len() as i64);
+    }
+}

@@ -1,0 +1,490 @@
+//! Ingest of pushed outbox items with exactly-once effect.
+//!
+//! A push is handled in two steps:
+//! 1. [`prepare`] runs on the request's own task: it parses each item, validates it,
+//!    hashes its canonical content and works out everything derivable (wijk by location,
+//!    the norm verdict, the H3 cells). A bad item becomes a rejection right here and never
+//!    touches the others.
+//! 2. [`commit`] runs inside the writer's transaction: it checks the idempotency ledger
+//!    (`item`, unique on kind and id) and writes the rows. The caller sends the receipts
+//!    only after the transaction committed.
+
+use avondronde_shared::care::CareFormEnvelope;
+use avondronde_shared::contact::ContactFacts;
+use avondronde_shared::norms::{Encounter, evaluate};
+use avondronde_shared::round::{Round, RoundEnd};
+use avondronde_shared::sync::{
+    Acceptance, ContactCorrection, ItemKind, MAX_CLOCK_SKEW, Outcome, Payload, PushItem, Receipt,
+};
+use avondronde_shared::validate::Validate;
+use avondronde_shared::{AgeBand, StreetContact, WijkId};
+use h3o::{LatLng, Resolution};
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::auth::Device;
+use crate::db::DbError;
+use crate::state::GemeenteRules;
+
+/// What ingest derives from a contact's facts.
+#[derive(Debug, Clone)]
+pub struct Derived {
+    /// The wijk the point lies in, if any.
+    pub wijk: Option<WijkId>,
+    /// Whether any band was past its norm (or under an area rule).
+    pub past_norm: bool,
+    /// H3 cell at resolution 9.
+    pub cell_r9: Option<u64>,
+    /// H3 cell at resolution 10.
+    pub cell_r10: Option<u64>,
+}
+
+/// Derives wijk, norm verdict and cells for a contact's facts.
+pub fn derive(facts: &ContactFacts, rules: &GemeenteRules) -> Derived {
+    let point = facts.location.point();
+    let wijk = point.and_then(|p| rules.wijken.iter().find(|w| w.contains(p)).map(|w| w.id));
+    let verdict = evaluate(&rules.norms, &rules.rules, &Encounter::from(facts));
+    let latlng = match (facts.location.lat, facts.location.lon) {
+        (Some(lat), Some(lon)) => LatLng::new(lat, lon).ok(),
+        _ => None,
+    };
+    Derived {
+        wijk,
+        past_norm: verdict.any_past(),
+        cell_r9: latlng.map(|ll| u64::from(ll.to_cell(Resolution::Nine))),
+        cell_r10: latlng.map(|ll| u64::from(ll.to_cell(Resolution::Ten))),
+    }
+}
+
+/// An item ready to be written.
+#[derive(Debug)]
+pub enum Ready {
+    /// A round.
+    Round(Round),
+    /// A round end.
+    RoundEnd(RoundEnd),
+    /// A contact with what was derived from it.
+    Contact(Box<StreetContact>, Derived),
+    /// A correction with what was derived from the new facts.
+    Correction(Box<ContactCorrection>, Derived),
+    /// A care form.
+    CareForm(Box<CareFormEnvelope>),
+}
+
+/// One item after preparation.
+#[derive(Debug)]
+pub enum Prepared {
+    /// Valid: write it (or find it in the ledger).
+    Ready {
+        /// Kind.
+        kind: ItemKind,
+        /// Idempotency id.
+        id: String,
+        /// Canonical content hash.
+        hash: [u8; 32],
+        /// The record.
+        ready: Ready,
+    },
+    /// Refused before touching the database.
+    Rejected(Receipt),
+}
+
+fn rejected(
+    kind: ItemKind,
+    id: String,
+    code: &str,
+    field: Option<String>,
+    message: String,
+) -> Prepared {
+    Prepared::Rejected(Receipt {
+        kind,
+        id,
+        outcome: Outcome::Rejected {
+            code: code.to_owned(),
+            field,
+            message,
+        },
+    })
+}
+
+/// Parses, validates and derives one pushed item. `now` is the validation clock.
+pub fn prepare(item: PushItem, now: Timestamp, rules: &GemeenteRules) -> Prepared {
+    let PushItem { kind, id, body } = item;
+    let payload = match Payload::parse(&kind, body.get()) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            let message = format!(
+                "Onbekend soort item '{}'; deze server is ouder dan de app. Het item blijft bewaard.",
+                kind.code()
+            );
+            return rejected(kind, id, "unknown_kind", None, message);
+        }
+        Err(e) => {
+            let message = format!("Het item is niet leesbaar: {e}");
+            return rejected(kind, id, "invalid_body", None, message);
+        }
+    };
+    if payload.id().to_string() != id {
+        return rejected(
+            kind,
+            id,
+            "id_mismatch",
+            Some("id".into()),
+            "Het id van het item komt niet overeen met het id in de inhoud.".into(),
+        );
+    }
+    let valid = match &payload {
+        Payload::Round(r) => r.validate(now),
+        Payload::RoundEnd(e) => e.validate(now),
+        Payload::Contact(c) => c.validate(now),
+        Payload::Correction(c) => c.validate(now),
+        Payload::CareForm(f) => f.validate(now),
+    };
+    if let Err(invalid) = valid {
+        let first = invalid.first().cloned();
+        return rejected(
+            kind,
+            id,
+            first.as_ref().map_or("invalid", |f| f.code.as_str()),
+            first.map(|f| f.field),
+            invalid.summary(),
+        );
+    }
+    let hash = match payload.content_hash() {
+        Ok(h) => h,
+        Err(e) => return rejected(kind, id, "invalid_body", None, e.to_string()),
+    };
+    let ready = match payload {
+        Payload::Round(r) => Ready::Round(r),
+        Payload::RoundEnd(e) => Ready::RoundEnd(e),
+        Payload::Contact(c) => {
+            let d = derive(&c.facts, rules);
+            Ready::Contact(Box::new(c), d)
+        }
+        Payload::Correction(c) => {
+            let d = derive(&c.facts, rules);
+            Ready::Correction(Box::new(c), d)
+        }
+        Payload::CareForm(f) => Ready::CareForm(Box::new(f)),
+    };
+    Prepared::Ready {
+        kind,
+        id,
+        hash,
+        ready,
+    }
+}
+
+/// The facts of one push that apply to all its items.
+#[derive(Debug, Clone)]
+pub struct PushContext {
+    /// The device.
+    pub device: Device,
+    /// Server clock at arrival, unix ms.
+    pub received_at: i64,
+    /// Device clock minus server clock, ms.
+    pub skew_ms: i64,
+}
+
+impl PushContext {
+    /// Whether the device clock is off by more than the allowed skew.
+    pub fn skewed(&self) -> bool {
+        self.skew_ms.unsigned_abs() > MAX_CLOCK_SKEW.as_millis().unsigned_abs() as u64
+    }
+}
+
+fn acceptance(seq: i64, received_at: i64) -> Acceptance {
+    Acceptance {
+        seq: seq.max(0) as u64,
+        received_at: Timestamp::from_millisecond(received_at).unwrap_or(Timestamp::UNIX_EPOCH),
+    }
+}
+
+/// A refusal found while writing (an item that refers to something not in scope).
+struct Refusal {
+    code: &'static str,
+    message: &'static str,
+}
+
+const UNKNOWN_ROUND: Refusal = Refusal {
+    code: "unknown_round",
+    message: "De ronde van dit item is niet bekend bij de server (of niet van dit toestel).",
+};
+const UNKNOWN_CONTACT: Refusal = Refusal {
+    code: "unknown_contact",
+    message: "Het contact van dit item is niet bekend bij de server (of niet van dit toestel).",
+};
+const UNKNOWN_WIJK: Refusal = Refusal {
+    code: "unknown_wijk",
+    message: "Deze wijk hoort niet bij uw gemeente.",
+};
+
+/// Writes the prepared items of one push inside the writer's transaction and returns a
+/// receipt per item, in order. Runs each item in its own savepoint.
+pub fn commit(
+    conn: &Connection,
+    ctx: &PushContext,
+    items: Vec<Prepared>,
+) -> Result<Vec<Receipt>, DbError> {
+    let mut receipts = Vec::with_capacity(items.len());
+    conn.prepare_cached("UPDATE device SET last_seen_at = ?1, clock_offset_ms = ?2 WHERE id = ?3")?
+        .execute(params![
+            ctx.received_at,
+            ctx.skew_ms,
+            ctx.device.id.to_string()
+        ])?;
+    for item in items {
+        let (kind, id, hash, ready) = match item {
+            Prepared::Rejected(r) => {
+                receipts.push(r);
+                continue;
+            }
+            Prepared::Ready {
+                kind,
+                id,
+                hash,
+                ready,
+            } => (kind, id, hash, ready),
+        };
+        let existing: Option<(i64, Vec<u8>, i64, String)> = conn
+            .prepare_cached(
+                "SELECT seq, hash, received_at, device_id FROM item WHERE kind = ?1 AND item_id = ?2",
+            )?
+            .query_row(params![kind.code(), id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let outcome = if let Some((seq, old_hash, at, device)) = existing {
+            if old_hash == hash && device == ctx.device.id.to_string() {
+                Outcome::Duplicate(acceptance(seq, at))
+            } else {
+                Outcome::Conflict {
+                    original: acceptance(seq, at),
+                    message: "Dit id is al ontvangen met andere inhoud; er is niets overschreven."
+                        .into(),
+                }
+            }
+        } else {
+            conn.execute_batch("SAVEPOINT item")?;
+            let seq: i64 = conn
+                .prepare_cached(
+                    "INSERT INTO item (kind, item_id, device_id, hash, received_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq",
+                )?
+                .query_row(
+                    params![kind.code(), id, ctx.device.id.to_string(), &hash[..], ctx.received_at],
+                    |r| r.get(0),
+                )?;
+            match write(conn, ctx, seq, ready) {
+                Ok(Ok(())) => {
+                    conn.execute_batch("RELEASE item")?;
+                    Outcome::Accepted(acceptance(seq, ctx.received_at))
+                }
+                Ok(Err(refusal)) => {
+                    conn.execute_batch("ROLLBACK TO item; RELEASE item")?;
+                    Outcome::Rejected {
+                        code: refusal.code.into(),
+                        field: None,
+                        message: refusal.message.into(),
+                    }
+                }
+                Err(e) => {
+                    conn.execute_batch("ROLLBACK TO item; RELEASE item")?;
+                    return Err(e);
+                }
+            }
+        };
+        receipts.push(Receipt { kind, id, outcome });
+    }
+    Ok(receipts)
+}
+
+fn owned_round_wijk(
+    conn: &Connection,
+    ctx: &PushContext,
+    round: &str,
+) -> Result<Option<String>, DbError> {
+    Ok(conn
+        .prepare_cached("SELECT wijk_id FROM round WHERE id = ?1 AND device_id = ?2")?
+        .query_row(params![round, ctx.device.id.to_string()], |r| r.get(0))
+        .optional()?)
+}
+
+fn codes<T: AsRef<str>>(codes: impl Iterator<Item = T>) -> String {
+    serde_json::to_string(&codes.map(|c| c.as_ref().to_owned()).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
+}
+
+fn write(
+    conn: &Connection,
+    ctx: &PushContext,
+    seq: i64,
+    ready: Ready,
+) -> Result<Result<(), Refusal>, DbError> {
+    let device = ctx.device.id.to_string();
+    match ready {
+        Ready::Round(r) => {
+            let in_scope: bool = conn
+                .prepare_cached("SELECT COUNT(*) > 0 FROM wijk WHERE id = ?1 AND gemeente_id = ?2")?
+                .query_row(
+                    params![r.wijk.to_string(), ctx.device.gemeente.to_string()],
+                    |row| row.get(0),
+                )?;
+            if !in_scope {
+                return Ok(Err(UNKNOWN_WIJK));
+            }
+            conn.prepare_cached(
+                "INSERT INTO round (id, device_id, user_id, wijk_id, partner, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                r.id.to_string(),
+                device,
+                ctx.device.user.to_string(),
+                r.wijk.to_string(),
+                r.partner,
+                r.started_at.as_second()
+            ])?;
+        }
+        Ready::RoundEnd(e) => {
+            let n = conn
+                .prepare_cached("UPDATE round SET ended_at = ?1 WHERE id = ?2 AND device_id = ?3")?
+                .execute(params![e.ended_at.as_second(), e.round.to_string(), device])?;
+            if n == 0 {
+                return Ok(Err(UNKNOWN_ROUND));
+            }
+        }
+        Ready::Contact(c, d) => {
+            let Some(round_wijk) = owned_round_wijk(conn, ctx, &c.round.to_string())? else {
+                return Ok(Err(UNKNOWN_ROUND));
+            };
+            let wijk = d.wijk.map(|w| w.to_string()).unwrap_or(round_wijk);
+            let f = &c.facts;
+            conn.prepare_cached(
+                "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id, observed_at,
+                   utc_offset_s, received_at, clock_skew_ms, skew_flag, source, lat, lon, accuracy_m, fix_age_s,
+                   place_id, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised, behaviours, actions,
+                   brought_home, past_norm, cell_r9, cell_r10)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                   ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
+            )?
+            .execute(params![
+                c.id.to_string(),
+                seq,
+                device,
+                ctx.device.user.to_string(),
+                ctx.device.gemeente.to_string(),
+                c.round.to_string(),
+                wijk,
+                f.observed_at.as_second(),
+                f.utc_offset_s,
+                ctx.received_at,
+                ctx.skew_ms,
+                ctx.skewed(),
+                f.location.source.code(),
+                f.location.lat,
+                f.location.lon,
+                f.location.accuracy_m,
+                f.location.fix_age_s,
+                f.location.place.map(|p| p.to_string()),
+                f.group.get(AgeBand::Under6),
+                f.group.get(AgeBand::Age6To9),
+                f.group.get(AgeBand::Age10To11),
+                f.group.get(AgeBand::Age12To13),
+                f.group.get(AgeBand::Age14Plus),
+                f.supervised,
+                codes(f.behaviours.iter().map(|b| b.code())),
+                codes(f.actions.iter().map(|a| a.code())),
+                f.brought_home,
+                d.past_norm,
+                d.cell_r9.map(|c| c as i64),
+                d.cell_r10.map(|c| c as i64),
+            ])?;
+        }
+        Ready::Correction(c, d) => {
+            let f = &c.facts;
+            let n = conn
+                .prepare_cached(
+                    "UPDATE contact SET observed_at = ?1, utc_offset_s = ?2, source = ?3, lat = ?4, lon = ?5,
+                       accuracy_m = ?6, fix_age_s = ?7, place_id = ?8, n_0_5 = ?9, n_6_9 = ?10, n_10_11 = ?11,
+                       n_12_13 = ?12, n_14p = ?13, supervised = ?14, behaviours = ?15, actions = ?16,
+                       brought_home = ?17, past_norm = ?18, cell_r9 = ?19, cell_r10 = ?20,
+                       wijk_id = COALESCE(?21, wijk_id), corrected_seq = ?22
+                     WHERE id = ?23 AND device_id = ?24 AND COALESCE(corrected_seq, 0) < ?22",
+                )?
+                .execute(params![
+                    f.observed_at.as_second(),
+                    f.utc_offset_s,
+                    f.location.source.code(),
+                    f.location.lat,
+                    f.location.lon,
+                    f.location.accuracy_m,
+                    f.location.fix_age_s,
+                    f.location.place.map(|p| p.to_string()),
+                    f.group.get(AgeBand::Under6),
+                    f.group.get(AgeBand::Age6To9),
+                    f.group.get(AgeBand::Age10To11),
+                    f.group.get(AgeBand::Age12To13),
+                    f.group.get(AgeBand::Age14Plus),
+                    f.supervised,
+                    codes(f.behaviours.iter().map(|b| b.code())),
+                    codes(f.actions.iter().map(|a| a.code())),
+                    f.brought_home,
+                    d.past_norm,
+                    d.cell_r9.map(|c| c as i64),
+                    d.cell_r10.map(|c| c as i64),
+                    d.wijk.map(|w| w.to_string()),
+                    seq,
+                    c.contact.to_string(),
+                    device,
+                ])?;
+            if n == 0 {
+                return Ok(Err(UNKNOWN_CONTACT));
+            }
+            conn.prepare_cached(
+                "INSERT INTO correction (id, contact_id, seq, facts) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                c.id.to_string(),
+                c.contact.to_string(),
+                seq,
+                serde_json::to_string(&c.facts)?
+            ])?;
+        }
+        Ready::CareForm(f) => {
+            let wijk: Option<Option<String>> = conn
+                .prepare_cached("SELECT wijk_id FROM contact WHERE id = ?1 AND device_id = ?2")?
+                .query_row(params![f.contact.to_string(), device], |r| r.get(0))
+                .optional()?;
+            let Some(wijk) = wijk else {
+                return Ok(Err(UNKNOWN_CONTACT));
+            };
+            let feedback_seq: i64 = conn
+                .prepare_cached(
+                    "UPDATE counter SET value = value + 1 WHERE name = 'feedback' RETURNING value",
+                )?
+                .query_row([], |r| r.get(0))?;
+            conn.prepare_cached(
+                "INSERT INTO care_form (id, seq, device_id, user_id, gemeente_id, contact_id, wijk_id,
+                   reporter_role, age_band, created_at, received_at, recipient_key, sealed, status,
+                   updated_at, feedback_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'received', ?11, ?14)",
+            )?
+            .execute(params![
+                f.id.to_string(),
+                seq,
+                device,
+                ctx.device.user.to_string(),
+                ctx.device.gemeente.to_string(),
+                f.contact.to_string(),
+                wijk,
+                ctx.device.role.code(),
+                f.age_band.code(),
+                f.created_at.as_second(),
+                ctx.received_at,
+                f.recipient_key.0,
+                f.sealed,
+                feedback_seq,
+            ])?;
+        }
+    }
+    Ok(Ok(()))
+}

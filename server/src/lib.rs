@@ -1,0 +1,125 @@
+//! Avondronde's sync server: the wijk's system of record.
+//!
+//! [`app`] builds the whole HTTP application over an [`AppState`], so tests can drive it
+//! with `Router::oneshot` and no socket; [`serve`] runs it on a bound listener until the
+//! shutdown future resolves. The binary in `main.rs` only parses arguments.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub mod api;
+pub mod auth;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod ingest;
+pub mod setup;
+pub mod state;
+
+pub use state::{AppState, Config};
+
+use crate::error::json_error;
+
+/// The largest request body accepted, after decompression.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// How long one request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The whole application.
+pub fn app(state: Arc<AppState>) -> Router {
+    let (api, openapi) = api::router();
+    let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".into());
+    let request_id = HeaderName::from_static("x-request-id");
+    api.route(
+        "/api/v1/openapi.json",
+        axum::routing::get(move || async move {
+            ([(header::CONTENT_TYPE, "application/json")], openapi_json)
+        }),
+    )
+    .fallback(|| async { json_error(StatusCode::NOT_FOUND, "not_found", "niet gevonden") })
+    .layer(middleware::from_fn(json_errors))
+    .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    .layer(RequestDecompressionLayer::new())
+    .layer(CompressionLayer::new())
+    .layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                json_error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "timeout",
+                    "het verzoek duurde te lang; probeer het opnieuw",
+                )
+            }))
+            .timeout(REQUEST_TIMEOUT),
+    )
+    .layer(PropagateRequestIdLayer::new(request_id.clone()))
+    .layer(
+        TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // Method, path (ids only, never personal data) and the request id.
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }),
+    )
+    .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+    .with_state(state)
+}
+
+/// Gives every error response the JSON `{code, message}` shape, including those made by
+/// layers and by axum itself (405, 413 from a body limit, …).
+async fn json_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || res.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return res;
+    }
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "deze methode kan hier niet"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "het verzoek is te groot"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "stuur JSON"),
+        StatusCode::NOT_FOUND => ("not_found", "niet gevonden"),
+        s if s.is_server_error() => ("internal", "interne fout; probeer het later opnieuw"),
+        _ => ("bad_request", "ongeldig verzoek"),
+    };
+    let mut out = json_error(status, code, message);
+    for (k, v) in res.headers() {
+        if k != header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out.into_response()
+}
+
+/// Serves the application on `listener` until `shutdown` resolves, then drains in-flight
+/// requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,300 @@
+//! Shared server state: the database, rate limiters, metrics and per-gemeente caches.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use avondronde_shared::area::{Gemeente, Place, Wijk};
+use avondronde_shared::care::RecipientKeyId;
+use avondronde_shared::norms::{AreaRule, NormSet};
+use avondronde_shared::sync::{DeviceConfig, MeldpuntKey};
+use avondronde_shared::{DeviceId, GemeenteId};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::db::{Db, DbError};
+
+/// Settings that differ between deployments.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Basemap tile URL template for the coordinator map ({z}/{x}/{y}).
+    pub basemap_url: String,
+    /// Requests per second a device may make (burst is four times this).
+    pub device_rps: u32,
+    /// Login attempts per minute per username.
+    pub logins_per_minute: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            basemap_url: "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png".into(),
+            device_rps: 20,
+            logins_per_minute: 10,
+        }
+    }
+}
+
+/// Rate limiters.
+pub struct Limits {
+    /// Per device.
+    pub device: DefaultKeyedRateLimiter<DeviceId>,
+    /// Per username, for login.
+    pub login: DefaultKeyedRateLimiter<String>,
+}
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+pub struct Metrics {
+    /// Items accepted.
+    pub items_accepted: AtomicU64,
+    /// Items that were duplicates.
+    pub items_duplicate: AtomicU64,
+    /// Items rejected.
+    pub items_rejected: AtomicU64,
+    /// Items in conflict.
+    pub items_conflict: AtomicU64,
+    /// Push requests.
+    pub pushes: AtomicU64,
+    /// Pull requests.
+    pub pulls: AtomicU64,
+    /// Contacts flagged for a skewed device clock.
+    pub skewed_contacts: AtomicU64,
+}
+
+impl Metrics {
+    /// Adds `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// What ingest needs to know of a gemeente: norms, rules and wijken.
+#[derive(Debug)]
+pub struct GemeenteRules {
+    /// The config version these were read at.
+    pub version: u64,
+    /// Norms.
+    pub norms: NormSet,
+    /// Area rules.
+    pub rules: Vec<AreaRule>,
+    /// Wijken with boundaries.
+    pub wijken: Vec<Wijk>,
+}
+
+/// The server's state, shared by all handlers.
+pub struct AppState {
+    /// The store.
+    pub db: Arc<Db>,
+    /// Settings.
+    pub config: Config,
+    /// Rate limiters.
+    pub limits: Limits,
+    /// Counters.
+    pub metrics: Metrics,
+    rules_cache: Mutex<HashMap<GemeenteId, Arc<GemeenteRules>>>,
+}
+
+impl AppState {
+    /// New state over an open database.
+    pub fn new(db: Db, config: Config) -> Arc<AppState> {
+        let rps = NonZeroU32::new(config.device_rps.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(config.device_rps.max(1).saturating_mul(4)).unwrap_or(rps);
+        let logins = NonZeroU32::new(config.logins_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        Arc::new(AppState {
+            db: Arc::new(db),
+            limits: Limits {
+                device: RateLimiter::keyed(Quota::per_second(rps).allow_burst(burst)),
+                login: RateLimiter::keyed(Quota::per_minute(logins)),
+            },
+            config,
+            metrics: Metrics::default(),
+            rules_cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The gemeente's norms, rules and wijken, cached until its config version changes.
+    pub fn gemeente_rules(
+        &self,
+        conn: &Connection,
+        gemeente: GemeenteId,
+    ) -> Result<Arc<GemeenteRules>, DbError> {
+        let version = config_version(conn, gemeente)?;
+        if let Some(cached) = self
+            .rules_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&gemeente)
+            && cached.version == version
+        {
+            return Ok(cached.clone());
+        }
+        let fresh = Arc::new(GemeenteRules {
+            version,
+            norms: load_norms(conn, gemeente)?,
+            rules: load_area_rules(conn, gemeente)?,
+            wijken: load_wijken(conn, gemeente)?,
+        });
+        self.rules_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(gemeente, fresh.clone());
+        Ok(fresh)
+    }
+}
+
+/// The gemeente's config version (0 if it does not exist).
+pub fn config_version(conn: &Connection, gemeente: GemeenteId) -> Result<u64, DbError> {
+    Ok(conn
+        .prepare_cached("SELECT config_version FROM gemeente WHERE id = ?1")?
+        .query_row(params![gemeente.to_string()], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map_or(0, |v| v.max(0) as u64))
+}
+
+/// Marks the gemeente's device configuration as changed.
+pub fn bump_config(conn: &Connection, gemeente: GemeenteId) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE gemeente SET config_version = config_version + 1 WHERE id = ?1",
+        params![gemeente.to_string()],
+    )?;
+    Ok(())
+}
+
+fn load_norms(conn: &Connection, gemeente: GemeenteId) -> Result<NormSet, DbError> {
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT norms FROM gemeente WHERE id = ?1",
+            params![gemeente.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(match json {
+        Some(j) => serde_json::from_str(&j)?,
+        None => NormSet::rotterdam(),
+    })
+}
+
+fn load_area_rules(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<AreaRule>, DbError> {
+    let mut stmt = conn.prepare_cached("SELECT rule FROM area_rule WHERE gemeente_id = ?1")?;
+    let rows = stmt.query_map(params![gemeente.to_string()], |r| r.get::<_, String>(0))?;
+    rows.map(|j| Ok(serde_json::from_str(&j?)?)).collect()
+}
+
+/// The gemeente's wijken, ordered by code.
+pub fn load_wijken(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<Wijk>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, code, name, boundary FROM wijk WHERE gemeente_id = ?1 ORDER BY code",
+    )?;
+    let rows = stmt.query_map(params![gemeente.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (id, code, name, boundary) = row?;
+        Ok(Wijk {
+            id: id
+                .parse()
+                .map_err(|_| DbError::Domain("bad wijk id".into()))?,
+            gemeente,
+            code,
+            name,
+            boundary: serde_json::from_str(&boundary)?,
+        })
+    })
+    .collect()
+}
+
+/// The gemeente record.
+pub fn load_gemeente(conn: &Connection, gemeente: GemeenteId) -> Result<Option<Gemeente>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT name, code FROM gemeente WHERE id = ?1",
+            params![gemeente.to_string()],
+            |r| {
+                Ok(Gemeente {
+                    id: gemeente,
+                    name: r.get(0)?,
+                    code: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+fn load_places(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<Place>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.id, p.wijk_id, p.name, p.lat, p.lon FROM place p JOIN wijk w ON w.id = p.wijk_id
+         WHERE w.gemeente_id = ?1 ORDER BY p.name",
+    )?;
+    let rows = stmt.query_map(params![gemeente.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, f64>(3)?,
+            r.get::<_, f64>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (id, wijk, name, lat, lon) = row?;
+        Ok(Place {
+            id: id
+                .parse()
+                .map_err(|_| DbError::Domain("bad place id".into()))?,
+            wijk: wijk
+                .parse()
+                .map_err(|_| DbError::Domain("bad wijk id".into()))?,
+            name,
+            lat,
+            lon,
+        })
+    })
+    .collect()
+}
+
+/// The current (unretired) meldpunt key of a gemeente.
+pub fn current_meldpunt_key(
+    conn: &Connection,
+    gemeente: GemeenteId,
+) -> Result<Option<MeldpuntKey>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, recipient FROM meldpunt_key WHERE gemeente_id = ?1 AND retired_at IS NULL
+             ORDER BY created_at DESC LIMIT 1",
+            params![gemeente.to_string()],
+            |r| {
+                Ok(MeldpuntKey {
+                    id: RecipientKeyId(r.get(0)?),
+                    recipient: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Everything a device of this gemeente needs offline.
+pub fn device_config(
+    state: &AppState,
+    conn: &Connection,
+    gemeente: GemeenteId,
+) -> Result<Option<DeviceConfig>, DbError> {
+    let Some(g) = load_gemeente(conn, gemeente)? else {
+        return Ok(None);
+    };
+    let rules = state.gemeente_rules(conn, gemeente)?;
+    Ok(Some(DeviceConfig {
+        version: rules.version,
+        gemeente: g,
+        norms: rules.norms.clone(),
+        area_rules: rules.rules.clone(),
+        wijken: rules.wijken.clone(),
+        places: load_places(conn, gemeente)?,
+        meldpunt_key: current_meldpunt_key(conn, gemeente)?,
+    }))
+}
