@@ -29,6 +29,7 @@ pub mod error;
 pub mod ingest;
 pub mod setup;
 pub mod state;
+pub mod web;
 
 pub use state::{AppState, Config};
 
@@ -44,7 +45,8 @@ pub fn app(state: Arc<AppState>) -> Router {
     let (api, openapi) = api::router();
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".into());
     let request_id = HeaderName::from_static("x-request-id");
-    api.route(
+    api.merge(web::router())
+        .route(
         "/api/v1/openapi.json",
         axum::routing::get(move || async move {
             ([(header::CONTENT_TYPE, "application/json")], openapi_json)
