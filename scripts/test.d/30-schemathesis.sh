@@ -29,11 +29,17 @@ code=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["enrolmen
 token=$(curl -sf -X POST "$url/api/v1/enrol" -H 'content-type: application/json' \
   -d "{\"code\":\"$code\",\"label\":\"schemathesis\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
+admin=$(python3 -c 'import json,sys; u=json.load(open(sys.argv[1]))["web_users"]["admin"]; print(json.dumps(u))' "$work/creds.json")
+cookie=$(curl -sf -D - -o /dev/null -X POST "$url/api/v1/session" -H 'content-type: application/json' -d "$admin" \
+  | grep -io 'avondronde_session=[^;]*' | head -1)
+
 # The rate limits protect the real server; schemathesis is deliberately fast.
 "$ST" run "$url/api/v1/openapi.json" \
   --checks all \
+  --experimental=openapi-3.1 \
   --hypothesis-max-examples 60 \
   --hypothesis-seed 20261123 \
   --exclude-checks ignored_auth \
   -H "Authorization: Bearer $token" \
+  -H "Cookie: $cookie" \
   --base-url "$url"

@@ -30,6 +30,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
         .route("/static/app.css", get(css))
+        .route("/veld", get(field_page))
 }
 
 async fn css() -> impl IntoResponse {
@@ -133,6 +134,33 @@ async fn home(user: Result<WebUser, ApiError>) -> Response {
         Ok(u) => Redirect::to(home_path(u.role)).into_response(),
         Err(_) => Redirect::to("/login").into_response(),
     }
+}
+
+/// Field workers use the app; their web page says so and shows what the app needs.
+async fn field_page(user: Result<WebUser, ApiError>) -> Response {
+    let user = match require_login(user) {
+        Ok(u) => u,
+        Err(redirect) => return redirect,
+    };
+    if !user.role.is_field() {
+        return forbidden(&user);
+    }
+    layout(
+        "Veldwerk",
+        Some(&user),
+        "/veld",
+        false,
+        html! {},
+        html! {
+            h1 { "Veldwerk" }
+            div.panel {
+                p { "Contacten en zorgformulieren legt u vast in de Avondronde-app op uw telefoon, ook zonder verbinding." }
+                p { "Nieuwe telefoon? Vraag de beheerder om een eenmalige aanmeldcode (24 uur geldig) en vul die in de app in, samen met het adres van deze server." }
+                p.muted { "Terugkoppeling van het meldpunt op uw zorgformulieren ziet u in de app." }
+            }
+        },
+    )
+    .into_response()
 }
 
 #[derive(Debug, Deserialize)]
