@@ -20,6 +20,8 @@ use crate::auth::{self, WebUser};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub mod admin;
+
 /// The stylesheet, compiled into the binary.
 const APP_CSS: &str = include_str!("../../assets/app.css");
 
@@ -31,6 +33,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/logout", post(logout))
         .route("/static/app.css", get(css))
         .route("/veld", get(field_page))
+        .merge(admin::router())
 }
 
 async fn css() -> impl IntoResponse {
