@@ -333,3 +333,91 @@ pub fn user_by_name(conn: &Connection, username: &str) -> Result<UserId, SetupEr
     id.and_then(|s| s.parse().ok())
         .ok_or_else(|| SetupError::Input(format!("no user {username:?}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn example(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("examples-data")
+            .join(name)
+    }
+
+    fn conn() -> Connection {
+        let c = Connection::open_in_memory().expect("memory db");
+        c.execute_batch(include_str!("migrations/001_init.sql"))
+            .expect("schema");
+        c
+    }
+
+    #[test]
+    fn the_readme_norms_file_sets_norms_and_an_area_rule_without_warnings() {
+        let c = conn();
+        let g =
+            create_gemeente(&c, "Rotterdam", "GM0599", &NormSet::rotterdam()).expect("gemeente");
+        let warnings = set_norms(&c, g, &example("normen.toml")).expect("norms file is valid");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let rules: i64 = c
+            .query_row("SELECT COUNT(*) FROM area_rule", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(rules, 1);
+    }
+
+    #[test]
+    fn a_rule_longer_than_three_months_is_stored_with_a_warning() {
+        let c = conn();
+        let g =
+            create_gemeente(&c, "Rotterdam", "GM0599", &NormSet::rotterdam()).expect("gemeente");
+        let text = std::fs::read_to_string(example("normen.toml"))
+            .expect("example")
+            .replace("2027-01-31", "2027-06-30");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lang.toml");
+        std::fs::write(&path, text).expect("write");
+        let warnings = set_norms(&c, g, &path).expect("valid");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+    }
+
+    #[test]
+    fn a_norms_file_with_a_typo_says_where() {
+        let c = conn();
+        let g =
+            create_gemeente(&c, "Rotterdam", "GM0599", &NormSet::rotterdam()).expect("gemeente");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("fout.toml");
+        std::fs::write(&path, "[norms]\n\"6-9\" = \"25:00\"\n").expect("write");
+        let err = set_norms(&c, g, &path)
+            .expect_err("25:00 is no time")
+            .to_string();
+        assert!(err.contains("fout.toml"), "{err}");
+    }
+
+    #[test]
+    fn wijken_import_from_geojson_with_their_cbs_codes() {
+        let c = conn();
+        let g =
+            create_gemeente(&c, "Rotterdam", "GM0599", &NormSet::rotterdam()).expect("gemeente");
+        let ids = import_wijken(&c, g, &example("wijken.geojson")).expect("import");
+        assert_eq!(ids.len(), 1);
+        let code: String = c
+            .query_row("SELECT code FROM wijk", [], |r| r.get(0))
+            .expect("code");
+        assert_eq!(code, "WK059903");
+    }
+
+    #[test]
+    fn bad_codes_and_weak_passwords_are_refused_with_a_hint() {
+        let c = conn();
+        let err = create_gemeente(&c, "X", "0599", &NormSet::rotterdam()).expect_err("no GM");
+        assert!(err.to_string().contains("GM0599"));
+        let g =
+            create_gemeente(&c, "Rotterdam", "GM0599", &NormSet::rotterdam()).expect("gemeente");
+        let err = add_user(&c, g, "a", Role::Admin, Some("kort")).expect_err("short");
+        assert!(err.to_string().contains("12"));
+        add_user(&c, g, "a", Role::Admin, Some("lang-genoeg-wachtwoord")).expect("ok");
+        let err = add_user(&c, g, "a", Role::Boa, None).expect_err("taken");
+        assert!(err.to_string().contains("taken"));
+    }
+}
