@@ -62,7 +62,10 @@ fn next_batch_picks_pending_entries_in_local_order(
 
 #[rstest]
 #[case::accepted_is_sent(Some(Outcome::Accepted(acc(5))), EntryState::Sent(acc(5)))]
-#[case::duplicate_is_sent_with_the_original_receipt(Some(Outcome::Duplicate(acc(5))), EntryState::Sent(acc(5)))]
+#[case::duplicate_is_sent_with_the_original_receipt(
+    Some(Outcome::Duplicate(acc(5))),
+    EntryState::Sent(acc(5))
+)]
 #[case::rejected_is_quarantined(
     Some(Outcome::Rejected { code: "empty_group".into(), field: Some("group".into()), message: "Tel".into() }),
     EntryState::Quarantined { code: "empty_group".into(), message: "Tel".into() })]
@@ -99,7 +102,11 @@ fn receipts_are_matched_by_key_not_by_position() {
 #[case::too_large_halves_the_batch(Failure::Status(413), 100, Some(50))]
 #[case::too_large_single_item_stays_at_one(Failure::Status(413), 1, Some(1))]
 #[case::revoked_asks_to_enrol_again(Failure::Status(401), 100, None)]
-fn failures_retry_or_stop(#[case] failure: Failure, #[case] batch: usize, #[case] next: Option<usize>) {
+fn failures_retry_or_stop(
+    #[case] failure: Failure,
+    #[case] batch: usize,
+    #[case] next: Option<usize>,
+) {
     match (after_failure(failure, 0, batch, 0.5), next) {
         (Decision::Retry { batch_items, .. }, Some(n)) => assert_eq!(batch_items, n),
         (Decision::Reenrol, None) => {}
@@ -109,7 +116,10 @@ fn failures_retry_or_stop(#[case] failure: Failure, #[case] batch: usize, #[case
 
 #[test]
 fn an_unknown_protocol_waits_for_an_app_update() {
-    assert_eq!(after_failure(Failure::Status(426), 0, 10, 0.5), Decision::UpdateApp);
+    assert_eq!(
+        after_failure(Failure::Status(426), 0, 10, 0.5),
+        Decision::UpdateApp
+    );
 }
 
 #[rstest]
@@ -119,6 +129,10 @@ fn an_unknown_protocol_waits_for_an_app_update() {
 #[case::jitter_scales_it_down(3, 0.5, Duration::from_secs(8))]
 #[case::never_zero(3, 0.0, Duration::from_millis(500))]
 #[case::bad_jitter_is_treated_as_full(3, f64::NAN, Duration::from_secs(16))]
-fn backoff_is_exponential_with_full_jitter(#[case] attempt: u32, #[case] jitter: f64, #[case] expected: Duration) {
+fn backoff_is_exponential_with_full_jitter(
+    #[case] attempt: u32,
+    #[case] jitter: f64,
+    #[case] expected: Duration,
+) {
     assert_eq!(backoff(attempt, jitter), expected);
 }

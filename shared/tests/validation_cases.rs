@@ -1,7 +1,9 @@
 //! Validation case table (issue 2): each bad input names the field, has a stable code and
 //! a Dutch message; good input passes.
 
-use avondronde_shared::care::{Birth, CareFormContent, Feedback, ParentsReaction, Reception, CareStatus};
+use avondronde_shared::care::{
+    Birth, CareFormContent, CareStatus, Feedback, ParentsReaction, Reception,
+};
 use avondronde_shared::contact::{Action, Behaviour, ContactFacts, GroupCounts, Location};
 use avondronde_shared::round::Round;
 use avondronde_shared::validate::{ErrorCode, Validate};
@@ -110,7 +112,10 @@ fn feedback_longer_than_280_characters_is_refused() {
         message: Some("é".repeat(281)),
         updated_at: now(),
     };
-    assert_eq!(f.validate(now()).expect_err("too long").0[0].code, ErrorCode::TooLong);
+    assert_eq!(
+        f.validate(now()).expect_err("too long").0[0].code,
+        ErrorCode::TooLong
+    );
 }
 
 #[rstest]
@@ -139,5 +144,8 @@ fn bad_care_forms_are_refused_before_sealing(
     let err = c.validate(now()).expect_err("refused");
     assert_eq!(err.0[0].field, field);
     assert_eq!(err.0[0].code, code);
-    assert!(!format!("{c:?}").contains("Test Kind"), "Debug never shows the child's name");
+    assert!(
+        !format!("{c:?}").contains("Test Kind"),
+        "Debug never shows the child's name"
+    );
 }

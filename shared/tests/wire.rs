@@ -5,7 +5,9 @@ use avondronde_shared::care::{
     Birth, CareFormContent, CareFormEnvelope, CareStatus, Feedback, ParentsReaction, Reception,
     RecipientKeyId, Signal,
 };
-use avondronde_shared::contact::{Action, Behaviour, ContactFacts, GroupCounts, Location, LocationSource};
+use avondronde_shared::contact::{
+    Action, Behaviour, ContactFacts, GroupCounts, Location, LocationSource,
+};
 use avondronde_shared::round::{Round, RoundEnd};
 use avondronde_shared::sync::{Acceptance, ContactCorrection, ItemKind, Outcome, Payload, Receipt};
 use avondronde_shared::validate::Validate;
@@ -73,22 +75,33 @@ fn facts() -> impl Strategy<Value = ContactFacts> {
         proptest::collection::vec(action(), 0..4),
         any::<u16>(),
     )
-        .prop_map(|(observed_at, utc_offset_s, location, c, supervised, behaviours, actions, brought_home)| {
-            let mut group = GroupCounts::default();
-            for (band, n) in AgeBand::ALL.into_iter().zip(c) {
-                *group.get_mut(band) = n;
-            }
-            ContactFacts {
+        .prop_map(
+            |(
                 observed_at,
                 utc_offset_s,
                 location,
-                group,
+                c,
                 supervised,
                 behaviours,
                 actions,
                 brought_home,
-            }
-        })
+            )| {
+                let mut group = GroupCounts::default();
+                for (band, n) in AgeBand::ALL.into_iter().zip(c) {
+                    *group.get_mut(band) = n;
+                }
+                ContactFacts {
+                    observed_at,
+                    utc_offset_s,
+                    location,
+                    group,
+                    supervised,
+                    behaviours,
+                    actions,
+                    brought_home,
+                }
+            },
+        )
 }
 
 fn round_trip<T>(value: &T) -> T
@@ -216,9 +229,22 @@ fn an_older_server_keeps_unknown_fields_and_values_from_a_newer_app() {
         "mood": "calm"
     }"#;
     let c: StreetContact = serde_json::from_str(json).expect("a newer app's contact still parses");
-    assert_eq!(c.facts.location.source, LocationSource::Other("wifi".into()));
-    assert_eq!(c.facts.behaviours[1], Behaviour::Other("scooter_racing".into()));
-    assert_eq!(c.facts.group.total(), 3, "an unknown band is not counted as a known one");
+    assert_eq!(
+        c.facts.location.source,
+        LocationSource::Other("wifi".into())
+    );
+    assert_eq!(
+        c.facts.behaviours[1],
+        Behaviour::Other("scooter_racing".into())
+    );
+    assert_eq!(
+        c.facts.group.total(),
+        3,
+        "an unknown band is not counted as a known one"
+    );
     let now: Timestamp = "2026-11-23T12:00:00Z".parse().expect("ts");
-    assert!(c.validate(now).is_ok(), "unknown but well-formed codes are kept, not refused");
+    assert!(
+        c.validate(now).is_ok(),
+        "unknown but well-formed codes are kept, not refused"
+    );
 }
