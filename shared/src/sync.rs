@@ -137,13 +137,16 @@ impl Payload {
 
 /// One outbox item on the wire. The body stays raw until the server parses it, so that
 /// one malformed item is rejected on its own instead of failing the whole batch.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PushItem {
     /// The kind.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "contact"))]
     pub kind: ItemKind,
     /// The idempotency id (must equal the id inside the body).
     pub id: String,
     /// The record.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub body: Box<RawValue>,
 }
 
@@ -159,26 +162,31 @@ impl PushItem {
 }
 
 /// `POST /api/v1/sync/push`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PushRequest {
     /// The protocol version the device speaks.
     pub protocol: u32,
     /// The device's clock when it sent the request, to measure its offset.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub device_time: Timestamp,
     /// The items, in outbox order.
     pub items: Vec<PushItem>,
 }
 
 /// When and in what order the server accepted an item.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acceptance {
     /// The server's sequence number for the item, unique and increasing.
     pub seq: u64,
     /// When the server received it (server clock).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub received_at: Timestamp,
 }
 
 /// The server's answer for one item.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
@@ -206,9 +214,11 @@ pub enum Outcome {
 }
 
 /// The receipt for one pushed item.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
     /// Kind of the item.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: ItemKind,
     /// Its idempotency id, as sent.
     pub id: String,
@@ -218,20 +228,24 @@ pub struct Receipt {
 }
 
 /// Response of a push.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushResponse {
     /// One receipt per item, in request order.
     pub receipts: Vec<Receipt>,
     /// The server's clock, so the device can show its own offset.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub server_time: Timestamp,
 }
 
 /// An opaque pull position: a server sequence number, never a device clock.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Cursor(pub u64);
 
 /// `POST /api/v1/sync/pull`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PullRequest {
     /// The protocol version the device speaks.
@@ -245,6 +259,7 @@ pub struct PullRequest {
     pub config_version: Option<u64>,
     /// The device's clock.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub device_time: Option<Timestamp>,
 }
 
@@ -285,17 +300,21 @@ pub struct DeviceConfig {
 
 /// Response of a pull. A revoked device gets no pull at all: every call answers 401 with
 /// code `device_revoked`, which is the signal to stop and wipe the token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullResponse {
     /// Pass this as `since` next time.
     pub cursor: Cursor,
     /// The configuration, when it differs from the version the device holds.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub config: Option<DeviceConfig>,
     /// Feedback on this device's care forms that changed since the cursor, in server order.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub feedback: Vec<Feedback>,
     /// The server's clock.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub server_time: Timestamp,
 }
 

@@ -1,5 +1,6 @@
 //! The field device's API: enrolment, push and pull.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -9,7 +10,8 @@ use avondronde_shared::sync::{
 };
 use avondronde_shared::{DeviceId, Role};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
+use axum::http::Extensions;
 use jiff::Timestamp;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
@@ -68,9 +70,16 @@ pub struct EnrolResponse {
         (status = 429, description = "Too many attempts", body = crate::error::ErrorBody)))]
 pub async fn enrol(
     State(state): State<Arc<AppState>>,
+    extensions: Extensions,
     ApiJson(req): ApiJson<EnrolRequest>,
 ) -> ApiResult<Json<EnrolResponse>> {
-    if state.limits.login.check_key(&"enrol".to_owned()).is_err() {
+    // Per client address: one shared bucket would let anyone block every enrolment in the
+    // gemeente with a few bad requests a minute. (Without connection info, as in tests
+    // that call the router directly, all callers share the unspecified address.)
+    let client = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    if state.limits.enrol.check_key(&client).is_err() {
         return Err(ApiError::TooManyRequests);
     }
     if req.label.chars().count() > 80 {
@@ -115,10 +124,10 @@ pub async fn enrol(
 /// Idempotent per item on (kind, id) plus a content hash: a replay returns the original
 /// acceptance as `duplicate`; the same id with other content is a `conflict`.
 #[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync",
-    request_body(content = Object, description = "PushRequest: {protocol, device_time, items: [{kind, id, body}]}"),
+    request_body = avondronde_shared::sync::PushRequest,
     security(("device" = [])),
     responses(
-        (status = 200, description = "One receipt per item", body = Object),
+        (status = 200, description = "One receipt per item", body = avondronde_shared::sync::PushResponse),
         (status = 400, description = "Malformed body", body = crate::error::ErrorBody),
         (status = 401, description = "Unknown or revoked device", body = crate::error::ErrorBody),
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
@@ -194,10 +203,10 @@ fn count(state: &AppState, receipts: &[avondronde_shared::sync::Receipt], skewed
 /// Pulls the device's configuration (when changed) and the feedback on its own care forms
 /// since the cursor. A revoked device gets 401 `device_revoked`.
 #[utoipa::path(post, path = "/api/v1/sync/pull", tag = "sync",
-    request_body(content = Object, description = "PullRequest: {protocol, since, config_version, device_time}"),
+    request_body = avondronde_shared::sync::PullRequest,
     security(("device" = [])),
     responses(
-        (status = 200, description = "Config and feedback", body = Object),
+        (status = 200, description = "Config and feedback", body = avondronde_shared::sync::PullResponse),
         (status = 400, description = "Malformed body", body = crate::error::ErrorBody),
         (status = 401, description = "Unknown or revoked device", body = crate::error::ErrorBody),
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
