@@ -262,51 +262,79 @@ impl FromRequestParts<Arc<AppState>> for WebUser {
     }
 }
 
-/// Checks a username and password; on success creates a session and returns its token
-/// and the user.
-pub fn login(
-    conn: &Connection,
-    username: &str,
-    password: &str,
-) -> Result<Option<(String, WebUser)>, DbError> {
-    let row = conn
-        .query_row(
+/// A user's login as stored, so the password can be checked away from the database.
+#[derive(Debug, Clone)]
+pub struct StoredLogin {
+    id: String,
+    phc: Option<String>,
+    gemeente: GemeenteId,
+    role: Role,
+    username: String,
+}
+
+/// Reads the stored login of `username`, if there is such a user.
+pub fn stored_login(conn: &Connection, username: &str) -> Result<Option<StoredLogin>, DbError> {
+    Ok(conn
+        .prepare_cached(
             "SELECT id, password_hash, gemeente_id, role, username FROM user WHERE username = ?1",
-            params![username],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    parse_id::<GemeenteId>(r.get(2)?)?,
-                    parse_role(&r.get::<_, String>(3)?)?,
-                    r.get::<_, String>(4)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((user_id, Some(phc), gemeente, role, username)) = row else {
-        // Spend the same effort as a real check so timing does not reveal usernames.
-        let _ = verify_password(password, DUMMY_HASH);
-        return Ok(None);
-    };
-    if !verify_password(password, &phc) {
-        return Ok(None);
+        )?
+        .query_row(params![username], |r| {
+            Ok(StoredLogin {
+                id: r.get(0)?,
+                phc: r.get(1)?,
+                gemeente: parse_id(r.get(2)?)?,
+                role: parse_role(&r.get::<_, String>(3)?)?,
+                username: r.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Whether `password` opens `stored`. Costs one argon2id verification whether or not the
+/// user exists, so timing does not reveal usernames. That is tens of milliseconds of CPU:
+/// call it on the blocking pool, never on the database writer.
+pub fn check_password(stored: Option<&StoredLogin>, password: &str) -> bool {
+    match stored.and_then(|s| s.phc.as_deref()) {
+        Some(phc) => verify_password(password, phc),
+        None => {
+            let _ = verify_password(password, DUMMY_HASH);
+            false
+        }
     }
+}
+
+/// Starts a session for a login whose password was checked; returns its token and the user.
+pub fn create_session(conn: &Connection, login: &StoredLogin) -> Result<(String, WebUser), DbError> {
     let token = new_secret();
     let now = now_ms();
     let session = token_hash(&token);
     conn.execute(
         "INSERT INTO web_session (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![session, user_id, now, now + SESSION_TTL_MS],
+        params![session, login.id, now, now + SESSION_TTL_MS],
     )?;
     let user = WebUser {
-        id: parse_id(user_id)?,
-        username,
-        gemeente,
-        role,
+        id: parse_id(login.id.clone())?,
+        username: login.username.clone(),
+        gemeente: login.gemeente,
+        role: login.role,
         session,
     };
-    Ok(Some((token, user)))
+    Ok((token, user))
+}
+
+/// Checks a username and password; on success creates a session and returns its token
+/// and the user. All on one connection: for tools and tests. The server splits these
+/// steps so that the password check never holds up the database writer.
+pub fn login(
+    conn: &Connection,
+    username: &str,
+    password: &str,
+) -> Result<Option<(String, WebUser)>, DbError> {
+    let stored = stored_login(conn, username)?;
+    if !check_password(stored.as_ref(), password) {
+        return Ok(None);
+    }
+    stored.map(|login| create_session(conn, &login)).transpose()
 }
 
 /// Ends a session.
@@ -401,6 +429,12 @@ mod tests {
         assert!(verify_password("correct horse", &phc));
         assert!(!verify_password("wrong", &phc));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn the_dummy_hash_parses_so_unknown_users_cost_a_real_verification() {
+        let parsed = PasswordHash::new(DUMMY_HASH).expect("valid PHC string");
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
     }
 
     #[test]

@@ -15,7 +15,10 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 /// The migrations, in order. `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_init.sql"),
+    include_str!("migrations/002_meldpunt.sql"),
+];
 
 /// Jobs the writer takes into one transaction at most.
 const MAX_GROUP: usize = 512;

@@ -152,6 +152,8 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
     .map(|(role, name)| (role, name.to_owned(), password(&mut secret_rng)))
     .collect();
     let setup_logins = logins.clone();
+    let meldpunt_passphrase = password(&mut secret_rng);
+    let setup_passphrase = meldpunt_passphrase.clone();
     let (gemeente, wijken, places, field) = state
         .db
         .write(move |c| {
@@ -191,6 +193,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
                         });
                     }
                 }
+                crate::meldpunt::demo::create_key(c, g, &setup_passphrase)?;
                 Ok((g, wijken, places, field))
             };
             run().map_err(|e| DbError::Domain(e.to_string()))
@@ -225,6 +228,8 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
         }
     }
 
+    crate::meldpunt::demo::seed_care_forms(state, gemeente, &field, now).await?;
+
     let codes = {
         let field_users: Vec<_> = field.iter().map(|d| d.user).collect();
         state
@@ -246,7 +251,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
             })
             .collect(),
         enrolment_codes: codes,
-        meldpunt_passphrase: None,
+        meldpunt_passphrase: Some(meldpunt_passphrase),
     })
 }
 

@@ -22,11 +22,15 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod hotspot;
 pub mod ingest;
+pub mod meldpunt;
+pub mod retention;
 pub mod setup;
 pub mod state;
 pub mod web;
@@ -46,6 +50,9 @@ pub fn app(state: Arc<AppState>) -> Router {
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".into());
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(web::router())
+        .merge(hotspot::page::router())
+        .merge(meldpunt::pages::router())
+        .merge(audit::web::router())
         .route(
         "/api/v1/openapi.json",
         axum::routing::get(move || async move {
@@ -53,9 +60,11 @@ pub fn app(state: Arc<AppState>) -> Router {
         }),
     )
     .fallback(|| async { json_error(StatusCode::NOT_FOUND, "not_found", "niet gevonden") })
-    .layer(middleware::from_fn(json_errors))
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(RequestDecompressionLayer::new())
+    // Outside the decompression layer, so that its 415 for an unknown Content-Encoding
+    // is JSON like every other error.
+    .layer(middleware::from_fn(json_errors))
     .layer(CompressionLayer::new())
     .layer(
         ServiceBuilder::new()
@@ -112,16 +121,19 @@ async fn json_errors(req: Request, next: Next) -> Response {
 }
 
 /// Serves the application on `listener` until `shutdown` resolves, then drains in-flight
-/// requests.
+/// requests. The daily retention job runs alongside and stops with the server.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let retention = tokio::spawn(retention::run_daily(state.clone()));
+    let served = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    retention.abort();
+    served
 }

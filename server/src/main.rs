@@ -108,6 +108,56 @@ enum Admin {
         /// Device id.
         id: String,
     },
+    /// Make the gemeente's first meldpunt key. The meldpunt chooses the passphrase (at
+    /// least 12 characters); the server never stores it, and without it no form opens.
+    CreateMeldpuntKey {
+        /// Gemeente CBS code.
+        #[arg(long)]
+        gemeente: String,
+        /// The passphrase; asked for when omitted.
+        #[arg(long, env = "AVONDRONDE_PASSPHRASE", hide_env_values = true)]
+        passphrase: Option<String>,
+    },
+    /// Replace the meldpunt key: new forms use the new key, old forms stay readable, and
+    /// from now on the new passphrase opens both.
+    RotateMeldpuntKey {
+        /// Gemeente CBS code.
+        #[arg(long)]
+        gemeente: String,
+        /// The current passphrase; asked for when omitted.
+        #[arg(long, env = "AVONDRONDE_PASSPHRASE", hide_env_values = true)]
+        passphrase: Option<String>,
+        /// The new passphrase; asked for when omitted.
+        #[arg(long, env = "AVONDRONDE_NEW_PASSPHRASE", hide_env_values = true)]
+        new_passphrase: Option<String>,
+    },
+    /// Set retention periods (defaults: closed care forms 12 months, contacts 24 months).
+    SetRetention {
+        /// Gemeente CBS code.
+        #[arg(long)]
+        gemeente: String,
+        /// Months a closed care form is kept after closing.
+        #[arg(long, default_value_t = avondronde_server::retention::DEFAULT_CARE_FORM_MONTHS)]
+        care_form_months: u32,
+        /// Months a raw contact is kept (its aggregate stays).
+        #[arg(long, default_value_t = avondronde_server::retention::DEFAULT_CONTACT_MONTHS)]
+        contact_months: u32,
+    },
+    /// Enforce the retention periods now (the server also does this daily).
+    RunRetention,
+}
+
+/// A passphrase from the argument or environment, else read from standard input.
+fn passphrase(given: Option<String>, prompt: &str) -> anyhow::Result<age::secrecy::SecretString> {
+    if let Some(p) = given {
+        return Ok(p.into());
+    }
+    eprint!("{prompt}: ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let p = line.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(!p.is_empty(), "no passphrase given");
+    Ok(p.into())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -237,6 +287,96 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
                 avondronde_server::auth::ENROLMENT_TTL_MS,
             )?;
             println!("enrolment code for {username} (single use, 24 hours): {code}");
+        }
+        Admin::CreateMeldpuntKey {
+            gemeente,
+            passphrase: given,
+        } => {
+            use avondronde_server::{audit, meldpunt::keys};
+            let g = setup::gemeente_by_code(conn, &gemeente)?;
+            let p = passphrase(given, "Wachtwoordzin voor de meldpuntsleutel")?;
+            let now = avondronde_server::db::now_ms();
+            let tx = conn.unchecked_transaction()?;
+            let key = keys::create(conn, g, &p, now)?;
+            audit::record(
+                conn,
+                &audit::Event {
+                    gemeente: g,
+                    actor: &audit::Actor::cli(),
+                    action: audit::Action::KeyCreate,
+                    form: None,
+                    address: None,
+                    detail: format!("sleutel {}", key.id.0),
+                },
+                now,
+            )?;
+            tx.commit()?;
+            println!(
+                "meldpunt key {} created for {gemeente}; devices pull it at their next sync",
+                key.id.0
+            );
+        }
+        Admin::RotateMeldpuntKey {
+            gemeente,
+            passphrase: old,
+            new_passphrase,
+        } => {
+            use avondronde_server::{audit, meldpunt::keys};
+            let g = setup::gemeente_by_code(conn, &gemeente)?;
+            let old = passphrase(old, "Huidige wachtwoordzin")?;
+            let new = passphrase(new_passphrase, "Nieuwe wachtwoordzin")?;
+            let now = avondronde_server::db::now_ms();
+            // One transaction: a wrong passphrase or a failure leaves the keys as they were.
+            let tx = conn.unchecked_transaction()?;
+            let key = keys::rotate(conn, g, &old, &new, now)?;
+            audit::record(
+                conn,
+                &audit::Event {
+                    gemeente: g,
+                    actor: &audit::Actor::cli(),
+                    action: audit::Action::KeyRotate,
+                    form: None,
+                    address: None,
+                    detail: format!("nieuwe sleutel {}", key.id.0),
+                },
+                now,
+            )?;
+            tx.commit()?;
+            println!(
+                "meldpunt key {} is now current for {gemeente}; old forms stay readable with the new passphrase",
+                key.id.0
+            );
+        }
+        Admin::SetRetention {
+            gemeente,
+            care_form_months,
+            contact_months,
+        } => {
+            use avondronde_server::retention;
+            let g = setup::gemeente_by_code(conn, &gemeente)?;
+            let periods = retention::Periods {
+                care_form_months,
+                contact_months,
+            };
+            retention::set_periods(
+                conn,
+                g,
+                periods,
+                &avondronde_server::audit::Actor::cli(),
+                avondronde_server::db::now_ms(),
+            )?;
+            println!(
+                "retention for {gemeente}: closed care forms {care_form_months} months, contacts {contact_months} months"
+            );
+        }
+        Admin::RunRetention => {
+            let report = avondronde_server::retention::enforce(conn, jiff::Timestamp::now())?;
+            for (g, r) in report {
+                println!(
+                    "{g}: {} care forms, {} contacts, {} corrections, {} rounds removed",
+                    r.care_forms, r.contacts, r.corrections, r.rounds
+                );
+            }
         }
         Admin::RevokeDevice { id } => {
             let device = id

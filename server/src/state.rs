@@ -1,6 +1,7 @@
 //! Shared server state: the database, rate limiters, metrics and per-gemeente caches.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,10 @@ pub struct Config {
     pub device_rps: u32,
     /// Login attempts per minute per username.
     pub logins_per_minute: u32,
+    /// Enrolment attempts per minute per client address. Codes have about 60 random bits
+    /// and expire in a day, so this only has to stop brute force, not a desk enrolling a
+    /// tray of phones.
+    pub enrolments_per_minute: u32,
 }
 
 impl Default for Config {
@@ -32,6 +37,7 @@ impl Default for Config {
             basemap_url: "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png".into(),
             device_rps: 20,
             logins_per_minute: 10,
+            enrolments_per_minute: 30,
         }
     }
 }
@@ -42,6 +48,8 @@ pub struct Limits {
     pub device: DefaultKeyedRateLimiter<DeviceId>,
     /// Per username, for login.
     pub login: DefaultKeyedRateLimiter<String>,
+    /// Per client address, for enrolment.
+    pub enrol: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 /// Counters for `/metrics`.
@@ -93,6 +101,10 @@ pub struct AppState {
     pub limits: Limits,
     /// Counters.
     pub metrics: Metrics,
+    /// In-memory contact indexes for the hotspot map.
+    pub hotspot: crate::hotspot::Indexes,
+    /// Meldpunt keys unlocked per web session (memory only).
+    pub vault: crate::meldpunt::keys::Vault,
     rules_cache: Mutex<HashMap<GemeenteId, Arc<GemeenteRules>>>,
 }
 
@@ -102,14 +114,19 @@ impl AppState {
         let rps = NonZeroU32::new(config.device_rps.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.device_rps.max(1).saturating_mul(4)).unwrap_or(rps);
         let logins = NonZeroU32::new(config.logins_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let enrolments =
+            NonZeroU32::new(config.enrolments_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         Arc::new(AppState {
             db: Arc::new(db),
             limits: Limits {
                 device: RateLimiter::keyed(Quota::per_second(rps).allow_burst(burst)),
                 login: RateLimiter::keyed(Quota::per_minute(logins)),
+                enrol: RateLimiter::keyed(Quota::per_minute(enrolments)),
             },
             config,
             metrics: Metrics::default(),
+            hotspot: crate::hotspot::Indexes::default(),
+            vault: crate::meldpunt::keys::Vault::default(),
             rules_cache: Mutex::new(HashMap::new()),
         })
     }

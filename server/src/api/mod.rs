@@ -59,6 +59,9 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .merge(session::router())
         .merge(admin::router())
         .merge(system::router())
+        .merge(crate::hotspot::api::router())
+        .merge(crate::meldpunt::api::router())
+        .merge(crate::audit::web::api_router())
         .split_for_parts()
 }
 

@@ -230,6 +230,7 @@ async fn login_submit(State(state): State<Arc<AppState>>, Form(form): Form<Login
 async fn logout(State(state): State<Arc<AppState>>, user: Result<WebUser, ApiError>) -> Response {
     if let Ok(u) = user {
         let hash = u.session.clone();
+        state.vault.forget(&hash);
         let _ = state.db.write(move |c| auth::logout(c, &hash)).await;
     }
     let mut res = Redirect::to("/login").into_response();

@@ -1,0 +1,132 @@
+//! `avondronde-bench`: how fast a durable save is with 10,000 records in the local store,
+//! and how long the app takes to its first screen.
+//!
+//! ```text
+//! avondronde-bench [--records 10000] [--measure 1000]
+//! ```
+//! Every save is the real one (contact + outbox row in one SQLCipher transaction, WAL,
+//! `synchronous = FULL`), timed until the commit returns, on a temporary data directory.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use avondronde_app::clock::Clock;
+use avondronde_app::platform::secrets::Preference;
+use avondronde_app::services::AppCtx;
+use avondronde_app::state::RecordForm;
+use avondronde_app::store::lock;
+use avondronde_app::ui::App;
+use avondronde_shared::area::Wijk;
+use avondronde_shared::contact::{Action, Behaviour};
+use avondronde_shared::{AgeBand, GemeenteId, PlaceId, WijkId};
+use dioxus::prelude::VirtualDom;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn form(i: usize) -> RecordForm {
+    let mut f = RecordForm::new();
+    for _ in 0..(1 + i % 4) {
+        f.add_child(AgeBand::Age10To11);
+    }
+    f.toggle_behaviour(Behaviour::HangingAround);
+    f.toggle_action(Action::Spoken);
+    let lat = 51.90 + (i % 97) as f64 * 0.0004;
+    let lon = 4.42 + (i % 89) as f64 * 0.0005;
+    f.choose_place(PlaceId::new(), "bench", lat, lon);
+    f
+}
+
+fn first_screen(dir: &std::path::Path) -> anyhow::Result<Duration> {
+    let t0 = Instant::now();
+    let ctx = AppCtx::open(dir, Clock::System, Preference::File, false)?;
+    let mut dom = VirtualDom::new(App).with_root_context(ctx);
+    let edits = dom.rebuild_to_vec();
+    anyhow::ensure!(!edits.edits.is_empty(), "the first screen rendered nothing");
+    Ok(t0.elapsed())
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut records = 10_000usize;
+    let mut measure = 1_000usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value: usize = args
+            .next()
+            .context("flag needs a value")?
+            .parse()
+            .context("a number")?;
+        match flag.as_str() {
+            "--records" => records = value,
+            "--measure" => measure = value,
+            other => anyhow::bail!("unknown flag {other}"),
+        }
+    }
+    let dir = tempfile::tempdir()?;
+    let ctx = AppCtx::open(dir.path(), Clock::System, Preference::File, false)?;
+    let wijk = Wijk {
+        id: WijkId::new(),
+        gemeente: GemeenteId::new(),
+        code: "WK059903".into(),
+        name: "Delfshaven".into(),
+        boundary: geo::MultiPolygon(vec![]),
+    };
+    ctx.start_round(&wijk, "").map_err(anyhow::Error::msg)?;
+
+    let mut fill = Vec::with_capacity(records);
+    let t_fill = Instant::now();
+    for i in 0..records {
+        let t = Instant::now();
+        ctx.save_contact(&form(i)).map_err(anyhow::Error::msg)?;
+        fill.push(t.elapsed());
+    }
+    let fill_total = t_fill.elapsed();
+    let mut timed = Vec::with_capacity(measure);
+    for i in 0..measure {
+        let t = Instant::now();
+        ctx.save_contact(&form(records + i))
+            .map_err(anyhow::Error::msg)?;
+        timed.push(t.elapsed());
+    }
+    fill.sort();
+    timed.sort();
+    let in_store = lock(&ctx.store).contact_count()?;
+    let cipher = lock(&ctx.store).cipher_version().unwrap_or_default();
+    drop(ctx);
+
+    let screens: Vec<Duration> = (0..5)
+        .map(|_| first_screen(dir.path()))
+        .collect::<anyhow::Result<_>>()?;
+    let mut sorted = screens.clone();
+    sorted.sort();
+
+    println!("avondronde-bench (SQLCipher {cipher}, WAL, synchronous=FULL)");
+    println!(
+        "filling {records} contacts: {} total, p50 {}, p99 {}",
+        ms(fill_total),
+        ms(percentile(&fill, 50.0)),
+        ms(percentile(&fill, 99.0))
+    );
+    println!(
+        "durable save with {records}+ records in store ({measure} saves): p50 {}, p95 {}, p99 {}, max {}",
+        ms(percentile(&timed, 50.0)),
+        ms(percentile(&timed, 95.0)),
+        ms(percentile(&timed, 99.0)),
+        ms(*timed.last().unwrap_or(&Duration::ZERO))
+    );
+    println!(
+        "time to first screen (open store with {in_store} contacts + build the UI), 5 runs: median {}, max {}",
+        ms(percentile(&sorted, 50.0)),
+        ms(*sorted.last().unwrap_or(&Duration::ZERO))
+    );
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! The HTTP client for the sync server's device API: enrolment, push and pull.
+//!
+//! Request bodies are gzipped (a long queue on a weak connection is mostly repetitive
+//! JSON); the server decompresses them. Errors are sorted into the plan's
+//! [`Failure`] so that [`avondronde_shared::sync::after_failure`] decides what happens.
+
+use std::io::Write;
+use std::time::Duration;
+
+use avondronde_shared::sync::{Failure, PullRequest, PullResponse, PushRequest, PushResponse};
+use avondronde_shared::{DeviceId, Role};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A request to the server failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// No connection, DNS, TLS or a timeout.
+    #[error("geen verbinding met de server")]
+    Network,
+    /// The server answered with an error.
+    #[error("{message}")]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// The server's stable code, e.g. `device_revoked`.
+        code: String,
+        /// The server's message (Dutch).
+        message: String,
+    },
+    /// The answer could not be read.
+    #[error("onverwacht antwoord van de server")]
+    Decode,
+    /// The address typed is not a server address.
+    #[error("ongeldig serveradres; begin met https:// (of http:// op een testnetwerk)")]
+    BadUrl,
+}
+
+impl ClientError {
+    /// The failure as the sync plan sees it.
+    pub fn failure(&self) -> Failure {
+        match self {
+            ClientError::Network | ClientError::BadUrl => Failure::Network,
+            ClientError::Status { status, .. } => Failure::Status(*status),
+            // A garbled answer (a proxy's page, a cut connection) is retried like a 502.
+            ClientError::Decode => Failure::Status(502),
+        }
+    }
+
+    /// Whether the server says this device was revoked.
+    pub fn is_revoked(&self) -> bool {
+        matches!(self, ClientError::Status { status: 401, .. })
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: String,
+    message: String,
+}
+
+/// Enrolment request body.
+#[derive(Serialize)]
+struct EnrolRequest<'a> {
+    code: &'a str,
+    label: &'a str,
+}
+
+/// What enrolment gives.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Enrolled {
+    /// The new device id.
+    pub device_id: DeviceId,
+    /// The bearer token; keep it in the secret store only.
+    pub token: String,
+    /// The role code.
+    pub role: String,
+}
+
+impl Enrolled {
+    /// The role, if this build knows it.
+    pub fn role(&self) -> Option<Role> {
+        Role::from_code(&self.role)
+    }
+}
+
+/// Normalises a server address typed by a person: trims, adds `https://` when no scheme
+/// was given, and drops a trailing slash.
+pub fn normalise_url(input: &str) -> Result<String, ClientError> {
+    let t = input.trim();
+    let with_scheme = if t.starts_with("http://") || t.starts_with("https://") {
+        t.to_owned()
+    } else {
+        format!("https://{t}")
+    };
+    let url = reqwest::Url::parse(&with_scheme).map_err(|_| ClientError::BadUrl)?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(ClientError::BadUrl);
+    }
+    Ok(with_scheme.trim_end_matches('/').to_owned())
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(45))
+        .user_agent(concat!("avondronde-app/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+async fn answer<T: DeserializeOwned>(res: reqwest::Response) -> Result<T, ClientError> {
+    let status = res.status();
+    if status.is_success() {
+        return res.json::<T>().await.map_err(|_| ClientError::Decode);
+    }
+    let code = status.as_u16();
+    let body = res.json::<ErrorBody>().await.ok();
+    Err(ClientError::Status {
+        status: code,
+        code: body.as_ref().map_or_else(String::new, |b| b.code.clone()),
+        message: body.map_or_else(|| format!("serverfout {code}"), |b| b.message),
+    })
+}
+
+fn net(_: reqwest::Error) -> ClientError {
+    ClientError::Network
+}
+
+/// Turns a one-time code into a device token.
+pub async fn enrol(server_url: &str, code: &str, label: &str) -> Result<Enrolled, ClientError> {
+    let base = normalise_url(server_url)?;
+    let res = http()
+        .post(format!("{base}/api/v1/enrol"))
+        .json(&EnrolRequest { code: code.trim(), label })
+        .send()
+        .await
+        .map_err(net)?;
+    answer(res).await
+}
+
+/// A client for one enrolled device.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for `base` with the device's bearer token.
+    pub fn new(base: &str, token: &str) -> Client {
+        Client {
+            http: http(),
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+        }
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let json = serde_json::to_vec(body).map_err(|_| ClientError::Decode)?;
+        let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::fast());
+        gz.write_all(&json).map_err(|_| ClientError::Decode)?;
+        let compressed = gz.finish().map_err(|_| ClientError::Decode)?;
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_ENCODING, "gzip")
+            .body(compressed)
+            .send()
+            .await
+            .map_err(net)?;
+        answer(res).await
+    }
+
+    /// Pushes a batch; one receipt per item.
+    pub async fn push(&self, req: &PushRequest) -> Result<PushResponse, ClientError> {
+        self.post("/api/v1/sync/push", req).await
+    }
+
+    /// Pulls configuration and feedback.
+    pub async fn pull(&self, req: &PullRequest) -> Result<PullResponse, ClientError> {
+        self.post("/api/v1/sync/pull", req).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_addresses_are_normalised_or_refused() {
+        assert_eq!(
+            normalise_url(" avondronde.example.nl/ ").as_deref(),
+            Ok("https://avondronde.example.nl")
+        );
+        assert_eq!(
+            normalise_url("http://127.0.0.1:8080").as_deref(),
+            Ok("http://127.0.0.1:8080")
+        );
+        assert_eq!(normalise_url("http://"), Err(ClientError::BadUrl));
+        assert_eq!(normalise_url("https://a b"), Err(ClientError::BadUrl));
+    }
+}

@@ -1,0 +1,213 @@
+//! What the components share, and the app's use cases on top of store and sync.
+//!
+//! [`AppCtx`] is put into the Dioxus context once; components call its methods and never
+//! touch SQL or HTTP themselves. Every method that records something commits before it
+//! returns, and then nudges the sync engine.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use avondronde_shared::area::Wijk;
+use avondronde_shared::round::{Round, RoundEnd};
+use avondronde_shared::sync::DeviceConfig;
+use avondronde_shared::{CareFormId, RoundId};
+use jiff::Timestamp;
+
+use crate::client;
+use crate::clock::Clock;
+use crate::platform::secrets::{Backend, Preference, Secret, Secrets};
+use crate::state::{RecordForm, utc_offset_s};
+use crate::store::records::RoundInfo;
+use crate::store::{Enrolment, SharedStore, Store, StoreError, lock};
+use crate::sync::{Engine, SyncHandle};
+
+/// Everything the UI needs, cheap to clone and shareable across threads.
+#[derive(Clone)]
+pub struct AppCtx {
+    /// The local store.
+    pub store: SharedStore,
+    /// Where secrets are kept.
+    pub secrets: Secrets,
+    /// The sync engine.
+    pub sync: SyncHandle,
+    /// The clock.
+    pub clock: Clock,
+    /// The data directory.
+    pub data_dir: PathBuf,
+}
+
+/// What saving a contact led to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    /// Care forms to fill in, one per child brought home.
+    pub care_forms: Vec<CareFormId>,
+}
+
+impl AppCtx {
+    /// Opens the store in `dir` and creates the sync engine; `run_sync` starts it in the
+    /// background (tests leave it off and call passes themselves).
+    pub fn open(
+        dir: &Path,
+        clock: Clock,
+        preference: Preference,
+        run_sync: bool,
+    ) -> Result<AppCtx, StoreError> {
+        crate::platform::ensure_private_dir(dir)?;
+        let secrets = Secrets::open(dir, preference)?;
+        let store = Arc::new(Mutex::new(Store::open_in_dir(dir, &secrets)?));
+        let engine = Engine::new(store.clone(), secrets.clone(), clock);
+        let sync = if run_sync {
+            SyncHandle::spawn(engine)?
+        } else {
+            SyncHandle::detached(engine)
+        };
+        Ok(AppCtx {
+            store,
+            secrets,
+            sync,
+            clock,
+            data_dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Now, by the app's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Where secrets are kept (shown in the UI).
+    pub fn secret_backend(&self) -> Backend {
+        self.secrets.backend()
+    }
+
+    /// The enrolment, if any.
+    pub fn enrolment(&self) -> Option<Enrolment> {
+        lock(&self.store).enrolment().ok().flatten()
+    }
+
+    /// The pulled configuration, if any.
+    pub fn config(&self) -> Option<DeviceConfig> {
+        lock(&self.store).config().ok().flatten()
+    }
+
+    /// The round in progress.
+    pub fn active_round(&self) -> Option<RoundInfo> {
+        lock(&self.store).active_round().ok().flatten()
+    }
+
+    /// Enrols this device with a one-time code; the token goes to the secret store.
+    pub async fn enrol(&self, server_url: &str, code: &str) -> Result<(), String> {
+        let base = client::normalise_url(server_url).map_err(|e| e.to_string())?;
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        if code.is_empty() {
+            return Err("Vul de aanmeldcode in.".into());
+        }
+        let enrolled = client::enrol(&base, &code, "Avondronde veld-app")
+            .await
+            .map_err(|e| match e {
+                client::ClientError::Status { status: 404, .. } => {
+                    "Deze aanmeldcode is onbekend; controleer de code.".to_owned()
+                }
+                other => other.to_string(),
+            })?;
+        let role = enrolled
+            .role()
+            .ok_or_else(|| "Deze rol kent de app niet; werk de app bij.".to_owned())?;
+        self.secrets
+            .set(Secret::DeviceToken, &enrolled.token)
+            .map_err(|e| e.to_string())?;
+        lock(&self.store)
+            .set_enrolment(&Enrolment {
+                server_url: base,
+                device_id: enrolled.device_id,
+                role,
+            })
+            .map_err(|e| e.to_string())?;
+        self.sync.trigger();
+        Ok(())
+    }
+
+    /// Starts a round in a wijk.
+    pub fn start_round(&self, wijk: &Wijk, partner: &str) -> Result<RoundInfo, String> {
+        let now = self.now();
+        let partner = partner.trim();
+        let round = Round {
+            id: RoundId::new(),
+            wijk: wijk.id,
+            partner: (!partner.is_empty()).then(|| partner.chars().take(80).collect()),
+            started_at: now,
+        };
+        lock(&self.store)
+            .start_round(&round, &wijk.name, now)
+            .map_err(|e| e.to_string())?;
+        self.sync.trigger();
+        Ok(RoundInfo {
+            id: round.id,
+            wijk: round.wijk,
+            wijk_name: wijk.name.clone(),
+            partner: round.partner,
+            started_at: round.started_at,
+            ended_at: None,
+        })
+    }
+
+    /// Ends the round in progress.
+    pub fn end_round(&self) -> Result<(), String> {
+        let round = self
+            .active_round()
+            .ok_or_else(|| "Er loopt geen ronde.".to_owned())?;
+        let now = self.now();
+        lock(&self.store)
+            .end_round(
+                &RoundEnd {
+                    round: round.id,
+                    ended_at: now.max(round.started_at),
+                },
+                now,
+            )
+            .map_err(|e| e.to_string())?;
+        self.sync.trigger();
+        Ok(())
+    }
+
+    /// Saves the form as a contact of the round in progress; returns after the commit.
+    pub fn save_contact(&self, form: &RecordForm) -> Result<Saved, String> {
+        let round = self
+            .active_round()
+            .ok_or_else(|| "Start eerst een ronde.".to_owned())?;
+        if let Some(reason) = form.blocker() {
+            return Err(reason.to_owned());
+        }
+        let now = self.now();
+        let contact = form
+            .to_contact(&round, now, utc_offset_s(now))
+            .map_err(|e| e.summary())?;
+        let care_forms = form.care_forms();
+        lock(&self.store)
+            .save_contact(&contact, &care_forms, now)
+            .map_err(|e| e.to_string())?;
+        self.sync.trigger();
+        Ok(Saved {
+            care_forms: care_forms.into_iter().map(|(id, _)| id).collect(),
+        })
+    }
+
+    /// "Eerder hier": this device's contacts within 100 m in the last 30 days.
+    pub fn nearby(&self, lat: f64, lon: f64) -> u32 {
+        let since = self
+            .now()
+            .checked_sub(jiff::SignedDuration::from_hours(24 * crate::state::NEARBY_DAYS))
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        lock(&self.store)
+            .contacts_near(lat, lon, crate::state::NEARBY_RADIUS_M, since)
+            .unwrap_or(0)
+    }
+
+    /// Seals and queues a care form.
+    pub fn submit_care_form(&self, id: CareFormId) -> Result<(), crate::care::SealError> {
+        let now = self.now();
+        crate::care::submit(&mut lock(&self.store), id, now)?;
+        self.sync.trigger();
+        Ok(())
+    }
+}

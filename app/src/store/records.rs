@@ -1,0 +1,274 @@
+//! Rounds and street contacts, each written together with its outbox row.
+
+use avondronde_shared::care::CareFormEnvelope;
+use avondronde_shared::round::{Round, RoundEnd};
+use avondronde_shared::sync::Payload;
+use avondronde_shared::{AgeBand, CareFormId, RoundId, StreetContact, WijkId};
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+
+use super::outbox::enqueue;
+use super::{Result, Store, StoreError, from_ms, ms};
+use crate::care::CareDraft;
+
+/// A round as the app shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundInfo {
+    /// Its id.
+    pub id: RoundId,
+    /// The wijk.
+    pub wijk: WijkId,
+    /// The wijk's name.
+    pub wijk_name: String,
+    /// The partner, if any.
+    pub partner: Option<String>,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it ended, if it did.
+    pub ended_at: Option<Timestamp>,
+}
+
+/// Earth's mean radius in metres, for distances of a few hundred metres.
+const EARTH_M: f64 = 6_371_000.0;
+
+/// Great-circle distance in metres.
+pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = (lat2 - lat1).to_radians();
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * EARTH_M * a.sqrt().asin()
+}
+
+impl Store {
+    /// Starts a round: the round and its outbox row in one transaction.
+    pub fn start_round(&mut self, round: &Round, wijk_name: &str, now: Timestamp) -> Result<()> {
+        let tx = self.conn_mut().transaction()?;
+        tx.execute(
+            "INSERT INTO round (id, wijk_id, wijk_name, partner, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                round.id.to_string(),
+                round.wijk.to_string(),
+                wijk_name,
+                round.partner,
+                ms(round.started_at)
+            ],
+        )?;
+        enqueue(&tx, &Payload::Round(round.clone()), now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Ends a round: the end time and its outbox row in one transaction.
+    pub fn end_round(&mut self, end: &RoundEnd, now: Timestamp) -> Result<()> {
+        let tx = self.conn_mut().transaction()?;
+        let n = tx.execute(
+            "UPDATE round SET ended_at = ?1 WHERE id = ?2 AND ended_at IS NULL",
+            params![ms(end.ended_at), end.round.to_string()],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound("lopende ronde"));
+        }
+        enqueue(&tx, &Payload::RoundEnd(end.clone()), now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The round in progress, if any.
+    pub fn active_round(&self) -> Result<Option<RoundInfo>> {
+        self.conn()
+            .prepare_cached(
+                "SELECT id, wijk_id, wijk_name, partner, started_at, ended_at FROM round
+                 WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1",
+            )?
+            .query_row([], round_info)
+            .optional()?
+            .transpose()
+    }
+
+    /// A round by id.
+    pub fn round(&self, id: RoundId) -> Result<Option<RoundInfo>> {
+        self.conn()
+            .prepare_cached(
+                "SELECT id, wijk_id, wijk_name, partner, started_at, ended_at FROM round WHERE id = ?1",
+            )?
+            .query_row(params![id.to_string()], round_info)
+            .optional()?
+            .transpose()
+    }
+
+    /// Saves a contact with its outbox row and an empty care-form draft per child brought
+    /// home, in one transaction. When this returns the contact is on disk.
+    pub fn save_contact(
+        &mut self,
+        contact: &StreetContact,
+        care_forms: &[(CareFormId, AgeBand)],
+        now: Timestamp,
+    ) -> Result<u64> {
+        let tx = self.conn_mut().transaction()?;
+        let facts = &contact.facts;
+        tx.prepare_cached(
+            "INSERT INTO contact (id, round_id, observed_at, lat, lon, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            contact.id.to_string(),
+            contact.round.to_string(),
+            ms(facts.observed_at),
+            facts.location.lat,
+            facts.location.lon,
+            serde_json::to_string(contact)?,
+        ])?;
+        let seq = enqueue(&tx, &Payload::Contact(contact.clone()), now)?;
+        let empty = serde_json::to_string(&CareDraft::default())?;
+        for (i, (id, band)) in care_forms.iter().enumerate() {
+            tx.prepare_cached(
+                "INSERT INTO care_form_draft (id, contact_id, child_no, age_band, content, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                id.to_string(),
+                contact.id.to_string(),
+                i as i64 + 1,
+                band.code(),
+                empty,
+                ms(now)
+            ])?;
+        }
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    /// A contact by id.
+    pub fn contact(&self, id: avondronde_shared::ContactId) -> Result<Option<StreetContact>> {
+        let body: Option<String> = self
+            .conn()
+            .prepare_cached("SELECT body FROM contact WHERE id = ?1")?
+            .query_row(params![id.to_string()], |r| r.get(0))
+            .optional()?;
+        Ok(match body {
+            Some(b) => Some(serde_json::from_str(&b)?),
+            None => None,
+        })
+    }
+
+    /// How many contacts a round has.
+    pub fn contacts_in_round(&self, round: RoundId) -> Result<u32> {
+        let n: i64 = self
+            .conn()
+            .prepare_cached("SELECT count(*) FROM contact WHERE round_id = ?1")?
+            .query_row(params![round.to_string()], |r| r.get(0))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// How many contacts this device recorded within `radius_m` of a point since `since`
+    /// ("Eerder hier"). A bounding box narrows the rows; the exact distance decides.
+    pub fn contacts_near(&self, lat: f64, lon: f64, radius_m: f64, since: Timestamp) -> Result<u32> {
+        let dlat = (radius_m / EARTH_M).to_degrees();
+        let dlon = dlat / lat.to_radians().cos().abs().max(0.01);
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT lat, lon FROM contact
+             WHERE observed_at >= ?1 AND lat BETWEEN ?2 AND ?3 AND lon BETWEEN ?4 AND ?5",
+        )?;
+        let rows = stmt.query_map(
+            params![ms(since), lat - dlat, lat + dlat, lon - dlon, lon + dlon],
+            |r| Ok((r.get::<_, f64>(0)?, r.get::<_, f64>(1)?)),
+        )?;
+        let mut n = 0u32;
+        for row in rows {
+            let (a, b) = row?;
+            if distance_m(lat, lon, a, b) <= radius_m {
+                n = n.saturating_add(1);
+            }
+        }
+        Ok(n)
+    }
+
+    /// Total number of contacts in the store.
+    pub fn contact_count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT count(*) FROM contact", [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Queues a sealed care form (used by [`Store::seal_draft`]).
+    pub(crate) fn enqueue_care_form(
+        tx: &rusqlite::Transaction<'_>,
+        envelope: &CareFormEnvelope,
+        now: Timestamp,
+    ) -> Result<u64> {
+        enqueue(tx, &Payload::CareForm(envelope.clone()), now)
+    }
+}
+
+fn round_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<RoundInfo>> {
+    let id: String = r.get(0)?;
+    let wijk: String = r.get(1)?;
+    let info = (|| {
+        Ok(RoundInfo {
+            id: id
+                .parse()
+                .map_err(|_| StoreError::NotFound("ronde-id"))?,
+            wijk: wijk
+                .parse()
+                .map_err(|_| StoreError::NotFound("wijk-id"))?,
+            wijk_name: r.get(2)?,
+            partner: r.get(3)?,
+            started_at: from_ms(r.get(4)?),
+            ended_at: r.get::<_, Option<i64>>(5)?.map(from_ms),
+        })
+    })();
+    Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use avondronde_shared::contact::{ContactFacts, GroupCounts, Location};
+    use avondronde_shared::ContactId;
+
+    use super::*;
+
+    fn contact(round: RoundId, lat: f64, lon: f64, at: Timestamp) -> StreetContact {
+        StreetContact {
+            id: ContactId::new(),
+            round,
+            facts: ContactFacts {
+                observed_at: at,
+                utc_offset_s: 3600,
+                location: Location::gps(lat, lon, 8.0, 3),
+                group: GroupCounts::default().with(AgeBand::Age10To11, 3),
+                supervised: false,
+                behaviours: vec![],
+                actions: vec![],
+                brought_home: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn contact_round_trip_and_eerder_hier_counts_only_near_and_recent_ones() {
+        let mut store = Store::open_in_memory().expect("store");
+        let now: Timestamp = "2026-11-20T21:30:00Z".parse().expect("ts");
+        let round = Round {
+            id: RoundId::new(),
+            wijk: WijkId::new(),
+            partner: None,
+            started_at: now,
+        };
+        store.start_round(&round, "Delfshaven", now).expect("round");
+        assert_eq!(store.active_round().expect("active").map(|r| r.id), Some(round.id));
+        let (lat, lon) = (51.9122, 4.4447);
+        let near = contact(round.id, lat + 0.0005, lon, now); // ~55 m
+        let far = contact(round.id, lat + 0.0020, lon, now); // ~220 m
+        let old = contact(round.id, lat, lon, now - jiff::SignedDuration::from_hours(24 * 40));
+        for c in [&near, &far, &old] {
+            store.save_contact(c, &[], now).expect("save");
+        }
+        assert_eq!(store.contact(near.id).expect("get"), Some(near.clone()));
+        let since = now - jiff::SignedDuration::from_hours(24 * 30);
+        assert_eq!(store.contacts_near(lat, lon, 100.0, since).expect("near"), 1);
+        assert_eq!(store.contacts_in_round(round.id).expect("n"), 3);
+        // Round + three contacts are queued, in order.
+        assert_eq!(store.pending_entries().expect("entries").len(), 4);
+    }
+}

@@ -1,0 +1,147 @@
+//! The care form (zorgformulier) for one child brought home. Every change is saved to the
+//! encrypted store at once; "verzegelen" encrypts it for the meldpunt and deletes the
+//! plaintext from the device.
+
+use avondronde_shared::{AgeBand, CareFormId};
+use dioxus::prelude::*;
+
+use super::chrome::{Btn, Chip, TextField};
+use super::{Screen, app, ui};
+use crate::care::{CareDraft, REACTIONS, RECEPTIONS, SIGNALS, SealError};
+use crate::state::hhmm;
+use crate::store::lock;
+
+/// Applies a change to the draft and saves it.
+fn edit(
+    mut draft: Signal<CareDraft>,
+    id: CareFormId,
+    mut saved: Signal<Option<String>>,
+    change: impl FnOnce(&mut CareDraft),
+) {
+    change(&mut draft.write());
+    let content = draft.peek().clone();
+    let ctx = app();
+    let now = ctx.now();
+    let result = lock(&ctx.store).save_draft(id, &content, now);
+    saved.set(Some(match result {
+        Ok(()) => format!("Concept bewaard om {}", hhmm(now)),
+        Err(e) => format!("Niet bewaard: {e}"),
+    }));
+}
+
+/// The care-form screen.
+#[component]
+pub fn CareFormScreen(id: CareFormId) -> Element {
+    let ui = ui();
+    let loaded = use_hook(|| lock(&app().store).draft(id).ok().flatten());
+    let Some((row, initial)) = loaded else {
+        return rsx! {
+            h2 { "Zorgformulier" }
+            p { "Dit formulier is al verzegeld en verzonden, of bestaat niet meer." }
+            Btn { label: "Terug naar de ronde", class: "btn wide", onclick: move |()| ui.go(Screen::Home) }
+        };
+    };
+    rsx! { CareFormFields { id, child_no: row.child_no, band: row.age_band, initial } }
+}
+
+#[component]
+fn CareFormFields(id: CareFormId, child_no: u32, band: AgeBand, initial: CareDraft) -> Element {
+    let ui = ui();
+    let draft = use_signal(|| initial.clone());
+    let saved = use_signal(|| None::<String>);
+    let mut band_sig = use_signal(|| band);
+    let mut problems = use_signal(Vec::<String>::new);
+    let d = draft.read().clone();
+    let has_key = app()
+        .config()
+        .is_some_and(|c| c.meldpunt_key.is_some());
+
+    let submit = move |()| match app().submit_care_form(id) {
+        Ok(()) => {
+            ui.changed();
+            ui.say("Zorgformulier verzegeld; de inhoud staat niet meer leesbaar op dit toestel.");
+            let next = lock(&app().store)
+                .drafts()
+                .ok()
+                .and_then(|ds| ds.first().map(|d| d.id));
+            ui.go(next.map_or(Screen::Home, Screen::CareForm));
+        }
+        Err(SealError::Incomplete(list)) => problems.set(list),
+        Err(e) => problems.set(vec![e.to_string()]),
+    };
+
+    rsx! {
+        h2 { "Zorgformulier kind {child_no}" }
+        p { class: "muted", "Alleen het meldpunt kan dit formulier lezen. Het concept wordt versleuteld op dit toestel bewaard." }
+        if !has_key {
+            p { class: "warn", role: "note",
+                "Er is nog geen sleutel van het meldpunt. Vul het formulier gerust in: het concept blijft bewaard en kan verzegeld worden zodra de sleutel binnen is."
+            }
+        }
+        h3 { "Leeftijd" }
+        div { class: "chips", role: "group", aria_label: "Leeftijdsklasse van het kind",
+            for b in AgeBand::ALL {
+                Chip { key: "{b.code()}", label: b.label_nl().to_string(), on: band_sig() == b,
+                    onclick: move |()| {
+                        band_sig.set(b);
+                        let _ = lock(&app().store).set_draft_band(id, b);
+                    } }
+            }
+        }
+        TextField { label: "Naam van het kind", value: d.child_name.clone(),
+            oninput: move |v| edit(draft, id, saved, |d| d.child_name = v) }
+        TextField { label: "Geboortedatum (dd-mm-jjjj)", inputmode: "numeric", placeholder: "dd-mm-jjjj",
+            value: d.birth_date.clone(),
+            oninput: move |v| edit(draft, id, saved, |d| d.birth_date = v) }
+        TextField { label: "of geschatte leeftijd (jaren)", kind: "number", inputmode: "numeric",
+            value: d.estimated_age.map(|a| a.to_string()).unwrap_or_default(),
+            oninput: move |v: String| edit(draft, id, saved, |d| d.estimated_age = v.trim().parse().ok()) }
+        TextField { label: "Adres", value: d.address.clone(),
+            oninput: move |v| edit(draft, id, saved, |d| d.address = v) }
+        h3 { "Hoe werd het kind thuis ontvangen?" }
+        div { class: "chips", role: "group", aria_label: "Ontvangst thuis",
+            for r in RECEPTIONS {
+                Chip { key: "{r.code()}", label: r.label_nl().to_string(), on: d.reception.as_ref() == Some(&r),
+                    onclick: move |()| { let r = r.clone(); edit(draft, id, saved, |d| d.reception = Some(r)) } }
+            }
+        }
+        h3 { "Broertjes of zusjes aanwezig?" }
+        div { class: "chips", role: "group", aria_label: "Broertjes of zusjes aanwezig",
+            Chip { label: "Ja", on: d.siblings_present == Some(true), onclick: move |()| edit(draft, id, saved, |d| d.siblings_present = Some(true)) }
+            Chip { label: "Nee", on: d.siblings_present == Some(false), onclick: move |()| edit(draft, id, saved, |d| d.siblings_present = Some(false)) }
+        }
+        h3 { "Hoe reageerden de ouders?" }
+        div { class: "chips", role: "group", aria_label: "Reactie ouders",
+            for r in REACTIONS {
+                Chip { key: "{r.code()}", label: r.label_nl().to_string(), on: d.parents_reaction.as_ref() == Some(&r),
+                    onclick: move |()| { let r = r.clone(); edit(draft, id, saved, |d| d.parents_reaction = Some(r)) } }
+            }
+        }
+        div { class: "chips",
+            Chip { label: "Ouders weten dat er een melding komt", on: d.parents_informed,
+                onclick: move |()| edit(draft, id, saved, |d| d.parents_informed = !d.parents_informed) }
+        }
+        h3 { "Zorgsignalen" }
+        div { class: "chips", role: "group", aria_label: "Zorgsignalen",
+            for s in SIGNALS {
+                Chip { key: "{s.code()}", label: s.label_nl().to_string(), on: d.signals.contains(&s),
+                    onclick: move |()| { let s = s.clone(); edit(draft, id, saved, |d| d.toggle_signal(s)) } }
+            }
+        }
+        label { class: "field",
+            span { "Toelichting (optioneel)" }
+            textarea { aria_label: "Toelichting", value: "{d.narrative}",
+                oninput: move |e| edit(draft, id, saved, |d| d.narrative = e.value()) }
+        }
+        if let Some(s) = saved() {
+            p { class: "muted", role: "status", "{s}" }
+        }
+        if !problems().is_empty() {
+            ul { class: "error", role: "alert",
+                for p in problems() { li { "{p}" } }
+            }
+        }
+        Btn { label: "Verzegelen en verzenden", class: "btn primary wide", onclick: submit }
+        Btn { label: "Later afmaken", class: "btn wide", onclick: move |()| ui.go(Screen::Home) }
+    }
+}

@@ -1,0 +1,139 @@
+//! The frame around every screen: title, sync status, tabs with badges, the toast, and
+//! the small shared widgets (buttons and chips with accessible labels).
+
+use std::time::Duration;
+
+use dioxus::prelude::*;
+
+use super::{Screen, app, ui};
+use crate::store::lock;
+use crate::sync::{Phase, SyncStatus};
+
+/// The sync status in a few words, and its colour class.
+pub fn status_words(s: &SyncStatus) -> (String, &'static str) {
+    let pending = s.counts.pending;
+    match &s.phase {
+        Phase::Revoked => ("ingetrokken".into(), "bad"),
+        Phase::UpdateApp => ("app bijwerken".into(), "bad"),
+        Phase::Sending => ("verzenden…".into(), "wait"),
+        _ if !s.online => (format!("offline · {pending} wacht"), "wait"),
+        _ if pending > 0 => (format!("{pending} wacht"), "wait"),
+        _ => ("alles verzonden".into(), "ok"),
+    }
+}
+
+/// Title bar and tabs.
+#[component]
+pub fn Header() -> Element {
+    let ui = ui();
+    let _ = (ui.data)();
+    let status = (ui.status)();
+    let (words, class) = status_words(&status);
+    let unread = lock(&app().store).unread_feedback().unwrap_or(0);
+    let round = app().active_round().is_some();
+    let current = (ui.screen)();
+    let tab = |target: Screen| if current == target { "active" } else { "" };
+    rsx! {
+        header { class: "top",
+            div { class: "titlebar",
+                h1 { "Avondronde" }
+                span { class: "pill {class}", role: "status", aria_label: "Verzendstatus: {words}", "{words}" }
+            }
+            nav { class: "tabs", aria_label: "Schermen",
+                if round {
+                    button { class: tab(Screen::Record), aria_label: "Contact vastleggen",
+                        onclick: move |_| ui.go(Screen::Record), "Contact" }
+                }
+                button { class: tab(Screen::Home), aria_label: "Ronde",
+                    onclick: move |_| ui.go(Screen::Home), "Ronde" }
+                button { class: tab(Screen::Outbox), aria_label: "Verzendstatus, {status.counts.pending} wachtend",
+                    onclick: move |_| ui.go(Screen::Outbox),
+                    "Status"
+                    if status.counts.pending > 0 { span { class: "badge", "{status.counts.pending}" } }
+                }
+                button { class: tab(Screen::Feedback), aria_label: "Terugkoppeling, {unread} nieuw",
+                    onclick: move |_| ui.go(Screen::Feedback),
+                    "Terugkoppeling"
+                    if unread > 0 { span { class: "badge", "{unread}" } }
+                }
+            }
+        }
+    }
+}
+
+/// The short message at the bottom; it clears itself.
+#[component]
+pub fn Toast() -> Element {
+    let mut toast = ui().toast;
+    let text = toast();
+    use_effect(move || {
+        if toast().is_some() {
+            spawn(async move {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                toast.set(None);
+            });
+        }
+    });
+    rsx! {
+        if let Some(t) = text {
+            div { class: "toast", role: "status", aria_live: "polite", "{t}" }
+        }
+    }
+}
+
+/// A button with an accessible label.
+#[component]
+pub fn Btn(
+    label: String,
+    #[props(default)] text: Option<String>,
+    #[props(default)] class: Option<String>,
+    #[props(default)] disabled: bool,
+    onclick: EventHandler<()>,
+) -> Element {
+    let class = class.unwrap_or_else(|| "btn".into());
+    let shown = text.unwrap_or_else(|| label.clone());
+    rsx! {
+        button { class: "{class}", aria_label: "{label}", disabled, onclick: move |_| onclick.call(()), "{shown}" }
+    }
+}
+
+/// A toggle chip.
+#[component]
+pub fn Chip(label: String, on: bool, onclick: EventHandler<()>) -> Element {
+    rsx! {
+        button {
+            class: if on { "chip on" } else { "chip" },
+            aria_label: "{label}",
+            aria_pressed: "{on}",
+            onclick: move |_| onclick.call(()),
+            "{label}"
+        }
+    }
+}
+
+/// A labelled text input; every change goes to `oninput`.
+#[component]
+pub fn TextField(
+    label: String,
+    value: String,
+    oninput: EventHandler<String>,
+    #[props(default)] placeholder: String,
+    #[props(default = "text".to_string())] kind: String,
+    #[props(default = "text".to_string())] inputmode: String,
+    #[props(default = "off".to_string())] autocomplete: String,
+) -> Element {
+    rsx! {
+        label { class: "field",
+            span { "{label}" }
+            input {
+                r#type: "{kind}",
+                inputmode: "{inputmode}",
+                autocomplete: "{autocomplete}",
+                aria_label: "{label}",
+                placeholder: "{placeholder}",
+                value: "{value}",
+                oninput: move |e| oninput.call(e.value()),
+            }
+        }
+    }
+}

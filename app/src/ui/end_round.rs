@@ -1,0 +1,79 @@
+//! Ending a round, with the "alles verzonden?" check: anything still waiting is listed
+//! and can be tried now; ending anyway keeps it queued.
+
+use avondronde_shared::sync::EntryState;
+use dioxus::prelude::*;
+
+use super::chrome::Btn;
+use super::outbox::{QueueProgress, state_words};
+use super::{Screen, app, ui};
+use crate::state::hhmm;
+use crate::store::lock;
+
+/// The end-of-round screen.
+#[component]
+pub fn EndRound() -> Element {
+    let ctx = app();
+    let ui = ui();
+    let _ = (ui.data)();
+    let mut error = use_signal(|| None::<String>);
+    let (unsent, drafts) = {
+        let store = lock(&ctx.store);
+        let rows = store.outbox_rows(500).unwrap_or_default();
+        (
+            rows.into_iter()
+                .filter(|r| !matches!(r.state, EntryState::Sent(_)))
+                .collect::<Vec<_>>(),
+            store.drafts().unwrap_or_default(),
+        )
+    };
+    let all_sent = unsent.is_empty() && drafts.is_empty();
+    let end = move |()| match app().end_round() {
+        Ok(()) => {
+            ui.changed();
+            ui.say("Ronde beëindigd");
+            ui.go(Screen::Home);
+        }
+        Err(e) => error.set(Some(e)),
+    };
+    rsx! {
+        h2 { "Ronde beëindigen" }
+        h3 { "Alles verzonden?" }
+        if all_sent {
+            p { class: "state-sent", role: "status", "Ja, alles is verzonden." }
+        } else {
+            p { class: "warn", role: "status",
+                "Nog niet alles is verzonden: {unsent.len()} items"
+                if !drafts.is_empty() { ", {drafts.len()} zorgformulieren nog niet verzegeld" }
+                "."
+            }
+            QueueProgress {}
+            ul { class: "list", aria_label: "Niet verzonden",
+                for row in unsent {
+                    li { key: "{row.local_seq}",
+                        strong { "{row.kind.label_nl()}" }
+                        " · {hhmm(row.created_at)} · "
+                        { let (w, c) = state_words(&row); rsx! { span { class: "{c}", "{w}" } } }
+                    }
+                }
+                for d in drafts {
+                    li { key: "{d.id}",
+                        Btn { label: format!("Zorgformulier kind {} afmaken", d.child_no), class: "btn wide",
+                            onclick: move |()| ui.go(Screen::CareForm(d.id)) }
+                    }
+                }
+            }
+            Btn { label: "Nu proberen", class: "btn primary wide", onclick: move |()| app().sync.trigger() }
+            p { class: "muted", "Toch beëindigen kan: wat wacht, blijft bewaard en wordt later verzonden." }
+        }
+        if let Some(e) = error() {
+            p { class: "error", role: "alert", "{e}" }
+        }
+        Btn {
+            label: if all_sent { "Ronde beëindigen".to_string() } else { "Toch beëindigen".to_string() },
+            class: if all_sent { "btn primary wide" } else { "btn danger wide" },
+            onclick: end,
+        }
+        Btn { label: "Terug", class: "btn wide", onclick: move |()| ui.go(Screen::Home) }
+    }
+}

@@ -1,0 +1,138 @@
+//! Home: start a round (wijk and partner), or see the round in progress; open care forms
+//! that still need finishing; what is unsent; news from the meldpunt.
+
+use avondronde_shared::WijkId;
+use dioxus::prelude::*;
+
+use super::chrome::{Btn, Chip, TextField};
+use super::{Screen, app, ui};
+use crate::state::hhmm;
+use crate::store::lock;
+
+/// The home screen.
+#[component]
+pub fn Home() -> Element {
+    let ctx = app();
+    let ui = ui();
+    let _ = (ui.data)();
+    let round = ctx.active_round();
+    let (drafts, unread, contacts) = {
+        let store = lock(&ctx.store);
+        (
+            store.drafts().unwrap_or_default(),
+            store.unread_feedback().unwrap_or(0),
+            round
+                .as_ref()
+                .and_then(|r| store.contacts_in_round(r.id).ok())
+                .unwrap_or(0),
+        )
+    };
+    let pending = (ui.status)().counts.pending;
+
+    rsx! {
+        if let Some(r) = round {
+            section { class: "card", aria_label: "Lopende ronde",
+                h2 { "Ronde in {r.wijk_name}" }
+                p { "Gestart om {hhmm(r.started_at)}"
+                    if let Some(p) = &r.partner { ", met {p}" }
+                    ". {contacts} contacten vastgelegd."
+                }
+                Btn { label: "Contact vastleggen", class: "btn primary wide", onclick: move |()| ui.go(Screen::Record) }
+                Btn { label: "Ronde beëindigen", class: "btn wide", onclick: move |()| ui.go(Screen::EndRound) }
+            }
+        } else {
+            StartRound {}
+        }
+        if !drafts.is_empty() {
+            section { aria_label: "Zorgformulieren af te maken",
+                h3 { "Zorgformulieren af te maken" }
+                for d in drafts {
+                    Btn {
+                        key: "{d.id}",
+                        label: format!("Zorgformulier kind {} ({}) verder invullen", d.child_no, d.age_band.label_nl()),
+                        text: format!("Kind {} · {} · verder invullen", d.child_no, d.age_band.label_nl()),
+                        class: "btn wide",
+                        onclick: move |()| ui.go(Screen::CareForm(d.id)),
+                    }
+                }
+            }
+        }
+        section { aria_label: "Overzicht",
+            h3 { "Overzicht" }
+            Btn {
+                label: format!("Verzendstatus: {pending} nog te verzenden"),
+                text: format!("Nog te verzenden: {pending}"),
+                class: "btn wide",
+                onclick: move |()| ui.go(Screen::Outbox),
+            }
+            Btn {
+                label: format!("Terugkoppeling: {unread} nieuw"),
+                text: if unread > 0 { format!("Terugkoppeling · {unread} nieuw") } else { "Terugkoppeling".to_string() },
+                class: if unread > 0 { "btn wide new" } else { "btn wide" },
+                onclick: move |()| ui.go(Screen::Feedback),
+            }
+        }
+    }
+}
+
+/// Choosing the wijk and partner for a new round.
+#[component]
+fn StartRound() -> Element {
+    let ctx = app();
+    let ui = ui();
+    let config = ctx.config();
+    let wijken = config.map(|c| c.wijken).unwrap_or_default();
+    let only = (wijken.len() == 1).then(|| wijken[0].id);
+    let mut chosen = use_signal(move || only);
+    let mut partner = use_signal(String::new);
+    let mut error = use_signal(|| None::<String>);
+    let start_wijken = wijken.clone();
+    let start = move |()| {
+        let Some(id) = chosen() else {
+            error.set(Some("Kies eerst een wijk.".into()));
+            return;
+        };
+        let Some(wijk) = start_wijken.iter().find(|w| w.id == id) else {
+            return;
+        };
+        match app().start_round(wijk, &partner.peek()) {
+            Ok(_) => {
+                ui.say(format!("Ronde in {} gestart", wijk.name));
+                ui.changed();
+                ui.go(Screen::Record);
+            }
+            Err(e) => error.set(Some(e)),
+        }
+    };
+    rsx! {
+        section { aria_label: "Ronde starten",
+            h2 { "Ronde starten" }
+            if wijken.is_empty() {
+                p { class: "warn", "Nog geen wijken van de server ontvangen." }
+                Btn { label: "Nu ophalen", class: "btn wide", onclick: move |()| app().sync.trigger() }
+            } else {
+                h3 { "Wijk" }
+                div { class: "chips", role: "group", aria_label: "Wijk",
+                    for w in wijken.iter().cloned() {
+                        Chip {
+                            key: "{w.id}",
+                            label: w.name.clone(),
+                            on: chosen() == Some(w.id),
+                            onclick: move |()| chosen.set(Some::<WijkId>(w.id)),
+                        }
+                    }
+                }
+                TextField {
+                    label: "Partner (optioneel)",
+                    placeholder: "naam of roepnummer",
+                    value: partner(),
+                    oninput: move |v| partner.set(v),
+                }
+                if let Some(e) = error() {
+                    p { class: "error", role: "alert", "{e}" }
+                }
+                Btn { label: "Start ronde", class: "btn primary wide", disabled: chosen().is_none(), onclick: start }
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The Dioxus components: thin views over [`crate::services::AppCtx`] and
+//! [`crate::state`]. Dutch, dark and high-contrast, big tap targets, one hand.
+//!
+//! Navigation is a [`Screen`] signal rather than a router: the app has a handful of
+//! screens and no URLs worth sharing (and no personal data may ever end up in one).
+
+mod care_form;
+mod chrome;
+mod end_round;
+mod enrol;
+mod feedback;
+mod home;
+mod outbox;
+mod record;
+mod theme;
+
+use avondronde_shared::CareFormId;
+use dioxus::prelude::*;
+
+use crate::services::AppCtx;
+use crate::state::RecordForm;
+use crate::sync::SyncStatus;
+
+pub use theme::THEME_CSS;
+
+/// Which screen is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// Start a round, or the round overview.
+    Home,
+    /// Record a contact.
+    Record,
+    /// Fill in a care form.
+    CareForm(CareFormId),
+    /// What is waiting, sent or refused.
+    Outbox,
+    /// The meldpunt's feedback on my care forms.
+    Feedback,
+    /// End the round, after checking that everything was sent.
+    EndRound,
+}
+
+/// A screen to open on instead of the default one, put in the root context by tests and
+/// demos (`VirtualDom::new(App).with_root_context(InitialScreen(Screen::Outbox))`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InitialScreen(pub Screen);
+
+/// The UI's shared signals, put in context by [`App`]. `Copy`, so handlers can capture it.
+#[derive(Clone, Copy)]
+pub struct Ui {
+    /// The screen shown.
+    pub screen: Signal<Screen>,
+    /// Bumped after every change to the store; views that read the store read it too.
+    pub data: Signal<u64>,
+    /// The sync engine's status.
+    pub status: Signal<SyncStatus>,
+    /// A short message at the bottom ("Opgeslagen").
+    pub toast: Signal<Option<String>>,
+    /// The record form in progress (kept when switching screens).
+    pub record: Signal<RecordForm>,
+}
+
+impl Ui {
+    /// Goes to a screen.
+    pub fn go(mut self, screen: Screen) {
+        self.screen.set(screen);
+    }
+
+    /// Tells the views that the store changed.
+    pub fn changed(mut self) {
+        let next = *self.data.peek() + 1;
+        self.data.set(next);
+    }
+
+    /// Shows a short message.
+    pub fn say(mut self, text: impl Into<String>) {
+        self.toast.set(Some(text.into()));
+    }
+}
+
+/// The app context, from inside a component or an event handler.
+pub fn app() -> AppCtx {
+    consume_context::<AppCtx>()
+}
+
+/// The UI signals, from inside a component or an event handler.
+pub fn ui() -> Ui {
+    consume_context::<Ui>()
+}
+
+/// The root component. Expects an [`AppCtx`] in the root context.
+#[component]
+pub fn App() -> Element {
+    let ctx = use_context::<AppCtx>();
+    let initial = if let Some(InitialScreen(s)) = try_consume_context::<InitialScreen>() {
+        s
+    } else if ctx.active_round().is_some() {
+        Screen::Record
+    } else {
+        Screen::Home
+    };
+    let screen = use_signal(|| initial);
+    let data = use_signal(|| 0u64);
+    let mut status = use_signal(|| ctx.sync.engine().status());
+    let toast = use_signal(|| None::<String>);
+    let record = use_signal(RecordForm::new);
+    let ui = use_context_provider(|| Ui {
+        screen,
+        data,
+        status,
+        toast,
+        record,
+    });
+
+    // Follow the sync engine: every change re-reads the store.
+    let engine = ctx.sync.engine().clone();
+    use_future(move || {
+        let mut rx = engine.subscribe();
+        async move {
+            while rx.changed().await.is_ok() {
+                let now = rx.borrow_and_update().clone();
+                status.set(now);
+                ui.changed();
+            }
+        }
+    });
+    // Reconnecting triggers a pass.
+    let sync = ctx.sync.clone();
+    use_future(move || {
+        let sync = sync.clone();
+        async move {
+            crate::platform::webview::watch_online(move |online| sync.set_online(online)).await;
+        }
+    });
+
+    let enrolled = ctx.enrolment().is_some();
+    let revoked = matches!(status.read().phase, crate::sync::Phase::Revoked);
+    rsx! {
+        style { {THEME_CSS} }
+        div { class: "app",
+            if !enrolled || revoked {
+                enrol::Enrol {}
+            } else {
+                chrome::Header {}
+                main { class: "screen",
+                    match screen() {
+                        Screen::Home => rsx! { home::Home {} },
+                        Screen::Record => rsx! { record::Record {} },
+                        Screen::CareForm(id) => rsx! { care_form::CareFormScreen { key: "{id}", id } },
+                        Screen::Outbox => rsx! { outbox::Outbox {} },
+                        Screen::Feedback => rsx! { feedback::FeedbackList {} },
+                        Screen::EndRound => rsx! { end_round::EndRound {} },
+                    }
+                }
+            }
+            chrome::Toast {}
+        }
+    }
+}

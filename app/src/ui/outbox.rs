@@ -1,0 +1,87 @@
+//! The outbox status list: every item waits (wacht), was sent (verzonden, with the
+//! server's receipt) or was refused (geweigerd, with the reason). Refused items are kept
+//! aside and never hold up the rest.
+
+use avondronde_shared::sync::EntryState;
+use dioxus::prelude::*;
+
+use super::chrome::Btn;
+use super::{app, ui};
+use crate::state::{date_hhmm, hhmm};
+use crate::store::lock;
+use crate::store::outbox::OutboxRow;
+use crate::sync::{LONG_QUEUE, Phase};
+
+/// How many rows the list shows.
+const SHOWN: u32 = 200;
+
+/// The state of a row in words.
+pub fn state_words(row: &OutboxRow) -> (String, &'static str) {
+    match &row.state {
+        EntryState::Pending { .. } if row.attempts > 0 => (
+            format!("wacht ({} mislukte pogingen)", row.attempts),
+            "state-pending",
+        ),
+        EntryState::Pending { .. } => ("wacht".into(), "state-pending"),
+        EntryState::Sent(a) => (format!("verzonden · ontvangstbewijs {}", a.seq), "state-sent"),
+        EntryState::Quarantined { message, .. } => {
+            (format!("geweigerd: {message}"), "state-quarantined")
+        }
+    }
+}
+
+/// The progress bar for a long queue, if one is being sent.
+#[component]
+pub fn QueueProgress() -> Element {
+    let status = (ui().status)();
+    let (done, total) = match (status.progress, &status.phase) {
+        (Some(p), Phase::Sending) => p,
+        _ => return rsx! {},
+    };
+    if total < LONG_QUEUE {
+        return rsx! {};
+    }
+    rsx! {
+        div { aria_label: "Voortgang verzenden",
+            p { "Verzenden: {done} van {total}" }
+            progress { max: "{total}", value: "{done}", aria_label: "{done} van {total} verzonden" }
+        }
+    }
+}
+
+/// The outbox screen.
+#[component]
+pub fn Outbox() -> Element {
+    let ctx = app();
+    let ui = ui();
+    let _ = (ui.data)();
+    let status = (ui.status)();
+    let rows = lock(&ctx.store).outbox_rows(SHOWN).unwrap_or_default();
+    let c = status.counts;
+    rsx! {
+        h2 { "Verzendstatus" }
+        p { "{c.pending} wacht · {c.sent} verzonden · {c.quarantined} geweigerd" }
+        if let Some(t) = status.last_ok {
+            p { class: "muted", "Laatst gelukt: {date_hhmm(t)}" }
+        }
+        if let Some(m) = &status.message {
+            p { class: "warn", role: "status", "{m}" }
+        }
+        if let Phase::Retrying { in_s } = status.phase {
+            p { class: "muted", "Volgende poging over {in_s} s." }
+        }
+        QueueProgress {}
+        Btn { label: "Nu proberen", class: "btn primary wide", onclick: move |()| app().sync.trigger() }
+        ul { class: "list", aria_label: "Items",
+            for row in rows {
+                li { key: "{row.local_seq}",
+                    div { strong { "{row.kind.label_nl()}" } span { class: "muted", " · {hhmm(row.created_at)}" } }
+                    {
+                        let (words, class) = state_words(&row);
+                        rsx! { div { class: "{class}", "{words}" } }
+                    }
+                }
+            }
+        }
+    }
+}

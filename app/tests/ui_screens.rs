@@ -1,0 +1,119 @@
+//! Headless component tests (issue 4): every screen renders from a real store, and the
+//! record and care-form flows are driven by events as a person would tap them.
+
+mod ui_support;
+
+use avondronde_app::store::lock;
+use avondronde_app::ui::Screen;
+use ui_support::{Harness, device, device_in_round, enrolled_device};
+
+#[tokio::test]
+async fn enrolment_screen_asks_for_address_and_code_and_says_where_keys_live() {
+    let d = device();
+    let h = Harness::new(&d.ctx, None);
+    let html = h.html();
+    assert!(html.contains("Toestel aanmelden"), "{html}");
+    assert!(html.contains("Serveradres") && html.contains("Aanmeldcode"));
+    assert!(html.contains("afgeschermd bestand"), "the key location is shown");
+}
+
+#[tokio::test]
+async fn home_screen_offers_a_round_in_the_configured_wijk() {
+    let d = enrolled_device();
+    let mut h = Harness::new(&d.ctx, None);
+    let html = h.html();
+    assert!(html.contains("Ronde starten"), "{html}");
+    assert!(html.contains("Nog te verzenden: 0"));
+    h.click("Delfshaven");
+    h.input("Partner (optioneel)", "Sam");
+    h.click("Start ronde");
+    let round = d.ctx.active_round().expect("round started");
+    assert_eq!(round.partner.as_deref(), Some("Sam"));
+    assert!(h.html().contains("Oordeel buitenspeelnorm"), "the record screen opens");
+}
+
+#[tokio::test]
+async fn every_screen_renders() {
+    let d = device_in_round();
+    for (screen, expect) in [
+        (Screen::Home, "Ronde in Delfshaven"),
+        (Screen::Record, "Wat deed je"),
+        (Screen::Outbox, "Verzendstatus"),
+        (Screen::Feedback, "Nog geen zorgformulieren verzonden"),
+        (Screen::EndRound, "Alles verzonden?"),
+    ] {
+        let h = Harness::new(&d.ctx, Some(screen));
+        let html = h.html();
+        assert!(html.contains(expect), "{screen:?} should show {expect:?}: {html}");
+        assert!(html.contains("Avondronde"), "{screen:?} has the header");
+    }
+}
+
+#[tokio::test]
+async fn the_common_case_is_six_taps_with_a_live_verdict() {
+    let d = device_in_round();
+    let mut h = Harness::new(&d.ctx, None);
+    assert!(h.html().contains("Geen kinderen geteld"));
+    for _ in 0..3 {
+        h.click("10–11 jaar: één kind erbij");
+    }
+    h.click("rondhangen");
+    h.click("aangesproken");
+    let html = h.html();
+    // 22:30, norm 22:00 for 10–13: alert, in words.
+    assert!(html.contains("verdict alert"), "{html}");
+    assert!(html.contains("30 min"), "{html}");
+    h.click("Opslaan");
+    assert!(h.html().contains("Opgeslagen"));
+    let store = lock(&d.ctx.store);
+    assert_eq!(store.contact_count().expect("count"), 1);
+    assert_eq!(store.outbox_counts().expect("counts").pending, 2, "round and contact");
+}
+
+#[tokio::test]
+async fn supervision_turns_the_verdict_green() {
+    let d = device_in_round();
+    let mut h = Harness::new(&d.ctx, None);
+    h.click("6–9 jaar: één kind erbij");
+    assert!(h.html().contains("verdict alert"));
+    h.click("Volwassene bij de groep");
+    let html = h.html();
+    assert!(html.contains("verdict ok"), "{html}");
+    assert!(html.contains("Onder toezicht"));
+}
+
+#[tokio::test]
+async fn bringing_a_child_home_opens_its_care_form_and_keeps_the_draft() {
+    let d = device_in_round();
+    let mut h = Harness::new(&d.ctx, None);
+    h.click("6–9 jaar: één kind erbij");
+    h.click("thuisgebracht");
+    h.click("Opslaan");
+    let html = h.html();
+    assert!(html.contains("Zorgformulier kind 1"), "{html}");
+    assert!(html.contains("nog geen sleutel van het meldpunt"));
+    h.input("Naam van het kind", "Testkind");
+    let drafts = lock(&d.ctx.store).drafts().expect("drafts");
+    assert_eq!(drafts.len(), 1);
+    let (_, draft) = lock(&d.ctx.store)
+        .draft(drafts[0].id)
+        .expect("read")
+        .expect("draft");
+    assert_eq!(draft.child_name, "Testkind", "saved on every change");
+    // Without a meldpunt key the draft stays, and the screen says why.
+    h.click("Verzegelen en verzenden");
+    assert!(lock(&d.ctx.store).draft(drafts[0].id).expect("read").is_some());
+    assert!(h.html().contains("nog niet compleet") || h.html().contains("geboortedatum"));
+}
+
+#[tokio::test]
+async fn end_round_lists_what_is_unsent_and_can_end_anyway() {
+    let d = device_in_round();
+    let mut h = Harness::new(&d.ctx, Some(Screen::EndRound));
+    let html = h.html();
+    assert!(html.contains("Nog niet alles is verzonden: 1 items"), "{html}");
+    assert!(h.has("Nu proberen"));
+    h.click("Toch beëindigen");
+    assert!(d.ctx.active_round().is_none());
+    assert!(h.html().contains("Ronde starten"));
+}

@@ -1,0 +1,208 @@
+//! Reading the audit log: the page at `/audit` and `GET /api/v1/audit`. The admin and the
+//! meldpunt of a gemeente read that gemeente's log, with the result of verifying its hash
+//! chain; every other role gets 403. There is no way to change the log: no endpoint
+//! writes to it, and the database refuses updates and deletes.
+
+use std::sync::Arc;
+
+use avondronde_shared::Role;
+use axum::Json;
+use axum::Router;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use maud::html;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Action, Entry, Verification};
+use crate::api::ApiResult;
+use crate::auth::WebUser;
+use crate::error::ApiError;
+use crate::meldpunt::inbox::format_local;
+use crate::state::AppState;
+use crate::web::{forbidden, layout, require_login};
+
+/// Entries per page.
+const PAGE: u32 = 100;
+
+/// Who may read the log: the admin and the meldpunt.
+pub const READERS: [Role; 2] = [Role::Admin, Role::Meldpunt];
+
+/// The page route.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new().route("/audit", get(page))
+}
+
+/// The API route.
+pub fn api_router() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new().routes(routes!(read))
+}
+
+/// An admin or meldpunt user (403 for other roles and for device tokens).
+#[derive(Debug, Clone)]
+pub struct AuditReader(pub WebUser);
+
+impl FromRequestParts<Arc<AppState>> for AuditReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        match WebUser::from_request_parts(parts, state).await {
+            Ok(user) if READERS.contains(&user.role) => Ok(AuditReader(user)),
+            Ok(_) => Err(ApiError::Forbidden),
+            Err(ApiError::Unauthorized) => {
+                Err(crate::meldpunt::device_or_unauthorized(parts, state).await)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Paging.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// Entries before this seq (for the next page); the newest when absent.
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+/// A page of the log and the chain's verification.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditLog {
+    /// The whole chain of the gemeente, checked now.
+    pub chain: Verification,
+    /// Newest first.
+    pub entries: Vec<Entry>,
+}
+
+async fn load(
+    state: &Arc<AppState>,
+    user: &WebUser,
+    before: Option<i64>,
+) -> Result<AuditLog, ApiError> {
+    let gemeente = user.gemeente;
+    Ok(state
+        .db
+        .read(move |c| {
+            Ok(AuditLog {
+                chain: super::verify(c, gemeente)?,
+                entries: super::list(c, gemeente, before, PAGE)?,
+            })
+        })
+        .await?)
+}
+
+/// The gemeente's audit log, newest first, with the hash chain verified.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "A page of the log", body = AuditLog),
+        (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
+        (status = 403, description = "Not the admin or the meldpunt", body = crate::error::ErrorBody)))]
+pub async fn read(
+    State(state): State<Arc<AppState>>,
+    AuditReader(user): AuditReader,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<AuditLog>> {
+    Ok(Json(load(&state, &user, q.before).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    voor: Option<i64>,
+}
+
+fn action_label(code: &str) -> &str {
+    Action::from_code(code).map_or(code, |a| a.label_nl())
+}
+
+fn role_label(code: &str) -> &str {
+    Role::from_code(code).map_or("systeem", |r| r.label_nl())
+}
+
+async fn page(
+    State(state): State<Arc<AppState>>,
+    user: Result<WebUser, ApiError>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let user = match require_login(user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if !READERS.contains(&user.role) {
+        return forbidden(&user);
+    }
+    let log = match load(&state, &user, q.voor).await {
+        Ok(l) => l,
+        Err(e) => return e.into_response(),
+    };
+    let links = user.role == Role::Meldpunt;
+    let older = (log.entries.len() as u32 == PAGE)
+        .then(|| log.entries.last().map(|e| e.seq))
+        .flatten();
+    let body = html! {
+            h1 { "Auditlog" }
+            @if log.chain.intact() {
+                div.notice.ok role="status" {
+                    strong { "Keten intact." }
+                    " Alle " (log.chain.rows) " regels kloppen met hun voorganger; er is niets gewijzigd of weggehaald."
+                    @if let Some(head) = &log.chain.head {
+                        br; span.small.chain { "Laatste controlewaarde: " code { (head) } }
+                    }
+                }
+            } @else {
+                div.notice.error role="alert" {
+                    strong { "Keten verbroken." }
+                    " Regel " (log.chain.broken_at.unwrap_or_default()) " klopt niet met zijn inhoud of voorganger: het auditlog is buiten de server om gewijzigd. Meld dit bij de functionaris gegevensbescherming."
+                }
+            }
+            p.muted.small {
+                "Elk geopend zorgformulier, elke wijziging, export en sleutelhandeling staat hier met wie, wanneer, welk formulier en vanaf welk adres. Het log kan door niemand worden gewijzigd. Tijden in Nederlandse tijd."
+            }
+            @if log.entries.is_empty() {
+                div.panel { p.muted { "Nog geen regels." } }
+            } @else {
+                table.audit {
+                    thead { tr { th { "#" } th { "Tijd" } th { "Wie" } th { "Actie" } th { "Formulier" } th { "Adres" } th { "Details" } } }
+                    tbody {
+                        @for e in &log.entries {
+                            tr {
+                                td { (e.seq) }
+                                td.nowrap { (format_local(e.at)) }
+                                td { (e.actor_name) br; span.muted.small { (role_label(&e.actor_role)) } }
+                                td { (action_label(&e.action)) }
+                                td {
+                                    @match (&e.form, links) {
+                                        (Some(f), true) => a href={ "/meldpunt/formulieren/" (f) } { code { (f.get(..8).unwrap_or(f)) } },
+                                        (Some(f), false) => code title=(f) { (f.get(..8).unwrap_or(f)) },
+                                        (None, _) => span.muted { "—" },
+                                    }
+                                }
+                                td { (e.address.as_deref().unwrap_or("—")) }
+                                td { (e.detail) }
+                            }
+                        }
+                    }
+                }
+                @if let Some(seq) = older {
+                    p { a.button.secondary href={ "/audit?voor=" (seq) } { "Oudere regels" } }
+                }
+            }
+    };
+    layout(
+        "Auditlog",
+        Some(&user),
+        "/audit",
+        false,
+        html! { link rel="stylesheet" href="/static/meldpunt.css"; },
+        body,
+    )
+    .into_response()
+}

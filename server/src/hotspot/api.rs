@@ -1,0 +1,374 @@
+//! The hotspot API under `/api/v1/hotspot`: the coordinator's wijken, and per wijk the
+//! cells (GeoJSON), the histogram by time of evening, the weekly trend, the totals and
+//! the two exports.
+//!
+//! Only a **coordinator** may call it, and only for the wijken of their own gemeente: any
+//! other role gets 403, a wijk of another gemeente (or none) 404, exactly as if it did not
+//! exist. The admin role is left out on purpose: it configures the gemeente and has no
+//! need for the analysis (DOMAIN.md: each role sees the least it needs).
+
+use std::sync::Arc;
+
+use avondronde_shared::area::Wijk;
+use avondronde_shared::{Role, WijkId};
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use rusqlite::params;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::analysis::{self, Analysis};
+use super::export;
+use super::filter::FilterQuery;
+use super::index::WijkIndex;
+use super::view::{self, CellCollection, Histogram, Summary, Trend, WijkRef};
+use crate::api::ApiResult;
+use crate::auth::WebUser;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Routes of this module.
+pub fn router() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(wijken))
+        .routes(routes!(cells))
+        .routes(routes!(histogram))
+        .routes(routes!(trend))
+        .routes(routes!(summary))
+        .routes(routes!(export_csv))
+        .routes(routes!(export_geojson))
+}
+
+/// The roles that may see the hotspot map.
+pub const ROLES: &[Role] = &[Role::Coordinator];
+
+/// The user's gemeente's wijken and its config version, after the role check.
+pub async fn scoped_wijken(state: &Arc<AppState>, user: &WebUser) -> ApiResult<(Vec<Wijk>, u64)> {
+    user.require(ROLES)?;
+    let st = state.clone();
+    let gemeente = user.gemeente;
+    let rules = state
+        .db
+        .read(move |c| st.gemeente_rules(c, gemeente))
+        .await?;
+    Ok((rules.wijken.clone(), rules.version))
+}
+
+/// One wijk of the user's gemeente, or 404.
+pub async fn scoped_wijk(
+    state: &Arc<AppState>,
+    user: &WebUser,
+    wijk: &str,
+) -> ApiResult<(Wijk, u64)> {
+    let (wijken, version) = scoped_wijken(state, user).await?;
+    let id: WijkId = wijk.parse().map_err(|_| ApiError::NotFound)?;
+    let wijk = wijken
+        .into_iter()
+        .find(|w| w.id == id)
+        .ok_or(ApiError::NotFound)?;
+    Ok((wijk, version))
+}
+
+/// Checks scope, parses the filter and runs the analysis on the blocking pool.
+pub async fn analysed(
+    state: &Arc<AppState>,
+    user: &WebUser,
+    wijk: &str,
+    query: Result<Query<FilterQuery>, QueryRejection>,
+) -> ApiResult<(Arc<WijkIndex>, Analysis, FilterQuery)> {
+    let (wijk, version) = scoped_wijk(state, user, wijk).await?;
+    let Query(query) = query.map_err(|e| {
+        ApiError::BadRequest(format!("ongeldige zoekparameters: {}", e.body_text()))
+    })?;
+    let filter = query.parse().map_err(|e| ApiError::BadRequest(e.0))?;
+    let st = state.clone();
+    let (index, analysis) = tokio::task::spawn_blocking(move || {
+        let index = st.hotspot.get(&st.db, &wijk, version)?;
+        let a = analysis::run(&index, &filter).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok::<_, ApiError>((index, a))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok((index, analysis, query))
+}
+
+fn body(content_type: &'static str, bytes: Vec<u8>, download: Option<String>) -> Response {
+    let mut res = bytes.into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    if let Some(name) = download
+        && let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+    {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+fn geojson(cells: &CellCollection, download: Option<String>) -> ApiResult<Response> {
+    let bytes = serde_json::to_vec(cells).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(body("application/geo+json", bytes, download))
+}
+
+/// A named place (hangplek), for orientation on the map.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlaceView {
+    /// Name.
+    pub name: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+}
+
+/// `"MultiPolygon"`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum MultiPolygonType {
+    /// The only value.
+    MultiPolygon,
+}
+
+/// A GeoJSON MultiPolygon (WGS84).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MultiPolygonGeometry {
+    /// `"MultiPolygon"`.
+    #[serde(rename = "type")]
+    pub kind: MultiPolygonType,
+    /// Polygons of rings of `[longitude, latitude]`.
+    pub coordinates: Vec<Vec<Vec<[f64; 2]>>>,
+}
+
+/// A wijk with its outline, for the map.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WijkOutline {
+    /// Id, code and name.
+    #[serde(flatten)]
+    pub wijk: WijkRef,
+    /// `[west, south, east, north]`.
+    pub bbox: [f64; 4],
+    /// The boundary.
+    pub geometry: MultiPolygonGeometry,
+    /// Cells in the study area at resolution 9 and 10.
+    pub cells_r9: usize,
+    /// Cells at resolution 10.
+    pub cells_r10: usize,
+    /// Named places in the wijk.
+    pub places: Vec<PlaceView>,
+}
+
+fn outline(w: &Wijk, places: Vec<PlaceView>) -> WijkOutline {
+    use geo::BoundingRect;
+    let rect = w.boundary.bounding_rect();
+    let bbox = rect.map_or([0.0; 4], |r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+    let coordinates = w
+        .boundary
+        .0
+        .iter()
+        .map(|p| {
+            std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .map(|ring| ring.0.iter().map(|c| [c.x, c.y]).collect())
+                .collect()
+        })
+        .collect();
+    let tiles = |res| super::index::StudyArea::of(&w.boundary, res).map_or(0, |a| a.len());
+    WijkOutline {
+        wijk: WijkRef::from(w),
+        bbox,
+        geometry: MultiPolygonGeometry {
+            kind: MultiPolygonType::MultiPolygon,
+            coordinates,
+        },
+        cells_r9: tiles(super::filter::Res::Nine),
+        cells_r10: tiles(super::filter::Res::Ten),
+        places,
+    }
+}
+
+/// The user's gemeente's wijken with outlines and named places.
+pub async fn wijk_outlines(state: &Arc<AppState>, user: &WebUser) -> ApiResult<Vec<WijkOutline>> {
+    let (wijken, _) = scoped_wijken(state, user).await?;
+    let gemeente = user.gemeente.to_string();
+    let places: Vec<(String, String, f64, f64)> = state
+        .db
+        .read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT p.wijk_id, p.name, p.lat, p.lon FROM place p JOIN wijk w ON w.id = p.wijk_id
+                 WHERE w.gemeente_id = ?1 ORDER BY p.name",
+            )?;
+            let rows = stmt
+                .query_map(params![gemeente], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await?;
+    Ok(wijken
+        .iter()
+        .map(|w| {
+            let id = w.id.to_string();
+            let here = places
+                .iter()
+                .filter(|p| p.0 == id)
+                .map(|p| PlaceView {
+                    name: p.1.clone(),
+                    lat: p.2,
+                    lon: p.3,
+                })
+                .collect();
+            outline(w, here)
+        })
+        .collect())
+}
+
+/// The wijken of the coordinator's gemeente, with outlines and named places.
+#[utoipa::path(get, path = "/api/v1/hotspot/wijken", tag = "hotspot", security(("session" = [])),
+    responses(
+        (status = 200, description = "The gemeente's wijken", body = Vec<WijkOutline>),
+        (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody)))]
+pub async fn wijken(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+) -> ApiResult<Json<Vec<WijkOutline>>> {
+    Ok(Json(wijk_outlines(&state, &user).await?))
+}
+
+/// The study area's cells with suppressed counts and Gi* hotspot classes, as an RFC 7946
+/// GeoJSON FeatureCollection. With `before_from`/`before_to` each cell also carries the
+/// before period and the change.
+#[utoipa::path(get, path = "/api/v1/hotspot/wijken/{wijk}/cells", tag = "hotspot",
+    security(("session" = [])),
+    params(("wijk" = String, Path, description = "Wijk id"), FilterQuery),
+    responses(
+        (status = 200, description = "Cells", body = CellCollection, content_type = "application/geo+json"),
+        (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
+        (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+pub async fn cells(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    Path(wijk): Path<String>,
+    query: Result<Query<FilterQuery>, QueryRejection>,
+) -> ApiResult<Response> {
+    let (index, a, _) = analysed(&state, &user, &wijk, query).await?;
+    geojson(&view::cells(&index, &a), None)
+}
+
+/// The measure by hour of the evening (the hour filter marks hours instead of dropping them).
+#[utoipa::path(get, path = "/api/v1/hotspot/wijken/{wijk}/histogram", tag = "hotspot",
+    security(("session" = [])),
+    params(("wijk" = String, Path, description = "Wijk id"), FilterQuery),
+    responses(
+        (status = 200, description = "Histogram", body = Histogram),
+        (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
+        (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+pub async fn histogram(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    Path(wijk): Path<String>,
+    query: Result<Query<FilterQuery>, QueryRejection>,
+) -> ApiResult<Json<Histogram>> {
+    let (_, a, _) = analysed(&state, &user, &wijk, query).await?;
+    Ok(Json(view::histogram(&a)))
+}
+
+/// The measure per week over the period (or both periods of a comparison).
+#[utoipa::path(get, path = "/api/v1/hotspot/wijken/{wijk}/trend", tag = "hotspot",
+    security(("session" = [])),
+    params(("wijk" = String, Path, description = "Wijk id"), FilterQuery),
+    responses(
+        (status = 200, description = "Weekly trend", body = Trend),
+        (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
+        (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+pub async fn trend(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    Path(wijk): Path<String>,
+    query: Result<Query<FilterQuery>, QueryRejection>,
+) -> ApiResult<Json<Trend>> {
+    let (_, a, _) = analysed(&state, &user, &wijk, query).await?;
+    Ok(Json(view::trend(&a)))
+}
+
+/// The wijk's suppressed totals and hotspot cell counts; in a comparison also the change.
+#[utoipa::path(get, path = "/api/v1/hotspot/wijken/{wijk}/summary", tag = "hotspot",
+    security(("session" = [])),
+    params(("wijk" = String, Path, description = "Wijk id"), FilterQuery),
+    responses(
+        (status = 200, description = "Totals", body = Summary),
+        (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
+        (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+pub async fn summary(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    Path(wijk): Path<String>,
+    query: Result<Query<FilterQuery>, QueryRejection>,
+) -> ApiResult<Json<Summary>> {
+    let (index, a, _) = analysed(&state, &user, &wijk, query).await?;
+    Ok(Json(view::summary(&index, &a)))
+}
+
+/// The cells as CSV for Dutch Excel: UTF-8 with BOM, `;`, decimal comma, RD New centres.
+#[utoipa::path(get, path = "/api/v1/hotspot/wijken/{wijk}/export.csv", tag = "hotspot",
+    security(("session" = [])),
+    params(("wijk" = String, Path, description = "Wijk id"), FilterQuery),
+    responses(
+        (status = 200, description = "CSV download", body = String, content_type = "text/csv"),
+        (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
+        (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+pub async fn export_csv(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    Path(wijk): Path<String>,
+    query: Result<Query<FilterQuery>, QueryRejection>,
+) -> ApiResult<Response> {
+    let (index, a, q) = analysed(&state, &user, &wijk, query).await?;
+    let cells = view::cells(&index, &a);
+    let name = export::file_name(&cells, q.from.as_deref(), q.to.as_deref(), "csv");
+    Ok(body(
+        "text/csv; charset=utf-8",
+        export::csv(&cells).into_bytes(),
+        Some(name),
+    ))
+}
+
+/// The cells as a GeoJSON file for QGIS (WGS84, flat properties).
+#[utoipa::path(get, path = "/api/v1/hotspot/wijken/{wijk}/export.geojson", tag = "hotspot",
+    security(("session" = [])),
+    params(("wijk" = String, Path, description = "Wijk id"), FilterQuery),
+    responses(
+        (status = 200, description = "GeoJSON download", body = CellCollection, content_type = "application/geo+json"),
+        (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
+        (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+pub async fn export_geojson(
+    State(state): State<Arc<AppState>>,
+    user: WebUser,
+    Path(wijk): Path<String>,
+    query: Result<Query<FilterQuery>, QueryRejection>,
+) -> ApiResult<Response> {
+    let (index, a, q) = analysed(&state, &user, &wijk, query).await?;
+    let cells = view::cells(&index, &a);
+    let name = export::file_name(&cells, q.from.as_deref(), q.to.as_deref(), "geojson");
+    geojson(&cells, Some(name))
+}

@@ -1,0 +1,521 @@
+//! The in-memory, columnar index of a wijk's contacts, and the wijk's study areas.
+//!
+//! A hotspot request must answer in well under 200 ms for a wijk with a million contacts.
+//! SQLite can filter that many rows, but not that fast, and every filter change would read
+//! them again. So each wijk's contacts are loaded once into plain columns (evening day,
+//! local hour, counts, bit masks, and the contact's *position* in the study area at each
+//! resolution) and a request is a single pass over those columns.
+//!
+//! **Freshness.** Every accepted outbox item gets a strictly increasing `seq` in the
+//! `item` ledger, committed in order by the one writer. The index remembers the ledger
+//! head it has read through; each request compares it with `SELECT MAX(seq) FROM item`
+//! (one B-tree probe) and, when it moved, reads only the new contacts and corrections, in
+//! the same read transaction, so the index is exactly the committed state at that head.
+//! A change to the wijk's boundary bumps the gemeente's config version and rebuilds the
+//! index. Code that deletes or rewrites contacts outside the ledger (a retention job, a
+//! bulk import) must call [`Indexes::invalidate`] or [`Indexes::invalidate_all`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use avondronde_shared::WijkId;
+use avondronde_shared::area::Wijk;
+use geo::MultiPolygon;
+use h3o::CellIndex;
+use h3o::geom::{ContainmentMode, TilerBuilder};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use rusqlite::{Connection, Row, params};
+
+use super::filter::{self, Res, behaviour_mask_of_json, flags, local_parts};
+use crate::db::{Db, DbError};
+
+/// Marks a contact without a cell in the study area (no location, or a cell whose centre
+/// lies outside the wijk). It still counts for the wijk's totals and charts.
+pub const OUTSIDE: u32 = u32::MAX;
+
+/// The cells of a wijk at one resolution, with their ring neighbours.
+#[derive(Debug, Clone)]
+pub struct StudyArea {
+    /// The resolution.
+    pub res: Res,
+    /// The cells whose centre lies in the wijk, sorted.
+    pub cells: Vec<CellIndex>,
+    /// For each cell, the positions of its k = 1 ring neighbours that are in the study area
+    /// (without the cell itself: Gi* adds it).
+    pub neighbours: Vec<Vec<usize>>,
+    lookup: HashMap<u64, u32>,
+}
+
+impl StudyArea {
+    /// Tiles a wijk boundary with H3 cells by centroid containment.
+    ///
+    /// # Errors
+    /// When the boundary is not a valid polygon for h3o.
+    pub fn of(boundary: &MultiPolygon<f64>, res: Res) -> Result<Self, h3o::error::InvalidGeometry> {
+        let mut tiler = TilerBuilder::new(res.h3())
+            .containment_mode(ContainmentMode::ContainsCentroid)
+            .build();
+        tiler.add_batch(boundary.0.iter().cloned())?;
+        let mut cells: Vec<CellIndex> = tiler.into_coverage().collect();
+        cells.sort_unstable();
+        cells.dedup();
+        let lookup: HashMap<u64, u32> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (u64::from(*c), i as u32))
+            .collect();
+        let neighbours = cells
+            .iter()
+            .map(|c| {
+                let mut ring: Vec<usize> = c
+                    .grid_disk::<Vec<_>>(1)
+                    .into_iter()
+                    .filter(|n| n != c)
+                    .filter_map(|n| lookup.get(&u64::from(n)).map(|&i| i as usize))
+                    .collect();
+                ring.sort_unstable();
+                ring
+            })
+            .collect();
+        Ok(StudyArea {
+            res,
+            cells,
+            neighbours,
+            lookup,
+        })
+    }
+
+    /// The position of a cell in the study area.
+    pub fn position(&self, cell: u64) -> Option<u32> {
+        self.lookup.get(&cell).copied()
+    }
+
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// Whether the wijk is too small to hold the centre of any cell.
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+}
+
+/// One contact as the index stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexRow {
+    /// Ledger sequence number of the contact (its order of arrival).
+    pub seq: i64,
+    /// Evening day (see [`filter`]).
+    pub day: i32,
+    /// Hour on the Amsterdam clock.
+    pub hour: u8,
+    /// Children per age band, in [`avondronde_shared::AgeBand::ALL`] order.
+    pub counts: [u16; 5],
+    /// Children brought home.
+    pub brought_home: u16,
+    /// Behaviour bit mask ([`filter::behaviour_bit`]).
+    pub behaviours: u8,
+    /// [`filter::flags`].
+    pub flags: u8,
+    /// Position in the resolution-9 study area, or [`OUTSIDE`].
+    pub cell9: u32,
+    /// Position in the resolution-10 study area, or [`OUTSIDE`].
+    pub cell10: u32,
+}
+
+/// The contacts of one wijk, one vector per field, sorted by `seq`.
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    /// See [`IndexRow::seq`].
+    pub seq: Vec<i64>,
+    /// See [`IndexRow::day`].
+    pub day: Vec<i32>,
+    /// See [`IndexRow::hour`].
+    pub hour: Vec<u8>,
+    /// See [`IndexRow::counts`].
+    pub counts: Vec<[u16; 5]>,
+    /// See [`IndexRow::brought_home`].
+    pub brought_home: Vec<u16>,
+    /// See [`IndexRow::behaviours`].
+    pub behaviours: Vec<u8>,
+    /// See [`IndexRow::flags`].
+    pub flags: Vec<u8>,
+    /// See [`IndexRow::cell9`].
+    pub cell9: Vec<u32>,
+    /// See [`IndexRow::cell10`].
+    pub cell10: Vec<u32>,
+}
+
+impl Columns {
+    /// Number of contacts (including ones marked gone).
+    pub fn len(&self) -> usize {
+        self.seq.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.seq.is_empty()
+    }
+
+    /// The positions for a resolution.
+    pub fn cells(&self, res: Res) -> &[u32] {
+        match res {
+            Res::Nine => &self.cell9,
+            Res::Ten => &self.cell10,
+        }
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.seq.reserve(n);
+        self.day.reserve(n);
+        self.hour.reserve(n);
+        self.counts.reserve(n);
+        self.brought_home.reserve(n);
+        self.behaviours.reserve(n);
+        self.flags.reserve(n);
+        self.cell9.reserve(n);
+        self.cell10.reserve(n);
+    }
+
+    /// Adds a row at the end; the caller keeps `seq` ascending.
+    pub fn push(&mut self, r: IndexRow) {
+        self.insert(self.len(), r);
+    }
+
+    fn insert(&mut self, at: usize, r: IndexRow) {
+        self.seq.insert(at, r.seq);
+        self.day.insert(at, r.day);
+        self.hour.insert(at, r.hour);
+        self.counts.insert(at, r.counts);
+        self.brought_home.insert(at, r.brought_home);
+        self.behaviours.insert(at, r.behaviours);
+        self.flags.insert(at, r.flags);
+        self.cell9.insert(at, r.cell9);
+        self.cell10.insert(at, r.cell10);
+    }
+
+    fn set(&mut self, at: usize, r: IndexRow) {
+        self.seq[at] = r.seq;
+        self.day[at] = r.day;
+        self.hour[at] = r.hour;
+        self.counts[at] = r.counts;
+        self.brought_home[at] = r.brought_home;
+        self.behaviours[at] = r.behaviours;
+        self.flags[at] = r.flags;
+        self.cell9[at] = r.cell9;
+        self.cell10[at] = r.cell10;
+    }
+
+    /// Inserts or replaces the row with this `seq`, keeping the order.
+    pub fn upsert(&mut self, r: IndexRow) {
+        match self.seq.binary_search(&r.seq) {
+            Ok(at) => self.set(at, r),
+            Err(at) => self.insert(at, r),
+        }
+    }
+
+    /// Marks the row with this `seq` as gone (moved to another wijk by a correction).
+    pub fn remove(&mut self, seq: i64) {
+        if let Ok(at) = self.seq.binary_search(&seq) {
+            self.flags[at] |= flags::GONE;
+        }
+    }
+
+    /// The first and last evening day present, if any.
+    pub fn day_range(&self) -> Option<(i32, i32)> {
+        let min = self.day.iter().copied().min()?;
+        let max = self.day.iter().copied().max()?;
+        Some((min, max))
+    }
+}
+
+/// Everything the map needs of one wijk, ready for a request.
+#[derive(Debug, Clone)]
+pub struct WijkIndex {
+    /// The wijk.
+    pub wijk: Wijk,
+    /// Study area at resolution 9.
+    pub area9: Arc<StudyArea>,
+    /// Study area at resolution 10.
+    pub area10: Arc<StudyArea>,
+    /// The contacts.
+    pub contacts: Columns,
+    /// The ledger head (`item.seq`) the index is complete through.
+    pub through_seq: i64,
+    /// The gemeente config version the study areas were built at.
+    pub config_version: u64,
+    /// First and last evening day with contacts.
+    pub day_range: Option<(i32, i32)>,
+}
+
+impl WijkIndex {
+    /// The study area for a resolution.
+    pub fn area(&self, res: Res) -> &StudyArea {
+        match res {
+            Res::Nine => &self.area9,
+            Res::Ten => &self.area10,
+        }
+    }
+
+    /// An index over rows that are already known (tests and tools); `through_seq` 0.
+    ///
+    /// # Errors
+    /// When the boundary cannot be tiled.
+    pub fn from_rows(
+        wijk: Wijk,
+        rows: impl IntoIterator<Item = RawContact>,
+    ) -> Result<Self, DbError> {
+        let mut index = Self::empty(wijk, 0, 0)?;
+        let tz = filter::amsterdam();
+        let mut rows: Vec<IndexRow> = rows
+            .into_iter()
+            .map(|r| r.index_row(&index.area9, &index.area10, &tz))
+            .collect();
+        rows.sort_unstable_by_key(|r| r.seq);
+        index.contacts.reserve(rows.len());
+        for r in rows {
+            index.contacts.push(r);
+        }
+        index.day_range = index.contacts.day_range();
+        Ok(index)
+    }
+
+    fn empty(wijk: Wijk, through_seq: i64, config_version: u64) -> Result<Self, DbError> {
+        let tile = |res| {
+            StudyArea::of(&wijk.boundary, res)
+                .map(Arc::new)
+                .map_err(|e| DbError::Domain(format!("wijk {} cannot be tiled: {e}", wijk.code)))
+        };
+        Ok(WijkIndex {
+            area9: tile(Res::Nine)?,
+            area10: tile(Res::Ten)?,
+            wijk,
+            contacts: Columns::default(),
+            through_seq,
+            config_version,
+            day_range: None,
+        })
+    }
+}
+
+/// A contact row as read from the `contact` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawContact {
+    /// `seq`.
+    pub seq: i64,
+    /// `observed_at`, unix seconds.
+    pub observed_at: i64,
+    /// `n_0_5` … `n_14p`.
+    pub counts: [u16; 5],
+    /// `brought_home`.
+    pub brought_home: u16,
+    /// `behaviours` as a mask.
+    pub behaviours: u8,
+    /// `past_norm`.
+    pub past_norm: bool,
+    /// `cell_r9`.
+    pub cell_r9: Option<u64>,
+    /// `cell_r10`.
+    pub cell_r10: Option<u64>,
+}
+
+impl RawContact {
+    /// The columns of `contact` that [`RawContact::read`] expects, in order, for a query
+    /// that names the table `c`.
+    pub const COLUMNS: &'static str = "c.seq, c.observed_at, c.n_0_5, c.n_6_9, c.n_10_11, c.n_12_13, \
+         c.n_14p, c.brought_home, c.behaviours, c.past_norm, c.cell_r9, c.cell_r10";
+
+    /// Reads the [`RawContact::COLUMNS`] from a row.
+    pub fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
+        let count = |i: usize| -> rusqlite::Result<u16> {
+            Ok(r.get::<_, i64>(i)?.clamp(0, i64::from(u16::MAX)) as u16)
+        };
+        let behaviours = behaviour_mask_of_json(r.get_ref(8)?.as_str().unwrap_or("[]"));
+        Ok(RawContact {
+            seq: r.get(0)?,
+            observed_at: r.get(1)?,
+            counts: [count(2)?, count(3)?, count(4)?, count(5)?, count(6)?],
+            brought_home: count(7)?,
+            behaviours,
+            past_norm: r.get::<_, i64>(9)? != 0,
+            cell_r9: r.get::<_, Option<i64>>(10)?.map(|c| c as u64),
+            cell_r10: r.get::<_, Option<i64>>(11)?.map(|c| c as u64),
+        })
+    }
+
+    /// The index row, with local time and study-area positions worked out.
+    pub fn index_row(&self, area9: &StudyArea, area10: &StudyArea, tz: &TimeZone) -> IndexRow {
+        let at = Timestamp::from_second(self.observed_at).unwrap_or(Timestamp::UNIX_EPOCH);
+        let parts = local_parts(at, tz);
+        let mut f = 0;
+        if self.past_norm {
+            f |= flags::PAST_NORM;
+        }
+        if self.brought_home > 0 {
+            f |= flags::BROUGHT_HOME;
+        }
+        IndexRow {
+            seq: self.seq,
+            day: parts.evening_day,
+            hour: parts.hour,
+            counts: self.counts,
+            brought_home: self.brought_home,
+            behaviours: self.behaviours,
+            flags: f,
+            cell9: self
+                .cell_r9
+                .and_then(|c| area9.position(c))
+                .unwrap_or(OUTSIDE),
+            cell10: self
+                .cell_r10
+                .and_then(|c| area10.position(c))
+                .unwrap_or(OUTSIDE),
+        }
+    }
+}
+
+type Slot = Arc<Mutex<Option<Arc<WijkIndex>>>>;
+
+/// The indexes of all wijken, loaded on first use. One per server, in [`crate::AppState`].
+#[derive(Default)]
+pub struct Indexes {
+    slots: Mutex<HashMap<WijkId, Slot>>,
+}
+
+impl std::fmt::Debug for Indexes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Indexes").finish_non_exhaustive()
+    }
+}
+
+fn ledger_head(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM item", [], |r| r.get(0))
+}
+
+impl Indexes {
+    fn slot(&self, wijk: WijkId) -> Slot {
+        self.slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(wijk)
+            .or_default()
+            .clone()
+    }
+
+    /// The up-to-date index of a wijk: loaded on first use, brought up to the ledger head
+    /// on later ones. Blocking: call it from `spawn_blocking`. Concurrent callers for the
+    /// same wijk wait for one load instead of each loading.
+    ///
+    /// # Errors
+    /// Storage errors, or a boundary that cannot be tiled.
+    pub fn get(
+        &self,
+        db: &Db,
+        wijk: &Wijk,
+        config_version: u64,
+    ) -> Result<Arc<WijkIndex>, DbError> {
+        let slot = self.slot(wijk.id);
+        let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = db.read_blocking(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            let head = ledger_head(&tx)?;
+            let result = match guard.as_mut() {
+                Some(index) if index.config_version == config_version && index.wijk == *wijk => {
+                    if index.through_seq < head {
+                        let index = Arc::make_mut(index);
+                        catch_up(&tx, index, head)?;
+                    }
+                    index.clone()
+                }
+                _ => Arc::new(load(&tx, wijk.clone(), head, config_version)?),
+            };
+            tx.commit()?;
+            Ok(result)
+        })?;
+        *guard = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Forgets a wijk's index; the next request reloads it.
+    pub fn invalidate(&self, wijk: WijkId) {
+        self.slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&wijk);
+    }
+
+    /// Forgets every index (after contacts were deleted or rewritten outside ingest).
+    pub fn invalidate_all(&self) {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+/// Loads a wijk's contacts from scratch.
+fn load(
+    conn: &Connection,
+    wijk: Wijk,
+    head: i64,
+    config_version: u64,
+) -> Result<WijkIndex, DbError> {
+    let mut index = WijkIndex::empty(wijk, head, config_version)?;
+    let tz = filter::amsterdam();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {} FROM contact c WHERE c.wijk_id = ?1",
+        RawContact::COLUMNS
+    ))?;
+    let mut rows: Vec<IndexRow> = Vec::new();
+    let mut q = stmt.query(params![index.wijk.id.to_string()])?;
+    while let Some(r) = q.next()? {
+        rows.push(RawContact::read(r)?.index_row(&index.area9, &index.area10, &tz));
+    }
+    if !rows.is_sorted_by_key(|r| r.seq) {
+        rows.sort_unstable_by_key(|r| r.seq);
+    }
+    index.contacts.reserve(rows.len());
+    for r in rows {
+        index.contacts.push(r);
+    }
+    index.day_range = index.contacts.day_range();
+    tracing::debug!(wijk = %index.wijk.code, contacts = index.contacts.len(), "hotspot index loaded");
+    Ok(index)
+}
+
+/// Reads the contacts and corrections after `index.through_seq` up to `head`.
+fn catch_up(conn: &Connection, index: &mut WijkIndex, head: i64) -> Result<(), DbError> {
+    let tz = filter::amsterdam();
+    let wijk = index.wijk.id.to_string();
+    let mut new = conn.prepare_cached(&format!(
+        "SELECT {} FROM item i JOIN contact c ON c.id = i.item_id
+         WHERE i.seq > ?1 AND i.seq <= ?2 AND i.kind = 'contact' AND c.wijk_id = ?3
+         ORDER BY i.seq",
+        RawContact::COLUMNS
+    ))?;
+    let mut q = new.query(params![index.through_seq, head, wijk])?;
+    while let Some(r) = q.next()? {
+        let row = RawContact::read(r)?.index_row(&index.area9, &index.area10, &tz);
+        index.contacts.upsert(row);
+    }
+    let mut corrected = conn.prepare_cached(&format!(
+        "SELECT {}, COALESCE(c.wijk_id = ?3, 0) FROM item i JOIN correction k ON k.id = i.item_id
+           JOIN contact c ON c.id = k.contact_id
+         WHERE i.seq > ?1 AND i.seq <= ?2 AND i.kind = 'correction'
+         ORDER BY i.seq",
+        RawContact::COLUMNS
+    ))?;
+    let mut q = corrected.query(params![index.through_seq, head, wijk])?;
+    while let Some(r) = q.next()? {
+        let raw = RawContact::read(r)?;
+        if r.get::<_, bool>(12)? {
+            index
+                .contacts
+                .upsert(raw.index_row(&index.area9, &index.area10, &tz));
+        } else {
+            index.contacts.remove(raw.seq);
+        }
+    }
+    index.through_seq = head;
+    index.day_range = index.contacts.day_range();
+    Ok(())
+}

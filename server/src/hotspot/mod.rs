@@ -1,0 +1,72 @@
+//! The coordinator's hotspot map (issue 6): where and when children are out late in a
+//! wijk, as Getis–Ord Gi* hotspots on H3 cells, with filters, a before/after comparison,
+//! charts and exports, and small-cell suppression in everything a coordinator sees.
+//!
+//! The parts, in the order a request passes them:
+//! - [`filter`]: the query a coordinator can ask, parsed into masks (pure);
+//! - [`index`]: each wijk's contacts as in-memory columns, kept in step with the ledger,
+//!   and the wijk's study areas (H3 cells by centroid containment, with ring neighbours);
+//! - [`analysis`]: one pass over the columns, then [`avondronde_shared::hotspot::analyse`]
+//!   (exact numbers, never sent as they are);
+//! - [`view`]: the response types, where every count is suppressed (the privacy boundary);
+//! - [`export`]: CSV for Dutch Excel (RD New coordinates) and GeoJSON for QGIS;
+//! - [`api`]: the HTTP handlers (coordinators of the wijk's gemeente only);
+//! - [`page`]: the `/kaart` page and the map library it serves itself.
+
+pub mod analysis;
+pub mod api;
+pub mod export;
+pub mod filter;
+pub mod index;
+pub mod page;
+pub mod view;
+
+pub use index::Indexes;
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Fixtures for the hotspot tests: the demo's Delfshaven boundary and contacts at a
+    //! given instant and cell.
+
+    use avondronde_shared::area::Wijk;
+    use avondronde_shared::{GemeenteId, WijkId};
+    use geo::MultiPolygon;
+
+    use super::index::RawContact;
+
+    /// Delfshaven as the demo draws it.
+    pub fn delfshaven() -> Wijk {
+        Wijk {
+            id: WijkId::new(),
+            gemeente: GemeenteId::new(),
+            code: "WK059903".into(),
+            name: "Delfshaven".into(),
+            boundary: MultiPolygon(vec![crate::setup::polygon(&[
+                (4.4150, 51.9020),
+                (4.4380, 51.8995),
+                (4.4620, 51.9030),
+                (4.4660, 51.9125),
+                (4.4610, 51.9205),
+                (4.4420, 51.9268),
+                (4.4200, 51.9235),
+                (4.4130, 51.9120),
+                (4.4150, 51.9020),
+            ])]),
+        }
+    }
+
+    /// A contact of one 10–11-year-old at `utc` in resolution-10 cell `cell_r10`.
+    pub fn raw_at(seq: i64, utc: &str, cell_r10: u64) -> RawContact {
+        let at: jiff::Timestamp = utc.parse().expect("timestamp");
+        RawContact {
+            seq,
+            observed_at: at.as_second(),
+            counts: [0, 0, 1, 0, 0],
+            brought_home: 0,
+            behaviours: 0,
+            past_norm: false,
+            cell_r9: None,
+            cell_r10: Some(cell_r10),
+        }
+    }
+}

@@ -1,0 +1,634 @@
+//! The meldpunt's inbox: the 48-hour clock, urgency order, and the queries and updates
+//! behind the inbox page and the care-form API.
+//!
+//! The clock is pure: a form's deadline is its *receipt instant* plus 48 hours of real
+//! time, so a daylight-saving night in between moves the deadline's local clock time (a
+//! form received Saturday 24-10-2026 12:00 is due Monday 26-10-2026 11:00), never its
+//! instant. Everything shown is then converted to Europe/Amsterdam.
+//!
+//! Every query takes the caller's gemeente: a form of another gemeente is simply not found.
+
+use std::cmp::Ordering;
+use std::net::IpAddr;
+
+use avondronde_shared::care::{CareStatus, FEEDBACK_MAX_CHARS, RecipientKeyId};
+use avondronde_shared::{AgeBand, CareFormId, GemeenteId, Role};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+
+use super::matching::Pending;
+use crate::audit::{self, Action, Actor, Event};
+use crate::db::DbError;
+
+/// The meldpunt visits a family not known to youth care within this time of receipt.
+pub const DEADLINE: SignedDuration = SignedDuration::from_hours(48);
+
+/// Europe/Amsterdam (bundled tz database, so it never depends on the host).
+pub fn amsterdam() -> TimeZone {
+    TimeZone::get("Europe/Amsterdam").unwrap_or(TimeZone::UTC)
+}
+
+/// An instant as Dutch users read it: `24-10-2026 12:00`, Europe/Amsterdam, 24-hour.
+pub fn format_local(at: Timestamp) -> String {
+    at.to_zoned(amsterdam())
+        .strftime("%d-%m-%Y %H:%M")
+        .to_string()
+}
+
+/// The deadline of a form received at `received`.
+pub fn deadline(received: Timestamp) -> Timestamp {
+    received.saturating_add(DEADLINE).unwrap_or(received)
+}
+
+/// A duration as "2 d 5 u", "5 u 20 min" or "20 min".
+pub fn format_span(d: SignedDuration) -> String {
+    let mins = d.as_secs().unsigned_abs() / 60;
+    let (days, hours, mins) = (mins / 1440, (mins / 60) % 24, mins % 60);
+    match (days, hours) {
+        (0, 0) => format!("{mins} min"),
+        (0, h) => format!("{h} u {mins} min"),
+        (d, h) => format!("{d} d {h} u"),
+    }
+}
+
+/// Where the family stands with youth care, as checked by the meldpunt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KnownTo {
+    /// Bureau Jeugdzorg.
+    Bjz,
+    /// Veilig Thuis.
+    VeiligThuis,
+    /// The wijkteam.
+    Wijkteam,
+    /// Checked: not known anywhere, so the meldpunt visits.
+    Onbekend,
+}
+
+impl KnownTo {
+    /// All, in display order.
+    pub const ALL: [KnownTo; 4] = [
+        KnownTo::Bjz,
+        KnownTo::VeiligThuis,
+        KnownTo::Wijkteam,
+        KnownTo::Onbekend,
+    ];
+
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            KnownTo::Bjz => "bjz",
+            KnownTo::VeiligThuis => "veilig_thuis",
+            KnownTo::Wijkteam => "wijkteam",
+            KnownTo::Onbekend => "onbekend",
+        }
+    }
+
+    /// Parses a stable code.
+    pub fn from_code(code: &str) -> Option<KnownTo> {
+        KnownTo::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// Dutch label.
+    pub fn label_nl(self) -> &'static str {
+        match self {
+            KnownTo::Bjz => "Bureau Jeugdzorg",
+            KnownTo::VeiligThuis => "Veilig Thuis",
+            KnownTo::Wijkteam => "wijkteam",
+            KnownTo::Onbekend => "nergens bekend",
+        }
+    }
+
+    /// Whether youth care already has the family (then the meldpunt need not visit).
+    pub fn is_known(self) -> bool {
+        !matches!(self, KnownTo::Onbekend)
+    }
+}
+
+/// Where a form stands against the 48-hour clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Past the deadline by this much and still waiting.
+    Overdue(SignedDuration),
+    /// This much time left.
+    Running(SignedDuration),
+    /// The clock no longer applies (known to care, visit planned, or handled).
+    Stopped,
+}
+
+/// Whether a status ends the meldpunt's work on a form (and starts its retention period).
+pub fn is_final(status: &CareStatus) -> bool {
+    matches!(status, CareStatus::Closed | CareStatus::NotTakenUp)
+}
+
+/// One form as the inbox lists it. No content: that needs the unlocked key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormRow {
+    /// The form.
+    pub id: CareFormId,
+    /// Server receipt: the start of the 48-hour clock.
+    pub received_at: Timestamp,
+    /// Wijk name.
+    pub wijk: Option<String>,
+    /// The reporter's role code.
+    pub reporter_role: String,
+    /// Age band (for triage without opening).
+    pub age_band: Option<AgeBand>,
+    /// Status.
+    pub status: CareStatus,
+    /// "Bekend bij", once checked.
+    pub known_to: Option<KnownTo>,
+    /// The planned home visit.
+    pub visit_at: Option<Timestamp>,
+    /// The feedback message to the reporter.
+    pub message: Option<String>,
+    /// The key the form was sealed to.
+    pub recipient_key: RecipientKeyId,
+    /// Whether a match pseudonym has been computed.
+    pub matched: bool,
+    /// Earlier forms about the same child (by pseudonym), oldest first.
+    pub earlier: Vec<CareFormId>,
+}
+
+impl FormRow {
+    /// Receipt + 48 hours.
+    pub fn deadline(&self) -> Timestamp {
+        deadline(self.received_at)
+    }
+
+    /// The clock at `now`: it runs while the form waits for a check or a visit.
+    pub fn clock(&self, now: Timestamp) -> Clock {
+        let waiting = matches!(
+            self.status,
+            CareStatus::Received | CareStatus::InProgress | CareStatus::Other(_)
+        ) && !self.known_to.is_some_and(KnownTo::is_known);
+        if !waiting {
+            return Clock::Stopped;
+        }
+        let left = self.deadline().duration_since(now);
+        if left.is_negative() {
+            Clock::Overdue(-left)
+        } else {
+            Clock::Running(left)
+        }
+    }
+
+    /// Whether a planned visit lies after the deadline.
+    pub fn visit_after_deadline(&self) -> bool {
+        !self.known_to.is_some_and(KnownTo::is_known)
+            && self.visit_at.is_some_and(|v| v > self.deadline())
+    }
+
+    /// The reporter's role, in Dutch.
+    pub fn reporter_label(&self) -> String {
+        Role::from_code(&self.reporter_role)
+            .map_or_else(|| self.reporter_role.clone(), |r| r.label_nl().to_owned())
+    }
+}
+
+/// Urgency groups, most urgent first.
+fn group(row: &FormRow, now: Timestamp) -> u8 {
+    match row.clock(now) {
+        Clock::Overdue(_) | Clock::Running(_) => 0,
+        Clock::Stopped if is_final(&row.status) => 3,
+        Clock::Stopped if row.visit_at.is_some() => 1,
+        Clock::Stopped => 2,
+    }
+}
+
+/// Urgency order: forms on the clock by deadline (overdue first), then planned visits by
+/// date, then other open forms newest first, then handled forms newest first.
+pub fn by_urgency(a: &FormRow, b: &FormRow, now: Timestamp) -> Ordering {
+    let (ga, gb) = (group(a, now), group(b, now));
+    ga.cmp(&gb).then_with(|| match ga {
+        0 => a.received_at.cmp(&b.received_at),
+        1 => a.visit_at.cmp(&b.visit_at),
+        _ => b.received_at.cmp(&a.received_at),
+    })
+}
+
+const ROW_SQL: &str = "SELECT f.id, f.received_at, w.name, f.reporter_role, f.age_band, f.status,
+       f.known_to, f.visit_at, f.message, f.recipient_key, f.pseudonym IS NOT NULL,
+       (SELECT group_concat(e.id) FROM care_form e
+         WHERE e.gemeente_id = f.gemeente_id AND length(f.pseudonym) > 0
+           AND e.pseudonym = f.pseudonym
+           AND (e.received_at < f.received_at OR (e.received_at = f.received_at AND e.seq < f.seq)))
+     FROM care_form f LEFT JOIN wijk w ON w.id = f.wijk_id
+     WHERE f.gemeente_id = ?1";
+
+fn bad(what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("bad {what} in database").into(),
+    )
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn form_row(r: &Row<'_>) -> rusqlite::Result<FormRow> {
+    let earlier: Option<String> = r.get(11)?;
+    let mut earlier: Vec<CareFormId> = earlier
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| bad("form id")))
+        .collect::<Result<_, _>>()?;
+    // UUIDv7 ids sort by creation time: oldest first.
+    earlier.sort();
+    Ok(FormRow {
+        id: r.get::<_, String>(0)?.parse().map_err(|_| bad("form id"))?,
+        received_at: ts(r.get(1)?),
+        wijk: r.get(2)?,
+        reporter_role: r.get(3)?,
+        age_band: AgeBand::from_code(&r.get::<_, String>(4)?),
+        status: CareStatus::from(r.get::<_, String>(5)?),
+        known_to: r
+            .get::<_, Option<String>>(6)?
+            .and_then(|c| KnownTo::from_code(&c)),
+        visit_at: r.get::<_, Option<i64>>(7)?.map(ts),
+        message: r.get(8)?,
+        recipient_key: RecipientKeyId(r.get(9)?),
+        matched: r.get(10)?,
+        earlier,
+    })
+}
+
+/// The gemeente's forms, in urgency order at `now`. Handled forms only when `all`.
+pub fn list(
+    conn: &Connection,
+    gemeente: GemeenteId,
+    all: bool,
+    now: Timestamp,
+) -> Result<Vec<FormRow>, DbError> {
+    let mut stmt = conn.prepare_cached(ROW_SQL)?;
+    let mut rows = stmt
+        .query_map(params![gemeente.to_string()], form_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    if !all {
+        rows.retain(|r| !is_final(&r.status));
+    }
+    rows.sort_by(|a, b| by_urgency(a, b, now));
+    Ok(rows)
+}
+
+/// One form of the gemeente.
+pub fn get(
+    conn: &Connection,
+    gemeente: GemeenteId,
+    id: CareFormId,
+) -> Result<Option<FormRow>, DbError> {
+    let sql = format!("{ROW_SQL} AND f.id = ?2");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![gemeente.to_string(), id.to_string()], form_row)
+        .optional()?)
+}
+
+/// The forms about the same child made *after* this one (the earlier ones are on the row).
+pub fn later(
+    conn: &Connection,
+    gemeente: GemeenteId,
+    id: CareFormId,
+) -> Result<Vec<CareFormId>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.id FROM care_form f JOIN care_form e
+           ON e.gemeente_id = f.gemeente_id AND e.pseudonym = f.pseudonym AND e.id <> f.id
+         WHERE f.gemeente_id = ?1 AND f.id = ?2 AND length(f.pseudonym) > 0
+           AND (e.received_at > f.received_at OR (e.received_at = f.received_at AND e.seq > f.seq))
+         ORDER BY e.received_at",
+    )?;
+    let rows = stmt.query_map(params![gemeente.to_string(), id.to_string()], |r| {
+        r.get::<_, String>(0)?.parse().map_err(|_| bad("form id"))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The sealed bytes of a form of the gemeente, and the key they were sealed to.
+pub fn sealed(
+    conn: &Connection,
+    gemeente: GemeenteId,
+    id: CareFormId,
+) -> Result<Option<(RecipientKeyId, Vec<u8>)>, DbError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT recipient_key, sealed FROM care_form WHERE gemeente_id = ?1 AND id = ?2",
+        )?
+        .query_row(params![gemeente.to_string(), id.to_string()], |r| {
+            Ok((RecipientKeyId(r.get(0)?), r.get(1)?))
+        })
+        .optional()?)
+}
+
+/// Forms of the gemeente that still need a match pseudonym.
+pub fn pending_pseudonyms(
+    conn: &Connection,
+    gemeente: GemeenteId,
+) -> Result<Vec<Pending>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, recipient_key, sealed FROM care_form
+         WHERE gemeente_id = ?1 AND pseudonym IS NULL ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![gemeente.to_string()], |r| {
+        Ok(Pending {
+            id: r.get(0)?,
+            key: RecipientKeyId(r.get(1)?),
+            sealed: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Stores computed pseudonyms (only where none is stored yet); returns how many.
+pub fn store_pseudonyms(
+    conn: &Connection,
+    gemeente: GemeenteId,
+    computed: &[(String, Vec<u8>)],
+) -> Result<usize, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE care_form SET pseudonym = ?1 WHERE gemeente_id = ?2 AND id = ?3 AND pseudonym IS NULL",
+    )?;
+    let mut n = 0;
+    for (id, p) in computed {
+        n += stmt.execute(params![p, gemeente.to_string(), id])?;
+    }
+    Ok(n)
+}
+
+/// The meldpunt's handling of a form: the whole state, as the inbox form posts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handling {
+    /// New status.
+    pub status: CareStatus,
+    /// "Bekend bij"; `None` = not checked yet.
+    pub known_to: Option<KnownTo>,
+    /// The planned home visit.
+    pub visit_at: Option<Timestamp>,
+    /// Feedback to the reporter (at most [`FEEDBACK_MAX_CHARS`]); `None` or blank = none.
+    pub message: Option<String>,
+}
+
+/// Checks a handling; the error says what to change, in Dutch.
+pub fn validate(h: &Handling, received: Timestamp, now: Timestamp) -> Result<(), String> {
+    if !h.status.is_known() {
+        return Err(format!("Onbekende status '{}'.", h.status.code()));
+    }
+    if let Some(m) = &h.message {
+        let n = m.trim().chars().count();
+        if n > FEEDBACK_MAX_CHARS {
+            return Err(format!(
+                "Het bericht aan de melder is {n} tekens; maximaal {FEEDBACK_MAX_CHARS}. Het is een statusbericht, geen zorginhoud."
+            ));
+        }
+    }
+    if let Some(v) = h.visit_at {
+        let earliest = received
+            .saturating_sub(SignedDuration::from_hours(24))
+            .unwrap_or(received);
+        let latest = now
+            .saturating_add(SignedDuration::from_hours(24 * 366))
+            .unwrap_or(now);
+        if v < earliest || v > latest {
+            return Err(
+                "De datum van het huisbezoek ligt niet tussen de melding en een jaar vooruit."
+                    .into(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// What an update changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Status or message changed: the reporter gets feedback at the next sync.
+    pub feedback: bool,
+    /// Codes for the audit log, e.g. `status: received → visit_planned`.
+    pub detail: Vec<String>,
+}
+
+fn code_or_dash(code: Option<&str>) -> String {
+    code.unwrap_or("—").to_owned()
+}
+
+/// Applies a validated handling to a form of the gemeente and records it in the audit
+/// log, in the caller's transaction. `None` when the form is not the gemeente's.
+///
+/// A change of status or message bumps the form's feedback cursor, so the reporting
+/// device (and only it: the pull selects on `device_id`) receives it at its next sync.
+/// "Bekend bij" and the visit date are care information and never reach the reporter.
+pub fn update(
+    conn: &Connection,
+    gemeente: GemeenteId,
+    id: CareFormId,
+    h: &Handling,
+    actor: &Actor,
+    address: Option<IpAddr>,
+    now_ms: i64,
+) -> Result<Option<Changes>, DbError> {
+    let Some(current) = get(conn, gemeente, id)? else {
+        return Ok(None);
+    };
+    let message = h
+        .message
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned);
+    let mut changes = Changes::default();
+    if current.status != h.status {
+        changes.detail.push(format!(
+            "status: {} → {}",
+            current.status.code(),
+            h.status.code()
+        ));
+        changes.feedback = true;
+    }
+    if current.message != message {
+        changes.detail.push("bericht aan melder gewijzigd".into());
+        changes.feedback = true;
+    }
+    if current.known_to != h.known_to {
+        changes.detail.push(format!(
+            "bekend bij: {} → {}",
+            code_or_dash(current.known_to.map(KnownTo::code)),
+            code_or_dash(h.known_to.map(KnownTo::code))
+        ));
+    }
+    if current.visit_at != h.visit_at {
+        changes.detail.push(
+            if h.visit_at.is_some() {
+                "huisbezoek gepland"
+            } else {
+                "huisbezoek vervallen"
+            }
+            .into(),
+        );
+    }
+    if changes.detail.is_empty() {
+        return Ok(Some(changes));
+    }
+    conn.prepare_cached(
+        "UPDATE care_form SET known_to = ?1, visit_at = ?2 WHERE gemeente_id = ?3 AND id = ?4",
+    )?
+    .execute(params![
+        h.known_to.map(KnownTo::code),
+        h.visit_at.map(|v| v.as_millisecond()),
+        gemeente.to_string(),
+        id.to_string()
+    ])?;
+    if changes.feedback {
+        let seq: i64 = conn
+            .prepare_cached(
+                "UPDATE counter SET value = value + 1 WHERE name = 'feedback' RETURNING value",
+            )?
+            .query_row([], |r| r.get(0))?;
+        conn.prepare_cached(
+            "UPDATE care_form SET status = ?1, message = ?2, updated_at = ?3, feedback_seq = ?4
+             WHERE gemeente_id = ?5 AND id = ?6",
+        )?
+        .execute(params![
+            h.status.code(),
+            message,
+            now_ms,
+            seq,
+            gemeente.to_string(),
+            id.to_string()
+        ])?;
+    }
+    audit::record(
+        conn,
+        &Event {
+            gemeente,
+            actor,
+            action: Action::Update,
+            form: Some(id),
+            address,
+            detail: changes.detail.join("; "),
+        },
+        now_ms,
+    )?;
+    Ok(Some(changes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+    use rstest::rstest;
+
+    fn local(y: i16, m: i8, d: i8, h: i8, min: i8) -> Timestamp {
+        date(y, m, d)
+            .at(h, min, 0, 0)
+            .to_zoned(amsterdam())
+            .expect("local time")
+            .timestamp()
+    }
+
+    /// Issue 5: the 48-hour clock across the daylight-saving nights of 2026.
+    #[rstest]
+    #[case::autumn_back(local(2026, 10, 24, 12, 0), "26-10-2026 11:00")]
+    #[case::spring_forward(local(2026, 3, 28, 12, 0), "30-03-2026 13:00")]
+    #[case::ordinary(local(2026, 11, 20, 22, 15), "22-11-2026 22:15")]
+    #[case::received_in_the_repeated_hour(
+        "2026-10-25T00:30:00Z".parse().expect("ts"), "27-10-2026 01:30")]
+    fn the_deadline_is_48_real_hours_after_receipt(
+        #[case] received: Timestamp,
+        #[case] expected_local: &str,
+    ) {
+        let due = deadline(received);
+        assert_eq!(due.duration_since(received), SignedDuration::from_hours(48));
+        assert_eq!(format_local(due), expected_local);
+    }
+
+    #[test]
+    fn local_format_is_dutch_day_first_24_hour() {
+        assert_eq!(format_local(local(2026, 11, 22, 21, 5)), "22-11-2026 21:05");
+        assert_eq!(format_span(SignedDuration::from_mins(61)), "1 u 1 min");
+        assert_eq!(format_span(SignedDuration::from_hours(50)), "2 d 2 u");
+    }
+
+    fn row(received_h_ago: i64, status: CareStatus, now: Timestamp) -> FormRow {
+        FormRow {
+            id: CareFormId::new(),
+            received_at: now - SignedDuration::from_hours(received_h_ago),
+            wijk: None,
+            reporter_role: "boa".into(),
+            age_band: Some(AgeBand::Age6To9),
+            status,
+            known_to: None,
+            visit_at: None,
+            message: None,
+            recipient_key: RecipientKeyId("k".into()),
+            matched: false,
+            earlier: vec![],
+        }
+    }
+
+    #[test]
+    fn the_clock_stops_when_known_to_care_or_handled() {
+        let now = local(2026, 11, 20, 12, 0);
+        let mut r = row(50, CareStatus::Received, now);
+        assert_eq!(r.clock(now), Clock::Overdue(SignedDuration::from_hours(2)));
+        r.known_to = Some(KnownTo::Onbekend);
+        assert!(
+            matches!(r.clock(now), Clock::Overdue(_)),
+            "unknown: visit due"
+        );
+        r.known_to = Some(KnownTo::VeiligThuis);
+        assert_eq!(r.clock(now), Clock::Stopped);
+        let mut r = row(10, CareStatus::InProgress, now);
+        assert_eq!(r.clock(now), Clock::Running(SignedDuration::from_hours(38)));
+        r.status = CareStatus::VisitPlanned;
+        assert_eq!(r.clock(now), Clock::Stopped);
+        r.visit_at = Some(now + SignedDuration::from_hours(40));
+        assert!(r.visit_after_deadline());
+    }
+
+    #[test]
+    fn urgency_puts_overdue_first_then_nearest_deadline_then_visits_then_handled() {
+        let now = local(2026, 11, 20, 12, 0);
+        let closed = row(1, CareStatus::Closed, now);
+        let mut visit = row(30, CareStatus::VisitPlanned, now);
+        visit.visit_at = Some(now + SignedDuration::from_hours(3));
+        let fresh = row(2, CareStatus::Received, now);
+        let overdue = row(60, CareStatus::Received, now);
+        let soon = row(40, CareStatus::InProgress, now);
+        let known = row(5, CareStatus::KnownToCare, now);
+        let mut rows = [
+            closed.clone(),
+            visit.clone(),
+            fresh.clone(),
+            overdue.clone(),
+            soon.clone(),
+            known.clone(),
+        ];
+        rows.sort_by(|a, b| by_urgency(a, b, now));
+        let order: Vec<_> = rows.iter().map(|r| r.id).collect();
+        assert_eq!(
+            order,
+            vec![overdue.id, soon.id, fresh.id, visit.id, known.id, closed.id]
+        );
+    }
+
+    #[test]
+    fn feedback_messages_are_limited_to_280_characters() {
+        let now = Timestamp::now();
+        let h = |m: String| Handling {
+            status: CareStatus::VisitPlanned,
+            known_to: None,
+            visit_at: None,
+            message: Some(m),
+        };
+        assert!(validate(&h("é".repeat(280)), now, now).is_ok());
+        let err = validate(&h("x".repeat(281)), now, now).expect_err("too long");
+        assert!(err.contains("maximaal 280"));
+        let mut other = h(String::new());
+        other.status = CareStatus::Other("iets".into());
+        assert!(validate(&other, now, now).is_err());
+    }
+}

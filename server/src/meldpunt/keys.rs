@@ -1,0 +1,573 @@
+//! The meldpunt key pair of a gemeente, and the per-session vault that holds it unlocked.
+//!
+//! ODK Central's managed encryption is the model:
+//! - Each gemeente has an age X25519 key pair. Devices get the public *recipient* in their
+//!   configuration and seal every care form to it on the phone.
+//! - The private *identity* is stored in `meldpunt_key.identity` as an age file encrypted
+//!   under a passphrase (age's scrypt recipient). The server never stores the passphrase,
+//!   so the database, a backup or an administrator alone cannot open a single form.
+//! - A meldpunt user types the passphrase to unlock the keys **for their session**: the
+//!   decrypted identities live in the [`Vault`] in memory, keyed by the session's hash,
+//!   and are dropped on logout, on lock, when the session expires, or when the server stops.
+//! - Rotation makes a new key current (devices pull the new recipient because the
+//!   gemeente's config version is bumped) and re-wraps every older identity under the new
+//!   passphrase, so one passphrase opens every form, old and new, and each envelope names
+//!   the key it was sealed to.
+//!
+//! The match pseudonym key is derived from the gemeente's *first* identity, so that
+//! pseudonyms stay comparable across rotations (see `matching`).
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+
+use age::secrecy::{ExposeSecret, SecretString};
+use avondronde_shared::GemeenteId;
+use avondronde_shared::care::{CareFormContent, RecipientKeyId};
+use avondronde_shared::sync::MeldpuntKey;
+use rusqlite::{Connection, params};
+
+use crate::db::DbError;
+use crate::state::bump_config;
+
+/// scrypt work factor (N = 2^16: 64 MiB and a fraction of a second per unwrap). A fixed
+/// value rather than age's per-machine calibration, so that a slower server can still open
+/// what a faster one wrapped.
+pub const WORK_FACTOR: u8 = 16;
+/// The highest work factor accepted when unwrapping (a bound on memory and time).
+const MAX_WORK_FACTOR: u8 = 20;
+/// The shortest passphrase accepted for a new key.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+
+/// What went wrong with the meldpunt key. The messages are for the meldpunt user or the
+/// administrator, in Dutch, and say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The gemeente has no key yet.
+    #[error(
+        "Er is nog geen meldpuntsleutel voor deze gemeente. Vraag de beheerder er een aan te maken (avondronde-server admin create-meldpunt-key)."
+    )]
+    NoKey,
+    /// The passphrase does not open the key.
+    #[error("De wachtwoordzin klopt niet. Let op hoofdletters en spaties en probeer het opnieuw.")]
+    WrongPassphrase,
+    /// A new passphrase is too short.
+    #[error("Kies een wachtwoordzin van minstens {MIN_PASSPHRASE_CHARS} tekens.")]
+    WeakPassphrase,
+    /// `create` on a gemeente that already has a key.
+    #[error(
+        "Deze gemeente heeft al een meldpuntsleutel; gebruik rotate-meldpunt-key voor een nieuwe."
+    )]
+    KeyExists,
+    /// Stored key material cannot be read.
+    #[error("De opgeslagen meldpuntsleutel is onleesbaar ({0}); neem contact op met de beheerder.")]
+    Corrupt(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<rusqlite::Error> for KeyError {
+    fn from(e: rusqlite::Error) -> Self {
+        KeyError::Db(DbError::Sqlite(e))
+    }
+}
+
+/// Why a sealed form could not be opened with an unlocked key ring.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// None of the ring's keys fits (e.g. a key made after this session unlocked).
+    #[error(
+        "Dit formulier is verzegeld met een sleutel die in deze sessie niet ontgrendeld is. Vergrendel en ontgrendel opnieuw."
+    )]
+    NoMatchingKey,
+    /// The envelope is damaged.
+    #[error("Dit formulier is beschadigd en kan niet worden geopend.")]
+    Damaged,
+}
+
+/// A key row as stored: public parts in the clear, the identity wrapped.
+#[derive(Clone)]
+pub struct StoredKey {
+    /// Key id (recorded on each envelope).
+    pub id: RecipientKeyId,
+    /// The age recipient (`age1…`).
+    pub recipient: String,
+    /// The identity, as an age file under the passphrase.
+    pub wrapped: Vec<u8>,
+    /// Creation time, unix ms.
+    pub created_at: i64,
+    /// When it stopped being current, unix ms.
+    pub retired_at: Option<i64>,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("id", &self.id)
+            .field("recipient", &self.recipient)
+            .field("retired_at", &self.retired_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A gemeente's keys, oldest first.
+pub fn load(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<StoredKey>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, recipient, identity, created_at, retired_at FROM meldpunt_key
+         WHERE gemeente_id = ?1 ORDER BY created_at, rowid",
+    )?;
+    let rows = stmt.query_map(params![gemeente.to_string()], |r| {
+        Ok(StoredKey {
+            id: RecipientKeyId(r.get(0)?),
+            recipient: r.get(1)?,
+            wrapped: r.get(2)?,
+            created_at: r.get(3)?,
+            retired_at: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn check_new_passphrase(p: &SecretString) -> Result<(), KeyError> {
+    if p.expose_secret().trim().chars().count() < MIN_PASSPHRASE_CHARS {
+        Err(KeyError::WeakPassphrase)
+    } else {
+        Ok(())
+    }
+}
+
+/// Encrypts an identity under a passphrase (age scrypt).
+fn wrap(identity: &age::x25519::Identity, passphrase: &SecretString) -> Result<Vec<u8>, KeyError> {
+    let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
+    recipient.set_work_factor(WORK_FACTOR);
+    let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as _))
+        .map_err(|e| KeyError::Corrupt(e.to_string()))?;
+    let mut out = Vec::new();
+    let mut w = encryptor
+        .wrap_output(&mut out)
+        .map_err(|e| KeyError::Corrupt(e.to_string()))?;
+    w.write_all(identity.to_string().expose_secret().as_bytes())
+        .and_then(|()| w.finish().map(|_| ()))
+        .map_err(|e| KeyError::Corrupt(e.to_string()))?;
+    Ok(out)
+}
+
+/// Decrypts a wrapped identity with a passphrase.
+fn unwrap(wrapped: &[u8], passphrase: &SecretString) -> Result<age::x25519::Identity, KeyError> {
+    let mut identity = age::scrypt::Identity::new(passphrase.clone());
+    identity.set_max_work_factor(MAX_WORK_FACTOR);
+    let decryptor =
+        age::Decryptor::new_buffered(wrapped).map_err(|e| KeyError::Corrupt(e.to_string()))?;
+    let mut reader = match decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)) {
+        Ok(r) => r,
+        Err(age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys) => {
+            return Err(KeyError::WrongPassphrase);
+        }
+        Err(e) => return Err(KeyError::Corrupt(e.to_string())),
+    };
+    let mut text = String::new();
+    reader
+        .read_to_string(&mut text)
+        .map_err(|_| KeyError::WrongPassphrase)?;
+    let secret = SecretString::from(text);
+    secret
+        .expose_secret()
+        .trim()
+        .parse::<age::x25519::Identity>()
+        .map_err(|_| KeyError::Corrupt("geen age-sleutel".into()))
+}
+
+/// The unlocked keys of one gemeente, held for one session. Never serialised or logged.
+pub struct KeyRing {
+    gemeente: GemeenteId,
+    keys: Vec<(RecipientKeyId, age::x25519::Identity)>,
+    match_key: [u8; 32],
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyRing { <redacted> }")
+    }
+}
+
+impl KeyRing {
+    /// Unwraps every stored key with the passphrase. CPU-heavy (scrypt): call it on a
+    /// blocking thread.
+    pub fn open(
+        gemeente: GemeenteId,
+        stored: &[StoredKey],
+        passphrase: &SecretString,
+    ) -> Result<KeyRing, KeyError> {
+        let first = stored.first().ok_or(KeyError::NoKey)?;
+        // The first key decides: a wrong passphrase is reported after one scrypt, not n.
+        let root = unwrap(&first.wrapped, passphrase)?;
+        let match_key = blake3::derive_key(
+            "avondronde 2026 meldpunt match pseudonym v1",
+            root.to_string().expose_secret().as_bytes(),
+        );
+        let mut keys = vec![(first.id.clone(), root)];
+        for k in &stored[1..] {
+            keys.push((k.id.clone(), unwrap(&k.wrapped, passphrase)?));
+        }
+        Ok(KeyRing {
+            gemeente,
+            keys,
+            match_key,
+        })
+    }
+
+    /// The gemeente whose keys these are.
+    pub fn gemeente(&self) -> GemeenteId {
+        self.gemeente
+    }
+
+    /// Whether the ring holds the key a form names.
+    pub fn has(&self, id: &RecipientKeyId) -> bool {
+        self.keys.iter().any(|(k, _)| k == id)
+    }
+
+    /// The key for match pseudonyms.
+    pub fn match_key(&self) -> &[u8; 32] {
+        &self.match_key
+    }
+
+    /// Opens a sealed form.
+    pub fn open_form(
+        &self,
+        key: &RecipientKeyId,
+        sealed: &[u8],
+    ) -> Result<CareFormContent, OpenError> {
+        // The named key first; all of them as a fallback for a mislabelled envelope.
+        let mut order: Vec<&age::x25519::Identity> = self
+            .keys
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, i)| i)
+            .collect();
+        order.extend(self.keys.iter().filter(|(k, _)| k != key).map(|(_, i)| i));
+        let decryptor = age::Decryptor::new_buffered(sealed).map_err(|_| OpenError::Damaged)?;
+        let mut reader = match decryptor.decrypt(order.into_iter().map(|i| i as &dyn age::Identity))
+        {
+            Ok(r) => r,
+            Err(age::DecryptError::NoMatchingKeys) => return Err(OpenError::NoMatchingKey),
+            Err(_) => return Err(OpenError::Damaged),
+        };
+        let mut plain = Vec::new();
+        reader
+            .read_to_end(&mut plain)
+            .map_err(|_| OpenError::Damaged)?;
+        let content = serde_json::from_slice(&plain).map_err(|_| OpenError::Damaged);
+        // The plaintext buffer held personal data: clear it before it is freed.
+        plain.iter_mut().for_each(|b| *b = 0);
+        content
+    }
+}
+
+fn new_key_id() -> RecipientKeyId {
+    RecipientKeyId(uuid::Uuid::now_v7().to_string())
+}
+
+fn insert(
+    conn: &Connection,
+    gemeente: GemeenteId,
+    id: &RecipientKeyId,
+    identity: &age::x25519::Identity,
+    wrapped: &[u8],
+    now_ms: i64,
+) -> Result<MeldpuntKey, KeyError> {
+    let recipient = identity.to_public().to_string();
+    conn.execute(
+        "INSERT INTO meldpunt_key (id, gemeente_id, recipient, identity, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id.0, gemeente.to_string(), recipient, wrapped, now_ms],
+    )?;
+    Ok(MeldpuntKey {
+        id: id.clone(),
+        recipient,
+    })
+}
+
+/// Makes the first meldpunt key of a gemeente, wrapped under `passphrase`, and bumps the
+/// config version so devices pull the recipient.
+pub fn create(
+    conn: &Connection,
+    gemeente: GemeenteId,
+    passphrase: &SecretString,
+    now_ms: i64,
+) -> Result<MeldpuntKey, KeyError> {
+    check_new_passphrase(passphrase)?;
+    if !load(conn, gemeente)?.is_empty() {
+        return Err(KeyError::KeyExists);
+    }
+    let identity = age::x25519::Identity::generate();
+    let wrapped = wrap(&identity, passphrase)?;
+    let key = insert(conn, gemeente, &new_key_id(), &identity, &wrapped, now_ms)?;
+    bump_config(conn, gemeente)?;
+    Ok(key)
+}
+
+/// Replaces the current key: the old passphrase must open every existing key; a new key
+/// becomes current, every identity (old and new) is wrapped under `new_passphrase`, the
+/// old current key is retired (it still opens the forms sealed to it) and devices pull
+/// the new recipient.
+pub fn rotate(
+    conn: &Connection,
+    gemeente: GemeenteId,
+    old_passphrase: &SecretString,
+    new_passphrase: &SecretString,
+    now_ms: i64,
+) -> Result<MeldpuntKey, KeyError> {
+    check_new_passphrase(new_passphrase)?;
+    let stored = load(conn, gemeente)?;
+    let ring = KeyRing::open(gemeente, &stored, old_passphrase)?;
+    for (id, identity) in &ring.keys {
+        conn.execute(
+            "UPDATE meldpunt_key SET identity = ?1 WHERE id = ?2 AND gemeente_id = ?3",
+            params![wrap(identity, new_passphrase)?, id.0, gemeente.to_string()],
+        )?;
+    }
+    conn.execute(
+        "UPDATE meldpunt_key SET retired_at = ?1 WHERE gemeente_id = ?2 AND retired_at IS NULL",
+        params![now_ms, gemeente.to_string()],
+    )?;
+    let identity = age::x25519::Identity::generate();
+    let wrapped = wrap(&identity, new_passphrase)?;
+    // Strictly after the others, so "oldest first" stays true within one millisecond.
+    let created = stored
+        .iter()
+        .map(|k| k.created_at + 1)
+        .max()
+        .unwrap_or(now_ms)
+        .max(now_ms);
+    let key = insert(conn, gemeente, &new_key_id(), &identity, &wrapped, created)?;
+    bump_config(conn, gemeente)?;
+    Ok(key)
+}
+
+/// Seals a care form to a recipient, as the field app does. The server itself never
+/// seals real forms; the demo and the tests use this.
+pub fn seal(content: &CareFormContent, recipient: &str) -> Result<Vec<u8>, KeyError> {
+    let recipient: age::x25519::Recipient = recipient
+        .trim()
+        .parse()
+        .map_err(|_| KeyError::Corrupt("ongeldige ontvanger".into()))?;
+    let plain = serde_json::to_vec(content).map_err(|e| KeyError::Corrupt(e.to_string()))?;
+    let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as _))
+        .map_err(|e| KeyError::Corrupt(e.to_string()))?;
+    let mut out = Vec::new();
+    let mut w = encryptor
+        .wrap_output(&mut out)
+        .map_err(|e| KeyError::Corrupt(e.to_string()))?;
+    w.write_all(&plain)
+        .and_then(|()| w.finish().map(|_| ()))
+        .map_err(|e| KeyError::Corrupt(e.to_string()))?;
+    Ok(out)
+}
+
+struct Held {
+    gemeente: GemeenteId,
+    expires_at: i64,
+    ring: Arc<KeyRing>,
+}
+
+/// Unlocked key rings, per web session (keyed by the session token's hash). Memory only:
+/// a restart locks every session again.
+#[derive(Default)]
+pub struct Vault {
+    sessions: Mutex<HashMap<Vec<u8>, Held>>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vault { <redacted> }")
+    }
+}
+
+impl Vault {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Held>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Holds `ring` for the session until `expires_at` (unix ms, the session's expiry).
+    pub fn insert(&self, session: &[u8], ring: KeyRing, expires_at: i64) {
+        let gemeente = ring.gemeente;
+        self.lock().insert(
+            session.to_vec(),
+            Held {
+                gemeente,
+                expires_at,
+                ring: Arc::new(ring),
+            },
+        );
+    }
+
+    /// The session's ring, if it unlocked one for `gemeente` and has not expired. Drops
+    /// every expired ring on the way.
+    pub fn get(&self, session: &[u8], gemeente: GemeenteId, now_ms: i64) -> Option<Arc<KeyRing>> {
+        let mut held = self.lock();
+        held.retain(|_, h| h.expires_at > now_ms);
+        held.get(session)
+            .filter(|h| h.gemeente == gemeente)
+            .map(|h| h.ring.clone())
+    }
+
+    /// Drops the session's ring (logout, lock). Returns whether there was one.
+    pub fn forget(&self, session: &[u8]) -> bool {
+        self.lock().remove(session).is_some()
+    }
+
+    /// How many sessions hold an unlocked ring.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no session holds an unlocked ring.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::open_connection;
+    use avondronde_shared::care::{Birth, ParentsReaction, Reception};
+
+    fn pass(s: &str) -> SecretString {
+        SecretString::from(s.to_owned())
+    }
+
+    pub(crate) fn content(name: &str) -> CareFormContent {
+        CareFormContent {
+            child_name: name.into(),
+            birth: Birth::Date(jiff::civil::date(2016, 4, 3)),
+            address: "Schiedamseweg 1".into(),
+            reception: Reception::Warm,
+            siblings_present: false,
+            parents_reaction: ParentsReaction::Cooperative,
+            parents_informed: true,
+            signals: vec![],
+            narrative: String::new(),
+        }
+    }
+
+    fn gemeente(conn: &Connection) -> GemeenteId {
+        crate::setup::create_gemeente(
+            conn,
+            "Test",
+            "GM0001",
+            &avondronde_shared::norms::NormSet::rotterdam(),
+        )
+        .expect("gemeente")
+    }
+
+    #[test]
+    fn the_database_holds_only_the_wrapped_identity_and_a_wrong_passphrase_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = open_connection(&dir.path().join("k.db")).expect("open");
+        let g = gemeente(&conn);
+        let before = crate::state::config_version(&conn, g).expect("version");
+        let key = create(&conn, g, &pass("correct paard batterij"), 1).expect("create");
+        assert_eq!(
+            crate::state::config_version(&conn, g).expect("v"),
+            before + 1
+        );
+        assert!(key.recipient.starts_with("age1"));
+        let stored = load(&conn, g).expect("load");
+        assert!(
+            !String::from_utf8_lossy(&stored[0].wrapped).contains("AGE-SECRET-KEY"),
+            "the identity is stored wrapped"
+        );
+        let err = KeyRing::open(g, &stored, &pass("fout wachtwoord!")).expect_err("wrong");
+        assert!(matches!(err, KeyError::WrongPassphrase));
+        assert!(err.to_string().contains("wachtwoordzin klopt niet"));
+        assert!(matches!(
+            create(&conn, g, &pass("nog een sleutel erbij"), 2),
+            Err(KeyError::KeyExists)
+        ));
+        assert!(matches!(
+            create(&conn, gemeente_b(&conn), &pass("kort"), 2),
+            Err(KeyError::WeakPassphrase)
+        ));
+    }
+
+    fn gemeente_b(conn: &Connection) -> GemeenteId {
+        crate::setup::create_gemeente(
+            conn,
+            "B",
+            "GM0002",
+            &avondronde_shared::norms::NormSet::rotterdam(),
+        )
+        .expect("gemeente")
+    }
+
+    #[test]
+    fn rotation_keeps_old_forms_readable_under_the_new_passphrase() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = open_connection(&dir.path().join("k.db")).expect("open");
+        let g = gemeente(&conn);
+        let old = create(&conn, g, &pass("eerste wachtwoordzin"), 1).expect("create");
+        let old_form = seal(&content("Oud Kind"), &old.recipient).expect("seal");
+        let new = rotate(
+            &conn,
+            g,
+            &pass("eerste wachtwoordzin"),
+            &pass("tweede wachtwoordzin"),
+            1,
+        )
+        .expect("rotate");
+        assert_ne!(old.id, new.id);
+        let current = crate::state::current_meldpunt_key(&conn, g)
+            .expect("current")
+            .expect("some");
+        assert_eq!(current, new, "devices get the new recipient");
+        let new_form = seal(&content("Nieuw Kind"), &new.recipient).expect("seal");
+        let stored = load(&conn, g).expect("load");
+        assert!(matches!(
+            KeyRing::open(g, &stored, &pass("eerste wachtwoordzin")),
+            Err(KeyError::WrongPassphrase)
+        ));
+        let ring = KeyRing::open(g, &stored, &pass("tweede wachtwoordzin")).expect("open");
+        assert_eq!(
+            ring.open_form(&old.id, &old_form).expect("old").child_name,
+            "Oud Kind"
+        );
+        assert_eq!(
+            ring.open_form(&new.id, &new_form).expect("new").child_name,
+            "Nieuw Kind"
+        );
+        assert!(matches!(
+            rotate(
+                &conn,
+                g,
+                &pass("fout fout fout"),
+                &pass("derde wachtwoordzin"),
+                2
+            ),
+            Err(KeyError::WrongPassphrase)
+        ));
+    }
+
+    #[test]
+    fn the_vault_forgets_on_request_and_on_expiry() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = open_connection(&dir.path().join("k.db")).expect("open");
+        let g = gemeente(&conn);
+        create(&conn, g, &pass("eerste wachtwoordzin"), 1).expect("create");
+        let stored = load(&conn, g).expect("load");
+        let vault = Vault::default();
+        let open = || KeyRing::open(g, &stored, &pass("eerste wachtwoordzin")).expect("open");
+        vault.insert(b"a", open(), 100);
+        vault.insert(b"b", open(), 200);
+        assert!(vault.get(b"a", g, 50).is_some());
+        assert!(
+            vault.get(b"a", GemeenteId::new(), 50).is_none(),
+            "other gemeente"
+        );
+        assert!(vault.get(b"a", g, 150).is_none(), "expired");
+        assert_eq!(vault.len(), 1);
+        assert!(vault.forget(b"b"));
+        assert!(vault.is_empty());
+    }
+}

@@ -1,0 +1,643 @@
+//! The meldpunt inbox as server-rendered pages (`/meldpunt`): the list in urgency order
+//! with the 48-hour clock, unlocking the key for the session, opening a form and handling
+//! it ("bekend bij", the visit, the status and a short message for the reporter).
+//!
+//! Plain HTML forms and links, no script. Every URL carries ids only; a form's content
+//! appears only in the body of the page that opened it, and that open is audited.
+
+use std::sync::Arc;
+
+use age::secrecy::SecretString;
+use avondronde_shared::care::{Birth, CareFormContent, CareStatus, FEEDBACK_MAX_CHARS};
+use avondronde_shared::{CareFormId, Role};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::inbox::{self, Clock, FormRow, Handling, KnownTo, format_local, format_span};
+use super::keys::OpenError;
+use crate::audit::ClientAddr;
+use crate::auth::WebUser;
+use crate::error::ApiError;
+use crate::state::{self, AppState};
+use crate::web::{forbidden, layout, require_login};
+
+/// The inbox's own styles, on top of the shared stylesheet.
+const MELDPUNT_CSS: &str = include_str!("../../assets/meldpunt.css");
+
+/// Routes of the inbox pages.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/meldpunt", get(inbox_page))
+        .route("/meldpunt/ontgrendelen", post(unlock))
+        .route("/meldpunt/vergrendelen", post(lock))
+        .route("/meldpunt/formulieren/{id}", get(form_page).post(save))
+        .route("/static/meldpunt.css", get(css))
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        MELDPUNT_CSS,
+    )
+}
+
+fn head() -> Markup {
+    html! { link rel="stylesheet" href="/static/meldpunt.css"; }
+}
+
+/// The logged-in meldpunt user, or the response to send instead (login or 403 page).
+fn meldpunt(user: Result<WebUser, ApiError>) -> Result<WebUser, Response> {
+    let user = require_login(user)?;
+    if user.role == Role::Meldpunt {
+        Ok(user)
+    } else {
+        Err(forbidden(&user))
+    }
+}
+
+/// Notices and errors passed through a redirect, as codes (never free text in a URL).
+#[derive(Debug, Default, Deserialize)]
+struct Notice {
+    #[serde(default)]
+    alle: Option<String>,
+    #[serde(default)]
+    melding: Option<String>,
+    #[serde(default)]
+    fout: Option<String>,
+}
+
+fn notice(n: &Notice) -> Markup {
+    let ok = match n.melding.as_deref() {
+        Some("ontgrendeld") => Some("Sleutel ontgrendeld voor deze sessie."),
+        Some("vergrendeld") => {
+            Some("Sleutel vergrendeld. Formulieren openen kan pas weer na ontgrendelen.")
+        }
+        Some("opgeslagen") => Some(
+            "Opgeslagen. Een nieuwe status of een nieuw bericht ziet de melder bij de volgende synchronisatie van zijn telefoon.",
+        ),
+        Some("ongewijzigd") => Some("Er was niets gewijzigd."),
+        _ => None,
+    };
+    let err = match n.fout.as_deref() {
+        Some("wachtwoordzin") => Some(super::keys::KeyError::WrongPassphrase.to_string()),
+        Some("geen-sleutel") => Some(super::keys::KeyError::NoKey.to_string()),
+        Some("te-vaak") => Some("Te veel pogingen. Wacht een minuut en probeer het opnieuw.".to_owned()),
+        Some("bericht") => Some(format!("Het bericht aan de melder is te lang: maximaal {FEEDBACK_MAX_CHARS} tekens. Er is niets opgeslagen.")),
+        Some("datum") => Some("De datum van het huisbezoek klopt niet: kies een datum tussen de melding en een jaar vooruit. Er is niets opgeslagen.".to_owned()),
+        Some("status") => Some("Kies een status uit de lijst. Er is niets opgeslagen.".to_owned()),
+        Some(_) => Some("Dat is niet gelukt. Probeer het opnieuw.".to_owned()),
+        None => None,
+    };
+    html! {
+        @if let Some(m) = ok { p.notice.ok role="status" { (m) } }
+        @if let Some(e) = err { p.notice.error role="alert" { (e) } }
+    }
+}
+
+/// The urgency badge of a row.
+fn urgency(row: &FormRow, now: Timestamp) -> Markup {
+    match row.clock(now) {
+        Clock::Overdue(d) => html! { span.badge.alert { "Te laat: " (format_span(d)) } },
+        Clock::Running(d) if d.as_hours() < 12 => {
+            html! { span.badge.warn { "Nog " (format_span(d)) } }
+        }
+        Clock::Running(d) => html! { span.badge { "Nog " (format_span(d)) } },
+        Clock::Stopped if inbox::is_final(&row.status) => html! { span.muted { "Afgehandeld" } },
+        Clock::Stopped => match row.visit_at {
+            Some(_) if row.visit_after_deadline() => {
+                html! { span.badge.warn { "Bezoek na de 48 uur" } }
+            }
+            Some(_) => html! { span.badge.ok { "Bezoek gepland" } },
+            None => html! { span.badge.ok { "Bekend bij hulpverlening" } },
+        },
+    }
+}
+
+fn known_to_cell(row: &FormRow) -> Markup {
+    match row.known_to {
+        None => html! { span.badge.warn { "Nog niet gecontroleerd" } },
+        Some(k) => html! { span { "Gecontroleerd: " (k.label_nl()) } },
+    }
+}
+
+fn key_panel(has_key: bool, unlocked: bool, back: &str) -> Markup {
+    html! {
+        @if !has_key {
+            div.notice.error role="alert" { (super::keys::KeyError::NoKey.to_string()) }
+        } @else if unlocked {
+            div.keybar.unlocked {
+                span { strong { "Sleutel ontgrendeld" } " voor deze sessie. Formulieren openen wordt vastgelegd in het auditlog." }
+                form method="post" action="/meldpunt/vergrendelen" {
+                    button.secondary type="submit" { "Vergrendelen" }
+                }
+            }
+        } @else {
+            form.keybar.locked method="post" action="/meldpunt/ontgrendelen" {
+                input type="hidden" name="terug" value=(back);
+                div.grow {
+                    label for="passphrase" { "Wachtwoordzin van de meldpuntsleutel" }
+                    input #passphrase type="password" name="passphrase" autocomplete="off" required;
+                    p.muted.small { "Nodig om formulieren te openen. Geldt alleen voor deze sessie: bij uitloggen of na 12 uur is de sleutel weer dicht. De server bewaart de wachtwoordzin niet." }
+                }
+                button type="submit" { "Ontgrendelen" }
+            }
+        }
+    }
+}
+
+async fn key_state(state: &Arc<AppState>, user: &WebUser) -> Result<(bool, bool), ApiError> {
+    let gemeente = user.gemeente;
+    let has_key = state
+        .db
+        .read(move |c| Ok(state::current_meldpunt_key(c, gemeente)?.is_some()))
+        .await?;
+    Ok((has_key, super::ring(state, user).is_some()))
+}
+
+fn error_page(user: &WebUser, e: ApiError) -> Response {
+    let status = e.status_code();
+    let text = match &e {
+        ApiError::Internal(_) => {
+            "Er ging iets mis op de server. Probeer het later opnieuw.".to_owned()
+        }
+        other => other.to_string(),
+    };
+    if let ApiError::Internal(detail) = &e {
+        tracing::error!(%detail, "meldpunt page failed");
+    }
+    let page = layout(
+        "Zorgformulieren",
+        Some(user),
+        "/meldpunt",
+        false,
+        head(),
+        html! {
+            h1 { "Zorgformulieren" }
+            p.notice.error role="alert" { (text) }
+            p { a href="/meldpunt" { "Terug naar de zorgformulieren" } }
+        },
+    );
+    (status, page).into_response()
+}
+
+async fn inbox_page(
+    State(state): State<Arc<AppState>>,
+    user: Result<WebUser, ApiError>,
+    ClientAddr(addr): ClientAddr,
+    Query(n): Query<Notice>,
+) -> Response {
+    let user = match meldpunt(user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let all = n.alle.is_some();
+    let rows = match super::list(&state, &user, all, addr).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&user, e),
+    };
+    let (has_key, unlocked) = match key_state(&state, &user).await {
+        Ok(k) => k,
+        Err(e) => return error_page(&user, e),
+    };
+    let now = Timestamp::now();
+    let overdue = rows
+        .iter()
+        .filter(|r| matches!(r.clock(now), Clock::Overdue(_)))
+        .count();
+    let running = rows
+        .iter()
+        .filter(|r| matches!(r.clock(now), Clock::Running(_)))
+        .count();
+    let open = rows.iter().filter(|r| !inbox::is_final(&r.status)).count();
+    layout(
+        "Zorgformulieren",
+        Some(&user),
+        "/meldpunt",
+        false,
+        head(),
+        html! {
+            h1 { "Zorgformulieren" }
+            (notice(&n))
+            (key_panel(has_key, unlocked, "/meldpunt"))
+            div.summary {
+                span.count.alert[overdue > 0] { strong { (overdue) } " te laat" }
+                span.count { strong { (running) } " binnen 48 uur te doen" }
+                span.count { strong { (open) } " openstaand" }
+                nav.tabs aria-label="Filter" {
+                    a href="/meldpunt" class=[(!all).then_some("active")] { "Openstaand" }
+                    a href="/meldpunt?alle=1" class=[all.then_some("active")] { "Alle, ook afgehandeld" }
+                }
+            }
+            p.muted.small {
+                "Gesorteerd op urgentie. De 48 uur lopen vanaf ontvangst tot de familie is gecontroleerd en bekend is bij de hulpverlening, of tot er een huisbezoek is gepland. Tijden in Nederlandse tijd."
+            }
+            @if rows.is_empty() {
+                div.panel { p.muted { "Geen zorgformulieren." } }
+            } @else {
+                table.inbox {
+                    thead { tr {
+                        th { "Urgentie" } th { "Ontvangen" } th { "Uiterlijk" } th { "Wijk" }
+                        th { "Melder" } th { "Leeftijd" } th { "Bekend bij" } th { "Status" } th {}
+                    } }
+                    tbody {
+                        @for (i, r) in rows.iter().enumerate() {
+                            @let late = matches!(r.clock(now), Clock::Overdue(_));
+                            tr class=[late.then_some("overdue")] data-form=(r.id) data-rank=(i) {
+                                td { (urgency(r, now)) }
+                                td.nowrap { (format_local(r.received_at)) }
+                                td.nowrap { (format_local(r.deadline())) }
+                                td { (r.wijk.as_deref().unwrap_or("—")) }
+                                td { (r.reporter_label()) }
+                                td.nowrap { (r.age_band.map_or("—", |b| b.label_nl())) }
+                                td { (known_to_cell(r)) }
+                                td {
+                                    (r.status.label_nl())
+                                    @if !r.earlier.is_empty() {
+                                        br;
+                                        span.badge.match title="Volgens naam en geboortedatum eerder gemeld" {
+                                            "Eerder gemeld (" (r.earlier.len()) ")"
+                                        }
+                                    }
+                                }
+                                td { a.button.small href={ "/meldpunt/formulieren/" (r.id) } { "Openen" } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct UnlockForm {
+    passphrase: String,
+    #[serde(default)]
+    terug: String,
+}
+
+/// Only paths of the inbox itself are followed after unlocking (no open redirect).
+fn back_to(terug: &str) -> String {
+    let ok = terug == "/meldpunt"
+        || terug
+            .strip_prefix("/meldpunt/formulieren/")
+            .is_some_and(|id| id.parse::<CareFormId>().is_ok());
+    if ok {
+        terug.to_owned()
+    } else {
+        "/meldpunt".to_owned()
+    }
+}
+
+fn with_query(path: &str, query: &str) -> String {
+    format!("{path}?{query}")
+}
+
+async fn unlock(
+    State(state): State<Arc<AppState>>,
+    user: Result<WebUser, ApiError>,
+    ClientAddr(addr): ClientAddr,
+    Form(form): Form<UnlockForm>,
+) -> Response {
+    let user = match meldpunt(user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let back = back_to(&form.terug);
+    let code = match super::unlock(&state, &user, SecretString::from(form.passphrase), addr).await {
+        Ok(()) => "melding=ontgrendeld",
+        Err(ApiError::Invalid(_)) => "fout=wachtwoordzin",
+        Err(ApiError::Conflict(_)) => "fout=geen-sleutel",
+        Err(ApiError::TooManyRequests) => "fout=te-vaak",
+        Err(e) => return error_page(&user, e),
+    };
+    Redirect::to(&with_query(&back, code)).into_response()
+}
+
+async fn lock(
+    State(state): State<Arc<AppState>>,
+    user: Result<WebUser, ApiError>,
+    ClientAddr(addr): ClientAddr,
+) -> Response {
+    let user = match meldpunt(user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    match super::lock(&state, &user, addr).await {
+        Ok(()) => Redirect::to("/meldpunt?melding=vergrendeld").into_response(),
+        Err(e) => error_page(&user, e),
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "ja" } else { "nee" }
+}
+
+fn content_panel(c: &CareFormContent) -> Markup {
+    html! {
+        dl.content {
+            dt { "Naam kind" } dd.name { (c.child_name) }
+            dt { "Geboortedatum" }
+            dd { @match &c.birth {
+                Birth::Date(d) => (d.strftime("%d-%m-%Y")),
+                Birth::EstimatedAge(a) => { "onbekend; geschat " (a) " jaar" },
+            } }
+            dt { "Adres" } dd { (c.address) }
+            dt { "Thuis ontvangen" } dd { (c.reception.label_nl()) }
+            dt { "Broertjes of zusjes aanwezig" } dd { (yes_no(c.siblings_present)) }
+            dt { "Reactie ouders" } dd { (c.parents_reaction.label_nl()) }
+            dt { "Ouders weten van de melding" } dd { (yes_no(c.parents_informed)) }
+            dt { "Zorgsignalen" }
+            dd {
+                @if c.signals.is_empty() { span.muted { "geen aangekruist" } }
+                @for s in &c.signals { span.badge.signal { (s.label_nl()) } " " }
+            }
+            dt { "Toelichting melder" }
+            dd.narrative {
+                @if c.narrative.is_empty() { span.muted { "geen" } } @else { (c.narrative) }
+            }
+        }
+    }
+}
+
+fn local_input(at: Option<Timestamp>) -> String {
+    at.map(|t| {
+        t.to_zoned(inbox::amsterdam())
+            .strftime("%Y-%m-%dT%H:%M")
+            .to_string()
+    })
+    .unwrap_or_default()
+}
+
+fn handling_form(row: &FormRow) -> Markup {
+    let known = |k: Option<KnownTo>| row.known_to == k;
+    html! {
+        form.handling method="post" action={ "/meldpunt/formulieren/" (row.id) } {
+            fieldset {
+                legend { "Bekend bij de hulpverlening?" }
+                label.choice { input type="radio" name="known_to" value="" checked[known(None)]; " Nog niet gecontroleerd" }
+                @for k in KnownTo::ALL {
+                    label.choice {
+                        input type="radio" name="known_to" value=(k.code()) checked[known(Some(k))];
+                        " " (match k { KnownTo::Bjz => "Bureau Jeugdzorg (BJZ)", KnownTo::Onbekend => "Onbekend: nergens bekend", _ => k.label_nl() })
+                    }
+                }
+            }
+            label for="visit_at" { "Huisbezoek gepland op" }
+            input #visit_at type="datetime-local" name="visit_at" value=(local_input(row.visit_at));
+            p.muted.small { "Uiterlijk " (format_local(row.deadline())) " (48 uur na ontvangst), tenzij de familie al bekend is." }
+            label for="status" { "Status" }
+            select #status name="status" {
+                @for s in CareStatus::KNOWN {
+                    option value=(s.code()) selected[*s == row.status] { (s.label_nl()) }
+                }
+            }
+            label for="message" { "Bericht aan de melder" }
+            textarea #message name="message" maxlength=(FEEDBACK_MAX_CHARS) rows="3" aria-describedby="message-hint" {
+                (row.message.as_deref().unwrap_or(""))
+            }
+            p #message-hint .hint {
+                "Maximaal " (FEEDBACK_MAX_CHARS) " tekens. De melder ziet dit bericht en de status in de app. Schrijf alleen de stand van zaken, geen zorginhoud of namen."
+            }
+            p { button type="submit" { "Opslaan" } }
+        }
+    }
+}
+
+fn related(title: &str, rows: &[FormRow]) -> Markup {
+    html! {
+        @if !rows.is_empty() {
+            p { strong { (title) } }
+            ul.related {
+                @for r in rows {
+                    li {
+                        a href={ "/meldpunt/formulieren/" (r.id) } {
+                            "Ontvangen " (format_local(r.received_at))
+                        }
+                        " · " (r.wijk.as_deref().unwrap_or("—")) " · " (r.status.label_nl())
+                        @if let Some(k) = r.known_to { " · bekend bij: " (k.label_nl()) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn form_page(
+    State(state): State<Arc<AppState>>,
+    user: Result<WebUser, ApiError>,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+    Query(n): Query<Notice>,
+) -> Response {
+    let user = match meldpunt(user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<CareFormId>() else {
+        return error_page(&user, ApiError::NotFound);
+    };
+    let (has_key, unlocked) = match key_state(&state, &user).await {
+        Ok(k) => k,
+        Err(e) => return error_page(&user, e),
+    };
+    let now = Timestamp::now();
+    let back = format!("/meldpunt/formulieren/{id}");
+    if !unlocked {
+        // Locked: the routing data only, and the unlock form that comes back here.
+        let gemeente = user.gemeente;
+        let row = match state.db.read(move |c| inbox::get(c, gemeente, id)).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return error_page(&user, ApiError::NotFound),
+            Err(e) => return error_page(&user, e.into()),
+        };
+        return layout(
+            "Zorgformulier",
+            Some(&user),
+            "/meldpunt",
+            false,
+            head(),
+            html! {
+                p { a href="/meldpunt" { "← Alle zorgformulieren" } }
+                h1 { "Zorgformulier" }
+                (notice(&n))
+                (meta(&row, now))
+                (key_panel(has_key, false, &back))
+            },
+        )
+        .into_response();
+    }
+    let opened = match super::open(&state, &user, id, addr).await {
+        Ok(o) => o,
+        Err(e) => return error_page(&user, e),
+    };
+    let row = &opened.row;
+    layout(
+        "Zorgformulier",
+        Some(&user),
+        "/meldpunt",
+        false,
+        head(),
+        html! {
+            p { a href="/meldpunt" { "← Alle zorgformulieren" } }
+            h1 { "Zorgformulier" }
+            (notice(&n))
+            (key_panel(has_key, true, &back))
+            @if !opened.earlier.is_empty() || !opened.later.is_empty() {
+                div.notice.match role="note" {
+                    p { strong { "Dit kind is vaker gemeld." } " Naam en geboortedatum komen overeen met "
+                        (opened.earlier.len() + opened.later.len()) " ander(e) formulier(en). Controleer of het om hetzelfde kind gaat." }
+                    (related("Eerder gemeld:", &opened.earlier))
+                    (related("Later gemeld:", &opened.later))
+                }
+            }
+            (meta(row, now))
+            div.grid2.form-grid {
+                section.panel {
+                    h2 { "Melding" }
+                    @match &opened.content {
+                        Ok(c) => (content_panel(c)),
+                        Err(e @ (OpenError::NoMatchingKey | OpenError::Damaged)) => p.notice.error role="alert" { (e.to_string()) },
+                    }
+                }
+                section.panel {
+                    h2 { "Afhandeling" }
+                    (handling_form(row))
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+fn meta(row: &FormRow, now: Timestamp) -> Markup {
+    html! {
+        div.meta.panel {
+            div { span.label { "Urgentie" } (urgency(row, now)) }
+            div { span.label { "Ontvangen" } (format_local(row.received_at)) }
+            div { span.label { "Uiterlijk" } (format_local(row.deadline())) }
+            div { span.label { "Wijk" } (row.wijk.as_deref().unwrap_or("—")) }
+            div { span.label { "Melder" } (row.reporter_label()) }
+            div { span.label { "Leeftijd" } (row.age_band.map_or("—", |b| b.label_nl())) }
+            div { span.label { "Status" } (row.status.label_nl()) }
+            div { span.label { "Bekend bij" } (known_to_cell(row)) }
+            @if let Some(v) = row.visit_at {
+                div { span.label { "Huisbezoek" } (format_local(v)) }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct HandlingForm {
+    #[serde(default)]
+    known_to: String,
+    #[serde(default)]
+    visit_at: String,
+    status: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// Parses the `datetime-local` value (`2026-10-26T14:00`) as Amsterdam time.
+fn parse_local(s: &str) -> Result<Option<Timestamp>, ()> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let dt: DateTime = s.parse().map_err(|_| ())?;
+    dt.to_zoned(inbox::amsterdam())
+        .map(|z| Some(z.timestamp()))
+        .map_err(|_| ())
+}
+
+async fn save(
+    State(state): State<Arc<AppState>>,
+    user: Result<WebUser, ApiError>,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+    Form(form): Form<HandlingForm>,
+) -> Response {
+    let user = match meldpunt(user) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<CareFormId>() else {
+        return error_page(&user, ApiError::NotFound);
+    };
+    let back = format!("/meldpunt/formulieren/{id}");
+    let fail =
+        |code: &str| Redirect::to(&with_query(&back, &format!("fout={code}"))).into_response();
+    let known_to = match form.known_to.as_str() {
+        "" => None,
+        code => match KnownTo::from_code(code) {
+            Some(k) => Some(k),
+            None => return fail("bekend-bij"),
+        },
+    };
+    let Ok(visit_at) = parse_local(&form.visit_at) else {
+        return fail("datum");
+    };
+    let status = CareStatus::from(form.status);
+    if !status.is_known() {
+        return fail("status");
+    }
+    if form.message.trim().chars().count() > FEEDBACK_MAX_CHARS {
+        return fail("bericht");
+    }
+    let handling = Handling {
+        status,
+        known_to,
+        visit_at,
+        message: Some(form.message),
+    };
+    match super::handle(&state, &user, id, handling, addr).await {
+        Ok((_, changes)) if changes.detail.is_empty() => {
+            Redirect::to(&with_query(&back, "melding=ongewijzigd")).into_response()
+        }
+        Ok(_) => Redirect::to(&with_query(&back, "melding=opgeslagen")).into_response(),
+        Err(ApiError::Invalid(_)) => fail("datum"),
+        Err(e) => error_page(&user, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_inbox_paths_are_followed_after_unlocking() {
+        let id = CareFormId::new();
+        assert_eq!(back_to("/meldpunt"), "/meldpunt");
+        let form = format!("/meldpunt/formulieren/{id}");
+        assert_eq!(back_to(&form), form);
+        for evil in [
+            "https://evil.example",
+            "//evil.example",
+            "/meldpunt/../beheer",
+            "",
+        ] {
+            assert_eq!(back_to(evil), "/meldpunt", "{evil}");
+        }
+    }
+
+    #[test]
+    fn visit_times_are_read_as_amsterdam_time() {
+        let t = parse_local("2026-10-26T14:00").expect("ok").expect("some");
+        assert_eq!(t.to_string(), "2026-10-26T13:00:00Z");
+        assert_eq!(parse_local(" "), Ok(None));
+        assert!(parse_local("26-10-2026").is_err());
+        assert_eq!(local_input(Some(t)), "2026-10-26T14:00");
+    }
+}

@@ -1,0 +1,401 @@
+//! Shared fixtures for the server's `Router::oneshot` tests: a temp-file database behind an
+//! [`AppState`], a seeded gemeente, and request/answer helpers that check every error is
+//! the API's JSON `{code, message}`.
+//!
+//! (The end-to-end `TestServer` lives in the `avondronde-tests` crate; these tests need no
+//! socket.)
+
+#![allow(dead_code, missing_docs)] // each test binary uses a different part
+
+use std::sync::Arc;
+
+use avondronde_server::auth::{self, ENROLMENT_TTL_MS};
+use avondronde_server::db::{self, Db};
+use avondronde_server::error::ErrorBody;
+use avondronde_server::{AppState, Config, setup};
+use avondronde_shared::contact::{Action, Behaviour, ContactFacts, GroupCounts, Location};
+use avondronde_shared::norms::NormSet;
+use avondronde_shared::round::Round;
+use avondronde_shared::sync::{
+    Acceptance, Outcome, PROTOCOL_VERSION, Payload, PushItem, PushRequest, PushResponse, Receipt,
+};
+use avondronde_shared::{
+    AgeBand, ContactId, GemeenteId, Role, RoundId, StreetContact, UserId, WijkId,
+};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use geo::MultiPolygon;
+use http_body_util::BodyExt;
+use jiff::Timestamp;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::ServiceExt;
+
+/// An application over a fresh temp-file database, driven without a socket.
+pub struct TestApp {
+    pub state: Arc<AppState>,
+    router: Router,
+    dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn new() -> TestApp {
+        TestApp::with_config(Config::default())
+    }
+
+    pub fn with_config(config: Config) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("test.sqlite")).expect("open db");
+        let state = AppState::new(db, config);
+        TestApp {
+            router: avondronde_server::app(state.clone()),
+            state,
+            dir,
+        }
+    }
+
+    /// A second connection to the database, for arranging and inspecting rows.
+    pub fn conn(&self) -> rusqlite::Connection {
+        db::open_connection(&self.dir.path().join("test.sqlite")).expect("open conn")
+    }
+
+    pub fn scalar(&self, sql: &str) -> i64 {
+        self.conn()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Sets up a gemeente (see [`seed`]).
+    pub fn seed(&self, web_users: bool) -> Seed {
+        seed(&self.conn(), web_users)
+    }
+
+    /// Enrols a device with `code` over the API and returns its token.
+    pub async fn enrol(&self, code: &str) -> String {
+        let reply = self
+            .send(post(
+                "/api/v1/enrol",
+                Auth::None,
+                json_body(&serde_json::json!({ "code": code })),
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "enrol: {}", reply.text());
+        reply.json::<serde_json::Value>()["token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+
+    /// Enrols a fresh device for the seed's field user.
+    pub async fn device(&self, seed: &Seed) -> String {
+        let code = auth::issue_enrolment_code(&self.conn(), seed.field_user, ENROLMENT_TTL_MS)
+            .expect("code");
+        self.enrol(&code).await
+    }
+
+    /// Logs in and returns the `Cookie` header value.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let reply = self
+            .send(post(
+                "/api/v1/session",
+                Auth::None,
+                json_body(&serde_json::json!({ "username": username, "password": password })),
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "login: {}", reply.text());
+        let set = reply.headers[header::SET_COOKIE].to_str().expect("cookie");
+        set.split(';').next().expect("name=value").to_owned()
+    }
+
+    pub async fn push(&self, token: &str, req: &PushRequest) -> Reply {
+        self.send(post(
+            "/api/v1/sync/push",
+            Auth::Bearer(token),
+            json_body(req),
+        ))
+        .await
+    }
+
+    /// Pushes and expects 200 with one receipt per item.
+    pub async fn push_ok(&self, token: &str, req: &PushRequest) -> PushResponse {
+        let reply = self.push(token, req).await;
+        assert_eq!(reply.status, StatusCode::OK, "push: {}", reply.text());
+        let res: PushResponse = reply.json();
+        assert_eq!(res.receipts.len(), req.items.len(), "one receipt per item");
+        res
+    }
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    Cookie(&'a str),
+}
+
+pub fn json_body(value: &impl Serialize) -> (Option<&'static str>, Vec<u8>) {
+    (
+        Some("application/json"),
+        serde_json::to_vec(value).expect("serialise"),
+    )
+}
+
+pub fn request(
+    method: Method,
+    path: &str,
+    auth: Auth<'_>,
+    (content_type, body): (Option<&str>, Vec<u8>),
+) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(path);
+    match auth {
+        Auth::None => {}
+        Auth::Bearer(t) => b = b.header(header::AUTHORIZATION, format!("Bearer {t}")),
+        Auth::Cookie(c) => b = b.header(header::COOKIE, c),
+    }
+    if let Some(ct) = content_type {
+        b = b.header(header::CONTENT_TYPE, ct);
+    }
+    b.body(Body::from(body)).expect("request")
+}
+
+pub fn post(path: &str, auth: Auth<'_>, body: (Option<&str>, Vec<u8>)) -> Request<Body> {
+    request(Method::POST, path, auth, body)
+}
+
+pub fn get(path: &str, auth: Auth<'_>) -> Request<Body> {
+    request(Method::GET, path, auth, (None, Vec::new()))
+}
+
+/// A buffered answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: not the expected JSON: {}", self.text()))
+    }
+
+    /// Asserts the answer is an error with the given status, as JSON `{code, message}`
+    /// with a non-empty message, and returns it.
+    #[track_caller]
+    pub fn error(&self, status: StatusCode) -> ErrorBody {
+        assert_eq!(self.status, status, "body: {}", self.text());
+        assert_json_error(self)
+    }
+}
+
+/// Asserts an answer is the API's JSON error shape.
+#[track_caller]
+pub fn assert_json_error(reply: &Reply) -> ErrorBody {
+    let ct = reply
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        ct.starts_with("application/json"),
+        "{} has content type {ct:?}: {}",
+        reply.status,
+        reply.text()
+    );
+    let v: serde_json::Value = reply.json();
+    let obj = v.as_object().expect("an object");
+    assert_eq!(
+        obj.keys().collect::<Vec<_>>(),
+        vec!["code", "message"],
+        "exactly code and message: {v}"
+    );
+    let body: ErrorBody = reply.json();
+    assert!(!body.code.is_empty() && !body.message.is_empty(), "{v}");
+    body
+}
+
+/// A seeded gemeente.
+#[derive(Debug, Clone)]
+pub struct Seed {
+    pub gemeente: GemeenteId,
+    pub wijk: WijkId,
+    /// A point inside the wijk, (lat, lon).
+    pub inside: (f64, f64),
+    pub field_user: UserId,
+    pub enrolment_code: String,
+    /// (role, username, password), when seeded with web users.
+    pub web_users: Vec<(Role, String, String)>,
+}
+
+impl Seed {
+    pub fn login(&self, role: Role) -> (&str, &str) {
+        self.web_users
+            .iter()
+            .find(|(r, _, _)| *r == role)
+            .map(|(_, u, p)| (u.as_str(), p.as_str()))
+            .expect("seeded with web users")
+    }
+}
+
+/// Creates the next gemeente in the database: Rotterdam's norms, one wijk, a straatcoach
+/// with an enrolment code, and (if `web_users`) a web login for every role. Argon2 makes
+/// passwords slow on purpose, so tests that need no web login skip them.
+pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
+    let n: u32 = conn
+        .query_row("SELECT COUNT(*) FROM gemeente", [], |r| r.get(0))
+        .expect("count");
+    let number = 9000 + n;
+    let north = f64::from(n) * 0.1;
+    let outline: Vec<(f64, f64)> = [
+        (4.4150, 51.9020),
+        (4.4620, 51.9030),
+        (4.4610, 51.9205),
+        (4.4200, 51.9235),
+        (4.4150, 51.9020),
+    ]
+    .iter()
+    .map(|&(x, y)| (x, y + north))
+    .collect();
+    let boundary = MultiPolygon(vec![setup::polygon(&outline)]);
+    let gemeente = setup::create_gemeente(
+        conn,
+        &format!("Gemeente {n}"),
+        &format!("GM{number:04}"),
+        &NormSet::rotterdam(),
+    )
+    .expect("gemeente");
+    let wijk = setup::create_wijk(
+        conn,
+        gemeente,
+        &format!("WK{number:04}01"),
+        "Wijk",
+        &boundary,
+    )
+    .expect("wijk");
+    let mut users = Vec::new();
+    let mut field_user = None;
+    for role in Role::ALL {
+        if !web_users && role != Role::Straatcoach {
+            continue;
+        }
+        let username = format!("{}-{n}", role.code());
+        let password = format!("wachtwoord-{}-{n}", role.code());
+        let pw = web_users.then_some(password.as_str());
+        let id = setup::add_user(conn, gemeente, &username, role, pw).expect("user");
+        if role == Role::Straatcoach {
+            field_user = Some(id);
+        }
+        if web_users {
+            users.push((role, username, password));
+        }
+    }
+    let field_user = field_user.expect("straatcoach");
+    let enrolment_code =
+        auth::issue_enrolment_code(conn, field_user, ENROLMENT_TTL_MS).expect("code");
+    Seed {
+        gemeente,
+        wijk,
+        inside: (51.9122 + north, 4.4447),
+        field_user,
+        enrolment_code,
+        web_users: users,
+    }
+}
+
+pub fn whole_seconds(at: Timestamp) -> Timestamp {
+    Timestamp::from_second(at.as_second()).expect("in range")
+}
+
+pub fn round(wijk: WijkId, started_at: Timestamp) -> Round {
+    Round {
+        id: RoundId::new(),
+        wijk,
+        partner: None,
+        started_at: whole_seconds(started_at),
+    }
+}
+
+pub fn facts(at: Timestamp, (lat, lon): (f64, f64), children_6_9: u16) -> ContactFacts {
+    ContactFacts {
+        observed_at: whole_seconds(at),
+        utc_offset_s: 3600,
+        location: Location::gps(lat, lon, 12.0, 4),
+        group: GroupCounts::default().with(AgeBand::Age6To9, children_6_9),
+        supervised: false,
+        behaviours: vec![Behaviour::HangingAround],
+        actions: vec![Action::Spoken],
+        brought_home: 0,
+    }
+}
+
+pub fn contact(round: RoundId, at: Timestamp, near: (f64, f64)) -> StreetContact {
+    StreetContact {
+        id: ContactId::new(),
+        round,
+        facts: facts(at, near, 2),
+    }
+}
+
+pub fn item(payload: &Payload) -> PushItem {
+    PushItem::from_payload(payload).expect("serialise")
+}
+
+pub fn push_request(device_time: Timestamp, payloads: &[Payload]) -> PushRequest {
+    PushRequest {
+        protocol: PROTOCOL_VERSION,
+        device_time,
+        items: payloads.iter().map(item).collect(),
+    }
+}
+
+/// A minutes-ago timestamp by the server's clock.
+pub fn minutes_ago(minutes: i64) -> Timestamp {
+    Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_mins(minutes))
+        .expect("in range")
+}
+
+/// The acceptance of an accepted or duplicate receipt.
+#[track_caller]
+pub fn acceptance(receipt: &Receipt) -> Acceptance {
+    match &receipt.outcome {
+        Outcome::Accepted(a) | Outcome::Duplicate(a) => *a,
+        other => panic!("expected accepted or duplicate, got {other:?}"),
+    }
+}
+
+/// Starts a round for the device (asserting it is accepted) and returns it.
+pub async fn start_round(app: &TestApp, token: &str, seed: &Seed) -> Round {
+    let r = round(seed.wijk, minutes_ago(60));
+    let res = app
+        .push_ok(
+            token,
+            &push_request(Timestamp::now(), &[Payload::Round(r.clone())]),
+        )
+        .await;
+    assert!(
+        matches!(res.receipts[0].outcome, Outcome::Accepted(_)),
+        "{:?}",
+        res.receipts[0]
+    );
+    r
+}

@@ -1,0 +1,684 @@
+//! Issue 3, through `Router::oneshot`: enrolment, exactly-once push, pull, revocation, the
+//! clock-skew rule and the hard edges of the HTTP API (sizes, bodies, content types, rate
+//! limits). Every error answer is checked to be JSON `{code, message}`.
+
+mod common;
+
+use std::io::Write;
+
+use avondronde_server::MAX_BODY_BYTES;
+use avondronde_server::auth;
+use avondronde_shared::sync::{Outcome, Payload, PullResponse, PushRequest};
+use axum::http::{Method, StatusCode, header};
+use common::*;
+use jiff::{SignedDuration, Timestamp};
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+fn pull_body() -> (Option<&'static str>, Vec<u8>) {
+    json_body(&serde_json::json!({ "protocol": 1 }))
+}
+
+// ---- enrolment ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn enrolment_with_a_fresh_code_gives_a_token_that_can_pull() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let reply = app
+        .send(post(
+            "/api/v1/enrol",
+            Auth::None,
+            json_body(&serde_json::json!({ "code": seed.enrolment_code.to_lowercase(), "label": "Telefoon West" })),
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let v: serde_json::Value = reply.json();
+    assert_eq!(v["role"], "straatcoach");
+    let token = v["token"].as_str().expect("token");
+    assert!(token.len() >= 22, "at least 128 bits of base64");
+    let stored: Vec<u8> = app
+        .conn()
+        .query_row("SELECT token_hash FROM device", [], |r| r.get(0))
+        .expect("device row");
+    assert_ne!(stored, token.as_bytes(), "only a hash of the token is stored");
+
+    let pull = app
+        .send(post("/api/v1/sync/pull", Auth::Bearer(token), pull_body()))
+        .await;
+    assert_eq!(pull.status, StatusCode::OK, "{}", pull.text());
+}
+
+#[tokio::test]
+async fn enrolment_with_an_expired_code_answers_410_gone() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let expired = auth::issue_enrolment_code(&app.conn(), seed.field_user, -1).expect("code");
+    let reply = app
+        .send(post(
+            "/api/v1/enrol",
+            Auth::None,
+            json_body(&serde_json::json!({ "code": expired })),
+        ))
+        .await;
+    assert_eq!(reply.error(StatusCode::GONE).code, "gone");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM device"), 0);
+}
+
+#[tokio::test]
+async fn enrolment_code_reused_answers_410_gone_and_makes_no_second_device() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    app.enrol(&seed.enrolment_code).await;
+    let again = app
+        .send(post(
+            "/api/v1/enrol",
+            Auth::None,
+            json_body(&serde_json::json!({ "code": seed.enrolment_code })),
+        ))
+        .await;
+    let err = again.error(StatusCode::GONE);
+    assert!(err.message.contains("al gebruikt"), "{}", err.message);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM device"), 1);
+}
+
+#[tokio::test]
+async fn enrolment_with_an_unknown_code_answers_404() {
+    let app = TestApp::new();
+    app.seed(false);
+    let reply = app
+        .send(post(
+            "/api/v1/enrol",
+            Auth::None,
+            json_body(&serde_json::json!({ "code": "AAAA-BBBB-CCCC" })),
+        ))
+        .await;
+    assert_eq!(reply.error(StatusCode::NOT_FOUND).code, "not_found");
+}
+
+// ---- push and pull -----------------------------------------------------------------------
+
+#[tokio::test]
+async fn push_then_pull_stores_the_contacts_and_returns_the_config() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = round(seed.wijk, minutes_ago(60));
+    let c = contact(r.id, minutes_ago(30), seed.inside);
+    let res = app
+        .push_ok(
+            &token,
+            &push_request(Timestamp::now(), &[Payload::Round(r.clone()), Payload::Contact(c.clone())]),
+        )
+        .await;
+    let seqs: Vec<u64> = res.receipts.iter().map(|r| acceptance(r).seq).collect();
+    assert!(seqs[0] < seqs[1], "server order follows the batch: {seqs:?}");
+    let (wijk, n69, observed): (String, i64, i64) = app
+        .conn()
+        .query_row(
+            "SELECT wijk_id, n_6_9, observed_at FROM contact WHERE id = ?1",
+            [c.id.to_string()],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .expect("contact row");
+    assert_eq!(wijk, seed.wijk.to_string(), "wijk derived from the location");
+    assert_eq!(n69, 2);
+    assert_eq!(observed, c.facts.observed_at.as_second());
+
+    let pull = app
+        .send(post("/api/v1/sync/pull", Auth::Bearer(&token), pull_body()))
+        .await;
+    assert_eq!(pull.status, StatusCode::OK, "{}", pull.text());
+    let pulled: PullResponse = pull.json();
+    let config = pulled.config.expect("first pull carries the config");
+    assert_eq!(config.gemeente.id, seed.gemeente);
+    assert_eq!(config.wijken.len(), 1);
+    assert!(pulled.feedback.is_empty());
+
+    // Holding the current config version, the device is not sent it again.
+    let again = app
+        .send(post(
+            "/api/v1/sync/pull",
+            Auth::Bearer(&token),
+            json_body(&serde_json::json!({ "protocol": 1, "config_version": config.version, "since": pulled.cursor })),
+        ))
+        .await;
+    assert!(again.json::<PullResponse>().config.is_none());
+}
+
+#[tokio::test]
+async fn duplicate_batch_leaves_one_row_each_and_returns_identical_acceptances() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = round(seed.wijk, minutes_ago(60));
+    let mut payloads = vec![Payload::Round(r.clone())];
+    payloads.extend((0..3).map(|i| Payload::Contact(contact(r.id, minutes_ago(40 - i), seed.inside))));
+    let batch = push_request(Timestamp::now(), &payloads);
+    let first = app.push_ok(&token, &batch).await;
+    let second = app.push_ok(&token, &batch).await;
+    for (a, b) in first.receipts.iter().zip(&second.receipts) {
+        assert!(matches!(a.outcome, Outcome::Accepted(_)), "{a:?}");
+        assert!(matches!(b.outcome, Outcome::Duplicate(_)), "{b:?}");
+        assert_eq!(acceptance(a), acceptance(b), "same seq and received_at");
+        assert_eq!((&a.kind, &a.id), (&b.kind, &b.id));
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 3);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM round"), 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM item"), 4);
+}
+
+#[tokio::test]
+async fn the_same_item_twice_in_one_batch_is_stored_once() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = start_round(&app, &token, &seed).await;
+    let c = Payload::Contact(contact(r.id, minutes_ago(10), seed.inside));
+    let res = app
+        .push_ok(&token, &push_request(Timestamp::now(), &[c.clone(), c]))
+        .await;
+    assert!(matches!(res.receipts[0].outcome, Outcome::Accepted(_)));
+    assert!(matches!(res.receipts[1].outcome, Outcome::Duplicate(_)));
+    assert_eq!(acceptance(&res.receipts[0]), acceptance(&res.receipts[1]));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 1);
+}
+
+#[tokio::test]
+async fn retry_after_a_lost_response_returns_the_original_receipt() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = start_round(&app, &token, &seed).await;
+    let batch = push_request(
+        Timestamp::now(),
+        &[Payload::Contact(contact(r.id, minutes_ago(5), seed.inside))],
+    );
+    // The server committed and answered, but the answer never reached the phone.
+    let lost = app.push(&token, &batch).await;
+    assert_eq!(lost.status, StatusCode::OK);
+    let original = acceptance(&lost.json::<avondronde_shared::sync::PushResponse>().receipts[0]);
+    drop(lost);
+
+    // The phone still has the item pending and sends the same batch again, later.
+    let retry = app.push_ok(&token, &batch).await;
+    assert!(matches!(retry.receipts[0].outcome, Outcome::Duplicate(_)));
+    assert_eq!(acceptance(&retry.receipts[0]), original);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 1);
+}
+
+#[tokio::test]
+async fn same_id_with_other_content_is_a_conflict_and_the_original_row_is_unchanged() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = start_round(&app, &token, &seed).await;
+    let original = contact(r.id, minutes_ago(5), seed.inside);
+    let first = app
+        .push_ok(&token, &push_request(Timestamp::now(), &[Payload::Contact(original.clone())]))
+        .await;
+    let mut changed = original.clone();
+    changed.facts.group = changed.facts.group.with(avondronde_shared::AgeBand::Age6To9, 7);
+    let second = app
+        .push_ok(&token, &push_request(Timestamp::now(), &[Payload::Contact(changed)]))
+        .await;
+    match &second.receipts[0].outcome {
+        Outcome::Conflict { original: a, message } => {
+            assert_eq!(*a, acceptance(&first.receipts[0]));
+            assert!(!message.is_empty());
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let n69 = app.scalar(&format!(
+        "SELECT n_6_9 FROM contact WHERE id = '{}'",
+        original.id
+    ));
+    assert_eq!(n69, 2, "nothing was overwritten");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 1);
+}
+
+#[tokio::test]
+async fn same_id_and_content_from_another_device_is_a_conflict_not_a_duplicate() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let phone_a = app.enrol(&seed.enrolment_code).await;
+    let phone_b = app.device(&seed).await;
+    let r = start_round(&app, &phone_a, &seed).await;
+    let batch = push_request(
+        Timestamp::now(),
+        &[Payload::Contact(contact(r.id, minutes_ago(5), seed.inside))],
+    );
+    app.push_ok(&phone_a, &batch).await;
+    let other = app.push_ok(&phone_b, &batch).await;
+    assert!(
+        matches!(other.receipts[0].outcome, Outcome::Conflict { .. }),
+        "{:?}",
+        other.receipts[0]
+    );
+}
+
+#[tokio::test]
+async fn one_bad_item_does_not_fail_the_others_in_its_batch() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = start_round(&app, &token, &seed).await;
+    let good = |m| Payload::Contact(contact(r.id, minutes_ago(m), seed.inside));
+    let mut empty_group = contact(r.id, minutes_ago(3), seed.inside);
+    empty_group.facts.group = Default::default();
+    let orphan = contact(avondronde_shared::RoundId::new(), minutes_ago(3), seed.inside);
+    let mut items = vec![
+        item(&good(9)),
+        item(&Payload::Contact(empty_group)),
+        item(&good(8)),
+        item(&Payload::Contact(orphan)),
+        item(&good(7)),
+    ];
+    // An unreadable body, an id that does not match its body, and a kind from a newer app.
+    let mut unreadable = item(&good(6));
+    unreadable.body = serde_json::value::RawValue::from_string(r#"{"id": 42}"#.into()).expect("raw");
+    let mut mismatched = item(&good(5));
+    mismatched.id = avondronde_shared::ContactId::new().to_string();
+    let mut newer = item(&good(4));
+    newer.kind = avondronde_shared::sync::ItemKind::Other("sighting".into());
+    items.extend([unreadable, mismatched, newer]);
+    let batch = PushRequest {
+        protocol: 1,
+        device_time: Timestamp::now(),
+        items,
+    };
+    let res = app.push_ok(&token, &batch).await;
+    let codes: Vec<String> = res
+        .receipts
+        .iter()
+        .map(|r| match &r.outcome {
+            Outcome::Accepted(_) => "accepted".to_owned(),
+            Outcome::Rejected { code, .. } => code.clone(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "accepted",
+            "empty_group",
+            "accepted",
+            "unknown_round",
+            "accepted",
+            "invalid_body",
+            "id_mismatch",
+            "unknown_kind"
+        ]
+    );
+    if let Outcome::Rejected { field, message, .. } = &res.receipts[1].outcome {
+        assert_eq!(field.as_deref(), Some("group"));
+        assert!(!message.is_empty());
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 3);
+    // A rejected item leaves no trace in the ledger, so a fixed version can still be sent.
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM item WHERE kind = 'contact'"), 3);
+}
+
+#[tokio::test]
+async fn items_that_point_into_another_gemeente_or_device_are_refused() {
+    let app = TestApp::new();
+    let own = app.seed(false);
+    let other = app.seed(false);
+    let mine = app.enrol(&own.enrolment_code).await;
+    let theirs = app.enrol(&other.enrolment_code).await;
+    let their_round = start_round(&app, &theirs, &other).await;
+    let foreign_wijk = round(other.wijk, minutes_ago(30));
+    let on_their_round = contact(their_round.id, minutes_ago(5), own.inside);
+    let res = app
+        .push_ok(
+            &mine,
+            &push_request(
+                Timestamp::now(),
+                &[Payload::Round(foreign_wijk), Payload::Contact(on_their_round)],
+            ),
+        )
+        .await;
+    let codes: Vec<_> = res
+        .receipts
+        .iter()
+        .map(|r| match &r.outcome {
+            Outcome::Rejected { code, .. } => code.as_str(),
+            other => panic!("expected a rejection, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(codes, ["unknown_wijk", "unknown_round"]);
+}
+
+// ---- revocation --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn revoked_device_gets_401_device_revoked_on_push_and_pull() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = start_round(&app, &token, &seed).await;
+    let device: avondronde_shared::DeviceId = app
+        .conn()
+        .query_row("SELECT id FROM device", [], |row| row.get::<_, String>(0))
+        .expect("device")
+        .parse()
+        .expect("id");
+    assert!(auth::revoke_device(&app.conn(), device).expect("revoke"));
+
+    let push = app
+        .push(
+            &token,
+            &push_request(Timestamp::now(), &[Payload::Contact(contact(r.id, minutes_ago(1), seed.inside))]),
+        )
+        .await;
+    assert_eq!(push.error(StatusCode::UNAUTHORIZED).code, "device_revoked");
+    let pull = app
+        .send(post("/api/v1/sync/pull", Auth::Bearer(&token), pull_body()))
+        .await;
+    assert_eq!(pull.error(StatusCode::UNAUTHORIZED).code, "device_revoked");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 0);
+
+    // An unknown token is plain 401, so the app can tell "revoked" from "wrong token".
+    let unknown = app
+        .send(post("/api/v1/sync/pull", Auth::Bearer("not-a-token"), pull_body()))
+        .await;
+    assert_eq!(unknown.error(StatusCode::UNAUTHORIZED).code, "unauthorized");
+}
+
+// ---- clock skew --------------------------------------------------------------------------
+
+fn skew_of(app: &TestApp, id: &str) -> (i64, i64) {
+    app.conn()
+        .query_row(
+            "SELECT skew_flag, clock_skew_ms FROM contact WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("contact row")
+}
+
+#[tokio::test]
+async fn device_clock_ten_minutes_ahead_flags_its_contacts_and_drops_none() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = start_round(&app, &token, &seed).await;
+    let ahead = SignedDuration::from_mins(10);
+    let device_now = Timestamp::now().checked_add(ahead).expect("in range");
+    // By the phone's clock these were 20 and 2 minutes ago; the second lies 8 minutes in
+    // the server's future, consistent with the phone's clock.
+    let past = contact(r.id, device_now.checked_sub(SignedDuration::from_mins(20)).expect("t"), seed.inside);
+    let future = contact(r.id, device_now.checked_sub(SignedDuration::from_mins(2)).expect("t"), seed.inside);
+    assert!(future.facts.observed_at > Timestamp::now());
+    let res = app
+        .push_ok(
+            &token,
+            &push_request(device_now, &[Payload::Contact(past.clone()), Payload::Contact(future.clone())]),
+        )
+        .await;
+    for receipt in &res.receipts {
+        assert!(matches!(receipt.outcome, Outcome::Accepted(_)), "{receipt:?}");
+    }
+    for c in [&past, &future] {
+        let (flag, skew_ms) = skew_of(&app, &c.id.to_string());
+        assert_eq!(flag, 1, "flagged");
+        assert!((590_000..=610_000).contains(&skew_ms), "skew recorded: {skew_ms}");
+    }
+    let offset = app.scalar("SELECT clock_offset_ms FROM device");
+    assert!((590_000..=610_000).contains(&offset), "device offset recorded: {offset}");
+    let metrics = app.send(get("/metrics", Auth::None)).await;
+    assert!(metrics.text().contains("avondronde_skewed_contacts_total 2"), "{}", metrics.text());
+}
+
+#[tokio::test]
+async fn device_clock_within_five_minutes_is_not_flagged() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = start_round(&app, &token, &seed).await;
+    let c = contact(r.id, minutes_ago(3), seed.inside);
+    let device_now = Timestamp::now().checked_add(SignedDuration::from_mins(4)).expect("t");
+    app.push_ok(&token, &push_request(device_now, &[Payload::Contact(c.clone())]))
+        .await;
+    assert_eq!(skew_of(&app, &c.id.to_string()).0, 0);
+}
+
+#[tokio::test]
+async fn contact_days_in_the_servers_future_is_kept_when_the_device_clock_agrees() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = start_round(&app, &token, &seed).await;
+    // A phone whose clock is three days ahead: by the server's clock alone this contact
+    // would be "more than 24 hours in the future", but it is a minute old by the phone's.
+    let device_now = Timestamp::now().checked_add(SignedDuration::from_hours(72)).expect("t");
+    let c = contact(r.id, device_now.checked_sub(SignedDuration::from_mins(1)).expect("t"), seed.inside);
+    // Still nonsense relative to the phone's own clock: a day and more ahead of it.
+    let nonsense = contact(r.id, device_now.checked_add(SignedDuration::from_hours(25)).expect("t"), seed.inside);
+    let res = app
+        .push_ok(
+            &token,
+            &push_request(device_now, &[Payload::Contact(c.clone()), Payload::Contact(nonsense)]),
+        )
+        .await;
+    assert!(matches!(res.receipts[0].outcome, Outcome::Accepted(_)), "{:?}", res.receipts[0]);
+    assert!(
+        matches!(&res.receipts[1].outcome, Outcome::Rejected { code, .. } if code == "in_future"),
+        "{:?}",
+        res.receipts[1]
+    );
+    assert_eq!(skew_of(&app, &c.id.to_string()).0, 1);
+}
+
+// ---- hard edges --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn oversized_body_answers_413_json() {
+    let app = TestApp::new();
+    let body = vec![b' '; MAX_BODY_BYTES + 1];
+    let reply = app
+        .send(post("/api/v1/enrol", Auth::None, (Some("application/json"), body)))
+        .await;
+    assert_eq!(reply.error(StatusCode::PAYLOAD_TOO_LARGE).code, "payload_too_large");
+}
+
+#[tokio::test]
+async fn gzip_body_that_inflates_past_the_limit_answers_413_json() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    // 8 MiB of spaces compress to a few kilobytes: the limit applies after decompression.
+    let bomb = gzip(&vec![b' '; 2 * MAX_BODY_BYTES]);
+    assert!(bomb.len() < 64 * 1024);
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/sync/push")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_ENCODING, "gzip")
+        .body(axum::body::Body::from(bomb))
+        .expect("request");
+    let reply = app.send(req).await;
+    assert_eq!(reply.error(StatusCode::PAYLOAD_TOO_LARGE).code, "payload_too_large");
+}
+
+#[tokio::test]
+async fn gzip_compressed_push_is_accepted() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = round(seed.wijk, minutes_ago(60));
+    let c = contact(r.id, minutes_ago(5), seed.inside);
+    let batch = push_request(Timestamp::now(), &[Payload::Round(r), Payload::Contact(c)]);
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/sync/push")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_ENCODING, "gzip")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(axum::body::Body::from(gzip(&serde_json::to_vec(&batch).expect("json"))))
+        .expect("request");
+    let reply = app.send(req).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.headers[header::CONTENT_ENCODING], "gzip", "answer compressed too");
+    let mut json = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&reply.body[..]), &mut json)
+        .expect("gunzip");
+    let res: avondronde_shared::sync::PushResponse = serde_json::from_slice(&json).expect("json");
+    assert!(res.receipts.iter().all(|r| matches!(r.outcome, Outcome::Accepted(_))));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 1);
+}
+
+#[rstest::rstest]
+#[case::syntax_error(r#"{"code": "#)]
+#[case::not_json("code=ABCD")]
+#[case::wrong_shape(r#"{"kode": "ABCD-EFGH-JKLM"}"#)]
+#[case::wrong_type(r#"{"code": 12}"#)]
+#[case::empty("")]
+#[tokio::test]
+async fn malformed_json_answers_400_json_with_a_code(#[case] body: &str) {
+    let app = TestApp::new();
+    let reply = app
+        .send(post(
+            "/api/v1/enrol",
+            Auth::None,
+            (Some("application/json"), body.as_bytes().to_vec()),
+        ))
+        .await;
+    let err = reply.error(StatusCode::BAD_REQUEST);
+    assert_eq!(err.code, "invalid_body");
+}
+
+#[tokio::test]
+async fn malformed_push_batch_answers_400_and_stores_nothing() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let reply = app
+        .send(post(
+            "/api/v1/sync/push",
+            Auth::Bearer(&token),
+            (Some("application/json"), br#"{"protocol":1,"items":[}"#.to_vec()),
+        ))
+        .await;
+    assert_eq!(reply.error(StatusCode::BAD_REQUEST).code, "invalid_body");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM item"), 0);
+}
+
+#[rstest::rstest]
+#[case::form("application/x-www-form-urlencoded")]
+#[case::text("text/plain")]
+#[case::missing("")]
+#[tokio::test]
+async fn wrong_content_type_answers_415_json(#[case] content_type: &str) {
+    let app = TestApp::new();
+    let ct = (!content_type.is_empty()).then_some(content_type);
+    let reply = app
+        .send(post("/api/v1/enrol", Auth::None, (ct, br#"{"code":"AAAA-BBBB-CCCC"}"#.to_vec())))
+        .await;
+    assert_eq!(
+        reply.error(StatusCode::UNSUPPORTED_MEDIA_TYPE).code,
+        "unsupported_media_type"
+    );
+}
+
+#[tokio::test]
+async fn unsupported_content_encoding_answers_415_json() {
+    let app = TestApp::new();
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/enrol")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_ENCODING, "compress")
+        .body(axum::body::Body::from(r#"{"code":"x"}"#))
+        .expect("request");
+    let reply = app.send(req).await;
+    reply.error(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn unknown_route_answers_404_json() {
+    let app = TestApp::new();
+    for path in ["/api/v1/nope", "/api/v2/sync/push", "/nope"] {
+        let reply = app.send(get(path, Auth::None)).await;
+        assert_eq!(reply.error(StatusCode::NOT_FOUND).code, "not_found", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_method_answers_405_json() {
+    let app = TestApp::new();
+    let reply = app.send(get("/api/v1/sync/push", Auth::None)).await;
+    assert_eq!(
+        reply.error(StatusCode::METHOD_NOT_ALLOWED).code,
+        "method_not_allowed"
+    );
+}
+
+#[tokio::test]
+async fn too_many_items_in_one_push_answers_400_json() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = round(seed.wijk, minutes_ago(60));
+    let c = Payload::Contact(contact(r.id, minutes_ago(5), seed.inside));
+    let one = item(&c);
+    let items: Vec<_> = (0..1001)
+        .map(|_| avondronde_shared::sync::PushItem {
+            kind: one.kind.clone(),
+            id: one.id.clone(),
+            body: one.body.clone(),
+        })
+        .collect();
+    let batch = PushRequest {
+        protocol: 1,
+        device_time: Timestamp::now(),
+        items,
+    };
+    let reply = app.push(&token, &batch).await;
+    assert_eq!(reply.error(StatusCode::BAD_REQUEST).code, "bad_request");
+}
+
+#[tokio::test]
+async fn login_is_rate_limited_per_username_with_429() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let (username, password) = seed.login(avondronde_shared::Role::Coordinator);
+    let attempt = |pw: &str| {
+        post(
+            "/api/v1/session",
+            Auth::None,
+            json_body(&serde_json::json!({ "username": username, "password": pw })),
+        )
+    };
+    let limit = avondronde_server::Config::default().logins_per_minute;
+    for _ in 0..limit {
+        let reply = app.send(attempt("verkeerd-wachtwoord")).await;
+        assert_eq!(reply.error(StatusCode::UNAUTHORIZED).code, "unauthorized");
+    }
+    // Even the right password is refused until the minute is over.
+    let reply = app.send(attempt(password)).await;
+    assert_eq!(
+        reply.error(StatusCode::TOO_MANY_REQUESTS).code,
+        "too_many_requests"
+    );
+    // Another username is not affected.
+    let (other, other_pw) = seed.login(avondronde_shared::Role::Admin);
+    app.login(other, other_pw).await;
+}
+
+#[tokio::test]
+async fn health_and_openapi_answer() {
+    let app = TestApp::new();
+    let health = app.send(get("/health", Auth::None)).await;
+    assert_eq!(health.status, StatusCode::OK);
+    let spec = app.send(get("/api/v1/openapi.json", Auth::None)).await;
+    let v: serde_json::Value = spec.json();
+    assert!(v["openapi"].as_str().is_some_and(|s| s.starts_with("3.")));
+    assert!(v["paths"]["/api/v1/sync/push"].is_object());
+}

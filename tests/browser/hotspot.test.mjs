@@ -1,0 +1,185 @@
+// Issue 6 in a real browser: Chromium (Debian's, driven by playwright-core) at 1280×800
+// against the demo server on 127.0.0.1. A coordinator logs in and sees the hexagons over
+// the wijk, a filter changes the map, the CSV export downloads and parses, and the
+// before/after view works — all with the basemap unreachable (every request that is not
+// for the server itself is aborted, so nothing leaves the machine).
+//
+// Needs `cargo build -p avondronde-server` first. Screenshots go to artifacts/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const artifacts = join(here, 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+let server;
+let base;
+let creds;
+let context;
+let page;
+const blocked = new Set();
+
+/** Starts the demo server on a free loopback port and waits for its address. */
+async function startDemo() {
+  const bin = join(root, 'target', 'debug', 'avondronde-server');
+  assert.ok(existsSync(bin), `${bin} is missing: run cargo build -p avondronde-server first`);
+  const work = mkdtempSync(join(tmpdir(), 'avondronde-hotspot-'));
+  const credsFile = join(work, 'creds.json');
+  server = spawn(bin, ['demo', '--addr', '127.0.0.1:0', '--db', join(work, 'demo.sqlite'), '--credentials', credsFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  base = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('demo did not start in 120 s:\n' + out)), 120_000);
+    const onData = (chunk) => {
+      out += chunk;
+      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    server.stdout.on('data', onData);
+    server.stderr.on('data', (c) => { out += c; });
+    server.on('exit', (code) => reject(new Error(`demo exited with ${code}:\n${out}`)));
+  });
+  creds = JSON.parse(readFileSync(credsFile, 'utf8'));
+}
+
+before(async () => {
+  await startDemo();
+  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'avondronde-chromium-')), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--lang=nl-NL', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+    locale: 'nl-NL',
+    timezoneId: 'Europe/Amsterdam',
+  });
+  // The basemap (PDOK by default) and anything else off this machine is unreachable.
+  await context.route((url) => url.hostname !== '127.0.0.1', (route) => {
+    blocked.add(new URL(route.request().url()).hostname);
+    return route.abort('internetdisconnected');
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (e) => { throw e; });
+});
+
+after(async () => {
+  await context?.close();
+  server?.kill('SIGTERM');
+});
+
+/** Fill colours and the totals text: changes when the map's data changes. */
+async function mapSignature() {
+  return page.evaluate(() => ({
+    query: document.getElementById('hs-map').dataset.query,
+    fills: Array.from(document.querySelectorAll('path.hs-cell')).map((p) => p.getAttribute('fill')).join(','),
+    totals: document.getElementById('hs-totals').innerText,
+  }));
+}
+
+async function waitForMap(previousQuery) {
+  await page.waitForFunction((prev) => {
+    const m = document.getElementById('hs-map');
+    return m.dataset.query !== undefined && m.dataset.query !== prev && !m.hasAttribute('aria-busy');
+  }, previousQuery, { timeout: 20_000 });
+}
+
+test('a coordinator sees the hexagons over the wijk, with the basemap unreachable', async () => {
+  const login = creds.web_users.coordinator;
+  await page.goto(base + '/login');
+  await page.fill('#username', login.username);
+  await page.fill('#password', login.password);
+  await Promise.all([page.waitForURL(/\/kaart/), page.click('button[type=submit]')]);
+  await waitForMap(undefined);
+  const cells = await page.locator('path.hs-cell').count();
+  assert.ok(cells > 100, `expected the study area's hexagons, got ${cells}`);
+  const hot = Number(await page.getAttribute('#hs-map', 'data-hot'));
+  assert.ok(hot > 0, 'the demo has hotspots (Mathenesserplein)');
+  // The wijk outline and the named places are drawn without any basemap.
+  assert.ok(await page.locator('.leaflet-hs-outline-pane path').count() >= 1, 'wijk outline');
+  assert.ok(await page.locator('.hs-place').count() >= 5, 'named places');
+  await page.waitForSelector('#hs-basemap-notice:not([hidden])', { timeout: 10_000 });
+  assert.ok(blocked.size > 0, 'the basemap was asked for and refused');
+  assert.match(await page.locator('#hs-totals').innerText(), /Kinderen/);
+  assert.ok(await page.locator('#hs-hist svg rect').count() >= 24, 'time-of-evening chart');
+  assert.ok(await page.locator('#hs-trend svg rect').count() >= 8, 'weekly trend');
+  // A tooltip on the hottest cell.
+  const hottest = page.locator('path.hs-cell[fill="#d62f27"]').first();
+  await hottest.hover();
+  await page.waitForSelector('.hs-tip', { timeout: 5_000 });
+  assert.match(await page.locator('.hs-tip').innerText(), /Hotspot, 99% betrouwbaar/);
+  await page.screenshot({ path: join(artifacts, 'hotspot-map.png') });
+});
+
+test('a filter changes the map', async () => {
+  const beforeSig = await mapSignature();
+  await page.selectOption('select[name=hour_from]', '22');
+  await waitForMap(beforeSig.query);
+  await page.selectOption('select[name=hour_to]', '2');
+  await waitForMap((await mapSignature()).query);
+  const afterSig = await mapSignature();
+  assert.match(afterSig.query, /hours=22-2/);
+  assert.notEqual(afterSig.totals, beforeSig.totals, 'the totals follow the filter');
+  assert.notEqual(afterSig.fills, beforeSig.fills, 'the hexagons follow the filter');
+  assert.match(page.url(), /hour_from=22/, 'the URL keeps the filter');
+  await page.screenshot({ path: join(artifacts, 'hotspot-map-22-02.png') });
+  // A weekday chip: only Friday and Saturday evenings.
+  for (const day of ['ma', 'di', 'wo', 'do', 'zo']) {
+    const q = (await mapSignature()).query;
+    await page.click(`label.hs-chip:has(input[name=weekdays][value=${day}])`);
+    await waitForMap(q);
+  }
+  assert.match((await mapSignature()).query, /weekdays=vr%2Cza/);
+});
+
+test('the CSV export downloads and parses as Dutch Excel CSV', async () => {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#hs-csv')]);
+  assert.match(download.suggestedFilename(), /^hotspots-WK\d{6}-r10.*\.csv$/);
+  const bytes = readFileSync(await download.path());
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 BOM');
+  const lines = bytes.toString('utf8').slice(1).split('\r\n').filter((l) => l.length > 0);
+  const header = lines[0].split(';');
+  assert.deepEqual(header.slice(0, 6), ['wijkcode', 'wijknaam', 'h3_cel', 'resolutie', 'rd_x', 'rd_y']);
+  assert.ok(lines.length > 100);
+  for (const line of lines.slice(1)) {
+    const f = line.split(';');
+    assert.equal(f.length, header.length);
+    const x = Number(f[4].replace(',', '.'));
+    const y = Number(f[5].replace(',', '.'));
+    // Rotterdam-West: the demo's Delfshaven reaches x ≈ 87 900 at its western edge.
+    assert.ok(x > 87000 && x < 96000 && y > 435000 && y < 440000, `RD ${x} ${y}`);
+    assert.match(f[header.indexOf('aantal')], /^(0|<10|\d*[05])$/);
+  }
+});
+
+test('before and after an intervention', async () => {
+  const q = (await mapSignature()).query;
+  // Back to every evening, then compare four weeks before and after the default date.
+  for (const day of ['ma', 'di', 'wo', 'do', 'zo']) {
+    await page.click(`label.hs-chip:has(input[name=weekdays][value=${day}])`);
+  }
+  await page.selectOption('select[name=hour_from]', '');
+  await page.check('#hs-compare');
+  await waitForMap(q);
+  assert.match((await mapSignature()).query, /before_from=/);
+  await page.waitForSelector('#hs-viewtoggle:not([hidden])');
+  await page.screenshot({ path: join(artifacts, 'hotspot-after.png') });
+  await page.click('#hs-viewtoggle button[data-view=change]');
+  assert.match(await page.locator('#hs-legend').innerText(), /Veel lager/);
+  assert.match(await page.locator('#hs-totals').innerText(), /voor/);
+  await page.screenshot({ path: join(artifacts, 'hotspot-change.png') });
+  await page.click('#hs-viewtoggle button[data-view=before]');
+  await page.screenshot({ path: join(artifacts, 'hotspot-before.png') });
+});

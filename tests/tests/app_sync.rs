@@ -1,0 +1,223 @@
+//! Issue 4, the field app's sync engine against the real server ([`TestServer`]): the
+//! queue survives a server outage and drains without duplicates, a refused item never
+//! blocks the rest, the meldpunt's feedback arrives, and a revoked device stops but keeps
+//! its outbox.
+
+mod app_support;
+
+use std::io::Read;
+
+use app_support::{common_case, counts, enrolled};
+use avondronde_app::store::lock;
+use avondronde_app::sync::SyncError;
+use avondronde_shared::care::{CareFormContent, CareStatus, ParentsReaction, Reception};
+use avondronde_shared::contact::Action;
+use avondronde_shared::sync::EntryState;
+use avondronde_shared::{ContactId, StreetContact};
+use avondronde_tests::TestServer;
+use jiff::{SignedDuration, Timestamp};
+use rusqlite::params;
+
+#[tokio::test]
+async fn queue_grows_while_the_server_is_down_and_drains_without_duplicates() {
+    let mut server = TestServer::start();
+    let seed = server.seed();
+    let device = enrolled(&server, &seed).await;
+    let ctx = &device.ctx;
+    let engine = ctx.sync.engine();
+
+    for _ in 0..3 {
+        ctx.save_contact(&common_case(&seed)).expect("save");
+    }
+    let report = engine.sync_once().await.expect("pass while up");
+    assert_eq!(report.sent, 4, "the round and three contacts");
+    assert_eq!(counts(ctx), (0, 4, 0));
+
+    server.stop();
+    for i in 1..=5u32 {
+        ctx.save_contact(&common_case(&seed)).expect("save while down");
+        let err = engine.sync_once().await.expect_err("server is down");
+        assert!(matches!(err, SyncError::Request(_)), "{err}");
+        assert_eq!(counts(ctx).0, i, "the queue grows by one per save");
+    }
+    let rows = lock(&ctx.store).outbox_rows(100).expect("rows");
+    assert!(
+        rows.iter().any(|r| r.attempts >= 5),
+        "failed attempts are counted per item"
+    );
+
+    server.restart();
+    let report = engine.sync_once().await.expect("pass after restart");
+    assert_eq!(report.sent, 5);
+    assert_eq!(counts(ctx), (0, 9, 0));
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM contact"), 8);
+    assert_eq!(server.scalar("SELECT COUNT(DISTINCT id) FROM contact"), 8);
+
+    // Another pass sends nothing again.
+    let report = engine.sync_once().await.expect("idle pass");
+    assert_eq!(report.sent, 0);
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM contact"), 8);
+}
+
+#[tokio::test]
+async fn a_refused_item_is_quarantined_and_the_rest_still_go() {
+    let server = TestServer::start();
+    let seed = server.seed();
+    let device = enrolled(&server, &seed).await;
+    let ctx = &device.ctx;
+    let round = ctx.active_round().expect("round");
+    let now = ctx.now();
+
+    // A contact from a device whose clock ran three days ahead: the server refuses it.
+    let good = common_case(&seed)
+        .to_contact(&round, now, 3600)
+        .expect("valid");
+    let mut bad: StreetContact = good.clone();
+    bad.id = ContactId::new();
+    bad.facts.observed_at = now + SignedDuration::from_hours(72);
+    lock(&ctx.store).save_contact(&bad, &[], now).expect("save bad");
+    ctx.save_contact(&common_case(&seed)).expect("save good after bad");
+
+    let report = ctx.sync.engine().sync_once().await.expect("pass");
+    assert_eq!(report.refused, 1);
+    assert_eq!(report.sent, 2, "the round and the good contact");
+    let rows = lock(&ctx.store).outbox_rows(10).expect("rows");
+    let refused = rows
+        .iter()
+        .find(|r| r.item_id == bad.id.to_string())
+        .expect("refused row kept");
+    match &refused.state {
+        EntryState::Quarantined { code, message } => {
+            assert_eq!(code, "in_future");
+            assert!(!message.is_empty(), "a reason to show");
+        }
+        other => panic!("expected quarantined, got {other:?}"),
+    }
+    // Later saves still go; the refused one is never retried automatically.
+    ctx.save_contact(&common_case(&seed)).expect("save");
+    let report = ctx.sync.engine().sync_once().await.expect("pass");
+    assert_eq!((report.sent, report.refused), (1, 0));
+    assert_eq!(counts(ctx), (0, 3, 1));
+}
+
+#[tokio::test]
+async fn sealed_care_form_reaches_the_meldpunt_and_its_feedback_comes_back() {
+    let server = TestServer::start();
+    let seed = server.seed();
+    // The meldpunt's key pair; the public half goes into the gemeente's configuration.
+    let identity = age::x25519::Identity::generate();
+    {
+        let conn = server.conn();
+        conn.execute(
+            "INSERT INTO meldpunt_key (id, gemeente_id, recipient, identity, created_at)
+             VALUES ('test-key', ?1, ?2, x'00', ?3)",
+            params![
+                seed.gemeente.to_string(),
+                identity.to_public().to_string(),
+                Timestamp::now().as_millisecond()
+            ],
+        )
+        .expect("insert key");
+        avondronde_server::state::bump_config(&conn, seed.gemeente).expect("bump");
+    }
+    let device = enrolled(&server, &seed).await;
+    let ctx = &device.ctx;
+    assert!(ctx.config().and_then(|c| c.meldpunt_key).is_some());
+
+    let mut form = common_case(&seed);
+    form.toggle_action(Action::BroughtHome);
+    let saved = ctx.save_contact(&form).expect("save");
+    assert_eq!(saved.care_forms.len(), 1, "one form per child brought home");
+    let id = saved.care_forms[0];
+    let mut draft = lock(&ctx.store).draft(id).expect("draft").expect("exists").1;
+    draft.child_name = "Testkind Een".into();
+    draft.estimated_age = Some(10);
+    draft.address = "Teststraat 1".into();
+    draft.reception = Some(Reception::Indifferent);
+    draft.siblings_present = Some(false);
+    draft.parents_reaction = Some(ParentsReaction::Worried);
+    lock(&ctx.store)
+        .save_draft(id, &draft, ctx.now())
+        .expect("save draft");
+    ctx.submit_care_form(id).expect("seal");
+    assert!(
+        lock(&ctx.store).draft(id).expect("read").is_none(),
+        "the plaintext is gone after sealing"
+    );
+    ctx.sync.engine().sync_once().await.expect("pass");
+    assert_eq!(counts(ctx), (0, 3, 0), "round, contact, care form");
+
+    // Only the meldpunt's identity opens what the server holds.
+    let sealed: Vec<u8> = server
+        .conn()
+        .query_row(
+            "SELECT sealed FROM care_form WHERE id = ?1",
+            params![id.to_string()],
+            |r| r.get(0),
+        )
+        .expect("care form on the server");
+    let mut plain = Vec::new();
+    age::Decryptor::new(&sealed[..])
+        .expect("age file")
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .expect("decrypt")
+        .read_to_end(&mut plain)
+        .expect("read");
+    let content: CareFormContent = serde_json::from_slice(&plain).expect("content");
+    assert_eq!(content.child_name, "Testkind Een");
+
+    // The meldpunt plans a visit; the next pass brings the news.
+    {
+        let conn = server.conn();
+        let seq: i64 = conn
+            .query_row(
+                "UPDATE counter SET value = value + 1 WHERE name = 'feedback' RETURNING value",
+                [],
+                |r| r.get(0),
+            )
+            .expect("counter");
+        conn.execute(
+            "UPDATE care_form SET status = 'visit_planned', message = 'Huisbezoek donderdag',
+               updated_at = ?1, feedback_seq = ?2 WHERE id = ?3",
+            params![Timestamp::now().as_millisecond(), seq, id.to_string()],
+        )
+        .expect("set status");
+    }
+    let report = ctx.sync.engine().sync_once().await.expect("pass");
+    assert_eq!(report.feedback, 1);
+    let store = lock(&ctx.store);
+    assert_eq!(store.unread_feedback().expect("unread"), 1);
+    let forms = store.sent_forms().expect("forms");
+    assert_eq!(forms[0].status, Some(CareStatus::VisitPlanned));
+    assert_eq!(forms[0].message.as_deref(), Some("Huisbezoek donderdag"));
+    store.mark_feedback_read().expect("read");
+    assert_eq!(store.unread_feedback().expect("unread"), 0);
+}
+
+#[tokio::test]
+async fn a_revoked_device_stops_keeps_its_outbox_and_sends_it_after_enrolling_again() {
+    let server = TestServer::start();
+    let seed = server.seed();
+    let device = enrolled(&server, &seed).await;
+    let ctx = &device.ctx;
+    let device_id = ctx.enrolment().expect("enrolled").device_id;
+    assert!(
+        avondronde_server::auth::revoke_device(&server.conn(), device_id).expect("revoke")
+    );
+    ctx.save_contact(&common_case(&seed)).expect("save");
+    let err = ctx.sync.engine().sync_once().await.expect_err("revoked");
+    assert!(matches!(err, SyncError::Revoked), "{err}");
+    assert!(lock(&ctx.store).is_revoked().expect("flag"));
+    assert_eq!(counts(ctx).0, 2, "round and contact kept");
+    // Passes stop until the device is enrolled again.
+    assert!(matches!(
+        ctx.sync.engine().sync_once().await,
+        Err(SyncError::Revoked | SyncError::NotEnrolled)
+    ));
+
+    let code = server.issue_code(seed.field_user);
+    ctx.enrol(&server.url(), &code).await.expect("enrol again");
+    let report = ctx.sync.engine().sync_once().await.expect("pass");
+    assert_eq!(report.sent, 2);
+    assert_eq!(counts(ctx), (0, 2, 0));
+}
