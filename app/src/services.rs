@@ -39,6 +39,8 @@ pub struct AppCtx {
 /// What saving a contact led to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Saved {
+    /// The contact's id.
+    pub contact: avondronde_shared::ContactId,
     /// Care forms to fill in, one per child brought home.
     pub care_forms: Vec<CareFormId>,
 }
@@ -188,6 +190,7 @@ impl AppCtx {
             .map_err(|e| e.to_string())?;
         self.sync.trigger();
         Ok(Saved {
+            contact: contact.id,
             care_forms: care_forms.into_iter().map(|(id, _)| id).collect(),
         })
     }

@@ -207,7 +207,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
             .read(move |c| st.gemeente_rules(c, gemeente))
             .await?
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(599_03);
+    let mut rng = ChaCha8Rng::seed_from_u64(59_903);
     let items = generate(&mut rng, now, &wijken, &places, &field, &rules.norms);
     for (device, payloads) in items {
         for chunk in payloads.chunks(500) {

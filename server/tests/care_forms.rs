@@ -852,9 +852,9 @@ async fn care_form_and_audit_endpoints_admit_only_the_right_people(
 #[rstest]
 #[tokio::test]
 async fn refused_requests_leave_no_open_in_the_audit_log(world: &World) {
-    let n = world.app.scalar(&format!(
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'open' AND actor_role <> 'meldpunt'"
-    ));
+    let n = world.app.scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'open' AND actor_role <> 'meldpunt'",
+    );
     assert_eq!(n, 0);
     let theirs = world.app.scalar(&format!(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'open' AND gemeente_id = '{}'",

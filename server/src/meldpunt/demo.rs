@@ -375,7 +375,7 @@ pub async fn seed_care_forms(
             .read(move |c| st.gemeente_rules(c, gemeente))
             .await?
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(599_05);
+    let mut rng = ChaCha8Rng::seed_from_u64(59_905);
     // Spread over the weeks: several forms from the last evenings, one a day that week,
     // then one a week.
     let today = now.to_zoned(inbox::amsterdam()).date();

@@ -56,12 +56,12 @@ fn head() -> Markup {
 }
 
 /// The logged-in meldpunt user, or the response to send instead (login or 403 page).
-fn meldpunt(user: Result<WebUser, ApiError>) -> Result<WebUser, Response> {
-    let user = require_login(user)?;
+fn meldpunt(user: Result<WebUser, ApiError>) -> Result<WebUser, Box<Response>> {
+    let user = require_login(user).map_err(Box::new)?;
     if user.role == Role::Meldpunt {
         Ok(user)
     } else {
-        Err(forbidden(&user))
+        Err(Box::new(forbidden(&user)))
     }
 }
 
@@ -198,7 +198,7 @@ async fn inbox_page(
 ) -> Response {
     let user = match meldpunt(user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let all = n.alle.is_some();
     let rows = match super::list(&state, &user, all, addr).await {
@@ -312,7 +312,7 @@ async fn unlock(
 ) -> Response {
     let user = match meldpunt(user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let back = back_to(&form.terug);
     let code = match super::unlock(&state, &user, SecretString::from(form.passphrase), addr).await {
@@ -332,7 +332,7 @@ async fn lock(
 ) -> Response {
     let user = match meldpunt(user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match super::lock(&state, &user, addr).await {
         Ok(()) => Redirect::to("/meldpunt?melding=vergrendeld").into_response(),
@@ -443,7 +443,7 @@ async fn form_page(
 ) -> Response {
     let user = match meldpunt(user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(id) = id.parse::<CareFormId>() else {
         return error_page(&user, ApiError::NotFound);
@@ -571,7 +571,7 @@ async fn save(
 ) -> Response {
     let user = match meldpunt(user) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(id) = id.parse::<CareFormId>() else {
         return error_page(&user, ApiError::NotFound);

@@ -1,0 +1,203 @@
+// Issue 4 in a real browser: the field app's own components, store and sync engine, served
+// by `avondronde-liveview` on 127.0.0.1 and driven by Playwright in Debian's Chromium at
+// phone size (390×844), against the demo server. The app's clock is pinned to 22:30 so
+// the norm verdict's text can be asserted. Covers enrolment, the record flow, the care
+// form (sealed to the demo meldpunt key), and offline → online draining of the outbox.
+//
+// Needs `cargo build -p avondronde-server -p avondronde-app --bins` first (set
+// AVONDRONDE_TARGET_DIR when the binaries are not in target/). Screenshots go to artifacts/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const bins = join(process.env.AVONDRONDE_TARGET_DIR ?? join(root, 'target'), 'debug');
+const artifacts = join(here, 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+// 22:30 in Amsterdam, a few days before the demo's "now": the 10–13 norm (22:00) is broken.
+const EVENING = '2026-11-20T22:30:00+01:00';
+const PLACE = { latitude: 51.9122, longitude: 4.4447, accuracy: 12 };
+
+const work = mkdtempSync(join(tmpdir(), 'avondronde-app-'));
+const serverDb = join(work, 'server.sqlite');
+let server;
+let serverUrl;
+let liveview;
+let appUrl;
+let creds;
+let context;
+let page;
+
+/** Spawns a binary and resolves with the first match of `pattern` on its stdout. */
+function launch(bin, args, pattern, what) {
+  assert.ok(existsSync(bin), `${bin} is missing: build it first`);
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ready = new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in 120 s:\n${out}`)), 120_000);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(pattern);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.stderr.on('data', (c) => { out += c; });
+    child.on('exit', (code) => reject(new Error(`${what} exited with ${code}:\n${out}`)));
+  });
+  return { child, ready };
+}
+
+async function stop(child) {
+  if (!child || child.exitCode !== null) return;
+  const gone = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await gone;
+}
+
+async function shot(name) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+const button = (name) => page.getByRole('button', { name, exact: true });
+
+before(async () => {
+  const demo = launch(join(bins, 'avondronde-server'),
+    ['demo', '--addr', '127.0.0.1:0', '--db', serverDb, '--credentials', join(work, 'creds.json')],
+    /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'demo server');
+  server = demo.child;
+  serverUrl = await demo.ready;
+  creds = JSON.parse(readFileSync(join(work, 'creds.json'), 'utf8'));
+  const lv = launch(join(bins, 'avondronde-liveview'),
+    ['--data-dir', join(work, 'device'), '--now', EVENING],
+    /LIVEVIEW_URL=(http:\/\/127\.0\.0\.1:\d+\/)/, 'liveview');
+  liveview = lv.child;
+  appUrl = await lv.ready;
+  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'avondronde-chromium-')), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--lang=nl-NL', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 390, height: 844 },
+    locale: 'nl-NL',
+    timezoneId: 'Europe/Amsterdam',
+  });
+  await context.grantPermissions(['geolocation'], { origin: new URL(appUrl).origin });
+  await context.setGeolocation(PLACE);
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (e) => { throw e; });
+});
+
+after(async () => {
+  await context?.close();
+  await stop(liveview);
+  await stop(server);
+});
+
+test('enrolment, then the common case in six taps with the verdict at 22:30', async () => {
+  await page.goto(appUrl);
+  await page.getByText('Toestel aanmelden').waitFor();
+  await shot('app-1-enrol');
+  await page.getByLabel('Serveradres', { exact: true }).fill(serverUrl);
+  await page.getByLabel('Aanmeldcode', { exact: true }).fill(creds.enrolment_codes[0]);
+  await button('Aanmelden').click();
+  // The configuration arrives with the first sync: the wijken to choose from.
+  await button('Delfshaven').waitFor({ timeout: 20_000 });
+  await shot('app-2-home');
+  await button('Delfshaven').click();
+  await page.getByLabel('Partner (optioneel)', { exact: true }).fill('Sam');
+  await button('Start ronde').click();
+
+  const verdict = page.getByRole('status', { name: 'Oordeel buitenspeelnorm' });
+  await verdict.waitFor();
+  await page.getByText(/GPS ±12 m/).waitFor({ timeout: 20_000 });
+  // The six taps: 3 × 10–11, rondhangen, aangesproken, opslaan.
+  for (let i = 0; i < 3; i++) await button('10–11 jaar: één kind erbij').click();
+  await button('rondhangen').click();
+  await button('aangesproken').click();
+  const text = await verdict.innerText();
+  assert.match(text, /3 kinderen 10–11 jaar/);
+  assert.match(text, /30 min na de buitenspeelnorm van 22:00/);
+  assert.equal(await verdict.evaluate((el) => el.classList.contains('alert')), true, 'red for past the norm');
+  await page.getByText(/Eerder hier: 0 contacten binnen 100 m/).waitFor();
+  await shot('app-3-record');
+  await button('Opslaan').click();
+  await page.getByText('Opgeslagen', { exact: true }).waitFor();
+  await shot('app-4-saved');
+
+  // Saving triggers a sync: the status list shows the server's receipts.
+  await page.getByRole('button', { name: /^Verzendstatus,/ }).click();
+  await page.getByText(/verzonden · ontvangstbewijs \d+/).first().waitFor({ timeout: 20_000 });
+  await page.getByText('0 wacht · 2 verzonden · 0 geweigerd').waitFor({ timeout: 20_000 });
+  await shot('app-5-outbox');
+});
+
+test('care form for a child brought home is sealed and its plaintext leaves the device', async () => {
+  await button('Contact vastleggen').click();
+  await button('6–9 jaar: één kind erbij').click();
+  await button('thuisgebracht').click();
+  await page.getByText('Thuisgebracht:').waitFor();
+  await button('Opslaan').click();
+  await page.getByText('Zorgformulier kind 1').waitFor();
+  await page.getByLabel('Naam van het kind', { exact: true }).fill('Testkind Browser');
+  await page.getByLabel('Geboortedatum (dd-mm-jjjj)', { exact: true }).fill('12-03-2017');
+  await page.getByLabel('Adres', { exact: true }).fill('Teststraat 1');
+  await button('onverschillig').click();
+  await button('Nee').click();
+  await button('bezorgd').click();
+  await button('geen toezicht thuis').click();
+  await page.getByText(/Concept bewaard om/).waitFor();
+  await shot('app-6-care-form');
+  await button('Verzegelen en verzenden').click();
+  await page.getByText(/Zorgformulier verzegeld/).waitFor();
+  await page.getByRole('button', { name: /^Terugkoppeling,/ }).click();
+  await page.getByText('Nog geen reactie van het meldpunt').waitFor();
+  await shot('app-7-feedback');
+  await page.getByRole('button', { name: /^Verzendstatus,/ }).click();
+  await page.getByText('0 wacht · 4 verzonden · 0 geweigerd').waitFor({ timeout: 20_000 });
+});
+
+test('offline: the queue grows; back online it drains by itself', async () => {
+  const port = new URL(serverUrl).port;
+  await stop(server);
+  await context.setOffline(true);
+  await button('Contact vastleggen').click();
+  for (let n = 0; n < 2; n++) {
+    for (let i = 0; i < 2; i++) await button('12–13 jaar: één kind erbij').click();
+    await button('overlast').click();
+    await button('naar huis gestuurd').click();
+    await button('Opslaan').click();
+    await page.getByText('Opgeslagen', { exact: true }).waitFor();
+  }
+  const pill = page.getByRole('status', { name: /^Verzendstatus:/ });
+  await page.waitForFunction(() => /offline · 2 wacht/.test(document.querySelector('.pill')?.textContent ?? ''));
+  await shot('app-8-offline');
+
+  const again = launch(join(bins, 'avondronde-server'),
+    ['serve', '--db', serverDb, '--addr', `127.0.0.1:${port}`],
+    /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'server restart');
+  server = again.child;
+  await again.ready;
+  await context.setOffline(false);
+  // The `online` event triggers a pass; no button is pressed.
+  await page.waitForFunction(() => /alles verzonden/.test(document.querySelector('.pill')?.textContent ?? ''),
+    null, { timeout: 30_000 });
+  assert.match(await pill.innerText(), /alles verzonden/);
+  await shot('app-9-online');
+
+  await button('Ronde').click();
+  await button('Ronde beëindigen').click();
+  await page.getByText('Ja, alles is verzonden.').waitFor();
+  await shot('app-10-end-round');
+  await button('Ronde beëindigen').click();
+  await page.getByText('Ronde starten').waitFor();
+});
