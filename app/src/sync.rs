@@ -411,7 +411,7 @@ impl SyncHandle {
 
     /// Asks for a pass now (on save, on reconnect, "nu proberen").
     pub fn trigger(&self) {
-        self.engine.local_change();
+        // Only a wake-up: the save that calls this must not wait for anything else.
         self.trigger.notify_one();
     }
 

@@ -10,8 +10,8 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use avondronde_server::auth::{self, ENROLMENT_TTL_MS, SESSION_COOKIE};
 use avondronde_server::Config;
+use avondronde_server::auth::{self, ENROLMENT_TTL_MS, SESSION_COOKIE};
 use avondronde_shared::sync::Payload;
 use avondronde_shared::{CareFormId, DeviceId, Role};
 use axum::http::{Method, StatusCode};
@@ -359,12 +359,9 @@ async fn authorisation_matrix(
     let codes_before = world.codes_of(target);
     let req = match endpoint {
         Endpoint::Enrol => {
-            let code = auth::issue_enrolment_code(
-                &world.app.conn(),
-                target.field_user,
-                ENROLMENT_TTL_MS,
-            )
-            .expect("code");
+            let code =
+                auth::issue_enrolment_code(&world.app.conn(), target.field_user, ENROLMENT_TTL_MS)
+                    .expect("code");
             post(
                 "/api/v1/enrol",
                 auth,
@@ -415,18 +412,29 @@ async fn authorisation_matrix(
         Endpoint::Metrics => get("/metrics", auth),
         Endpoint::OpenApi => get("/api/v1/openapi.json", auth),
         Endpoint::HotspotWijken => get("/api/v1/hotspot/wijken", auth),
-        Endpoint::HotspotCells => get(&format!("/api/v1/hotspot/wijken/{}/cells", target.wijk), auth),
-        Endpoint::HotspotHistogram => get(
-            &format!("/api/v1/hotspot/wijken/{}/histogram?hours=22-2", target.wijk),
+        Endpoint::HotspotCells => get(
+            &format!("/api/v1/hotspot/wijken/{}/cells", target.wijk),
             auth,
         ),
-        Endpoint::HotspotTrend => get(&format!("/api/v1/hotspot/wijken/{}/trend", target.wijk), auth),
-        Endpoint::HotspotSummary => {
-            get(&format!("/api/v1/hotspot/wijken/{}/summary", target.wijk), auth)
-        }
-        Endpoint::HotspotCsv => {
-            get(&format!("/api/v1/hotspot/wijken/{}/export.csv", target.wijk), auth)
-        }
+        Endpoint::HotspotHistogram => get(
+            &format!(
+                "/api/v1/hotspot/wijken/{}/histogram?hours=22-2",
+                target.wijk
+            ),
+            auth,
+        ),
+        Endpoint::HotspotTrend => get(
+            &format!("/api/v1/hotspot/wijken/{}/trend", target.wijk),
+            auth,
+        ),
+        Endpoint::HotspotSummary => get(
+            &format!("/api/v1/hotspot/wijken/{}/summary", target.wijk),
+            auth,
+        ),
+        Endpoint::HotspotCsv => get(
+            &format!("/api/v1/hotspot/wijken/{}/export.csv", target.wijk),
+            auth,
+        ),
         Endpoint::HotspotGeojson => get(
             &format!("/api/v1/hotspot/wijken/{}/export.geojson", target.wijk),
             auth,
@@ -502,7 +510,10 @@ async fn every_documented_operation_is_in_the_matrix(world: &World) {
         "endpoints without a row in the authorisation matrix: {missing:?}"
     );
     let stale: Vec<_> = in_matrix.difference(&documented).collect();
-    assert!(stale.is_empty(), "matrix rows for endpoints that do not exist: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "matrix rows for endpoints that do not exist: {stale:?}"
+    );
 }
 
 #[rstest]

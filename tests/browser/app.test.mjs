@@ -64,8 +64,9 @@ async function stop(child) {
   await gone;
 }
 
+/** What the phone's screen shows (the viewport, not the whole scrollable page). */
 async function shot(name) {
-  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(artifacts, `${name}.png`) });
 }
 
 const button = (name) => page.getByRole('button', { name, exact: true });
@@ -124,12 +125,19 @@ test('enrolment, then the common case in six taps with the verdict at 22:30', as
   for (let i = 0; i < 3; i++) await button('10–11 jaar: één kind erbij').click();
   await button('rondhangen').click();
   await button('aangesproken').click();
-  const text = await verdict.innerText();
-  assert.match(text, /3 kinderen 10–11 jaar/);
-  assert.match(text, /30 min na de buitenspeelnorm van 22:00/);
+  assert.equal(await verdict.innerText(), '3 kinderen na de buitenspeelnorm (max. 30 min)');
+  const perBand = page.getByRole('list', { name: 'Oordeel per leeftijd' });
+  assert.equal(await perBand.innerText(), '3 kinderen 10–11 jaar: 30 min na de buitenspeelnorm van 22:00');
   assert.equal(await verdict.evaluate((el) => el.classList.contains('alert')), true, 'red for past the norm');
-  await page.getByText(/Eerder hier: 0 contacten binnen 100 m/).waitFor();
   await shot('app-3-record');
+  await page.getByText(/Eerder hier: 0 contacten binnen 100 m/).scrollIntoViewIfNeeded();
+  await shot('app-3b-record-location');
+  // The smallest phone the app supports: nothing sticks out sideways.
+  await page.setViewportSize({ width: 360, height: 640 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot('app-3c-record-360x640');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360), 'no horizontal scrolling at 360 px');
+  await page.setViewportSize({ width: 390, height: 844 });
   await button('Opslaan').click();
   await page.getByText('Opgeslagen', { exact: true }).waitFor();
   await shot('app-4-saved');
@@ -160,16 +168,30 @@ test('care form for a child brought home is sealed and its plaintext leaves the 
   await button('Verzegelen en verzenden').click();
   await page.getByText(/Zorgformulier verzegeld/).waitFor();
   await page.getByRole('button', { name: /^Terugkoppeling,/ }).click();
-  await page.getByText('Nog geen reactie van het meldpunt').waitFor();
+  // The server's receipt of the form is the first feedback: status "ontvangen".
+  await page.getByText('Status: ontvangen').waitFor({ timeout: 20_000 });
   await shot('app-7-feedback');
   await page.getByRole('button', { name: /^Verzendstatus,/ }).click();
   await page.getByText('0 wacht · 4 verzonden · 0 geweigerd').waitFor({ timeout: 20_000 });
 });
 
+/**
+ * Tells the page the platform went off- or online, as a phone does: `navigator.onLine` and
+ * the `online`/`offline` event. (Playwright's `setOffline` would also cut liveview's own
+ * websocket; here the app's HTTP traffic comes from Rust, so the server going down is
+ * what really breaks its sync, and the event is the platform's signal on top.)
+ */
+async function network(online) {
+  await page.evaluate((on) => {
+    Object.defineProperty(navigator, 'onLine', { configurable: true, get: () => on });
+    window.dispatchEvent(new Event(on ? 'online' : 'offline'));
+  }, online);
+}
+
 test('offline: the queue grows; back online it drains by itself', async () => {
   const port = new URL(serverUrl).port;
   await stop(server);
-  await context.setOffline(true);
+  await network(false);
   await button('Contact vastleggen').click();
   for (let n = 0; n < 2; n++) {
     for (let i = 0; i < 2; i++) await button('12–13 jaar: één kind erbij').click();
@@ -187,7 +209,7 @@ test('offline: the queue grows; back online it drains by itself', async () => {
     /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'server restart');
   server = again.child;
   await again.ready;
-  await context.setOffline(false);
+  await network(true);
   // The `online` event triggers a pass; no button is pressed.
   await page.waitForFunction(() => /alles verzonden/.test(document.querySelector('.pill')?.textContent ?? ''),
     null, { timeout: 30_000 });

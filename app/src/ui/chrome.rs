@@ -15,8 +15,8 @@ pub fn status_words(s: &SyncStatus) -> (String, &'static str) {
     match &s.phase {
         Phase::Revoked => ("ingetrokken".into(), "bad"),
         Phase::UpdateApp => ("app bijwerken".into(), "bad"),
-        Phase::Sending => ("verzenden…".into(), "wait"),
         _ if !s.online => (format!("offline · {pending} wacht"), "wait"),
+        Phase::Sending => ("verzenden…".into(), "wait"),
         _ if pending > 0 => (format!("{pending} wacht"), "wait"),
         _ => ("alles verzonden".into(), "ok"),
     }
@@ -27,9 +27,18 @@ pub fn status_words(s: &SyncStatus) -> (String, &'static str) {
 pub fn Header() -> Element {
     let ui = ui();
     let _ = (ui.data)();
-    let status = (ui.status)();
+    let mut status = (ui.status)();
+    let (unread, counts) = {
+        let ctx = app();
+        let store = lock(&ctx.store);
+        (
+            store.unread_feedback().unwrap_or(0),
+            store.outbox_counts().unwrap_or_default(),
+        )
+    };
+    // The store is the truth for counts; the engine's copy may lag a save.
+    status.counts = counts;
     let (words, class) = status_words(&status);
-    let unread = lock(&app().store).unread_feedback().unwrap_or(0);
     let round = app().active_round().is_some();
     let current = (ui.screen)();
     let tab = |target: Screen| if current == target { "active" } else { "" };

@@ -4,6 +4,7 @@ use dioxus::prelude::*;
 
 use super::chrome::{Btn, TextField};
 use super::{app, ui};
+use crate::store::lock;
 use crate::sync::Phase;
 
 /// The enrolment screen (also shown after the device was revoked).
@@ -17,7 +18,7 @@ pub fn Enrol() -> Element {
     let mut error = use_signal(|| None::<String>);
     let mut busy = use_signal(|| false);
     let revoked = matches!((ui.status)().phase, Phase::Revoked);
-    let pending = (ui.status)().counts.pending;
+    let pending = lock(&ctx.store).outbox_counts().unwrap_or_default().pending;
     let backend = ctx.secret_backend().label_nl();
 
     let submit = move |()| {
@@ -41,7 +42,7 @@ pub fn Enrol() -> Element {
     };
 
     rsx! {
-        section { class: "enrol", aria_label: "Aanmelden",
+        section { class: "screen", aria_label: "Aanmelden",
             h2 { "Toestel aanmelden" }
             if revoked {
                 p { class: "error", role: "alert",

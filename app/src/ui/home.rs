@@ -27,7 +27,7 @@ pub fn Home() -> Element {
                 .unwrap_or(0),
         )
     };
-    let pending = (ui.status)().counts.pending;
+    let pending = lock(&ctx.store).outbox_counts().unwrap_or_default().pending;
 
     rsx! {
         if let Some(r) = round {
@@ -80,6 +80,8 @@ pub fn Home() -> Element {
 fn StartRound() -> Element {
     let ctx = app();
     let ui = ui();
+    // The wijken arrive with a sync; re-read them whenever the store changes.
+    let _ = (ui.data)();
     let config = ctx.config();
     let wijken = config.map(|c| c.wijken).unwrap_or_default();
     let only = (wijken.len() == 1).then(|| wijken[0].id);

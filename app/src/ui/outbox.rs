@@ -57,7 +57,7 @@ pub fn Outbox() -> Element {
     let _ = (ui.data)();
     let status = (ui.status)();
     let rows = lock(&ctx.store).outbox_rows(SHOWN).unwrap_or_default();
-    let c = status.counts;
+    let c = lock(&ctx.store).outbox_counts().unwrap_or_default();
     rsx! {
         h2 { "Verzendstatus" }
         p { "{c.pending} wacht · {c.sent} verzonden · {c.quarantined} geweigerd" }

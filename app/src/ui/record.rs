@@ -116,16 +116,6 @@ pub fn Record() -> Element {
     };
 
     rsx! {
-        section { class: "verdict {severity}", role: "status", aria_live: "polite", aria_label: "Oordeel buitenspeelnorm",
-            div { "{summary}" }
-            if evaluation.bands.len() > 1 || evaluation.any_past() {
-                ul {
-                    for b in evaluation.bands.iter() {
-                        li { key: "{b.band.code()}", "{b.explanation}" }
-                    }
-                }
-            }
-        }
         section { aria_label: "Leeftijden",
             for band in AgeBand::ALL {
                 div { class: "band", key: "{band.code()}",
@@ -135,6 +125,13 @@ pub fn Record() -> Element {
                         onclick: move |_| form.write().remove_child(band), "−" }
                     button { class: "plus", aria_label: "{band.label_nl()}: één kind erbij",
                         onclick: move |_| form.write().add_child(band), "+" }
+                }
+            }
+            if evaluation.bands.len() > 1 || evaluation.any_past() {
+                ul { class: "verdict-detail", aria_label: "Oordeel per leeftijd",
+                    for b in evaluation.bands.iter() {
+                        li { key: "{b.band.code()}", "{b.explanation}" }
+                    }
                 }
             }
             div { class: "chips",
@@ -207,6 +204,9 @@ pub fn Record() -> Element {
             p { class: "muted", "{b}" }
         }
         div { class: "savebar",
+            div { class: "verdict {severity}", role: "status", aria_live: "polite", aria_label: "Oordeel buitenspeelnorm",
+                "{summary}"
+            }
             Btn { label: "Opslaan", class: "btn primary", disabled: blocker.is_some(), onclick: save }
         }
     }

@@ -9,19 +9,19 @@ html, body { margin: 0; background: #000; color: #fff; }
 body, button, input, textarea, select {
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 18px;
 }
-.app { max-width: 640px; margin: 0 auto; min-height: 100vh; padding-bottom: 96px; }
+.app { max-width: 640px; margin: 0 auto; min-height: 100vh; padding-bottom: 180px; }
 header.top { position: sticky; top: 0; z-index: 5; background: #111; border-bottom: 2px solid #333; }
-.titlebar { display: flex; align-items: center; justify-content: space-between; padding: 6px 12px; }
+.titlebar { display: flex; align-items: center; justify-content: space-between; padding: 4px 12px; }
 .titlebar h1 { font-size: 20px; margin: 0; color: #ffd400; }
 .pill { border-radius: 999px; padding: 4px 12px; font-weight: 700; font-size: 16px; border: 2px solid #fff; }
 .pill.ok { border-color: #3ddc84; color: #3ddc84; }
 .pill.wait { border-color: #ffb300; color: #ffb300; }
 .pill.bad { border-color: #ff5c5c; color: #ff5c5c; }
-nav.tabs { display: grid; grid-template-columns: repeat(4, 1fr); }
-nav.tabs button { min-height: 52px; background: #111; color: #fff; border: 0; border-top: 2px solid #333; font-size: 16px; position: relative; }
+nav.tabs { display: flex; }
+nav.tabs button { flex: 1 1 auto; min-height: 52px; padding: 0 4px; white-space: nowrap; background: #111; color: #fff; border: 0; border-top: 2px solid #333; font-size: 15px; }
 nav.tabs button.active { color: #ffd400; border-top-color: #ffd400; font-weight: 700; }
-.badge { display: inline-block; min-width: 24px; padding: 0 6px; margin-left: 4px; border-radius: 12px; background: #ff5c5c; color: #000; font-weight: 800; }
-main.screen { padding: 12px; }
+.badge { display: inline-block; min-width: 20px; padding: 0 5px; margin-left: 3px; font-size: 14px; border-radius: 12px; background: #ff5c5c; color: #000; font-weight: 800; }
+.screen { padding: 12px; }
 h2 { font-size: 22px; margin: 12px 0 8px; }
 h3 { font-size: 18px; margin: 16px 0 6px; color: #ccc; }
 p, li { line-height: 1.4; }
@@ -34,15 +34,16 @@ button { cursor: pointer; }
 .btn.wide { width: 100%; margin: 6px 0; }
 .btn:disabled { opacity: 0.45; }
 .row { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
-.chips { display: flex; flex-wrap: wrap; gap: 8px; }
-.chip { min-height: 52px; padding: 8px 14px; border-radius: 26px; border: 2px solid #888; background: #111; color: #fff; font-weight: 600; }
+.chips { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; margin: 6px 0; }
+.chip { min-height: 52px; padding: 6px 10px; border-radius: 26px; border: 2px solid #888; background: #111; color: #fff; font-weight: 600; font-size: 17px; }
 .chip.on { background: #fff; color: #000; border-color: #fff; }
-.band { display: grid; grid-template-columns: 1fr 56px 64px 96px; gap: 8px; align-items: center; margin: 6px 0; }
+.band { display: grid; grid-template-columns: 1fr 48px 60px 104px; gap: 8px; align-items: center; margin: 4px 0; }
 .band .label { font-weight: 700; }
 .band .count { font-size: 28px; font-weight: 800; text-align: center; }
-.band .plus { min-height: 60px; background: #ffd400; color: #000; border: 0; border-radius: 10px; font-size: 28px; font-weight: 900; }
-.band .minus { min-height: 60px; background: #222; color: #fff; border: 2px solid #666; border-radius: 10px; font-size: 24px; }
-.verdict { position: sticky; top: 104px; z-index: 4; border-radius: 10px; padding: 10px 12px; margin-bottom: 10px; font-weight: 700; border: 3px solid; }
+.band .plus { min-height: 56px; background: #ffd400; color: #000; border: 0; border-radius: 10px; font-size: 28px; font-weight: 900; }
+.band .minus { min-height: 56px; background: #222; color: #fff; border: 2px solid #666; border-radius: 10px; font-size: 24px; }
+.verdict { border-radius: 10px; padding: 8px 12px; margin: 0 auto 8px; max-width: 616px; font-weight: 700; border: 3px solid; }
+.verdict-detail { margin: 4px 0 8px; padding-left: 18px; color: #ddd; }
 .verdict.ok { background: #06351c; border-color: #3ddc84; color: #b9ffd6; }
 .verdict.warning { background: #3d2a00; border-color: #ffb300; color: #ffe29a; }
 .verdict.alert { background: #4a0000; border-color: #ff5c5c; color: #fff; }
@@ -55,7 +56,7 @@ input, textarea { width: 100%; min-height: 52px; padding: 10px; border-radius: 8
 textarea { min-height: 120px; }
 .savebar { position: fixed; left: 0; right: 0; bottom: 0; z-index: 6; padding: 8px 12px; background: #000; border-top: 2px solid #333; }
 .savebar .btn { width: 100%; min-height: 64px; font-size: 22px; max-width: 616px; display: block; margin: 0 auto; }
-.toast { position: fixed; left: 12px; right: 12px; bottom: 88px; z-index: 7; background: #3ddc84; color: #000; font-weight: 800; padding: 12px; border-radius: 10px; text-align: center; }
+.toast { position: fixed; left: 12px; right: 12px; top: 100px; max-width: 616px; margin: 0 auto; z-index: 7; background: #3ddc84; color: #000; font-weight: 800; padding: 12px; border-radius: 10px; text-align: center; }
 .list { list-style: none; padding: 0; margin: 0; }
 .list li { border-bottom: 1px solid #333; padding: 10px 0; }
 .state-pending { color: #ffb300; font-weight: 700; }
