@@ -209,8 +209,11 @@ pub enum SealError {
 
 /// Encrypts the form to the meldpunt's age recipient.
 pub fn seal(content: &CareFormContent, key: &MeldpuntKey) -> Result<Vec<u8>, SealError> {
-    let recipient: age::x25519::Recipient =
-        key.recipient.trim().parse().map_err(|_| SealError::BadKey)?;
+    let recipient: age::x25519::Recipient = key
+        .recipient
+        .trim()
+        .parse()
+        .map_err(|_| SealError::BadKey)?;
     let plaintext = serde_json::to_vec(content).map_err(|e| SealError::Encrypt(e.to_string()))?;
     let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as _))
         .map_err(|e| SealError::Encrypt(e.to_string()))?;
@@ -284,10 +287,15 @@ mod tests {
     #[test]
     fn incomplete_draft_lists_what_is_missing_in_dutch() {
         let now = Timestamp::now();
-        let missing = CareDraft::default().to_content(now).expect_err("incomplete");
+        let missing = CareDraft::default()
+            .to_content(now)
+            .expect_err("incomplete");
         assert!(missing.iter().any(|m| m.contains("geboortedatum")));
         assert!(filled().to_content(now).is_ok());
-        assert_eq!(parse_date_nl("22-11-2026"), Some(jiff::civil::date(2026, 11, 22)));
+        assert_eq!(
+            parse_date_nl("22-11-2026"),
+            Some(jiff::civil::date(2026, 11, 22))
+        );
         assert_eq!(parse_date_nl("31-02-2026"), None);
     }
 

@@ -134,7 +134,10 @@ pub async fn enrol(server_url: &str, code: &str, label: &str) -> Result<Enrolled
     let base = normalise_url(server_url)?;
     let res = http()
         .post(format!("{base}/api/v1/enrol"))
-        .json(&EnrolRequest { code: code.trim(), label })
+        .json(&EnrolRequest {
+            code: code.trim(),
+            label,
+        })
         .send()
         .await
         .map_err(net)?;
@@ -151,7 +154,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 

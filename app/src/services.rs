@@ -199,7 +199,9 @@ impl AppCtx {
     pub fn nearby(&self, lat: f64, lon: f64) -> u32 {
         let since = self
             .now()
-            .checked_sub(jiff::SignedDuration::from_hours(24 * crate::state::NEARBY_DAYS))
+            .checked_sub(jiff::SignedDuration::from_hours(
+                24 * crate::state::NEARBY_DAYS,
+            ))
             .unwrap_or(Timestamp::UNIX_EPOCH);
         lock(&self.store)
             .contacts_near(lat, lon, crate::state::NEARBY_RADIUS_M, since)

@@ -163,7 +163,9 @@ impl RecordForm {
     /// Changes the number brought home by `delta`, between 1 and the group's size.
     pub fn change_brought_home(&mut self, delta: i32) {
         self.tap();
-        let total = i32::try_from(self.counts.total()).unwrap_or(i32::MAX).max(1);
+        let total = i32::try_from(self.counts.total())
+            .unwrap_or(i32::MAX)
+            .max(1);
         let n = (i32::from(self.brought_home) + delta).clamp(1, total);
         self.brought_home = u16::try_from(n).unwrap_or(1);
     }
@@ -334,7 +336,9 @@ impl RecordForm {
 /// unknown, which is what the norms use anyway).
 pub fn utc_offset_s(at: Timestamp) -> i32 {
     jiff::tz::TimeZone::try_system()
-        .unwrap_or_else(|_| jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap_or(jiff::tz::TimeZone::UTC))
+        .unwrap_or_else(|_| {
+            jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap_or(jiff::tz::TimeZone::UTC)
+        })
         .to_offset(at)
         .seconds()
 }
@@ -388,7 +392,11 @@ mod tests {
         assert_eq!(contact.facts.location, Location::none());
         let verdict = f.verdict(None, now);
         assert_eq!(verdict.worst(), Severity::Alert);
-        assert!(verdict.summary_nl().contains("30 min"), "{}", verdict.summary_nl());
+        assert!(
+            verdict.summary_nl().contains("30 min"),
+            "{}",
+            verdict.summary_nl()
+        );
     }
 
     #[test]

@@ -14,7 +14,10 @@ async fn enrolment_screen_asks_for_address_and_code_and_says_where_keys_live() {
     let html = h.html();
     assert!(html.contains("Toestel aanmelden"), "{html}");
     assert!(html.contains("Serveradres") && html.contains("Aanmeldcode"));
-    assert!(html.contains("afgeschermd bestand"), "the key location is shown");
+    assert!(
+        html.contains("afgeschermd bestand"),
+        "the key location is shown"
+    );
 }
 
 #[tokio::test]
@@ -29,7 +32,10 @@ async fn home_screen_offers_a_round_in_the_configured_wijk() {
     h.click("Start ronde");
     let round = d.ctx.active_round().expect("round started");
     assert_eq!(round.partner.as_deref(), Some("Sam"));
-    assert!(h.html().contains("Oordeel buitenspeelnorm"), "the record screen opens");
+    assert!(
+        h.html().contains("Oordeel buitenspeelnorm"),
+        "the record screen opens"
+    );
 }
 
 #[tokio::test]
@@ -44,7 +50,10 @@ async fn every_screen_renders() {
     ] {
         let h = Harness::new(&d.ctx, Some(screen));
         let html = h.html();
-        assert!(html.contains(expect), "{screen:?} should show {expect:?}: {html}");
+        assert!(
+            html.contains(expect),
+            "{screen:?} should show {expect:?}: {html}"
+        );
         assert!(html.contains("Avondronde"), "{screen:?} has the header");
     }
 }
@@ -67,7 +76,11 @@ async fn the_common_case_is_six_taps_with_a_live_verdict() {
     assert!(h.html().contains("Opgeslagen"));
     let store = lock(&d.ctx.store);
     assert_eq!(store.contact_count().expect("count"), 1);
-    assert_eq!(store.outbox_counts().expect("counts").pending, 2, "round and contact");
+    assert_eq!(
+        store.outbox_counts().expect("counts").pending,
+        2,
+        "round and contact"
+    );
 }
 
 #[tokio::test]
@@ -102,7 +115,12 @@ async fn bringing_a_child_home_opens_its_care_form_and_keeps_the_draft() {
     assert_eq!(draft.child_name, "Testkind", "saved on every change");
     // Without a meldpunt key the draft stays, and the screen says why.
     h.click("Verzegelen en verzenden");
-    assert!(lock(&d.ctx.store).draft(drafts[0].id).expect("read").is_some());
+    assert!(
+        lock(&d.ctx.store)
+            .draft(drafts[0].id)
+            .expect("read")
+            .is_some()
+    );
     assert!(h.html().contains("nog niet compleet") || h.html().contains("geboortedatum"));
 }
 
@@ -111,7 +129,10 @@ async fn end_round_lists_what_is_unsent_and_can_end_anyway() {
     let d = device_in_round();
     let mut h = Harness::new(&d.ctx, Some(Screen::EndRound));
     let html = h.html();
-    assert!(html.contains("Nog niet alles is verzonden: 1 items"), "{html}");
+    assert!(
+        html.contains("Nog niet alles is verzonden: 1 items"),
+        "{html}"
+    );
     assert!(h.has("Nu proberen"));
     h.click("Toch beëindigen");
     assert!(d.ctx.active_round().is_none());

@@ -9,5 +9,5 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   echo "playwright-core is not installed (run .ci/run, or: npm ci --prefix tests/browser)" >&2
   exit 1
 fi
-cargo build -q -p avondronde-server --locked
+cargo build -q -p avondronde-server -p avondronde-app --bins --locked
 npm test --prefix tests/browser

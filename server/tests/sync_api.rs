@@ -682,3 +682,33 @@ async fn health_and_openapi_answer() {
     assert!(v["openapi"].as_str().is_some_and(|s| s.starts_with("3.")));
     assert!(v["paths"]["/api/v1/sync/push"].is_object());
 }
+
+#[tokio::test]
+async fn enrolment_attempts_are_rate_limited_per_client_address_with_429() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let from = |ip: [u8; 4], code: &str| {
+        let mut req = post(
+            "/api/v1/enrol",
+            Auth::None,
+            json_body(&serde_json::json!({ "code": code })),
+        );
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((ip, 40000))));
+        req
+    };
+    let limit = avondronde_server::Config::default().enrolments_per_minute;
+    for _ in 0..limit {
+        let guess = app.send(from([192, 0, 2, 1], "AAAA-BBBB-CCCC")).await;
+        assert_eq!(guess.error(StatusCode::NOT_FOUND).code, "not_found");
+    }
+    // The guesser is stopped, even with a valid code …
+    let blocked = app.send(from([192, 0, 2, 1], &seed.enrolment_code)).await;
+    assert_eq!(
+        blocked.error(StatusCode::TOO_MANY_REQUESTS).code,
+        "too_many_requests"
+    );
+    // … but a phone elsewhere still enrols: one bucket per address, not one for everyone.
+    let phone = app.send(from([198, 51, 100, 7], &seed.enrolment_code)).await;
+    assert_eq!(phone.status, StatusCode::OK, "{}", phone.text());
+}

@@ -24,8 +24,14 @@ fn child_saves_a_contact_then_syncs_until_killed() {
     let Ok(dir) = std::env::var(CHILD_ENV) else {
         return; // not the child
     };
-    let lat: f64 = std::env::var("KILL_LAT").ok().and_then(|v| v.parse().ok()).unwrap_or(51.91);
-    let lon: f64 = std::env::var("KILL_LON").ok().and_then(|v| v.parse().ok()).unwrap_or(4.44);
+    let lat: f64 = std::env::var("KILL_LAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(51.91);
+    let lon: f64 = std::env::var("KILL_LON")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4.44);
     let ctx = open(std::path::Path::new(&dir));
     let form = common_case_at(lat, lon);
     let saved = ctx.save_contact(&form).expect("save in child");
@@ -64,7 +70,13 @@ async fn a_contact_saved_before_sigkill_is_kept_and_sent_exactly_once() {
     let seed = server.seed();
     let device = enrolled(&server, &seed).await;
     // The round goes to the server first, so every contact can be accepted.
-    device.ctx.sync.engine().sync_once().await.expect("round sent");
+    device
+        .ctx
+        .sync
+        .engine()
+        .sync_once()
+        .await
+        .expect("round sent");
     let dir = device.dir.path().to_owned();
     drop(device.ctx);
 
@@ -112,7 +124,11 @@ async fn a_contact_saved_before_sigkill_is_kept_and_sent_exactly_once() {
             "contact {id} survived SIGKILL"
         );
     }
-    ctx.sync.engine().sync_once().await.expect("pass after reopening");
+    ctx.sync
+        .engine()
+        .sync_once()
+        .await
+        .expect("pass after reopening");
     let (pending, _, refused) = counts(&ctx);
     assert_eq!((pending, refused), (0, 0));
     for id in &saved {

@@ -35,7 +35,8 @@ async fn queue_grows_while_the_server_is_down_and_drains_without_duplicates() {
 
     server.stop();
     for i in 1..=5u32 {
-        ctx.save_contact(&common_case(&seed)).expect("save while down");
+        ctx.save_contact(&common_case(&seed))
+            .expect("save while down");
         let err = engine.sync_once().await.expect_err("server is down");
         assert!(matches!(err, SyncError::Request(_)), "{err}");
         assert_eq!(counts(ctx).0, i, "the queue grows by one per save");
@@ -75,8 +76,11 @@ async fn a_refused_item_is_quarantined_and_the_rest_still_go() {
     let mut bad: StreetContact = good.clone();
     bad.id = ContactId::new();
     bad.facts.observed_at = now + SignedDuration::from_hours(72);
-    lock(&ctx.store).save_contact(&bad, &[], now).expect("save bad");
-    ctx.save_contact(&common_case(&seed)).expect("save good after bad");
+    lock(&ctx.store)
+        .save_contact(&bad, &[], now)
+        .expect("save bad");
+    ctx.save_contact(&common_case(&seed))
+        .expect("save good after bad");
 
     let report = ctx.sync.engine().sync_once().await.expect("pass");
     assert_eq!(report.refused, 1);
@@ -129,7 +133,11 @@ async fn sealed_care_form_reaches_the_meldpunt_and_its_feedback_comes_back() {
     let saved = ctx.save_contact(&form).expect("save");
     assert_eq!(saved.care_forms.len(), 1, "one form per child brought home");
     let id = saved.care_forms[0];
-    let mut draft = lock(&ctx.store).draft(id).expect("draft").expect("exists").1;
+    let mut draft = lock(&ctx.store)
+        .draft(id)
+        .expect("draft")
+        .expect("exists")
+        .1;
     draft.child_name = "Testkind Een".into();
     draft.estimated_age = Some(10);
     draft.address = "Teststraat 1".into();
@@ -201,9 +209,7 @@ async fn a_revoked_device_stops_keeps_its_outbox_and_sends_it_after_enrolling_ag
     let device = enrolled(&server, &seed).await;
     let ctx = &device.ctx;
     let device_id = ctx.enrolment().expect("enrolled").device_id;
-    assert!(
-        avondronde_server::auth::revoke_device(&server.conn(), device_id).expect("revoke")
-    );
+    assert!(avondronde_server::auth::revoke_device(&server.conn(), device_id).expect("revoke"));
     ctx.save_contact(&common_case(&seed)).expect("save");
     let err = ctx.sync.engine().sync_once().await.expect_err("revoked");
     assert!(matches!(err, SyncError::Revoked), "{err}");

@@ -14,13 +14,13 @@ use avondronde_app::clock::Clock;
 use avondronde_app::platform::secrets::Preference;
 use avondronde_app::services::AppCtx;
 use avondronde_app::state::RecordForm;
+use avondronde_app::store::Enrolment;
 use avondronde_app::store::lock;
 use avondronde_app::ui::App;
-use avondronde_app::store::Enrolment;
 use avondronde_shared::area::{Gemeente, Wijk};
+use avondronde_shared::contact::{Action, Behaviour};
 use avondronde_shared::norms::NormSet;
 use avondronde_shared::sync::{Cursor, DeviceConfig};
-use avondronde_shared::contact::{Action, Behaviour};
 use avondronde_shared::{AgeBand, DeviceId, GemeenteId, PlaceId, Role, WijkId};
 use dioxus::prelude::VirtualDom;
 
@@ -54,7 +54,10 @@ fn first_screen(dir: &std::path::Path) -> anyhow::Result<Duration> {
     let ctx = AppCtx::open(dir, Clock::System, Preference::File, false)?;
     let mut dom = VirtualDom::new(App).with_root_context(ctx);
     let edits = dom.rebuild_to_vec();
-    anyhow::ensure!(edits.edits.len() > 50, "the first screen rendered too little");
+    anyhow::ensure!(
+        edits.edits.len() > 50,
+        "the first screen rendered too little"
+    );
     Ok(t0.elapsed())
 }
 

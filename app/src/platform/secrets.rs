@@ -47,7 +47,9 @@ impl Backend {
     pub fn label_nl(self) -> &'static str {
         match self {
             Backend::Keychain => "Sleutels in de sleutelhanger van het toestel",
-            Backend::File => "Sleutels in een afgeschermd bestand (alleen leesbaar voor deze gebruiker)",
+            Backend::File => {
+                "Sleutels in een afgeschermd bestand (alleen leesbaar voor deze gebruiker)"
+            }
         }
     }
 }
@@ -74,7 +76,9 @@ pub enum SecretError {
         source: std::io::Error,
     },
     /// The keychain was chosen before but does not answer now.
-    #[error("de sleutelhanger van het toestel antwoordt niet ({0}); ontgrendel het toestel en probeer opnieuw")]
+    #[error(
+        "de sleutelhanger van het toestel antwoordt niet ({0}); ontgrendel het toestel en probeer opnieuw"
+    )]
     Keychain(String),
 }
 
@@ -200,6 +204,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// The keychain, through the `keyring` crate. Entries are named per data directory so
 /// that two stores on one machine (tests, two users) never share a key.
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "windows",
+    target_os = "linux"
+))]
 mod keychain {
     use std::path::Path;
 
@@ -256,6 +266,38 @@ mod keychain {
     }
 }
 
+/// Platforms without a keychain the `keyring` crate reaches (Android): the private file
+/// in the app sandbox is the store.
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "windows",
+    target_os = "linux"
+)))]
+mod keychain {
+    use std::path::Path;
+
+    use super::SecretError;
+
+    const NONE: &str = "geen sleutelhanger op dit platform";
+
+    pub fn probe(_dir: &Path) -> bool {
+        false
+    }
+
+    pub fn get(_dir: &Path, _name: &str) -> Result<Option<String>, SecretError> {
+        Err(SecretError::Keychain(NONE.into()))
+    }
+
+    pub fn set(_dir: &Path, _name: &str, _value: &str) -> Result<(), SecretError> {
+        Err(SecretError::Keychain(NONE.into()))
+    }
+
+    pub fn delete(_dir: &Path, _name: &str) -> Result<(), SecretError> {
+        Err(SecretError::Keychain(NONE.into()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,7 +309,10 @@ mod tests {
         assert_eq!(s.backend(), Backend::File);
         assert_eq!(s.get(Secret::DeviceToken).expect("get"), None);
         s.set(Secret::DeviceToken, "tok").expect("set");
-        assert_eq!(s.get(Secret::DeviceToken).expect("get").as_deref(), Some("tok"));
+        assert_eq!(
+            s.get(Secret::DeviceToken).expect("get").as_deref(),
+            Some("tok")
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

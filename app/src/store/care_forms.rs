@@ -121,8 +121,14 @@ impl Store {
     pub fn save_draft(&self, id: CareFormId, draft: &CareDraft, now: Timestamp) -> Result<()> {
         let n = self
             .conn()
-            .prepare_cached("UPDATE care_form_draft SET content = ?1, updated_at = ?2 WHERE id = ?3")?
-            .execute(params![serde_json::to_string(draft)?, ms(now), id.to_string()])?;
+            .prepare_cached(
+                "UPDATE care_form_draft SET content = ?1, updated_at = ?2 WHERE id = ?3",
+            )?
+            .execute(params![
+                serde_json::to_string(draft)?,
+                ms(now),
+                id.to_string()
+            ])?;
         if n == 0 {
             return Err(StoreError::NotFound("concept"));
         }

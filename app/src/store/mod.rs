@@ -43,7 +43,9 @@ pub enum StoreError {
     #[error("de opslag kan niet worden geopend met deze sleutel")]
     WrongKey,
     /// The key is gone but the encrypted file is still there.
-    #[error("de sleutel van de opslag ontbreekt; de gegevens op dit toestel zijn niet meer te openen")]
+    #[error(
+        "de sleutel van de opslag ontbreekt; de gegevens op dit toestel zijn niet meer te openen"
+    )]
     KeyLost,
     /// The secret store failed.
     #[error(transparent)]
@@ -119,7 +121,9 @@ pub type SharedStore = Arc<Mutex<Store>>;
 /// Locks a shared store, recovering from a poisoned lock (a panic elsewhere does not make
 /// committed data less valid).
 pub fn lock(store: &SharedStore) -> MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Milliseconds since the Unix epoch.
@@ -148,7 +152,10 @@ impl Store {
     pub fn open_in_dir(dir: &Path, secrets: &Secrets) -> Result<Store> {
         crate::platform::ensure_private_dir(dir)?;
         let path = dir.join(DB_FILE);
-        let key = match secrets.get(Secret::StoreKey)?.and_then(|h| StoreKey::from_hex(&h)) {
+        let key = match secrets
+            .get(Secret::StoreKey)?
+            .and_then(|h| StoreKey::from_hex(&h))
+        {
             Some(key) => key,
             None if path.exists() => return Err(StoreError::KeyLost),
             None => {
@@ -165,7 +172,9 @@ impl Store {
         conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex()))?;
         // Reading the schema fails here if the key is wrong.
         if conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })
             .is_err()
         {
             return Err(StoreError::WrongKey);

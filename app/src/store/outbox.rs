@@ -242,9 +242,7 @@ mod tests {
         let entries = store.pending_entries().expect("entries");
         assert_eq!(entries.len(), 3);
         assert!(entries.windows(2).all(|w| w[0].local_seq < w[1].local_seq));
-        let items = store
-            .push_items(&[entries[1].local_seq])
-            .expect("items");
+        let items = store.push_items(&[entries[1].local_seq]).expect("items");
         assert_eq!(items[0].id, payloads[1].id().to_string());
         let sent = EntryState::Sent(Acceptance {
             seq: 7,

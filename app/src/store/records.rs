@@ -162,7 +162,13 @@ impl Store {
 
     /// How many contacts this device recorded within `radius_m` of a point since `since`
     /// ("Eerder hier"). A bounding box narrows the rows; the exact distance decides.
-    pub fn contacts_near(&self, lat: f64, lon: f64, radius_m: f64, since: Timestamp) -> Result<u32> {
+    pub fn contacts_near(
+        &self,
+        lat: f64,
+        lon: f64,
+        radius_m: f64,
+        since: Timestamp,
+    ) -> Result<u32> {
         let dlat = (radius_m / EARTH_M).to_degrees();
         let dlon = dlat / lat.to_radians().cos().abs().max(0.01);
         let mut stmt = self.conn().prepare_cached(
@@ -206,12 +212,8 @@ fn round_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<RoundInfo>> {
     let wijk: String = r.get(1)?;
     let info = (|| {
         Ok(RoundInfo {
-            id: id
-                .parse()
-                .map_err(|_| StoreError::NotFound("ronde-id"))?,
-            wijk: wijk
-                .parse()
-                .map_err(|_| StoreError::NotFound("wijk-id"))?,
+            id: id.parse().map_err(|_| StoreError::NotFound("ronde-id"))?,
+            wijk: wijk.parse().map_err(|_| StoreError::NotFound("wijk-id"))?,
             wijk_name: r.get(2)?,
             partner: r.get(3)?,
             started_at: from_ms(r.get(4)?),
@@ -223,8 +225,8 @@ fn round_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<RoundInfo>> {
 
 #[cfg(test)]
 mod tests {
-    use avondronde_shared::contact::{ContactFacts, GroupCounts, Location};
     use avondronde_shared::ContactId;
+    use avondronde_shared::contact::{ContactFacts, GroupCounts, Location};
 
     use super::*;
 
@@ -256,17 +258,28 @@ mod tests {
             started_at: now,
         };
         store.start_round(&round, "Delfshaven", now).expect("round");
-        assert_eq!(store.active_round().expect("active").map(|r| r.id), Some(round.id));
+        assert_eq!(
+            store.active_round().expect("active").map(|r| r.id),
+            Some(round.id)
+        );
         let (lat, lon) = (51.9122, 4.4447);
         let near = contact(round.id, lat + 0.0005, lon, now); // ~55 m
         let far = contact(round.id, lat + 0.0020, lon, now); // ~220 m
-        let old = contact(round.id, lat, lon, now - jiff::SignedDuration::from_hours(24 * 40));
+        let old = contact(
+            round.id,
+            lat,
+            lon,
+            now - jiff::SignedDuration::from_hours(24 * 40),
+        );
         for c in [&near, &far, &old] {
             store.save_contact(c, &[], now).expect("save");
         }
         assert_eq!(store.contact(near.id).expect("get"), Some(near.clone()));
         let since = now - jiff::SignedDuration::from_hours(24 * 30);
-        assert_eq!(store.contacts_near(lat, lon, 100.0, since).expect("near"), 1);
+        assert_eq!(
+            store.contacts_near(lat, lon, 100.0, since).expect("near"),
+            1
+        );
         assert_eq!(store.contacts_in_round(round.id).expect("n"), 3);
         // Round + three contacts are queued, in order.
         assert_eq!(store.pending_entries().expect("entries").len(), 4);

@@ -52,9 +52,7 @@ fn CareFormFields(id: CareFormId, child_no: u32, band: AgeBand, initial: CareDra
     let mut band_sig = use_signal(|| band);
     let mut problems = use_signal(Vec::<String>::new);
     let d = draft.read().clone();
-    let has_key = app()
-        .config()
-        .is_some_and(|c| c.meldpunt_key.is_some());
+    let has_key = app().config().is_some_and(|c| c.meldpunt_key.is_some());
 
     let submit = move |()| match app().submit_care_form(id) {
         Ok(()) => {

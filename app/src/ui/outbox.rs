@@ -23,7 +23,10 @@ pub fn state_words(row: &OutboxRow) -> (String, &'static str) {
             "state-pending",
         ),
         EntryState::Pending { .. } => ("wacht".into(), "state-pending"),
-        EntryState::Sent(a) => (format!("verzonden · ontvangstbewijs {}", a.seq), "state-sent"),
+        EntryState::Sent(a) => (
+            format!("verzonden · ontvangstbewijs {}", a.seq),
+            "state-sent",
+        ),
         EntryState::Quarantined { message, .. } => {
             (format!("geweigerd: {message}"), "state-quarantined")
         }

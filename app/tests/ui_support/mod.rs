@@ -19,7 +19,9 @@ use avondronde_shared::sync::{Cursor, DeviceConfig};
 use avondronde_shared::{DeviceId, GemeenteId, PlaceId, Role, WijkId};
 use dioxus::dioxus_core::{AttributeValue, ElementId, Mutation, Mutations};
 use dioxus::prelude::*;
-use dioxus_html::{PlatformEventData, SerializedFormData, SerializedHtmlEventConverter, SerializedMouseData};
+use dioxus_html::{
+    PlatformEventData, SerializedFormData, SerializedHtmlEventConverter, SerializedMouseData,
+};
 
 /// 22:30 on a Friday evening in Amsterdam.
 pub const EVENING: &str = "2026-11-20T21:30:00Z";

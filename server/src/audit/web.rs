@@ -22,7 +22,7 @@ use super::{Action, Entry, Verification};
 use crate::api::ApiResult;
 use crate::auth::WebUser;
 use crate::error::ApiError;
-use crate::meldpunt::inbox::format_local;
+use crate::meldpunt::inbox::amsterdam;
 use crate::state::AppState;
 use crate::web::{forbidden, layout, require_login};
 
@@ -119,6 +119,11 @@ struct PageQuery {
     voor: Option<i64>,
 }
 
+/// The random tail of a UUIDv7 (its head is the time, alike for ids made together).
+fn short_id(id: &str) -> &str {
+    id.get(id.len().saturating_sub(8)..).unwrap_or(id)
+}
+
 fn action_label(code: &str) -> &str {
     Action::from_code(code).map_or(code, |a| a.label_nl())
 }
@@ -175,13 +180,13 @@ async fn page(
                         @for e in &log.entries {
                             tr {
                                 td { (e.seq) }
-                                td.nowrap { (format_local(e.at)) }
+                                td.nowrap { (e.at.to_zoned(amsterdam()).strftime("%d-%m-%Y %H:%M:%S")) }
                                 td { (e.actor_name) br; span.muted.small { (role_label(&e.actor_role)) } }
                                 td { (action_label(&e.action)) }
                                 td {
                                     @match (&e.form, links) {
-                                        (Some(f), true) => a href={ "/meldpunt/formulieren/" (f) } { code { (f.get(..8).unwrap_or(f)) } },
-                                        (Some(f), false) => code title=(f) { (f.get(..8).unwrap_or(f)) },
+                                        (Some(f), true) => a href={ "/meldpunt/formulieren/" (f) } title=(f) { code { (short_id(f)) } },
+                                        (Some(f), false) => code title=(f) { (short_id(f)) },
                                         (None, _) => span.muted { "—" },
                                     }
                                 }

@@ -78,7 +78,6 @@ struct Notice {
 
 fn notice(n: &Notice) -> Markup {
     let ok = match n.melding.as_deref() {
-        Some("ontgrendeld") => Some("Sleutel ontgrendeld voor deze sessie."),
         Some("vergrendeld") => {
             Some("Sleutel vergrendeld. Formulieren openen kan pas weer na ontgrendelen.")
         }
@@ -114,19 +113,26 @@ fn urgency(row: &FormRow, now: Timestamp) -> Markup {
         Clock::Running(d) => html! { span.badge { "Nog " (format_span(d)) } },
         Clock::Stopped if inbox::is_final(&row.status) => html! { span.muted { "Afgehandeld" } },
         Clock::Stopped => match row.visit_at {
-            Some(_) if row.visit_after_deadline() => {
-                html! { span.badge.warn { "Bezoek na de 48 uur" } }
+            Some(v) if row.visit_after_deadline() => {
+                html! { span.badge.warn title="Het bezoek ligt na de 48-uursgrens" { "Bezoek " (short_local(v)) " (na 48 u)" } }
             }
-            Some(_) => html! { span.badge.ok { "Bezoek gepland" } },
-            None => html! { span.badge.ok { "Bekend bij hulpverlening" } },
+            Some(v) => html! { span.badge.ok { "Bezoek " (short_local(v)) } },
+            None => html! { span.muted { "geen 48-uurstermijn" } },
         },
     }
+}
+
+/// `24-11 10:00`: a visit is days away at most, so the year is noise in a list.
+fn short_local(at: Timestamp) -> String {
+    at.to_zoned(inbox::amsterdam())
+        .strftime("%d-%m %H:%M")
+        .to_string()
 }
 
 fn known_to_cell(row: &FormRow) -> Markup {
     match row.known_to {
         None => html! { span.badge.warn { "Nog niet gecontroleerd" } },
-        Some(k) => html! { span { "Gecontroleerd: " (k.label_nl()) } },
+        Some(k) => html! { span { (k.label_nl()) } },
     }
 }
 
@@ -371,13 +377,10 @@ fn content_panel(c: &CareFormContent) -> Markup {
     }
 }
 
+/// The visit as the input shows it: `24-11-2026 14:30`. A text field rather than
+/// `datetime-local`, whose format follows the browser's language and not the gemeente's.
 fn local_input(at: Option<Timestamp>) -> String {
-    at.map(|t| {
-        t.to_zoned(inbox::amsterdam())
-            .strftime("%Y-%m-%dT%H:%M")
-            .to_string()
-    })
-    .unwrap_or_default()
+    at.map(format_local).unwrap_or_default()
 }
 
 fn handling_form(row: &FormRow) -> Markup {
@@ -395,7 +398,10 @@ fn handling_form(row: &FormRow) -> Markup {
                 }
             }
             label for="visit_at" { "Huisbezoek gepland op" }
-            input #visit_at type="datetime-local" name="visit_at" value=(local_input(row.visit_at));
+            input #visit_at type="text" name="visit_at" value=(local_input(row.visit_at))
+                placeholder="dd-mm-jjjj uu:mm, bijv. 24-11-2026 14:30" inputmode="numeric"
+                pattern="\\s*\\d{1,2}-\\d{1,2}-\\d{4}\\s+\\d{1,2}[:.]\\d{2}\\s*"
+                title="dd-mm-jjjj uu:mm, bijv. 24-11-2026 14:30";
             p.muted.small { "Uiterlijk " (format_local(row.deadline())) " (48 uur na ontvangst), tenzij de familie al bekend is." }
             label for="status" { "Status" }
             select #status name="status" {
@@ -426,7 +432,7 @@ fn related(title: &str, rows: &[FormRow]) -> Markup {
                             "Ontvangen " (format_local(r.received_at))
                         }
                         " · " (r.wijk.as_deref().unwrap_or("—")) " · " (r.status.label_nl())
-                        @if let Some(k) = r.known_to { " · bekend bij: " (k.label_nl()) }
+                        @if let Some(k) = r.known_to { " (" (k.label_nl()) ")" }
                     }
                 }
             }
@@ -550,13 +556,37 @@ struct HandlingForm {
     message: String,
 }
 
-/// Parses the `datetime-local` value (`2026-10-26T14:00`) as Amsterdam time.
+/// Parses a visit time as Amsterdam time: `26-10-2026 14:00` (also `14.00`, or the ISO
+/// `2026-10-26T14:00` a `datetime-local` field sends). Empty means no visit.
 fn parse_local(s: &str) -> Result<Option<Timestamp>, ()> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    let dt: DateTime = s.parse().map_err(|_| ())?;
+    let dt: DateTime = match s.parse() {
+        Ok(dt) => dt,
+        Err(_) => {
+            let (date, time) = s.split_once(char::is_whitespace).ok_or(())?;
+            let mut d = date
+                .split(['-', '/'])
+                .map(|p| p.parse::<i32>().map_err(|_| ()));
+            let (day, month, year) = (
+                d.next().ok_or(())??,
+                d.next().ok_or(())??,
+                d.next().ok_or(())??,
+            );
+            let (h, m) = time.trim().split_once([':', '.']).ok_or(())?;
+            let (h, m): (i8, i8) = (h.parse().map_err(|_| ())?, m.parse().map_err(|_| ())?);
+            let date = jiff::civil::Date::new(
+                i16::try_from(year).map_err(|_| ())?,
+                i8::try_from(month).map_err(|_| ())?,
+                i8::try_from(day).map_err(|_| ())?,
+            )
+            .map_err(|_| ())?;
+            // `Time::new`, not `Date::at`: that one panics on 25:00.
+            date.to_datetime(jiff::civil::Time::new(h, m, 0, 0).map_err(|_| ())?)
+        }
+    };
     dt.to_zoned(inbox::amsterdam())
         .map(|z| Some(z.timestamp()))
         .map_err(|_| ())
@@ -634,10 +664,22 @@ mod tests {
 
     #[test]
     fn visit_times_are_read_as_amsterdam_time() {
-        let t = parse_local("2026-10-26T14:00").expect("ok").expect("some");
+        let t = parse_local("26-10-2026 14:00").expect("ok").expect("some");
         assert_eq!(t.to_string(), "2026-10-26T13:00:00Z");
+        assert_eq!(
+            parse_local(" 6-4-2026  9.30 "),
+            Ok(Some("2026-04-06T07:30:00Z".parse().expect("ts")))
+        );
+        assert_eq!(parse_local("2026-10-26T14:00"), Ok(Some(t)));
         assert_eq!(parse_local(" "), Ok(None));
-        assert!(parse_local("26-10-2026").is_err());
-        assert_eq!(local_input(Some(t)), "2026-10-26T14:00");
+        for bad in [
+            "26-10-2026",
+            "31-02-2026 10:00",
+            "26-10-2026 25:00",
+            "morgen",
+        ] {
+            assert!(parse_local(bad).is_err(), "{bad}");
+        }
+        assert_eq!(local_input(Some(t)), "26-10-2026 14:00");
     }
 }

@@ -76,7 +76,7 @@ fn ms(d: Option<Duration>) -> String {
 fn ago(minutes: i64) -> Timestamp {
     Timestamp::now()
         .checked_sub(SignedDuration::from_mins(minutes))
-        .unwrap_or_else(Timestamp::now)
+        .unwrap_or_else(|_| Timestamp::now())
 }
 
 /// A device enrolled directly in the database (HTTP enrolment is rate-limited per client

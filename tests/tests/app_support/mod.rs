@@ -38,7 +38,9 @@ pub async fn enrolled(server: &TestServer, seed: &Seed) -> Device {
         .await
         .expect("enrol with the seed's code");
     ctx.sync.engine().sync_once().await.expect("first pass");
-    let config = ctx.config().expect("configuration pulled on the first pass");
+    let config = ctx
+        .config()
+        .expect("configuration pulled on the first pass");
     let wijk = config
         .wijken
         .iter()
