@@ -82,7 +82,7 @@ fn notice(n: &Notice) -> Markup {
             Some("Sleutel vergrendeld. Formulieren openen kan pas weer na ontgrendelen.")
         }
         Some("opgeslagen") => Some(
-            "Opgeslagen. Een nieuwe status of een nieuw bericht ziet de melder bij de volgende synchronisatie van zijn telefoon.",
+            "Opgeslagen. Een nieuwe status of een nieuw bericht ziet de melder bij de volgende synchronisatie van de telefoon.",
         ),
         Some("ongewijzigd") => Some("Er was niets gewijzigd."),
         _ => None,
@@ -538,9 +538,6 @@ fn meta(row: &FormRow, now: Timestamp) -> Markup {
             div { span.label { "Leeftijd" } (row.age_band.map_or("—", |b| b.label_nl())) }
             div { span.label { "Status" } (row.status.label_nl()) }
             div { span.label { "Bekend bij" } (known_to_cell(row)) }
-            @if let Some(v) = row.visit_at {
-                div { span.label { "Huisbezoek" } (format_local(v)) }
-            }
         }
     }
 }
