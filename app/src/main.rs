@@ -19,8 +19,29 @@ fn main() -> anyhow::Result<()> {
     let dir = platform::data_dir();
     let ctx = AppCtx::open(&dir, Clock::System, Preference::Auto, true)
         .with_context(|| format!("opening the app's store in {}", dir.display()))?;
+    enrol_from_env(&ctx)?;
     launch(ctx);
     Ok(())
+}
+
+/// `AVONDRONDE_ENROL_URL` and `AVONDRONDE_ENROL_CODE` enrol a fresh install before the
+/// first screen (used by `scripts/demo`); an enrolled app ignores them.
+fn enrol_from_env(ctx: &AppCtx) -> anyhow::Result<()> {
+    let (Ok(url), Ok(code)) = (
+        std::env::var("AVONDRONDE_ENROL_URL"),
+        std::env::var("AVONDRONDE_ENROL_CODE"),
+    ) else {
+        return Ok(());
+    };
+    if ctx.enrolment().is_some() {
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime
+        .block_on(ctx.enrol(&url, &code))
+        .map_err(|e| anyhow::anyhow!("aanmelden bij {url} lukte niet: {e}"))
 }
 
 #[cfg(feature = "desktop")]
