@@ -220,7 +220,8 @@ const UNKNOWN_WIJK: Refusal = Refusal {
 };
 
 /// Writes the prepared items of one push inside the writer's transaction and returns a
-/// receipt per item, in order. Runs each item in its own savepoint.
+/// receipt per item, in order. A refused item leaves nothing behind;
+/// a storage error fails the whole call (the writer rolls back its savepoint).
 pub fn commit(
     conn: &Connection,
     ctx: &PushContext,
@@ -265,7 +266,6 @@ pub fn commit(
                 }
             }
         } else {
-            conn.execute_batch("SAVEPOINT item")?;
             let seq: i64 = conn
                 .prepare_cached(
                     "INSERT INTO item (kind, item_id, device_id, hash, received_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq",
@@ -275,22 +275,21 @@ pub fn commit(
                     |r| r.get(0),
                 )?;
             match write(conn, ctx, seq, ready) {
-                Ok(Ok(())) => {
-                    conn.execute_batch("RELEASE item")?;
-                    Outcome::Accepted(acceptance(seq, ctx.received_at))
-                }
+                Ok(Ok(())) => Outcome::Accepted(acceptance(seq, ctx.received_at)),
                 Ok(Err(refusal)) => {
-                    conn.execute_batch("ROLLBACK TO item; RELEASE item")?;
+                    // `write` refuses before it writes anything, so taking the item out of
+                    // the ledger undoes it: a fixed version can be sent later. (No
+                    // savepoint per item: that would copy every touched page per item.)
+                    conn.prepare_cached("DELETE FROM item WHERE seq = ?1")?
+                        .execute(params![seq])?;
                     Outcome::Rejected {
                         code: refusal.code.into(),
                         field: None,
                         message: refusal.message.into(),
                     }
                 }
-                Err(e) => {
-                    conn.execute_batch("ROLLBACK TO item; RELEASE item")?;
-                    return Err(e);
-                }
+                // The whole job fails; the writer rolls back its savepoint.
+                Err(e) => return Err(e),
             }
         };
         receipts.push(Receipt { kind, id, outcome });

@@ -63,7 +63,11 @@ async fn a_form_from_the_app_reaches_the_inbox_and_the_meldpunts_answer_reaches_
     contact.toggle_action(Action::BroughtHome);
     let saved = ctx.save_contact(&contact).expect("save");
     let id = saved.care_forms[0];
-    let mut draft = lock(&ctx.store).draft(id).expect("draft").expect("exists").1;
+    let mut draft = lock(&ctx.store)
+        .draft(id)
+        .expect("draft")
+        .expect("exists")
+        .1;
     draft.child_name = CHILD.into();
     draft.birth_date = "03-04-2016".into();
     draft.address = "Bellamystraat 12B, 3022 DK Rotterdam".into();
@@ -119,7 +123,10 @@ async fn a_form_from_the_app_reaches_the_inbox_and_the_meldpunts_answer_reaches_
         .text()
         .await
         .expect("html");
-    assert!(inbox.contains(&format!("/meldpunt/formulieren/{id}")), "listed");
+    assert!(
+        inbox.contains(&format!("/meldpunt/formulieren/{id}")),
+        "listed"
+    );
     assert!(inbox.contains("Nog niet gecontroleerd"));
     assert!(!inbox.contains(CHILD), "the list shows no content");
     let opened: Value = http
@@ -177,7 +184,12 @@ async fn a_form_from_the_app_reaches_the_inbox_and_the_meldpunts_answer_reaches_
     // The colleague's phone hears nothing about a form it did not send.
     let report = colleague.sync.engine().sync_once().await.expect("sync");
     assert_eq!(report.feedback, 0);
-    assert!(lock(&colleague.store).sent_forms().expect("forms").is_empty());
+    assert!(
+        lock(&colleague.store)
+            .sent_forms()
+            .expect("forms")
+            .is_empty()
+    );
 
     // And the open and the change are in the audit log, from the loopback address.
     let log: Value = http

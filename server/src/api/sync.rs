@@ -147,11 +147,11 @@ pub async fn push(
     let received_at = now_ms();
     let skew_ms = req.device_time.as_millisecond().saturating_sub(received_at);
     let gemeente = device.gemeente;
-    let st = state.clone();
+    // A cached value behind one indexed lookup of the config version: read in place, not
+    // on the blocking pool (see the Device extractor).
     let rules = state
         .db
-        .read(move |c| st.gemeente_rules(c, gemeente))
-        .await?;
+        .read_blocking(|c| state.gemeente_rules(c, gemeente))?;
     // Validate against the later of the two clocks: a device whose clock runs ahead is
     // flagged, not refused, and nothing it recorded is lost.
     let now = Timestamp::now().max(req.device_time);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use avondronde_shared::Role;
 use axum::Json;
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -103,13 +104,15 @@ async fn load(
     security(("session" = [])),
     responses(
         (status = 200, description = "A page of the log", body = AuditLog),
+        (status = 400, description = "Malformed query", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not the admin or the meldpunt", body = crate::error::ErrorBody)))]
 pub async fn read(
     State(state): State<Arc<AppState>>,
     AuditReader(user): AuditReader,
-    Query(q): Query<AuditQuery>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> ApiResult<Json<AuditLog>> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     Ok(Json(load(&state, &user, q.before).await?))
 }
 
@@ -135,8 +138,9 @@ fn role_label(code: &str) -> &str {
 async fn page(
     State(state): State<Arc<AppState>>,
     user: Result<WebUser, ApiError>,
-    Query(q): Query<PageQuery>,
+    q: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
     let user = match require_login(user) {
         Ok(u) => u,
         Err(r) => return r,

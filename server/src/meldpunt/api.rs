@@ -9,6 +9,7 @@ use age::secrecy::SecretString;
 use avondronde_shared::CareFormId;
 use avondronde_shared::care::CareStatus;
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
@@ -159,14 +160,16 @@ pub struct ListQuery {
     security(("session" = [])),
     responses(
         (status = 200, description = "The inbox", body = CareFormList),
+        (status = 400, description = "Malformed query", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not the meldpunt", body = crate::error::ErrorBody)))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     MeldpuntUser(user): MeldpuntUser,
     ClientAddr(addr): ClientAddr,
-    Query(q): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Json<CareFormList>> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let rows = super::list(&state, &user, q.all, addr).await?;
     let now = Timestamp::now();
     Ok(Json(CareFormList {
@@ -224,6 +227,8 @@ pub async fn get(
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not the meldpunt", body = crate::error::ErrorBody),
         (status = 404, description = "No such form in your gemeente", body = crate::error::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::error::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
         (status = 422, description = "Invalid status, code, date or message", body = crate::error::ErrorBody)))]
 pub async fn set_status(
     State(state): State<Arc<AppState>>,
@@ -261,6 +266,8 @@ pub async fn set_status(
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not the meldpunt", body = crate::error::ErrorBody),
         (status = 409, description = "The gemeente has no meldpunt key yet", body = crate::error::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::error::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
         (status = 422, description = "Wrong passphrase", body = crate::error::ErrorBody),
         (status = 429, description = "Too many attempts", body = crate::error::ErrorBody)))]
 pub async fn unlock(

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use age::secrecy::SecretString;
 use avondronde_shared::care::{Birth, CareFormContent, CareStatus, FEEDBACK_MAX_CHARS};
 use avondronde_shared::{CareFormId, Role};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -200,12 +201,13 @@ async fn inbox_page(
     State(state): State<Arc<AppState>>,
     user: Result<WebUser, ApiError>,
     ClientAddr(addr): ClientAddr,
-    Query(n): Query<Notice>,
+    n: Result<Query<Notice>, QueryRejection>,
 ) -> Response {
     let user = match meldpunt(user) {
         Ok(u) => u,
         Err(r) => return *r,
     };
+    let n = n.map(|Query(n)| n).unwrap_or_default();
     let all = n.alle.is_some();
     let rows = match super::list(&state, &user, all, addr).await {
         Ok(r) => r,
@@ -445,7 +447,7 @@ async fn form_page(
     user: Result<WebUser, ApiError>,
     ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
-    Query(n): Query<Notice>,
+    n: Result<Query<Notice>, QueryRejection>,
 ) -> Response {
     let user = match meldpunt(user) {
         Ok(u) => u,
@@ -454,6 +456,7 @@ async fn form_page(
     let Ok(id) = id.parse::<CareFormId>() else {
         return error_page(&user, ApiError::NotFound);
     };
+    let n = n.map(|Query(n)| n).unwrap_or_default();
     let (has_key, unlocked) = match key_state(&state, &user).await {
         Ok(k) => k,
         Err(e) => return error_page(&user, e),
