@@ -425,3 +425,27 @@ async fn the_wijk_list_has_outlines_and_places() {
     assert!(list[0]["cells_r10"].as_u64().expect("n") > list[0]["cells_r9"].as_u64().expect("n"));
     let _ = Timestamp::now();
 }
+
+#[tokio::test]
+async fn every_export_is_written_to_the_audit_log() {
+    let a = arrange().await;
+    for file in ["export.csv", "export.geojson"] {
+        let reply = a.get(&a.url(file, "res=9")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    }
+    let details: Vec<String> = a
+        .app
+        .state
+        .db
+        .read(|c| {
+            let mut s =
+                c.prepare("SELECT detail FROM audit_log WHERE action = 'export' ORDER BY seq")?;
+            let rows = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .expect("audit rows");
+    assert_eq!(details.len(), 2, "{details:?}");
+    assert!(details[0].starts_with("hotspot csv"), "{details:?}");
+    assert!(details[1].starts_with("hotspot geojson"), "{details:?}");
+}

@@ -28,6 +28,7 @@ use super::filter::FilterQuery;
 use super::index::WijkIndex;
 use super::view::{self, CellCollection, Histogram, Summary, Trend, WijkRef};
 use crate::api::ApiResult;
+use crate::audit::ClientAddr;
 use crate::auth::WebUser;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -338,11 +339,13 @@ pub async fn summary(
 pub async fn export_csv(
     State(state): State<Arc<AppState>>,
     user: WebUser,
+    ClientAddr(addr): ClientAddr,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let (index, a, q) = analysed(&state, &user, &wijk, query).await?;
     let cells = view::cells(&index, &a);
+    audit_export(&state, &user, addr, &wijk, "csv", cells.features.len()).await?;
     let name = export::file_name(&cells, q.from.as_deref(), q.to.as_deref(), "csv");
     Ok(body(
         "text/csv; charset=utf-8",
@@ -364,11 +367,45 @@ pub async fn export_csv(
 pub async fn export_geojson(
     State(state): State<Arc<AppState>>,
     user: WebUser,
+    ClientAddr(addr): ClientAddr,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let (index, a, q) = analysed(&state, &user, &wijk, query).await?;
     let cells = view::cells(&index, &a);
+    audit_export(&state, &user, addr, &wijk, "geojson", cells.features.len()).await?;
     let name = export::file_name(&cells, q.from.as_deref(), q.to.as_deref(), "geojson");
     geojson(&cells, Some(name))
+}
+
+/// Records an export in the gemeente's audit log (who, when, which wijk, from where).
+async fn audit_export(
+    state: &Arc<AppState>,
+    user: &WebUser,
+    address: Option<std::net::IpAddr>,
+    wijk: &str,
+    format: &'static str,
+    cells: usize,
+) -> ApiResult<()> {
+    let actor = crate::audit::Actor::user(user);
+    let gemeente = user.gemeente;
+    let detail = format!("hotspot {format} wijk={wijk} cells={cells}");
+    state
+        .db
+        .write(move |c| {
+            crate::audit::record(
+                c,
+                &crate::audit::Event {
+                    gemeente,
+                    actor: &actor,
+                    action: crate::audit::Action::Export,
+                    form: None,
+                    address,
+                    detail,
+                },
+                crate::db::now_ms(),
+            )
+        })
+        .await?;
+    Ok(())
 }
