@@ -307,7 +307,10 @@ pub fn check_password(stored: Option<&StoredLogin>, password: &str) -> bool {
 }
 
 /// Starts a session for a login whose password was checked; returns its token and the user.
-pub fn create_session(conn: &Connection, login: &StoredLogin) -> Result<(String, WebUser), DbError> {
+pub fn create_session(
+    conn: &Connection,
+    login: &StoredLogin,
+) -> Result<(String, WebUser), DbError> {
     let token = new_secret();
     let now = now_ms();
     let session = token_hash(&token);

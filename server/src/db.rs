@@ -64,7 +64,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // A stable plan per statement. Without this the bundled SQLite (built with STAT4)
     // re-prepares some cached statements, such as the device-token lookup, on every new
     // bound value: a full parse and plan per request.
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     // Room for every statement the server caches, so none is evicted and re-prepared.
     conn.set_prepared_statement_cache_capacity(128);
     Ok(())

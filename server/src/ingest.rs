@@ -17,7 +17,7 @@ use avondronde_shared::sync::{
     Acceptance, ContactCorrection, ItemKind, MAX_CLOCK_SKEW, Outcome, Payload, PushItem, Receipt,
 };
 use avondronde_shared::validate::Validate;
-use avondronde_shared::{AgeBand, StreetContact, WijkId};
+use avondronde_shared::{AgeBand, RoundId, StreetContact, WijkId};
 use h3o::{LatLng, Resolution};
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -228,6 +228,7 @@ pub fn commit(
     items: Vec<Prepared>,
 ) -> Result<Vec<Receipt>, DbError> {
     let mut receipts = Vec::with_capacity(items.len());
+    let mut rounds = RoundCache::default();
     conn.prepare_cached("UPDATE device SET last_seen_at = ?1, clock_offset_ms = ?2 WHERE id = ?3")?
         .execute(params![
             ctx.received_at,
@@ -247,34 +248,20 @@ pub fn commit(
                 ready,
             } => (kind, id, hash, ready),
         };
-        let existing: Option<(i64, Vec<u8>, i64, String)> = conn
+        // Claim the key in the ledger; only if it is taken, look at who has it. (New items
+        // are the common case: one index probe instead of two.)
+        let claimed: Option<i64> = conn
             .prepare_cached(
-                "SELECT seq, hash, received_at, device_id FROM item WHERE kind = ?1 AND item_id = ?2",
+                "INSERT INTO item (kind, item_id, device_id, hash, received_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (kind, item_id) DO NOTHING RETURNING seq",
             )?
-            .query_row(params![kind.code(), id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
+            .query_row(
+                params![kind.code(), id, ctx.device.id.to_string(), &hash[..], ctx.received_at],
+                |r| r.get(0),
+            )
             .optional()?;
-        let outcome = if let Some((seq, old_hash, at, device)) = existing {
-            if old_hash == hash && device == ctx.device.id.to_string() {
-                Outcome::Duplicate(acceptance(seq, at))
-            } else {
-                Outcome::Conflict {
-                    original: acceptance(seq, at),
-                    message: "Dit id is al ontvangen met andere inhoud; er is niets overschreven."
-                        .into(),
-                }
-            }
-        } else {
-            let seq: i64 = conn
-                .prepare_cached(
-                    "INSERT INTO item (kind, item_id, device_id, hash, received_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq",
-                )?
-                .query_row(
-                    params![kind.code(), id, ctx.device.id.to_string(), &hash[..], ctx.received_at],
-                    |r| r.get(0),
-                )?;
-            match write(conn, ctx, seq, ready) {
+        let outcome = if let Some(seq) = claimed {
+            match write(conn, ctx, seq, ready, &mut rounds) {
                 Ok(Ok(())) => Outcome::Accepted(acceptance(seq, ctx.received_at)),
                 Ok(Err(refusal)) => {
                     // `write` refuses before it writes anything, so taking the item out of
@@ -291,21 +278,54 @@ pub fn commit(
                 // The whole job fails; the writer rolls back its savepoint.
                 Err(e) => return Err(e),
             }
+        } else {
+            let (seq, old_hash, at, device): (i64, Vec<u8>, i64, String) = conn
+                .prepare_cached(
+                    "SELECT seq, hash, received_at, device_id FROM item WHERE kind = ?1 AND item_id = ?2",
+                )?
+                .query_row(params![kind.code(), id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
+            if old_hash == hash && device == ctx.device.id.to_string() {
+                Outcome::Duplicate(acceptance(seq, at))
+            } else {
+                Outcome::Conflict {
+                    original: acceptance(seq, at),
+                    message: "Dit id is al ontvangen met andere inhoud; er is niets overschreven."
+                        .into(),
+                }
+            }
         };
         receipts.push(Receipt { kind, id, outcome });
     }
     Ok(receipts)
 }
 
+/// The wijk of each of the device's rounds looked up during one commit: a batch's
+/// contacts nearly all belong to one round. Only found rounds are kept (a round is never
+/// deleted or moved), so a round that arrives later in the batch is still seen.
+#[derive(Default)]
+struct RoundCache(std::collections::HashMap<RoundId, String>);
+
 fn owned_round_wijk(
     conn: &Connection,
     ctx: &PushContext,
-    round: &str,
+    round: RoundId,
+    cache: &mut RoundCache,
 ) -> Result<Option<String>, DbError> {
-    Ok(conn
+    if let Some(wijk) = cache.0.get(&round) {
+        return Ok(Some(wijk.clone()));
+    }
+    let wijk: Option<String> = conn
         .prepare_cached("SELECT wijk_id FROM round WHERE id = ?1 AND device_id = ?2")?
-        .query_row(params![round, ctx.device.id.to_string()], |r| r.get(0))
-        .optional()?)
+        .query_row(params![round.to_string(), ctx.device.id.to_string()], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(w) = &wijk {
+        cache.0.insert(round, w.clone());
+    }
+    Ok(wijk)
 }
 
 fn codes<T: AsRef<str>>(codes: impl Iterator<Item = T>) -> String {
@@ -318,6 +338,7 @@ fn write(
     ctx: &PushContext,
     seq: i64,
     ready: Ready,
+    rounds: &mut RoundCache,
 ) -> Result<Result<(), Refusal>, DbError> {
     let device = ctx.device.id.to_string();
     match ready {
@@ -352,7 +373,7 @@ fn write(
             }
         }
         Ready::Contact(c, d) => {
-            let Some(round_wijk) = owned_round_wijk(conn, ctx, &c.round.to_string())? else {
+            let Some(round_wijk) = owned_round_wijk(conn, ctx, c.round, rounds)? else {
                 return Ok(Err(UNKNOWN_ROUND));
             };
             let wijk = d.wijk.map(|w| w.to_string()).unwrap_or(round_wijk);

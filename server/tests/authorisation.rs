@@ -10,8 +10,8 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use avondronde_server::{Config, setup};
 use avondronde_server::auth::{self, ENROLMENT_TTL_MS, SESSION_COOKIE};
+use avondronde_server::{Config, setup};
 use avondronde_shared::sync::Payload;
 use avondronde_shared::{CareFormId, DeviceId, Role, UserId};
 use axum::http::{Method, StatusCode};

@@ -45,7 +45,11 @@ async fn enrolment_with_a_fresh_code_gives_a_token_that_can_pull() {
         .conn()
         .query_row("SELECT token_hash FROM device", [], |r| r.get(0))
         .expect("device row");
-    assert_ne!(stored, token.as_bytes(), "only a hash of the token is stored");
+    assert_ne!(
+        stored,
+        token.as_bytes(),
+        "only a hash of the token is stored"
+    );
 
     let pull = app
         .send(post("/api/v1/sync/pull", Auth::Bearer(token), pull_body()))
@@ -112,11 +116,17 @@ async fn push_then_pull_stores_the_contacts_and_returns_the_config() {
     let res = app
         .push_ok(
             &token,
-            &push_request(Timestamp::now(), &[Payload::Round(r.clone()), Payload::Contact(c.clone())]),
+            &push_request(
+                Timestamp::now(),
+                &[Payload::Round(r.clone()), Payload::Contact(c.clone())],
+            ),
         )
         .await;
     let seqs: Vec<u64> = res.receipts.iter().map(|r| acceptance(r).seq).collect();
-    assert!(seqs[0] < seqs[1], "server order follows the batch: {seqs:?}");
+    assert!(
+        seqs[0] < seqs[1],
+        "server order follows the batch: {seqs:?}"
+    );
     let (wijk, n69, observed): (String, i64, i64) = app
         .conn()
         .query_row(
@@ -125,7 +135,11 @@ async fn push_then_pull_stores_the_contacts_and_returns_the_config() {
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .expect("contact row");
-    assert_eq!(wijk, seed.wijk.to_string(), "wijk derived from the location");
+    assert_eq!(
+        wijk,
+        seed.wijk.to_string(),
+        "wijk derived from the location"
+    );
     assert_eq!(n69, 2);
     assert_eq!(observed, c.facts.observed_at.as_second());
 
@@ -157,7 +171,8 @@ async fn duplicate_batch_leaves_one_row_each_and_returns_identical_acceptances()
     let token = app.enrol(&seed.enrolment_code).await;
     let r = round(seed.wijk, minutes_ago(60));
     let mut payloads = vec![Payload::Round(r.clone())];
-    payloads.extend((0..3).map(|i| Payload::Contact(contact(r.id, minutes_ago(40 - i), seed.inside))));
+    payloads
+        .extend((0..3).map(|i| Payload::Contact(contact(r.id, minutes_ago(40 - i), seed.inside))));
     let batch = push_request(Timestamp::now(), &payloads);
     let first = app.push_ok(&token, &batch).await;
     let second = app.push_ok(&token, &batch).await;
@@ -201,7 +216,11 @@ async fn retry_after_a_lost_response_returns_the_original_receipt() {
     // The server committed and answered, but the answer never reached the phone.
     let lost = app.push(&token, &batch).await;
     assert_eq!(lost.status, StatusCode::OK);
-    let original = acceptance(&lost.json::<avondronde_shared::sync::PushResponse>().receipts[0]);
+    let original = acceptance(
+        &lost
+            .json::<avondronde_shared::sync::PushResponse>()
+            .receipts[0],
+    );
     drop(lost);
 
     // The phone still has the item pending and sends the same batch again, later.
@@ -219,15 +238,27 @@ async fn same_id_with_other_content_is_a_conflict_and_the_original_row_is_unchan
     let r = start_round(&app, &token, &seed).await;
     let original = contact(r.id, minutes_ago(5), seed.inside);
     let first = app
-        .push_ok(&token, &push_request(Timestamp::now(), &[Payload::Contact(original.clone())]))
+        .push_ok(
+            &token,
+            &push_request(Timestamp::now(), &[Payload::Contact(original.clone())]),
+        )
         .await;
     let mut changed = original.clone();
-    changed.facts.group = changed.facts.group.with(avondronde_shared::AgeBand::Age6To9, 7);
+    changed.facts.group = changed
+        .facts
+        .group
+        .with(avondronde_shared::AgeBand::Age6To9, 7);
     let second = app
-        .push_ok(&token, &push_request(Timestamp::now(), &[Payload::Contact(changed)]))
+        .push_ok(
+            &token,
+            &push_request(Timestamp::now(), &[Payload::Contact(changed)]),
+        )
         .await;
     match &second.receipts[0].outcome {
-        Outcome::Conflict { original: a, message } => {
+        Outcome::Conflict {
+            original: a,
+            message,
+        } => {
             assert_eq!(*a, acceptance(&first.receipts[0]));
             assert!(!message.is_empty());
         }
@@ -270,7 +301,11 @@ async fn one_bad_item_does_not_fail_the_others_in_its_batch() {
     let good = |m| Payload::Contact(contact(r.id, minutes_ago(m), seed.inside));
     let mut empty_group = contact(r.id, minutes_ago(3), seed.inside);
     empty_group.facts.group = Default::default();
-    let orphan = contact(avondronde_shared::RoundId::new(), minutes_ago(3), seed.inside);
+    let orphan = contact(
+        avondronde_shared::RoundId::new(),
+        minutes_ago(3),
+        seed.inside,
+    );
     let mut items = vec![
         item(&good(9)),
         item(&Payload::Contact(empty_group)),
@@ -280,7 +315,8 @@ async fn one_bad_item_does_not_fail_the_others_in_its_batch() {
     ];
     // An unreadable body, an id that does not match its body, and a kind from a newer app.
     let mut unreadable = item(&good(6));
-    unreadable.body = serde_json::value::RawValue::from_string(r#"{"id": 42}"#.into()).expect("raw");
+    unreadable.body =
+        serde_json::value::RawValue::from_string(r#"{"id": 42}"#.into()).expect("raw");
     let mut mismatched = item(&good(5));
     mismatched.id = avondronde_shared::ContactId::new().to_string();
     let mut newer = item(&good(4));
@@ -320,7 +356,10 @@ async fn one_bad_item_does_not_fail_the_others_in_its_batch() {
     }
     assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 3);
     // A rejected item leaves no trace in the ledger, so a fixed version can still be sent.
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM item WHERE kind = 'contact'"), 3);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM item WHERE kind = 'contact'"),
+        3
+    );
 }
 
 #[tokio::test]
@@ -338,7 +377,10 @@ async fn items_that_point_into_another_gemeente_or_device_are_refused() {
             &mine,
             &push_request(
                 Timestamp::now(),
-                &[Payload::Round(foreign_wijk), Payload::Contact(on_their_round)],
+                &[
+                    Payload::Round(foreign_wijk),
+                    Payload::Contact(on_their_round),
+                ],
             ),
         )
         .await;
@@ -372,7 +414,10 @@ async fn revoked_device_gets_401_device_revoked_on_push_and_pull() {
     let push = app
         .push(
             &token,
-            &push_request(Timestamp::now(), &[Payload::Contact(contact(r.id, minutes_ago(1), seed.inside))]),
+            &push_request(
+                Timestamp::now(),
+                &[Payload::Contact(contact(r.id, minutes_ago(1), seed.inside))],
+            ),
         )
         .await;
     assert_eq!(push.error(StatusCode::UNAUTHORIZED).code, "device_revoked");
@@ -384,7 +429,11 @@ async fn revoked_device_gets_401_device_revoked_on_push_and_pull() {
 
     // An unknown token is plain 401, so the app can tell "revoked" from "wrong token".
     let unknown = app
-        .send(post("/api/v1/sync/pull", Auth::Bearer("not-a-token"), pull_body()))
+        .send(post(
+            "/api/v1/sync/pull",
+            Auth::Bearer("not-a-token"),
+            pull_body(),
+        ))
         .await;
     assert_eq!(unknown.error(StatusCode::UNAUTHORIZED).code, "unauthorized");
 }
@@ -411,27 +460,60 @@ async fn device_clock_ten_minutes_ahead_flags_its_contacts_and_drops_none() {
     let device_now = Timestamp::now().checked_add(ahead).expect("in range");
     // By the phone's clock these were 20 and 2 minutes ago; the second lies 8 minutes in
     // the server's future, consistent with the phone's clock.
-    let past = contact(r.id, device_now.checked_sub(SignedDuration::from_mins(20)).expect("t"), seed.inside);
-    let future = contact(r.id, device_now.checked_sub(SignedDuration::from_mins(2)).expect("t"), seed.inside);
+    let past = contact(
+        r.id,
+        device_now
+            .checked_sub(SignedDuration::from_mins(20))
+            .expect("t"),
+        seed.inside,
+    );
+    let future = contact(
+        r.id,
+        device_now
+            .checked_sub(SignedDuration::from_mins(2))
+            .expect("t"),
+        seed.inside,
+    );
     assert!(future.facts.observed_at > Timestamp::now());
     let res = app
         .push_ok(
             &token,
-            &push_request(device_now, &[Payload::Contact(past.clone()), Payload::Contact(future.clone())]),
+            &push_request(
+                device_now,
+                &[
+                    Payload::Contact(past.clone()),
+                    Payload::Contact(future.clone()),
+                ],
+            ),
         )
         .await;
     for receipt in &res.receipts {
-        assert!(matches!(receipt.outcome, Outcome::Accepted(_)), "{receipt:?}");
+        assert!(
+            matches!(receipt.outcome, Outcome::Accepted(_)),
+            "{receipt:?}"
+        );
     }
     for c in [&past, &future] {
         let (flag, skew_ms) = skew_of(&app, &c.id.to_string());
         assert_eq!(flag, 1, "flagged");
-        assert!((590_000..=610_000).contains(&skew_ms), "skew recorded: {skew_ms}");
+        assert!(
+            (590_000..=610_000).contains(&skew_ms),
+            "skew recorded: {skew_ms}"
+        );
     }
     let offset = app.scalar("SELECT clock_offset_ms FROM device");
-    assert!((590_000..=610_000).contains(&offset), "device offset recorded: {offset}");
+    assert!(
+        (590_000..=610_000).contains(&offset),
+        "device offset recorded: {offset}"
+    );
     let metrics = app.send(get("/metrics", Auth::None)).await;
-    assert!(metrics.text().contains("avondronde_skewed_contacts_total 2"), "{}", metrics.text());
+    assert!(
+        metrics
+            .text()
+            .contains("avondronde_skewed_contacts_total 2"),
+        "{}",
+        metrics.text()
+    );
 }
 
 #[tokio::test]
@@ -441,9 +523,14 @@ async fn device_clock_within_five_minutes_is_not_flagged() {
     let token = app.enrol(&seed.enrolment_code).await;
     let r = start_round(&app, &token, &seed).await;
     let c = contact(r.id, minutes_ago(3), seed.inside);
-    let device_now = Timestamp::now().checked_add(SignedDuration::from_mins(4)).expect("t");
-    app.push_ok(&token, &push_request(device_now, &[Payload::Contact(c.clone())]))
-        .await;
+    let device_now = Timestamp::now()
+        .checked_add(SignedDuration::from_mins(4))
+        .expect("t");
+    app.push_ok(
+        &token,
+        &push_request(device_now, &[Payload::Contact(c.clone())]),
+    )
+    .await;
     assert_eq!(skew_of(&app, &c.id.to_string()).0, 0);
 }
 
@@ -455,17 +542,38 @@ async fn contact_days_in_the_servers_future_is_kept_when_the_device_clock_agrees
     let r = start_round(&app, &token, &seed).await;
     // A phone whose clock is three days ahead: by the server's clock alone this contact
     // would be "more than 24 hours in the future", but it is a minute old by the phone's.
-    let device_now = Timestamp::now().checked_add(SignedDuration::from_hours(72)).expect("t");
-    let c = contact(r.id, device_now.checked_sub(SignedDuration::from_mins(1)).expect("t"), seed.inside);
+    let device_now = Timestamp::now()
+        .checked_add(SignedDuration::from_hours(72))
+        .expect("t");
+    let c = contact(
+        r.id,
+        device_now
+            .checked_sub(SignedDuration::from_mins(1))
+            .expect("t"),
+        seed.inside,
+    );
     // Still nonsense relative to the phone's own clock: a day and more ahead of it.
-    let nonsense = contact(r.id, device_now.checked_add(SignedDuration::from_hours(25)).expect("t"), seed.inside);
+    let nonsense = contact(
+        r.id,
+        device_now
+            .checked_add(SignedDuration::from_hours(25))
+            .expect("t"),
+        seed.inside,
+    );
     let res = app
         .push_ok(
             &token,
-            &push_request(device_now, &[Payload::Contact(c.clone()), Payload::Contact(nonsense)]),
+            &push_request(
+                device_now,
+                &[Payload::Contact(c.clone()), Payload::Contact(nonsense)],
+            ),
         )
         .await;
-    assert!(matches!(res.receipts[0].outcome, Outcome::Accepted(_)), "{:?}", res.receipts[0]);
+    assert!(
+        matches!(res.receipts[0].outcome, Outcome::Accepted(_)),
+        "{:?}",
+        res.receipts[0]
+    );
     assert!(
         matches!(&res.receipts[1].outcome, Outcome::Rejected { code, .. } if code == "in_future"),
         "{:?}",
@@ -481,9 +589,16 @@ async fn oversized_body_answers_413_json() {
     let app = TestApp::new();
     let body = vec![b' '; MAX_BODY_BYTES + 1];
     let reply = app
-        .send(post("/api/v1/enrol", Auth::None, (Some("application/json"), body)))
+        .send(post(
+            "/api/v1/enrol",
+            Auth::None,
+            (Some("application/json"), body),
+        ))
         .await;
-    assert_eq!(reply.error(StatusCode::PAYLOAD_TOO_LARGE).code, "payload_too_large");
+    assert_eq!(
+        reply.error(StatusCode::PAYLOAD_TOO_LARGE).code,
+        "payload_too_large"
+    );
 }
 
 #[tokio::test]
@@ -503,7 +618,10 @@ async fn gzip_body_that_inflates_past_the_limit_answers_413_json() {
         .body(axum::body::Body::from(bomb))
         .expect("request");
     let reply = app.send(req).await;
-    assert_eq!(reply.error(StatusCode::PAYLOAD_TOO_LARGE).code, "payload_too_large");
+    assert_eq!(
+        reply.error(StatusCode::PAYLOAD_TOO_LARGE).code,
+        "payload_too_large"
+    );
 }
 
 #[tokio::test]
@@ -521,16 +639,29 @@ async fn gzip_compressed_push_is_accepted() {
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::CONTENT_ENCODING, "gzip")
         .header(header::ACCEPT_ENCODING, "gzip")
-        .body(axum::body::Body::from(gzip(&serde_json::to_vec(&batch).expect("json"))))
+        .body(axum::body::Body::from(gzip(
+            &serde_json::to_vec(&batch).expect("json"),
+        )))
         .expect("request");
     let reply = app.send(req).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    assert_eq!(reply.headers[header::CONTENT_ENCODING], "gzip", "answer compressed too");
+    assert_eq!(
+        reply.headers[header::CONTENT_ENCODING],
+        "gzip",
+        "answer compressed too"
+    );
     let mut json = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&reply.body[..]), &mut json)
-        .expect("gunzip");
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&reply.body[..]),
+        &mut json,
+    )
+    .expect("gunzip");
     let res: avondronde_shared::sync::PushResponse = serde_json::from_slice(&json).expect("json");
-    assert!(res.receipts.iter().all(|r| matches!(r.outcome, Outcome::Accepted(_))));
+    assert!(
+        res.receipts
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Accepted(_)))
+    );
     assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 1);
 }
 
@@ -563,7 +694,10 @@ async fn malformed_push_batch_answers_400_and_stores_nothing() {
         .send(post(
             "/api/v1/sync/push",
             Auth::Bearer(&token),
-            (Some("application/json"), br#"{"protocol":1,"items":[}"#.to_vec()),
+            (
+                Some("application/json"),
+                br#"{"protocol":1,"items":[}"#.to_vec(),
+            ),
         ))
         .await;
     assert_eq!(reply.error(StatusCode::BAD_REQUEST).code, "invalid_body");
@@ -579,7 +713,11 @@ async fn wrong_content_type_answers_415_json(#[case] content_type: &str) {
     let app = TestApp::new();
     let ct = (!content_type.is_empty()).then_some(content_type);
     let reply = app
-        .send(post("/api/v1/enrol", Auth::None, (ct, br#"{"code":"AAAA-BBBB-CCCC"}"#.to_vec())))
+        .send(post(
+            "/api/v1/enrol",
+            Auth::None,
+            (ct, br#"{"code":"AAAA-BBBB-CCCC"}"#.to_vec()),
+        ))
         .await;
     assert_eq!(
         reply.error(StatusCode::UNSUPPORTED_MEDIA_TYPE).code,
@@ -606,7 +744,11 @@ async fn unknown_route_answers_404_json() {
     let app = TestApp::new();
     for path in ["/api/v1/nope", "/api/v2/sync/push", "/nope"] {
         let reply = app.send(get(path, Auth::None)).await;
-        assert_eq!(reply.error(StatusCode::NOT_FOUND).code, "not_found", "{path}");
+        assert_eq!(
+            reply.error(StatusCode::NOT_FOUND).code,
+            "not_found",
+            "{path}"
+        );
     }
 }
 
@@ -694,7 +836,9 @@ async fn enrolment_attempts_are_rate_limited_per_client_address_with_429() {
             json_body(&serde_json::json!({ "code": code })),
         );
         req.extensions_mut()
-            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((ip, 40000))));
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                ip, 40000,
+            ))));
         req
     };
     let limit = avondronde_server::Config::default().enrolments_per_minute;
@@ -709,6 +853,8 @@ async fn enrolment_attempts_are_rate_limited_per_client_address_with_429() {
         "too_many_requests"
     );
     // … but a phone elsewhere still enrols: one bucket per address, not one for everyone.
-    let phone = app.send(from([198, 51, 100, 7], &seed.enrolment_code)).await;
+    let phone = app
+        .send(from([198, 51, 100, 7], &seed.enrolment_code))
+        .await;
     assert_eq!(phone.status, StatusCode::OK, "{}", phone.text());
 }

@@ -26,9 +26,10 @@ fn accepted(receipt: &Receipt) -> Acceptance {
 }
 
 async fn enrolled(server: &TestServer, seed: &Seed) -> DeviceClient {
-    let (device, enrolled) = DeviceClient::enrol(&http_client(), &server.url(), &seed.enrolment_code)
-        .await
-        .expect("enrol");
+    let (device, enrolled) =
+        DeviceClient::enrol(&http_client(), &server.url(), &seed.enrolment_code)
+            .await
+            .expect("enrol");
     assert_eq!(enrolled.role, "straatcoach");
     device
 }
@@ -52,7 +53,11 @@ async fn enrol_push_and_pull_over_a_real_socket_with_gzip_bodies() {
     let device = enrolled(&server, &seed).await;
     let (_, res) = push_round(&device, &seed, 25).await;
     assert_eq!(res.receipts.len(), 26);
-    assert!(res.receipts.iter().all(|r| matches!(r.outcome, Outcome::Accepted(_))));
+    assert!(
+        res.receipts
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Accepted(_)))
+    );
     assert_eq!(server.scalar("SELECT COUNT(*) FROM contact"), 25);
 
     let pulled = device.pull(&PullRequest::default()).await.expect("pull");
@@ -92,8 +97,11 @@ async fn answers_are_gzip_compressed_on_the_wire_when_asked() {
     assert_eq!(res.headers()["content-encoding"], "gzip");
     let compressed = res.bytes().await.expect("body");
     let mut json = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut json)
-        .expect("valid gzip");
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&compressed[..]),
+        &mut json,
+    )
+    .expect("valid gzip");
     assert!(compressed.len() * 3 < json.len(), "receipts compress well");
     let parsed: PushResponse = serde_json::from_slice(&json).expect("receipts");
     assert_eq!(parsed.receipts.len(), 51);
@@ -170,7 +178,10 @@ async fn server_down_then_up_on_the_same_port_keeps_data_and_tokens() {
     for _ in 0..2 {
         let refused = device.push(&queued).await;
         assert!(
-            matches!(&refused, Err(avondronde_tests::client::ClientError::Http(_))),
+            matches!(
+                &refused,
+                Err(avondronde_tests::client::ClientError::Http(_))
+            ),
             "nothing answers while the server is down: {refused:?}"
         );
     }
@@ -183,10 +194,18 @@ async fn server_down_then_up_on_the_same_port_keeps_data_and_tokens() {
     server.restart();
     assert_eq!(server.url(), url, "same address after a restart");
     let after = device.push(&queued).await.expect("push after restart");
-    assert!(after.receipts.iter().all(|r| matches!(r.outcome, Outcome::Accepted(_))));
+    assert!(
+        after
+            .receipts
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Accepted(_)))
+    );
     let last_before = before.receipts.iter().map(|r| accepted(r).seq).max();
     let first_after = after.receipts.iter().map(|r| accepted(r).seq).min();
-    assert!(first_after > last_before, "server order continues across the restart");
+    assert!(
+        first_after > last_before,
+        "server order continues across the restart"
+    );
     assert_eq!(server.scalar("SELECT COUNT(*) FROM contact"), 10);
 }
 
@@ -218,7 +237,10 @@ async fn admin_revokes_a_device_over_the_api_and_it_gets_device_revoked() {
         .expect("name=value")
         .to_owned();
     let revoke = http
-        .post(format!("{}/api/v1/admin/devices/{device_id}/revoke", server.url()))
+        .post(format!(
+            "{}/api/v1/admin/devices/{device_id}/revoke",
+            server.url()
+        ))
         .header("cookie", cookie)
         .send()
         .await
@@ -258,7 +280,11 @@ async fn many_devices_pushing_at_once_each_get_their_own_receipts() {
     let mut seqs = Vec::new();
     for task in tasks {
         let res = task.await.expect("task");
-        assert!(res.receipts.iter().all(|r| matches!(r.outcome, Outcome::Accepted(_))));
+        assert!(
+            res.receipts
+                .iter()
+                .all(|r| matches!(r.outcome, Outcome::Accepted(_)))
+        );
         seqs.extend(res.receipts.iter().map(|r| accepted(r).seq));
     }
     let n = seqs.len();
@@ -274,6 +300,9 @@ fn dropping_the_test_server_stops_it_and_frees_the_port() {
     let addr = server.addr();
     TcpStream::connect(addr).expect("listening while alive");
     drop(server);
-    assert!(TcpStream::connect(addr).is_err(), "nothing listens after drop");
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "nothing listens after drop"
+    );
     std::net::TcpListener::bind(addr).expect("the port can be bound again");
 }

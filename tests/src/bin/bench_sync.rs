@@ -81,7 +81,11 @@ fn ago(minutes: i64) -> Timestamp {
 
 /// A device enrolled directly in the database (HTTP enrolment is rate-limited per client
 /// address, and 200 phones do not enrol from one address in one minute).
-fn enrol_direct(server: &TestServer, seed: &Seed, http: &reqwest::Client) -> anyhow::Result<DeviceClient> {
+fn enrol_direct(
+    server: &TestServer,
+    seed: &Seed,
+    http: &reqwest::Client,
+) -> anyhow::Result<DeviceClient> {
     let conn = server.conn();
     let code = auth::issue_enrolment_code(&conn, seed.field_user, ENROLMENT_TTL_MS)?;
     let (_, token) = auth::enrol(&conn, &code, "bench")?
@@ -96,7 +100,10 @@ async fn start_round(
 ) -> anyhow::Result<avondronde_shared::RoundId> {
     let round = fixtures::round(seed.wijk, ago(300));
     let res = device
-        .push(&push_request(Timestamp::now(), &[Payload::Round(round.clone())]))
+        .push(&push_request(
+            Timestamp::now(),
+            &[Payload::Round(round.clone())],
+        ))
         .await?;
     ensure!(
         matches!(res.receipts[0].outcome, Outcome::Accepted(_)),
@@ -107,17 +114,31 @@ async fn start_round(
 }
 
 /// Pre-built gzip bodies of `batches` batches of `per_batch` contacts each.
-fn bodies(round: avondronde_shared::RoundId, seed: &Seed, batches: u64, per_batch: u64) -> anyhow::Result<Vec<Vec<u8>>> {
+fn bodies(
+    round: avondronde_shared::RoundId,
+    seed: &Seed,
+    batches: u64,
+    per_batch: u64,
+) -> anyhow::Result<Vec<Vec<u8>>> {
     let all = fixtures::contacts(round, ago(1), seed.inside, batches * per_batch);
     all.chunks(per_batch as usize)
-        .map(|chunk| Ok(gzip(&serde_json::to_vec(&push_request(Timestamp::now(), chunk))?)))
+        .map(|chunk| {
+            Ok(gzip(&serde_json::to_vec(&push_request(
+                Timestamp::now(),
+                chunk,
+            ))?))
+        })
         .collect()
 }
 
 /// Sends one pre-built push and checks every receipt is an acceptance.
 async fn send(device: &DeviceClient, body: Vec<u8>, expect: usize) -> anyhow::Result<()> {
     let res: PushResponse = json(device.post_gzip("/api/v1/sync/push", body).await?).await?;
-    ensure!(res.receipts.len() == expect, "{} receipts for {expect} items", res.receipts.len());
+    ensure!(
+        res.receipts.len() == expect,
+        "{} receipts for {expect} items",
+        res.receipts.len()
+    );
     if let Some(bad) = res
         .receipts
         .iter()
@@ -190,7 +211,11 @@ impl Relay {
 }
 
 /// (a) One device, 10,000 contacts in batches of 500, one after the other.
-async fn single_device(server: &TestServer, seed: &Seed, http: &reqwest::Client) -> anyhow::Result<Row> {
+async fn single_device(
+    server: &TestServer,
+    seed: &Seed,
+    http: &reqwest::Client,
+) -> anyhow::Result<Row> {
     let device = enrol_direct(server, seed, http)?;
     let round = start_round(&device, seed).await?;
     let batches = bodies(round, seed, SINGLE_CONTACTS / SINGLE_BATCH, SINGLE_BATCH)?;
@@ -220,7 +245,8 @@ async fn single_device_bytes(server: &TestServer, seed: &Seed) -> anyhow::Result
     {
         // Its own client, so that its connections close (and are counted) when it drops.
         let counted = http_client();
-        let via_relay = DeviceClient::with_token(&counted, &format!("http://{}", relay.addr), &device.token);
+        let via_relay =
+            DeviceClient::with_token(&counted, &format!("http://{}", relay.addr), &device.token);
         for body in batches {
             send(&via_relay, body, SINGLE_BATCH as usize).await?;
         }
@@ -298,7 +324,10 @@ async fn many_devices(
 
 fn print(rows: &[Row], wire: (f64, u64, u64)) {
     println!();
-    println!("Avondronde sync benchmark: real server on loopback, {} CPU cores", cores());
+    println!(
+        "Avondronde sync benchmark: real server on loopback, {} CPU cores",
+        cores()
+    );
     println!();
     println!(
         "{:<44} {:>8} {:>8} {:>11} {:>8} {:>8} {:>10}",
@@ -370,9 +399,22 @@ fn main() -> anyhow::Result<()> {
         let wire = single_device_bytes(&server, &seed).await?;
         let mut single = single_device(&server, &seed, &http).await?;
         single.bytes_per_contact = Some(wire.0);
-        let many = many_devices(&server, &seed, &http, 1, "(b) 200 devices at once, 50 pushes of 1").await?;
-        let batched =
-            many_devices(&server, &seed, &http, PER_DEVICE, "(c) 200 devices at once, 1 push of 50").await?;
+        let many = many_devices(
+            &server,
+            &seed,
+            &http,
+            1,
+            "(b) 200 devices at once, 50 pushes of 1",
+        )
+        .await?;
+        let batched = many_devices(
+            &server,
+            &seed,
+            &http,
+            PER_DEVICE,
+            "(c) 200 devices at once, 1 push of 50",
+        )
+        .await?;
         let stored = server.scalar("SELECT COUNT(*) FROM contact");
         let expected = 2 * SINGLE_CONTACTS + 2 * DEVICES as u64 * PER_DEVICE;
         ensure!(
