@@ -124,6 +124,23 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
     {
+        self.submit(f)?.await
+    }
+
+    /// Queues `f` for the writer at once and returns a future of its result, which
+    /// resolves once committed. Jobs run in the order they were queued, so a caller can
+    /// queue the parts of one request in order, keep working on the next part while the
+    /// writer stores the previous one, and then await them all.
+    ///
+    /// If `f` fails, only its own savepoint is rolled back.
+    pub fn submit<T, F>(
+        &self,
+        f: F,
+    ) -> Result<impl Future<Output = Result<T, DbError>> + use<T, F>, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel::<Result<T, DbError>>();
         let job: Job = Box::new(move |conn| {
             let result = in_savepoint(conn, f);
@@ -136,7 +153,7 @@ impl Db {
             })
         });
         self.jobs.send(job).map_err(|_| DbError::WriterGone)?;
-        rx.await.map_err(|_| DbError::WriterGone)?
+        Ok(async move { rx.await.map_err(|_| DbError::WriterGone)? })
     }
 
     /// Runs `f` on a reader connection on the blocking pool.

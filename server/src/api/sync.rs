@@ -26,6 +26,9 @@ use crate::error::ApiError;
 use crate::ingest::{self, PushContext};
 use crate::state::{self, AppState, Metrics};
 
+/// Items prepared and queued for the writer at a time within one push.
+const PUSH_CHUNK: usize = 100;
+
 /// Routes of this module.
 pub fn router() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
@@ -155,21 +158,34 @@ pub async fn push(
     // Validate against the later of the two clocks: a device whose clock runs ahead is
     // flagged, not refused, and nothing it recorded is lost.
     let now = Timestamp::now().max(req.device_time);
-    let prepared: Vec<_> = req
-        .items
-        .into_iter()
-        .map(|item| ingest::prepare(item, now, &rules))
-        .collect();
     let ctx = PushContext {
         device,
         received_at,
         skew_ms,
     };
     let skewed = ctx.skewed();
-    let receipts = state
-        .db
-        .write(move |c| ingest::commit(c, &ctx, prepared))
-        .await?;
+    // Prepare and store in chunks, queued in order: the writer stores one chunk while this
+    // task parses and checks the next, so a big batch keeps both cores busy. Receipts are
+    // still sent only after every chunk has committed.
+    let total = req.items.len();
+    let mut items = req.items.into_iter().peekable();
+    let mut stored = Vec::new();
+    loop {
+        let prepared: Vec<_> = items
+            .by_ref()
+            .take(PUSH_CHUNK)
+            .map(|item| ingest::prepare(item, now, &rules))
+            .collect();
+        let ctx = ctx.clone();
+        stored.push(state.db.submit(move |c| ingest::commit(c, &ctx, prepared))?);
+        if items.peek().is_none() {
+            break;
+        }
+    }
+    let mut receipts = Vec::with_capacity(total);
+    for chunk in stored {
+        receipts.extend(chunk.await?);
+    }
     count(&state, &receipts, skewed);
     tracing::info!(items = receipts.len(), skew_ms, "push");
     Ok(Json(PushResponse {

@@ -51,6 +51,8 @@ struct Row {
     elapsed: Duration,
     latencies: Vec<Duration>,
     bytes_per_contact: Option<f64>,
+    /// CPU time of the whole process (server and client) during the run.
+    cpu: Duration,
 }
 
 impl Row {
@@ -67,6 +69,25 @@ impl Row {
         let rank = ((p / 100.0) * l.len() as f64).ceil() as usize;
         l.get(rank.saturating_sub(1).min(l.len() - 1)).copied()
     }
+}
+
+/// CPU time this process (server and client threads) has used so far, from
+/// `/proc/self/stat` (Linux; zero elsewhere). Unlike wall time it does not depend on what
+/// else the machine is doing, so it shows the cost of the work itself.
+fn cpu_time() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command name (which is in parentheses and may hold spaces).
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: u64 = fields.get(11)?.parse().ok()?;
+            let stime: u64 = fields.get(12)?.parse().ok()?;
+            Some(utime + stime)
+        })
+        .unwrap_or(0);
+    // The kernel reports in USER_HZ, which is 100 on Linux.
+    Duration::from_millis(ticks * 10)
 }
 
 fn ms(d: Option<Duration>) -> String {
@@ -220,6 +241,7 @@ async fn single_device(
     let round = start_round(&device, seed).await?;
     let batches = bodies(round, seed, SINGLE_CONTACTS / SINGLE_BATCH, SINGLE_BATCH)?;
     let mut latencies = Vec::new();
+    let cpu = cpu_time();
     let start = Instant::now();
     for body in batches {
         let t = Instant::now();
@@ -232,6 +254,7 @@ async fn single_device(
         elapsed: start.elapsed(),
         latencies,
         bytes_per_contact: None,
+        cpu: cpu_time().saturating_sub(cpu),
     })
 }
 
@@ -308,6 +331,7 @@ async fn many_devices(
         })
         .collect();
     barrier.wait().await;
+    let cpu = cpu_time();
     let start = Instant::now();
     let mut latencies = Vec::new();
     for task in tasks {
@@ -319,23 +343,38 @@ async fn many_devices(
         elapsed: start.elapsed(),
         latencies,
         bytes_per_contact: None,
+        cpu: cpu_time().saturating_sub(cpu),
     })
 }
 
-fn print(rows: &[Row], wire: (f64, u64, u64)) {
+fn print_rows(rows: &[Row]) {
     println!();
     println!(
-        "Avondronde sync benchmark: real server on loopback, {} CPU cores",
-        cores()
+        "Avondronde sync benchmark: real server on loopback, {} CPU cores, load average {}",
+        cores(),
+        std::fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|_| "unknown".into())
+    );
+    println!(
+        "(cpu µs/ctc: CPU time of server and client together per contact; unlike the \
+         wall-clock figures it does not depend on other load on the machine)"
     );
     println!();
     println!(
-        "{:<44} {:>8} {:>8} {:>11} {:>8} {:>8} {:>10}",
-        "scenario", "contacts", "seconds", "contacts/s", "p50 ms", "p99 ms", "bytes/ctc"
+        "{:<40} {:>8} {:>8} {:>11} {:>8} {:>8} {:>10} {:>11}",
+        "scenario",
+        "contacts",
+        "seconds",
+        "contacts/s",
+        "p50 ms",
+        "p99 ms",
+        "bytes/ctc",
+        "cpu µs/ctc"
     );
     for row in rows {
         println!(
-            "{:<44} {:>8} {:>8.3} {:>11.0} {:>8} {:>8} {:>10}",
+            "{:<40} {:>8} {:>8.3} {:>11.0} {:>8} {:>8} {:>10} {:>11.1}",
             row.scenario,
             row.contacts,
             row.elapsed.as_secs_f64(),
@@ -343,9 +382,14 @@ fn print(rows: &[Row], wire: (f64, u64, u64)) {
             ms(row.percentile(50.0)),
             ms(row.percentile(99.0)),
             row.bytes_per_contact
-                .map_or("-".into(), |b| format!("{b:.1}"))
+                .map_or("-".into(), |b| format!("{b:.1}")),
+            row.cpu.as_secs_f64() * 1e6 / row.contacts as f64
         );
     }
+}
+
+fn print(rows: &[Row], wire: (f64, u64, u64)) {
+    print_rows(rows);
     println!();
     println!(
         "wire, (a): {} bytes up + {} bytes down for {SINGLE_CONTACTS} contacts = {:.1} bytes/contact \
@@ -392,10 +436,34 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // `bench_sync a|b|c` runs one scenario alone, e.g. under a profiler.
+    let only = std::env::args().nth(1);
     runtime.block_on(async {
         let server = TestServer::start();
         let seed = server.seed();
         let http = http_client();
+        if let Some(only) = only {
+            let row = match only.as_str() {
+                "a" => single_device(&server, &seed, &http).await?,
+                "b" => {
+                    many_devices(&server, &seed, &http, 1, "(b) 200 devices, 50 pushes of 1")
+                        .await?
+                }
+                "c" => {
+                    many_devices(
+                        &server,
+                        &seed,
+                        &http,
+                        PER_DEVICE,
+                        "(c) 200 devices, 1 push of 50",
+                    )
+                    .await?
+                }
+                other => bail!("unknown scenario {other:?}: use a, b or c, or nothing for all"),
+            };
+            print_rows(&[row]);
+            return Ok(());
+        }
         let wire = single_device_bytes(&server, &seed).await?;
         let mut single = single_device(&server, &seed, &http).await?;
         single.bytes_per_contact = Some(wire.0);
