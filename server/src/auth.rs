@@ -214,10 +214,10 @@ impl FromRequestParts<Arc<AppState>> for Device {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?.to_owned();
-        // One indexed lookup of a few microseconds: done in place on a reader connection.
-        // Handing it to the blocking pool would cost more than the query (two thread
-        // switches per request, measured with the sync benchmark).
-        let device = state.db.read_blocking(|c| device_by_token(c, &token))?;
+        let device = state
+            .db
+            .read_point(move |c| device_by_token(c, &token))
+            .await?;
         let device = match device {
             DeviceLookup::Active(d) => d,
             DeviceLookup::Revoked => return Err(ApiError::Revoked),

@@ -630,8 +630,11 @@ async fn gzip_compressed_push_is_accepted() {
     let seed = app.seed(false);
     let token = app.enrol(&seed.enrolment_code).await;
     let r = round(seed.wijk, minutes_ago(60));
-    let c = contact(r.id, minutes_ago(5), seed.inside);
-    let batch = push_request(Timestamp::now(), &[Payload::Round(r), Payload::Contact(c)]);
+    let mut payloads = vec![Payload::Round(r.clone())];
+    // Enough receipts for a compressed answer (small answers are sent as they are).
+    payloads
+        .extend((0..20).map(|i| Payload::Contact(contact(r.id, minutes_ago(30 - i), seed.inside))));
+    let batch = push_request(Timestamp::now(), &payloads);
     let req = axum::http::Request::builder()
         .method(Method::POST)
         .uri("/api/v1/sync/push")
@@ -662,7 +665,62 @@ async fn gzip_compressed_push_is_accepted() {
             .iter()
             .all(|r| matches!(r.outcome, Outcome::Accepted(_)))
     );
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 20);
+}
+
+#[tokio::test]
+async fn small_answers_are_sent_uncompressed_even_when_gzip_is_accepted() {
+    let app = TestApp::new();
+    let reply = app
+        .send(
+            axum::http::Request::builder()
+                .uri("/health")
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.headers.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(reply.text(), "ok");
+}
+
+#[tokio::test]
+async fn a_batch_of_several_write_chunks_keeps_batch_order_and_refers_across_chunks() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    // The round first, 450 contacts in it, then its end: the server stores big batches in
+    // chunks, and a later chunk must see the round an earlier one stored.
+    let r = round(seed.wijk, minutes_ago(600));
+    let mut payloads = vec![Payload::Round(r.clone())];
+    payloads.extend(
+        (0..450).map(|i| Payload::Contact(contact(r.id, minutes_ago(500 - i), seed.inside))),
+    );
+    payloads.push(Payload::RoundEnd(avondronde_shared::round::RoundEnd {
+        round: r.id,
+        ended_at: whole_seconds(minutes_ago(1)),
+    }));
+    let res = app
+        .push_ok(&token, &push_request(Timestamp::now(), &payloads))
+        .await;
+    let seqs: Vec<u64> = res.receipts.iter().map(|r| acceptance(r).seq).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "server order is batch order"
+    );
+    for (receipt, payload) in res.receipts.iter().zip(&payloads) {
+        assert_eq!(
+            receipt.id,
+            payload.id().to_string(),
+            "receipts in request order"
+        );
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 450);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM round WHERE ended_at IS NOT NULL"),
+        1
+    );
 }
 
 #[rstest::rstest]

@@ -150,11 +150,12 @@ pub async fn push(
     let received_at = now_ms();
     let skew_ms = req.device_time.as_millisecond().saturating_sub(received_at);
     let gemeente = device.gemeente;
-    // A cached value behind one indexed lookup of the config version: read in place, not
-    // on the blocking pool (see the Device extractor).
+    // A cached value behind one indexed lookup of the config version.
+    let st = state.clone();
     let rules = state
         .db
-        .read_blocking(|c| state.gemeente_rules(c, gemeente))?;
+        .read_point(move |c| st.gemeente_rules(c, gemeente))
+        .await?;
     // Validate against the later of the two clocks: a device whose clock runs ahead is
     // flagged, not refused, and nothing it recorded is lost.
     let now = Timestamp::now().max(req.device_time);
@@ -177,7 +178,11 @@ pub async fn push(
             .map(|item| ingest::prepare(item, now, &rules))
             .collect();
         let ctx = ctx.clone();
-        stored.push(state.db.submit(move |c| ingest::commit(c, &ctx, prepared))?);
+        stored.push(
+            state
+                .db
+                .submit(move |c| ingest::commit(c, &ctx, prepared))?,
+        );
         if items.peek().is_none() {
             break;
         }
