@@ -41,7 +41,7 @@ pub fn new_secret() -> String {
 }
 
 /// A short human-typable enrolment code: 12 characters from an alphabet without look-alikes,
-/// shown as `XXXX-XXXX-XXXX` (about 60 bits; single use and valid for 24 hours).
+/// shown as e.g. `K7QM-2XPR-W9DA` (about 60 bits; single use and valid for 24 hours).
 pub fn new_enrolment_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
