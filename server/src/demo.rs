@@ -12,9 +12,7 @@ use avondronde_shared::contact::{Action, Behaviour, ContactFacts, GroupCounts, L
 use avondronde_shared::norms::{Encounter, NormSet, evaluate};
 use avondronde_shared::round::{Round, RoundEnd};
 use avondronde_shared::sync::{Payload, PushItem};
-use avondronde_shared::{
-    AgeBand, ContactId, GemeenteId, PlaceId, Role, RoundId, StreetContact, WijkId,
-};
+use avondronde_shared::{AgeBand, ContactId, PlaceId, Role, RoundId, StreetContact, WijkId};
 use geo::{BoundingRect, Intersects, MultiPolygon, Point};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
@@ -242,7 +240,6 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
             })
             .await?
     };
-    let _ = gemeente_id_for_docs(gemeente);
     Ok(Credentials {
         web_users: logins
             .into_iter()
@@ -253,10 +250,6 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
         enrolment_codes: codes,
         meldpunt_passphrase: Some(meldpunt_passphrase),
     })
-}
-
-fn gemeente_id_for_docs(g: GemeenteId) -> GemeenteId {
-    g
 }
 
 type PlaceRow = (PlaceId, f64, f64, f64, usize);
