@@ -20,7 +20,9 @@ use avondronde_shared::validate::Validate;
 use avondronde_shared::{AgeBand, RoundId, StreetContact, WijkId};
 use h3o::{LatLng, Resolution};
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::LazyLock;
+
+use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 
 use crate::auth::Device;
 use crate::db::DbError;
@@ -328,6 +330,92 @@ fn owned_round_wijk(
     Ok(wijk)
 }
 
+/// The contact columns that hold its facts (and what ingest derived from them), in the
+/// order of [`FactColumns::values`]. A contact's insert and a correction's update both
+/// write exactly these.
+const FACT_COLUMNS: &str = "observed_at, utc_offset_s, source, lat, lon, accuracy_m, fix_age_s, \
+     place_id, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised, behaviours, actions, \
+     brought_home, past_norm, cell_r9, cell_r10";
+const FACT_COUNT: usize = 20;
+
+static INSERT_CONTACT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id,
+           received_at, clock_skew_ms, skew_flag, {FACT_COLUMNS})
+         VALUES ({})",
+        vec!["?"; 10 + FACT_COUNT].join(", ")
+    )
+});
+
+static CORRECT_CONTACT: LazyLock<String> = LazyLock::new(|| {
+    let assignments = FACT_COLUMNS
+        .split(',')
+        .map(|col| format!("{} = ?", col.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "UPDATE contact SET {assignments}, wijk_id = COALESCE(?, wijk_id), corrected_seq = ?
+         WHERE id = ? AND device_id = ? AND COALESCE(corrected_seq, 0) < ?"
+    )
+});
+
+/// A contact's facts as SQL values.
+struct FactColumns<'a> {
+    f: &'a ContactFacts,
+    d: &'a Derived,
+    observed_at: i64,
+    source: &'a str,
+    place: Option<String>,
+    counts: [u16; 5],
+    behaviours: String,
+    actions: String,
+    cell_r9: Option<i64>,
+    cell_r10: Option<i64>,
+}
+
+impl<'a> FactColumns<'a> {
+    fn new(f: &'a ContactFacts, d: &'a Derived) -> Self {
+        FactColumns {
+            f,
+            d,
+            observed_at: f.observed_at.as_second(),
+            source: f.location.source.code(),
+            place: f.location.place.map(|p| p.to_string()),
+            counts: AgeBand::ALL.map(|b| f.group.get(b)),
+            behaviours: codes(f.behaviours.iter().map(|b| b.code())),
+            actions: codes(f.actions.iter().map(|a| a.code())),
+            cell_r9: d.cell_r9.map(|c| c as i64),
+            cell_r10: d.cell_r10.map(|c| c as i64),
+        }
+    }
+
+    fn values(&self) -> [&dyn ToSql; FACT_COUNT] {
+        let f = self.f;
+        [
+            &self.observed_at,
+            &f.utc_offset_s,
+            &self.source,
+            &f.location.lat,
+            &f.location.lon,
+            &f.location.accuracy_m,
+            &f.location.fix_age_s,
+            &self.place,
+            &self.counts[0],
+            &self.counts[1],
+            &self.counts[2],
+            &self.counts[3],
+            &self.counts[4],
+            &f.supervised,
+            &self.behaviours,
+            &self.actions,
+            &f.brought_home,
+            &self.d.past_norm,
+            &self.cell_r9,
+            &self.cell_r10,
+        ]
+    }
+}
+
 fn codes<T: AsRef<str>>(codes: impl Iterator<Item = T>) -> String {
     serde_json::to_string(&codes.map(|c| c.as_ref().to_owned()).collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".into())
@@ -377,85 +465,30 @@ fn write(
                 return Ok(Err(UNKNOWN_ROUND));
             };
             let wijk = d.wijk.map(|w| w.to_string()).unwrap_or(round_wijk);
-            let f = &c.facts;
-            conn.prepare_cached(
-                "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id, observed_at,
-                   utc_offset_s, received_at, clock_skew_ms, skew_flag, source, lat, lon, accuracy_m, fix_age_s,
-                   place_id, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised, behaviours, actions,
-                   brought_home, past_norm, cell_r9, cell_r10)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                   ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
-            )?
-            .execute(params![
-                c.id.to_string(),
-                seq,
-                device,
-                ctx.device.user.to_string(),
-                ctx.device.gemeente.to_string(),
-                c.round.to_string(),
-                wijk,
-                f.observed_at.as_second(),
-                f.utc_offset_s,
-                ctx.received_at,
-                ctx.skew_ms,
-                ctx.skewed(),
-                f.location.source.code(),
-                f.location.lat,
-                f.location.lon,
-                f.location.accuracy_m,
-                f.location.fix_age_s,
-                f.location.place.map(|p| p.to_string()),
-                f.group.get(AgeBand::Under6),
-                f.group.get(AgeBand::Age6To9),
-                f.group.get(AgeBand::Age10To11),
-                f.group.get(AgeBand::Age12To13),
-                f.group.get(AgeBand::Age14Plus),
-                f.supervised,
-                codes(f.behaviours.iter().map(|b| b.code())),
-                codes(f.actions.iter().map(|a| a.code())),
-                f.brought_home,
-                d.past_norm,
-                d.cell_r9.map(|c| c as i64),
-                d.cell_r10.map(|c| c as i64),
-            ])?;
+            let head: [&dyn ToSql; 10] = [
+                &c.id.to_string(),
+                &seq,
+                &device,
+                &ctx.device.user.to_string(),
+                &ctx.device.gemeente.to_string(),
+                &c.round.to_string(),
+                &wijk,
+                &ctx.received_at,
+                &ctx.skew_ms,
+                &ctx.skewed(),
+            ];
+            let facts = FactColumns::new(&c.facts, &d);
+            conn.prepare_cached(&INSERT_CONTACT)?
+                .execute(params_from_iter(head.into_iter().chain(facts.values())))?;
         }
         Ready::Correction(c, d) => {
-            let f = &c.facts;
+            let facts = FactColumns::new(&c.facts, &d);
+            let wijk = d.wijk.map(|w| w.to_string());
+            let contact = c.contact.to_string();
+            let tail: [&dyn ToSql; 5] = [&wijk, &seq, &contact, &device, &seq];
             let n = conn
-                .prepare_cached(
-                    "UPDATE contact SET observed_at = ?1, utc_offset_s = ?2, source = ?3, lat = ?4, lon = ?5,
-                       accuracy_m = ?6, fix_age_s = ?7, place_id = ?8, n_0_5 = ?9, n_6_9 = ?10, n_10_11 = ?11,
-                       n_12_13 = ?12, n_14p = ?13, supervised = ?14, behaviours = ?15, actions = ?16,
-                       brought_home = ?17, past_norm = ?18, cell_r9 = ?19, cell_r10 = ?20,
-                       wijk_id = COALESCE(?21, wijk_id), corrected_seq = ?22
-                     WHERE id = ?23 AND device_id = ?24 AND COALESCE(corrected_seq, 0) < ?22",
-                )?
-                .execute(params![
-                    f.observed_at.as_second(),
-                    f.utc_offset_s,
-                    f.location.source.code(),
-                    f.location.lat,
-                    f.location.lon,
-                    f.location.accuracy_m,
-                    f.location.fix_age_s,
-                    f.location.place.map(|p| p.to_string()),
-                    f.group.get(AgeBand::Under6),
-                    f.group.get(AgeBand::Age6To9),
-                    f.group.get(AgeBand::Age10To11),
-                    f.group.get(AgeBand::Age12To13),
-                    f.group.get(AgeBand::Age14Plus),
-                    f.supervised,
-                    codes(f.behaviours.iter().map(|b| b.code())),
-                    codes(f.actions.iter().map(|a| a.code())),
-                    f.brought_home,
-                    d.past_norm,
-                    d.cell_r9.map(|c| c as i64),
-                    d.cell_r10.map(|c| c as i64),
-                    d.wijk.map(|w| w.to_string()),
-                    seq,
-                    c.contact.to_string(),
-                    device,
-                ])?;
+                .prepare_cached(&CORRECT_CONTACT)?
+                .execute(params_from_iter(facts.values().into_iter().chain(tail)))?;
             if n == 0 {
                 return Ok(Err(UNKNOWN_CONTACT));
             }
