@@ -335,6 +335,42 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_job_whose_transaction_cannot_begin_fails_alone_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("b.db");
+        let db = std::sync::Arc::new(Db::open(&path).expect("open"));
+        db.write(|c| {
+            c.execute_batch("CREATE TABLE t (x INTEGER); PRAGMA busy_timeout = 20;")?;
+            Ok(())
+        })
+        .await
+        .expect("create");
+        // Another process holds the write lock, so the writer's BEGIN IMMEDIATE times out.
+        let other = Connection::open(&path).expect("other connection");
+        other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        let blocked = db
+            .write(|c| Ok(c.execute("INSERT INTO t VALUES (1)", [])?))
+            .await;
+        assert!(
+            blocked.is_err(),
+            "a job without a transaction reports failure"
+        );
+        other.execute_batch("ROLLBACK").expect("unlock");
+        db.write(|c| Ok(c.execute("INSERT INTO t VALUES (2)", [])?))
+            .await
+            .expect("the writer works again once the lock is free");
+        let rows: Vec<i64> = db
+            .read(|c| {
+                let mut s = c.prepare("SELECT x FROM t ORDER BY x")?;
+                let v = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                Ok(v)
+            })
+            .await
+            .expect("read");
+        assert_eq!(rows, vec![2], "the refused job wrote nothing");
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn a_point_read_waits_on_the_blocking_pool_when_every_reader_is_busy() {
         let dir = tempfile::tempdir().expect("tempdir");

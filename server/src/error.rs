@@ -45,6 +45,9 @@ pub enum ApiError {
     /// 422: a value broke a rule; the message says which and what is allowed.
     #[error("{0}")]
     Invalid(String),
+    /// 426: the app speaks a protocol version this server no longer accepts.
+    #[error("deze app is te oud voor de server; werk de app bij. Er gaat niets verloren.")]
+    AppTooOld,
     /// 429: slow down.
     #[error("te veel verzoeken; probeer het over een minuut opnieuw")]
     TooManyRequests,
@@ -64,6 +67,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::AppTooOld => StatusCode::UPGRADE_REQUIRED,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -80,6 +84,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::Gone(_) => "gone",
             ApiError::Invalid(_) => "invalid",
+            ApiError::AppTooOld => "app_too_old",
             ApiError::TooManyRequests => "too_many_requests",
             ApiError::Internal(_) => "internal",
         }

@@ -64,6 +64,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     .fallback(|| async { json_error(StatusCode::NOT_FOUND, "not_found", "niet gevonden") })
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(RequestDecompressionLayer::new())
+    .layer(middleware::from_fn(read_body_first))
     // Outside the decompression layer, so that its 415 for an unknown Content-Encoding
     // is JSON like every other error.
     .layer(middleware::from_fn(json_errors))
@@ -106,6 +107,60 @@ pub fn app(state: Arc<AppState>) -> Router {
     )
     .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
     .with_state(state)
+}
+
+/// Reads the whole (still compressed) request body before any handler or extractor runs.
+///
+/// A request refused before its body is needed (no token, wrong role) would otherwise be
+/// answered while the body is still on its way; the server then has to drop the
+/// connection, and a client that reuses it for its next request gets "closed without
+/// response". A body over the limit is refused here with 413 and the connection closed.
+async fn read_body_first(req: Request, next: Next) -> Response {
+    use axum::body::{Body, HttpBody};
+    if req.body().is_end_stream() {
+        return next.run(req).await;
+    }
+    let too_large = || {
+        let mut res = json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "het verzoek is te groot",
+        )
+        .into_response();
+        res.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        res
+    };
+    if req.body().size_hint().lower() > MAX_BODY_BYTES as u64 {
+        return too_large();
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(e) if over_limit(&e) => too_large(),
+        Err(_) => json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "het verzoek kwam niet volledig aan; probeer het opnieuw",
+        )
+        .into_response(),
+    }
+}
+
+fn over_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// Gives every error response the JSON `{code, message}` shape, including those made by

@@ -845,6 +845,33 @@ async fn too_many_items_in_one_push_answers_400_json() {
 }
 
 #[tokio::test]
+async fn a_protocol_older_than_the_server_accepts_answers_426_and_stores_nothing() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = round(seed.wijk, minutes_ago(60));
+    let mut batch = push_request(Timestamp::now(), &[Payload::Round(r.clone())]);
+    batch.protocol = avondronde_shared::sync::MIN_PROTOCOL_VERSION - 1;
+    let push = app.push(&token, &batch).await;
+    assert_eq!(push.error(StatusCode::UPGRADE_REQUIRED).code, "app_too_old");
+    let pull = app
+        .send(post(
+            "/api/v1/sync/pull",
+            Auth::Bearer(&token),
+            json_body(&serde_json::json!({ "protocol": 0 })),
+        ))
+        .await;
+    assert_eq!(pull.error(StatusCode::UPGRADE_REQUIRED).code, "app_too_old");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM round"), 0);
+
+    // A newer app only adds fields and kinds: the server takes what it knows.
+    batch.protocol = avondronde_shared::sync::PROTOCOL_VERSION + 1;
+    let reply = app.push_ok(&token, &batch).await;
+    assert!(matches!(reply.receipts[0].outcome, Outcome::Accepted(_)));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM round"), 1);
+}
+
+#[tokio::test]
 async fn login_is_rate_limited_per_username_with_429() {
     let app = TestApp::new();
     let seed = app.seed(true);

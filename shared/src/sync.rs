@@ -32,6 +32,12 @@ use crate::wire_enum::wire_enum;
 /// fields are only ever added (with defaults), never renamed or removed.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// The oldest protocol version this build still accepts. A device below it is answered
+/// with 426 (`app_too_old`) and keeps its outbox until the app is updated. A device above
+/// [`PROTOCOL_VERSION`] is accepted: it only adds fields, which are ignored, and item kinds,
+/// which are refused one by one.
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+
 /// Items per push request that a device sends at most.
 pub const MAX_BATCH_ITEMS: usize = 500;
 
@@ -246,7 +252,7 @@ pub struct Cursor(pub u64);
 
 /// `POST /api/v1/sync/pull`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullRequest {
     /// The protocol version the device speaks.
     #[serde(default = "default_protocol")]
@@ -265,6 +271,18 @@ pub struct PullRequest {
 
 fn default_protocol() -> u32 {
     PROTOCOL_VERSION
+}
+
+impl Default for PullRequest {
+    /// A first pull in this build's protocol.
+    fn default() -> Self {
+        PullRequest {
+            protocol: PROTOCOL_VERSION,
+            since: None,
+            config_version: None,
+            device_time: None,
+        }
+    }
 }
 
 /// The meldpunt's public key for sealing care forms.

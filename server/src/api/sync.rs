@@ -6,7 +6,8 @@ use std::sync::atomic::AtomicU64;
 
 use avondronde_shared::care::{CareStatus, Feedback};
 use avondronde_shared::sync::{
-    Cursor, MAX_BATCH_ITEMS, Outcome, PullRequest, PullResponse, PushRequest, PushResponse,
+    Cursor, MAX_BATCH_ITEMS, MIN_PROTOCOL_VERSION, Outcome, PullRequest, PullResponse, PushRequest,
+    PushResponse,
 };
 use avondronde_shared::{DeviceId, Role};
 use axum::Json;
@@ -135,12 +136,14 @@ pub async fn enrol(
         (status = 401, description = "Unknown or revoked device", body = crate::error::ErrorBody),
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
+        (status = 426, description = "App too old for this server", body = crate::error::ErrorBody),
         (status = 429, description = "Too many requests", body = crate::error::ErrorBody)))]
 pub async fn push(
     State(state): State<Arc<AppState>>,
     device: Device,
     ApiJson(req): ApiJson<PushRequest>,
 ) -> ApiResult<Json<PushResponse>> {
+    supported(req.protocol)?;
     if req.items.len() > MAX_BATCH_ITEMS * 2 {
         return Err(ApiError::BadRequest(format!(
             "Te veel items in één keer: {}; stuur er hoogstens {MAX_BATCH_ITEMS}.",
@@ -199,6 +202,15 @@ pub async fn push(
     }))
 }
 
+/// Refuses a protocol version older than the server still speaks (the device keeps its
+/// outbox and asks its user to update the app).
+fn supported(protocol: u32) -> ApiResult<()> {
+    if protocol < MIN_PROTOCOL_VERSION {
+        return Err(ApiError::AppTooOld);
+    }
+    Ok(())
+}
+
 fn count(state: &AppState, receipts: &[avondronde_shared::sync::Receipt], skewed: bool) {
     let m = &state.metrics;
     Metrics::add(&m.pushes, 1);
@@ -232,12 +244,14 @@ fn count(state: &AppState, receipts: &[avondronde_shared::sync::Receipt], skewed
         (status = 401, description = "Unknown or revoked device", body = crate::error::ErrorBody),
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
+        (status = 426, description = "App too old for this server", body = crate::error::ErrorBody),
         (status = 429, description = "Too many requests", body = crate::error::ErrorBody)))]
 pub async fn pull(
     State(state): State<Arc<AppState>>,
     device: Device,
     ApiJson(req): ApiJson<PullRequest>,
 ) -> ApiResult<Json<PullResponse>> {
+    supported(req.protocol)?;
     Metrics::add(&state.metrics.pulls, 1);
     let now = now_ms();
     if let Some(device_time) = req.device_time {
