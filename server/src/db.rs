@@ -18,10 +18,16 @@ use tokio::sync::oneshot;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_meldpunt.sql"),
+    include_str!("migrations/003_lean_ingest.sql"),
 ];
 
 /// Jobs the writer takes into one transaction at most.
 const MAX_GROUP: usize = 512;
+/// How long the writer keeps adding queued jobs to one transaction. Every job in a group
+/// waits for its commit, so under a steady stream of pushes an unbounded group would hold
+/// all their receipts back until the stream stops; a commit every few milliseconds costs
+/// little in WAL mode.
+const MAX_GROUP_TIME: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// A storage failure. Its text may name tables and constraints, never personal data.
 #[derive(Debug, thiserror::Error)]
@@ -256,8 +262,9 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, kick: mpsc::SyncSender
             first(None)(Err(e.to_string()));
             continue;
         }
+        let started = std::time::Instant::now();
         delivers.push(first(Some(&conn)));
-        while delivers.len() < MAX_GROUP {
+        while delivers.len() < MAX_GROUP && started.elapsed() < MAX_GROUP_TIME {
             match rx.try_recv() {
                 Ok(job) => delivers.push(job(Some(&conn))),
                 Err(_) => break,
@@ -393,6 +400,33 @@ mod tests {
         assert!(!reading.is_finished());
         drop(busy);
         assert_eq!(reading.await.expect("task").expect("read"), 7);
+    }
+
+    #[test]
+    fn the_ledger_keeps_its_items_and_their_order_through_the_lean_ingest_migration() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = Connection::open(dir.path().join("l.db")).expect("open");
+        for sql in &MIGRATIONS[..2] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 2; PRAGMA foreign_keys = OFF;
+             INSERT INTO item (seq, kind, item_id, device_id, hash, received_at)
+             VALUES (41, 'contact', 'c-41', 'd', x'00', 1);",
+        )
+        .expect("old item");
+        migrate(&conn).expect("migrate");
+        conn.execute(
+            "INSERT OR IGNORE INTO item (kind, item_id, device_id, hash, received_at)
+             VALUES ('contact', 'c-42', 'd', x'01', 2)",
+            [],
+        )
+        .expect("new item");
+        let items: Vec<(i64, String)> = conn
+            .prepare("SELECT seq, item_id FROM item ORDER BY seq")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("items");
+        assert_eq!(items, vec![(41, "c-41".into()), (42, "c-42".into())]);
     }
 
     #[test]
