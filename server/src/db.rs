@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_meldpunt.sql"),
     include_str!("migrations/003_lean_ingest.sql"),
+    include_str!("migrations/004_contact_archive.sql"),
 ];
 
 /// Jobs the writer takes into one transaction at most.

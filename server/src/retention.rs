@@ -6,9 +6,11 @@
 //!   kept: the meldpunt must close them first.
 //! - **raw contacts** are deleted when observed longer ago than the contact period
 //!   [24 months], together with their corrections and rounds that have no contacts left.
-//!   First they are added to `contact_aggregate`: counts per wijk, H3 cell (resolution 9),
-//!   local week and local hour, per age band. Analyses of periods older than the contact
-//!   period read that table; it holds no device, user, exact time or exact place.
+//!   First they are added to `contact_archive`: contacts grouped on the facts the hotspot
+//!   map filters on (wijk, hour, H3 cells, counts per age band, brought home, behaviours,
+//!   past the norm), with how many there were. It holds no device, user, round, exact
+//!   time or exact place, and the hotspot map reads it beside the raw contacts, so every
+//!   view and export keeps covering the archived years.
 //!
 //! The idempotency ledger (`item`: kind, id and hash) is kept, so a phone replaying an old
 //! item gets `duplicate` instead of bringing deleted data back. The audit log is kept too:
@@ -135,7 +137,7 @@ pub fn set_periods(
 pub struct Removed {
     /// Closed care forms.
     pub care_forms: usize,
-    /// Raw contacts (now in `contact_aggregate`).
+    /// Raw contacts (now in `contact_archive`).
     pub contacts: usize,
     /// Corrections of those contacts.
     pub corrections: usize,
@@ -180,22 +182,14 @@ pub fn enforce(conn: &Connection, now: Timestamp) -> Result<Vec<(GemeenteId, Rem
             ..Removed::default()
         };
         conn.execute(
-            "INSERT INTO contact_aggregate (gemeente_id, wijk_id, cell_r9, week, hour, contacts,
-               n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised, past_norm, brought_home)
-             SELECT gemeente_id, COALESCE(wijk_id, ''), COALESCE(cell_r9, 0),
-               date(observed_at + utc_offset_s, 'unixepoch', 'weekday 0', '-6 days'),
-               CAST(strftime('%H', observed_at + utc_offset_s, 'unixepoch') AS INTEGER),
-               COUNT(*), SUM(n_0_5), SUM(n_6_9), SUM(n_10_11), SUM(n_12_13), SUM(n_14p),
-               SUM(supervised), SUM(past_norm), SUM(brought_home)
+            "INSERT INTO contact_archive (gemeente_id, wijk_id, hour_at, cell_r9, cell_r10,
+               n_0_5, n_6_9, n_10_11, n_12_13, n_14p, brought_home, behaviours, past_norm,
+               contacts)
+             SELECT gemeente_id, COALESCE(wijk_id, ''), observed_at - observed_at % 3600,
+               cell_r9, cell_r10, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, brought_home,
+               behaviours, past_norm, COUNT(*)
              FROM contact WHERE gemeente_id = ?1 AND observed_at < ?2
-             GROUP BY 1, 2, 3, 4, 5
-             ON CONFLICT (gemeente_id, wijk_id, cell_r9, week, hour) DO UPDATE SET
-               contacts = contacts + excluded.contacts, n_0_5 = n_0_5 + excluded.n_0_5,
-               n_6_9 = n_6_9 + excluded.n_6_9, n_10_11 = n_10_11 + excluded.n_10_11,
-               n_12_13 = n_12_13 + excluded.n_12_13, n_14p = n_14p + excluded.n_14p,
-               supervised = supervised + excluded.supervised,
-               past_norm = past_norm + excluded.past_norm,
-               brought_home = brought_home + excluded.brought_home",
+             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13",
             params![g, contacts_before],
         )?;
         removed.corrections = conn.execute(
@@ -245,6 +239,11 @@ pub async fn run_daily(state: Arc<AppState>) {
         let now = Timestamp::now();
         match state.db.write(move |c| enforce(c, now)).await {
             Ok(report) => {
+                if report.iter().any(|(_, r)| r.contacts > 0) {
+                    // The map's in-memory indexes still hold the deleted contacts; the next
+                    // request reloads them, with the archive.
+                    state.hotspot.invalidate_all();
+                }
                 for (gemeente, r) in report {
                     tracing::info!(
                         %gemeente,
@@ -361,23 +360,25 @@ mod tests {
             2,
             "recent and open stay"
         );
-        let agg: (String, i64, i64, i64, i64, i64) = conn
-            .query_row(
-                "SELECT week, hour, contacts, n_6_9, n_10_11, brought_home FROM contact_aggregate",
-                [],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                },
+        // The two old contacts differ in their counts, so they stay two archive rows, each
+        // in the hour it was observed (20:00 UTC), without device, user or exact time.
+        let archived: Vec<(i64, i64, i64, i64, i64)> = conn
+            .prepare(
+                "SELECT hour_at, contacts, n_6_9, n_10_11, brought_home FROM contact_archive
+                 ORDER BY n_6_9",
             )
-            .expect("aggregate");
-        assert_eq!(agg, ("2024-11-11".into(), 21, 2, 3, 1, 2));
+            .and_then(|mut s| {
+                s.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect()
+            })
+            .expect("archive");
+        let hour: i64 = "2024-11-11T20:00:00Z"
+            .parse::<Timestamp>()
+            .expect("hour")
+            .as_second();
+        assert_eq!(archived, vec![(hour, 1, 1, 0, 1), (hour, 1, 2, 1, 1)]);
         assert!(audit::verify(&conn, g).expect("verify").intact());
         assert_eq!(
             count("SELECT COUNT(*) FROM audit_log WHERE action = 'retention'"),
@@ -389,6 +390,105 @@ mod tests {
             count("SELECT COUNT(*) FROM audit_log WHERE action = 'retention'"),
             1
         );
+    }
+
+    /// The hotspot map of a period must not change when retention moves its contacts into
+    /// the archive: every filter still counts the same contacts in the same cells.
+    #[test]
+    fn archived_contacts_leave_every_hotspot_view_as_it_was() {
+        use crate::hotspot::Indexes;
+        use crate::hotspot::analysis::run;
+        use crate::hotspot::filter::{Filter, Measure, Res};
+        use crate::hotspot::index::StudyArea;
+        use crate::hotspot::test_support::delfshaven;
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = open_connection(&dir.path().join("a.db")).expect("conn");
+        let db = crate::db::Db::open(&dir.path().join("a.db")).expect("db");
+        let wijk = delfshaven();
+        let cells9: Vec<u64> = StudyArea::of(&wijk.boundary, Res::Nine)
+            .expect("tiles")
+            .cells
+            .iter()
+            .take(6)
+            .map(|c| u64::from(*c))
+            .collect();
+        let now: Timestamp = "2026-11-20T12:00:00Z".parse().expect("now");
+        let wijk_id = wijk.id.to_string();
+        let g = crate::setup::create_gemeente(
+            &conn,
+            "Test",
+            "GM0002",
+            &avondronde_shared::norms::NormSet::rotterdam(),
+        )
+        .expect("gemeente");
+        // 400 contacts in 2024 (past the 24 months) and 2025–2026, with repeated facts
+        // so that archive rows group several contacts, and a few without a cell.
+        let behaviours = ["[]", "[\"hanging_around\"]", "[\"nuisance\",\"alcohol\"]"];
+        for i in 0..400i64 {
+            // Old contacts (even i) repeat 12 sets of facts, minutes apart within the hour.
+            let k = if i % 2 == 0 { (i / 2) % 12 } else { i };
+            let day = if i % 2 == 0 { k } else { 400 + i };
+            let at = "2024-03-01T19:00:00Z".parse::<Timestamp>().expect("start")
+                + jiff::SignedDuration::from_hours(24 * day + (k % 7))
+                + jiff::SignedDuration::from_mins(i % 50);
+            let cell9 = (k % 9 != 0).then(|| cells9[(k % 6) as usize] as i64);
+            conn.execute(
+                "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id,
+                       wijk_id, observed_at, utc_offset_s, received_at, clock_skew_ms,
+                       skew_flag, source, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised,
+                       behaviours, actions, brought_home, past_norm, cell_r9)
+                     VALUES (?1, ?2, 'd', 'u', ?3, 'r', ?4, ?5, 3600, 0, 0, 0, 'gps',
+                       0, ?6, ?7, 1, 0, 0, ?8, '[]', ?9, ?10, ?11)",
+                params![
+                    avondronde_shared::ContactId::new().to_string(),
+                    i + 1,
+                    g.to_string(),
+                    wijk_id,
+                    at.as_second(),
+                    k % 3,
+                    (k % 4) / 2,
+                    behaviours[(k % 3) as usize],
+                    k % 5 / 4,
+                    (k / 2) % 2,
+                    cell9,
+                ],
+            )
+            .expect("contact");
+        }
+        let filters = {
+            let mut contacts9 = Filter {
+                res: Res::Nine,
+                measure: Measure::Contacts,
+                ..Filter::default()
+            };
+            let all9 = contacts9.clone();
+            contacts9.past_norm_only = true;
+            let mut evening = all9.clone();
+            evening.hours = (1 << 20) | (1 << 21);
+            evening.bands = 0b00010;
+            evening.measure = Measure::Children;
+            let mut behaviour = all9.clone();
+            behaviour.behaviours = 0b11;
+            behaviour.brought_home_only = true;
+            vec![all9, contacts9, evening, behaviour]
+        };
+        let indexes = Indexes::default();
+        let before: Vec<_> = filters
+            .iter()
+            .map(|f| run(&indexes.get(&db, &wijk, 1).expect("index"), f).expect("run"))
+            .collect();
+        let report = enforce(&conn, now).expect("enforce");
+        assert!(report[0].1.contacts > 150, "the 2024 contacts were removed");
+        indexes.invalidate_all();
+        let index = indexes.get(&db, &wijk, 1).expect("index after retention");
+        assert!(
+            index.contacts.weight.iter().any(|&w| w > 1),
+            "archive rows stand for several contacts"
+        );
+        for (filter, was) in filters.iter().zip(before) {
+            assert_eq!(run(&index, filter).expect("run"), was, "{filter:?}");
+        }
     }
 
     #[test]

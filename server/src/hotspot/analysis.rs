@@ -115,7 +115,9 @@ pub fn run(index: &WijkIndex, filter: &Filter) -> Result<Analysis, HotspotError>
         if !filter.weekday_ok(day) {
             continue;
         }
-        let v = u64::from(v);
+        // An archive row stands for `weight` contacts with identical facts.
+        let weight = u64::from(c.weight[i]);
+        let v = u64::from(v) * weight;
         let hour = c.hour[i];
         let hour_ok = filter.hour_ok(hour);
         let in_after = day >= pf && day <= pt;
@@ -145,10 +147,10 @@ pub fn run(index: &WijkIndex, filter: &Filter) -> Result<Analysis, HotspotError>
             if !hour_ok {
                 continue;
             }
-            tot.contacts += 1;
-            tot.children += children;
-            tot.brought_home += u64::from(c.brought_home[i]);
-            tot.past_norm += past;
+            tot.contacts += weight;
+            tot.children += children * weight;
+            tot.brought_home += u64::from(c.brought_home[i]) * weight;
+            tot.past_norm += past * weight;
             if cell != OUTSIDE {
                 values[cell as usize] += v;
             }

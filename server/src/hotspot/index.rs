@@ -11,6 +11,8 @@
 //! head it has read through; each request compares it with `SELECT MAX(seq) FROM item`
 //! (one B-tree probe) and, when it moved, reads only the new contacts and corrections, in
 //! the same read transaction, so the index is exactly the committed state at that head.
+//! Contacts past their retention period live on as weighted rows of `contact_archive`
+//! ([`ArchivedContacts`]), loaded with the rest.
 //! A change to the wijk's boundary bumps the gemeente's config version and rebuilds the
 //! index. Code that deletes or rewrites contacts outside the ledger (a retention job, a
 //! bulk import) must call [`Indexes::invalidate`] or [`Indexes::invalidate_all`].
@@ -123,6 +125,9 @@ pub struct IndexRow {
     pub cell9: u32,
     /// Position in the resolution-10 study area, or [`OUTSIDE`].
     pub cell10: u32,
+    /// How many contacts the row stands for: 1 for a contact, more for an archive row of
+    /// contacts with identical facts (see [`ArchivedContacts`]).
+    pub weight: u32,
 }
 
 /// The contacts of one wijk, one vector per field, sorted by `seq`.
@@ -146,10 +151,13 @@ pub struct Columns {
     pub cell9: Vec<u32>,
     /// See [`IndexRow::cell10`].
     pub cell10: Vec<u32>,
+    /// See [`IndexRow::weight`].
+    pub weight: Vec<u32>,
 }
 
 impl Columns {
-    /// Number of contacts (including ones marked gone).
+    /// Number of rows (including ones marked gone); an archive row stands for
+    /// [`IndexRow::weight`] contacts.
     pub fn len(&self) -> usize {
         self.seq.len()
     }
@@ -177,6 +185,7 @@ impl Columns {
         self.flags.reserve(n);
         self.cell9.reserve(n);
         self.cell10.reserve(n);
+        self.weight.reserve(n);
     }
 
     /// Adds a row at the end; the caller keeps `seq` ascending.
@@ -194,6 +203,7 @@ impl Columns {
         self.flags.insert(at, r.flags);
         self.cell9.insert(at, r.cell9);
         self.cell10.insert(at, r.cell10);
+        self.weight.insert(at, r.weight);
     }
 
     fn set(&mut self, at: usize, r: IndexRow) {
@@ -206,6 +216,7 @@ impl Columns {
         self.flags[at] = r.flags;
         self.cell9[at] = r.cell9;
         self.cell10[at] = r.cell10;
+        self.weight[at] = r.weight;
     }
 
     /// Inserts or replaces the row with this `seq`, keeping the order.
@@ -319,6 +330,8 @@ pub struct RawContact {
     pub cell_r9: Option<u64>,
     /// `cell_r10`.
     pub cell_r10: Option<u64>,
+    /// How many contacts this stands for (1 for a row of `contact`).
+    pub weight: u32,
 }
 
 impl RawContact {
@@ -342,6 +355,7 @@ impl RawContact {
             past_norm: r.get::<_, i64>(9)? != 0,
             cell_r9: r.get::<_, Option<i64>>(10)?.map(|c| c as u64),
             cell_r10: r.get::<_, Option<i64>>(11)?.map(|c| c as u64),
+            weight: 1,
         })
     }
 
@@ -372,7 +386,36 @@ impl RawContact {
                 .cell_r10
                 .and_then(|c| area10.position(c))
                 .unwrap_or(OUTSIDE),
+            weight: self.weight,
         }
+    }
+}
+
+/// The rows of `contact_archive`: what retention keeps of contacts past their period,
+/// grouped on the facts the map filters on. They enter the index as [`RawContact`]s with
+/// a weight, at the start of the hour they fall in, and with negative `seq`s, which never
+/// meet the ledger's.
+pub struct ArchivedContacts;
+
+impl ArchivedContacts {
+    /// Reads a wijk's archive rows.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn of_wijk(conn: &Connection, wijk: WijkId) -> Result<Vec<RawContact>, DbError> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT -rowid, hour_at, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, brought_home,
+               behaviours, past_norm, cell_r9, cell_r10, contacts
+             FROM contact_archive WHERE wijk_id = ?1",
+        )?;
+        let mut q = stmt.query(params![wijk.to_string()])?;
+        let mut out = Vec::new();
+        while let Some(r) = q.next()? {
+            let mut raw = RawContact::read(r)?;
+            raw.weight = r.get::<_, i64>(12)?.clamp(0, i64::from(u32::MAX)) as u32;
+            out.push(raw);
+        }
+        Ok(out)
     }
 }
 
@@ -465,7 +508,10 @@ fn load(
         "SELECT {} FROM contact c WHERE c.wijk_id = ?1",
         RawContact::COLUMNS
     ))?;
-    let mut rows: Vec<IndexRow> = Vec::new();
+    let mut rows: Vec<IndexRow> = ArchivedContacts::of_wijk(conn, index.wijk.id)?
+        .iter()
+        .map(|raw| raw.index_row(&index.area9, &index.area10, &tz))
+        .collect();
     let mut q = stmt.query(params![index.wijk.id.to_string()])?;
     while let Some(r) = q.next()? {
         rows.push(RawContact::read(r)?.index_row(&index.area9, &index.area10, &tz));

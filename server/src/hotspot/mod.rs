@@ -67,6 +67,7 @@ pub(crate) mod test_support {
             past_norm: false,
             cell_r9: None,
             cell_r10: Some(cell_r10),
+            weight: 1,
         }
     }
 }
