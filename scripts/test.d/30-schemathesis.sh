@@ -42,4 +42,9 @@ cookie=$(curl -sf -D - -o /dev/null -X POST "$url/api/v1/session" -H 'content-ty
   --exclude-checks ignored_auth \
   -H "Authorization: Bearer $token" \
   -H "Cookie: $cookie" \
-  --base-url "$url"
+  --base-url "$url" || {
+    # The server logs methods, paths and request ids, never personal data.
+    echo "--- server log, last 40 lines" >&2
+    tail -n 40 "$work/server.log" >&2
+    exit 1
+  }
