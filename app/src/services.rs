@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use avondronde_shared::area::Wijk;
 use avondronde_shared::round::{Round, RoundEnd};
 use avondronde_shared::sync::DeviceConfig;
-use avondronde_shared::{CareFormId, RoundId};
+use avondronde_shared::{CareFormId, ContactId, CorrectionId, RoundId, StreetContact};
 use jiff::Timestamp;
 
 use crate::client;
@@ -177,6 +177,10 @@ impl AppCtx {
         let round = self
             .active_round()
             .ok_or_else(|| "Start eerst een ronde.".to_owned())?;
+        if form.correcting.is_some() {
+            // A correction must never become a second contact.
+            return Err("Dit is een correctie; sla hem op met 'Correctie opslaan'.".to_owned());
+        }
         if let Some(reason) = form.blocker() {
             return Err(reason.to_owned());
         }
@@ -193,6 +197,47 @@ impl AppCtx {
             contact: contact.id,
             care_forms: care_forms.into_iter().map(|(id, _)| id).collect(),
         })
+    }
+
+    /// The contacts saved in the round in progress, in the order they happened.
+    pub fn round_contacts(&self) -> Vec<StreetContact> {
+        lock(&self.store)
+            .contacts_of_active_round()
+            .unwrap_or_default()
+    }
+
+    /// A record form filled in with a saved contact's facts, to correct it. Only a
+    /// contact of the round in progress can be corrected.
+    pub fn correction_form(&self, contact: ContactId) -> Result<RecordForm, String> {
+        let round = self
+            .active_round()
+            .ok_or_else(|| "Er loopt geen ronde.".to_owned())?;
+        let saved = lock(&self.store)
+            .contact(contact)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| StoreError::NotFound("contact").to_string())?;
+        if saved.round != round.id {
+            return Err(StoreError::NotInActiveRound.to_string());
+        }
+        Ok(RecordForm::from_facts(saved.id, &saved.facts))
+    }
+
+    /// Saves a correcting form as a correction of its contact (never as a new contact);
+    /// returns after the commit.
+    pub fn save_correction(&self, form: &RecordForm) -> Result<CorrectionId, String> {
+        if let Some(reason) = form.blocker() {
+            return Err(reason.to_owned());
+        }
+        let now = self.now();
+        let correction = form
+            .to_correction(now)
+            .ok_or_else(|| "Dit formulier corrigeert geen vastgelegd contact.".to_owned())?
+            .map_err(|e| e.summary())?;
+        lock(&self.store)
+            .correct_contact(&correction, now)
+            .map_err(|e| e.to_string())?;
+        self.sync.trigger();
+        Ok(correction.id)
     }
 
     /// "Eerder hier": this device's contacts within 100 m in the last 30 days.

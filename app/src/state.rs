@@ -7,9 +7,9 @@
 
 use avondronde_shared::contact::{Action, Behaviour, ContactFacts, GroupCounts, Location};
 use avondronde_shared::norms::{Encounter, Evaluation, evaluate};
-use avondronde_shared::sync::DeviceConfig;
+use avondronde_shared::sync::{ContactCorrection, DeviceConfig};
 use avondronde_shared::validate::{Invalid, Validate};
-use avondronde_shared::{AgeBand, CareFormId, ContactId, PlaceId, StreetContact};
+use avondronde_shared::{AgeBand, CareFormId, ContactId, CorrectionId, PlaceId, StreetContact};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::platform::webview::GpsFix;
@@ -64,6 +64,21 @@ pub enum LocationChoice {
     },
     /// Deliberately no location.
     None,
+    /// The location saved with the contact being corrected, kept as it was (re-reading
+    /// it as a fresh fix would change its accuracy and age).
+    Kept(Location),
+}
+
+/// The saved contact a form corrects. Its time is the base the time buttons count from,
+/// so a correction does not drift with the clock while the form is open.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correcting {
+    /// The contact corrected.
+    pub contact: ContactId,
+    /// When it happened, as saved.
+    pub observed_at: Timestamp,
+    /// The UTC offset it was saved with.
+    pub utc_offset_s: i32,
 }
 
 /// The record form.
@@ -81,10 +96,13 @@ pub struct RecordForm {
     pub brought_home: u16,
     /// The location.
     pub location: LocationChoice,
-    /// Minutes the time was moved back from "now" (0 = now).
+    /// Minutes the time was moved back from "now" (0 = now), or, when correcting, from
+    /// the saved time (negative = later than saved).
     pub minutes_back: i64,
     /// Taps since the form was opened.
     pub taps: u32,
+    /// The saved contact this form corrects; `None` for a new contact.
+    pub correcting: Option<Correcting>,
 }
 
 impl Default for RecordForm {
@@ -98,6 +116,7 @@ impl Default for RecordForm {
             location: LocationChoice::Locating,
             minutes_back: 0,
             taps: 0,
+            correcting: None,
         }
     }
 }
@@ -116,6 +135,37 @@ impl RecordForm {
     /// A fresh form, waiting for a location.
     pub fn new() -> RecordForm {
         RecordForm::default()
+    }
+
+    /// A form that corrects a saved contact, filled in with its facts. Saving it gives a
+    /// [`ContactCorrection`] (see [`RecordForm::to_correction`]), never a new contact.
+    pub fn from_facts(contact: ContactId, facts: &ContactFacts) -> RecordForm {
+        let location = match facts.location.source {
+            avondronde_shared::contact::LocationSource::None => LocationChoice::None,
+            _ => LocationChoice::Kept(facts.location.clone()),
+        };
+        RecordForm {
+            counts: facts.group,
+            supervised: facts.supervised,
+            behaviours: facts.behaviours.clone(),
+            actions: facts.actions.clone(),
+            brought_home: facts.brought_home,
+            location,
+            minutes_back: 0,
+            taps: 0,
+            correcting: Some(Correcting {
+                contact,
+                observed_at: facts.observed_at,
+                utc_offset_s: facts.utc_offset_s,
+            }),
+        }
+    }
+
+    /// The time the time buttons count from: now, or the saved time when correcting.
+    fn time_base(&self, now: Timestamp) -> Timestamp {
+        self.correcting
+            .as_ref()
+            .map_or(now, |c| c.observed_at.min(now))
     }
 
     fn tap(&mut self) {
@@ -211,11 +261,13 @@ impl RecordForm {
     /// before the round started.
     pub fn shift_time(&mut self, minutes: i64, now: Timestamp, round_start: Timestamp) {
         self.tap();
-        let max_back = now.duration_since(round_start).as_mins().max(0);
-        self.minutes_back = (self.minutes_back - minutes).clamp(0, max_back);
+        let base = self.time_base(now);
+        let max_back = base.duration_since(round_start).as_mins().max(0);
+        let max_later = now.duration_since(base).as_mins().max(0);
+        self.minutes_back = (self.minutes_back - minutes).clamp(-max_later, max_back);
     }
 
-    /// Back to "now".
+    /// Back to "now" (to the saved time when correcting).
     pub fn time_now(&mut self) {
         self.tap();
         self.minutes_back = 0;
@@ -223,8 +275,9 @@ impl RecordForm {
 
     /// When the contact happened.
     pub fn observed_at(&self, now: Timestamp) -> Timestamp {
-        now.checked_sub(SignedDuration::from_mins(self.minutes_back))
-            .unwrap_or(now)
+        let base = self.time_base(now);
+        base.checked_sub(SignedDuration::from_mins(self.minutes_back))
+            .unwrap_or(base)
     }
 
     /// The point, if there is one (lat, lon).
@@ -232,6 +285,7 @@ impl RecordForm {
         match &self.location {
             LocationChoice::Gps(f) => Some((f.lat, f.lon)),
             LocationChoice::Place { lat, lon, .. } => Some((*lat, *lon)),
+            LocationChoice::Kept(l) => l.lat.zip(l.lon),
             _ => None,
         }
     }
@@ -241,6 +295,7 @@ impl RecordForm {
         match &self.location {
             LocationChoice::Gps(f) => Location::gps(f.lat, f.lon, f.accuracy_m, f.age_s(now)),
             LocationChoice::Place { id, lat, lon, .. } => Location::place(*id, *lat, *lon),
+            LocationChoice::Kept(l) => l.clone(),
             _ => Location::none(),
         }
     }
@@ -290,7 +345,26 @@ impl RecordForm {
         (self.counts.total() == 0).then_some("Tel eerst minstens één kind.")
     }
 
-    /// The contact to save, validated as the server will.
+    /// The facts as the form now has them.
+    fn facts(&self, now: Timestamp, utc_offset_s: i32) -> ContactFacts {
+        ContactFacts {
+            observed_at: self.observed_at(now),
+            utc_offset_s,
+            location: self.location(now),
+            group: self.counts,
+            supervised: self.supervised,
+            behaviours: self.behaviours.clone(),
+            actions: self.actions.clone(),
+            brought_home: if self.actions.contains(&Action::BroughtHome) {
+                self.brought_home
+            } else {
+                0
+            },
+        }
+    }
+
+    /// The contact to save, validated as the server will. For a new contact only; a
+    /// correcting form saves with [`RecordForm::to_correction`].
     pub fn to_contact(
         &self,
         round: &RoundInfo,
@@ -300,23 +374,22 @@ impl RecordForm {
         let contact = StreetContact {
             id: ContactId::new(),
             round: round.id,
-            facts: ContactFacts {
-                observed_at: self.observed_at(now),
-                utc_offset_s,
-                location: self.location(now),
-                group: self.counts,
-                supervised: self.supervised,
-                behaviours: self.behaviours.clone(),
-                actions: self.actions.clone(),
-                brought_home: if self.actions.contains(&Action::BroughtHome) {
-                    self.brought_home
-                } else {
-                    0
-                },
-            },
+            facts: self.facts(now, utc_offset_s),
         };
         contact.validate(now)?;
         Ok(contact)
+    }
+
+    /// The correction to save, validated as the server will; `None` when this form does
+    /// not correct a saved contact. The saved UTC offset is kept.
+    pub fn to_correction(&self, now: Timestamp) -> Option<Result<ContactCorrection, Invalid>> {
+        let c = self.correcting.as_ref()?;
+        let correction = ContactCorrection {
+            id: CorrectionId::new(),
+            contact: c.contact,
+            facts: self.facts(now, c.utc_offset_s),
+        };
+        Some(correction.validate(now).map(|()| correction))
     }
 
     /// One care form per child brought home, each with the youngest band present as a
@@ -427,6 +500,47 @@ mod tests {
         assert_eq!(f.observed_at(now), start);
         f.shift_time(TIME_STEP_MIN * 100, now, start);
         assert_eq!(f.observed_at(now), now);
+    }
+
+    #[test]
+    fn a_correction_form_keeps_the_saved_facts_and_moves_time_around_the_saved_time() {
+        let start = at("2026-11-20T20:00:00Z");
+        let saved_at = at("2026-11-20T20:10:00Z");
+        let now = at("2026-11-20T20:30:00Z");
+        let mut f = RecordForm::new();
+        f.add_child(AgeBand::Age12To13);
+        f.toggle_behaviour(Behaviour::Fireworks);
+        f.set_fix(Ok(GpsFix {
+            lat: 51.91,
+            lon: 4.44,
+            accuracy_m: 12.0,
+            taken_at: saved_at,
+        }));
+        let original = f.to_contact(&round(start), saved_at, 3600).expect("valid");
+
+        let mut c = RecordForm::from_facts(original.id, &original.facts);
+        // Unchanged, the correction carries exactly the saved facts, later as well.
+        let same = c.to_correction(now).expect("a correction").expect("valid");
+        assert_eq!((same.contact, &same.facts), (original.id, &original.facts));
+        assert_eq!(c.warnings(now), Vec::<String>::new(), "no GPS request");
+        // Time moves from the saved time: later up to now, earlier down to the start.
+        c.shift_time(TIME_STEP_MIN, now, start);
+        assert_eq!(c.observed_at(now), at("2026-11-20T20:15:00Z"));
+        for _ in 0..10 {
+            c.shift_time(TIME_STEP_MIN, now, start);
+        }
+        assert_eq!(c.observed_at(now), now);
+        for _ in 0..20 {
+            c.shift_time(-TIME_STEP_MIN, now, start);
+        }
+        assert_eq!(c.observed_at(now), start);
+        c.time_now();
+        assert_eq!(c.observed_at(now), saved_at, "back to the saved time");
+        c.add_child(AgeBand::Age12To13);
+        let fixed = c.to_correction(now).expect("a correction").expect("valid");
+        assert_eq!(fixed.facts.group.age12_13, 2);
+        assert_eq!(fixed.facts.location, original.facts.location);
+        assert!(RecordForm::new().to_correction(now).is_none());
     }
 
     #[test]

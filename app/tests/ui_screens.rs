@@ -138,3 +138,67 @@ async fn end_round_lists_what_is_unsent_and_can_end_anyway() {
     assert!(d.ctx.active_round().is_none());
     assert!(h.html().contains("Ronde starten"));
 }
+
+#[tokio::test]
+async fn a_saved_contact_is_corrected_from_the_round_card_without_a_second_contact() {
+    use avondronde_shared::sync::{ItemKind, Payload};
+
+    let d = device_in_round();
+    let mut h = Harness::new(&d.ctx, None);
+    for _ in 0..3 {
+        h.click("10–11 jaar: één kind erbij");
+    }
+    h.click("rondhangen");
+    h.click("Opslaan");
+    // The tabs carry static labels the harness does not see; open the app again on home,
+    // over the same store, as after a restart.
+    let mut h = Harness::new(&d.ctx, Some(Screen::Home));
+    let html = h.html();
+    assert!(html.contains("Vastgelegd deze ronde"), "{html}");
+    assert!(html.contains("22:30 · 3 kinderen · rondhangen"), "{html}");
+
+    h.click("Corrigeer contact 1 van 22:30");
+    let html = h.html();
+    assert!(html.contains("Contact corrigeren"), "{html}");
+    assert!(
+        html.contains("10–11 jaar: 3 kinderen"),
+        "the form opens on the saved facts: {html}"
+    );
+    assert!(h.has("Correctie opslaan") && !h.has("Opslaan"));
+    h.click("10–11 jaar: één kind erbij");
+    h.click("Correctie opslaan");
+    let html = h.html();
+    assert!(html.contains("Correctie opgeslagen"), "{html}");
+    assert!(
+        html.contains("Ronde in Delfshaven") && html.contains("22:30 · 4 kinderen"),
+        "back home, with the corrected contact listed: {html}"
+    );
+
+    let store = lock(&d.ctx.store);
+    assert_eq!(
+        store.contact_count().expect("count"),
+        1,
+        "no second contact"
+    );
+    let entries = store.pending_entries().expect("entries");
+    let kinds: Vec<_> = entries.iter().map(|e| e.kind.clone()).collect();
+    assert_eq!(
+        kinds,
+        vec![ItemKind::Round, ItemKind::Contact, ItemKind::Correction]
+    );
+    let item = store
+        .push_items(&[entries[2].local_seq])
+        .expect("item")
+        .remove(0);
+    let Some(Payload::Correction(correction)) =
+        Payload::parse(&item.kind, item.body.get()).expect("parse")
+    else {
+        panic!("a correction item");
+    };
+    assert_eq!(correction.facts.group.age10_11, 4);
+    let contact = store
+        .contact(correction.contact)
+        .expect("read")
+        .expect("the corrected contact");
+    assert_eq!(contact.facts, correction.facts, "the local copy follows");
+}

@@ -13,7 +13,7 @@ use avondronde_app::sync::SyncError;
 use avondronde_shared::care::{CareFormContent, CareStatus, ParentsReaction, Reception};
 use avondronde_shared::contact::Action;
 use avondronde_shared::sync::EntryState;
-use avondronde_shared::{ContactId, StreetContact};
+use avondronde_shared::{AgeBand, ContactId, StreetContact};
 use avondronde_tests::TestServer;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::params;
@@ -226,4 +226,38 @@ async fn a_revoked_device_stops_keeps_its_outbox_and_sends_it_after_enrolling_ag
     let report = ctx.sync.engine().sync_once().await.expect("pass");
     assert_eq!(report.sent, 2);
     assert_eq!(counts(ctx), (0, 2, 0));
+}
+
+#[tokio::test]
+async fn a_correction_made_in_the_round_replaces_the_contact_on_the_server() {
+    let server = TestServer::start();
+    let seed = server.seed();
+    let device = enrolled(&server, &seed).await;
+    let ctx = &device.ctx;
+    let saved = ctx.save_contact(&common_case(&seed)).expect("save");
+    ctx.sync.engine().sync_once().await.expect("pass");
+    let children = |server: &TestServer| {
+        server
+            .conn()
+            .query_row(
+                "SELECT n_10_11 FROM contact WHERE id = ?1",
+                params![saved.contact.to_string()],
+                |r| r.get::<_, i64>(0),
+            )
+            .expect("contact on the server")
+    };
+    assert_eq!(children(&server), 3);
+
+    let mut form = ctx.correction_form(saved.contact).expect("correctable");
+    form.add_child(AgeBand::Age10To11);
+    ctx.save_correction(&form).expect("save correction");
+    let report = ctx.sync.engine().sync_once().await.expect("pass");
+    assert_eq!((report.sent, report.refused), (1, 0), "accepted");
+    assert_eq!(counts(ctx), (0, 3, 0), "round, contact, correction");
+    assert_eq!(
+        children(&server),
+        4,
+        "the server's row has the corrected facts"
+    );
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM contact"), 1);
 }

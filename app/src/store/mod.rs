@@ -56,6 +56,11 @@ pub enum StoreError {
     /// Something that should exist does not.
     #[error("niet gevonden: {0}")]
     NotFound(&'static str),
+    /// A correction for a contact outside the round in progress.
+    #[error(
+        "dit contact hoort niet bij de lopende ronde; alleen contacten van de lopende ronde kunnen worden gecorrigeerd"
+    )]
+    NotInActiveRound,
 }
 
 /// A result of a store operation.

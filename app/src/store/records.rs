@@ -1,8 +1,9 @@
-//! Rounds and street contacts, each written together with its outbox row.
+//! Rounds and street contacts (and corrections to them), each written together with its
+//! outbox row.
 
 use avondronde_shared::care::CareFormEnvelope;
 use avondronde_shared::round::{Round, RoundEnd};
-use avondronde_shared::sync::Payload;
+use avondronde_shared::sync::{ContactCorrection, Payload};
 use avondronde_shared::{AgeBand, CareFormId, RoundId, StreetContact, WijkId};
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
@@ -151,6 +152,66 @@ impl Store {
         })
     }
 
+    /// Corrects a contact of the round in progress: its local facts and the correction's
+    /// outbox row in one transaction. A contact of an ended round (or of no known round)
+    /// is refused with [`StoreError::NotInActiveRound`]; an unknown contact with
+    /// [`StoreError::NotFound`].
+    pub fn correct_contact(
+        &mut self,
+        correction: &ContactCorrection,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let tx = self.conn_mut().transaction()?;
+        let row: Option<(String, bool)> = tx
+            .prepare_cached(
+                "SELECT c.body, c.round_id = (SELECT id FROM round WHERE ended_at IS NULL
+                                             ORDER BY started_at DESC LIMIT 1)
+                 FROM contact c WHERE c.id = ?1",
+            )?
+            .query_row(params![correction.contact.to_string()], |r| {
+                Ok((r.get(0)?, r.get::<_, Option<bool>>(1)?.unwrap_or(false)))
+            })
+            .optional()?;
+        let Some((body, active)) = row else {
+            return Err(StoreError::NotFound("contact"));
+        };
+        if !active {
+            return Err(StoreError::NotInActiveRound);
+        }
+        let mut contact: StreetContact = serde_json::from_str(&body)?;
+        contact.facts = correction.facts.clone();
+        let facts = &contact.facts;
+        tx.prepare_cached(
+            "UPDATE contact SET observed_at = ?1, lat = ?2, lon = ?3, body = ?4 WHERE id = ?5",
+        )?
+        .execute(params![
+            ms(facts.observed_at),
+            facts.location.lat,
+            facts.location.lon,
+            serde_json::to_string(&contact)?,
+            contact.id.to_string(),
+        ])?;
+        let seq = enqueue(&tx, &Payload::Correction(correction.clone()), now)?;
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    /// The contacts of the round in progress, in the order they happened (none without a
+    /// round), as saved or last corrected.
+    pub fn contacts_of_active_round(&self) -> Result<Vec<StreetContact>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT body FROM contact WHERE round_id = (SELECT id FROM round WHERE ended_at IS NULL
+                                                       ORDER BY started_at DESC LIMIT 1)
+             ORDER BY observed_at, id",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for body in rows {
+            out.push(serde_json::from_str(&body?)?);
+        }
+        Ok(out)
+    }
+
     /// How many contacts a round has.
     pub fn contacts_in_round(&self, round: RoundId) -> Result<u32> {
         let n: i64 = self
@@ -225,8 +286,11 @@ fn round_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<RoundInfo>> {
 
 #[cfg(test)]
 mod tests {
-    use avondronde_shared::ContactId;
-    use avondronde_shared::contact::{ContactFacts, GroupCounts, Location};
+    use avondronde_shared::contact::{Behaviour, ContactFacts, GroupCounts, Location};
+    use avondronde_shared::sync::ItemKind;
+    use avondronde_shared::{ContactId, CorrectionId};
+
+    use super::super::StoreKey;
 
     use super::*;
 
@@ -283,5 +347,111 @@ mod tests {
         assert_eq!(store.contacts_in_round(round.id).expect("n"), 3);
         // Round + three contacts are queued, in order.
         assert_eq!(store.pending_entries().expect("entries").len(), 4);
+    }
+
+    fn round_at(now: Timestamp) -> Round {
+        Round {
+            id: RoundId::new(),
+            wijk: WijkId::new(),
+            partner: None,
+            started_at: now,
+        }
+    }
+
+    #[test]
+    fn correcting_a_contact_updates_its_facts_and_queues_one_correction_that_survives_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let key = StoreKey::generate();
+        let mut store = Store::open(&path, &key).expect("open");
+        let now: Timestamp = "2026-11-20T21:30:00Z".parse().expect("ts");
+        let (lat, lon) = (51.9122, 4.4447);
+
+        // A contact of an earlier, ended round cannot be corrected.
+        let old_round = round_at(now - jiff::SignedDuration::from_hours(2));
+        store
+            .start_round(&old_round, "Delfshaven", now)
+            .expect("round");
+        let old = contact(
+            old_round.id,
+            lat,
+            lon,
+            now - jiff::SignedDuration::from_hours(2),
+        );
+        store.save_contact(&old, &[], now).expect("save");
+        store
+            .end_round(
+                &RoundEnd {
+                    round: old_round.id,
+                    ended_at: now - jiff::SignedDuration::from_hours(1),
+                },
+                now,
+            )
+            .expect("end");
+        let round = round_at(now);
+        store.start_round(&round, "Delfshaven", now).expect("round");
+        let c = contact(round.id, lat, lon, now);
+        store.save_contact(&c, &[], now).expect("save");
+        assert_eq!(
+            store
+                .contacts_of_active_round()
+                .expect("list")
+                .iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>(),
+            vec![c.id],
+            "only the round in progress is listed"
+        );
+        let before = store.pending_entries().expect("entries").len();
+
+        let mut facts = c.facts.clone();
+        facts.group = GroupCounts::default().with(AgeBand::Age10To11, 4);
+        facts.behaviours = vec![Behaviour::Fireworks];
+        let correction = ContactCorrection {
+            id: CorrectionId::new(),
+            contact: c.id,
+            facts: facts.clone(),
+        };
+        store.correct_contact(&correction, now).expect("correct");
+
+        let refused = ContactCorrection {
+            id: CorrectionId::new(),
+            contact: old.id,
+            facts: facts.clone(),
+        };
+        assert!(matches!(
+            store.correct_contact(&refused, now),
+            Err(StoreError::NotInActiveRound)
+        ));
+        let unknown = ContactCorrection {
+            id: CorrectionId::new(),
+            contact: ContactId::new(),
+            facts: facts.clone(),
+        };
+        assert!(matches!(
+            store.correct_contact(&unknown, now),
+            Err(StoreError::NotFound(_))
+        ));
+        drop(store);
+
+        let store = Store::open(&path, &key).expect("reopen");
+        let stored = store.contact(c.id).expect("get").expect("still there");
+        assert_eq!(
+            stored.facts, facts,
+            "the local copy has the corrected facts"
+        );
+        assert_eq!(stored.round, round.id);
+        assert_eq!(store.contact(old.id).expect("get"), Some(old.clone()));
+        assert_eq!(store.contact_count().expect("count"), 2, "no new contact");
+        let entries = store.pending_entries().expect("entries");
+        assert_eq!(entries.len(), before + 1, "exactly one more outbox row");
+        let last = entries.last().expect("row");
+        assert_eq!(last.kind, ItemKind::Correction);
+        assert_eq!(last.id, correction.id.0.to_string());
+        let item = store.push_items(&[last.local_seq]).expect("item");
+        let sent = Payload::parse(&ItemKind::Correction, item[0].body.get())
+            .expect("parse")
+            .expect("known kind");
+        assert_eq!(sent, Payload::Correction(correction));
     }
 }

@@ -1,7 +1,8 @@
-//! Home: start a round (wijk and partner), or see the round in progress; open care forms
-//! that still need finishing; what is unsent; news from the meldpunt.
+//! Home: start a round (wijk and partner), or see the round in progress with the contacts
+//! saved in it (each one can be corrected); open care forms that still need finishing;
+//! what is unsent; news from the meldpunt.
 
-use avondronde_shared::WijkId;
+use avondronde_shared::{StreetContact, WijkId};
 use dioxus::prelude::*;
 
 use super::chrome::{Btn, Chip, TextField};
@@ -28,6 +29,11 @@ pub fn Home() -> Element {
         )
     };
     let pending = lock(&ctx.store).outbox_counts().unwrap_or_default().pending;
+    let saved = if round.is_some() {
+        ctx.round_contacts()
+    } else {
+        Vec::new()
+    };
 
     rsx! {
         if let Some(r) = round {
@@ -39,6 +45,14 @@ pub fn Home() -> Element {
                 }
                 Btn { label: "Contact vastleggen", class: "btn primary wide", onclick: move |()| ui.go(Screen::Record) }
                 Btn { label: "Ronde beëindigen", class: "btn wide", onclick: move |()| ui.go(Screen::EndRound) }
+                if !saved.is_empty() {
+                    h3 { "Vastgelegd deze ronde" }
+                    ul { class: "list", aria_label: "Vastgelegd deze ronde",
+                        for (i, c) in saved.into_iter().enumerate() {
+                            SavedContact { key: "{c.id}", number: i + 1, contact: c }
+                        }
+                    }
+                }
             }
         } else {
             StartRound {}
@@ -134,6 +148,42 @@ fn StartRound() -> Element {
                     p { class: "error", role: "alert", "{e}" }
                 }
                 Btn { label: "Start ronde", class: "btn primary wide", disabled: chosen().is_none(), onclick: start }
+            }
+        }
+    }
+}
+
+/// One contact saved in the round in progress, with a button to correct it.
+#[component]
+fn SavedContact(number: usize, contact: StreetContact) -> Element {
+    let ui = ui();
+    let facts = &contact.facts;
+    let time = hhmm(facts.observed_at);
+    let children = match facts.group.total() {
+        1 => "1 kind".to_string(),
+        n => format!("{n} kinderen"),
+    };
+    let behaviours = if facts.behaviours.is_empty() {
+        "geen gedrag gekozen".to_string()
+    } else {
+        facts
+            .behaviours
+            .iter()
+            .map(|b| b.label_nl())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let id = contact.id;
+    rsx! {
+        li { class: "row",
+            span { "{time} · {children} · {behaviours}" }
+            Btn {
+                label: format!("Corrigeer contact {number} van {time}"),
+                text: "Corrigeer",
+                onclick: move |()| match app().correction_form(id) {
+                    Ok(form) => ui.correct(id, form),
+                    Err(e) => ui.say(e),
+                },
             }
         }
     }

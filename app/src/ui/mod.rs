@@ -14,7 +14,7 @@ mod outbox;
 mod record;
 mod theme;
 
-use avondronde_shared::CareFormId;
+use avondronde_shared::{CareFormId, ContactId};
 use dioxus::prelude::*;
 
 use crate::services::AppCtx;
@@ -30,6 +30,8 @@ pub enum Screen {
     Home,
     /// Record a contact.
     Record,
+    /// Correct a contact saved in the round in progress (the form is [`Ui::correction`]).
+    Correct(ContactId),
     /// Fill in a care form.
     CareForm(CareFormId),
     /// What is waiting, sent or refused.
@@ -58,6 +60,9 @@ pub struct Ui {
     pub toast: Signal<Option<String>>,
     /// The record form in progress (kept when switching screens).
     pub record: Signal<RecordForm>,
+    /// The form correcting a saved contact; separate from [`Ui::record`], so a new
+    /// contact half filled in is not lost by correcting an earlier one.
+    pub correction: Signal<RecordForm>,
 }
 
 impl Ui {
@@ -70,6 +75,12 @@ impl Ui {
     pub fn changed(mut self) {
         let next = *self.data.peek() + 1;
         self.data.set(next);
+    }
+
+    /// Opens the record screen on `form`, which corrects the saved `contact`.
+    pub fn correct(mut self, contact: ContactId, form: RecordForm) {
+        self.correction.set(form);
+        self.screen.set(Screen::Correct(contact));
     }
 
     /// Shows a short message.
@@ -104,12 +115,14 @@ pub fn App() -> Element {
     let mut status = use_signal(|| ctx.sync.engine().status());
     let toast = use_signal(|| None::<String>);
     let record = use_signal(RecordForm::new);
+    let correction = use_signal(RecordForm::new);
     let ui = use_context_provider(|| Ui {
         screen,
         data,
         status,
         toast,
         record,
+        correction,
     });
 
     // Follow the sync engine: every change re-reads the store.
@@ -146,6 +159,7 @@ pub fn App() -> Element {
                     match screen() {
                         Screen::Home => rsx! { home::Home {} },
                         Screen::Record => rsx! { record::Record {} },
+                        Screen::Correct(id) => rsx! { record::Record { key: "{id}", correcting: true } },
                         Screen::CareForm(id) => rsx! { care_form::CareFormScreen { key: "{id}", id } },
                         Screen::Outbox => rsx! { outbox::Outbox {} },
                         Screen::Feedback => rsx! { feedback::FeedbackList {} },

@@ -1,5 +1,8 @@
 //! Record a contact: tap counters per age band, supervision, chips, location, time, the
 //! live norm verdict, "Eerder hier", and save. All rules are in [`crate::state`].
+//!
+//! The same screen corrects a contact saved in the round in progress: it opens on the
+//! saved facts, and saving queues a correction instead of a new contact.
 
 use std::time::Duration;
 
@@ -15,12 +18,13 @@ use crate::state::{ACTIONS, BEHAVIOURS, LocationChoice, RecordForm, TIME_STEP_MI
 /// How long to wait for a GPS fix.
 const GPS_TIMEOUT_MS: u32 = 15_000;
 
-/// The record screen.
+/// The record screen; with `correcting`, the screen that corrects the saved contact in
+/// [`super::Ui::correction`].
 #[component]
-pub fn Record() -> Element {
+pub fn Record(#[props(default)] correcting: bool) -> Element {
     let ctx = app();
     let ui = ui();
-    let mut form = ui.record;
+    let mut form = if correcting { ui.correction } else { ui.record };
     let mut error = use_signal(|| None::<String>);
     let mut show_places = use_signal(|| false);
     let mut tick = use_signal(|| 0u64);
@@ -77,10 +81,13 @@ pub fn Record() -> Element {
         })
         .unwrap_or_default();
     let observed = f.observed_at(now);
-    let time_note = if f.minutes_back == 0 {
-        "nu".to_string()
-    } else {
-        format!("{} min geleden", f.minutes_back)
+    let saved_at = f.correcting.as_ref().map(|c| c.observed_at);
+    let time_note = match (saved_at.is_some(), f.minutes_back) {
+        (false, 0) => "nu".to_string(),
+        (false, m) => format!("{m} min geleden"),
+        (true, 0) => "zoals vastgelegd".to_string(),
+        (true, m) if m > 0 => format!("{m} min eerder dan vastgelegd"),
+        (true, m) => format!("{} min later dan vastgelegd", m.unsigned_abs()),
     };
     let location_text = match &f.location {
         LocationChoice::Locating => "GPS zoekt…".to_string(),
@@ -92,6 +99,7 @@ pub fn Record() -> Element {
         LocationChoice::GpsFailed(r) => format!("Geen GPS: {r}"),
         LocationChoice::Place { name, .. } => format!("Bekende plek: {name}"),
         LocationChoice::None => "Geen locatie".to_string(),
+        LocationChoice::Kept(l) => format!("Zoals vastgelegd: {}", l.source.label_nl()),
     };
     let warnings = f.warnings(jiff::Timestamp::now());
     let blocker = f.blocker();
@@ -99,6 +107,18 @@ pub fn Record() -> Element {
 
     let save = move |()| {
         let current = form.peek().clone();
+        if current.correcting.is_some() {
+            match app().save_correction(&current) {
+                Ok(_) => {
+                    error.set(None);
+                    ui.changed();
+                    ui.say("Correctie opgeslagen");
+                    ui.go(Screen::Home);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            return;
+        }
         match app().save_contact(&current) {
             Ok(saved) => {
                 form.set(RecordForm::new());
@@ -116,6 +136,15 @@ pub fn Record() -> Element {
     };
 
     rsx! {
+        if let Some(at) = saved_at {
+            section { class: "card", aria_label: "Contact corrigeren",
+                h2 { "Contact corrigeren" }
+                p { class: "muted",
+                    "Vastgelegd om {hhmm(at)}. Wat je hier verandert vervangt dit contact; er komt geen nieuw contact bij."
+                }
+                Btn { label: "Correctie annuleren", text: "Annuleren", class: "btn wide", onclick: move |()| ui.go(Screen::Home) }
+            }
+        }
         section { aria_label: "Leeftijden",
             for band in AgeBand::ALL {
                 div { class: "band", key: "{band.code()}",
@@ -195,7 +224,11 @@ pub fn Record() -> Element {
                 onclick: move |()| form.write().shift_time(-TIME_STEP_MIN, app().now(), round_start) }
             Btn { label: "Tijd 5 minuten later", text: "+{TIME_STEP_MIN} min",
                 onclick: move |()| form.write().shift_time(TIME_STEP_MIN, app().now(), round_start) }
-            Btn { label: "Tijd is nu", text: "Nu", onclick: move |()| form.write().time_now() }
+            if saved_at.is_some() {
+                Btn { label: "Tijd zoals vastgelegd", text: "Zoals vastgelegd", onclick: move |()| form.write().time_now() }
+            } else {
+                Btn { label: "Tijd is nu", text: "Nu", onclick: move |()| form.write().time_now() }
+            }
         }
         if let Some(e) = error() {
             p { class: "error", role: "alert", "{e}" }
@@ -207,7 +240,11 @@ pub fn Record() -> Element {
             div { class: "verdict {severity}", role: "status", aria_live: "polite", aria_label: "Oordeel buitenspeelnorm",
                 "{summary}"
             }
-            Btn { label: "Opslaan", class: "btn primary", disabled: blocker.is_some(), onclick: save }
+            if saved_at.is_some() {
+                Btn { label: "Correctie opslaan", class: "btn primary", disabled: blocker.is_some(), onclick: save }
+            } else {
+                Btn { label: "Opslaan", class: "btn primary", disabled: blocker.is_some(), onclick: save }
+            }
         }
     }
 }
