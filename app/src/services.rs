@@ -45,6 +45,15 @@ pub struct Saved {
     pub care_forms: Vec<CareFormId>,
 }
 
+/// What saving a correction led to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrectionSaved {
+    /// The correction's id.
+    pub correction: CorrectionId,
+    /// Care forms to fill in for children now brought home that were not before.
+    pub care_forms: Vec<CareFormId>,
+}
+
 impl AppCtx {
     /// Opens the store in `dir` and creates the sync engine; `run_sync` starts it in the
     /// background (tests leave it off and call passes themselves).
@@ -224,7 +233,7 @@ impl AppCtx {
 
     /// Saves a correcting form as a correction of its contact (never as a new contact);
     /// returns after the commit.
-    pub fn save_correction(&self, form: &RecordForm) -> Result<CorrectionId, String> {
+    pub fn save_correction(&self, form: &RecordForm) -> Result<CorrectionSaved, String> {
         if let Some(reason) = form.blocker() {
             return Err(reason.to_owned());
         }
@@ -233,11 +242,14 @@ impl AppCtx {
             .to_correction(now)
             .ok_or_else(|| "Dit formulier corrigeert geen vastgelegd contact.".to_owned())?
             .map_err(|e| e.summary())?;
-        lock(&self.store)
-            .correct_contact(&correction, now)
+        let new_forms = lock(&self.store)
+            .correct_contact(&correction, &form.care_forms(), now)
             .map_err(|e| e.to_string())?;
         self.sync.trigger();
-        Ok(correction.id)
+        Ok(CorrectionSaved {
+            correction: correction.id,
+            care_forms: new_forms,
+        })
     }
 
     /// "Eerder hier": this device's contacts within 100 m in the last 30 days.

@@ -120,21 +120,7 @@ impl Store {
             serde_json::to_string(contact)?,
         ])?;
         let seq = enqueue(&tx, &Payload::Contact(contact.clone()), now)?;
-        let empty = serde_json::to_string(&CareDraft::default())?;
-        for (i, (id, band)) in care_forms.iter().enumerate() {
-            tx.prepare_cached(
-                "INSERT INTO care_form_draft (id, contact_id, child_no, age_band, content, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                id.to_string(),
-                contact.id.to_string(),
-                i as i64 + 1,
-                band.code(),
-                empty,
-                ms(now)
-            ])?;
-        }
+        add_drafts(&tx, contact.id, 1, care_forms, now)?;
         tx.commit()?;
         Ok(seq)
     }
@@ -159,8 +145,9 @@ impl Store {
     pub fn correct_contact(
         &mut self,
         correction: &ContactCorrection,
+        care_forms: &[(CareFormId, AgeBand)],
         now: Timestamp,
-    ) -> Result<u64> {
+    ) -> Result<Vec<CareFormId>> {
         let tx = self.conn_mut().transaction()?;
         let row: Option<(String, bool)> = tx
             .prepare_cached(
@@ -191,9 +178,21 @@ impl Store {
             serde_json::to_string(&contact)?,
             contact.id.to_string(),
         ])?;
-        let seq = enqueue(&tx, &Payload::Correction(correction.clone()), now)?;
+        enqueue(&tx, &Payload::Correction(correction.clone()), now)?;
+        // More children brought home than before: a care form for each one more. Forms
+        // already there (drafts or sent) stay as they are; nothing is taken back.
+        let existing: usize = tx
+            .prepare_cached(
+                "SELECT (SELECT COUNT(*) FROM care_form_draft WHERE contact_id = ?1)
+                      + (SELECT COUNT(*) FROM care_form_sent WHERE contact_id = ?1)",
+            )?
+            .query_row(params![contact.id.to_string()], |r| r.get::<_, i64>(0))?
+            .try_into()
+            .unwrap_or(0);
+        let added = care_forms.get(existing..).unwrap_or_default();
+        add_drafts(&tx, contact.id, existing + 1, added, now)?;
         tx.commit()?;
-        Ok(seq)
+        Ok(added.iter().map(|(id, _)| *id).collect())
     }
 
     /// The contacts of the round in progress, in the order they happened (none without a
@@ -284,6 +283,32 @@ fn round_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<RoundInfo>> {
     Ok(info)
 }
 
+/// Empty care-form drafts for children brought home, numbered from `first_child_no`.
+fn add_drafts(
+    tx: &rusqlite::Transaction<'_>,
+    contact: avondronde_shared::ContactId,
+    first_child_no: usize,
+    care_forms: &[(CareFormId, AgeBand)],
+    now: Timestamp,
+) -> Result<()> {
+    let empty = serde_json::to_string(&CareDraft::default())?;
+    for (i, (id, band)) in care_forms.iter().enumerate() {
+        tx.prepare_cached(
+            "INSERT INTO care_form_draft (id, contact_id, child_no, age_band, content, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            id.to_string(),
+            contact.to_string(),
+            (first_child_no + i) as i64,
+            band.code(),
+            empty,
+            ms(now)
+        ])?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use avondronde_shared::contact::{Behaviour, ContactFacts, GroupCounts, Location};
@@ -359,6 +384,46 @@ mod tests {
     }
 
     #[test]
+    fn a_correction_that_brings_more_children_home_adds_a_care_form_for_each_one_more() {
+        let mut store = Store::open_in_memory().expect("open");
+        let now: Timestamp = "2026-11-20T21:30:00Z".parse().expect("ts");
+        let round = round_at(now);
+        store.start_round(&round, "Delfshaven", now).expect("round");
+        let c = contact(round.id, 51.9122, 4.4447, now);
+        let first = CareFormId::new();
+        store
+            .save_contact(&c, &[(first, AgeBand::Age6To9)], now)
+            .expect("save");
+        let correct = |store: &mut Store, forms: &[(CareFormId, AgeBand)]| {
+            let correction = ContactCorrection {
+                id: CorrectionId::new(),
+                contact: c.id,
+                facts: c.facts.clone(),
+            };
+            store
+                .correct_contact(&correction, forms, now)
+                .expect("correct")
+        };
+        // The corrected form asks for three forms; one exists, so two are added.
+        let wanted: Vec<_> = (0..3)
+            .map(|_| (CareFormId::new(), AgeBand::Age6To9))
+            .collect();
+        let added = correct(&mut store, &wanted);
+        assert_eq!(added, vec![wanted[1].0, wanted[2].0]);
+        let drafts = store.drafts().expect("drafts");
+        assert_eq!(
+            drafts
+                .iter()
+                .map(|d| (d.id, d.child_no))
+                .collect::<Vec<_>>(),
+            vec![(first, 1), (wanted[1].0, 2), (wanted[2].0, 3)]
+        );
+        // Fewer children in a later correction takes no form back.
+        assert!(correct(&mut store, &wanted[..1]).is_empty());
+        assert_eq!(store.drafts().expect("drafts").len(), 3);
+    }
+
+    #[test]
     fn correcting_a_contact_updates_its_facts_and_queues_one_correction_that_survives_reopen() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("s.db");
@@ -412,7 +477,9 @@ mod tests {
             contact: c.id,
             facts: facts.clone(),
         };
-        store.correct_contact(&correction, now).expect("correct");
+        store
+            .correct_contact(&correction, &[], now)
+            .expect("correct");
 
         let refused = ContactCorrection {
             id: CorrectionId::new(),
@@ -420,7 +487,7 @@ mod tests {
             facts: facts.clone(),
         };
         assert!(matches!(
-            store.correct_contact(&refused, now),
+            store.correct_contact(&refused, &[], now),
             Err(StoreError::NotInActiveRound)
         ));
         let unknown = ContactCorrection {
@@ -429,7 +496,7 @@ mod tests {
             facts: facts.clone(),
         };
         assert!(matches!(
-            store.correct_contact(&unknown, now),
+            store.correct_contact(&unknown, &[], now),
             Err(StoreError::NotFound(_))
         ));
         drop(store);

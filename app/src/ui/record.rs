@@ -109,11 +109,16 @@ pub fn Record(#[props(default)] correcting: bool) -> Element {
         let current = form.peek().clone();
         if current.correcting.is_some() {
             match app().save_correction(&current) {
-                Ok(_) => {
+                Ok(saved) => {
                     error.set(None);
                     ui.changed();
-                    ui.say("Correctie opgeslagen");
-                    ui.go(Screen::Home);
+                    if let Some(first) = saved.care_forms.first() {
+                        ui.say("Correctie opgeslagen. Vul nu het zorgformulier in.");
+                        ui.go(Screen::CareForm(*first));
+                    } else {
+                        ui.say("Correctie opgeslagen");
+                        ui.go(Screen::Home);
+                    }
                 }
                 Err(e) => error.set(Some(e)),
             }
