@@ -2,7 +2,8 @@
 // by `avondronde-liveview` on 127.0.0.1 and driven by Playwright in Debian's Chromium at
 // phone size (390×844), against the demo server. The app's clock is pinned to 22:30 so
 // the norm verdict's text can be asserted. Covers enrolment, the record flow, the care
-// form (sealed to the demo meldpunt key), and offline → online draining of the outbox.
+// form (sealed to the demo meldpunt key), correcting a saved contact, and offline → online
+// draining of the outbox.
 //
 // Needs `cargo build -p avondronde-server -p avondronde-app --bins` first (set
 // AVONDRONDE_TARGET_DIR when the binaries are not in target/). Screenshots go to artifacts/.
@@ -173,6 +174,22 @@ test('care form for a child brought home is sealed and its plaintext leaves the 
   await shot('app-7-feedback');
   await page.getByRole('button', { name: /^Verzendstatus,/ }).click();
   await page.getByText('0 wacht · 4 verzonden · 0 geweigerd').waitFor({ timeout: 20_000 });
+});
+
+test('a saved contact is corrected from the round card, not recorded twice', async () => {
+  await button('Ronde').click();
+  await page.getByRole('list', { name: 'Vastgelegd deze ronde' }).waitFor();
+  await shot('app-7b-round-contacts');
+  await button('Corrigeer contact 1 van 22:30').click();
+  await page.getByText('Contact corrigeren').first().waitFor();
+  await button('12–13 jaar: één kind erbij').click();
+  await shot('app-7c-correct');
+  await button('Correctie opslaan').click();
+  await page.getByText('Correctie opgeslagen', { exact: true }).waitFor();
+  await page.getByRole('button', { name: /^Verzendstatus,/ }).click();
+  // One more item (the correction), and it reached the server: no second contact.
+  await page.getByText('0 wacht · 5 verzonden · 0 geweigerd').waitFor({ timeout: 20_000 });
+  await page.getByText(/correctie/).first().waitFor();
 });
 
 /**

@@ -70,7 +70,7 @@ pub fn Header() -> Element {
     }
 }
 
-/// The short message at the bottom; it clears itself.
+/// The short message just under the tabs; it clears itself after three seconds.
 #[component]
 pub fn Toast() -> Element {
     let mut toast = ui().toast;
