@@ -17,8 +17,11 @@
 //!   50 contacts the way the app does during a round: one push per contact, as each one is
 //!   recorded. Contacts/s over the whole run and the latency per push (p50, p99). 51
 //!   requests per device stay within the per-device burst of the rate limit.
-//! - **(c)** for comparison, 200 devices each pushing their 50 contacts as one batch, all
-//!   at once (a phone catching up after a round offline).
+//! - **(c)** 200 devices each pushing their 50 contacts as one batch, all in the same
+//!   instant (every phone catching up after a round offline at exactly the same moment).
+//!   Here p99 is the time to store all 10,000 contacts, so it measures total throughput
+//!   rather than the latency one device sees under load; it is reported against the same
+//!   targets as (b).
 //!
 //! Request bodies are serialised and compressed before the clock starts: on a phone that
 //! is the phone's work, and on this 2-core machine it would otherwise be charged to the
@@ -419,6 +422,20 @@ fn print(rows: &[Row], wire: (f64, u64, u64)) {
     let p99 = many.percentile(99.0).unwrap_or(Duration::MAX);
     println!(
         "  (b) p99 <= 100 ms ................... {:>9}  {}",
+        ms(Some(p99)),
+        verdict(p99 <= Duration::from_millis(100))
+    );
+    // (c) against the same two targets: with all 10,000 contacts arriving in the same
+    // instant, its p99 is the time to store all of them.
+    let batched = &rows[2];
+    let p99 = batched.percentile(99.0).unwrap_or(Duration::MAX);
+    println!(
+        "  (c) >= 5,000 contacts/s ............. {:>9.0}  {}",
+        batched.rate(),
+        verdict(batched.rate() >= 5_000.0)
+    );
+    println!(
+        "  (c) p99 <= 100 ms ................... {:>9}  {}",
         ms(Some(p99)),
         verdict(p99 <= Duration::from_millis(100))
     );
