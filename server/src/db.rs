@@ -309,6 +309,17 @@ pub fn now_ms() -> i64 {
 mod tests {
     use super::*;
 
+    /// The values in test table `t`, in order.
+    async fn rows_of_t(db: &std::sync::Arc<Db>) -> Vec<i64> {
+        db.read(|c| {
+            let mut s = c.prepare("SELECT x FROM t ORDER BY x")?;
+            let v = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            Ok(v)
+        })
+        .await
+        .expect("read")
+    }
+
     #[tokio::test]
     async fn a_failing_job_rolls_back_only_itself_in_a_group_commit() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -328,14 +339,7 @@ mod tests {
         let (ok, bad) = tokio::join!(ok, bad);
         assert!(ok.is_ok());
         assert!(bad.is_err());
-        let rows: Vec<i64> = db
-            .read(|c| {
-                let mut s = c.prepare("SELECT x FROM t ORDER BY x")?;
-                let v = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-                Ok(v)
-            })
-            .await
-            .expect("read");
+        let rows = rows_of_t(&db).await;
         assert_eq!(
             rows,
             vec![1],
@@ -368,14 +372,7 @@ mod tests {
         db.write(|c| Ok(c.execute("INSERT INTO t VALUES (2)", [])?))
             .await
             .expect("the writer works again once the lock is free");
-        let rows: Vec<i64> = db
-            .read(|c| {
-                let mut s = c.prepare("SELECT x FROM t ORDER BY x")?;
-                let v = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-                Ok(v)
-            })
-            .await
-            .expect("read");
+        let rows = rows_of_t(&db).await;
         assert_eq!(rows, vec![2], "the refused job wrote nothing");
     }
 

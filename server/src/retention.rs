@@ -263,20 +263,6 @@ pub async fn run_daily(state: Arc<AppState>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::open_connection;
-
-    /// A fresh database at `path` with one gemeente.
-    fn gemeente_db(path: &std::path::Path) -> (Connection, GemeenteId) {
-        let conn = open_connection(path).expect("open");
-        let g = crate::setup::create_gemeente(
-            &conn,
-            "Test",
-            "GM0001",
-            &avondronde_shared::norms::NormSet::rotterdam(),
-        )
-        .expect("gemeente");
-        (conn, g)
-    }
 
     fn contact(conn: &Connection, g: GemeenteId, observed_at: Timestamp, hour_band: (u16, u16)) {
         let id = avondronde_shared::ContactId::new().to_string();
@@ -322,7 +308,7 @@ mod tests {
     #[test]
     fn expired_records_go_and_their_aggregates_stay() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (conn, g) = gemeente_db(&dir.path().join("r.db"));
+        let (conn, g) = crate::setup::test_gemeente_db(&dir.path().join("r.db"));
         let now: Timestamp = "2026-11-20T12:00:00Z".parse().expect("now");
         let months = |m: i64| {
             now.to_zoned(amsterdam())
@@ -409,7 +395,7 @@ mod tests {
         use crate::hotspot::test_support::delfshaven;
 
         let dir = tempfile::tempdir().expect("tempdir");
-        let (conn, g) = gemeente_db(&dir.path().join("a.db"));
+        let (conn, g) = crate::setup::test_gemeente_db(&dir.path().join("a.db"));
         let db = crate::db::Db::open(&dir.path().join("a.db")).expect("db");
         let wijk = delfshaven();
         let cells9: Vec<u64> = StudyArea::of(&wijk.boundary, Res::Nine)
@@ -493,7 +479,7 @@ mod tests {
     #[test]
     fn periods_are_configurable_per_gemeente_and_validated() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (conn, g) = gemeente_db(&dir.path().join("r.db"));
+        let (conn, g) = crate::setup::test_gemeente_db(&dir.path().join("r.db"));
         assert_eq!(periods(&conn, g).expect("periods"), Periods::default());
         let p = Periods {
             care_form_months: 6,

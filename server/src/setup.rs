@@ -334,6 +334,20 @@ pub fn user_by_name(conn: &Connection, username: &str) -> Result<UserId, SetupEr
         .ok_or_else(|| SetupError::Input(format!("no user {username:?}")))
 }
 
+/// A fresh database at `path` with one gemeente (Rotterdam's norms), for unit tests.
+#[cfg(test)]
+pub(crate) fn test_gemeente_db(path: &std::path::Path) -> (Connection, GemeenteId) {
+    let conn = crate::db::open_connection(path).expect("open");
+    let g = create_gemeente(
+        &conn,
+        "Test",
+        "GM0001",
+        &avondronde_shared::norms::NormSet::rotterdam(),
+    )
+    .expect("gemeente");
+    (conn, g)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -411,18 +411,10 @@ pub fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::open_connection;
 
     fn setup() -> (tempfile::TempDir, Connection, GemeenteId) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let conn = open_connection(&dir.path().join("a.db")).expect("open");
-        let g = crate::setup::create_gemeente(
-            &conn,
-            "Test",
-            "GM0001",
-            &avondronde_shared::norms::NormSet::rotterdam(),
-        )
-        .expect("gemeente");
+        let (conn, g) = crate::setup::test_gemeente_db(&dir.path().join("a.db"));
         (dir, conn, g)
     }
 
