@@ -462,7 +462,8 @@ mod tests {
             vec![all9, contacts9, evening, behaviour]
         };
         let indexes = Indexes::default();
-        let ptable = avondronde_shared::disclosure::Ptable::new(Default::default()).expect("ptable");
+        let ptable =
+            avondronde_shared::disclosure::Ptable::new(Default::default()).expect("ptable");
         let before: Vec<_> = filters
             .iter()
             .map(|f| run(&indexes.get(&db, &wijk, 1).expect("index"), f, &ptable).expect("run"))
@@ -476,7 +477,11 @@ mod tests {
             "archive rows stand for several contacts"
         );
         for (filter, was) in filters.iter().zip(before) {
-            assert_eq!(run(&index, filter, &ptable).expect("run"), was, "{filter:?}");
+            assert_eq!(
+                run(&index, filter, &ptable).expect("run"),
+                was,
+                "{filter:?}"
+            );
         }
     }
 

@@ -299,7 +299,10 @@ pub fn shown(protected: u64, threshold: u32) -> SuppressedCount {
 /// exponent: returns (log Z, E d, E d², E d³, E d⁴).
 fn moments(support: &[i64], a: f64, b: f64) -> (f64, [f64; 4]) {
     let e = |d: i64| a * d as f64 + b * (d * d) as f64;
-    let top = support.iter().map(|&d| e(d)).fold(f64::NEG_INFINITY, f64::max);
+    let top = support
+        .iter()
+        .map(|&d| e(d))
+        .fold(f64::NEG_INFINITY, f64::max);
     let mut z = 0.0;
     let mut m = [0.0; 4];
     for &d in support {
@@ -429,7 +432,11 @@ mod tests {
             }
             for (i, &h) in hits.iter().enumerate() {
                 let freq = h as f64 / steps as f64;
-                assert!((freq - row.probs[i]).abs() < 1e-4, "n {n} noise {}", row.lo + i as i64);
+                assert!(
+                    (freq - row.probs[i]).abs() < 1e-4,
+                    "n {n} noise {}",
+                    row.lo + i as i64
+                );
             }
         }
     }

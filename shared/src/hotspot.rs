@@ -421,7 +421,9 @@ impl fmt::Display for SuppressedCount {
 
 /// A string that [`SuppressedCount::shown`] cannot produce.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a suppressed count; expected \"0\", \"<10\" (or \"<15\" … \"<50\") or a multiple of 5 from 10 up")]
+#[error(
+    "{0:?} is not a suppressed count; expected \"0\", \"<10\" (or \"<15\" … \"<50\") or a multiple of 5 from 10 up"
+)]
 pub struct InvalidSuppressedCount(pub String);
 
 impl FromStr for SuppressedCount {

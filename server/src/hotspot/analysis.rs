@@ -255,17 +255,19 @@ pub fn run(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Result<Analys
 
     let measure = filter.measure;
     let protect = |s: &Sum| ptable.protect(s.n, measure_key(measure, s.key));
-    let stats =
-        |values: Vec<Sum>, histogram: [Sum; 24], totals: TotalSums| -> Result<PeriodStats, HotspotError> {
-            let values: Vec<u64> = values.iter().map(protect).collect();
-            let as_f64: Vec<f64> = values.iter().map(|&v| v as f64).collect();
-            Ok(PeriodStats {
-                hotspots: analyse(&as_f64, &area.neighbours)?,
-                values,
-                histogram: histogram.map(|s| protect(&s)),
-                totals: totals.protect(ptable),
-            })
-        };
+    let stats = |values: Vec<Sum>,
+                 histogram: [Sum; 24],
+                 totals: TotalSums|
+     -> Result<PeriodStats, HotspotError> {
+        let values: Vec<u64> = values.iter().map(protect).collect();
+        let as_f64: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+        Ok(PeriodStats {
+            hotspots: analyse(&as_f64, &area.neighbours)?,
+            values,
+            histogram: histogram.map(|s| protect(&s)),
+            totals: totals.protect(ptable),
+        })
+    };
     Ok(Analysis {
         filter: filter.clone(),
         params: ptable.params(),
@@ -319,7 +321,10 @@ mod tests {
 
     /// The key sum of the contacts `raw_at` made with these sequence numbers.
     fn key_of(seqs: &[i64]) -> CellKey {
-        CellKey::of(seqs.iter().map(|&s| raw_at(s, "2026-11-20T21:30:00Z", 0).key))
+        CellKey::of(
+            seqs.iter()
+                .map(|&s| raw_at(s, "2026-11-20T21:30:00Z", 0).key),
+        )
     }
 
     /// One contact per (cell, count) at 22:30 on 2026-11-20.
@@ -358,7 +363,10 @@ mod tests {
             analyse(&as_f64, &area.neighbours).expect("valid")
         );
         assert!(a.after.hotspots.iter().any(|h| h.bin != 0));
-        assert_eq!(protected_cells(&index_with(&contacts), &Filter::default(), &t), a.after.values);
+        assert_eq!(
+            protected_cells(&index_with(&contacts), &Filter::default(), &t),
+            a.after.values
+        );
     }
 
     #[test]
@@ -392,7 +400,10 @@ mod tests {
         // A total is an aggregate of its own: the same records, so the same key and noise
         // as the cell that holds them all.
         assert_eq!(contacts.after.totals.contacts, contacts.after.values[100]);
-        assert_eq!(contacts.after.totals.children, t.protect(6, k.for_children()));
+        assert_eq!(
+            contacts.after.totals.children,
+            t.protect(6, k.for_children())
+        );
     }
 
     #[test]
@@ -429,7 +440,10 @@ mod tests {
                 t.protect(1, key_of(&[3]))
             )
         );
-        assert_eq!(a.trend.iter().copied().max(), Some(t.protect(2, key_of(&[1, 2]))));
+        assert_eq!(
+            a.trend.iter().copied().max(),
+            Some(t.protect(2, key_of(&[1, 2])))
+        );
     }
 
     #[test]
@@ -487,7 +501,11 @@ mod tests {
         let (a_cell, b_cell) = (u64::from(area.cells[10]), u64::from(area.cells[200]));
         let rows: Vec<RawContact> = (1..=30)
             .map(|s| {
-                let at = if s % 2 == 0 { "2026-11-20T21:30:00Z" } else { "2026-11-20T19:30:00Z" };
+                let at = if s % 2 == 0 {
+                    "2026-11-20T21:30:00Z"
+                } else {
+                    "2026-11-20T19:30:00Z"
+                };
                 raw_at(s, at, if s <= 15 { a_cell } else { b_cell })
             })
             .collect();

@@ -50,7 +50,9 @@ pub fn assign_wijken(
             e => Err(e),
         })?;
     let Some((user_id, gemeente, role)) = user else {
-        return Err(DbError::Domain(format!("gebruiker {username:?} bestaat niet")));
+        return Err(DbError::Domain(format!(
+            "gebruiker {username:?} bestaat niet"
+        )));
     };
     if role != "coordinator" {
         return Err(DbError::Domain(format!(
@@ -79,10 +81,7 @@ pub fn assign_wijken(
     }
     wijken.sort();
     wijken.dedup();
-    conn.execute(
-        "DELETE FROM user_wijk WHERE user_id = ?1",
-        params![user_id],
-    )?;
+    conn.execute("DELETE FROM user_wijk WHERE user_id = ?1", params![user_id])?;
     for w in &wijken {
         conn.execute(
             "INSERT INTO user_wijk (user_id, wijk_id, assigned_at) VALUES (?1, ?2, ?3)",
@@ -103,7 +102,14 @@ pub fn assign_wijken(
             action: Action::WijkAssignment,
             form: None,
             address: None,
-            detail: format!("{username}: {}", if listed.is_empty() { "geen wijken".to_owned() } else { listed.join(", ") }),
+            detail: format!(
+                "{username}: {}",
+                if listed.is_empty() {
+                    "geen wijken".to_owned()
+                } else {
+                    listed.join(", ")
+                }
+            ),
         },
         now_ms,
     )?;
@@ -118,4 +124,16 @@ pub fn assign_all_wijken(conn: &Connection, user: UserId, now_ms: i64) -> Result
          WHERE u.id = ?1",
         params![user.to_string(), now_ms],
     )?)
+}
+
+/// The CBS codes of every wijk of a user's gemeente (for `assign-wijken --all`).
+pub fn wijk_codes_of_user(conn: &Connection, username: &str) -> Result<Vec<String>, DbError> {
+    let mut stmt = conn.prepare(
+        "SELECT w.code FROM wijk w JOIN user u ON u.gemeente_id = w.gemeente_id
+         WHERE u.username = ?1 ORDER BY w.code",
+    )?;
+    let codes = stmt
+        .query_map(params![username], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(codes)
 }

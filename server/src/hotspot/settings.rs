@@ -55,7 +55,13 @@ pub fn set_params(
          ON CONFLICT (gemeente_id) DO UPDATE SET max_noise = excluded.max_noise,
            variance = excluded.variance, threshold = excluded.threshold,
            updated_at = excluded.updated_at",
-        params![gemeente.to_string(), p.max_noise, p.variance, p.threshold, now_ms],
+        params![
+            gemeente.to_string(),
+            p.max_noise,
+            p.variance,
+            p.threshold,
+            now_ms
+        ],
     )?;
     audit::record(
         conn,

@@ -382,10 +382,7 @@ pub fn histogram(a: &Analysis) -> Histogram {
             hour: h,
             label: format!("{h:02}:00"),
             count: show(a.after.histogram[usize::from(h)]),
-            before: a
-                .before
-                .as_ref()
-                .map(|b| show(b.histogram[usize::from(h)])),
+            before: a.before.as_ref().map(|b| show(b.histogram[usize::from(h)])),
             selected: a.filter.hour_ok(h),
         })
         .collect();
