@@ -142,6 +142,13 @@ enum Admin {
         /// Months a raw contact is kept (its aggregate stays).
         #[arg(long, default_value_t = avondronde_server::retention::DEFAULT_CONTACT_MONTHS)]
         contact_months: u32,
+        /// Months without a change after which the inbox warns about an open care form.
+        #[arg(long, default_value_t = avondronde_server::retention::DEFAULT_OPEN_FORM_WARN_MONTHS)]
+        open_form_warn_months: u32,
+        /// Months without a change after which an open care form is deleted, unless the
+        /// meldpunt holds it on purpose.
+        #[arg(long, default_value_t = avondronde_server::retention::DEFAULT_OPEN_FORM_MONTHS)]
+        open_form_months: u32,
     },
     /// Enforce the retention periods now (the server also does this daily).
     RunRetention,
@@ -382,12 +389,16 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             gemeente,
             care_form_months,
             contact_months,
+            open_form_warn_months,
+            open_form_months,
         } => {
             use avondronde_server::retention;
             let g = setup::gemeente_by_code(conn, &gemeente)?;
             let periods = retention::Periods {
                 care_form_months,
                 contact_months,
+                open_form_warn_months,
+                open_form_months,
             };
             retention::set_periods(
                 conn,
