@@ -313,6 +313,7 @@ mod tests {
     use crate::hotspot::filter::{Measure, Period, day_number, parse_hours};
     use crate::hotspot::index::RawContact;
     use crate::hotspot::test_support::{delfshaven, raw_at};
+    use avondronde_shared::disclosure::RecordKey;
     use jiff::civil::Date;
 
     fn ptable() -> Ptable {
@@ -524,5 +525,88 @@ mod tests {
         let y = run(&index, &late_wider, &t).expect("runs");
         assert_eq!(x.after.values, y.after.values);
         assert_eq!(x.after.totals, y.after.totals);
+    }
+
+    /// Issue 9: what a coordinator sees is a function of the protected counts only. One
+    /// contact more changes the true count of its cell, hour, week and the totals; with a
+    /// record key for which every one of those protected counts stays the same, every
+    /// published answer (cells, CSV, histogram, trend, summary) is byte for byte the same.
+    #[test]
+    fn published_output_does_not_change_when_only_true_counts_change() {
+        use crate::hotspot::{export, view};
+        let wijk = delfshaven();
+        let area =
+            crate::hotspot::index::StudyArea::of(&wijk.boundary, crate::hotspot::filter::Res::Ten)
+                .expect("tiles");
+        let cell = u64::from(area.cells[42]);
+        let at = "2026-11-20T21:30:00Z";
+        let mut rows: Vec<RawContact> = (1..=40)
+            .map(|s| raw_at(s, at, u64::from(area.cells[100 + s as usize * 7])))
+            .collect();
+        rows.extend((41..=52).map(|s| raw_at(s, at, cell)));
+        let t = ptable();
+        let filter = Filter {
+            measure: Measure::Contacts,
+            ..Filter::default()
+        };
+        let base = WijkIndex::from_rows(wijk.clone(), rows.clone()).expect("index");
+        let a = run(&base, &filter, &t).expect("runs");
+        // Every aggregate the new contact joins: its cell (12 contacts), hour, week and the
+        // wijk totals (52 contacts), each with its key sum.
+        let in_cell = key_of(&(41..=52).collect::<Vec<_>>());
+        let all = key_of(&(1..=52).collect::<Vec<_>>());
+        let children = 52u64;
+        let same = |k: RecordKey| {
+            let plus = |key: CellKey| {
+                let mut key = key;
+                key.add(k);
+                key
+            };
+            t.protect(13, plus(in_cell)) == t.protect(12, in_cell)
+                && t.protect(53, plus(all)) == t.protect(52, all)
+                && t.protect(children + 1, plus(all).for_children())
+                    == t.protect(children, all.for_children())
+        };
+        let key = (0..u32::MAX)
+            .step_by(997)
+            .map(RecordKey)
+            .find(|&k| same(k))
+            .expect("a key that keeps every protected count");
+        rows.push(RawContact {
+            key,
+            ..raw_at(53, at, cell)
+        });
+        let more = WijkIndex::from_rows(wijk, rows).expect("index");
+        let b = run(&more, &filter, &t).expect("runs");
+        assert_ne!(
+            base.contacts.len(),
+            more.contacts.len(),
+            "the true counts differ"
+        );
+        assert!(a == b, "the protected counts are the same");
+        let json = |x: &dyn erased::Ser| x.json();
+        assert_eq!(json(&view::cells(&base, &a)), json(&view::cells(&more, &b)));
+        assert_eq!(
+            export::csv(&view::cells(&base, &a)),
+            export::csv(&view::cells(&more, &b))
+        );
+        assert_eq!(json(&view::histogram(&a)), json(&view::histogram(&b)));
+        assert_eq!(json(&view::trend(&a)), json(&view::trend(&b)));
+        assert_eq!(
+            json(&view::summary(&base, &a)),
+            json(&view::summary(&more, &b))
+        );
+    }
+
+    /// Serialises the different view types through one function.
+    mod erased {
+        pub trait Ser {
+            fn json(&self) -> String;
+        }
+        impl<T: serde::Serialize> Ser for T {
+            fn json(&self) -> String {
+                serde_json::to_string(self).expect("serialises")
+            }
+        }
     }
 }
