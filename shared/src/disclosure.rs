@@ -173,7 +173,7 @@ impl PtableParams {
                 self.variance, self.max_noise
             )));
         }
-        if !(10..=50).contains(&self.threshold) || self.threshold % 5 != 0 {
+        if !(10..=50).contains(&self.threshold) || !self.threshold.is_multiple_of(5) {
             return Err(PtableError(format!(
                 "drempel {}: kies 10, 15, … tot en met 50",
                 self.threshold
@@ -481,7 +481,7 @@ mod tests {
         fn protect_is_never_negative_and_within_the_maximum_noise(
             n in 0u64..10_000, key: u32, d in 3u32..=10,
         ) {
-            let t = table(d, PtableParams::max_variance(d).min(3.0).max(2.0));
+            let t = table(d, PtableParams::max_variance(d).clamp(2.0, 3.0));
             let p = t.protect(n, CellKey(key));
             prop_assert!(p.abs_diff(n) <= u64::from(d));
             if n == 0 {

@@ -432,7 +432,9 @@ impl FromStr for SuppressedCount {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if let Some(digits) = s.strip_prefix('<') {
             return match digits.parse::<u32>() {
-                Ok(t) if (10..=50).contains(&t) && t % 5 == 0 && t.to_string() == digits => {
+                Ok(t)
+                    if (10..=50).contains(&t) && t.is_multiple_of(5) && t.to_string() == digits =>
+                {
                     Ok(Self::shown(1, t))
                 }
                 _ => Err(InvalidSuppressedCount(s.to_owned())),
