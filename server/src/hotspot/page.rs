@@ -244,7 +244,7 @@ pub fn render(
             form #hs-filters .hs-side method="get" action="/kaart" {
                 h1 { "Hotspotkaart" }
                 @if wijken.is_empty() {
-                    p.notice.info { "Uw gemeente heeft nog geen wijken. Vraag de beheerder ze in te lezen." }
+                    p.notice.info { "Er zijn nog geen wijken aan u toegewezen. Vraag de beheerder uw wijken toe te wijzen." }
                 }
                 label for="hs-wijk" { "Wijk" }
                 select #hs-wijk name="wijk" {
