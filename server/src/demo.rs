@@ -178,6 +178,11 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
                 let mut field = Vec::new();
                 for (role, name, pw) in &setup_logins {
                     let user = setup::add_user(c, g, name, *role, Some(pw))?;
+                    if *role == Role::Coordinator {
+                        // The demo coordinator sees both demo wijken (issue 9).
+                        crate::hotspot::scope::assign_all_wijken(c, user, 0)
+                            .map_err(SetupError::Db)?;
+                    }
                     if role.is_field() {
                         let code = auth::issue_enrolment_code(c, user, ENROLMENT_TTL_MS)?;
                         let (device, _token) = auth::enrol(c, &code, "demo")?.map_err(|e| {

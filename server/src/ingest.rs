@@ -11,6 +11,7 @@
 
 use avondronde_shared::care::CareFormEnvelope;
 use avondronde_shared::contact::ContactFacts;
+use avondronde_shared::disclosure::RecordKey;
 use avondronde_shared::norms::{Encounter, evaluate};
 use avondronde_shared::round::{Round, RoundEnd};
 use avondronde_shared::sync::{
@@ -346,9 +347,9 @@ const FACT_COUNT: usize = 20;
 static INSERT_CONTACT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id,
-           received_at, clock_skew_ms, skew_flag, {FACT_COLUMNS})
+           received_at, clock_skew_ms, skew_flag, record_key, {FACT_COLUMNS})
          VALUES ({})",
-        vec!["?"; 10 + FACT_COUNT].join(", ")
+        vec!["?"; 11 + FACT_COUNT].join(", ")
     )
 });
 
@@ -470,7 +471,11 @@ fn write(
                 return Ok(Err(UNKNOWN_ROUND));
             };
             let wijk = d.wijk.map(|w| w.to_string()).unwrap_or(round_wijk);
-            let head: [&dyn ToSql; 10] = [
+            // The contact's random record key for the cell-key method (issue 9): drawn
+            // here, stored, never published and never sent back to a phone. A correction
+            // keeps it: the record stays the same record.
+            let record_key = RecordKey(rand::random::<u32>()).to_i64();
+            let head: [&dyn ToSql; 11] = [
                 &c.id.to_string(),
                 &seq,
                 &device,
@@ -481,6 +486,7 @@ fn write(
                 &ctx.received_at,
                 &ctx.skew_ms,
                 &ctx.skewed(),
+                &record_key,
             ];
             let facts = FactColumns::new(&c.facts, &d);
             conn.prepare_cached(&INSERT_CONTACT)?

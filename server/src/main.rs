@@ -142,9 +142,47 @@ enum Admin {
         /// Months a raw contact is kept (its aggregate stays).
         #[arg(long, default_value_t = avondronde_server::retention::DEFAULT_CONTACT_MONTHS)]
         contact_months: u32,
+        /// Months without a change after which the inbox warns about an open care form.
+        #[arg(long, default_value_t = avondronde_server::retention::DEFAULT_OPEN_FORM_WARN_MONTHS)]
+        open_form_warn_months: u32,
+        /// Months without a change after which an open care form is deleted, unless the
+        /// meldpunt holds it on purpose.
+        #[arg(long, default_value_t = avondronde_server::retention::DEFAULT_OPEN_FORM_MONTHS)]
+        open_form_months: u32,
     },
     /// Enforce the retention periods now (the server also does this daily).
     RunRetention,
+    /// Give a coordinator their wijken (replacing earlier ones); a coordinator without
+    /// wijken sees no hotspot map at all.
+    AssignWijken {
+        /// The coordinator's username.
+        #[arg(long)]
+        username: String,
+        /// CBS wijk codes of their gemeente, comma-separated (WK059903,WK059904).
+        #[arg(long, value_delimiter = ',', required_unless_present_any = ["all", "none"])]
+        wijken: Vec<String>,
+        /// Every wijk of their gemeente.
+        #[arg(long, conflicts_with_all = ["wijken", "none"])]
+        all: bool,
+        /// No wijk: take every wijk away.
+        #[arg(long, conflicts_with = "wijken")]
+        none: bool,
+    },
+    /// Set the noise of the coordinator statistics (cell-key method; see the README).
+    SetDisclosure {
+        /// Gemeente CBS code.
+        #[arg(long)]
+        gemeente: String,
+        /// Largest noise in either direction, 3–10.
+        #[arg(long, default_value_t = 5)]
+        max_noise: u32,
+        /// Variance of the noise, 2 to min(max_noise² / 4, 12).
+        #[arg(long, default_value_t = 3.0)]
+        variance: f64,
+        /// Counts below this show as "<threshold": 10, 15, … 50.
+        #[arg(long, default_value_t = 10)]
+        threshold: u32,
+    },
 }
 
 /// A passphrase from the argument or environment, else read from standard input.
@@ -351,12 +389,16 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             gemeente,
             care_form_months,
             contact_months,
+            open_form_warn_months,
+            open_form_months,
         } => {
             use avondronde_server::retention;
             let g = setup::gemeente_by_code(conn, &gemeente)?;
             let periods = retention::Periods {
                 care_form_months,
                 contact_months,
+                open_form_warn_months,
+                open_form_months,
             };
             retention::set_periods(
                 conn,
@@ -377,6 +419,43 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
                     r.care_forms, r.contacts, r.corrections, r.rounds
                 );
             }
+        }
+        Admin::AssignWijken {
+            username,
+            wijken,
+            all,
+            none: _,
+        } => {
+            use avondronde_server::hotspot::scope;
+            let wijken = if all {
+                scope::wijk_codes_of_user(conn, &username)?
+            } else {
+                wijken
+            };
+            let now = avondronde_server::db::now_ms();
+            let cli = avondronde_server::audit::Actor::cli();
+            let n = scope::assign_wijken(conn, &username, &wijken, &cli, now)?;
+            println!("{username} now sees {n} wijk(en)");
+        }
+        Admin::SetDisclosure {
+            gemeente,
+            max_noise,
+            variance,
+            threshold,
+        } => {
+            use avondronde_shared::disclosure::PtableParams;
+            let g = setup::gemeente_by_code(conn, &gemeente)?;
+            let p = PtableParams {
+                max_noise,
+                variance,
+                threshold,
+            };
+            let cli = avondronde_server::audit::Actor::cli();
+            let now = avondronde_server::db::now_ms();
+            avondronde_server::hotspot::settings::set_params(conn, g, p, &cli, now)?;
+            println!(
+                "noise for {gemeente}: maximum {max_noise}, variance {variance}, threshold {threshold}"
+            );
         }
         Admin::RevokeDevice { id } => {
             let device = id

@@ -2,15 +2,20 @@
 //!
 //! Per gemeente (defaults in brackets, changeable with `admin set-retention`):
 //! - **closed care forms** (status "afgerond" or "niet opgepakt") are deleted when their
-//!   last change is older than the care-form period [12 months]. Forms still open are
-//!   kept: the meldpunt must close them first.
+//!   last change is older than the care-form period [12 months].
+//! - **open care forms** (any other status) get a warning in the inbox once their last
+//!   change is older than the warning age [3 months], and are deleted, with an audit entry
+//!   per form, once it is older than the maximum for open forms [12 months], unless the
+//!   meldpunt marked the form as held on purpose ([`crate::meldpunt::open_forms`]).
 //! - **raw contacts** are deleted when observed longer ago than the contact period
 //!   [24 months], together with their corrections and rounds that have no contacts left.
 //!   First they are added to `contact_archive`: contacts grouped on the facts the hotspot
 //!   map filters on (wijk, hour, H3 cells, counts per age band, brought home, behaviours,
-//!   past the norm), with how many there were. It holds no device, user, round, exact
-//!   time or exact place, and the hotspot map reads it beside the raw contacts, so every
-//!   view and export keeps covering the archived years.
+//!   past the norm), with how many there were and the sum of their record keys (mod 2³²,
+//!   the cell-key method of issue 9), so every cell, hour, week and total keeps its cell
+//!   key and therefore its noise. It holds no device, user, round, exact time or exact
+//!   place, and the hotspot map reads it beside the raw contacts, so every view and export
+//!   keeps covering the archived years and shows exactly what it showed before.
 //!
 //! The idempotency ledger (`item`: kind, id and hash) is kept, so a phone replaying an old
 //! item gets `duplicate` instead of bringing deleted data back. The audit log is kept too:
@@ -36,6 +41,10 @@ use crate::state::AppState;
 pub const DEFAULT_CARE_FORM_MONTHS: u32 = 12;
 /// Default contact period, months after the observation.
 pub const DEFAULT_CONTACT_MONTHS: u32 = 24;
+/// Default warning age of an open care form, months after its last change.
+pub const DEFAULT_OPEN_FORM_WARN_MONTHS: u32 = 3;
+/// Default maximum age of an open care form that is not held, months after its last change.
+pub const DEFAULT_OPEN_FORM_MONTHS: u32 = 12;
 /// How long after start the first run waits (so a restart loop never skips retention,
 /// and tests that start a server see no background writes).
 pub const FIRST_RUN_AFTER: Duration = Duration::from_secs(15 * 60);
@@ -49,6 +58,10 @@ pub struct Periods {
     pub care_form_months: u32,
     /// Raw contacts, months after observation.
     pub contact_months: u32,
+    /// Open care forms: the inbox warns from this many months after the last change.
+    pub open_form_warn_months: u32,
+    /// Open care forms not held on purpose: deleted this many months after the last change.
+    pub open_form_months: u32,
 }
 
 impl Default for Periods {
@@ -56,6 +69,8 @@ impl Default for Periods {
         Periods {
             care_form_months: DEFAULT_CARE_FORM_MONTHS,
             contact_months: DEFAULT_CONTACT_MONTHS,
+            open_form_warn_months: DEFAULT_OPEN_FORM_WARN_MONTHS,
+            open_form_months: DEFAULT_OPEN_FORM_MONTHS,
         }
     }
 }
@@ -66,12 +81,20 @@ impl Periods {
         for (what, m) in [
             ("zorgformulieren", self.care_form_months),
             ("contacten", self.contact_months),
+            ("waarschuwing open formulieren", self.open_form_warn_months),
+            ("open formulieren", self.open_form_months),
         ] {
             if !(1..=120).contains(&m) {
                 return Err(format!(
                     "bewaartermijn {what}: {m} maanden; kies 1 tot en met 120"
                 ));
             }
+        }
+        if self.open_form_warn_months >= self.open_form_months {
+            return Err(format!(
+                "de waarschuwing voor open formulieren ({} maanden) moet vóór de verwijdering ({} maanden) komen",
+                self.open_form_warn_months, self.open_form_months
+            ));
         }
         Ok(())
     }
@@ -81,12 +104,19 @@ impl Periods {
 pub fn periods(conn: &Connection, gemeente: GemeenteId) -> Result<Periods, DbError> {
     Ok(conn
         .prepare_cached(
-            "SELECT care_form_months, contact_months FROM retention_setting WHERE gemeente_id = ?1",
+            "SELECT care_form_months, contact_months, open_form_warn_months, open_form_months
+             FROM retention_setting WHERE gemeente_id = ?1",
         )?
         .query_row(params![gemeente.to_string()], |r| {
             Ok(Periods {
                 care_form_months: r.get(0)?,
                 contact_months: r.get(1)?,
+                open_form_warn_months: r
+                    .get::<_, Option<u32>>(2)?
+                    .unwrap_or(DEFAULT_OPEN_FORM_WARN_MONTHS),
+                open_form_months: r
+                    .get::<_, Option<u32>>(3)?
+                    .unwrap_or(DEFAULT_OPEN_FORM_MONTHS),
             })
         })
         .optional()?
@@ -103,15 +133,20 @@ pub fn set_periods(
 ) -> Result<(), DbError> {
     p.validate().map_err(DbError::Domain)?;
     conn.execute(
-        "INSERT INTO retention_setting (gemeente_id, care_form_months, contact_months, updated_at)
-         VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO retention_setting (gemeente_id, care_form_months, contact_months, updated_at,
+           open_form_warn_months, open_form_months)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (gemeente_id) DO UPDATE SET care_form_months = excluded.care_form_months,
-           contact_months = excluded.contact_months, updated_at = excluded.updated_at",
+           contact_months = excluded.contact_months, updated_at = excluded.updated_at,
+           open_form_warn_months = excluded.open_form_warn_months,
+           open_form_months = excluded.open_form_months",
         params![
             gemeente.to_string(),
             p.care_form_months,
             p.contact_months,
-            now_ms
+            now_ms,
+            p.open_form_warn_months,
+            p.open_form_months
         ],
     )?;
     audit::record(
@@ -123,8 +158,8 @@ pub fn set_periods(
             form: None,
             address: None,
             detail: format!(
-                "zorgformulieren: {} maanden; contacten: {} maanden",
-                p.care_form_months, p.contact_months
+                "zorgformulieren: {} maanden; contacten: {} maanden; open formulieren: waarschuwing na {}, verwijderen na {} maanden",
+                p.care_form_months, p.contact_months, p.open_form_warn_months, p.open_form_months
             ),
         },
         now_ms,
@@ -137,6 +172,8 @@ pub fn set_periods(
 pub struct Removed {
     /// Closed care forms.
     pub care_forms: usize,
+    /// Open care forms past the maximum and not held (each with its own audit entry).
+    pub open_care_forms: usize,
     /// Raw contacts (now in `contact_archive`).
     pub contacts: usize,
     /// Corrections of those contacts.
@@ -147,12 +184,12 @@ pub struct Removed {
 
 impl Removed {
     fn any(&self) -> bool {
-        self.care_forms + self.contacts + self.corrections + self.rounds > 0
+        self.care_forms + self.open_care_forms + self.contacts + self.corrections + self.rounds > 0
     }
 }
 
 /// `now` minus `months` calendar months, in Amsterdam time.
-fn months_before(now: Timestamp, months: u32) -> Timestamp {
+pub fn months_before(now: Timestamp, months: u32) -> Timestamp {
     now.to_zoned(amsterdam())
         .checked_sub(i64::from(months).months())
         .map(|z| z.timestamp())
@@ -179,15 +216,16 @@ pub fn enforce(conn: &Connection, now: Timestamp) -> Result<Vec<(GemeenteId, Rem
                    AND status IN ('closed', 'not_taken_up') AND updated_at < ?2",
                 params![g, forms_before],
             )?,
+            open_care_forms: crate::meldpunt::open_forms::delete_expired(conn, gemeente, now)?,
             ..Removed::default()
         };
         conn.execute(
             "INSERT INTO contact_archive (gemeente_id, wijk_id, hour_at, cell_r9, cell_r10,
                n_0_5, n_6_9, n_10_11, n_12_13, n_14p, brought_home, behaviours, past_norm,
-               contacts)
+               contacts, key_sum)
              SELECT gemeente_id, COALESCE(wijk_id, ''), observed_at - observed_at % 3600,
                cell_r9, cell_r10, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, brought_home,
-               behaviours, past_norm, COUNT(*)
+               behaviours, past_norm, COUNT(*), SUM(COALESCE(record_key, 0)) % 4294967296
              FROM contact WHERE gemeente_id = ?1 AND observed_at < ?2
              GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13",
             params![g, contacts_before],
@@ -217,8 +255,12 @@ pub fn enforce(conn: &Connection, now: Timestamp) -> Result<Vec<(GemeenteId, Rem
                     form: None,
                     address: None,
                     detail: format!(
-                        "zorgformulieren: {}; contacten: {}; correcties: {}; rondes: {}",
-                        removed.care_forms, removed.contacts, removed.corrections, removed.rounds
+                        "zorgformulieren: {}; open zorgformulieren: {}; contacten: {}; correcties: {}; rondes: {}",
+                        removed.care_forms,
+                        removed.open_care_forms,
+                        removed.contacts,
+                        removed.corrections,
+                        removed.rounds
                     ),
                 },
                 now.as_millisecond(),
@@ -330,7 +372,16 @@ mod tests {
             months(12) - jiff::SignedDuration::from_hours(1),
         );
         form(&conn, g, "closed", months(11));
+        // Open forms: one past the 12-month maximum, one past it but held on purpose, one
+        // only past the 3-month warning.
         form(&conn, g, "received", months(30));
+        form(&conn, g, "in_progress", months(13));
+        conn.execute(
+            "UPDATE care_form SET held = 1 WHERE status = 'in_progress'",
+            [],
+        )
+        .expect("held");
+        form(&conn, g, "visit_planned", months(4));
 
         let report = enforce(&conn, now).expect("enforce");
         assert_eq!(
@@ -339,6 +390,7 @@ mod tests {
                 g,
                 Removed {
                     care_forms: 2,
+                    open_care_forms: 1,
                     contacts: 2,
                     corrections: 2,
                     rounds: 0
@@ -349,9 +401,28 @@ mod tests {
         assert_eq!(count("SELECT COUNT(*) FROM contact"), 1);
         assert_eq!(
             count("SELECT COUNT(*) FROM care_form"),
-            2,
-            "recent and open stay"
+            3,
+            "recent, held and merely old-but-warned forms stay"
         );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM care_form WHERE status = 'received'"),
+            0,
+            "the open form past the maximum is gone"
+        );
+        assert_eq!(
+            count(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'retention' AND form_id IS NOT NULL"
+            ),
+            1,
+            "its deletion has an audit entry of its own"
+        );
+        let warned = crate::meldpunt::open_forms::stale(&conn, g, now).expect("stale");
+        assert_eq!(
+            warned.len(),
+            2,
+            "the held form and the 4-month-old one are warned about"
+        );
+        assert!(warned.iter().any(|f| f.held));
         // The two old contacts differ in their counts, so they stay two archive rows, each
         // in the hour it was observed (20:00 UTC), without device, user or exact time.
         let archived: Vec<(i64, i64, i64, i64, i64)> = conn
@@ -374,18 +445,20 @@ mod tests {
         assert!(audit::verify(&conn, g).expect("verify").intact());
         assert_eq!(
             count("SELECT COUNT(*) FROM audit_log WHERE action = 'retention'"),
-            1
+            2,
+            "one summary and one per deleted open form"
         );
         // A second run finds nothing and records nothing.
         assert_eq!(enforce(&conn, now).expect("again")[0].1, Removed::default());
         assert_eq!(
             count("SELECT COUNT(*) FROM audit_log WHERE action = 'retention'"),
-            1
+            2
         );
     }
 
     /// The hotspot map of a period must not change when retention moves its contacts into
-    /// the archive: every filter still counts the same contacts in the same cells.
+    /// the archive: every filter still counts the same contacts in the same cells, and
+    /// every protected count keeps its noise because the archive keeps the key sums.
     #[test]
     fn archived_contacts_leave_every_hotspot_view_as_it_was() {
         use crate::hotspot::Indexes;
@@ -459,9 +532,11 @@ mod tests {
             vec![all9, contacts9, evening, behaviour]
         };
         let indexes = Indexes::default();
+        let ptable =
+            avondronde_shared::disclosure::Ptable::new(Default::default()).expect("ptable");
         let before: Vec<_> = filters
             .iter()
-            .map(|f| run(&indexes.get(&db, &wijk, 1).expect("index"), f).expect("run"))
+            .map(|f| run(&indexes.get(&db, &wijk, 1).expect("index"), f, &ptable).expect("run"))
             .collect();
         let report = enforce(&conn, now).expect("enforce");
         assert!(report[0].1.contacts > 150, "the 2024 contacts were removed");
@@ -472,7 +547,11 @@ mod tests {
             "archive rows stand for several contacts"
         );
         for (filter, was) in filters.iter().zip(before) {
-            assert_eq!(run(&index, filter).expect("run"), was, "{filter:?}");
+            assert_eq!(
+                run(&index, filter, &ptable).expect("run"),
+                was,
+                "{filter:?}"
+            );
         }
     }
 
@@ -484,13 +563,22 @@ mod tests {
         let p = Periods {
             care_form_months: 6,
             contact_months: 36,
+            open_form_warn_months: 2,
+            open_form_months: 9,
         };
         set_periods(&conn, g, p, &Actor::cli(), 1).expect("set");
         assert_eq!(periods(&conn, g).expect("periods"), p);
         let bad = Periods {
             care_form_months: 0,
-            contact_months: 24,
+            ..Periods::default()
         };
         assert!(set_periods(&conn, g, bad, &Actor::cli(), 2).is_err());
+        let warning_after_deletion = Periods {
+            open_form_warn_months: 12,
+            open_form_months: 6,
+            ..Periods::default()
+        };
+        assert!(set_periods(&conn, g, warning_after_deletion, &Actor::cli(), 3).is_err());
+        assert_eq!(periods(&conn, g).expect("periods"), p, "nothing changed");
     }
 }

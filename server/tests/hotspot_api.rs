@@ -1,13 +1,16 @@
-//! Issue 6, the hotspot API through `Router::oneshot`: contacts pushed by a phone show up in
-//! the cells with suppressed counts (0, 1, 9, 10, 12, 13), the index follows new contacts
-//! and corrections, comparisons never put a number on a small cell, the CSV opens in Dutch
-//! Excel with RD New coordinates, and the page is for coordinators only.
-//! (Who may call which endpoint is in `authorisation.rs`.)
+//! Issues 6 and 9, the hotspot API through `Router::oneshot`: contacts pushed by a phone
+//! show up in the cells as *protected* counts (the cell-key method: exactly the count the
+//! perturbation table gives for the true count and the stored record keys, through every
+//! endpoint), the index follows new contacts and corrections, comparisons never put a
+//! number on a small cell, the CSV opens in Dutch Excel with RD New coordinates, the page
+//! is for coordinators only, a coordinator sees only their assigned wijken, and every
+//! cells answer is in the audit log. (Who may call which endpoint is in `authorisation.rs`.)
 
 mod common;
 
 use std::collections::HashMap;
 
+use avondronde_shared::disclosure::{CellKey, Ptable, PtableParams, RecordKey};
 use avondronde_shared::sync::{ContactCorrection, Payload};
 use avondronde_shared::{ContactId, CorrectionId, Role, StreetContact};
 use axum::http::{StatusCode, header};
@@ -91,6 +94,42 @@ async fn arrange() -> Arranged {
 }
 
 impl Arranged {
+    /// What the map must show for the contacts in `where_sql` (a condition on `contact`),
+    /// worked out from the database: the true count and the stored record keys, through
+    /// the default perturbation table. `children`: the children measure, else contacts.
+    fn expected(&self, where_sql: &str, children: bool) -> String {
+        let (n, kids, key_sum): (i64, i64, i64) = self
+            .app
+            .conn()
+            .query_row(
+                &format!(
+                    "SELECT COUNT(*), COALESCE(SUM(n_0_5 + n_6_9 + n_10_11 + n_12_13 + n_14p), 0),
+                       COALESCE(SUM(record_key), 0) % 4294967296 FROM contact WHERE {where_sql}"
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("sums");
+        let t = Ptable::new(PtableParams::default()).expect("table");
+        let key = CellKey(RecordKey::from_i64(key_sum).0);
+        let shown = if children {
+            t.show(t.protect(kids as u64, key.for_children()))
+        } else {
+            t.show(t.protect(n as u64, key))
+        };
+        shown.to_string()
+    }
+
+    /// [`Arranged::expected`] for the contacts in the cell of a spot.
+    fn expected_at(&self, spot: (f64, f64), children: bool) -> String {
+        let cell = u64::from(
+            LatLng::new(spot.0, spot.1)
+                .expect("valid")
+                .to_cell(Resolution::Ten),
+        ) as i64;
+        self.expected(&format!("cell_r10 = {cell}"), children)
+    }
+
     async fn get(&self, path: &str) -> Reply {
         self.app.send(get(path, Auth::Cookie(&self.cookie))).await
     }
@@ -182,18 +221,20 @@ async fn cells_are_geojson_with_suppressed_counts_and_follow_new_contacts() {
     assert_all_counts_suppressed(&reply.json());
 
     let counts = a.counts("").await;
-    let shown: Vec<&str> = SPOTS
-        .iter()
-        .map(|&s| counts[&cell_of(s)].as_str())
-        .collect();
-    assert_eq!(shown, ["<10", "<10", "10", "10", "15"]);
-    assert_eq!(
-        counts.values().filter(|c| *c != "0").count(),
-        5,
+    for spot in SPOTS {
+        assert_eq!(
+            counts[&cell_of(spot)],
+            a.expected_at(spot, true),
+            "{spot:?}"
+        );
+    }
+    assert!(
+        counts.values().filter(|c| *c != "0").count() <= 5,
         "every other cell is 0"
     );
 
-    // New contacts reach the map without a restart: 13 + 3 = 16 shows as 15, 1 + 9 = 10.
+    // New contacts reach the map without a restart, with the noise of their new set of
+    // records.
     let at = minutes_ago(10);
     push_contacts(
         &a.app,
@@ -205,8 +246,8 @@ async fn cells_are_geojson_with_suppressed_counts_and_follow_new_contacts() {
     )
     .await;
     let counts = a.counts("").await;
-    assert_eq!(counts[&cell_of(SPOTS[4])], "15");
-    assert_eq!(counts[&cell_of(SPOTS[0])], "10");
+    assert_eq!(counts[&cell_of(SPOTS[4])], a.expected_at(SPOTS[4], true));
+    assert_eq!(counts[&cell_of(SPOTS[0])], a.expected_at(SPOTS[0], true));
 
     // A correction that moves the first contact (1 child) to the third spot.
     let correction = ContactCorrection {
@@ -222,13 +263,15 @@ async fn cells_are_geojson_with_suppressed_counts_and_follow_new_contacts() {
         )
         .await;
     acceptance(&res.receipts[0]);
+    // The corrected contact keeps its record key and takes it along to its new cell.
     let counts = a.counts("").await;
-    assert_eq!(counts[&cell_of(SPOTS[0])], "<10", "9 left after the move");
-    assert_eq!(counts[&cell_of(SPOTS[2])], "10", "10 + 1 = 11 shows as 10");
+    assert_eq!(counts[&cell_of(SPOTS[0])], a.expected_at(SPOTS[0], true));
+    assert_eq!(counts[&cell_of(SPOTS[2])], a.expected_at(SPOTS[2], true));
 
-    // Contacts as the measure: one group per spot.
+    // Contacts as the measure: one group per spot, shown as "<10" or 0 whatever its noise.
     let counts = a.counts("measure=contacts").await;
-    assert_eq!(counts[&cell_of(SPOTS[3])], "<10");
+    assert_eq!(counts[&cell_of(SPOTS[3])], a.expected_at(SPOTS[3], false));
+    assert!(["0", "<10"].contains(&counts[&cell_of(SPOTS[3])].as_str()));
 }
 
 #[tokio::test]
@@ -269,12 +312,34 @@ async fn summary_and_trend_show_only_suppressed_totals() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let s: serde_json::Value = reply.json();
     assert_all_counts_suppressed(&s);
-    assert_eq!(s["after"]["totals"]["children"], "45");
-    assert_eq!(s["after"]["totals"]["contacts"], "<10");
+    // Totals are protected as aggregates of their own: the whole wijk's records and key.
+    assert_eq!(
+        s["after"]["totals"]["children"],
+        a.expected("1", true).as_str()
+    );
+    assert_eq!(
+        s["after"]["totals"]["contacts"],
+        a.expected("1", false).as_str()
+    );
     assert_eq!(s["wijk"]["code"], "WK900001");
     let t: serde_json::Value = a.get(&a.url("trend", "")).await.json();
     assert_all_counts_suppressed(&t);
     assert_eq!(t["weeks"].as_array().expect("weeks").len(), 1);
+    // The week holds the same records as the wijk total, so it has the same key and noise:
+    // the same records get the same protected count through every endpoint.
+    assert_eq!(t["weeks"][0]["count"], a.expected("1", true).as_str());
+    let h: serde_json::Value = a.get(&a.url("histogram", "")).await.json();
+    let shown: Vec<&str> = h["hours"]
+        .as_array()
+        .expect("hours")
+        .iter()
+        .filter_map(|b| b["count"].as_str())
+        .filter(|c| *c != "0")
+        .collect();
+    assert!(
+        shown.iter().all(|c| *c == a.expected("1", true)),
+        "the one hour with contacts holds all of them: {shown:?}"
+    );
 }
 
 /// Issue 6: before/after never shows a difference or percentage for a cell under 10.
@@ -310,12 +375,22 @@ async fn before_and_after_never_put_a_number_on_a_small_cell() {
         }
     }
     let small = by_cell[&cell_of(SPOTS[0])];
+    let small_now = a.expected_at(SPOTS[0], true);
     assert_eq!(
-        (&small["before_count"], &small["count"], &small["change"]),
-        (&"0".into(), &"<10".into(), &"up".into())
+        (&small["before_count"], &small["count"]),
+        (&"0".into(), &small_now.clone().into())
+    );
+    assert_eq!(
+        small["change"],
+        if small_now == "0" { "same" } else { "up" },
+        "from the shown values only"
     );
     let big = by_cell[&cell_of(SPOTS[4])];
-    assert_eq!(big["change_difference"], 15, "from the shown 0 and 15");
+    let big_now: i64 = a.expected_at(SPOTS[4], true).parse().expect("a number");
+    assert_eq!(
+        big["change_difference"], big_now,
+        "from the shown 0 and {big_now}"
+    );
 
     let s: serde_json::Value = a.get(&a.url("summary", &query)).await.json();
     assert_all_counts_suppressed(&s);
@@ -448,4 +523,69 @@ async fn every_export_is_written_to_the_audit_log() {
     assert_eq!(details.len(), 2, "{details:?}");
     assert!(details[0].starts_with("hotspot csv"), "{details:?}");
     assert!(details[1].starts_with("hotspot geojson"), "{details:?}");
+}
+
+/// Issue 9: `GET …/cells` is recorded like the exports.
+#[tokio::test]
+async fn every_cells_answer_is_written_to_the_audit_log() {
+    let a = arrange().await;
+    let before = a
+        .app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE detail LIKE 'hotspot cells%'");
+    let reply = a.get(&a.url("cells", "res=9&hours=20-24")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let after = a
+        .app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE detail LIKE 'hotspot cells%'");
+    assert_eq!(after, before + 1);
+}
+
+/// Issue 9: a coordinator sees the wijken assigned to them and nothing else; without an
+/// assignment, nothing at all (not every wijk of the gemeente).
+#[tokio::test]
+async fn a_coordinator_sees_only_assigned_wijken_and_nothing_without_one() {
+    let a = arrange().await;
+    let (user, _) = a.seed.login(Role::Coordinator);
+    let user = user.to_owned();
+    let assign = |codes: Vec<String>| {
+        let conn = a.app.conn();
+        avondronde_server::hotspot::scope::assign_wijken(
+            &conn,
+            &user,
+            &codes,
+            &avondronde_server::audit::Actor::cli(),
+            1,
+        )
+    };
+    assign(vec![]).expect("take every wijk away");
+    let list: serde_json::Value = a.get("/api/v1/hotspot/wijken").await.json();
+    assert_eq!(
+        list.as_array().expect("list").len(),
+        0,
+        "nothing, not everything"
+    );
+    for what in [
+        "cells",
+        "summary",
+        "histogram",
+        "trend",
+        "export.csv",
+        "export.geojson",
+    ] {
+        let reply = a.get(&a.url(what, "")).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{what}");
+    }
+    assert!(
+        assign(vec!["WK999999".into()]).is_err(),
+        "a wijk of no gemeente cannot be assigned"
+    );
+    assert_eq!(assign(vec!["WK900001".into()]).expect("assign"), 1);
+    let reply = a.get(&a.url("cells", "")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        a.app
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'wijk_assignment'")
+            >= 2,
+        "assignments are audited"
+    );
 }

@@ -15,8 +15,9 @@
 //! neighbourhoods create. The bins follow ArcGIS's `Gi_Bin` with FDR-corrected levels.
 //!
 //! **Why suppression.** A count of children seen on the street in one small cell can point at
-//! one family. Every count shown next to the map goes through [`suppress`] (the Statistics
-//! Netherlands practice: small counts hidden, the rest rounded to a multiple of 5).
+//! one family. Every count shown next to the map is first *protected* with the cell-key
+//! method ([`crate::disclosure`]) and then shown through [`SuppressedCount::shown`]: small
+//! counts hidden behind "<10", the rest rounded to a multiple of 5.
 //!
 //! There is no H3 here: the study area is abstract. `values[i]` is the count (or any
 //! non-negative rate) of cell `i`, and `neighbours[i]` lists the indices of the cell's ring
@@ -339,59 +340,110 @@ pub fn analyse(values: &[f64], neighbours: &[Vec<usize>]) -> Result<Vec<Hotspot>
         .collect())
 }
 
-/// A count as it may be shown: 0, "<10" for 1 to 9, otherwise rounded to a multiple of 5.
+/// A count as it may be shown: 0, "<T" for 1 to T − 1 (T, the threshold, is 10 unless the
+/// gemeente chose more), otherwise rounded to a multiple of 5.
 ///
 /// Displays and serialises as that string (`"0"`, `"<10"`, `"15"`); deserialising accepts
-/// only strings [`suppress`] can produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SuppressedCount(
-    /// `None` for "<10"; otherwise 0 or a multiple of 5 of at least 10.
-    Option<u64>,
-);
+/// only strings [`SuppressedCount::shown`] can produce. Two shown counts are equal when
+/// they show the same string.
+#[derive(Debug, Clone, Copy)]
+pub struct SuppressedCount {
+    /// `None` for "<T"; otherwise 0 or a multiple of 5 of at least T.
+    value: Option<u64>,
+    /// T.
+    threshold: u32,
+}
 
-/// Suppresses a count for display (Statistics Netherlands style): 0 stays 0, 1 to 9 become
-/// "<10", and 10 or more round to the nearest multiple of 5 (12 → 10, 13 → 15, half-up).
-pub fn suppress(count: u64) -> SuppressedCount {
-    match count {
-        0 => SuppressedCount(Some(0)),
-        1..=9 => SuppressedCount(None),
-        // Cannot overflow: u64::MAX is a multiple of 5, so rounding up stays at or below it.
-        _ => SuppressedCount(Some(count - count % 5 + if count % 5 >= 3 { 5 } else { 0 })),
+impl PartialEq for SuppressedCount {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.value, other.value) {
+            (None, None) => self.threshold == other.threshold,
+            (a, b) => a == b,
+        }
     }
 }
 
+impl Eq for SuppressedCount {}
+
+impl std::hash::Hash for SuppressedCount {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self.value {
+            Some(v) => v.hash(state),
+            None => (u64::MAX, self.threshold).hash(state),
+        }
+    }
+}
+
+/// The default threshold below which a count shows as "<10".
+pub const DEFAULT_THRESHOLD: u32 = 10;
+
+/// Shows a count with the default threshold of 10: 0 stays 0, 1 to 9 become "<10", and 10
+/// or more round to the nearest multiple of 5 (12 → 10, 13 → 15, half-up). The map feeds
+/// it *protected* counts only (see [`crate::disclosure`]); rounding alone does not protect
+/// a count against differencing.
+pub fn suppress(count: u64) -> SuppressedCount {
+    SuppressedCount::shown(count, DEFAULT_THRESHOLD)
+}
+
 impl SuppressedCount {
-    /// The number shown, or `None` when it is "<10".
+    /// Shows a (protected) count with threshold `threshold` (a multiple of 5, at least 10;
+    /// other values are raised to the next one).
+    pub fn shown(count: u64, threshold: u32) -> Self {
+        let threshold = threshold.max(DEFAULT_THRESHOLD).div_ceil(5) * 5;
+        let value = match count {
+            0 => Some(0),
+            c if c < u64::from(threshold) => None,
+            // Cannot overflow: u64::MAX is a multiple of 5, so rounding up stays at or below it.
+            c => Some(c - c % 5 + if c % 5 >= 3 { 5 } else { 0 }),
+        };
+        SuppressedCount { value, threshold }
+    }
+
+    /// The number shown, or `None` when it is "<T".
     pub fn value(self) -> Option<u64> {
-        self.0
+        self.value
+    }
+
+    /// T: the smallest count shown as a number.
+    pub fn threshold(self) -> u32 {
+        self.threshold
     }
 }
 
 impl fmt::Display for SuppressedCount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
+        match self.value {
             Some(value) => write!(f, "{value}"),
-            None => f.write_str("<10"),
+            None => write!(f, "<{}", self.threshold),
         }
     }
 }
 
-/// A string that [`suppress`] cannot produce.
+/// A string that [`SuppressedCount::shown`] cannot produce.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a suppressed count; expected \"0\", \"<10\" or a multiple of 5 from 10 up")]
+#[error(
+    "{0:?} is not a suppressed count; expected \"0\", \"<10\" (or \"<15\" … \"<50\") or a multiple of 5 from 10 up"
+)]
 pub struct InvalidSuppressedCount(pub String);
 
 impl FromStr for SuppressedCount {
     type Err = InvalidSuppressedCount;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "<10" {
-            return Ok(Self(None));
+        if let Some(digits) = s.strip_prefix('<') {
+            return match digits.parse::<u32>() {
+                Ok(t)
+                    if (10..=50).contains(&t) && t.is_multiple_of(5) && t.to_string() == digits =>
+                {
+                    Ok(Self::shown(1, t))
+                }
+                _ => Err(InvalidSuppressedCount(s.to_owned())),
+            };
         }
         // `u64::from_str` accepts a leading '+'; only the canonical digits round-trip.
         match s.parse::<u64>() {
-            Ok(value) if suppress(value) == Self(Some(value)) && value.to_string() == s => {
-                Ok(Self(Some(value)))
+            Ok(value) if suppress(value).value() == Some(value) && value.to_string() == s => {
+                Ok(suppress(value))
             }
             _ => Err(InvalidSuppressedCount(s.to_owned())),
         }

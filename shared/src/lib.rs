@@ -8,6 +8,7 @@
 pub mod area;
 pub mod care;
 pub mod contact;
+pub mod disclosure;
 pub mod hotspot;
 pub mod ids;
 pub mod norms;

@@ -2,6 +2,12 @@
 //! use. The fixture `fixtures/hotspot_esda.json` comes from `fixtures/hotspot_esda.py`
 //! (`esda.G_Local(y, w, star=True, transform="B").Zs`); that script also asserts that esda's
 //! self weight is 1 and that its z equals the Ord–Getis formula documented on `gi_star`.
+//!
+//! Since issue 9 the map runs `analyse` on the *protected* cell counts (the cell-key method,
+//! `disclosure.rs`), never on the true ones; `gi_star` is a function of whatever counts it
+//! is given, so this agreement is the agreement between the map's Gi* and esda run on the
+//! same protected counts (`server/src/hotspot/analysis.rs`,
+//! `gi_star_is_computed_from_the_protected_counts`, checks that the map passes exactly those).
 
 use avondronde_shared::hotspot::{analyse, gi_star};
 use serde::Deserialize;

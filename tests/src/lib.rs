@@ -355,6 +355,10 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
             password: format!("test-wachtwoord-{}-{n}", role.code()),
         };
         let user = setup::add_user(conn, gemeente, &login.username, role, Some(&login.password))?;
+        if role == Role::Coordinator {
+            avondronde_server::hotspot::scope::assign_all_wijken(conn, user, 0)
+                .map_err(setup::SetupError::Db)?;
+        }
         if role == Role::Straatcoach {
             field = Some((user, login.username.clone()));
         }

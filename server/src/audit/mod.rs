@@ -52,11 +52,15 @@ pub enum Action {
     Retention,
     /// Retention periods were changed.
     RetentionSettings,
+    /// The perturbation table of the coordinator statistics was changed (issue 9).
+    DisclosureSettings,
+    /// A coordinator was given (or lost) a wijk (issue 9).
+    WijkAssignment,
 }
 
 impl Action {
     /// Every action, in display order.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 13] = [
         Action::Open,
         Action::Update,
         Action::Export,
@@ -68,6 +72,8 @@ impl Action {
         Action::Match,
         Action::Retention,
         Action::RetentionSettings,
+        Action::DisclosureSettings,
+        Action::WijkAssignment,
     ];
 
     /// The stable code stored in the log.
@@ -84,6 +90,8 @@ impl Action {
             Action::Match => "match",
             Action::Retention => "retention",
             Action::RetentionSettings => "retention_settings",
+            Action::DisclosureSettings => "disclosure_settings",
+            Action::WijkAssignment => "wijk_assignment",
         }
     }
 
@@ -106,6 +114,8 @@ impl Action {
             Action::Match => "koppelcodes berekend",
             Action::Retention => "bewaartermijn: verwijderd",
             Action::RetentionSettings => "bewaartermijnen gewijzigd",
+            Action::DisclosureSettings => "ruisinstellingen gewijzigd",
+            Action::WijkAssignment => "wijken toegewezen",
         }
     }
 }

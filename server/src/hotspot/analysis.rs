@@ -1,25 +1,34 @@
-//! One pass over a wijk's index under a filter: exact counts per cell, per hour of the
-//! evening and per week, the wijk totals, and the Gi* verdict per cell
-//! ([`avondronde_shared::hotspot::analyse`]).
+//! One pass over a wijk's index under a filter: counts per cell, per hour of the evening
+//! and per week, the wijk totals, each with its **cell key** (the sum of its records' keys,
+//! [`avondronde_shared::disclosure`]); then every one of them is **protected** with the
+//! gemeente's perturbation table, and the Gi* verdict per cell
+//! ([`avondronde_shared::hotspot::analyse`]) is computed from the protected cell counts.
 //!
-//! The numbers here are **exact** and never leave the server as they are: the only way
-//! out is [`super::view`], which suppresses every count. The hotspot class is computed
-//! from the exact counts, as the issue allows; a class is not a count.
+//! The exact counts live only inside [`run`] and [`protected_cells`]: an [`Analysis`]
+//! holds protected values only, so everything made from it (the map, the charts, the
+//! totals, the before/after changes and the exports) is a function of protected values.
+//! Each aggregate is protected on its own: a total is the protected count of the total's
+//! records, not a sum of protected cells, so the cells need not add up to the total.
 //!
 //! The histogram ignores the hour filter (it shows the whole evening, with the selected
 //! hours marked), and the weekly trend ignores the period (it spans the period, or both
 //! periods of a comparison, so a change shows as a step). Every other filter applies to
 //! all outputs alike.
 
+use avondronde_shared::disclosure::{CellKey, Ptable, PtableParams};
 use avondronde_shared::hotspot::{Hotspot, HotspotError, analyse};
 
-use super::filter::{Filter, week_start_of_day};
+use super::filter::{Filter, Measure, week_start_of_day};
 use super::index::{OUTSIDE, WijkIndex};
 
 /// The most weeks a trend shows; a longer span keeps its latest weeks.
 pub const MAX_TREND_WEEKS: usize = 156;
 
-/// Exact totals of a period.
+/// Salts of the keys of the totals that count something other than the measure
+/// ([`CellKey::salted`]).
+const SALT_BROUGHT_HOME: u32 = 2;
+
+/// Protected totals of a period.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Totals {
     /// Contacts that pass the filter.
@@ -32,31 +41,33 @@ pub struct Totals {
     pub past_norm: u64,
 }
 
-/// Exact results for one period.
+/// Protected results for one period.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeriodStats {
-    /// The measure per study-area cell.
+    /// The protected measure per study-area cell.
     pub values: Vec<u64>,
-    /// Gi* per cell, from `values`.
+    /// Gi* per cell, from the protected `values`.
     pub hotspots: Vec<Hotspot>,
-    /// The measure per hour of the Amsterdam clock (hour filter not applied).
+    /// The protected measure per hour of the Amsterdam clock (hour filter not applied).
     pub histogram: [u64; 24],
-    /// Wijk totals (including contacts outside the study-area cells).
+    /// Protected wijk totals (including contacts outside the study-area cells).
     pub totals: Totals,
 }
 
-/// Exact results of one request.
+/// Protected results of one request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Analysis {
     /// The filter they answer.
     pub filter: Filter,
+    /// The perturbation table's parameters (the view needs the threshold).
+    pub params: PtableParams,
     /// The period (in a comparison: after).
     pub after: PeriodStats,
     /// The before period of a comparison.
     pub before: Option<PeriodStats>,
     /// Day number of the Monday of the trend's first week.
     pub trend_first_week: i32,
-    /// The measure per week (period filter not applied).
+    /// The protected measure per week (period filter not applied).
     pub trend: Vec<u64>,
 }
 
@@ -85,11 +96,89 @@ fn trend_span(index: &WijkIndex, filter: &Filter) -> Option<(i32, usize)> {
     Some((last - 7 * (weeks as i32 - 1), weeks))
 }
 
-/// Runs the filter over the index and Gi* over the study area.
+/// A true count and its cell key, while they are summed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sum {
+    n: u64,
+    key: CellKey,
+}
+
+impl Sum {
+    #[inline]
+    fn add(&mut self, n: u64, key: avondronde_shared::disclosure::RecordKey) {
+        self.n += n;
+        self.key.add(key);
+    }
+}
+
+/// The key of the filter's measure for an aggregate of records with key sum `key`.
+#[inline]
+fn measure_key(measure: Measure, key: CellKey) -> CellKey {
+    match measure {
+        Measure::Contacts => key,
+        Measure::Children => key.for_children(),
+    }
+}
+
+/// Exact sums of one period's totals.
+#[derive(Debug, Clone, Copy, Default)]
+struct TotalSums {
+    contacts: Sum,
+    children: Sum,
+    brought_home: Sum,
+    past_norm: Sum,
+}
+
+impl TotalSums {
+    fn protect(&self, t: &Ptable) -> Totals {
+        Totals {
+            contacts: t.protect(self.contacts.n, self.contacts.key),
+            children: t.protect(self.children.n, self.children.key.for_children()),
+            brought_home: t.protect(
+                self.brought_home.n,
+                self.brought_home.key.salted(SALT_BROUGHT_HOME),
+            ),
+            past_norm: t.protect(self.past_norm.n, self.past_norm.key),
+        }
+    }
+}
+
+/// **The protected count per study-area cell** of `filter`'s measure over its period,
+/// weekdays, hours, bands, behaviours and switches (the before period is ignored): the
+/// numbers the map colours and Gi* is computed from. The one function other analyses
+/// (for instance a space-time cube, one call per time step with the step as the period)
+/// must use to get cell counts, so that they publish nothing the map does not protect.
+pub fn protected_cells(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Vec<u64> {
+    let area = index.area(filter.res);
+    let c = &index.contacts;
+    let cells = c.cells(filter.res);
+    let (pf, pt) = filter.period.days();
+    let mut sums = vec![Sum::default(); area.len()];
+    #[allow(clippy::needless_range_loop)]
+    for i in 0..c.len() {
+        let day = c.day[i];
+        if day < pf || day > pt || cells[i] == OUTSIDE {
+            continue;
+        }
+        let Some(v) = filter.value(&c.counts[i], c.behaviours[i], c.flags[i]) else {
+            continue;
+        };
+        if !filter.weekday_ok(day) || !filter.hour_ok(c.hour[i]) {
+            continue;
+        }
+        sums[cells[i] as usize].add(u64::from(v) * u64::from(c.weight[i]), c.key[i]);
+    }
+    sums.iter()
+        .map(|s| ptable.protect(s.n, measure_key(filter.measure, s.key)))
+        .collect()
+}
+
+/// Runs the filter over the index, protects every aggregate with `ptable`, and runs Gi*
+/// over the protected cell counts.
 ///
 /// # Errors
 /// Only if the study area is inconsistent (a bug), as [`analyse`] reports it.
-pub fn run(index: &WijkIndex, filter: &Filter) -> Result<Analysis, HotspotError> {
+pub fn run(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Result<Analysis, HotspotError> {
     let area = index.area(filter.res);
     let n = area.len();
     let c = &index.contacts;
@@ -99,11 +188,11 @@ pub fn run(index: &WijkIndex, filter: &Filter) -> Result<Analysis, HotspotError>
     let (trend_first, weeks) = trend_span(index, filter).unwrap_or((0, 0));
     let trend_last = trend_first + 7 * weeks as i32 - 1;
 
-    let mut after = vec![0u64; n];
-    let mut before = vec![0u64; if filter.before.is_some() { n } else { 0 }];
-    let (mut hist_a, mut hist_b) = ([0u64; 24], [0u64; 24]);
-    let (mut tot_a, mut tot_b) = (Totals::default(), Totals::default());
-    let mut trend = vec![0u64; weeks];
+    let mut after = vec![Sum::default(); n];
+    let mut before = vec![Sum::default(); if filter.before.is_some() { n } else { 0 }];
+    let (mut hist_a, mut hist_b) = ([Sum::default(); 24], [Sum::default(); 24]);
+    let (mut tot_a, mut tot_b) = (TotalSums::default(), TotalSums::default());
+    let mut trend = vec![Sum::default(); weeks];
 
     // One row index into several columns at once: the columnar layout is the point here.
     #[allow(clippy::needless_range_loop)]
@@ -115,15 +204,17 @@ pub fn run(index: &WijkIndex, filter: &Filter) -> Result<Analysis, HotspotError>
         if !filter.weekday_ok(day) {
             continue;
         }
-        // An archive row stands for `weight` contacts with identical facts.
+        // An archive row stands for `weight` contacts with identical facts, and its key is
+        // the sum of theirs.
         let weight = u64::from(c.weight[i]);
+        let key = c.key[i];
         let v = u64::from(v) * weight;
         let hour = c.hour[i];
         let hour_ok = filter.hour_ok(hour);
         let in_after = day >= pf && day <= pt;
         let in_before = day >= bf && day <= bt;
         if hour_ok && day >= trend_first && day <= trend_last {
-            trend[((day - trend_first) / 7) as usize] += v;
+            trend[((day - trend_first) / 7) as usize].add(v, key);
         }
         if !(in_after || in_before) {
             continue;
@@ -134,7 +225,8 @@ pub fn run(index: &WijkIndex, filter: &Filter) -> Result<Analysis, HotspotError>
             .filter(|(b, _)| filter.bands & (1 << b) != 0)
             .map(|(_, &n)| u64::from(n))
             .sum();
-        let past = u64::from(c.flags[i] & super::filter::flags::PAST_NORM != 0);
+        let past = c.flags[i] & super::filter::flags::PAST_NORM != 0;
+        let brought_home = u64::from(c.brought_home[i]);
         let cell = cells[i];
         for (inside, values, hist, tot) in [
             (in_after, &mut after, &mut hist_a, &mut tot_a),
@@ -143,38 +235,49 @@ pub fn run(index: &WijkIndex, filter: &Filter) -> Result<Analysis, HotspotError>
             if !inside {
                 continue;
             }
-            hist[usize::from(hour)] += v;
+            hist[usize::from(hour)].add(v, key);
             if !hour_ok {
                 continue;
             }
-            tot.contacts += weight;
-            tot.children += children * weight;
-            tot.brought_home += u64::from(c.brought_home[i]) * weight;
-            tot.past_norm += past * weight;
+            tot.contacts.add(weight, key);
+            tot.children.add(children * weight, key);
+            if brought_home > 0 {
+                tot.brought_home.add(brought_home * weight, key);
+            }
+            if past {
+                tot.past_norm.add(weight, key);
+            }
             if cell != OUTSIDE {
-                values[cell as usize] += v;
+                values[cell as usize].add(v, key);
             }
         }
     }
 
-    let stats = |values: Vec<u64>, histogram, totals| -> Result<PeriodStats, HotspotError> {
+    let measure = filter.measure;
+    let protect = |s: &Sum| ptable.protect(s.n, measure_key(measure, s.key));
+    let stats = |values: Vec<Sum>,
+                 histogram: [Sum; 24],
+                 totals: TotalSums|
+     -> Result<PeriodStats, HotspotError> {
+        let values: Vec<u64> = values.iter().map(protect).collect();
         let as_f64: Vec<f64> = values.iter().map(|&v| v as f64).collect();
         Ok(PeriodStats {
             hotspots: analyse(&as_f64, &area.neighbours)?,
             values,
-            histogram,
-            totals,
+            histogram: histogram.map(|s| protect(&s)),
+            totals: totals.protect(ptable),
         })
     };
     Ok(Analysis {
         filter: filter.clone(),
+        params: ptable.params(),
         after: stats(after, hist_a, tot_a)?,
         before: match filter.before {
             Some(_) => Some(stats(before, hist_b, tot_b)?),
             None => None,
         },
         trend_first_week: trend_first,
-        trend,
+        trend: trend.iter().map(protect).collect(),
     })
 }
 
@@ -210,7 +313,20 @@ mod tests {
     use crate::hotspot::filter::{Measure, Period, day_number, parse_hours};
     use crate::hotspot::index::RawContact;
     use crate::hotspot::test_support::{delfshaven, raw_at};
+    use avondronde_shared::disclosure::RecordKey;
     use jiff::civil::Date;
+
+    fn ptable() -> Ptable {
+        Ptable::new(PtableParams::default()).expect("default table")
+    }
+
+    /// The key sum of the contacts `raw_at` made with these sequence numbers.
+    fn key_of(seqs: &[i64]) -> CellKey {
+        CellKey::of(
+            seqs.iter()
+                .map(|&s| raw_at(s, "2026-11-20T21:30:00Z", 0).key),
+        )
+    }
 
     /// One contact per (cell, count) at 22:30 on 2026-11-20.
     fn index_with(contacts: &[(u64, [u16; 5])]) -> WijkIndex {
@@ -226,52 +342,69 @@ mod tests {
     }
 
     #[test]
-    fn z_unchanged_when_every_contact_is_scaled() {
-        // The same groups, once as counted and once with every band doubled.
+    fn gi_star_is_computed_from_the_protected_counts() {
         let wijk = delfshaven();
         let area =
             crate::hotspot::index::StudyArea::of(&wijk.boundary, crate::hotspot::filter::Res::Ten)
                 .expect("tiles");
-        let cells: Vec<u64> = area.cells.iter().take(40).map(|c| u64::from(*c)).collect();
-        let small: Vec<(u64, [u16; 5])> = cells
+        let contacts: Vec<(u64, [u16; 5])> = area
+            .cells
             .iter()
+            .take(60)
             .enumerate()
-            .map(|(i, &c)| (c, [0, (i % 4) as u16, (i % 3) as u16, 1, 0]))
+            .flat_map(|(i, &c)| {
+                std::iter::repeat_n((u64::from(c), [0, (i % 4) as u16, 1, 0, 0]), 1 + i % 7)
+            })
             .collect();
-        let doubled: Vec<(u64, [u16; 5])> =
-            small.iter().map(|&(c, n)| (c, n.map(|x| x * 2))).collect();
-        let a = run(&index_with(&small), &Filter::default()).expect("runs");
-        let b = run(&index_with(&doubled), &Filter::default()).expect("runs");
-        assert!(a.after.hotspots.iter().any(|h| h.z != 0.0));
-        for (x, y) in a.after.hotspots.iter().zip(&b.after.hotspots) {
-            assert!((x.z - y.z).abs() < 1e-9, "{x:?} vs {y:?}");
-            assert_eq!(x.bin, y.bin);
-        }
-        assert_eq!(b.after.totals.children, 2 * a.after.totals.children);
+        let t = ptable();
+        let a = run(&index_with(&contacts), &Filter::default(), &t).expect("runs");
+        let as_f64: Vec<f64> = a.after.values.iter().map(|&v| v as f64).collect();
+        assert_eq!(
+            a.after.hotspots,
+            analyse(&as_f64, &area.neighbours).expect("valid")
+        );
+        assert!(a.after.hotspots.iter().any(|h| h.bin != 0));
+        assert_eq!(
+            protected_cells(&index_with(&contacts), &Filter::default(), &t),
+            a.after.values
+        );
     }
 
     #[test]
-    fn empty_cells_count_as_zero_and_the_measure_switches() {
+    fn empty_cells_stay_zero_and_each_measure_is_protected_with_its_key() {
         let wijk = delfshaven();
         let area =
             crate::hotspot::index::StudyArea::of(&wijk.boundary, crate::hotspot::filter::Res::Ten)
                 .expect("tiles");
         let hot = u64::from(area.cells[100]);
         let index = index_with(&[(hot, [0, 3, 2, 0, 0]), (hot, [0, 0, 0, 1, 0])]);
-        let children = run(&index, &Filter::default()).expect("runs");
+        let t = ptable();
+        let k = key_of(&[1, 2]);
+        let children = run(&index, &Filter::default(), &t).expect("runs");
         assert_eq!(children.after.values.len(), area.len());
-        assert_eq!(children.after.values[100], 6);
-        assert_eq!(children.after.values.iter().sum::<u64>(), 6);
+        assert_eq!(children.after.values[100], t.protect(6, k.for_children()));
+        assert_eq!(
+            children.after.values.iter().filter(|&&v| v != 0).count(),
+            usize::from(children.after.values[100] != 0),
+            "cells without contacts stay 0"
+        );
         let contacts = run(
             &index,
             &Filter {
                 measure: Measure::Contacts,
                 ..Filter::default()
             },
+            &t,
         )
         .expect("runs");
-        assert_eq!(contacts.after.values[100], 2);
-        assert_eq!(contacts.after.totals.children, 6);
+        assert_eq!(contacts.after.values[100], t.protect(2, k));
+        // A total is an aggregate of its own: the same records, so the same key and noise
+        // as the cell that holds them all.
+        assert_eq!(contacts.after.totals.contacts, contacts.after.values[100]);
+        assert_eq!(
+            contacts.after.totals.children,
+            t.protect(6, k.for_children())
+        );
     }
 
     #[test]
@@ -292,18 +425,26 @@ mod tests {
             measure: Measure::Contacts,
             ..Filter::default()
         };
-        let a = run(&index, &filter).expect("runs");
-        assert_eq!(a.after.values[5], 2);
-        assert_eq!(a.after.totals.contacts, 2);
+        let t = ptable();
+        let a = run(&index, &filter, &t).expect("runs");
+        assert_eq!(a.after.values[5], t.protect(2, key_of(&[1, 2])));
+        assert_eq!(a.after.totals.contacts, t.protect(2, key_of(&[1, 2])));
         assert_eq!(
             (
                 a.after.histogram[22],
                 a.after.histogram[1],
                 a.after.histogram[19]
             ),
-            (1, 1, 1)
+            (
+                t.protect(1, key_of(&[1])),
+                t.protect(1, key_of(&[2])),
+                t.protect(1, key_of(&[3]))
+            )
         );
-        assert_eq!(a.trend.iter().sum::<u64>(), 2);
+        assert_eq!(
+            a.trend.iter().copied().max(),
+            Some(t.protect(2, key_of(&[1, 2])))
+        );
     }
 
     #[test]
@@ -317,11 +458,12 @@ mod tests {
         early.cell_r9 = Some(cell9);
         let mut late = raw_at(2, "2026-11-20T20:00:00Z", 0);
         late.cell_r9 = Some(cell9);
-        let index = WijkIndex::from_rows(
-            wijk,
-            vec![early, late.clone(), RawContact { seq: 3, ..late }],
-        )
-        .expect("index");
+        let third = RawContact {
+            seq: 3,
+            key: raw_at(3, "2026-11-20T20:00:00Z", 0).key,
+            ..late.clone()
+        };
+        let index = WijkIndex::from_rows(wijk, vec![early, late, third]).expect("index");
         let d = |y, m, d| Some(Date::constant(y, m, d));
         let filter = Filter {
             res: crate::hotspot::filter::Res::Nine,
@@ -336,11 +478,135 @@ mod tests {
             },
             ..Filter::default()
         };
-        let a = run(&index, &filter).expect("runs");
+        let t = ptable();
+        let a = run(&index, &filter, &t).expect("runs");
         let before = a.before.expect("comparison");
-        assert_eq!((before.values[3], a.after.values[3]), (1, 2));
+        assert_eq!(
+            (before.values[3], a.after.values[3]),
+            (t.protect(1, key_of(&[1])), t.protect(2, key_of(&[2, 3])))
+        );
         assert_eq!(a.trend_first_week, day_number(Date::constant(2026, 10, 26)));
         assert_eq!(a.trend.len(), 5);
-        assert_eq!(a.trend.iter().sum::<u64>(), 3);
+        assert_eq!(a.trend[1], t.protect(1, key_of(&[1])));
+        assert_eq!(a.trend[3], t.protect(2, key_of(&[2, 3])));
+    }
+
+    /// The same records give the same protected counts whatever else the query asks: a
+    /// cell's count does not change when the filter adds contacts elsewhere.
+    #[test]
+    fn the_same_records_get_the_same_noise_under_different_filters() {
+        let wijk = delfshaven();
+        let area =
+            crate::hotspot::index::StudyArea::of(&wijk.boundary, crate::hotspot::filter::Res::Ten)
+                .expect("tiles");
+        let (a_cell, b_cell) = (u64::from(area.cells[10]), u64::from(area.cells[200]));
+        let rows: Vec<RawContact> = (1..=30)
+            .map(|s| {
+                let at = if s % 2 == 0 {
+                    "2026-11-20T21:30:00Z"
+                } else {
+                    "2026-11-20T19:30:00Z"
+                };
+                raw_at(s, at, if s <= 15 { a_cell } else { b_cell })
+            })
+            .collect();
+        let index = WijkIndex::from_rows(wijk, rows).expect("index");
+        let t = ptable();
+        let late = Filter {
+            hours: parse_hours("22-23").expect("valid"),
+            ..Filter::default()
+        };
+        let late_wider = Filter {
+            hours: parse_hours("21-23").expect("valid"),
+            ..Filter::default()
+        };
+        // No contact at 21:xx: both filters select the same records in every cell.
+        let x = run(&index, &late, &t).expect("runs");
+        let y = run(&index, &late_wider, &t).expect("runs");
+        assert_eq!(x.after.values, y.after.values);
+        assert_eq!(x.after.totals, y.after.totals);
+    }
+
+    /// Issue 9: what a coordinator sees is a function of the protected counts only. One
+    /// contact more changes the true count of its cell, hour, week and the totals; with a
+    /// record key for which every one of those protected counts stays the same, every
+    /// published answer (cells, CSV, histogram, trend, summary) is byte for byte the same.
+    #[test]
+    fn published_output_does_not_change_when_only_true_counts_change() {
+        use crate::hotspot::{export, view};
+        let wijk = delfshaven();
+        let area =
+            crate::hotspot::index::StudyArea::of(&wijk.boundary, crate::hotspot::filter::Res::Ten)
+                .expect("tiles");
+        let cell = u64::from(area.cells[42]);
+        let at = "2026-11-20T21:30:00Z";
+        let mut rows: Vec<RawContact> = (1..=40)
+            .map(|s| raw_at(s, at, u64::from(area.cells[100 + s as usize * 7])))
+            .collect();
+        rows.extend((41..=52).map(|s| raw_at(s, at, cell)));
+        let t = ptable();
+        let filter = Filter {
+            measure: Measure::Contacts,
+            ..Filter::default()
+        };
+        let base = WijkIndex::from_rows(wijk.clone(), rows.clone()).expect("index");
+        let a = run(&base, &filter, &t).expect("runs");
+        // Every aggregate the new contact joins: its cell (12 contacts), hour, week and the
+        // wijk totals (52 contacts), each with its key sum.
+        let in_cell = key_of(&(41..=52).collect::<Vec<_>>());
+        let all = key_of(&(1..=52).collect::<Vec<_>>());
+        let children = 52u64;
+        let same = |k: RecordKey| {
+            let plus = |key: CellKey| {
+                let mut key = key;
+                key.add(k);
+                key
+            };
+            t.protect(13, plus(in_cell)) == t.protect(12, in_cell)
+                && t.protect(53, plus(all)) == t.protect(52, all)
+                && t.protect(children + 1, plus(all).for_children())
+                    == t.protect(children, all.for_children())
+        };
+        let key = (0..u32::MAX)
+            .step_by(997)
+            .map(RecordKey)
+            .find(|&k| same(k))
+            .expect("a key that keeps every protected count");
+        rows.push(RawContact {
+            key,
+            ..raw_at(53, at, cell)
+        });
+        let more = WijkIndex::from_rows(wijk, rows).expect("index");
+        let b = run(&more, &filter, &t).expect("runs");
+        assert_ne!(
+            base.contacts.len(),
+            more.contacts.len(),
+            "the true counts differ"
+        );
+        assert!(a == b, "the protected counts are the same");
+        let json = |x: &dyn erased::Ser| x.json();
+        assert_eq!(json(&view::cells(&base, &a)), json(&view::cells(&more, &b)));
+        assert_eq!(
+            export::csv(&view::cells(&base, &a)),
+            export::csv(&view::cells(&more, &b))
+        );
+        assert_eq!(json(&view::histogram(&a)), json(&view::histogram(&b)));
+        assert_eq!(json(&view::trend(&a)), json(&view::trend(&b)));
+        assert_eq!(
+            json(&view::summary(&base, &a)),
+            json(&view::summary(&more, &b))
+        );
+    }
+
+    /// Serialises the different view types through one function.
+    mod erased {
+        pub trait Ser {
+            fn json(&self) -> String;
+        }
+        impl<T: serde::Serialize> Ser for T {
+            fn json(&self) -> String {
+                serde_json::to_string(self).expect("serialises")
+            }
+        }
     }
 }

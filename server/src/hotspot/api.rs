@@ -2,14 +2,17 @@
 //! cells (GeoJSON), the histogram by time of evening, the weekly trend, the totals and
 //! the two exports.
 //!
-//! Only a **coordinator** may call it, and only for the wijken of their own gemeente: any
-//! other role gets 403, a wijk of another gemeente (or none) 404, exactly as if it did not
-//! exist. The admin role is left out on purpose: it configures the gemeente and has no
-//! need for the analysis (DOMAIN.md: each role sees the least it needs).
+//! Only a **coordinator** may call it, and only for the wijken assigned to them
+//! ([`super::scope`]): any other role gets 403, a wijk not assigned to them (of their own
+//! gemeente or another) 404, exactly as if it did not exist. The admin role is left out on
+//! purpose: it configures the gemeente and has no need for the analysis (DOMAIN.md: each
+//! role sees the least it needs). Every answer is made from protected counts
+//! ([`super::analysis`]); the cells and both exports are recorded in the audit log.
 
 use std::sync::Arc;
 
 use avondronde_shared::area::Wijk;
+use avondronde_shared::disclosure::Ptable;
 use avondronde_shared::{Role, WijkId};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -48,31 +51,58 @@ pub fn router() -> OpenApiRouter<Arc<AppState>> {
 /// The roles that may see the hotspot map.
 pub const ROLES: &[Role] = &[Role::Coordinator];
 
-/// The user's gemeente's wijken and its config version, after the role check.
-pub async fn scoped_wijken(state: &Arc<AppState>, user: &WebUser) -> ApiResult<(Vec<Wijk>, u64)> {
-    user.require(ROLES)?;
-    let st = state.clone();
-    let gemeente = user.gemeente;
-    let rules = state
-        .db
-        .read(move |c| st.gemeente_rules(c, gemeente))
-        .await?;
-    Ok((rules.wijken.clone(), rules.version))
+/// What a coordinator may analyse: their assigned wijken, the gemeente's config version
+/// and its perturbation table.
+pub struct Scope {
+    /// The wijken assigned to the user (none when nothing was assigned).
+    pub wijken: Vec<Wijk>,
+    /// The gemeente's config version.
+    pub version: u64,
+    /// The gemeente's perturbation table.
+    pub ptable: Arc<Ptable>,
 }
 
-/// One wijk of the user's gemeente, or 404.
+/// The user's assigned wijken, config version and perturbation table, after the role check.
+pub async fn scoped_wijken(state: &Arc<AppState>, user: &WebUser) -> ApiResult<Scope> {
+    user.require(ROLES)?;
+    let st = state.clone();
+    let (gemeente, user_id) = (user.gemeente, user.id);
+    let (rules, assigned, ptable) = state
+        .db
+        .read(move |c| {
+            Ok((
+                st.gemeente_rules(c, gemeente)?,
+                super::scope::assigned_wijken(c, user_id)?,
+                super::settings::ptable_of(c, gemeente)?,
+            ))
+        })
+        .await?;
+    Ok(Scope {
+        wijken: rules
+            .wijken
+            .iter()
+            .filter(|w| assigned.contains(&w.id))
+            .cloned()
+            .collect(),
+        version: rules.version,
+        ptable: Arc::new(ptable),
+    })
+}
+
+/// One wijk assigned to the user, or 404.
 pub async fn scoped_wijk(
     state: &Arc<AppState>,
     user: &WebUser,
     wijk: &str,
-) -> ApiResult<(Wijk, u64)> {
-    let (wijken, version) = scoped_wijken(state, user).await?;
+) -> ApiResult<(Wijk, u64, Arc<Ptable>)> {
+    let scope = scoped_wijken(state, user).await?;
     let id: WijkId = wijk.parse().map_err(|_| ApiError::NotFound)?;
-    let wijk = wijken
+    let wijk = scope
+        .wijken
         .into_iter()
         .find(|w| w.id == id)
         .ok_or(ApiError::NotFound)?;
-    Ok((wijk, version))
+    Ok((wijk, scope.version, scope.ptable))
 }
 
 /// Checks scope, parses the filter and runs the analysis on the blocking pool.
@@ -82,7 +112,7 @@ pub async fn analysed(
     wijk: &str,
     query: Result<Query<FilterQuery>, QueryRejection>,
 ) -> ApiResult<(Arc<WijkIndex>, Analysis, FilterQuery)> {
-    let (wijk, version) = scoped_wijk(state, user, wijk).await?;
+    let (wijk, version, ptable) = scoped_wijk(state, user, wijk).await?;
     let Query(query) = query.map_err(|e| {
         ApiError::BadRequest(format!("ongeldige zoekparameters: {}", e.body_text()))
     })?;
@@ -90,7 +120,8 @@ pub async fn analysed(
     let st = state.clone();
     let (index, analysis) = tokio::task::spawn_blocking(move || {
         let index = st.hotspot.get(&st.db, &wijk, version)?;
-        let a = analysis::run(&index, &filter).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let a = analysis::run(&index, &filter, &ptable)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok::<_, ApiError>((index, a))
     })
     .await
@@ -196,7 +227,7 @@ fn outline(w: &Wijk, places: Vec<PlaceView>) -> WijkOutline {
 
 /// The user's gemeente's wijken with outlines and named places.
 pub async fn wijk_outlines(state: &Arc<AppState>, user: &WebUser) -> ApiResult<Vec<WijkOutline>> {
-    let (wijken, _) = scoped_wijken(state, user).await?;
+    let wijken = scoped_wijken(state, user).await?.wijken;
     let gemeente = user.gemeente.to_string();
     let places: Vec<(String, String, f64, f64)> = state
         .db
@@ -244,9 +275,10 @@ pub async fn wijken(
     Ok(Json(wijk_outlines(&state, &user).await?))
 }
 
-/// The study area's cells with suppressed counts and Gi* hotspot classes, as an RFC 7946
-/// GeoJSON FeatureCollection. With `before_from`/`before_to` each cell also carries the
-/// before period and the change.
+/// The study area's cells with protected, shown counts and Gi* hotspot classes (of the
+/// protected counts), as an RFC 7946 GeoJSON FeatureCollection. With
+/// `before_from`/`before_to` each cell also carries the before period and the change.
+/// Recorded in the audit log like the exports.
 #[utoipa::path(get, path = "/api/v1/hotspot/wijken/{wijk}/cells", tag = "hotspot",
     security(("session" = [])),
     params(("wijk" = String, Path, description = "Wijk id"), FilterQuery),
@@ -255,15 +287,18 @@ pub async fn wijken(
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
 pub async fn cells(
     State(state): State<Arc<AppState>>,
     user: WebUser,
+    ClientAddr(addr): ClientAddr,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let (index, a, _) = analysed(&state, &user, &wijk, query).await?;
-    geojson(&view::cells(&index, &a), None)
+    let cells = view::cells(&index, &a);
+    audit_export(&state, &user, addr, &wijk, "cells", cells.features.len()).await?;
+    geojson(&cells, None)
 }
 
 /// The measure by hour of the evening (the hour filter marks hours instead of dropping them).
@@ -275,7 +310,7 @@ pub async fn cells(
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
 pub async fn histogram(
     State(state): State<Arc<AppState>>,
     user: WebUser,
@@ -295,7 +330,7 @@ pub async fn histogram(
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
 pub async fn trend(
     State(state): State<Arc<AppState>>,
     user: WebUser,
@@ -315,7 +350,7 @@ pub async fn trend(
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
 pub async fn summary(
     State(state): State<Arc<AppState>>,
     user: WebUser,
@@ -335,7 +370,7 @@ pub async fn summary(
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
 pub async fn export_csv(
     State(state): State<Arc<AppState>>,
     user: WebUser,
@@ -363,7 +398,7 @@ pub async fn export_csv(
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
 pub async fn export_geojson(
     State(state): State<Arc<AppState>>,
     user: WebUser,
@@ -378,7 +413,8 @@ pub async fn export_geojson(
     geojson(&cells, Some(name))
 }
 
-/// Records an export in the gemeente's audit log (who, when, which wijk, from where).
+/// Records an export or a cells answer in the gemeente's audit log (who, when, which
+/// wijk, from where).
 async fn audit_export(
     state: &Arc<AppState>,
     user: &WebUser,

@@ -4,7 +4,7 @@
 //! GeoJSON FeatureCollection (WGS84, RFC 7946) that QGIS opens as a layer.
 //!
 //! Both are made from the same [`view`](super::view) types as the map, so they carry the
-//! same suppressed counts and nothing more.
+//! same protected, shown counts and z, p and q with one decimal, and nothing more.
 
 use std::fmt::Write;
 use std::sync::LazyLock;
@@ -38,16 +38,6 @@ pub fn to_rd(lon: f64, lat: f64) -> Option<(f64, f64)> {
 /// A number with a decimal comma and `decimals` decimals.
 fn comma(x: f64, decimals: usize) -> String {
     format!("{x:.decimals$}").replace('.', ",")
-}
-
-/// A p- or q-value with a decimal comma; scientific notation below 0.0001 so that small
-/// values keep their digits ("1,23E-07" is a number to Excel).
-fn comma_p(x: f64) -> String {
-    if x != 0.0 && x.abs() < 1e-4 {
-        format!("{x:.2E}").replace('.', ",")
-    } else {
-        comma(x, 4)
-    }
 }
 
 /// A CSV field: quoted when it holds a separator, quote or line break.
@@ -118,16 +108,17 @@ pub fn csv(cells: &CellCollection) -> String {
             comma(y, 1),
             measure.to_owned(),
             p.count.to_string(),
-            comma(p.z, 3),
-            comma_p(p.p),
-            comma_p(p.q),
+            // One decimal each: what the API publishes (issue 9).
+            comma(p.z, 1),
+            comma(p.p, 1),
+            comma(p.q, 1),
             p.gi_bin.to_string(),
             field(&p.label),
         ];
         if cells.compare {
             row.extend([
                 p.before_count.map(|c| c.to_string()).unwrap_or_default(),
-                p.before_z.map(|z| comma(z, 3)).unwrap_or_default(),
+                p.before_z.map(|z| comma(z, 1)).unwrap_or_default(),
                 p.before_gi_bin.map(|b| b.to_string()).unwrap_or_default(),
                 p.change.map(direction_nl).unwrap_or_default().to_owned(),
                 p.change_percent.map(|v| v.to_string()).unwrap_or_default(),
@@ -177,8 +168,6 @@ mod tests {
     fn numbers_use_a_decimal_comma() {
         assert_eq!(comma(91234.56, 1), "91234,6");
         assert_eq!(comma(-1.5, 3), "-1,500");
-        assert_eq!(comma_p(0.0123), "0,0123");
-        assert_eq!(comma_p(1.234e-7), "1,23E-7");
         assert_eq!(field("a;b"), "\"a;b\"");
     }
 }

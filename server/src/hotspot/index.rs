@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use avondronde_shared::WijkId;
 use avondronde_shared::area::Wijk;
+use avondronde_shared::disclosure::RecordKey;
 use geo::MultiPolygon;
 use h3o::CellIndex;
 use h3o::geom::{ContainmentMode, TilerBuilder};
@@ -128,6 +129,9 @@ pub struct IndexRow {
     /// How many contacts the row stands for: 1 for a contact, more for an archive row of
     /// contacts with identical facts (see [`ArchivedContacts`]).
     pub weight: u32,
+    /// The record key of the contact, or the sum of the keys of an archive row's contacts
+    /// (the cell-key method, [`avondronde_shared::disclosure`]).
+    pub key: RecordKey,
 }
 
 /// The contacts of one wijk, one vector per field, sorted by `seq`.
@@ -153,6 +157,8 @@ pub struct Columns {
     pub cell10: Vec<u32>,
     /// See [`IndexRow::weight`].
     pub weight: Vec<u32>,
+    /// See [`IndexRow::key`].
+    pub key: Vec<RecordKey>,
 }
 
 impl Columns {
@@ -186,6 +192,7 @@ impl Columns {
         self.cell9.reserve(n);
         self.cell10.reserve(n);
         self.weight.reserve(n);
+        self.key.reserve(n);
     }
 
     /// Adds a row at the end; the caller keeps `seq` ascending.
@@ -204,6 +211,7 @@ impl Columns {
         self.cell9.insert(at, r.cell9);
         self.cell10.insert(at, r.cell10);
         self.weight.insert(at, r.weight);
+        self.key.insert(at, r.key);
     }
 
     fn set(&mut self, at: usize, r: IndexRow) {
@@ -217,6 +225,7 @@ impl Columns {
         self.cell9[at] = r.cell9;
         self.cell10[at] = r.cell10;
         self.weight[at] = r.weight;
+        self.key[at] = r.key;
     }
 
     /// Inserts or replaces the row with this `seq`, keeping the order.
@@ -332,13 +341,15 @@ pub struct RawContact {
     pub cell_r10: Option<u64>,
     /// How many contacts this stands for (1 for a row of `contact`).
     pub weight: u32,
+    /// `record_key` (for an archive row: `key_sum`).
+    pub key: RecordKey,
 }
 
 impl RawContact {
     /// The columns of `contact` that [`RawContact::read`] expects, in order, for a query
     /// that names the table `c`.
     pub const COLUMNS: &'static str = "c.seq, c.observed_at, c.n_0_5, c.n_6_9, c.n_10_11, c.n_12_13, \
-         c.n_14p, c.brought_home, c.behaviours, c.past_norm, c.cell_r9, c.cell_r10";
+         c.n_14p, c.brought_home, c.behaviours, c.past_norm, c.cell_r9, c.cell_r10, c.record_key";
 
     /// Reads the [`RawContact::COLUMNS`] from a row.
     pub fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
@@ -356,6 +367,7 @@ impl RawContact {
             cell_r9: r.get::<_, Option<i64>>(10)?.map(|c| c as u64),
             cell_r10: r.get::<_, Option<i64>>(11)?.map(|c| c as u64),
             weight: 1,
+            key: RecordKey::from_i64(r.get::<_, Option<i64>>(12)?.unwrap_or(0)),
         })
     }
 
@@ -387,6 +399,7 @@ impl RawContact {
                 .and_then(|c| area10.position(c))
                 .unwrap_or(OUTSIDE),
             weight: self.weight,
+            key: self.key,
         }
     }
 }
@@ -405,14 +418,14 @@ impl ArchivedContacts {
     pub fn of_wijk(conn: &Connection, wijk: WijkId) -> Result<Vec<RawContact>, DbError> {
         let mut stmt = conn.prepare_cached(
             "SELECT -rowid, hour_at, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, brought_home,
-               behaviours, past_norm, cell_r9, cell_r10, contacts
+               behaviours, past_norm, cell_r9, cell_r10, key_sum, contacts
              FROM contact_archive WHERE wijk_id = ?1",
         )?;
         let mut q = stmt.query(params![wijk.to_string()])?;
         let mut out = Vec::new();
         while let Some(r) = q.next()? {
             let mut raw = RawContact::read(r)?;
-            raw.weight = r.get::<_, i64>(12)?.clamp(0, i64::from(u32::MAX)) as u32;
+            raw.weight = r.get::<_, i64>(13)?.clamp(0, i64::from(u32::MAX)) as u32;
             out.push(raw);
         }
         Ok(out)
@@ -553,7 +566,7 @@ fn catch_up(conn: &Connection, index: &mut WijkIndex, head: i64) -> Result<(), D
     let mut q = corrected.query(params![index.through_seq, head, wijk])?;
     while let Some(r) = q.next()? {
         let raw = RawContact::read(r)?;
-        if r.get::<_, bool>(12)? {
+        if r.get::<_, bool>(13)? {
             index
                 .contacts
                 .upsert(raw.index_row(&index.area9, &index.area10, &tz));

@@ -1,16 +1,22 @@
 //! The coordinator's hotspot map (issue 6): where and when children are out late in a
 //! wijk, as Getis–Ord Gi* hotspots on H3 cells, with filters, a before/after comparison,
-//! charts and exports, and small-cell suppression in everything a coordinator sees.
+//! charts and exports. Every count a coordinator sees is protected with the cell-key method
+//! (issue 9, [`avondronde_shared::disclosure`]), and a coordinator sees only the wijken
+//! assigned to them ([`scope`]).
 //!
 //! The parts, in the order a request passes them:
 //! - [`filter`]: the query a coordinator can ask, parsed into masks (pure);
 //! - [`index`]: each wijk's contacts as in-memory columns, kept in step with the ledger,
 //!   and the wijk's study areas (H3 cells by centroid containment, with ring neighbours);
-//! - [`analysis`]: one pass over the columns, then [`avondronde_shared::hotspot::analyse`]
-//!   (exact numbers, never sent as they are);
-//! - [`view`]: the response types, where every count is suppressed (the privacy boundary);
+//! - [`scope`]: which wijken a coordinator may see; [`settings`]: the gemeente's
+//!   perturbation table;
+//! - [`analysis`]: one pass over the columns, every aggregate protected with its cell key
+//!   ([`analysis::protected_cells`] for the cells), then
+//!   [`avondronde_shared::hotspot::analyse`] on the protected counts;
+//! - [`view`]: the response types: protected counts shown as 0, "<10" or rounded to 5, z
+//!   and p with one decimal;
 //! - [`export`]: CSV for Dutch Excel (RD New coordinates) and GeoJSON for QGIS;
-//! - [`api`]: the HTTP handlers (coordinators of the wijk's gemeente only);
+//! - [`api`]: the HTTP handlers (coordinators of the wijk only);
 //! - [`page`]: the `/kaart` page and the map library it serves itself.
 
 pub mod analysis;
@@ -19,6 +25,8 @@ pub mod export;
 pub mod filter;
 pub mod index;
 pub mod page;
+pub mod scope;
+pub mod settings;
 pub mod view;
 
 pub use index::Indexes;
@@ -68,6 +76,7 @@ pub(crate) mod test_support {
             cell_r9: None,
             cell_r10: Some(cell_r10),
             weight: 1,
+            key: avondronde_shared::disclosure::RecordKey((seq as u32).wrapping_mul(0x9e37_79b9)),
         }
     }
 }

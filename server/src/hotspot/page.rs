@@ -2,7 +2,8 @@
 //! this server from the copy `build.rs` took from npm) and the totals, charts and export
 //! buttons. The page is rendered here with the shared [`layout`]; a small script
 //! (`assets/kaart.js`) reads the form, calls the hotspot API and draws the map and the
-//! SVG charts. All counts it shows come from the API, so they are suppressed already.
+//! SVG charts. All counts it shows come from the API, so they are protected already; a
+//! line on the page says that cells, hours and weeks need not add up to the totals.
 //!
 //! The basemap URL comes from [`crate::Config::basemap_url`] (PDOK BRT achtergrondkaart by
 //! default). Nothing depends on it: when its tiles fail the map says so and keeps showing
@@ -243,7 +244,7 @@ pub fn render(
             form #hs-filters .hs-side method="get" action="/kaart" {
                 h1 { "Hotspotkaart" }
                 @if wijken.is_empty() {
-                    p.notice.info { "Uw gemeente heeft nog geen wijken. Vraag de beheerder ze in te lezen." }
+                    p.notice.info { "Er zijn nog geen wijken aan u toegewezen. Vraag de beheerder uw wijken toe te wijzen." }
                 }
                 label for="hs-wijk" { "Wijk" }
                 select #hs-wijk name="wijk" {
@@ -345,9 +346,13 @@ pub fn render(
                     a.button.secondary #hs-geojson href="#" download { "GeoJSON voor QGIS" }
                 }
                 p.muted.hs-small {
-                    "Aantallen van 1 tot 9 staan er als “<10”, grotere zijn afgerond op 5. "
-                    "De hotspotklasse (Getis-Ord Gi*, FDR-gecorrigeerd) is berekend op de echte aantallen. "
+                    "Elk aantal heeft een kleine, vaste afwijking (celsleutelmethode, zoals het CBS die gebruikt); "
+                    "kleine aantallen staan er als “<10”, grotere zijn afgerond op 5. "
+                    "De hotspotklasse (Getis-Ord Gi*, FDR-gecorrigeerd) is berekend op deze beschermde aantallen. "
                     "Cellen met het midden buiten de wijk tellen mee in de totalen, niet op de kaart."
+                }
+                p.muted.hs-small #hs-not-additive {
+                    "Let op: cellen, uren en weken tellen daardoor niet precies op tot de totalen."
                 }
             }
         }
@@ -397,5 +402,9 @@ mod tests {
         assert!(html.contains("/static/vendor/leaflet.js"));
         assert!(!html.contains("unpkg") && !html.contains("cdn"), "no CDN");
         assert!(html.contains("tiles.invalid"));
+        assert!(
+            html.contains("niet precies op tot de totalen"),
+            "the page says what may not add up"
+        );
     }
 }

@@ -1,15 +1,16 @@
-//! What a coordinator is shown: the API's response types, made from an exact
-//! [`Analysis`]. **This module is the privacy boundary**: every count that leaves it has
-//! gone through [`suppress`] (0, "<10", or rounded to 5), and every comparison between
-//! two counts is computed from the two *shown* values only, so it can never reveal more
-//! than the counts themselves ([`change`]).
+//! What a coordinator is shown: the API's response types, made from a protected
+//! [`Analysis`] (every count in it went through the cell-key method,
+//! [`avondronde_shared::disclosure`]). Every count that leaves this module is then shown
+//! as 0, "<10" or rounded to 5 ([`SuppressedCount::shown`]), and every comparison between
+//! two counts is computed from the two *shown* values only ([`change`]).
 //!
-//! Gi* z-scores are rounded to three decimals and p/q-values to four significant digits:
-//! that is all a map needs, and it keeps the exact counts from being recomputed from a
-//! study area's full-precision scores. The class (Gi_Bin) comes from exact data.
+//! Gi* is computed from the protected counts. z-scores leave with one decimal, and the
+//! p-value is the p-value *of that rounded z*, with one decimal: the class says what a
+//! coordinator needs, and full-precision scores would let the counts behind them be solved
+//! for. q-values (Benjamini–Hochberg) also have one decimal.
 
 use avondronde_shared::WijkId;
-use avondronde_shared::hotspot::{Hotspot, SuppressedCount, suppress};
+use avondronde_shared::hotspot::{Hotspot, SuppressedCount, p_value};
 use h3o::{CellIndex, LatLng};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -101,7 +102,7 @@ pub struct Change {
 /// The range of true counts a shown value stands for.
 pub fn shown_interval(shown: SuppressedCount) -> (u64, u64) {
     match shown.value() {
-        None => (1, 9),
+        None => (1, u64::from(shown.threshold()) - 1),
         Some(0) => (0, 0),
         Some(v) => (v.saturating_sub(2).max(10), v.saturating_add(2)),
     }
@@ -163,13 +164,15 @@ fn round_to(x: f64, decimals: i32) -> f64 {
     (x * f).round() / f
 }
 
-/// Rounds to four significant digits (p- and q-values span many orders of magnitude).
-fn round_sig(x: f64) -> f64 {
-    if x == 0.0 || !x.is_finite() {
-        return x;
-    }
-    let magnitude = x.abs().log10().floor() as i32;
-    round_to(x, 3 - magnitude)
+/// The published z-score: one decimal.
+pub fn published_z(z: f64) -> f64 {
+    round_to(z, 1)
+}
+
+/// The published p-value: the two-sided p-value of the *published* z, with one decimal,
+/// so that it says nothing the published z does not.
+pub fn published_p(z: f64) -> f64 {
+    round_to(p_value(published_z(z)), 1)
 }
 
 /// The properties of one cell. Flat, so that QGIS shows each as a column.
@@ -180,11 +183,11 @@ pub struct CellProperties {
     /// The measure in the cell, suppressed: `"0"`, `"<10"` or a multiple of 5.
     #[schema(value_type = String, example = "<10")]
     pub count: SuppressedCount,
-    /// Gi* z-score (three decimals).
+    /// Gi* z-score of the protected counts (one decimal).
     pub z: f64,
-    /// Two-sided p-value (four significant digits).
+    /// Two-sided p-value of the published z (one decimal).
     pub p: f64,
-    /// Benjamini–Hochberg q-value over the study area (four significant digits).
+    /// Benjamini–Hochberg q-value over the study area (one decimal).
     pub q: f64,
     /// Whether the cell passes FDR at 5 %.
     pub significant: bool,
@@ -198,7 +201,7 @@ pub struct CellProperties {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub before_count: Option<SuppressedCount>,
-    /// z-score in the before period.
+    /// z-score in the before period (one decimal).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub before_z: Option<f64>,
     /// Gi_Bin in the before period.
@@ -286,19 +289,20 @@ pub fn cells(index: &WijkIndex, a: &Analysis) -> CellCollection {
     let area = index.area(a.filter.res);
     let days_after = a.filter.period.len_days();
     let days_before = a.filter.before.and_then(|p| p.len_days());
+    let show = |v: u64| SuppressedCount::shown(v, a.params.threshold);
     let features = area
         .cells
         .iter()
         .enumerate()
         .map(|(i, &cell)| {
             let h: Hotspot = a.after.hotspots[i];
-            let count = suppress(a.after.values[i]);
+            let count = show(a.after.values[i]);
             let mut props = CellProperties {
                 cell: cell.to_string(),
                 count,
-                z: round_to(h.z, 3),
-                p: round_sig(h.p),
-                q: round_sig(h.q),
+                z: published_z(h.z),
+                p: published_p(h.z),
+                q: round_to(h.q, 1),
                 significant: h.significant,
                 gi_bin: h.bin,
                 class: class_code(h.bin).to_owned(),
@@ -312,11 +316,11 @@ pub fn cells(index: &WijkIndex, a: &Analysis) -> CellCollection {
                 change_difference: None,
             };
             if let Some(b) = &a.before {
-                let shown = suppress(b.values[i]);
+                let shown = show(b.values[i]);
                 let hb = b.hotspots[i];
                 let ch = change(shown, count, days_before, days_after);
                 props.before_count = Some(shown);
-                props.before_z = Some(round_to(hb.z, 3));
+                props.before_z = Some(published_z(hb.z));
                 props.before_gi_bin = Some(hb.bin);
                 props.before_class = Some(class_code(hb.bin).to_owned());
                 props.change = Some(ch.direction);
@@ -371,16 +375,14 @@ pub struct Histogram {
 
 /// The measure by hour of the evening.
 pub fn histogram(a: &Analysis) -> Histogram {
+    let show = |v: u64| SuppressedCount::shown(v, a.params.threshold);
     let hours = (12..24)
         .chain(0..12)
         .map(|h: u8| HourBin {
             hour: h,
             label: format!("{h:02}:00"),
-            count: suppress(a.after.histogram[usize::from(h)]),
-            before: a
-                .before
-                .as_ref()
-                .map(|b| suppress(b.histogram[usize::from(h)])),
+            count: show(a.after.histogram[usize::from(h)]),
+            before: a.before.as_ref().map(|b| show(b.histogram[usize::from(h)])),
             selected: a.filter.hour_ok(h),
         })
         .collect();
@@ -433,6 +435,7 @@ fn overlap(week_start: i32, p: &Period) -> i32 {
 
 /// The weekly trend.
 pub fn trend(a: &Analysis) -> Trend {
+    let show = |v: u64| SuppressedCount::shown(v, a.params.threshold);
     let weeks = a
         .trend
         .iter()
@@ -452,7 +455,7 @@ pub fn trend(a: &Analysis) -> Trend {
             WeekBin {
                 week_start: date.to_string(),
                 week: date.iso_week_date().week(),
-                count: suppress(v),
+                count: show(v),
                 period,
             }
         })
@@ -480,13 +483,15 @@ pub struct TotalsView {
     pub past_norm: SuppressedCount,
 }
 
-impl From<Totals> for TotalsView {
-    fn from(t: Totals) -> Self {
+impl TotalsView {
+    /// Shows protected totals with threshold `threshold`.
+    pub fn of(t: Totals, threshold: u32) -> Self {
+        let show = |v: u64| SuppressedCount::shown(v, threshold);
         TotalsView {
-            contacts: suppress(t.contacts),
-            children: suppress(t.children),
-            brought_home: suppress(t.brought_home),
-            past_norm: suppress(t.past_norm),
+            contacts: show(t.contacts),
+            children: show(t.children),
+            brought_home: show(t.brought_home),
+            past_norm: show(t.past_norm),
         }
     }
 }
@@ -551,7 +556,8 @@ impl From<Period> for PeriodView {
 pub struct PeriodSummary {
     /// The period.
     pub period: PeriodView,
-    /// Suppressed totals.
+    /// Protected, shown totals. Each total is protected on its own, so cells and hours need
+    /// not add up to it exactly.
     pub totals: TotalsView,
     /// Cells per class.
     pub classes: ClassCounts,
@@ -587,7 +593,7 @@ pub struct Summary {
 pub fn summary(index: &WijkIndex, a: &Analysis) -> Summary {
     let after = PeriodSummary {
         period: a.filter.period.into(),
-        totals: a.after.totals.into(),
+        totals: TotalsView::of(a.after.totals, a.params.threshold),
         classes: ClassCounts::of(&a.after),
     };
     let before = a
@@ -596,7 +602,7 @@ pub fn summary(index: &WijkIndex, a: &Analysis) -> Summary {
         .zip(a.filter.before)
         .map(|(b, p)| PeriodSummary {
             period: p.into(),
-            totals: b.totals.into(),
+            totals: TotalsView::of(b.totals, a.params.threshold),
             classes: ClassCounts::of(b),
         });
     let change = before.as_ref().map(|b| {
@@ -619,6 +625,7 @@ pub fn summary(index: &WijkIndex, a: &Analysis) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use avondronde_shared::hotspot::suppress;
     use rstest::rstest;
 
     #[rstest]
@@ -717,10 +724,18 @@ mod tests {
     }
 
     #[test]
-    fn rounding_keeps_what_a_map_needs() {
+    fn z_and_p_are_published_with_one_decimal_and_p_follows_the_published_z() {
         assert_eq!(round_to(1.234_567, 3), 1.235);
-        assert_eq!(round_sig(0.000_123_456), 0.000_123_5);
-        assert_eq!(round_sig(0.5), 0.5);
-        assert_eq!(round_sig(0.0), 0.0);
+        assert_eq!(published_z(1.96), 2.0);
+        assert_eq!(published_z(-2.549), -2.5);
+        // p of z = 2.0 is 0.0455: one decimal. p of the exact 1.96 would be the same here,
+        // but the value is computed from the published z, never from the exact one.
+        assert_eq!(published_p(1.96), 0.0);
+        assert_eq!(published_p(1.449), published_p(1.4));
+        assert_eq!(published_p(0.04), 1.0);
+        for z in [-3.27, -1.0, 0.0, 0.55, 1.64, 2.33] {
+            let p = published_p(z);
+            assert_eq!(p, round_to(p, 1));
+        }
     }
 }

@@ -37,6 +37,7 @@ pub mod demo;
 pub mod inbox;
 pub mod keys;
 pub mod matching;
+pub mod open_forms;
 pub mod pages;
 
 use inbox::{Changes, FormRow, Handling};

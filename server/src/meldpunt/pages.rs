@@ -39,6 +39,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/meldpunt/ontgrendelen", post(unlock))
         .route("/meldpunt/vergrendelen", post(lock))
         .route("/meldpunt/formulieren/{id}", get(form_page).post(save))
+        .route("/meldpunt/formulieren/{id}/vasthouden", post(hold))
         .route("/static/meldpunt.css", get(css))
 }
 
@@ -227,6 +228,15 @@ async fn inbox_page(
         .filter(|r| matches!(r.clock(now), Clock::Running(_)))
         .count();
     let open = rows.iter().filter(|r| !inbox::is_final(&r.status)).count();
+    let gemeente = user.gemeente;
+    let stale = match state
+        .db
+        .read(move |c| super::open_forms::stale(c, gemeente, now))
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return error_page(&user, e.into()),
+    };
     layout(
         "Zorgformulieren",
         Some(&user),
@@ -245,6 +255,9 @@ async fn inbox_page(
                     a href="/meldpunt" class=[(!all).then_some("active")] { "Openstaand" }
                     a href="/meldpunt?alle=1" class=[all.then_some("active")] { "Alle, ook afgehandeld" }
                 }
+            }
+            @if !stale.is_empty() {
+                (stale_panel(&stale))
             }
             p.muted.small {
                 "Gesorteerd op urgentie. De 48 uur lopen vanaf ontvangst tot de familie is gecontroleerd en bekend is bij de hulpverlening, of tot er een huisbezoek is gepland. Tijden in Nederlandse tijd."
@@ -286,6 +299,68 @@ async fn inbox_page(
         },
     )
     .into_response()
+}
+
+/// The warning about open forms that have not changed for months (issue 9): when each
+/// will be deleted, and a button to hold it on purpose (or release it).
+fn stale_panel(stale: &[super::open_forms::StaleForm]) -> Markup {
+    html! {
+        div.notice.warn #open-forms role="status" {
+            strong { (stale.len()) " openstaande formulieren zijn al maanden niet gewijzigd." }
+            " Een open formulier wordt verwijderd (met een regel in het auditlog) als het te lang niet is gewijzigd, tenzij u het bewust vasthoudt."
+            ul {
+                @for f in stale {
+                    li data-form=(f.id) {
+                        a href={ "/meldpunt/formulieren/" (f.id) } { "Laatst gewijzigd " (format_local(f.updated_at)) }
+                        @if f.held {
+                            " — bewust vastgehouden, wordt niet verwijderd. "
+                        } @else {
+                            " — wordt verwijderd vanaf " (format_local(f.deleted_from)) ". "
+                        }
+                        form.inline method="post" action={ "/meldpunt/formulieren/" (f.id) "/vasthouden" } {
+                            input type="hidden" name="vast" value=(if f.held { "0" } else { "1" });
+                            button.small.secondary type="submit" {
+                                (if f.held { "Vasthouden opheffen" } else { "Bewust vasthouden" })
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct HoldForm {
+    vast: String,
+}
+
+async fn hold(
+    State(state): State<Arc<AppState>>,
+    user: Result<WebUser, ApiError>,
+    Path(id): Path<String>,
+    Form(form): Form<HoldForm>,
+) -> Response {
+    let user = match meldpunt(user) {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
+    let Ok(id) = id.parse::<CareFormId>() else {
+        return error_page(&user, ApiError::NotFound);
+    };
+    let held = form.vast == "1";
+    let actor = crate::audit::Actor::user(&user);
+    let gemeente = user.gemeente;
+    let now = crate::db::now_ms();
+    match state
+        .db
+        .write(move |c| super::open_forms::set_held(c, gemeente, id, held, &actor, now))
+        .await
+    {
+        Ok(true) => Redirect::to("/meldpunt?melding=opgeslagen").into_response(),
+        Ok(false) => error_page(&user, ApiError::NotFound),
+        Err(e) => error_page(&user, e.into()),
+    }
 }
 
 #[derive(Deserialize)]

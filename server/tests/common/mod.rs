@@ -301,6 +301,9 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
         let password = format!("wachtwoord-{}-{n}", role.code());
         let pw = web_users.then_some(password.as_str());
         let id = setup::add_user(conn, gemeente, &username, role, pw).expect("user");
+        if role == Role::Coordinator {
+            avondronde_server::hotspot::scope::assign_all_wijken(conn, id, 0).expect("wijken");
+        }
         if role == Role::Straatcoach {
             field_user = Some(id);
         }
