@@ -11,7 +11,9 @@
 //! - [`view`]: the response types, where every count is suppressed (the privacy boundary);
 //! - [`export`]: CSV for Dutch Excel (RD New coordinates) and GeoJSON for QGIS;
 //! - [`api`]: the HTTP handlers (coordinators of the wijk's gemeente only);
-//! - [`page`]: the `/kaart` page and the map library it serves itself.
+//! - [`page`]: the `/kaart` page and the map library it serves itself;
+//! - [`trend`]: emerging hot spots (issue 15), a space-time cube built from the map's
+//!   per-cell counts, its classes, API and exports.
 
 pub mod analysis;
 pub mod api;
@@ -19,6 +21,7 @@ pub mod export;
 pub mod filter;
 pub mod index;
 pub mod page;
+pub mod trend;
 pub mod view;
 
 pub use index::Indexes;
