@@ -169,7 +169,11 @@ pub fn mann_kendall(series: &[f64]) -> MannKendall {
     let mut start = 0;
     while start < n {
         // `==`, not total_cmp: -0.0 and 0.0 tie, as they do in np.unique.
-        let end = start + sorted[start..].iter().take_while(|&&v| v == sorted[start]).count();
+        let end = start
+            + sorted[start..]
+                .iter()
+                .take_while(|&&v| v == sorted[start])
+                .count();
         let t = (end - start) as f64;
         ties += t * (t - 1.0) * (2.0 * t + 5.0);
         start = end;

@@ -29,13 +29,23 @@ const A: f64 = 0.05;
 // Lines 8–19: a final run, nothing before; the run's inner bins may even be cold (only the
 // last bin's sign is checked).
 #[case::consecutive_hot_l8(".......+++", 0.5, 0.01, Pattern::ConsecutiveHotspot)]
-#[case::consecutive_hot_run_with_cold_inside_l13("......+-++", 0.5, 0.01, Pattern::ConsecutiveHotspot)]
+#[case::consecutive_hot_run_with_cold_inside_l13(
+    "......+-++",
+    0.5,
+    0.01,
+    Pattern::ConsecutiveHotspot
+)]
 #[case::not_consecutive_after_earlier_hot_l14("..+....+++", 0.5, 0.01, Pattern::SporadicHotspot)]
 // Lines 70–85.
 #[case::consecutive_cold_l70("........--", -0.5, 0.01, Pattern::ConsecutiveColdspot)]
 // Lines 21–23: ≥ 90 % significant of *either* sign, last significant, tau > 0, p < α.
 #[case::intensifying_hot_l21("++++++++++", 0.6, 0.001, Pattern::IntensifyingHotspot)]
-#[case::intensifying_counts_cold_bins_too_l22("-+++++++++", 0.6, 0.001, Pattern::IntensifyingHotspot)]
+#[case::intensifying_counts_cold_bins_too_l22(
+    "-+++++++++",
+    0.6,
+    0.001,
+    Pattern::IntensifyingHotspot
+)]
 // p exactly α: not "< α" (line 22), not "> α" (line 26), and the trend is not falling
 // (line 31): no rule holds.
 #[case::intensifying_needs_p_strictly_below_l22("++++++++++", 0.6, 0.05, Pattern::NoPattern)]
@@ -51,7 +61,12 @@ const A: f64 = 0.05;
 // Lines 99–101. Only reachable with p exactly α: below it, line 22 (which counts
 // significant bins of either sign) calls a rising cold spot an intensifying *hot* spot first.
 #[case::diminishing_cold_l99("----------", 0.6, 0.05, Pattern::DiminishingColdspot)]
-#[case::rising_cold_spot_is_intensifying_hot_l22("----------", 0.6, 0.001, Pattern::IntensifyingHotspot)]
+#[case::rising_cold_spot_is_intensifying_hot_l22(
+    "----------",
+    0.6,
+    0.001,
+    Pattern::IntensifyingHotspot
+)]
 // Lines 58–60: ≤ 90 % hot, last hot, some cold bin.
 #[case::oscillating_hot_l58("-..+...+.+", 0.1, 0.5, Pattern::OscillatingHotspot)]
 // Lines 103–105.

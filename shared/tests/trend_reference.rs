@@ -88,7 +88,12 @@ fn spacetime_gi_star_matches_esda_on_the_cube() {
         assert_eq!(bins.len(), case.expected_z.len(), "{}", case.name);
         for (b, (ours, theirs)) in bins.iter().zip(&case.expected_z).enumerate() {
             let d = (ours.z - theirs).abs();
-            assert!(d <= 1e-9, "{} bin {b}: z {} but esda {theirs}", case.name, ours.z);
+            assert!(
+                d <= 1e-9,
+                "{} bin {b}: z {} but esda {theirs}",
+                case.name,
+                ours.z
+            );
             worst = worst.max(d);
         }
     }

@@ -99,7 +99,11 @@ pub async fn analysed(
     Ok((index, analysis, query))
 }
 
-pub(crate) fn body(content_type: &'static str, bytes: Vec<u8>, download: Option<String>) -> Response {
+pub(crate) fn body(
+    content_type: &'static str,
+    bytes: Vec<u8>,
+    download: Option<String>,
+) -> Response {
     let mut res = bytes.into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

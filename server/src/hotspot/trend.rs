@@ -527,12 +527,7 @@ pub fn collection(index: &WijkIndex, a: &TrendAnalysis) -> TrendCollection {
         measure: a.filter.measure.code().to_owned(),
         step: a.step,
         alpha: TREND_ALPHA,
-        steps: a
-            .after
-            .steps
-            .iter()
-            .map(|s| step_view(a.step, s))
-            .collect(),
+        steps: a.after.steps.iter().map(|s| step_view(a.step, s)).collect(),
         before_steps: a
             .before
             .as_ref()
@@ -582,22 +577,31 @@ pub fn csv(c: &TrendCollection) -> String {
         header.push("klasse_ervoor".into());
         header.push("klasse_ervoor_code".into());
     }
-    header.extend(c.steps.iter().map(|s| format!("z {} ({})", s.label, s.from)));
-    out.push_str(&header.iter().map(|h| field(h)).collect::<Vec<_>>().join(";"));
+    header.extend(
+        c.steps
+            .iter()
+            .map(|s| format!("z {} ({})", s.label, s.from)),
+    );
+    out.push_str(
+        &header
+            .iter()
+            .map(|h| field(h))
+            .collect::<Vec<_>>()
+            .join(";"),
+    );
     out.push_str("\r\n");
     for f in &c.features {
         let p = &f.properties;
-        let (x, y) = f
-            .id
-            .parse::<h3o::CellIndex>()
-            .ok()
-            .and_then(|cell| {
-                let (lon, lat) = cell_centre(cell);
-                to_rd(lon, lat)
-            })
-            .map_or((String::new(), String::new()), |(x, y)| {
-                (comma(x, 1), comma(y, 1))
-            });
+        let (x, y) =
+            f.id.parse::<h3o::CellIndex>()
+                .ok()
+                .and_then(|cell| {
+                    let (lon, lat) = cell_centre(cell);
+                    to_rd(lon, lat)
+                })
+                .map_or((String::new(), String::new()), |(x, y)| {
+                    (comma(x, 1), comma(y, 1))
+                });
         let explanation = Pattern::ALL
             .iter()
             .find(|q| q.code() == p.class)
@@ -746,7 +750,15 @@ pub async fn trends_geojson(
     step: Result<Query<StepQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let (c, q) = analysed(&state, &user, &wijk, query, step).await?;
-    audit_export(&state, &user, addr, &wijk, "trends-geojson", c.features.len()).await?;
+    audit_export(
+        &state,
+        &user,
+        addr,
+        &wijk,
+        "trends-geojson",
+        c.features.len(),
+    )
+    .await?;
     let name = file_name(&c, q.from.as_deref(), q.to.as_deref(), "geojson");
     geojson(&c, Some(name))
 }
@@ -765,9 +777,30 @@ mod tests {
 
     #[rstest]
     // 2026-11-04 is a Wednesday: its whole week starts on Monday 2 November.
-    #[case::whole_weeks(Step::Week, day(2026, 11, 4), day(2026, 12, 30), 9, day(2026, 11, 2), day(2027, 1, 3))]
-    #[case::months(Step::Month, day(2026, 3, 15), day(2026, 12, 2), 10, day(2026, 3, 1), day(2026, 12, 31))]
-    #[case::leap_february(Step::Month, day(2028, 2, 10), day(2028, 2, 11), 1, day(2028, 2, 1), day(2028, 2, 29))]
+    #[case::whole_weeks(
+        Step::Week,
+        day(2026, 11, 4),
+        day(2026, 12, 30),
+        9,
+        day(2026, 11, 2),
+        day(2027, 1, 3)
+    )]
+    #[case::months(
+        Step::Month,
+        day(2026, 3, 15),
+        day(2026, 12, 2),
+        10,
+        day(2026, 3, 1),
+        day(2026, 12, 31)
+    )]
+    #[case::leap_february(
+        Step::Month,
+        day(2028, 2, 10),
+        day(2028, 2, 11),
+        1,
+        day(2028, 2, 1),
+        day(2028, 2, 29)
+    )]
     #[case::empty(Step::Week, day(2026, 11, 4), day(2026, 11, 3), 0, 0, 0)]
     fn steps_are_whole_weeks_or_months(
         #[case] step: Step,
@@ -846,7 +879,11 @@ mod tests {
             for k in 0..children {
                 seq += 1;
                 let d = date_of_day(monday + 7 * week as i32 + i32::from(k % 7));
-                rows.push(raw_at(seq, &format!("{d}T19:00:00Z"), u64::from(area.cells[cell])));
+                rows.push(raw_at(
+                    seq,
+                    &format!("{d}T19:00:00Z"),
+                    u64::from(area.cells[cell]),
+                ));
             }
         };
         for week in 0..weeks {
@@ -879,15 +916,37 @@ mod tests {
             "appears halfway: {:?}",
             trend(0)
         );
-        assert_eq!(trend(1).pattern, Pattern::IntensifyingHotspot, "grows: {:?}", trend(1));
-        assert_eq!(trend(2).pattern, Pattern::PersistentHotspot, "throughout: {:?}", trend(2));
-        assert_eq!(trend(3).pattern, Pattern::DiminishingHotspot, "fades: {:?}", trend(3));
+        assert_eq!(
+            trend(1).pattern,
+            Pattern::IntensifyingHotspot,
+            "grows: {:?}",
+            trend(1)
+        );
+        assert_eq!(
+            trend(2).pattern,
+            Pattern::PersistentHotspot,
+            "throughout: {:?}",
+            trend(2)
+        );
+        assert_eq!(
+            trend(3).pattern,
+            Pattern::DiminishingHotspot,
+            "fades: {:?}",
+            trend(3)
+        );
         // What leaves: classes, one-decimal z, counts as the map shows them.
         let c = collection(&index, &a);
         let f = &c.features[centres[2]].properties;
         assert_eq!(f.label, "hardnekkig");
-        assert!(f.z.iter().all(|z| (z * 10.0 - (z * 10.0).round()).abs() < 1e-9));
-        assert!(f.counts.iter().all(|n| n.to_string() == "10" || n.to_string() == "15"));
+        assert!(
+            f.z.iter()
+                .all(|z| (z * 10.0 - (z * 10.0).round()).abs() < 1e-9)
+        );
+        assert!(
+            f.counts
+                .iter()
+                .all(|n| n.to_string() == "10" || n.to_string() == "15")
+        );
         assert_eq!(c.classes.len(), 17);
         assert_eq!(c.classes.iter().map(|k| k.cells).sum::<usize>(), area.len());
     }
@@ -921,7 +980,11 @@ mod tests {
         let rows = (0..10)
             .map(|w| {
                 let d = date_of_day(day(2026, 9, 7) + 7 * w);
-                raw_at(i64::from(w) + 1, &format!("{d}T19:00:00Z"), u64::from(area.cells[3]))
+                raw_at(
+                    i64::from(w) + 1,
+                    &format!("{d}T19:00:00Z"),
+                    u64::from(area.cells[3]),
+                )
             })
             .collect::<Vec<_>>();
         let index = WijkIndex::from_rows(wijk, rows).expect("index");
