@@ -152,8 +152,10 @@
     });
     svg += '</svg>';
     var k = classInfo(p.class);
+    var when = data.compare ? '<p class="hs-key">Verloop in de periode na; vóór was het hier: ' +
+      esc(p.before_label || '') + '.</p>' : '';
     cellEl.innerHTML = '<p class="hs-title">' + swatch(COLOURS[p.class]) + ' ' + esc(k.label) +
-      '<small>' + esc(k.explanation) + '</small></p>' + svg +
+      '<small>' + esc(k.explanation) + '</small></p>' + when + svg +
       '<p class="hs-key"><i class="hs-k-hot"></i>hotspot <i class="hs-k-cold"></i>rustig <i class="hs-k-ns"></i>niet significant · ' +
       'trend z = ' + dec1(p.trend_z) + '</p>' +
       '<p class="hs-key">Aantal per ' + (data.step === 'month' ? 'maand' : 'week') + ': ' + p.counts.map(esc).join(' · ') + '</p>';
@@ -201,6 +203,7 @@
       draw();
       panel.removeAttribute('aria-busy');
       mapEl.dataset.trendsQuery = q;
+      mapEl.dataset.trendsDone = String(mine);
     }).catch(function (e) {
       if (mine !== seq) return;
       data = null;
@@ -208,6 +211,8 @@
       setStatus(e.message, true);
       draw();
       panel.removeAttribute('aria-busy');
+      delete mapEl.dataset.trendsQuery;
+      mapEl.dataset.trendsDone = String(mine);
     });
   }
 

@@ -227,3 +227,37 @@ async fn only_a_coordinator_of_the_gemeente_may_ask() {
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
+
+/// The before/after view: with a before period, every cell carries its class before, and
+/// the legend's counts cover both periods.
+#[tokio::test]
+async fn before_and_after_carry_both_classes() {
+    let a = arrange().await;
+    let after_from = a.to.tomorrow().expect("date");
+    let after_to = after_from
+        .checked_add(jiff::Span::new().days(8 * 7 - 1))
+        .expect("date");
+    let q = format!(
+        "before_from={}&before_to={}&from={after_from}&to={after_to}",
+        a.from, a.to
+    );
+    let reply = a.get(&a.url("trends", &q)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let fc: serde_json::Value = reply.json();
+    assert_eq!(fc["compare"], true);
+    assert_eq!(fc["before_steps"].as_array().expect("before steps").len(), 10);
+    let centre = a.centre.to_string();
+    let p = &fc["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .find(|f| f["id"] == centre.as_str())
+        .expect("centre")["properties"];
+    assert_eq!(p["before_class"], "intensifying_hotspot", "{p}");
+    assert_eq!(p["before_label"], "toenemend");
+    assert_eq!(p["class"], "no_pattern", "nothing happened after: {p}");
+    let classes = fc["classes"].as_array().expect("classes");
+    let cells = fc["features"].as_array().expect("features").len() as u64;
+    let sum = |key: &str| classes.iter().map(|k| k[key].as_u64().expect("n")).sum::<u64>();
+    assert_eq!((sum("cells"), sum("before_cells")), (cells, cells));
+}

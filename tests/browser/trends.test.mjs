@@ -79,13 +79,16 @@ after(async () => {
   server?.kill('SIGTERM');
 });
 
-/** Waits until the trends layer answered a query other than `previous` (or failed). */
+/** The number of the trends layer's last finished request (answered or failed). */
+async function trendsDone() {
+  return page.evaluate(() => document.getElementById('hs-map').dataset.trendsDone);
+}
+
+/** Waits until the trends layer finishes a request after the one numbered `previous`. */
 async function waitForTrends(previous) {
   await page.waitForFunction((prev) => {
-    const panel = document.getElementById('hs-trends');
-    const m = document.getElementById('hs-map');
-    const failed = document.getElementById('hs-trends-status').classList.contains('error');
-    return !panel.hasAttribute('aria-busy') && (failed || (m.dataset.trendsQuery && m.dataset.trendsQuery !== prev));
+    const done = document.getElementById('hs-map').dataset.trendsDone;
+    return done !== undefined && done !== prev && !document.getElementById('hs-trends').hasAttribute('aria-busy');
   }, previous, { timeout: 60_000 });
 }
 
@@ -99,7 +102,7 @@ test('the trends layer colours the cells by class with a Dutch legend', async ()
   // The layer is a static script, not inline.
   assert.equal(await page.locator('script[src="/static/trends.js"]').count(), 1);
   await page.check('#hs-trends-on');
-  await waitForTrends(undefined);
+  await waitForTrends(await trendsDone());
   assert.equal(await page.locator('#hs-trends-status.error').count(), 0, await page.locator('#hs-trends-status').innerText());
   const cells = await page.locator('path.hs-trend-cell').count();
   assert.ok(cells > 100, `expected the study area's hexagons, got ${cells}`);
@@ -128,21 +131,24 @@ test('a click on a cell draws its series as a small chart', async () => {
 });
 
 test('a period too short for a trend says so in Dutch', async () => {
-  const q = await page.getAttribute('#hs-map', 'data-trends-query');
+  let done = await trendsDone();
   await page.selectOption('#hs-trends-step', 'month');
-  await waitForTrends(q);
+  await waitForTrends(done);
   assert.match(await page.locator('#hs-trends-status').innerText(), /minstens 8/);
   assert.equal(await page.locator('path.hs-trend-cell').count(), 0, 'no stale layer');
+  await page.screenshot({ path: join(artifacts, 'trends-too-short.png') });
+  done = await trendsDone();
   await page.selectOption('#hs-trends-step', 'week');
-  await waitForTrends(q);
+  await waitForTrends(done);
   assert.ok(await page.locator('path.hs-trend-cell').count() > 100);
 });
 
 test('before and after: the classes before and after an intervention', async () => {
-  const q = await page.getAttribute('#hs-map', 'data-trends-query');
   await page.fill('input[name=weeks]', '8');
+  const done = await trendsDone();
   await page.check('#hs-compare');
-  await waitForTrends(q);
+  await page.waitForFunction(() => /before_from=/.test(document.getElementById('hs-map').dataset.trendsQuery || ''), null, { timeout: 60_000 });
+  await waitForTrends(done);
   assert.match(await page.getAttribute('#hs-map', 'data-trends-query'), /before_from=/);
   assert.equal(await page.locator('#hs-trends-status.error').count(), 0, await page.locator('#hs-trends-status').innerText());
   assert.match(await page.locator('#hs-trends-legend').innerText(), /Trendklassen na[\s\S]*voor \d+, na \d+/);

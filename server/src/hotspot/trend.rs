@@ -228,7 +228,7 @@ fn cube_counts(
     index: &WijkIndex,
     filter: &Filter,
     spans: &[StepSpan],
-) -> Result<Vec<u64>, HotspotError> {
+) -> Result<Vec<u64>, String> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, spans.len().max(1));
@@ -241,14 +241,14 @@ fn cube_counts(
         before: None,
         ..filter.clone()
     };
-    let chunks: Vec<Result<Vec<Vec<u64>>, HotspotError>> = std::thread::scope(|scope| {
+    let chunks: Vec<Result<Vec<Vec<u64>>, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = spans
             .chunks(per_thread)
             .map(|chunk| {
                 scope.spawn(move || {
                     chunk
                         .iter()
-                        .map(|s| step_counts(index, &step_filter(s)))
+                        .map(|s| step_counts(index, &step_filter(s)).map_err(|e| e.to_string()))
                         .collect::<Result<Vec<_>, _>>()
                 })
             })
@@ -256,12 +256,8 @@ fn cube_counts(
         handles
             .into_iter()
             .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(HotspotError::LengthMismatch {
-                        values: 0,
-                        neighbours: 0,
-                    })
-                })
+                h.join()
+                    .unwrap_or_else(|_| Err("a step of the trend cube panicked".to_owned()))
             })
             .collect()
     });
@@ -304,8 +300,7 @@ fn cube(
         });
     }
     let area = index.area(filter.res);
-    let counts =
-        cube_counts(index, filter, &spans).map_err(|e| TrendRunError::Internal(e.to_string()))?;
+    let counts = cube_counts(index, filter, &spans).map_err(TrendRunError::Internal)?;
     let values: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
     let trends = emerging_hotspots(&values, &area.neighbours, spans.len(), TREND_ALPHA).map_err(
         |e| match e {
