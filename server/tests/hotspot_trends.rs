@@ -245,7 +245,10 @@ async fn before_and_after_carry_both_classes() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let fc: serde_json::Value = reply.json();
     assert_eq!(fc["compare"], true);
-    assert_eq!(fc["before_steps"].as_array().expect("before steps").len(), 10);
+    assert_eq!(
+        fc["before_steps"].as_array().expect("before steps").len(),
+        10
+    );
     let centre = a.centre.to_string();
     let p = &fc["features"]
         .as_array()
@@ -258,6 +261,11 @@ async fn before_and_after_carry_both_classes() {
     assert_eq!(p["class"], "no_pattern", "nothing happened after: {p}");
     let classes = fc["classes"].as_array().expect("classes");
     let cells = fc["features"].as_array().expect("features").len() as u64;
-    let sum = |key: &str| classes.iter().map(|k| k[key].as_u64().expect("n")).sum::<u64>();
+    let sum = |key: &str| {
+        classes
+            .iter()
+            .map(|k| k[key].as_u64().expect("n"))
+            .sum::<u64>()
+    };
     assert_eq!((sum("cells"), sum("before_cells")), (cells, cells));
 }

@@ -364,8 +364,15 @@ impl fmt::Display for Pattern {
 /// sfdep's order (lines 111–128); the first that holds wins. "hot" below means significant
 /// with z > 0, "cold" significant with z < 0, `n` the number of steps, `last` the last step.
 /// Ratios are floating-point divisions, as in R (9 of 10 is exactly `>= 0.9`). sfdep's rules
-/// differ in places from ArcGIS's prose (e.g. a historical hot spot needs a *negative* last z,
-/// intensifying counts significant bins of either sign); we keep sfdep's, which are code.
+/// differ in places from ArcGIS's prose, and we keep sfdep's, which are code and which the
+/// issue names as the reference (`tests/trend_sfdep_classes.json` runs them in R):
+/// - a historical hot spot needs a *negative* last z (line 63), not merely a last bin that is
+///   not significant;
+/// - the intensifying hot spot rule (line 22) counts significant bins of *either* sign, so a
+///   location that is a significant cold spot throughout and rises significantly is called
+///   an intensifying **hot** spot before the diminishing cold spot rule (line 100) is reached;
+/// - with a trend p-value exactly equal to α, neither "intensifying" (`<`, line 22) nor
+///   "persistent" (`>`, line 26) holds.
 pub fn classify(z: &[f64], significant: &[bool], tau: f64, tau_p: f64, alpha: f64) -> Pattern {
     let n = z.len().min(significant.len());
     if n == 0 {

@@ -224,11 +224,7 @@ impl From<TrendRunError> for ApiError {
 }
 
 /// The counts of every step, computed on up to as many threads as the machine has cores.
-fn cube_counts(
-    index: &WijkIndex,
-    filter: &Filter,
-    spans: &[StepSpan],
-) -> Result<Vec<u64>, String> {
+fn cube_counts(index: &WijkIndex, filter: &Filter, spans: &[StepSpan]) -> Result<Vec<u64>, String> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, spans.len().max(1));
