@@ -48,6 +48,8 @@
   map.createPane('hs-outline').style.zIndex = 450;
   map.createPane('hs-places').style.zIndex = 460;
   map.getPane('hs-outline').style.pointerEvents = 'none';
+  // For the trends layer (trends.js): the map, and each refresh's wijk and API query.
+  window.avondrondeKaart = { map: map, last: null };
 
   var basemap = mapEl.dataset.basemap;
   if (basemap) {
@@ -455,6 +457,8 @@
       setStatus('');
       mapEl.dataset.query = q;
       mapEl.removeAttribute('aria-busy');
+      window.avondrondeKaart.last = { wijk: w.id, query: q };
+      document.dispatchEvent(new CustomEvent('hs:refreshed', { detail: window.avondrondeKaart.last }));
     }).catch(function (e) {
       if (mine !== requestSeq) return;
       setStatus(e.message, true);

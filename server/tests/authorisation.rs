@@ -78,6 +78,9 @@ enum Endpoint {
     HotspotSummary,
     HotspotCsv,
     HotspotGeojson,
+    HotspotTrends,
+    HotspotTrendsCsv,
+    HotspotTrendsGeojson,
     CareForms,
     CareForm,
     CareFormStatus,
@@ -108,6 +111,13 @@ impl Endpoint {
             Endpoint::HotspotSummary => ("get", "/api/v1/hotspot/wijken/{wijk}/summary"),
             Endpoint::HotspotCsv => ("get", "/api/v1/hotspot/wijken/{wijk}/export.csv"),
             Endpoint::HotspotGeojson => ("get", "/api/v1/hotspot/wijken/{wijk}/export.geojson"),
+            Endpoint::HotspotTrends => ("get", "/api/v1/hotspot/wijken/{wijk}/trends"),
+            Endpoint::HotspotTrendsCsv => {
+                ("get", "/api/v1/hotspot/wijken/{wijk}/trends/export.csv")
+            }
+            Endpoint::HotspotTrendsGeojson => {
+                ("get", "/api/v1/hotspot/wijken/{wijk}/trends/export.geojson")
+            }
             Endpoint::CareForms => ("get", "/api/v1/care-forms"),
             Endpoint::CareForm => ("get", "/api/v1/care-forms/{id}"),
             Endpoint::CareFormStatus => ("put", "/api/v1/care-forms/{id}/status"),
@@ -117,7 +127,7 @@ impl Endpoint {
         })
     }
 
-    const ALL: [Endpoint; 24] = [
+    const ALL: [Endpoint; 27] = [
         Endpoint::Enrol,
         Endpoint::Push,
         Endpoint::Pull,
@@ -136,6 +146,9 @@ impl Endpoint {
         Endpoint::HotspotSummary,
         Endpoint::HotspotCsv,
         Endpoint::HotspotGeojson,
+        Endpoint::HotspotTrends,
+        Endpoint::HotspotTrendsCsv,
+        Endpoint::HotspotTrendsGeojson,
         Endpoint::CareForms,
         Endpoint::CareForm,
         Endpoint::CareFormStatus,
@@ -299,6 +312,16 @@ fn world() -> World {
 #[case::hotspot_geojson(Endpoint::HotspotGeojson,
     [403, 403, 403, 200, 403, 403, 401, 401],
     [403, 403, 403, 404, 403, 403, 401, 401])]
+// Issue 15: the trends of the map, the same rule.
+#[case::hotspot_trends(Endpoint::HotspotTrends,
+    [403, 403, 403, 200, 403, 403, 401, 401],
+    [403, 403, 403, 404, 403, 403, 401, 401])]
+#[case::hotspot_trends_csv(Endpoint::HotspotTrendsCsv,
+    [403, 403, 403, 200, 403, 403, 401, 401],
+    [403, 403, 403, 404, 403, 403, 401, 401])]
+#[case::hotspot_trends_geojson(Endpoint::HotspotTrendsGeojson,
+    [403, 403, 403, 200, 403, 403, 401, 401],
+    [403, 403, 403, 404, 403, 403, 401, 401])]
 // Issue 5: care forms are for the meldpunt only (a device token is known, so 403). This
 // world has no meldpunt key and no forms, so the meldpunt gets 404 for any form id and 409
 // on unlock; tests/care_forms.rs drives the same endpoints over real sealed forms.
@@ -447,6 +470,28 @@ async fn authorisation_matrix(
         ),
         Endpoint::HotspotGeojson => get(
             &format!("/api/v1/hotspot/wijken/{}/export.geojson", target.wijk),
+            auth,
+        ),
+        // Eight whole weeks (Monday 5 January to Sunday 1 March 2026), the fewest a trend takes.
+        Endpoint::HotspotTrends => get(
+            &format!(
+                "/api/v1/hotspot/wijken/{}/trends?from=2026-01-05&to=2026-03-01",
+                target.wijk
+            ),
+            auth,
+        ),
+        Endpoint::HotspotTrendsCsv => get(
+            &format!(
+                "/api/v1/hotspot/wijken/{}/trends/export.csv?from=2026-01-05&to=2026-03-01",
+                target.wijk
+            ),
+            auth,
+        ),
+        Endpoint::HotspotTrendsGeojson => get(
+            &format!(
+                "/api/v1/hotspot/wijken/{}/trends/export.geojson?from=2026-01-05&to=2026-03-01",
+                target.wijk
+            ),
             auth,
         ),
         Endpoint::CareForms => get("/api/v1/care-forms", auth),

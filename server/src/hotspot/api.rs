@@ -46,6 +46,7 @@ pub fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(summary))
         .routes(routes!(export_csv))
         .routes(routes!(export_geojson))
+        .merge(super::trend::router())
 }
 
 /// The roles that may see the hotspot map.
@@ -129,7 +130,11 @@ pub async fn analysed(
     Ok((index, analysis, query))
 }
 
-fn body(content_type: &'static str, bytes: Vec<u8>, download: Option<String>) -> Response {
+pub(crate) fn body(
+    content_type: &'static str,
+    bytes: Vec<u8>,
+    download: Option<String>,
+) -> Response {
     let mut res = bytes.into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -415,7 +420,7 @@ pub async fn export_geojson(
 
 /// Records an export or a cells answer in the gemeente's audit log (who, when, which
 /// wijk, from where).
-async fn audit_export(
+pub(crate) async fn audit_export(
     state: &Arc<AppState>,
     user: &WebUser,
     address: Option<std::net::IpAddr>,

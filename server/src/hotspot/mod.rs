@@ -17,7 +17,9 @@
 //!   and p with one decimal;
 //! - [`export`]: CSV for Dutch Excel (RD New coordinates) and GeoJSON for QGIS;
 //! - [`api`]: the HTTP handlers (coordinators of the wijk only);
-//! - [`page`]: the `/kaart` page and the map library it serves itself.
+//! - [`page`]: the `/kaart` page and the map library it serves itself;
+//! - [`trend`]: emerging hot spots (issue 15), a space-time cube built from the map's
+//!   protected per-cell counts, its classes, API and exports.
 
 pub mod analysis;
 pub mod api;
@@ -27,6 +29,7 @@ pub mod index;
 pub mod page;
 pub mod scope;
 pub mod settings;
+pub mod trend;
 pub mod view;
 
 pub use index::Indexes;

@@ -33,6 +33,8 @@ use crate::web::{forbidden, layout, require_login};
 
 const KAART_JS: &str = include_str!("../../assets/kaart.js");
 const KAART_CSS: &str = include_str!("../../assets/kaart.css");
+const TRENDS_JS: &str = include_str!("../../assets/trends.js");
+const TRENDS_CSS: &str = include_str!("../../assets/trends.css");
 const LEAFLET_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/leaflet.js"));
 const LEAFLET_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/leaflet.css"));
 
@@ -47,6 +49,14 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(
             "/static/kaart.css",
             get(|| asset("text/css; charset=utf-8", KAART_CSS)),
+        )
+        .route(
+            "/static/trends.js",
+            get(|| asset("text/javascript; charset=utf-8", TRENDS_JS)),
+        )
+        .route(
+            "/static/trends.css",
+            get(|| asset("text/css; charset=utf-8", TRENDS_CSS)),
         )
         .route(
             "/static/vendor/leaflet.js",
@@ -238,6 +248,8 @@ pub fn render(
         link rel="stylesheet" href="/static/kaart.css";
         script defer src="/static/vendor/leaflet.js" {}
         script defer src="/static/kaart.js" {}
+        link rel="stylesheet" href="/static/trends.css";
+        script defer src="/static/trends.js" {}
     };
     let body = html! {
         div.hs {
