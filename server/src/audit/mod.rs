@@ -52,11 +52,25 @@ pub enum Action {
     Retention,
     /// Retention periods were changed.
     RetentionSettings,
+    /// An enrolment code was issued (issue 11).
+    EnrolmentCode,
+    /// A device was revoked.
+    DeviceRevoke,
+    /// A user was disabled.
+    UserDisable,
+    /// A user's sessions were ended.
+    SessionsEnd,
+    /// A password-reset code was issued.
+    PasswordReset,
+    /// A user set a new password with a reset code.
+    PasswordChanged,
+    /// A user's second factor was switched off.
+    MfaReset,
 }
 
 impl Action {
     /// Every action, in display order.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 18] = [
         Action::Open,
         Action::Update,
         Action::Export,
@@ -68,6 +82,13 @@ impl Action {
         Action::Match,
         Action::Retention,
         Action::RetentionSettings,
+        Action::EnrolmentCode,
+        Action::DeviceRevoke,
+        Action::UserDisable,
+        Action::SessionsEnd,
+        Action::PasswordReset,
+        Action::PasswordChanged,
+        Action::MfaReset,
     ];
 
     /// The stable code stored in the log.
@@ -84,6 +105,13 @@ impl Action {
             Action::Match => "match",
             Action::Retention => "retention",
             Action::RetentionSettings => "retention_settings",
+            Action::EnrolmentCode => "enrolment_code",
+            Action::DeviceRevoke => "device_revoke",
+            Action::UserDisable => "user_disable",
+            Action::SessionsEnd => "sessions_end",
+            Action::PasswordReset => "password_reset",
+            Action::PasswordChanged => "password_changed",
+            Action::MfaReset => "mfa_reset",
         }
     }
 
@@ -106,6 +134,13 @@ impl Action {
             Action::Match => "koppelcodes berekend",
             Action::Retention => "bewaartermijn: verwijderd",
             Action::RetentionSettings => "bewaartermijnen gewijzigd",
+            Action::EnrolmentCode => "aanmeldcode uitgegeven",
+            Action::DeviceRevoke => "toestel ingetrokken",
+            Action::UserDisable => "gebruiker geblokkeerd",
+            Action::SessionsEnd => "sessies beëindigd",
+            Action::PasswordReset => "wachtwoordherstel uitgegeven",
+            Action::PasswordChanged => "wachtwoord gewijzigd",
+            Action::MfaReset => "tweede stap hersteld",
         }
     }
 }
