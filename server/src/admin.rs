@@ -106,6 +106,25 @@ fn target(conn: &Connection, caller: &Caller, username: &str) -> Result<Target, 
     Ok(t)
 }
 
+/// Runs `f` all-or-nothing in a savepoint, which works both on its own (the command
+/// line) and inside the database writer's transaction (the server).
+fn atomically<T>(
+    conn: &Connection,
+    f: impl FnOnce() -> Result<T, AdminError>,
+) -> Result<T, AdminError> {
+    conn.execute_batch("SAVEPOINT admin_op")?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("RELEASE admin_op")?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO admin_op; RELEASE admin_op")?;
+            Err(e)
+        }
+    }
+}
+
 fn record(
     conn: &Connection,
     caller: &Caller,
@@ -130,38 +149,38 @@ fn record(
 
 /// Issues a one-time enrolment code (24 hours) for a field user's phone.
 pub fn issue_code(conn: &Connection, caller: &Caller, username: &str) -> Result<String, AdminError> {
-    let tx = conn.unchecked_transaction()?;
-    let t = target(conn, caller, username)?;
-    if !t.role.is_field() {
-        return Err(AdminError::NotFieldUser);
-    }
-    let code = auth::issue_enrolment_code(conn, t.id, auth::ENROLMENT_TTL_MS)?;
-    record(conn, caller, t.gemeente, Action::EnrolmentCode, format!("gebruiker {}", t.id))?;
-    tx.commit()?;
-    Ok(code)
+    atomically(conn, || {
+        let t = target(conn, caller, username)?;
+        if !t.role.is_field() {
+            return Err(AdminError::NotFieldUser);
+        }
+        let code = auth::issue_enrolment_code(conn, t.id, auth::ENROLMENT_TTL_MS)?;
+        record(conn, caller, t.gemeente, Action::EnrolmentCode, format!("gebruiker {}", t.id))?;
+        Ok(code)
+    })
 }
 
 /// Revokes a device: its token stops working at once.
 pub fn revoke(conn: &Connection, caller: &Caller, device: DeviceId) -> Result<(), AdminError> {
-    let tx = conn.unchecked_transaction()?;
-    let gemeente: Option<String> = conn
-        .query_row(
-            "SELECT u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id
-             WHERE d.id = ?1 AND d.revoked_at IS NULL",
-            params![device.to_string()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let gemeente: GemeenteId = gemeente
-        .and_then(|g| g.parse().ok())
-        .ok_or(AdminError::NotFound)?;
-    if caller.scope.is_some_and(|g| g != gemeente) {
-        return Err(AdminError::NotFound);
-    }
-    auth::revoke_device(conn, device)?;
-    record(conn, caller, gemeente, Action::DeviceRevoke, format!("toestel {device}"))?;
-    tx.commit()?;
-    Ok(())
+    atomically(conn, || {
+        let gemeente: Option<String> = conn
+            .query_row(
+                "SELECT u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id
+                 WHERE d.id = ?1 AND d.revoked_at IS NULL",
+                params![device.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let gemeente: GemeenteId = gemeente
+            .and_then(|g| g.parse().ok())
+            .ok_or(AdminError::NotFound)?;
+        if caller.scope.is_some_and(|g| g != gemeente) {
+            return Err(AdminError::NotFound);
+        }
+        auth::revoke_device(conn, device)?;
+        record(conn, caller, gemeente, Action::DeviceRevoke, format!("toestel {device}"))?;
+        Ok(())
+    })
 }
 
 fn revoke_all_devices(conn: &Connection, user: UserId) -> Result<usize, DbError> {
@@ -183,85 +202,85 @@ pub struct Ended {
 /// Disables a user: no more logins, every session ends and every device is revoked, at
 /// once.
 pub fn disable_user(conn: &Connection, caller: &Caller, username: &str) -> Result<Ended, AdminError> {
-    let tx = conn.unchecked_transaction()?;
-    let t = target(conn, caller, username)?;
-    conn.execute(
-        "UPDATE user SET disabled_at = COALESCE(disabled_at, ?1) WHERE id = ?2",
-        params![now_ms(), t.id.to_string()],
-    )?;
-    let ended = Ended {
-        sessions: auth::end_user_sessions(conn, t.id)?,
-        devices: revoke_all_devices(conn, t.id)?,
-    };
-    record(
-        conn,
-        caller,
-        t.gemeente,
-        Action::UserDisable,
-        format!(
-            "gebruiker {}: {} sessies beëindigd, {} toestellen ingetrokken",
-            t.id,
-            ended.sessions.len(),
-            ended.devices
-        ),
-    )?;
-    tx.commit()?;
-    Ok(ended)
+    atomically(conn, || {
+        let t = target(conn, caller, username)?;
+        conn.execute(
+            "UPDATE user SET disabled_at = COALESCE(disabled_at, ?1) WHERE id = ?2",
+            params![now_ms(), t.id.to_string()],
+        )?;
+        let ended = Ended {
+            sessions: auth::end_user_sessions(conn, t.id)?,
+            devices: revoke_all_devices(conn, t.id)?,
+        };
+        record(
+            conn,
+            caller,
+            t.gemeente,
+            Action::UserDisable,
+            format!(
+                "gebruiker {}: {} sessies beëindigd, {} toestellen ingetrokken",
+                t.id,
+                ended.sessions.len(),
+                ended.devices
+            ),
+        )?;
+        Ok(ended)
+    })
 }
 
 /// Ends every web session of a user (their devices keep working).
 pub fn end_sessions(conn: &Connection, caller: &Caller, username: &str) -> Result<Ended, AdminError> {
-    let tx = conn.unchecked_transaction()?;
-    let t = target(conn, caller, username)?;
-    let ended = Ended {
-        sessions: auth::end_user_sessions(conn, t.id)?,
-        devices: 0,
-    };
-    record(
-        conn,
-        caller,
-        t.gemeente,
-        Action::SessionsEnd,
-        format!("gebruiker {}: {} sessies beëindigd", t.id, ended.sessions.len()),
-    )?;
-    tx.commit()?;
-    Ok(ended)
+    atomically(conn, || {
+        let t = target(conn, caller, username)?;
+        let ended = Ended {
+            sessions: auth::end_user_sessions(conn, t.id)?,
+            devices: 0,
+        };
+        record(
+            conn,
+            caller,
+            t.gemeente,
+            Action::SessionsEnd,
+            format!("gebruiker {}: {} sessies beëindigd", t.id, ended.sessions.len()),
+        )?;
+        Ok(ended)
+    })
 }
 
 /// Issues a one-time password-reset code (valid an hour) and ends the user's sessions.
 /// The admin hands the code over; the user chooses a new password with it at
 /// `/wachtwoord`. No password is ever sent.
 pub fn reset_password(conn: &Connection, caller: &Caller, username: &str) -> Result<(String, Ended), AdminError> {
-    let tx = conn.unchecked_transaction()?;
-    let t = target(conn, caller, username)?;
-    let code = auth::new_enrolment_code();
-    let now = now_ms();
-    conn.execute(
-        "INSERT INTO password_reset (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![auth::secret_hash(&code), t.id.to_string(), now, now + RESET_TTL_MS],
-    )?;
-    let ended = Ended {
-        sessions: auth::end_user_sessions(conn, t.id)?,
-        devices: 0,
-    };
-    record(conn, caller, t.gemeente, Action::PasswordReset, format!("gebruiker {}", t.id))?;
-    tx.commit()?;
-    Ok((code, ended))
+    atomically(conn, || {
+        let t = target(conn, caller, username)?;
+        let code = auth::new_enrolment_code();
+        let now = now_ms();
+        conn.execute(
+            "INSERT INTO password_reset (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![auth::secret_hash(&code), t.id.to_string(), now, now + RESET_TTL_MS],
+        )?;
+        let ended = Ended {
+            sessions: auth::end_user_sessions(conn, t.id)?,
+            devices: 0,
+        };
+        record(conn, caller, t.gemeente, Action::PasswordReset, format!("gebruiker {}", t.id))?;
+        Ok((code, ended))
+    })
 }
 
 /// Switches a user's second factor off (a lost phone); they set it up again at their
 /// next login. Their sessions end.
 pub fn reset_mfa(conn: &Connection, caller: &Caller, username: &str) -> Result<Ended, AdminError> {
-    let tx = conn.unchecked_transaction()?;
-    let t = target(conn, caller, username)?;
-    crate::mfa::reset(conn, t.id)?;
-    let ended = Ended {
-        sessions: auth::end_user_sessions(conn, t.id)?,
-        devices: 0,
-    };
-    record(conn, caller, t.gemeente, Action::MfaReset, format!("gebruiker {}", t.id))?;
-    tx.commit()?;
-    Ok(ended)
+    atomically(conn, || {
+        let t = target(conn, caller, username)?;
+        crate::mfa::reset(conn, t.id)?;
+        let ended = Ended {
+            sessions: auth::end_user_sessions(conn, t.id)?,
+            devices: 0,
+        };
+        record(conn, caller, t.gemeente, Action::MfaReset, format!("gebruiker {}", t.id))?;
+        Ok(ended)
+    })
 }
 
 /// Why a password could not be set with a reset code.
@@ -285,50 +304,54 @@ pub fn redeem_reset(
     if new_password.chars().count() < MIN_PASSWORD_CHARS {
         return Ok(Err(RedeemError::TooShort));
     }
-    let tx = conn.unchecked_transaction()?;
-    let row: Option<(String, String)> = conn
-        .query_row(
-            "SELECT r.user_id, u.gemeente_id FROM password_reset r JOIN user u ON u.id = r.user_id
-             WHERE r.code_hash = ?1 AND u.username = ?2 AND r.used_at IS NULL AND r.expires_at > ?3
-               AND u.disabled_at IS NULL",
-            params![auth::secret_hash(code), username.trim(), now_ms()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let Some((user, gemeente)) = row else {
-        return Ok(Err(RedeemError::BadCode));
-    };
-    let hash = auth::hash_password(new_password)?;
-    conn.execute(
-        "UPDATE user SET password_hash = ?1 WHERE id = ?2",
-        params![hash, user],
-    )?;
-    conn.execute(
-        "UPDATE password_reset SET used_at = ?1 WHERE user_id = ?2 AND used_at IS NULL",
-        params![now_ms(), user],
-    )?;
-    conn.execute("DELETE FROM web_session WHERE user_id = ?1", params![user])?;
-    if let Ok(g) = gemeente.parse() {
-        let actor = Actor {
-            id: user.parse().ok(),
-            name: username.trim().to_owned(),
-            role: "user".into(),
+    atomically(conn, || {
+        let row: Option<(String, String)> = conn
+            .query_row(
+                "SELECT r.user_id, u.gemeente_id FROM password_reset r JOIN user u ON u.id = r.user_id
+                 WHERE r.code_hash = ?1 AND u.username = ?2 AND r.used_at IS NULL AND r.expires_at > ?3
+                   AND u.disabled_at IS NULL",
+                params![auth::secret_hash(code), username.trim(), now_ms()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((user, gemeente)) = row else {
+            return Ok(Err(RedeemError::BadCode));
         };
-        audit::record(
-            conn,
-            &audit::Event {
-                gemeente: g,
-                actor: &actor,
-                action: Action::PasswordChanged,
-                form: None,
-                address: None,
-                detail: String::new(),
-            },
-            now_ms(),
+        let hash = auth::hash_password(new_password)?;
+        conn.execute(
+            "UPDATE user SET password_hash = ?1 WHERE id = ?2",
+            params![hash, user],
         )?;
-    }
-    tx.commit()?;
-    Ok(Ok(()))
+        conn.execute(
+            "UPDATE password_reset SET used_at = ?1 WHERE user_id = ?2 AND used_at IS NULL",
+            params![now_ms(), user],
+        )?;
+        conn.execute("DELETE FROM web_session WHERE user_id = ?1", params![user])?;
+        if let Ok(g) = gemeente.parse() {
+            let actor = Actor {
+                id: user.parse().ok(),
+                name: username.trim().to_owned(),
+                role: "user".into(),
+            };
+            audit::record(
+                conn,
+                &audit::Event {
+                    gemeente: g,
+                    actor: &actor,
+                    action: Action::PasswordChanged,
+                    form: None,
+                    address: None,
+                    detail: String::new(),
+                },
+                now_ms(),
+            )?;
+        }
+        Ok(Ok(()))
+    })
+    .map_err(|e| match e {
+        AdminError::Db(e) => e,
+        other => DbError::Domain(other.to_string()),
+    })
 }
 
 #[cfg(test)]

@@ -639,10 +639,7 @@ impl World {
     /// A fresh session (for unlock and lock, which change the session they run in).
     fn fresh(&self, seed: &Seed, role: Role) -> String {
         let (u, p) = seed.login(role);
-        let (token, _) = auth::login(&self.app.conn(), u, p)
-            .expect("db")
-            .expect("login");
-        format!("{SESSION_COOKIE}={token}")
+        session_cookie(&self.app.conn(), u, p)
     }
 }
 
