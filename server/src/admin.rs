@@ -57,7 +57,9 @@ pub enum AdminError {
     #[error("niet gevonden (of niet in uw gemeente)")]
     NotFound,
     /// An enrolment code for someone who is not a field worker.
-    #[error("alleen veldwerkers (straatcoach, BOA, wijkagent) krijgen een aanmeldcode; een telefoon wordt nooit als beheerder of meldpunt aangemeld")]
+    #[error(
+        "alleen veldwerkers (straatcoach, BOA, wijkagent) krijgen een aanmeldcode; een telefoon wordt nooit als beheerder of meldpunt aangemeld"
+    )]
     NotFieldUser,
     /// The store failed.
     #[error(transparent)]
@@ -148,14 +150,24 @@ fn record(
 }
 
 /// Issues a one-time enrolment code (24 hours) for a field user's phone.
-pub fn issue_code(conn: &Connection, caller: &Caller, username: &str) -> Result<String, AdminError> {
+pub fn issue_code(
+    conn: &Connection,
+    caller: &Caller,
+    username: &str,
+) -> Result<String, AdminError> {
     atomically(conn, || {
         let t = target(conn, caller, username)?;
         if !t.role.is_field() {
             return Err(AdminError::NotFieldUser);
         }
         let code = auth::issue_enrolment_code(conn, t.id, auth::ENROLMENT_TTL_MS)?;
-        record(conn, caller, t.gemeente, Action::EnrolmentCode, format!("gebruiker {}", t.id))?;
+        record(
+            conn,
+            caller,
+            t.gemeente,
+            Action::EnrolmentCode,
+            format!("gebruiker {}", t.id),
+        )?;
         Ok(code)
     })
 }
@@ -178,7 +190,13 @@ pub fn revoke(conn: &Connection, caller: &Caller, device: DeviceId) -> Result<()
             return Err(AdminError::NotFound);
         }
         auth::revoke_device(conn, device)?;
-        record(conn, caller, gemeente, Action::DeviceRevoke, format!("toestel {device}"))?;
+        record(
+            conn,
+            caller,
+            gemeente,
+            Action::DeviceRevoke,
+            format!("toestel {device}"),
+        )?;
         Ok(())
     })
 }
@@ -201,7 +219,11 @@ pub struct Ended {
 
 /// Disables a user: no more logins, every session ends and every device is revoked, at
 /// once.
-pub fn disable_user(conn: &Connection, caller: &Caller, username: &str) -> Result<Ended, AdminError> {
+pub fn disable_user(
+    conn: &Connection,
+    caller: &Caller,
+    username: &str,
+) -> Result<Ended, AdminError> {
     atomically(conn, || {
         let t = target(conn, caller, username)?;
         conn.execute(
@@ -229,7 +251,11 @@ pub fn disable_user(conn: &Connection, caller: &Caller, username: &str) -> Resul
 }
 
 /// Ends every web session of a user (their devices keep working).
-pub fn end_sessions(conn: &Connection, caller: &Caller, username: &str) -> Result<Ended, AdminError> {
+pub fn end_sessions(
+    conn: &Connection,
+    caller: &Caller,
+    username: &str,
+) -> Result<Ended, AdminError> {
     atomically(conn, || {
         let t = target(conn, caller, username)?;
         let ended = Ended {
@@ -241,7 +267,11 @@ pub fn end_sessions(conn: &Connection, caller: &Caller, username: &str) -> Resul
             caller,
             t.gemeente,
             Action::SessionsEnd,
-            format!("gebruiker {}: {} sessies beëindigd", t.id, ended.sessions.len()),
+            format!(
+                "gebruiker {}: {} sessies beëindigd",
+                t.id,
+                ended.sessions.len()
+            ),
         )?;
         Ok(ended)
     })
@@ -250,7 +280,11 @@ pub fn end_sessions(conn: &Connection, caller: &Caller, username: &str) -> Resul
 /// Issues a one-time password-reset code (valid an hour) and ends the user's sessions.
 /// The admin hands the code over; the user chooses a new password with it at
 /// `/wachtwoord`. No password is ever sent.
-pub fn reset_password(conn: &Connection, caller: &Caller, username: &str) -> Result<(String, Ended), AdminError> {
+pub fn reset_password(
+    conn: &Connection,
+    caller: &Caller,
+    username: &str,
+) -> Result<(String, Ended), AdminError> {
     atomically(conn, || {
         let t = target(conn, caller, username)?;
         let code = auth::new_enrolment_code();
@@ -263,7 +297,13 @@ pub fn reset_password(conn: &Connection, caller: &Caller, username: &str) -> Res
             sessions: auth::end_user_sessions(conn, t.id)?,
             devices: 0,
         };
-        record(conn, caller, t.gemeente, Action::PasswordReset, format!("gebruiker {}", t.id))?;
+        record(
+            conn,
+            caller,
+            t.gemeente,
+            Action::PasswordReset,
+            format!("gebruiker {}", t.id),
+        )?;
         Ok((code, ended))
     })
 }
@@ -278,7 +318,13 @@ pub fn reset_mfa(conn: &Connection, caller: &Caller, username: &str) -> Result<E
             sessions: auth::end_user_sessions(conn, t.id)?,
             devices: 0,
         };
-        record(conn, caller, t.gemeente, Action::MfaReset, format!("gebruiker {}", t.id))?;
+        record(
+            conn,
+            caller,
+            t.gemeente,
+            Action::MfaReset,
+            format!("gebruiker {}", t.id),
+        )?;
         Ok(ended)
     })
 }
@@ -287,7 +333,9 @@ pub fn reset_mfa(conn: &Connection, caller: &Caller, username: &str) -> Result<E
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RedeemError {
     /// Unknown, used or expired code, or a code for someone else.
-    #[error("deze herstelcode is onbekend, al gebruikt of verlopen; vraag de beheerder om een nieuwe")]
+    #[error(
+        "deze herstelcode is onbekend, al gebruikt of verlopen; vraag de beheerder om een nieuwe"
+    )]
     BadCode,
     /// The new password is too short.
     #[error("het nieuwe wachtwoord moet minstens 12 tekens hebben")]
@@ -391,7 +439,14 @@ mod tests {
     fn a_reset_code_works_once_and_only_for_its_user() {
         let (_dir, conn, g) = db();
         setup::add_user(&conn, g, "mp", Role::Meldpunt, Some("oud-wachtwoord-123")).expect("user");
-        setup::add_user(&conn, g, "ander", Role::Meldpunt, Some("oud-wachtwoord-123")).expect("user");
+        setup::add_user(
+            &conn,
+            g,
+            "ander",
+            Role::Meldpunt,
+            Some("oud-wachtwoord-123"),
+        )
+        .expect("user");
         let (code, _) = reset_password(&conn, &Caller::cli(), "mp").expect("reset");
         assert_eq!(
             redeem_reset(&conn, "ander", &code, "nieuw-wachtwoord-123").expect("db"),
@@ -401,12 +456,23 @@ mod tests {
             redeem_reset(&conn, "mp", &code, "kort").expect("db"),
             Err(RedeemError::TooShort)
         );
-        assert_eq!(redeem_reset(&conn, "mp", &code, "nieuw-wachtwoord-123").expect("db"), Ok(()));
+        assert_eq!(
+            redeem_reset(&conn, "mp", &code, "nieuw-wachtwoord-123").expect("db"),
+            Ok(())
+        );
         assert_eq!(
             redeem_reset(&conn, "mp", &code, "nog-een-wachtwoord").expect("db"),
             Err(RedeemError::BadCode)
         );
-        assert!(auth::login(&conn, "mp", "nieuw-wachtwoord-123").expect("db").is_some());
-        assert!(auth::login(&conn, "mp", "oud-wachtwoord-123").expect("db").is_none());
+        assert!(
+            auth::login(&conn, "mp", "nieuw-wachtwoord-123")
+                .expect("db")
+                .is_some()
+        );
+        assert!(
+            auth::login(&conn, "mp", "oud-wachtwoord-123")
+                .expect("db")
+                .is_none()
+        );
     }
 }

@@ -455,7 +455,11 @@ pub async fn device_or_unauthorized(parts: &Parts, state: &Arc<AppState>) -> Api
     let Some(token) = bearer(parts).map(str::to_owned) else {
         return ApiError::Unauthorized;
     };
-    match state.db.read_point(move |c| device_by_token(c, &token)).await {
+    match state
+        .db
+        .read_point(move |c| device_by_token(c, &token))
+        .await
+    {
         Ok(DeviceLookup::Active(_)) => ApiError::Forbidden,
         Ok(DeviceLookup::Revoked) => ApiError::Revoked,
         Ok(DeviceLookup::Unknown) => ApiError::Unauthorized,
@@ -736,7 +740,8 @@ pub fn logout(conn: &Connection, session_hash: &[u8]) -> Result<(), DbError> {
 
 /// Ends every session of a user; returns their hashes (to forget unlocked keys).
 pub fn end_user_sessions(conn: &Connection, user: UserId) -> Result<Vec<Vec<u8>>, DbError> {
-    let mut stmt = conn.prepare_cached("DELETE FROM web_session WHERE user_id = ?1 RETURNING token_hash")?;
+    let mut stmt =
+        conn.prepare_cached("DELETE FROM web_session WHERE user_id = ?1 RETURNING token_hash")?;
     let rows = stmt.query_map(params![user.to_string()], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

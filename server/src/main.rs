@@ -382,7 +382,10 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
         Admin::CreateMeldpuntKey { gemeente } => {
             use avondronde_server::{audit, meldpunt::keys};
             let g = setup::gemeente_by_code(conn, &gemeente)?;
-            let p = secret("AVONDRONDE_PASSPHRASE", "Wachtwoordzin voor de meldpuntsleutel")?;
+            let p = secret(
+                "AVONDRONDE_PASSPHRASE",
+                "Wachtwoordzin voor de meldpuntsleutel",
+            )?;
             let now = avondronde_server::db::now_ms();
             let tx = conn.unchecked_transaction()?;
             let key = keys::create(conn, g, &p, now)?;

@@ -143,7 +143,11 @@ pub fn begin(conn: &Connection, user: UserId) -> Result<TotpSecret, DbError> {
 }
 
 /// Switches the pending secret on if `code` matches it; returns the fresh recovery codes.
-pub fn confirm(conn: &Connection, user: UserId, code: &str) -> Result<Option<Vec<String>>, DbError> {
+pub fn confirm(
+    conn: &Connection,
+    user: UserId,
+    code: &str,
+) -> Result<Option<Vec<String>>, DbError> {
     let st = state(conn, user)?;
     match st.secret {
         Some(secret) if !st.enabled && secret.check(code) => {
@@ -240,7 +244,10 @@ mod tests {
     #[test]
     fn the_qr_code_is_an_svg_of_the_otpauth_url() {
         let s = TotpSecret::generate();
-        assert!(s.url("meldpunt").starts_with("otpauth://totp/Avondronde:meldpunt?secret="));
+        assert!(
+            s.url("meldpunt")
+                .starts_with("otpauth://totp/Avondronde:meldpunt?secret=")
+        );
         let svg = s.qr_svg("meldpunt");
         assert!(svg.contains("<svg"), "{svg:.80}");
         assert!(!svg.contains("style="));

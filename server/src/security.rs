@@ -52,14 +52,15 @@ fn basemap_origin(url: &str) -> Option<String> {
 }
 
 /// The header layers, outermost first.
-pub fn header_layers(
-    state: &AppState,
-) -> Vec<SetResponseHeaderLayer<HeaderValue>> {
+pub fn header_layers(state: &AppState) -> Vec<SetResponseHeaderLayer<HeaderValue>> {
     let csp = HeaderValue::from_str(&content_security_policy(&state.config.basemap_url))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"));
     let mut layers = vec![
         SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp),
-        SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ),
         SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -155,7 +156,11 @@ pub fn client_address(peer: IpAddr, forwarded: Option<&str>, trusted: &[ipnet::I
 /// Middleware: replaces the connection's address with the real client's behind a
 /// trusted proxy, so every `ConnectInfo` reader (audit, enrolment limit, login throttle)
 /// sees it.
-pub async fn real_client(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+pub async fn real_client(
+    State(state): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     if !state.config.trusted_proxies.is_empty()
         && let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied()
     {
@@ -168,7 +173,11 @@ pub async fn real_client(State(state): State<Arc<AppState>>, mut req: Request, n
             .join(",")
             .into();
         let forwarded = forwarded.filter(|f| !f.is_empty());
-        let ip = client_address(peer.ip(), forwarded.as_deref(), &state.config.trusted_proxies);
+        let ip = client_address(
+            peer.ip(),
+            forwarded.as_deref(),
+            &state.config.trusted_proxies,
+        );
         req.extensions_mut()
             .insert(ConnectInfo(SocketAddr::new(ip, peer.port())));
     }
@@ -188,17 +197,33 @@ mod tests {
         let trusted = [net("10.0.0.0/8")];
         let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
         // Straight from the internet: the header is the client's own claim.
-        assert_eq!(client_address(ip("203.0.113.9"), Some("1.2.3.4"), &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            client_address(ip("203.0.113.9"), Some("1.2.3.4"), &trusted),
+            ip("203.0.113.9")
+        );
         // Through the proxy: the right-most untrusted hop.
         assert_eq!(
-            client_address(ip("10.0.0.2"), Some("6.6.6.6, 198.51.100.7, 10.0.0.3"), &trusted),
+            client_address(
+                ip("10.0.0.2"),
+                Some("6.6.6.6, 198.51.100.7, 10.0.0.3"),
+                &trusted
+            ),
             ip("198.51.100.7")
         );
         // A proxy without the header, or with garbage, is itself the client.
-        assert_eq!(client_address(ip("10.0.0.2"), None, &trusted), ip("10.0.0.2"));
-        assert_eq!(client_address(ip("10.0.0.2"), Some("nonsense"), &trusted), ip("10.0.0.2"));
+        assert_eq!(
+            client_address(ip("10.0.0.2"), None, &trusted),
+            ip("10.0.0.2")
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.2"), Some("nonsense"), &trusted),
+            ip("10.0.0.2")
+        );
         // Nobody trusted: never believed.
-        assert_eq!(client_address(ip("10.0.0.2"), Some("1.2.3.4"), &[]), ip("10.0.0.2"));
+        assert_eq!(
+            client_address(ip("10.0.0.2"), Some("1.2.3.4"), &[]),
+            ip("10.0.0.2")
+        );
     }
 
     #[test]

@@ -35,9 +35,7 @@ pub async fn serve(
     });
     let served = axum_server::from_tcp_rustls(listener.into_std()?, tls)?
         .handle(handle)
-        .serve(
-            crate::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
+        .serve(crate::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await;
     retention.abort();
     sweeper.abort();

@@ -749,7 +749,11 @@ async fn page_matrix(
         PageRoute::MeldpuntFormSave => form(&[("status", "in_progress")]),
         _ => (None, vec![]),
     };
-    let method = if method == "post" { Method::POST } else { Method::GET };
+    let method = if method == "post" {
+        Method::POST
+    } else {
+        Method::GET
+    };
     let reply = world.app.send(request(method, &path, auth, body)).await;
     assert_eq!(
         reply.status.as_u16(),
@@ -781,7 +785,10 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
         let text = std::fs::read_to_string(&file).expect("read source");
         for (at, _) in text.match_indices(".route(") {
             let rest = &text[at + ".route(".len()..];
-            let Some(path) = rest.trim_start().strip_prefix('"').and_then(|r| r.split('"').next())
+            let Some(path) = rest
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|r| r.split('"').next())
             else {
                 continue;
             };
@@ -832,5 +839,8 @@ fn every_route_in_the_router_has_a_row() {
         "routes without a row in the page matrix: {missing:?}"
     );
     let stale: Vec<_> = covered.difference(&in_source).collect();
-    assert!(stale.is_empty(), "page rows for routes that do not exist: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "page rows for routes that do not exist: {stale:?}"
+    );
 }

@@ -136,13 +136,10 @@ pub async fn start_session(
     }
     // argon2id takes tens of milliseconds of CPU and 19 MiB: off the async threads, not
     // inside the writer, and only a few at a time.
-    let permit = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        state.argon2.acquire(),
-    )
-    .await
-    .map_err(|_| ApiError::TooManyRequests)?
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let permit = tokio::time::timeout(std::time::Duration::from_secs(10), state.argon2.acquire())
+        .await
+        .map_err(|_| ApiError::TooManyRequests)?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let (ok, stored) = tokio::task::spawn_blocking(move || {
         let ok = auth::check_password(stored.as_ref(), &password);
         (ok, stored)
@@ -208,7 +205,11 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let s = start_session(&state, address, req.username, req.password, req.totp).await?;
-    tracing::info!(role = s.user.role.code(), mfa_pending = s.mfa_pending, "login");
+    tracing::info!(
+        role = s.user.role.code(),
+        mfa_pending = s.mfa_pending,
+        "login"
+    );
     let mut res = Json(Me::new(&s.user, s.mfa_pending)).into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,

@@ -20,9 +20,9 @@ use utoipa_axum::routes;
 
 use super::inbox::{self, Clock, FormRow, Handling, KnownTo};
 use super::keys::OpenError;
-use crate::auth::{Authorized, roles};
 use crate::api::{ApiJson, ApiResult};
 use crate::audit::ClientAddr;
+use crate::auth::{Authorized, roles};
 use crate::error::ApiError;
 use crate::state::AppState;
 

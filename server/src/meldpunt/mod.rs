@@ -19,8 +19,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use age::secrecy::SecretString;
-use avondronde_shared::care::CareFormContent;
 use avondronde_shared::CareFormId;
+use avondronde_shared::care::CareFormContent;
 use rusqlite::{OptionalExtension, params};
 
 use crate::audit::{self, Action, Actor, Event};

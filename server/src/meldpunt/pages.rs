@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use age::secrecy::SecretString;
-use avondronde_shared::care::{Birth, CareFormContent, CareStatus, FEEDBACK_MAX_CHARS};
 use avondronde_shared::CareFormId;
+use avondronde_shared::care::{Birth, CareFormContent, CareStatus, FEEDBACK_MAX_CHARS};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;

@@ -396,25 +396,30 @@ async fn reset_submit(
     {
         return (
             axum::http::StatusCode::TOO_MANY_REQUESTS,
-            reset_form(Some(html! { p.notice.error role="alert" { "Te veel pogingen. Wacht een minuut." } })),
+            reset_form(Some(
+                html! { p.notice.error role="alert" { "Te veel pogingen. Wacht een minuut." } },
+            )),
         )
             .into_response();
     }
     let outcome = state
         .db
-        .write(move |c| {
-            crate::admin::redeem_reset(c, &form.username, &form.code, &form.password)
-        })
+        .write(move |c| crate::admin::redeem_reset(c, &form.username, &form.code, &form.password))
         .await;
     match outcome {
         Ok(Ok(())) => Redirect::to("/login").into_response(),
-        Ok(Err(e)) => reset_form(Some(html! { p.notice.error role="alert" { (e.to_string()) } }))
-            .into_response(),
+        Ok(Err(e)) => reset_form(Some(
+            html! { p.notice.error role="alert" { (e.to_string()) } },
+        ))
+        .into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
 }
 
-async fn logout(State(state): State<Arc<AppState>>, session: Result<AnySession, ApiError>) -> Response {
+async fn logout(
+    State(state): State<Arc<AppState>>,
+    session: Result<AnySession, ApiError>,
+) -> Response {
     if let Ok(AnySession(s)) = session {
         let _ = auth::end_session(&state, s.user.session.clone()).await;
     }

@@ -121,7 +121,11 @@ impl TestApp {
             ))
             .await;
         assert_eq!(reply.status, StatusCode::OK, "login: {}", reply.text());
-        assert_eq!(reply.json::<serde_json::Value>()["mfa"], "done", "login complete");
+        assert_eq!(
+            reply.json::<serde_json::Value>()["mfa"],
+            "done",
+            "login complete"
+        );
         let set = reply.headers[header::SET_COOKIE].to_str().expect("cookie");
         set.split(';').next().expect("name=value").to_owned()
     }
