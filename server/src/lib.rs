@@ -67,6 +67,8 @@ pub fn app(state: Arc<AppState>) -> Router {
             ([(header::CONTENT_TYPE, "application/json")], openapi_json)
         }),
     )
+    // Only matched routes: the label is the route's pattern (ids never become labels).
+    .route_layer(middleware::from_fn_with_state(state.clone(), record_latency))
     .fallback(|| async { json_error(StatusCode::NOT_FOUND, "not_found", "niet gevonden") })
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(RequestDecompressionLayer::new())
@@ -153,6 +155,33 @@ pub async fn sweep(state: &AppState) {
     state.limits.enrol.retain_recent();
     state.limits.enrol.shrink_to_fit();
     state.limits.device.retain_recent();
+}
+
+/// Records each request's latency per route pattern, method and status.
+async fn record_latency(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    let secs = started.elapsed().as_secs_f64();
+    metrics::with_local_recorder(&state.prometheus, || {
+        metrics::histogram!(
+            "avondronde_http_request_duration_seconds",
+            "route" => route,
+            "method" => method,
+            "status" => status
+        )
+        .record(secs);
+    });
+    res
 }
 
 /// Reads the whole (still compressed) request body before any handler or extractor runs.

@@ -130,6 +130,9 @@ pub struct AppState {
     /// Password checks (argon2id, tens of milliseconds of CPU and 19 MiB each) run at
     /// most this many at a time, so a login flood cannot starve sync of CPU or memory.
     pub argon2: tokio::sync::Semaphore,
+    /// Per-route latency histograms (`metrics` + `metrics-exporter-prometheus`), a
+    /// recorder of this state's own rather than a global one, so tests stay apart.
+    pub prometheus: metrics_exporter_prometheus::PrometheusRecorder,
     rules_cache: Mutex<HashMap<GemeenteId, Arc<GemeenteRules>>>,
 }
 
@@ -158,6 +161,12 @@ impl AppState {
                     .map_or(1, |n| n.get() / 2)
                     .max(1),
             ),
+            prometheus: metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ])
+                .unwrap_or_else(|_| metrics_exporter_prometheus::PrometheusBuilder::new())
+                .build_recorder(),
             rules_cache: Mutex::new(HashMap::new()),
         })
     }

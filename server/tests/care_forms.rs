@@ -7,7 +7,6 @@ mod common;
 
 use age::secrecy::SecretString;
 use avondronde_server::Config;
-use avondronde_server::auth::{self, SESSION_COOKIE};
 use avondronde_server::db::now_ms;
 use avondronde_server::meldpunt::keys;
 use avondronde_shared::care::{

@@ -486,6 +486,12 @@ async fn metrics_answer_only_to_their_bearer_token() {
         .await;
     assert_eq!(right.status, StatusCode::OK);
     assert!(right.text().contains("avondronde_push_requests_total"));
+    // Per-route latency, labelled by the route's pattern (the requests above were to it).
+    assert!(
+        right.text().contains(r#"avondronde_http_request_duration_seconds_bucket{route="/metrics",method="GET",status="401""#),
+        "{}",
+        right.text()
+    );
     assert!(
         !format!("{:?}", app.state.config).contains("0123456789"),
         "Debug is redacted"

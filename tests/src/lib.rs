@@ -313,7 +313,12 @@ pub async fn web_login(http: &reqwest::Client, base: &str, login: &Login) -> Str
         .send()
         .await
         .expect("login request");
-    assert_eq!(res.status(), reqwest::StatusCode::OK, "login of {}", login.username);
+    assert_eq!(
+        res.status(),
+        reqwest::StatusCode::OK,
+        "login of {}",
+        login.username
+    );
     res.headers()[reqwest::header::SET_COOKIE]
         .to_str()
         .expect("cookie")

@@ -16,8 +16,8 @@ use avondronde_shared::contact::Action;
 use avondronde_tests::TestServer;
 use avondronde_tests::client::http_client;
 use jiff::{SignedDuration, Timestamp};
-use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION};
 use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION};
 use serde_json::{Value, json};
 
 const PASSPHRASE: &str = "de wachtwoordzin van het meldpunt";

@@ -127,7 +127,10 @@ async fn index(
     (
         [(
             header::SET_COOKIE,
-            format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", served.token),
+            format!(
+                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+                served.token
+            ),
         )],
         page,
     )
@@ -146,16 +149,17 @@ async fn ws(
     if !origin_ok || cookie_token(&headers) != Some(served.token.as_str()) {
         return (StatusCode::FORBIDDEN, "wrong origin or token").into_response();
     }
-    upgrade.on_upgrade(move |socket| async move {
-        let ctx = served.ctx.clone();
-        let _ = served
-            .pool
-            .launch_virtualdom(axum_socket(socket), move || {
-                VirtualDom::new(App).with_root_context(ctx)
-            })
-            .await;
-    })
-    .into_response()
+    upgrade
+        .on_upgrade(move |socket| async move {
+            let ctx = served.ctx.clone();
+            let _ = served
+                .pool
+                .launch_virtualdom(axum_socket(socket), move || {
+                    VirtualDom::new(App).with_root_context(ctx)
+                })
+                .await;
+        })
+        .into_response()
 }
 
 #[tokio::main]

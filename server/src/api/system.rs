@@ -104,5 +104,6 @@ pub async fn metrics(
             v.load(Ordering::Relaxed)
         );
     }
+    out.push_str(&state.prometheus.handle().render());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
 }
