@@ -97,10 +97,11 @@ pub fn same_origin(req: &Request) -> bool {
         return true;
     }
     let h = req.headers();
-    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok())
-        && !matches!(site, "same-origin" | "none")
-    {
-        return false;
+    // `Sec-Fetch-Site` is the browser's own verdict and decides when present. It has to:
+    // with `Referrer-Policy: no-referrer` a browser sends `Origin: null` on its own
+    // same-origin form posts.
+    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
     }
     match h.get(header::ORIGIN).map(|v| v.to_str().unwrap_or("null")) {
         None => true,
