@@ -246,11 +246,14 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn config(basemap_url: Option<String>) -> Config {
-    let mut config = Config::default();
-    config.metrics_token = std::env::var("AVONDRONDE_METRICS_TOKEN")
-        .ok()
-        .filter(|t| t.len() >= 16)
-        .map(avondronde_server::state::MetricsToken);
+    // `/metrics` exists only with a token of at least 16 characters, from the environment.
+    let mut config = Config {
+        metrics_token: std::env::var("AVONDRONDE_METRICS_TOKEN")
+            .ok()
+            .filter(|t| t.len() >= 16)
+            .map(avondronde_server::state::MetricsToken),
+        ..Config::default()
+    };
     if let Some(url) = basemap_url {
         config.basemap_url = url;
     }
