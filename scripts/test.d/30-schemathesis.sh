@@ -29,9 +29,22 @@ code=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["enrolmen
 token=$(curl -sf -X POST "$url/api/v1/enrol" -H 'content-type: application/json' \
   -d "{\"code\":\"$code\",\"label\":\"schemathesis\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
-admin=$(python3 -c 'import json,sys; u=json.load(open(sys.argv[1]))["web_users"]["admin"]; print(json.dumps(u))' "$work/creds.json")
+# The admin logs in with password and TOTP code (RFC 6238, computed from the secret the
+# demo wrote into its credentials file; python's hmac is all it takes).
+admin=$(python3 - "$work/creds.json" <<'PY'
+import base64, hashlib, hmac, json, struct, sys, time
+u = json.load(open(sys.argv[1]))["web_users"]["admin"]
+secret = u["totp_secret"]
+key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+mac = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+offset = mac[-1] & 15
+code = (struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000
+print(json.dumps({"username": u["username"], "password": u["password"], "totp": "%06d" % code}))
+PY
+)
 cookie=$(curl -sf -D - -o /dev/null -X POST "$url/api/v1/session" -H 'content-type: application/json' -d "$admin" \
   | grep -io 'avondronde_session=[^;]*' | head -1)
+[ -n "$cookie" ] || { echo "the admin login (with TOTP) failed" >&2; exit 1; }
 
 # The rate limits protect the real server; schemathesis is deliberately fast.
 "$ST" run "$url/api/v1/openapi.json" \

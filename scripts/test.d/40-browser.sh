@@ -9,5 +9,6 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   echo "playwright-core is not installed (run .ci/run, or: npm ci --prefix tests/browser)" >&2
   exit 1
 fi
-cargo build -q -p avondronde-server -p avondronde-app --bins --locked
+# The liveview binary is a development feature of the app, never built by default.
+cargo build -q -p avondronde-server -p avondronde-app --bins --features avondronde-app/liveview --locked
 npm test --prefix tests/browser

@@ -1,22 +1,31 @@
 //! Who is asking: device tokens, web sessions and passwords, and the extractors that make
-//! every handler state what it needs.
+//! every handler state who may call it.
 //!
 //! - A field device holds a bearer token (256 random bits). The server keeps only its
 //!   BLAKE3 hash, so a copy of the database cannot be used to sync as a device. A fast
 //!   hash is right here because the token is random; passwords get argon2id.
-//! - A web user logs in with a password and gets a `Secure; HttpOnly; SameSite=Strict`
-//!   session cookie; scripts use the same cookie.
-//! - Handlers take [`Device`] or [`WebUser`] as an argument and so cannot forget to check.
+//! - A web user logs in with a password (and, for the meldpunt and the admin, a TOTP code:
+//!   see [`crate::mfa`]) and gets a `Secure; HttpOnly; SameSite=Strict` session cookie,
+//!   named `__Host-avondronde` when the server terminates TLS itself. Sessions end after
+//!   [`SESSION_TTL_MS`] at the latest, and a meldpunt session after
+//!   [`MELDPUNT_IDLE_MS`] without a request (its unlocked key is forgotten with it).
+//! - One way to gate roles: a handler takes [`Authorized<R>`] (API: JSON 401/403) or
+//!   [`Page<R>`] (HTML: a redirect to the login or a 403 page), where `R` is one of the
+//!   [`roles`]. A handler therefore cannot forget to check, and its signature says who
+//!   may call it. A device token on a web endpoint is known but not allowed: 403.
 //!   Scope (the gemeente) travels with the identity; a lookup outside it answers 404.
 
+use std::marker::PhantomData;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, PasswordHash};
 use avondronde_shared::{DeviceId, GemeenteId, Role, UserId};
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -26,10 +35,20 @@ use crate::db::{DbError, now_ms};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Name of the session cookie.
+/// Name of the session cookie over plain HTTP (development, or behind a TLS proxy).
 pub const SESSION_COOKIE: &str = "avondronde_session";
-/// How long a web session lasts.
-pub const SESSION_TTL_MS: i64 = 12 * 3600 * 1000;
+/// Name of the session cookie when the server terminates TLS: the `__Host-` prefix makes
+/// the browser refuse it unless it is `Secure`, has `Path=/` and no `Domain`, so a
+/// sibling subdomain cannot plant one.
+pub const TLS_SESSION_COOKIE: &str = "__Host-avondronde";
+/// How long a web session lasts at most (absolute timeout).
+pub const SESSION_TTL_MS: i64 = 8 * 3600 * 1000;
+/// How long a meldpunt session may sit idle before it ends (and its key is forgotten).
+pub const MELDPUNT_IDLE_MS: i64 = 30 * 60 * 1000;
+/// How long a password-only session has to finish its second factor.
+pub const MFA_PENDING_TTL_MS: i64 = 10 * 60 * 1000;
+/// `last_seen_at` is written at most this often per session.
+const LAST_SEEN_STEP_MS: i64 = 60 * 1000;
 /// How long an enrolment code is valid.
 pub const ENROLMENT_TTL_MS: i64 = 24 * 3600 * 1000;
 
@@ -115,17 +134,6 @@ pub struct WebUser {
     pub session: Vec<u8>,
 }
 
-impl WebUser {
-    /// Fails with 403 unless the user has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden)
-        }
-    }
-}
-
 fn bearer(parts: &Parts) -> Option<&str> {
     parts
         .headers
@@ -136,8 +144,35 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The session cookie's name for this server.
+pub fn cookie_name(state: &AppState) -> &'static str {
+    if state.config.tls {
+        TLS_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The `Set-Cookie` value for a session token.
+pub fn session_cookie(state: &AppState, token: &str) -> String {
+    format!(
+        "{}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        cookie_name(state),
+        SESSION_TTL_MS / 1000
+    )
+}
+
+/// The `Set-Cookie` value that deletes the session cookie.
+pub fn clear_cookie(state: &AppState) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+        cookie_name(state)
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("avondronde_session=; Max-Age=0"))
+}
+
 /// The session token from the cookie header, if any.
-pub fn session_token(parts: &Parts) -> Option<String> {
+pub fn session_token(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -145,8 +180,9 @@ pub fn session_token(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
 }
 
 fn parse_id<T: std::str::FromStr>(s: String) -> rusqlite::Result<T> {
@@ -184,7 +220,8 @@ pub enum DeviceLookup {
 pub fn device_by_token(conn: &Connection, token: &str) -> Result<DeviceLookup, DbError> {
     let mut stmt = conn.prepare_cached(
         "SELECT d.id, d.user_id, u.gemeente_id, u.role, d.revoked_at
-         FROM device d JOIN user u ON u.id = d.user_id WHERE d.token_hash = ?1",
+         FROM device d JOIN user u ON u.id = d.user_id
+         WHERE d.token_hash = ?1 AND u.disabled_at IS NULL",
     )?;
     let row = stmt
         .query_row(params![token_hash(token)], |r| {
@@ -230,6 +267,235 @@ impl FromRequestParts<Arc<AppState>> for Device {
     }
 }
 
+/// A session as found by its cookie.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Whose it is.
+    pub user: WebUser,
+    /// The second factor is still to come: the session may only finish the login.
+    pub mfa_pending: bool,
+}
+
+/// Finds the request's session, ending it first if it has been idle too long. `None`
+/// when there is no valid session.
+pub async fn current_session(
+    parts: &Parts,
+    state: &Arc<AppState>,
+) -> Result<Option<Session>, ApiError> {
+    let Some(token) = session_token(parts, cookie_name(state)) else {
+        return Ok(None);
+    };
+    let hash = token_hash(&token);
+    let now = now_ms();
+    let key = hash.clone();
+    let found = state
+        .db
+        .read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT u.id, u.username, u.gemeente_id, u.role, s.mfa_pending, s.last_seen_at
+                 FROM web_session s JOIN user u ON u.id = s.user_id
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
+            )?;
+            Ok(stmt
+                .query_row(params![key, now], |r| {
+                    Ok((
+                        WebUser {
+                            id: parse_id(r.get(0)?)?,
+                            username: r.get(1)?,
+                            gemeente: parse_id(r.get(2)?)?,
+                            role: parse_role(&r.get::<_, String>(3)?)?,
+                            session: key.clone(),
+                        },
+                        r.get::<_, i64>(4)? != 0,
+                        r.get::<_, i64>(5)?,
+                    ))
+                })
+                .optional()?)
+        })
+        .await?;
+    let Some((user, mfa_pending, last_seen)) = found else {
+        state.vault.forget(&hash);
+        return Ok(None);
+    };
+    if idle_expired(user.role, last_seen, now) {
+        end_session(state, hash).await?;
+        return Ok(None);
+    }
+    if now - last_seen >= LAST_SEEN_STEP_MS {
+        let key = hash.clone();
+        state
+            .db
+            .write(move |c| {
+                c.execute(
+                    "UPDATE web_session SET last_seen_at = ?1 WHERE token_hash = ?2",
+                    params![now, key],
+                )?;
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(Some(Session { user, mfa_pending }))
+}
+
+/// Whether a session last seen at `last_seen` has been idle too long for `role`.
+pub fn idle_expired(role: Role, last_seen: i64, now: i64) -> bool {
+    role == Role::Meldpunt && now - last_seen > MELDPUNT_IDLE_MS
+}
+
+/// Ends a session: its row and its unlocked meldpunt key.
+pub async fn end_session(state: &AppState, hash: Vec<u8>) -> Result<(), DbError> {
+    state.vault.forget(&hash);
+    state.db.write(move |c| logout(c, &hash)).await
+}
+
+/// Deletes expired and idle sessions and forgets their meldpunt keys; returns how many
+/// ended. The server runs this every minute.
+pub fn sweep_sessions(conn: &Connection, now: i64) -> Result<Vec<Vec<u8>>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.token_hash FROM web_session s JOIN user u ON u.id = s.user_id
+         WHERE s.expires_at <= ?1 OR u.disabled_at IS NOT NULL
+            OR (u.role = 'meldpunt' AND s.last_seen_at < ?2)",
+    )?;
+    let ended: Vec<Vec<u8>> = stmt
+        .query_map(params![now, now - MELDPUNT_IDLE_MS], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for h in &ended {
+        logout(conn, h)?;
+    }
+    Ok(ended)
+}
+
+/// Every live session's hash (to drop unlocked keys of sessions ended elsewhere, such as
+/// by the command line).
+pub fn live_sessions(conn: &Connection) -> Result<Vec<Vec<u8>>, DbError> {
+    let mut stmt = conn.prepare_cached("SELECT token_hash FROM web_session")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A set of roles allowed to call a handler.
+pub trait RoleSet: Send + Sync + 'static {
+    /// The roles.
+    const ROLES: &'static [Role];
+}
+
+/// The role sets handlers are gated by.
+pub mod roles {
+    use super::{Role, RoleSet};
+
+    /// Any web user.
+    #[derive(Debug)]
+    pub struct AnyWeb;
+    impl RoleSet for AnyWeb {
+        const ROLES: &'static [Role] = &Role::ALL;
+    }
+
+    /// The admin of a gemeente.
+    #[derive(Debug)]
+    pub struct Admin;
+    impl RoleSet for Admin {
+        const ROLES: &'static [Role] = &[Role::Admin];
+    }
+
+    /// The meldpunt.
+    #[derive(Debug)]
+    pub struct Meldpunt;
+    impl RoleSet for Meldpunt {
+        const ROLES: &'static [Role] = &[Role::Meldpunt];
+    }
+
+    /// The coordinator.
+    #[derive(Debug)]
+    pub struct Coordinator;
+    impl RoleSet for Coordinator {
+        const ROLES: &'static [Role] = &[Role::Coordinator];
+    }
+
+    /// Who may read the audit log: the admin and the meldpunt.
+    #[derive(Debug)]
+    pub struct AuditReaders;
+    impl RoleSet for AuditReaders {
+        const ROLES: &'static [Role] = &[Role::Admin, Role::Meldpunt];
+    }
+
+    /// Field workers (straatcoach, BOA, wijkagent).
+    #[derive(Debug)]
+    pub struct Field;
+    impl RoleSet for Field {
+        const ROLES: &'static [Role] = &[Role::Straatcoach, Role::Boa, Role::Wijkagent];
+    }
+}
+
+/// Why a request was not let through.
+#[derive(Debug)]
+enum Denied {
+    /// No session: 401, or 403 for a device token.
+    Nobody,
+    /// The second factor is still to come.
+    MfaPending,
+    /// Logged in with a role that may not do this.
+    Role(WebUser),
+}
+
+async fn authorize(
+    parts: &Parts,
+    state: &Arc<AppState>,
+    roles: &[Role],
+) -> Result<Result<WebUser, Denied>, ApiError> {
+    Ok(match current_session(parts, state).await? {
+        None => Err(Denied::Nobody),
+        Some(s) if s.mfa_pending => Err(Denied::MfaPending),
+        Some(s) if !roles.contains(&s.user.role) => Err(Denied::Role(s.user)),
+        Some(s) => Ok(s.user),
+    })
+}
+
+/// 403 for a valid device token (known, but never allowed on a web endpoint), else 401.
+pub async fn device_or_unauthorized(parts: &Parts, state: &Arc<AppState>) -> ApiError {
+    let Some(token) = bearer(parts).map(str::to_owned) else {
+        return ApiError::Unauthorized;
+    };
+    match state
+        .db
+        .read_point(move |c| device_by_token(c, &token))
+        .await
+    {
+        Ok(DeviceLookup::Active(_)) => ApiError::Forbidden,
+        Ok(DeviceLookup::Revoked) => ApiError::Revoked,
+        Ok(DeviceLookup::Unknown) => ApiError::Unauthorized,
+        Err(e) => e.into(),
+    }
+}
+
+/// A web user with one of `R`'s roles and a finished login, for the API: otherwise JSON
+/// 401 (`mfa_required` while the second factor is still to come) or 403.
+#[derive(Debug)]
+pub struct Authorized<R: RoleSet>(pub WebUser, pub PhantomData<R>);
+
+impl<R: RoleSet> Deref for Authorized<R> {
+    type Target = WebUser;
+    fn deref(&self) -> &WebUser {
+        &self.0
+    }
+}
+
+impl<R: RoleSet> FromRequestParts<Arc<AppState>> for Authorized<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        match authorize(parts, state, R::ROLES).await? {
+            Ok(user) => Ok(Authorized(user, PhantomData)),
+            Err(Denied::Nobody) => Err(device_or_unauthorized(parts, state).await),
+            Err(Denied::MfaPending) => Err(ApiError::MfaRequired),
+            Err(Denied::Role(_)) => Err(ApiError::Forbidden),
+        }
+    }
+}
+
+/// Any web user with a finished login (the same as `Authorized<roles::AnyWeb>`).
 impl FromRequestParts<Arc<AppState>> for WebUser {
     type Rejection = ApiError;
 
@@ -237,57 +503,115 @@ impl FromRequestParts<Arc<AppState>> for WebUser {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let token = session_token(parts).ok_or(ApiError::Unauthorized)?;
-        let hash = token_hash(&token);
-        let now = now_ms();
-        let user = state
-            .db
-            .read(move |c| {
-                let mut stmt = c.prepare_cached(
-                    "SELECT u.id, u.username, u.gemeente_id, u.role
-                     FROM web_session s JOIN user u ON u.id = s.user_id
-                     WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-                )?;
-                Ok(stmt
-                    .query_row(params![hash, now], |r| {
-                        Ok(WebUser {
-                            id: parse_id(r.get(0)?)?,
-                            username: r.get(1)?,
-                            gemeente: parse_id(r.get(2)?)?,
-                            role: parse_role(&r.get::<_, String>(3)?)?,
-                            session: hash.clone(),
-                        })
-                    })
-                    .optional()?)
-            })
-            .await?;
-        user.ok_or(ApiError::Unauthorized)
+        Authorized::<roles::AnyWeb>::from_request_parts(parts, state)
+            .await
+            .map(|a| a.0)
+    }
+}
+
+/// A web user with one of `R`'s roles and a finished login, for HTML pages: otherwise a
+/// redirect to the login (or to its second step), or the 403 page.
+#[derive(Debug)]
+pub struct Page<R: RoleSet>(pub WebUser, pub PhantomData<R>);
+
+impl<R: RoleSet> Deref for Page<R> {
+    type Target = WebUser;
+    fn deref(&self) -> &WebUser {
+        &self.0
+    }
+}
+
+impl<R: RoleSet> FromRequestParts<Arc<AppState>> for Page<R> {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        match authorize(parts, state, R::ROLES).await {
+            Ok(Ok(user)) => Ok(Page(user, PhantomData)),
+            Ok(Err(Denied::Nobody)) => Err(Redirect::to("/login").into_response()),
+            Ok(Err(Denied::MfaPending)) => Err(Redirect::to("/login/code").into_response()),
+            Ok(Err(Denied::Role(user))) => Err(crate::web::forbidden(&user)),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// Any session, also one whose second factor is still to come: only for finishing the
+/// login, logging out and asking who one is.
+#[derive(Debug)]
+pub struct AnySession(pub Session);
+
+impl FromRequestParts<Arc<AppState>> for AnySession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        match current_session(parts, state).await? {
+            Some(s) => Ok(AnySession(s)),
+            None => Err(device_or_unauthorized(parts, state).await),
+        }
     }
 }
 
 /// A user's login as stored, so the password can be checked away from the database.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StoredLogin {
-    id: String,
+    id: UserId,
     phc: Option<String>,
     gemeente: GemeenteId,
     role: Role,
     username: String,
+    totp_enabled: bool,
 }
 
-/// Reads the stored login of `username`, if there is such a user.
+impl std::fmt::Debug for StoredLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredLogin")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .field("phc", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoredLogin {
+    /// The user.
+    pub fn id(&self) -> UserId {
+        self.id
+    }
+
+    /// Whether this login needs a second factor: always for the meldpunt and the admin,
+    /// and for anyone who switched it on.
+    pub fn needs_mfa(&self) -> bool {
+        crate::mfa::required_for(self.role) || self.totp_enabled
+    }
+
+    /// Whether the second factor is set up (else the user enrols at this login).
+    pub fn mfa_enabled(&self) -> bool {
+        self.totp_enabled
+    }
+}
+
+/// Reads the stored login of `username`, if there is such a user and they are not
+/// disabled.
 pub fn stored_login(conn: &Connection, username: &str) -> Result<Option<StoredLogin>, DbError> {
     Ok(conn
         .prepare_cached(
-            "SELECT id, password_hash, gemeente_id, role, username FROM user WHERE username = ?1",
+            "SELECT id, password_hash, gemeente_id, role, username, totp_enabled FROM user
+             WHERE username = ?1 AND disabled_at IS NULL",
         )?
         .query_row(params![username], |r| {
             Ok(StoredLogin {
-                id: r.get(0)?,
+                id: parse_id(r.get(0)?)?,
                 phc: r.get(1)?,
                 gemeente: parse_id(r.get(2)?)?,
                 role: parse_role(&r.get::<_, String>(3)?)?,
                 username: r.get(4)?,
+                totp_enabled: r.get::<_, i64>(5)? != 0,
             })
         })
         .optional()?)
@@ -295,7 +619,7 @@ pub fn stored_login(conn: &Connection, username: &str) -> Result<Option<StoredLo
 
 /// Whether `password` opens `stored`. Costs one argon2id verification whether or not the
 /// user exists, so timing does not reveal usernames. That is tens of milliseconds of CPU:
-/// call it on the blocking pool, never on the database writer.
+/// call it on the bounded argon2 pool, never on the database writer.
 pub fn check_password(stored: Option<&StoredLogin>, password: &str) -> bool {
     match stored.and_then(|s| s.phc.as_deref()) {
         Some(phc) => verify_password(password, phc),
@@ -306,20 +630,28 @@ pub fn check_password(stored: Option<&StoredLogin>, password: &str) -> bool {
     }
 }
 
-/// Starts a session for a login whose password was checked; returns its token and the user.
+/// Starts a session for a login whose password was checked; returns its token and the
+/// user. `mfa_pending` sessions last [`MFA_PENDING_TTL_MS`] and can only finish the login.
 pub fn create_session(
     conn: &Connection,
     login: &StoredLogin,
+    mfa_pending: bool,
 ) -> Result<(String, WebUser), DbError> {
     let token = new_secret();
     let now = now_ms();
     let session = token_hash(&token);
+    let ttl = if mfa_pending {
+        MFA_PENDING_TTL_MS
+    } else {
+        SESSION_TTL_MS
+    };
     conn.execute(
-        "INSERT INTO web_session (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![session, login.id, now, now + SESSION_TTL_MS],
+        "INSERT INTO web_session (token_hash, user_id, created_at, expires_at, mfa_pending, last_seen_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?3)",
+        params![session, login.id.to_string(), now, now + ttl, mfa_pending],
     )?;
     let user = WebUser {
-        id: parse_id(login.id.clone())?,
+        id: login.id,
         username: login.username.clone(),
         gemeente: login.gemeente,
         role: login.role,
@@ -328,9 +660,61 @@ pub fn create_session(
     Ok((token, user))
 }
 
+/// What a second-factor attempt came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MfaOutcome {
+    /// The login is complete.
+    Done,
+    /// The login is complete and the user just enrolled: show these recovery codes once.
+    Enrolled(Vec<String>),
+    /// Wrong code; the session may try again.
+    Wrong,
+    /// Wrong code too often: the session was ended.
+    Ended,
+}
+
+/// Finishes a pending session's login with a TOTP or recovery code (or, for a user
+/// still enrolling, the first code of the new secret).
+pub fn complete_mfa(conn: &Connection, user: &WebUser, code: &str) -> Result<MfaOutcome, DbError> {
+    let st = crate::mfa::state(conn, user.id)?;
+    let outcome = if st.enabled {
+        if crate::mfa::verify(conn, user.id, code)? {
+            MfaOutcome::Done
+        } else {
+            MfaOutcome::Wrong
+        }
+    } else {
+        match crate::mfa::confirm(conn, user.id, code)? {
+            Some(codes) => MfaOutcome::Enrolled(codes),
+            None => MfaOutcome::Wrong,
+        }
+    };
+    if outcome == MfaOutcome::Wrong {
+        let attempts: i64 = conn.query_row(
+            "UPDATE web_session SET mfa_attempts = mfa_attempts + 1 WHERE token_hash = ?1
+             RETURNING mfa_attempts",
+            params![user.session],
+            |r| r.get(0),
+        )?;
+        if attempts >= crate::mfa::MAX_ATTEMPTS {
+            logout(conn, &user.session)?;
+            return Ok(MfaOutcome::Ended);
+        }
+        return Ok(outcome);
+    }
+    let now = now_ms();
+    conn.execute(
+        "UPDATE web_session SET mfa_pending = 0, expires_at = ?1, last_seen_at = ?2 WHERE token_hash = ?3",
+        params![now + SESSION_TTL_MS, now, user.session],
+    )?;
+    Ok(outcome)
+}
+
 /// Checks a username and password; on success creates a session and returns its token
-/// and the user. All on one connection: for tools and tests. The server splits these
-/// steps so that the password check never holds up the database writer.
+/// and the user. The session still waits for its second factor when the user needs one
+/// (finish it with [`complete_mfa`]). All on one connection: for tools and tests. The
+/// server splits these steps so that the password check never holds up the database
+/// writer.
 pub fn login(
     conn: &Connection,
     username: &str,
@@ -340,7 +724,9 @@ pub fn login(
     if !check_password(stored.as_ref(), password) {
         return Ok(None);
     }
-    stored.map(|login| create_session(conn, &login)).transpose()
+    stored
+        .map(|login| create_session(conn, &login, login.needs_mfa()))
+        .transpose()
 }
 
 /// Ends a session.
@@ -350,6 +736,14 @@ pub fn logout(conn: &Connection, session_hash: &[u8]) -> Result<(), DbError> {
         params![session_hash],
     )?;
     Ok(())
+}
+
+/// Ends every session of a user; returns their hashes (to forget unlocked keys).
+pub fn end_user_sessions(conn: &Connection, user: UserId) -> Result<Vec<Vec<u8>>, DbError> {
+    let mut stmt =
+        conn.prepare_cached("DELETE FROM web_session WHERE user_id = ?1 RETURNING token_hash")?;
+    let rows = stmt.query_map(params![user.to_string()], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2r1UQ4b3z3Jc5mSg2zJdU9ZkqkT0lU9xq0c3j9k1Xy8";

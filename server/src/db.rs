@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_lean_ingest.sql"),
     include_str!("migrations/004_contact_archive.sql"),
     include_str!("migrations/005_disclosure_scope.sql"),
+    include_str!("migrations/006_accounts.sql"),
 ];
 
 /// Jobs the writer takes into one transaction at most.

@@ -28,16 +28,29 @@ use crate::setup::{self, SetupError, polygon};
 use crate::state::AppState;
 
 /// A web login.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Login {
     /// Username.
     pub username: String,
     /// Password.
     pub password: String,
+    /// The TOTP secret (base32) for roles with a second factor: put it in an
+    /// authenticator app, or compute the code from it (RFC 6238, SHA-1, 6 digits, 30 s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<String>,
 }
 
-/// Everything a person or a script needs to log in to the demo.
-#[derive(Debug, Clone, Serialize)]
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything a person or a script needs to log in to the demo. Its `Debug` shows no
+/// secret.
+#[derive(Clone, Serialize)]
 pub struct Credentials {
     /// Role code → login.
     pub web_users: BTreeMap<String, Login>,
@@ -46,6 +59,14 @@ pub struct Credentials {
     /// The meldpunt key's passphrase, once the demo has a meldpunt key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meldpunt_passphrase: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("web_users", &self.web_users)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Credentials {
@@ -57,6 +78,12 @@ impl Credentials {
                 "  {role:<12} {:<16} {}\n",
                 login.username, login.password
             ));
+            if let Some(t) = &login.totp_secret {
+                out.push_str(&format!(
+                    "  {:<12} TOTP-sleutel (authenticator-app): {t}\n",
+                    ""
+                ));
+            }
         }
         out.push_str("\nEnrolment codes for the field app (single use, 24 hours):\n");
         for code in &self.enrolment_codes {
@@ -152,7 +179,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
     let setup_logins = logins.clone();
     let meldpunt_passphrase = password(&mut secret_rng);
     let setup_passphrase = meldpunt_passphrase.clone();
-    let (gemeente, wijken, places, field) = state
+    let (gemeente, wijken, places, field, totp) = state
         .db
         .write(move |c| {
             let run = || -> Result<_, SetupError> {
@@ -176,12 +203,17 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
                     })
                     .collect::<Result<_, SetupError>>()?;
                 let mut field = Vec::new();
+                let mut totp = Vec::new();
                 for (role, name, pw) in &setup_logins {
                     let user = setup::add_user(c, g, name, *role, Some(pw))?;
                     if *role == Role::Coordinator {
                         // The demo coordinator sees both demo wijken (issue 9).
                         crate::hotspot::scope::assign_all_wijken(c, user, 0)
                             .map_err(SetupError::Db)?;
+                    }
+                    if crate::mfa::required_for(*role) {
+                        let (secret, _recovery) = crate::mfa::enrol_now(c, user)?;
+                        totp.push((*role, secret.0));
                     }
                     if role.is_field() {
                         let code = auth::issue_enrolment_code(c, user, ENROLMENT_TTL_MS)?;
@@ -197,7 +229,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
                     }
                 }
                 crate::meldpunt::demo::create_key(c, g, &setup_passphrase)?;
-                Ok((g, wijken, places, field))
+                Ok((g, wijken, places, field, totp))
             };
             run().map_err(|e| DbError::Domain(e.to_string()))
         })
@@ -249,7 +281,18 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
         web_users: logins
             .into_iter()
             .map(|(role, username, password)| {
-                (role.code().to_owned(), Login { username, password })
+                let totp_secret = totp
+                    .iter()
+                    .find(|(r, _)| *r == role)
+                    .map(|(_, s)| s.clone());
+                (
+                    role.code().to_owned(),
+                    Login {
+                        username,
+                        password,
+                        totp_secret,
+                    },
+                )
             })
             .collect(),
         enrolment_codes: codes,

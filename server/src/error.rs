@@ -27,6 +27,9 @@ pub enum ApiError {
     /// 401: no or invalid credentials.
     #[error("niet ingelogd of toegang ingetrokken")]
     Unauthorized,
+    /// 401: the password was right but the second factor (TOTP) is still to come.
+    #[error("voer eerst de code uit uw authenticator-app in (POST /api/v1/session/totp)")]
+    MfaRequired,
     /// 401: the device was revoked; it must stop syncing and wipe its token.
     #[error("dit toestel is ingetrokken; meld het opnieuw aan")]
     Revoked,
@@ -61,7 +64,9 @@ impl ApiError {
     pub fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized | ApiError::Revoked => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::Revoked | ApiError::MfaRequired => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -79,6 +84,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Revoked => "device_revoked",
+            ApiError::MfaRequired => "mfa_required",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::Conflict(_) => "conflict",

@@ -23,6 +23,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod auth;
@@ -32,9 +33,13 @@ pub mod error;
 pub mod hotspot;
 pub mod ingest;
 pub mod meldpunt;
+pub mod mfa;
 pub mod retention;
+pub mod security;
 pub mod setup;
 pub mod state;
+pub mod throttle;
+pub mod tls;
 pub mod web;
 
 pub use state::{AppState, Config};
@@ -51,7 +56,8 @@ pub fn app(state: Arc<AppState>) -> Router {
     let (api, openapi) = api::router();
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".into());
     let request_id = HeaderName::from_static("x-request-id");
-    api.merge(web::router())
+    let headers = security::header_layers(&state);
+    let router = api.merge(web::router())
         .merge(hotspot::page::router())
         .merge(meldpunt::pages::router())
         .merge(audit::web::router())
@@ -61,9 +67,13 @@ pub fn app(state: Arc<AppState>) -> Router {
             ([(header::CONTENT_TYPE, "application/json")], openapi_json)
         }),
     )
+    // Only matched routes: the label is the route's pattern (ids never become labels).
+    .route_layer(middleware::from_fn_with_state(state.clone(), record_latency))
     .fallback(|| async { json_error(StatusCode::NOT_FOUND, "not_found", "niet gevonden") })
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(RequestDecompressionLayer::new())
+    // Inside `read_body_first`, so that a refused request's body was read (see there).
+    .layer(middleware::from_fn(security::check_origin))
     .layer(middleware::from_fn(read_body_first))
     // Outside the decompression layer, so that its 415 for an unknown Content-Encoding
     // is JSON like every other error.
@@ -106,7 +116,72 @@ pub fn app(state: Arc<AppState>) -> Router {
         }),
     )
     .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-    .with_state(state)
+    .layer(middleware::from_fn_with_state(state.clone(), security::real_client))
+    .with_state(state);
+    // Outermost: every answer, including errors made by the layers above, gets them.
+    headers.into_iter().fold(router, |r, layer| r.layer(layer))
+}
+
+/// Every minute: ends expired and idle sessions (forgetting their unlocked meldpunt keys,
+/// also those of sessions ended by the command line) and prunes the rate limiters.
+pub async fn run_sweeper(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        sweep(&state).await;
+    }
+}
+
+/// One pass of [`run_sweeper`].
+pub async fn sweep(state: &AppState) {
+    let now = db::now_ms();
+    match state
+        .db
+        .write(move |c| Ok((auth::sweep_sessions(c, now)?, auth::live_sessions(c)?)))
+        .await
+    {
+        Ok((ended, live)) => {
+            for h in &ended {
+                state.vault.forget(h);
+            }
+            state.vault.retain_sessions(&live);
+            if !ended.is_empty() {
+                tracing::info!(sessions = ended.len(), "expired sessions ended");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "session sweep failed"),
+    }
+    state.limits.login.prune();
+    state.limits.enrol.retain_recent();
+    state.limits.enrol.shrink_to_fit();
+    state.limits.device.retain_recent();
+}
+
+/// Records each request's latency per route pattern, method and status.
+async fn record_latency(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    let secs = started.elapsed().as_secs_f64();
+    metrics::with_local_recorder(&state.prometheus, || {
+        metrics::histogram!(
+            "avondronde_http_request_duration_seconds",
+            "route" => route,
+            "method" => method,
+            "status" => status
+        )
+        .record(secs);
+    });
+    res
 }
 
 /// Reads the whole (still compressed) request body before any handler or extractor runs.
@@ -198,6 +273,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let retention = tokio::spawn(retention::run_daily(state.clone()));
+    let sweeper = tokio::spawn(run_sweeper(state.clone()));
     let served = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -205,5 +281,6 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     retention.abort();
+    sweeper.abort();
     served
 }

@@ -28,6 +28,16 @@ enum Command {
         /// Basemap tile URL template for the coordinator map.
         #[arg(long)]
         basemap_url: Option<String>,
+        /// A reverse proxy (CIDR, repeatable) whose X-Forwarded-For is believed.
+        #[arg(long = "trusted-proxy")]
+        trusted_proxies: Vec<ipnet::IpNet>,
+        /// Serve HTTPS with this certificate chain (PEM). Turns on HSTS and the
+        /// `__Host-avondronde` cookie. Needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Create a demo gemeente with two wijken and eight weeks of contacts, then serve it.
     Demo {
@@ -92,14 +102,42 @@ enum Admin {
         /// Role: straatcoach, boa, wijkagent, coordinator, meldpunt or admin.
         #[arg(long)]
         role: String,
-        /// Password for web login (at least 12 characters); read from
-        /// AVONDRONDE_PASSWORD when omitted.
-        #[arg(long, env = "AVONDRONDE_PASSWORD", hide_env_values = true)]
-        password: Option<String>,
+        /// Ask for a password for web login (at least 12 characters), without echo, or
+        /// take it from AVONDRONDE_PASSWORD. Never on the command line. Field workers
+        /// need none: they use the app.
+        #[arg(long)]
+        web_login: bool,
     },
-    /// Issue a one-time enrolment code (24 hours) for a field user's phone.
+    /// Issue a one-time enrolment code (24 hours) for a field user's phone. Refused for
+    /// any role but straatcoach, BOA and wijkagent.
     IssueCode {
         /// The field user's username.
+        #[arg(long)]
+        username: String,
+    },
+    /// Disable a user: no more logins; their sessions end and their phones are revoked.
+    DisableUser {
+        /// Username.
+        #[arg(long)]
+        username: String,
+    },
+    /// End every web session of a user.
+    EndSessions {
+        /// Username.
+        #[arg(long)]
+        username: String,
+    },
+    /// Issue a one-time password-reset code (one hour); the user sets a new password
+    /// with it at /wachtwoord. Their sessions end.
+    ResetPassword {
+        /// Username.
+        #[arg(long)]
+        username: String,
+    },
+    /// Switch a user's second factor off (lost phone); they set it up again at their
+    /// next login. Their sessions end.
+    ResetMfa {
+        /// Username.
         #[arg(long)]
         username: String,
     },
@@ -114,9 +152,6 @@ enum Admin {
         /// Gemeente CBS code.
         #[arg(long)]
         gemeente: String,
-        /// The passphrase; asked for when omitted.
-        #[arg(long, env = "AVONDRONDE_PASSPHRASE", hide_env_values = true)]
-        passphrase: Option<String>,
     },
     /// Replace the meldpunt key: new forms use the new key, old forms stay readable, and
     /// from now on the new passphrase opens both.
@@ -124,12 +159,6 @@ enum Admin {
         /// Gemeente CBS code.
         #[arg(long)]
         gemeente: String,
-        /// The current passphrase; asked for when omitted.
-        #[arg(long, env = "AVONDRONDE_PASSPHRASE", hide_env_values = true)]
-        passphrase: Option<String>,
-        /// The new passphrase; asked for when omitted.
-        #[arg(long, env = "AVONDRONDE_NEW_PASSPHRASE", hide_env_values = true)]
-        new_passphrase: Option<String>,
     },
     /// Set retention periods (defaults: closed care forms 12 months, contacts 24 months).
     SetRetention {
@@ -185,16 +214,17 @@ enum Admin {
     },
 }
 
-/// A passphrase from the argument or environment, else read from standard input.
-fn passphrase(given: Option<String>, prompt: &str) -> anyhow::Result<age::secrecy::SecretString> {
-    if let Some(p) = given {
+/// A secret from the environment variable `env`, else asked for without echo. Secrets
+/// never come from argv, where `ps` and shell history would show them.
+fn secret(env: &str, prompt: &str) -> anyhow::Result<age::secrecy::SecretString> {
+    if let Ok(p) = std::env::var(env)
+        && !p.is_empty()
+    {
         return Ok(p.into());
     }
-    eprint!("{prompt}: ");
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    let p = line.trim_end_matches(['\r', '\n']).to_owned();
-    anyhow::ensure!(!p.is_empty(), "no passphrase given");
+    let p = rpassword::prompt_password(format!("{prompt}: "))
+        .with_context(|| format!("reading the secret (or set {env})"))?;
+    anyhow::ensure!(!p.is_empty(), "no secret given");
     Ok(p.into())
 }
 
@@ -213,10 +243,19 @@ fn main() -> anyhow::Result<()> {
             db,
             addr,
             basemap_url,
+            trusted_proxies,
+            tls_cert,
+            tls_key,
         } => {
-            let config = config(basemap_url);
+            let mut config = config(basemap_url);
+            config.trusted_proxies = trusted_proxies;
+            config.tls = tls_cert.is_some();
             let db = db::Db::open(&db).with_context(|| format!("opening {}", db.display()))?;
-            runtime.block_on(run(AppState::new(db, config), addr))
+            let state = AppState::new(db, config);
+            match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => runtime.block_on(run_tls(state, addr, cert, key)),
+                _ => runtime.block_on(run(state, addr)),
+            }
         }
         Command::Demo {
             addr,
@@ -245,7 +284,14 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn config(basemap_url: Option<String>) -> Config {
-    let mut config = Config::default();
+    // `/metrics` exists only with a token of at least 16 characters, from the environment.
+    let mut config = Config {
+        metrics_token: std::env::var("AVONDRONDE_METRICS_TOKEN")
+            .ok()
+            .filter(|t| t.len() >= 16)
+            .map(avondronde_server::state::MetricsToken),
+        ..Config::default()
+    };
     if let Some(url) = basemap_url {
         config.basemap_url = url;
     }
@@ -258,6 +304,23 @@ async fn run(state: std::sync::Arc<AppState>, addr: SocketAddr) -> anyhow::Resul
         .with_context(|| format!("binding {addr}"))?;
     println!("listening on http://{}", listener.local_addr()?);
     avondronde_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn run_tls(
+    state: std::sync::Arc<AppState>,
+    addr: SocketAddr,
+    cert: PathBuf,
+    key: PathBuf,
+) -> anyhow::Result<()> {
+    let tls = avondronde_server::tls::config_from_pem_files(&cert, &key)
+        .await
+        .with_context(|| format!("reading {} and {}", cert.display(), key.display()))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    println!("listening on https://{}", listener.local_addr()?);
+    avondronde_server::tls::serve(listener, tls, state, shutdown_signal()).await?;
     Ok(())
 }
 
@@ -281,6 +344,7 @@ async fn shutdown_signal() {
 }
 
 fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
+    use avondronde_server::admin::{self, Caller};
     use avondronde_shared::Role;
     match action {
         Admin::CreateGemeente { name, code } => {
@@ -308,31 +372,61 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             gemeente,
             username,
             role,
-            password,
+            web_login,
         } => {
+            use age::secrecy::ExposeSecret;
             let g = setup::gemeente_by_code(conn, &gemeente)?;
             let role = Role::from_code(&role).with_context(|| {
                 format!("unknown role {role:?}: use straatcoach, boa, wijkagent, coordinator, meldpunt or admin")
             })?;
-            setup::add_user(conn, g, &username, role, password.as_deref())?;
+            let password = web_login
+                .then(|| secret("AVONDRONDE_PASSWORD", "Wachtwoord (minstens 12 tekens)"))
+                .transpose()?;
+            setup::add_user(
+                conn,
+                g,
+                &username,
+                role,
+                password.as_ref().map(|p| p.expose_secret()),
+            )?;
             println!("user {username} added as {}", role.code());
+            if avondronde_server::mfa::required_for(role) && web_login {
+                println!("{username} sets up the authenticator app (TOTP) at the first web login");
+            }
         }
         Admin::IssueCode { username } => {
-            let user = setup::user_by_name(conn, &username)?;
-            let code = avondronde_server::auth::issue_enrolment_code(
-                conn,
-                user,
-                avondronde_server::auth::ENROLMENT_TTL_MS,
-            )?;
+            let code = admin::issue_code(conn, &Caller::cli(), &username)?;
             println!("enrolment code for {username} (single use, 24 hours): {code}");
         }
-        Admin::CreateMeldpuntKey {
-            gemeente,
-            passphrase: given,
-        } => {
+        Admin::DisableUser { username } => {
+            let ended = admin::disable_user(conn, &Caller::cli(), &username)?;
+            println!(
+                "{username} disabled: {} sessions ended, {} devices revoked",
+                ended.sessions.len(),
+                ended.devices
+            );
+        }
+        Admin::EndSessions { username } => {
+            let ended = admin::end_sessions(conn, &Caller::cli(), &username)?;
+            println!("{} sessions of {username} ended", ended.sessions.len());
+        }
+        Admin::ResetPassword { username } => {
+            let (code, _) = admin::reset_password(conn, &Caller::cli(), &username)?;
+            println!(
+                "password-reset code for {username} (single use, one hour; enter it at /wachtwoord): {code}"
+            );
+        }
+        Admin::ResetMfa { username } => {
+            admin::reset_mfa(conn, &Caller::cli(), &username)?;
+            println!("{username} sets up a new authenticator app at the next login");
+        }
+        Admin::CreateMeldpuntKey { gemeente } => {
             use avondronde_server::{audit, meldpunt::keys};
             let g = setup::gemeente_by_code(conn, &gemeente)?;
-            let p = passphrase(given, "Wachtwoordzin voor de meldpuntsleutel")?;
+            let p = secret(
+                "AVONDRONDE_PASSPHRASE",
+                "Wachtwoordzin voor de meldpuntsleutel",
+            )?;
             let now = avondronde_server::db::now_ms();
             let tx = conn.unchecked_transaction()?;
             let key = keys::create(conn, g, &p, now)?;
@@ -354,15 +448,11 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
                 key.id.0
             );
         }
-        Admin::RotateMeldpuntKey {
-            gemeente,
-            passphrase: old,
-            new_passphrase,
-        } => {
+        Admin::RotateMeldpuntKey { gemeente } => {
             use avondronde_server::{audit, meldpunt::keys};
             let g = setup::gemeente_by_code(conn, &gemeente)?;
-            let old = passphrase(old, "Huidige wachtwoordzin")?;
-            let new = passphrase(new_passphrase, "Nieuwe wachtwoordzin")?;
+            let old = secret("AVONDRONDE_PASSPHRASE", "Huidige wachtwoordzin")?;
+            let new = secret("AVONDRONDE_NEW_PASSPHRASE", "Nieuwe wachtwoordzin")?;
             let now = avondronde_server::db::now_ms();
             // One transaction: a wrong passphrase or a failure leaves the keys as they were.
             let tx = conn.unchecked_transaction()?;
@@ -461,11 +551,9 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             let device = id
                 .parse()
                 .with_context(|| format!("{id:?} is not a device id"))?;
-            if avondronde_server::auth::revoke_device(conn, device)? {
-                println!("device {id} revoked");
-            } else {
-                anyhow::bail!("no active device {id}");
-            }
+            admin::revoke(conn, &Caller::cli(), device)
+                .with_context(|| format!("no active device {id}"))?;
+            println!("device {id} revoked");
         }
     }
     Ok(())

@@ -23,12 +23,29 @@ pub struct Config {
     pub basemap_url: String,
     /// Requests per second a device may make (burst is four times this).
     pub device_rps: u32,
-    /// Login attempts per minute per username.
+    /// Failed logins per minute an account takes from one address (see
+    /// [`crate::throttle`]).
     pub logins_per_minute: u32,
     /// Enrolment attempts per minute per client address. Codes have about 60 random bits
     /// and expire in a day, so this only has to stop brute force, not a desk enrolling a
     /// tray of phones.
     pub enrolments_per_minute: u32,
+    /// The server terminates TLS itself: HSTS is sent and the cookie is `__Host-`.
+    pub tls: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The bearer token `/metrics` asks for; without one `/metrics` answers 404.
+    pub metrics_token: Option<MetricsToken>,
+}
+
+/// The bearer token for `/metrics`. Its `Debug` does not show it.
+#[derive(Clone)]
+pub struct MetricsToken(pub String);
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(<redacted>)")
+    }
 }
 
 impl Default for Config {
@@ -38,6 +55,9 @@ impl Default for Config {
             device_rps: 20,
             logins_per_minute: 10,
             enrolments_per_minute: 30,
+            tls: false,
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -46,10 +66,12 @@ impl Default for Config {
 pub struct Limits {
     /// Per device.
     pub device: DefaultKeyedRateLimiter<DeviceId>,
-    /// Per username, for login.
-    pub login: DefaultKeyedRateLimiter<String>,
+    /// Login attempts per address and failures per account, bounded in memory.
+    pub login: crate::throttle::LoginThrottle,
     /// Per client address, for enrolment.
     pub enrol: DefaultKeyedRateLimiter<IpAddr>,
+    /// Per meldpunt user, for unlocking the key (a passphrase guess is a password guess).
+    pub unlock: DefaultKeyedRateLimiter<avondronde_shared::UserId>,
 }
 
 /// Counters for `/metrics`.
@@ -105,6 +127,12 @@ pub struct AppState {
     pub hotspot: crate::hotspot::Indexes,
     /// Meldpunt keys unlocked per web session (memory only).
     pub vault: crate::meldpunt::keys::Vault,
+    /// Password checks (argon2id, tens of milliseconds of CPU and 19 MiB each) run at
+    /// most this many at a time, so a login flood cannot starve sync of CPU or memory.
+    pub argon2: tokio::sync::Semaphore,
+    /// Per-route latency histograms (`metrics` + `metrics-exporter-prometheus`), a
+    /// recorder of this state's own rather than a global one, so tests stay apart.
+    pub prometheus: metrics_exporter_prometheus::PrometheusRecorder,
     rules_cache: Mutex<HashMap<GemeenteId, Arc<GemeenteRules>>>,
 }
 
@@ -120,13 +148,25 @@ impl AppState {
             db: Arc::new(db),
             limits: Limits {
                 device: RateLimiter::keyed(Quota::per_second(rps).allow_burst(burst)),
-                login: RateLimiter::keyed(Quota::per_minute(logins)),
+                login: crate::throttle::LoginThrottle::new(logins.get()),
                 enrol: RateLimiter::keyed(Quota::per_minute(enrolments)),
+                unlock: RateLimiter::keyed(Quota::per_minute(logins)),
             },
             config,
             metrics: Metrics::default(),
             hotspot: crate::hotspot::Indexes::default(),
             vault: crate::meldpunt::keys::Vault::default(),
+            argon2: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism()
+                    .map_or(1, |n| n.get() / 2)
+                    .max(1),
+            ),
+            prometheus: metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ])
+                .unwrap_or_else(|_| metrics_exporter_prometheus::PrometheusBuilder::new())
+                .build_recorder(),
             rules_cache: Mutex::new(HashMap::new()),
         })
     }

@@ -4,13 +4,15 @@
 //! like ids that do not exist; only the admin may issue enrolment codes or revoke devices.
 //!
 //! [`every_documented_operation_is_in_the_matrix`] fails when an endpoint is added to the
-//! API without a row here.
+//! API without a row here. Issue 11 added the HTML pages ([`page_matrix`]) and
+//! [`every_route_in_the_router_has_a_row`], which reads every `.route(..)` in the server's
+//! source, so that a page cannot be added without saying who may see it.
 
 mod common;
 
 use std::collections::BTreeSet;
 
-use avondronde_server::auth::{self, ENROLMENT_TTL_MS, SESSION_COOKIE};
+use avondronde_server::auth::{self, ENROLMENT_TTL_MS};
 use avondronde_server::{Config, setup};
 use avondronde_shared::sync::Payload;
 use avondronde_shared::{CareFormId, DeviceId, Role, UserId};
@@ -66,6 +68,8 @@ enum Endpoint {
     Login,
     Logout,
     Me,
+    SessionTotp,
+    SessionTotpSetup,
     IssueCode,
     Revoke,
     Health,
@@ -99,6 +103,8 @@ impl Endpoint {
             Endpoint::Login => ("post", "/api/v1/session"),
             Endpoint::Logout => ("delete", "/api/v1/session"),
             Endpoint::Me => ("get", "/api/v1/me"),
+            Endpoint::SessionTotp => ("post", "/api/v1/session/totp"),
+            Endpoint::SessionTotpSetup => ("post", "/api/v1/session/totp/setup"),
             Endpoint::IssueCode => ("post", "/api/v1/admin/enrolment-codes"),
             Endpoint::Revoke => ("post", "/api/v1/admin/devices/{id}/revoke"),
             Endpoint::Health => ("get", "/health"),
@@ -127,13 +133,15 @@ impl Endpoint {
         })
     }
 
-    const ALL: [Endpoint; 27] = [
+    const ALL: [Endpoint; 29] = [
         Endpoint::Enrol,
         Endpoint::Push,
         Endpoint::Pull,
         Endpoint::Login,
         Endpoint::Logout,
         Endpoint::Me,
+        Endpoint::SessionTotp,
+        Endpoint::SessionTotpSetup,
         Endpoint::IssueCode,
         Endpoint::Revoke,
         Endpoint::Health,
@@ -217,10 +225,6 @@ impl World {
     }
 }
 
-fn cookie(token: &str) -> String {
-    format!("{SESSION_COOKIE}={token}")
-}
-
 #[fixture]
 #[once]
 fn world() -> World {
@@ -236,12 +240,7 @@ fn world() -> World {
     let sessions = own
         .web_users
         .iter()
-        .map(|(role, username, password)| {
-            let (token, _) = auth::login(&conn, username, password)
-                .expect("db")
-                .expect("seeded login");
-            (*role, cookie(&token))
-        })
+        .map(|(role, username, password)| (*role, session_cookie(&conn, username, password)))
         .collect();
     let (_, device) = auth::enrol(&conn, &own.enrolment_code, "matrix")
         .expect("db")
@@ -269,59 +268,68 @@ fn world() -> World {
 #[case::login(Endpoint::Login,
     [200, 200, 200, 200, 200, 200, 200, 200],
     [200, 200, 200, 200, 200, 200, 200, 200])]
+// Issue 11: a device token is known but never allowed on a web endpoint: 403 everywhere.
 #[case::logout(Endpoint::Logout,
-    [204, 204, 204, 204, 204, 204, 401, 401],
-    [204, 204, 204, 204, 204, 204, 401, 401])]
+    [204, 204, 204, 204, 204, 204, 403, 401],
+    [204, 204, 204, 204, 204, 204, 403, 401])]
 #[case::me(Endpoint::Me,
-    [200, 200, 200, 200, 200, 200, 401, 401],
-    [200, 200, 200, 200, 200, 200, 401, 401])]
+    [200, 200, 200, 200, 200, 200, 403, 401],
+    [200, 200, 200, 200, 200, 200, 403, 401])]
+// Finishing the second factor: every session here is already complete (409).
+#[case::session_totp(Endpoint::SessionTotp,
+    [409, 409, 409, 409, 409, 409, 403, 401],
+    [409, 409, 409, 409, 409, 409, 403, 401])]
+#[case::session_totp_setup(Endpoint::SessionTotpSetup,
+    [409, 409, 409, 409, 409, 409, 403, 401],
+    [409, 409, 409, 409, 409, 409, 403, 401])]
 #[case::issue_code(Endpoint::IssueCode,
-    [403, 403, 403, 403, 403, 200, 401, 401],
-    [403, 403, 403, 403, 403, 404, 401, 401])]
+    [403, 403, 403, 403, 403, 200, 403, 401],
+    [403, 403, 403, 403, 403, 404, 403, 401])]
 #[case::revoke(Endpoint::Revoke,
-    [403, 403, 403, 403, 403, 204, 401, 401],
-    [403, 403, 403, 403, 403, 404, 401, 401])]
+    [403, 403, 403, 403, 403, 204, 403, 401],
+    [403, 403, 403, 403, 403, 404, 403, 401])]
 #[case::health(Endpoint::Health,
     [200, 200, 200, 200, 200, 200, 200, 200],
     [200, 200, 200, 200, 200, 200, 200, 200])]
+// Issue 11: /metrics needs its own bearer token; without one configured it does not exist.
 #[case::metrics(Endpoint::Metrics,
-    [200, 200, 200, 200, 200, 200, 200, 200],
-    [200, 200, 200, 200, 200, 200, 200, 200])]
+    [404, 404, 404, 404, 404, 404, 404, 404],
+    [404, 404, 404, 404, 404, 404, 404, 404])]
 #[case::openapi(Endpoint::OpenApi,
     [200, 200, 200, 200, 200, 200, 200, 200],
     [200, 200, 200, 200, 200, 200, 200, 200])]
 // Issue 6: the hotspot map is for the coordinator, and only for their own gemeente's wijken.
 #[case::hotspot_wijken(Endpoint::HotspotWijken,
-    [403, 403, 403, 200, 403, 403, 401, 401],
-    [403, 403, 403, 200, 403, 403, 401, 401])]
+    [403, 403, 403, 200, 403, 403, 403, 401],
+    [403, 403, 403, 200, 403, 403, 403, 401])]
 #[case::hotspot_cells(Endpoint::HotspotCells,
-    [403, 403, 403, 200, 403, 403, 401, 401],
-    [403, 403, 403, 404, 403, 403, 401, 401])]
+    [403, 403, 403, 200, 403, 403, 403, 401],
+    [403, 403, 403, 404, 403, 403, 403, 401])]
 #[case::hotspot_histogram(Endpoint::HotspotHistogram,
-    [403, 403, 403, 200, 403, 403, 401, 401],
-    [403, 403, 403, 404, 403, 403, 401, 401])]
+    [403, 403, 403, 200, 403, 403, 403, 401],
+    [403, 403, 403, 404, 403, 403, 403, 401])]
 #[case::hotspot_trend(Endpoint::HotspotTrend,
-    [403, 403, 403, 200, 403, 403, 401, 401],
-    [403, 403, 403, 404, 403, 403, 401, 401])]
+    [403, 403, 403, 200, 403, 403, 403, 401],
+    [403, 403, 403, 404, 403, 403, 403, 401])]
 #[case::hotspot_summary(Endpoint::HotspotSummary,
-    [403, 403, 403, 200, 403, 403, 401, 401],
-    [403, 403, 403, 404, 403, 403, 401, 401])]
+    [403, 403, 403, 200, 403, 403, 403, 401],
+    [403, 403, 403, 404, 403, 403, 403, 401])]
 #[case::hotspot_csv(Endpoint::HotspotCsv,
-    [403, 403, 403, 200, 403, 403, 401, 401],
-    [403, 403, 403, 404, 403, 403, 401, 401])]
+    [403, 403, 403, 200, 403, 403, 403, 401],
+    [403, 403, 403, 404, 403, 403, 403, 401])]
 #[case::hotspot_geojson(Endpoint::HotspotGeojson,
-    [403, 403, 403, 200, 403, 403, 401, 401],
-    [403, 403, 403, 404, 403, 403, 401, 401])]
+    [403, 403, 403, 200, 403, 403, 403, 401],
+    [403, 403, 403, 404, 403, 403, 403, 401])]
 // Issue 15: the trends of the map, the same rule.
 #[case::hotspot_trends(Endpoint::HotspotTrends,
-    [403, 403, 403, 200, 403, 403, 401, 401],
-    [403, 403, 403, 404, 403, 403, 401, 401])]
+    [403, 403, 403, 200, 403, 403, 403, 401],
+    [403, 403, 403, 404, 403, 403, 403, 401])]
 #[case::hotspot_trends_csv(Endpoint::HotspotTrendsCsv,
-    [403, 403, 403, 200, 403, 403, 401, 401],
-    [403, 403, 403, 404, 403, 403, 401, 401])]
+    [403, 403, 403, 200, 403, 403, 403, 401],
+    [403, 403, 403, 404, 403, 403, 403, 401])]
 #[case::hotspot_trends_geojson(Endpoint::HotspotTrendsGeojson,
-    [403, 403, 403, 200, 403, 403, 401, 401],
-    [403, 403, 403, 404, 403, 403, 401, 401])]
+    [403, 403, 403, 200, 403, 403, 403, 401],
+    [403, 403, 403, 404, 403, 403, 403, 401])]
 // Issue 5: care forms are for the meldpunt only (a device token is known, so 403). This
 // world has no meldpunt key and no forms, so the meldpunt gets 404 for any form id and 409
 // on unlock; tests/care_forms.rs drives the same endpoints over real sealed forms.
@@ -373,10 +381,7 @@ async fn authorisation_matrix(
     let session = match (endpoint, who.role()) {
         (Endpoint::Logout, Some(role)) => {
             let (username, password) = world.own.login(role);
-            let (token, _) = auth::login(&world.app.conn(), username, password)
-                .expect("db")
-                .expect("login");
-            Some(cookie(&token))
+            Some(session_cookie(&world.app.conn(), username, password))
         }
         (_, Some(role)) => Some(world.session(role).to_owned()),
         (_, None) => None,
@@ -423,6 +428,12 @@ async fn authorisation_matrix(
         }
         Endpoint::Logout => request(Method::DELETE, "/api/v1/session", auth, (None, vec![])),
         Endpoint::Me => get("/api/v1/me", auth),
+        Endpoint::SessionTotp => post(
+            "/api/v1/session/totp",
+            auth,
+            json_body(&serde_json::json!({ "code": "000000" })),
+        ),
+        Endpoint::SessionTotpSetup => post("/api/v1/session/totp/setup", auth, (None, vec![])),
         Endpoint::IssueCode => {
             let (user, username) = world.fresh_field_user(target);
             code_target = Some(user);
@@ -606,4 +617,288 @@ async fn ids_from_another_gemeente_answer_exactly_like_ids_that_do_not_exist(wor
     assert_eq!(foreign.body, not_an_id.body);
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(!world.revoked(theirs));
+}
+
+/// The HTML pages and forms (issue 11): method, path, and a body for forms.
+#[derive(Debug, Clone, Copy)]
+enum PageRoute {
+    Home,
+    LoginPage,
+    LoginSubmit,
+    CodePage,
+    CodeSubmit,
+    ResetPage,
+    ResetSubmit,
+    Logout,
+    Field,
+    Beheer,
+    BeheerCode,
+    BeheerRevoke,
+    Audit,
+    Kaart,
+    Meldpunt,
+    MeldpuntUnlock,
+    MeldpuntLock,
+    MeldpuntForm,
+    MeldpuntFormSave,
+    MeldpuntFormHold,
+    AppCss,
+    MeldpuntCss,
+    KaartJs,
+    KaartCss,
+    TrendsJs,
+    TrendsCss,
+    LeafletJs,
+    LeafletCss,
+}
+
+impl PageRoute {
+    /// Method and path as written in the router.
+    fn route(self) -> (&'static str, &'static str) {
+        match self {
+            PageRoute::Home => ("get", "/"),
+            PageRoute::LoginPage => ("get", "/login"),
+            PageRoute::LoginSubmit => ("post", "/login"),
+            PageRoute::CodePage => ("get", "/login/code"),
+            PageRoute::CodeSubmit => ("post", "/login/code"),
+            PageRoute::ResetPage => ("get", "/wachtwoord"),
+            PageRoute::ResetSubmit => ("post", "/wachtwoord"),
+            PageRoute::Logout => ("post", "/logout"),
+            PageRoute::Field => ("get", "/veld"),
+            PageRoute::Beheer => ("get", "/beheer"),
+            PageRoute::BeheerCode => ("post", "/beheer/code"),
+            PageRoute::BeheerRevoke => ("post", "/beheer/intrekken"),
+            PageRoute::Audit => ("get", "/audit"),
+            PageRoute::Kaart => ("get", "/kaart"),
+            PageRoute::Meldpunt => ("get", "/meldpunt"),
+            PageRoute::MeldpuntUnlock => ("post", "/meldpunt/ontgrendelen"),
+            PageRoute::MeldpuntLock => ("post", "/meldpunt/vergrendelen"),
+            PageRoute::MeldpuntForm => ("get", "/meldpunt/formulieren/{id}"),
+            PageRoute::MeldpuntFormSave => ("post", "/meldpunt/formulieren/{id}"),
+            PageRoute::MeldpuntFormHold => ("post", "/meldpunt/formulieren/{id}/vasthouden"),
+            PageRoute::AppCss => ("get", "/static/app.css"),
+            PageRoute::MeldpuntCss => ("get", "/static/meldpunt.css"),
+            PageRoute::KaartJs => ("get", "/static/kaart.js"),
+            PageRoute::TrendsJs => ("get", "/static/trends.js"),
+            PageRoute::TrendsCss => ("get", "/static/trends.css"),
+            PageRoute::KaartCss => ("get", "/static/kaart.css"),
+            PageRoute::LeafletJs => ("get", "/static/vendor/leaflet.js"),
+            PageRoute::LeafletCss => ("get", "/static/vendor/leaflet.css"),
+        }
+    }
+
+    const ALL: [PageRoute; 28] = [
+        PageRoute::Home,
+        PageRoute::LoginPage,
+        PageRoute::LoginSubmit,
+        PageRoute::CodePage,
+        PageRoute::CodeSubmit,
+        PageRoute::ResetPage,
+        PageRoute::ResetSubmit,
+        PageRoute::Logout,
+        PageRoute::Field,
+        PageRoute::Beheer,
+        PageRoute::BeheerCode,
+        PageRoute::BeheerRevoke,
+        PageRoute::Audit,
+        PageRoute::Kaart,
+        PageRoute::Meldpunt,
+        PageRoute::MeldpuntUnlock,
+        PageRoute::MeldpuntLock,
+        PageRoute::MeldpuntForm,
+        PageRoute::MeldpuntFormSave,
+        PageRoute::MeldpuntFormHold,
+        PageRoute::AppCss,
+        PageRoute::MeldpuntCss,
+        PageRoute::KaartJs,
+        PageRoute::KaartCss,
+        PageRoute::TrendsJs,
+        PageRoute::TrendsCss,
+        PageRoute::LeafletJs,
+        PageRoute::LeafletCss,
+    ];
+}
+
+fn form(fields: &[(&str, &str)]) -> (Option<&'static str>, Vec<u8>) {
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    (Some("application/x-www-form-urlencoded"), body.into_bytes())
+}
+
+// 303 = redirect (to the login, or after a form); 403 = the "Geen toegang" page. A device
+// token is no login for a page: it is redirected like nobody.
+#[rstest]
+//                          straatcoach boa  wijkagent coordinator meldpunt admin device anonymous
+#[case::home(PageRoute::Home,                 [303, 303, 303, 303, 303, 303, 303, 303])]
+#[case::login_page(PageRoute::LoginPage,      [200, 200, 200, 200, 200, 200, 200, 200])]
+#[case::login_submit(PageRoute::LoginSubmit,  [303, 303, 303, 303, 303, 303, 303, 303])]
+#[case::code_page(PageRoute::CodePage,        [303, 303, 303, 303, 303, 303, 303, 303])]
+#[case::code_submit(PageRoute::CodeSubmit,    [303, 303, 303, 303, 303, 303, 303, 303])]
+#[case::reset_page(PageRoute::ResetPage,      [200, 200, 200, 200, 200, 200, 200, 200])]
+#[case::reset_submit(PageRoute::ResetSubmit,  [200, 200, 200, 200, 200, 200, 200, 200])]
+#[case::logout(PageRoute::Logout,             [303, 303, 303, 303, 303, 303, 303, 303])]
+#[case::field(PageRoute::Field,               [200, 200, 200, 403, 403, 403, 303, 303])]
+#[case::beheer(PageRoute::Beheer,             [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_code(PageRoute::BeheerCode,    [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_revoke(PageRoute::BeheerRevoke,[403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::audit(PageRoute::Audit,               [403, 403, 403, 403, 200, 200, 303, 303])]
+#[case::kaart(PageRoute::Kaart,               [403, 403, 403, 200, 403, 403, 303, 303])]
+#[case::meldpunt(PageRoute::Meldpunt,         [403, 403, 403, 403, 200, 403, 303, 303])]
+#[case::meldpunt_unlock(PageRoute::MeldpuntUnlock, [403, 403, 403, 403, 303, 403, 303, 303])]
+#[case::meldpunt_lock(PageRoute::MeldpuntLock,     [403, 403, 403, 403, 303, 403, 303, 303])]
+#[case::meldpunt_form(PageRoute::MeldpuntForm,     [403, 403, 403, 403, 404, 403, 303, 303])]
+#[case::meldpunt_form_save(PageRoute::MeldpuntFormSave, [403, 403, 403, 403, 404, 403, 303, 303])]
+#[case::meldpunt_form_hold(PageRoute::MeldpuntFormHold, [403, 403, 403, 403, 404, 403, 303, 303])]
+#[case::app_css(PageRoute::AppCss,            [200, 200, 200, 200, 200, 200, 200, 200])]
+#[case::meldpunt_css(PageRoute::MeldpuntCss,  [200, 200, 200, 200, 200, 200, 200, 200])]
+#[case::kaart_js(PageRoute::KaartJs,          [200, 200, 200, 200, 200, 200, 200, 200])]
+#[case::kaart_css(PageRoute::KaartCss,        [200, 200, 200, 200, 200, 200, 200, 200])]
+#[case::trends_js(PageRoute::TrendsJs,        [200, 200, 200, 200, 200, 200, 200, 200])]
+#[case::trends_css(PageRoute::TrendsCss,      [200, 200, 200, 200, 200, 200, 200, 200])]
+#[case::leaflet_js(PageRoute::LeafletJs,      [200, 200, 200, 200, 200, 200, 200, 200])]
+#[case::leaflet_css(PageRoute::LeafletCss,    [200, 200, 200, 200, 200, 200, 200, 200])]
+#[tokio::test]
+async fn page_matrix(
+    world: &World,
+    #[case] page: PageRoute,
+    #[case] expected: [u16; 8],
+    #[values(
+        Who::Straatcoach,
+        Who::Boa,
+        Who::Wijkagent,
+        Who::Coordinator,
+        Who::Meldpunt,
+        Who::Admin,
+        Who::Device,
+        Who::Anonymous
+    )]
+    who: Who,
+) {
+    let session = match (page, who.role()) {
+        (PageRoute::Logout | PageRoute::MeldpuntLock, Some(role)) => {
+            let (username, password) = world.own.login(role);
+            Some(session_cookie(&world.app.conn(), username, password))
+        }
+        (_, Some(role)) => Some(world.session(role).to_owned()),
+        (_, None) => None,
+    };
+    let auth = match (who, &session) {
+        (Who::Device, _) => Auth::Bearer(&world.device),
+        (_, Some(c)) => Auth::Cookie(c),
+        _ => Auth::None,
+    };
+    let (method, path) = page.route();
+    let path = path.replace("{id}", &CareFormId::new().to_string());
+    let body = match page {
+        PageRoute::LoginSubmit => form(&[("username", "niemand"), ("password", "fout-wachtwoord")]),
+        PageRoute::CodeSubmit => form(&[("code", "000000")]),
+        PageRoute::ResetSubmit => form(&[
+            ("username", "niemand"),
+            ("code", "AAAA-BBBB-CCCC"),
+            ("password", "een-nieuw-wachtwoord"),
+        ]),
+        PageRoute::BeheerCode => form(&[("username", "niemand")]),
+        PageRoute::BeheerRevoke => form(&[("device", "geen-id")]),
+        PageRoute::MeldpuntUnlock => form(&[("passphrase", "geen sleutel hier")]),
+        PageRoute::MeldpuntFormSave => form(&[("status", "in_progress")]),
+        PageRoute::MeldpuntFormHold => form(&[("vast", "1")]),
+        _ => (None, vec![]),
+    };
+    let method = if method == "post" {
+        Method::POST
+    } else {
+        Method::GET
+    };
+    let reply = world.app.send(request(method, &path, auth, body)).await;
+    assert_eq!(
+        reply.status.as_u16(),
+        expected[who.index()],
+        "{page:?} by {who:?}: {}",
+        reply.text()
+    );
+}
+
+/// Every `.route("…", get(…).post(…))` in the server's source, as (method, path).
+fn routes_in_source() -> BTreeSet<(String, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("src dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut routes = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read source");
+        for (at, _) in text.match_indices(".route(") {
+            let rest = &text[at + ".route(".len()..];
+            let Some(path) = rest
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|r| r.split('"').next())
+            else {
+                continue;
+            };
+            // The route's arguments: up to the parenthesis that closes `.route(`.
+            let mut depth = 1;
+            let end = rest
+                .char_indices()
+                .find(|(_, c)| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                })
+                .map_or(rest.len(), |(i, _)| i);
+            let args = &rest[..end];
+            for method in ["get", "post", "put", "delete", "patch"] {
+                let call = format!("{method}(");
+                if args.match_indices(&call).any(|(i, _)| {
+                    i == 0 || !args[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                }) {
+                    routes.insert((method.to_owned(), path.to_owned()));
+                }
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_route_in_the_router_has_a_row() {
+    let in_source = routes_in_source();
+    assert!(
+        in_source.contains(&("get".to_owned(), "/beheer".to_owned())),
+        "the scan finds routes: {in_source:?}"
+    );
+    let mut covered: BTreeSet<(String, String)> = PageRoute::ALL
+        .iter()
+        .map(|p| p.route())
+        .map(|(m, p)| (m.to_owned(), p.to_owned()))
+        .collect();
+    // The OpenAPI document is served by a `.route` too; the API matrix has its row.
+    covered.insert(("get".to_owned(), "/api/v1/openapi.json".to_owned()));
+    let missing: Vec<_> = in_source.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the page matrix: {missing:?}"
+    );
+    let stale: Vec<_> = covered.difference(&in_source).collect();
+    assert!(
+        stale.is_empty(),
+        "page rows for routes that do not exist: {stale:?}"
+    );
 }

@@ -7,7 +7,6 @@ mod common;
 
 use age::secrecy::SecretString;
 use avondronde_server::Config;
-use avondronde_server::auth::{self, SESSION_COOKIE};
 use avondronde_server::db::now_ms;
 use avondronde_server::meldpunt::keys;
 use avondronde_shared::care::{
@@ -639,10 +638,7 @@ impl World {
     /// A fresh session (for unlock and lock, which change the session they run in).
     fn fresh(&self, seed: &Seed, role: Role) -> String {
         let (u, p) = seed.login(role);
-        let (token, _) = auth::login(&self.app.conn(), u, p)
-            .expect("db")
-            .expect("login");
-        format!("{SESSION_COOKIE}={token}")
+        session_cookie(&self.app.conn(), u, p)
     }
 }
 

@@ -452,7 +452,11 @@ fn skew_of(app: &TestApp, id: &str) -> (i64, i64) {
 
 #[tokio::test]
 async fn device_clock_ten_minutes_ahead_flags_its_contacts_and_drops_none() {
-    let app = TestApp::new();
+    const METRICS_TOKEN: &str = "metrics-token-for-this-test";
+    let app = TestApp::with_config(avondronde_server::Config {
+        metrics_token: Some(avondronde_server::state::MetricsToken(METRICS_TOKEN.into())),
+        ..avondronde_server::Config::default()
+    });
     let seed = app.seed(false);
     let token = app.enrol(&seed.enrolment_code).await;
     let r = start_round(&app, &token, &seed).await;
@@ -506,7 +510,7 @@ async fn device_clock_ten_minutes_ahead_flags_its_contacts_and_drops_none() {
         (590_000..=610_000).contains(&offset),
         "device offset recorded: {offset}"
     );
-    let metrics = app.send(get("/metrics", Auth::None)).await;
+    let metrics = app.send(get("/metrics", Auth::Bearer(METRICS_TOKEN))).await;
     assert!(
         metrics
             .text()

@@ -81,7 +81,7 @@ before(async () => {
   creds = JSON.parse(readFileSync(join(work, 'creds.json'), 'utf8'));
   const lv = launch(join(bins, 'avondronde-liveview'),
     ['--data-dir', join(work, 'device'), '--now', EVENING],
-    /LIVEVIEW_URL=(http:\/\/127\.0\.0\.1:\d+\/)/, 'liveview');
+    /LIVEVIEW_URL=(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/, 'liveview');
   liveview = lv.child;
   appUrl = await lv.ready;
   context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'avondronde-chromium-')), {

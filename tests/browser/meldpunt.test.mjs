@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { totp } from './totp.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -82,6 +83,10 @@ test('the meldpunt unlocks, opens the most urgent form, marks it and sets the st
   await page.goto(base + '/login');
   await page.fill('#username', login.username);
   await page.fill('#password', login.password);
+  await Promise.all([page.waitForURL(/\/login\/code$/), page.click('button[type=submit]')]);
+  // The second step: the code of the authenticator app (computed from the demo's secret).
+  assert.ok(login.totp_secret, 'the demo writes the meldpunt TOTP secret');
+  await page.fill('#code', totp(login.totp_secret));
   await Promise.all([page.waitForURL(/\/meldpunt$/), page.click('button[type=submit]')]);
 
   // Locked: the list is there (no content in it), with the unlock form.

@@ -282,6 +282,50 @@ pub struct Login {
     pub username: String,
     /// Password.
     pub password: String,
+    /// The TOTP secret, for roles with a second factor (meldpunt, admin).
+    pub totp_secret: Option<String>,
+}
+
+impl Login {
+    /// The current TOTP code, if this login has a second factor.
+    pub fn totp(&self) -> Option<String> {
+        self.totp_secret
+            .clone()
+            .map(|s| avondronde_server::mfa::TotpSecret(s).code_now())
+    }
+}
+
+/// Logs in over HTTP as a script would (password and, when the user has one, the current
+/// TOTP code) and returns the `Cookie` header value. The session cookie is `Secure`, so it
+/// is passed by hand over the loopback's plain HTTP. The one login helper of the
+/// end-to-end tests (issue 11).
+///
+/// # Panics
+/// When the login is refused or the server does not answer.
+pub async fn web_login(http: &reqwest::Client, base: &str, login: &Login) -> String {
+    let res = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({
+            "username": login.username,
+            "password": login.password,
+            "totp": login.totp(),
+        }))
+        .send()
+        .await
+        .expect("login request");
+    assert_eq!(
+        res.status(),
+        reqwest::StatusCode::OK,
+        "login of {}",
+        login.username
+    );
+    res.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_owned()
 }
 
 /// What [`TestServer::seed`] created.
@@ -350,14 +394,20 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
     let mut web_users = BTreeMap::new();
     let mut field = None;
     for role in Role::ALL {
-        let login = Login {
+        let mut login = Login {
             username: format!("{}-{n}", role.code()),
             password: format!("test-wachtwoord-{}-{n}", role.code()),
+            totp_secret: None,
         };
         let user = setup::add_user(conn, gemeente, &login.username, role, Some(&login.password))?;
         if role == Role::Coordinator {
             avondronde_server::hotspot::scope::assign_all_wijken(conn, user, 0)
                 .map_err(setup::SetupError::Db)?;
+        }
+        if avondronde_server::mfa::required_for(role) {
+            let (secret, _) =
+                avondronde_server::mfa::enrol_now(conn, user).map_err(setup::SetupError::Db)?;
+            login.totp_secret = Some(secret.0);
         }
         if role == Role::Straatcoach {
             field = Some((user, login.username.clone()));

@@ -16,31 +16,12 @@ use avondronde_shared::contact::Action;
 use avondronde_tests::TestServer;
 use avondronde_tests::client::http_client;
 use jiff::{SignedDuration, Timestamp};
-use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION};
 use serde_json::{Value, json};
 
 const PASSPHRASE: &str = "de wachtwoordzin van het meldpunt";
 const CHILD: &str = "Yassin el Amrani";
-
-/// Logs in and returns the `Cookie` header value. The session cookie is `Secure`, so it is
-/// passed by hand over the loopback's plain HTTP.
-async fn login(http: &Client, base: &str, username: &str, password: &str) -> String {
-    let res = http
-        .post(format!("{base}/api/v1/session"))
-        .json(&json!({ "username": username, "password": password }))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res.status(), StatusCode::OK);
-    res.headers()[SET_COOKIE]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .expect("name=value")
-        .to_owned()
-}
 
 #[tokio::test]
 async fn a_form_from_the_app_reaches_the_inbox_and_the_meldpunts_answer_reaches_the_reporter() {
@@ -105,7 +86,7 @@ async fn a_form_from_the_app_reaches_the_inbox_and_the_meldpunts_answer_reaches_
     let http = http_client();
     let base = server.url();
     let login_of = seed.login(avondronde_shared::Role::Meldpunt);
-    let cookie = login(&http, &base, &login_of.username, &login_of.password).await;
+    let cookie = avondronde_tests::web_login(&http, &base, login_of).await;
     let unlocked = http
         .post(format!("{base}/api/v1/meldpunt/unlock"))
         .header(COOKIE, &cookie)

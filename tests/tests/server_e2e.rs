@@ -222,20 +222,7 @@ async fn admin_revokes_a_device_over_the_api_and_it_gets_device_revoked() {
 
     let http = http_client();
     let admin = seed.login(avondronde_shared::Role::Admin);
-    let login = http
-        .post(format!("{}/api/v1/session", server.url()))
-        .json(&serde_json::json!({ "username": admin.username, "password": admin.password }))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(login.status(), 200);
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .expect("name=value")
-        .to_owned();
+    let cookie = avondronde_tests::web_login(&http, &server.url(), admin).await;
     let revoke = http
         .post(format!(
             "{}/api/v1/admin/devices/{device_id}/revoke",

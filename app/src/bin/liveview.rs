@@ -4,8 +4,14 @@
 //! ```text
 //! avondronde-liveview --data-dir DIR [--now 2026-11-20T22:30:00+01:00] [--addr 127.0.0.1:0]
 //! ```
-//! It prints `LIVEVIEW_URL=http://127.0.0.1:PORT/` once it listens. `--now` pins the app's
-//! clock (it then runs on from there), so a test can assert the norm verdict's text.
+//! It prints `LIVEVIEW_URL=http://127.0.0.1:PORT/?token=TOKEN` once it listens. `--now`
+//! pins the app's clock (it then runs on from there), so a test can assert the norm
+//! verdict's text.
+//!
+//! Development only (the `liveview` feature, off by default): it serves the real store, so
+//! it listens on loopback only, answers only a browser that opened the URL with its random
+//! token (which then holds it in a `SameSite=Strict` cookie, because liveview rewrites the
+//! URL), and refuses a websocket whose `Origin` is not its own address.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,8 +22,9 @@ use avondronde_app::platform::secrets::Preference;
 use avondronde_app::services::AppCtx;
 use avondronde_app::ui::App;
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
-use axum::response::{Html, IntoResponse};
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use dioxus::prelude::VirtualDom;
 use dioxus_liveview::{LiveViewPool, axum_socket, interpreter_glue};
@@ -26,6 +33,28 @@ use dioxus_liveview::{LiveViewPool, axum_socket, interpreter_glue};
 struct Served {
     pool: LiveViewPool,
     ctx: AppCtx,
+    /// The random token in the printed URL.
+    token: String,
+    /// `http://127.0.0.1:PORT`, the only Origin the websocket accepts.
+    origin: String,
+}
+
+const COOKIE: &str = "avondronde_liveview";
+
+fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v)
+}
+
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
 }
 
 struct Args {
@@ -68,8 +97,17 @@ fn args() -> anyhow::Result<Args> {
     })
 }
 
-async fn index() -> impl IntoResponse {
-    Html(format!(
+async fn index(
+    State(served): State<Served>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let by_query = q.token.as_deref() == Some(served.token.as_str());
+    let by_cookie = cookie_token(&headers) == Some(served.token.as_str());
+    if !by_query && !by_cookie {
+        return (StatusCode::FORBIDDEN, "open the URL with its token").into_response();
+    }
+    let page = Html(format!(
         r#"<!DOCTYPE html>
 <html lang="nl">
 <head>
@@ -85,19 +123,43 @@ async fn index() -> impl IntoResponse {
 </body>
 </html>"#,
         glue = interpreter_glue("/ws")
-    ))
+    ));
+    (
+        [(
+            header::SET_COOKIE,
+            format!(
+                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+                served.token
+            ),
+        )],
+        page,
+    )
+        .into_response()
 }
 
-async fn ws(upgrade: WebSocketUpgrade, State(served): State<Served>) -> impl IntoResponse {
-    upgrade.on_upgrade(move |socket| async move {
-        let ctx = served.ctx.clone();
-        let _ = served
-            .pool
-            .launch_virtualdom(axum_socket(socket), move || {
-                VirtualDom::new(App).with_root_context(ctx)
-            })
-            .await;
-    })
+async fn ws(
+    upgrade: WebSocketUpgrade,
+    State(served): State<Served>,
+    headers: HeaderMap,
+) -> Response {
+    let origin_ok = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|o| o == served.origin);
+    if !origin_ok || cookie_token(&headers) != Some(served.token.as_str()) {
+        return (StatusCode::FORBIDDEN, "wrong origin or token").into_response();
+    }
+    upgrade
+        .on_upgrade(move |socket| async move {
+            let ctx = served.ctx.clone();
+            let _ = served
+                .pool
+                .launch_virtualdom(axum_socket(socket), move || {
+                    VirtualDom::new(App).with_root_context(ctx)
+                })
+                .await;
+        })
+        .into_response()
 }
 
 #[tokio::main]
@@ -105,16 +167,22 @@ async fn main() -> anyhow::Result<()> {
     let args = args()?;
     let clock = args.now.map_or(Clock::System, Clock::fixed);
     let ctx = AppCtx::open(&args.data_dir, clock, Preference::File, true)?;
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let origin = format!("http://{}", listener.local_addr()?);
+    let token: String = (0..32)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect();
     let served = Served {
         pool: LiveViewPool::new(),
         ctx,
+        token: token.clone(),
+        origin: origin.clone(),
     };
     let app = Router::new()
         .route("/", get(index))
         .route("/ws", get(ws))
         .with_state(served);
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    println!("LIVEVIEW_URL=http://{}/", listener.local_addr()?);
+    println!("LIVEVIEW_URL={origin}/?token={token}");
     axum::serve(listener, app).await?;
     Ok(())
 }

@@ -1,18 +1,20 @@
-//! Admin API: enrolment codes and device revocation, scoped to the admin's gemeente.
+//! Admin API: enrolment codes and device revocation, scoped to the admin's gemeente. The
+//! operations themselves live in [`crate::admin`], shared with the web page and the CLI.
 
 use std::sync::Arc;
 
-use avondronde_shared::{DeviceId, Role, UserId};
+use avondronde_shared::DeviceId;
 use axum::Json;
 use axum::extract::{Path, State};
-use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiJson, ApiResult};
-use crate::auth::{self, ENROLMENT_TTL_MS, WebUser};
+use crate::admin::{self, Caller};
+use crate::audit::ClientAddr;
+use crate::auth::{Authorized, roles};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -44,39 +46,27 @@ pub struct CodeResponse {
         (status = 200, description = "Code issued", body = CodeResponse),
         (status = 400, description = "Malformed body", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not an admin", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin, or a device token", body = crate::error::ErrorBody),
         (status = 404, description = "No such field user in this gemeente", body = crate::error::ErrorBody),
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody)))]
 pub async fn issue_code(
     State(state): State<Arc<AppState>>,
-    user: WebUser,
+    Authorized(user, _): Authorized<roles::Admin>,
+    ClientAddr(address): ClientAddr,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> ApiResult<Json<CodeResponse>> {
-    user.require(&[Role::Admin])?;
-    let gemeente = user.gemeente.to_string();
+    let caller = Caller::web(&user, address);
     let code = state
         .db
-        .write(move |c| {
-            let target: Option<(String, String)> = c
-                .query_row(
-                    "SELECT id, role FROM user WHERE username = ?1 AND gemeente_id = ?2",
-                    params![req.username, gemeente],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            match target {
-                Some((id, role)) if Role::from_code(&role).is_some_and(Role::is_field) => {
-                    let id: UserId = id
-                        .parse()
-                        .map_err(|_| crate::db::DbError::Domain("bad user id".into()))?;
-                    Ok(Some(auth::issue_enrolment_code(c, id, ENROLMENT_TTL_MS)?))
-                }
-                _ => Ok(None),
-            }
-        })
+        .write(move |c| Ok(admin::issue_code(c, &caller, &req.username)))
         .await?
-        .ok_or(ApiError::NotFound)?;
+        .map_err(|e| match e {
+            // A non-field user is as absent as an unknown one here: the API never says
+            // which usernames exist with which role.
+            admin::AdminError::NotFieldUser => ApiError::NotFound,
+            other => other.into(),
+        })?;
     tracing::info!("enrolment code issued");
     Ok(Json(CodeResponse { code }))
 }
@@ -88,32 +78,20 @@ pub async fn issue_code(
     responses(
         (status = 204, description = "Revoked"),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not an admin", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin, or a device token", body = crate::error::ErrorBody),
         (status = 404, description = "No such device in this gemeente", body = crate::error::ErrorBody)))]
 pub async fn revoke(
     State(state): State<Arc<AppState>>,
-    user: WebUser,
+    Authorized(user, _): Authorized<roles::Admin>,
+    ClientAddr(address): ClientAddr,
     Path(id): Path<String>,
 ) -> ApiResult<axum::http::StatusCode> {
-    user.require(&[Role::Admin])?;
     let device: DeviceId = id.parse().map_err(|_| ApiError::NotFound)?;
-    let gemeente = user.gemeente.to_string();
-    let done = state
+    let caller = Caller::web(&user, address);
+    state
         .db
-        .write(move |c| {
-            let in_scope: bool = c.query_row(
-                "SELECT COUNT(*) > 0 FROM device d JOIN user u ON u.id = d.user_id
-                 WHERE d.id = ?1 AND u.gemeente_id = ?2",
-                params![device.to_string(), gemeente],
-                |r| r.get(0),
-            )?;
-            Ok(in_scope && auth::revoke_device(c, device)?)
-        })
-        .await?;
-    if done {
-        tracing::info!("device revoked");
-        Ok(axum::http::StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound)
-    }
+        .write(move |c| Ok(admin::revoke(c, &caller, device)))
+        .await??;
+    tracing::info!("device revoked");
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

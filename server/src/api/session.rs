@@ -1,5 +1,12 @@
 //! Web login for people and scripts: `POST /api/v1/session` sets the session cookie.
+//!
+//! The meldpunt and the admin (and coordinators who opted in) need a second factor: send
+//! `totp` with the password, or finish a password-only session with
+//! `POST /api/v1/session/totp`. Until then the session reaches nothing but these routes.
+//! A user without a second factor yet gets its secret from
+//! `POST /api/v1/session/totp/setup` and confirms it with the first code.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Json;
@@ -12,24 +19,38 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiJson, ApiResult};
-use crate::auth::{self, SESSION_COOKIE, WebUser};
+use crate::audit::ClientAddr;
+use crate::auth::{self, AnySession, MfaOutcome, WebUser};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::throttle::MAX_USERNAME_BYTES;
 
 /// Routes of this module.
 pub fn router() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(login, logout))
         .routes(routes!(me))
+        .routes(routes!(totp))
+        .routes(routes!(totp_setup))
 }
 
 /// Login request.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
-    /// Username.
+    /// Username (at most 64 bytes).
+    #[schema(max_length = 64)]
     pub username: String,
     /// Password.
     pub password: String,
+    /// The current code of the authenticator app, or a recovery code.
+    #[serde(default)]
+    pub totp: Option<String>,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginRequest { <redacted> }")
+    }
 }
 
 /// Who is logged in.
@@ -41,101 +62,283 @@ pub struct Me {
     pub role: String,
     /// Gemeente id.
     pub gemeente: String,
+    /// `done`, or `pending` while the second factor is still to come.
+    #[serde(default)]
+    pub mfa: String,
 }
 
-impl From<&WebUser> for Me {
-    fn from(u: &WebUser) -> Self {
+impl Me {
+    fn new(u: &WebUser, pending: bool) -> Me {
         Me {
             username: u.username.clone(),
             role: u.role.code().to_owned(),
             gemeente: u.gemeente.to_string(),
+            mfa: if pending { "pending" } else { "done" }.to_owned(),
         }
     }
 }
 
-/// The `Set-Cookie` value for a session token.
-pub fn session_cookie(token: &str) -> String {
-    format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
-        auth::SESSION_TTL_MS / 1000
-    )
+impl From<&WebUser> for Me {
+    fn from(u: &WebUser) -> Self {
+        Me::new(u, false)
+    }
 }
 
-/// Checks the password and starts a session, logged in with a secure cookie.
+/// A started session.
+#[derive(Debug)]
+pub struct Started {
+    /// The cookie's token.
+    pub token: String,
+    /// Whose.
+    pub user: WebUser,
+    /// The second factor is still to come.
+    pub mfa_pending: bool,
+}
+
+/// A short, stable, non-reversible tag for a username in the log.
+fn username_tag(name: &str) -> String {
+    blake3::hash(name.as_bytes()).to_hex()[..12].to_owned()
+}
+
+/// Checks the password (and the TOTP code if one is given) and starts a session.
+///
+/// The username is capped before anything else; the throttle counts by address and by
+/// existing account (never by the submitted name); argon2 runs on a bounded pool.
 pub async fn start_session(
     state: &Arc<AppState>,
+    address: Option<IpAddr>,
     username: String,
     password: String,
-) -> ApiResult<(String, WebUser)> {
-    let key = username.trim().to_lowercase();
-    if state.limits.login.check_key(&key).is_err() {
+    totp: Option<String>,
+) -> ApiResult<Started> {
+    let name = username.trim().to_owned();
+    drop(username);
+    if name.len() > MAX_USERNAME_BYTES || password.len() > 1024 {
+        return Err(ApiError::BadRequest(format!(
+            "gebruikersnaam is te lang (maximaal {MAX_USERNAME_BYTES} tekens)"
+        )));
+    }
+    let address = address.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    if state.limits.login.attempt(address).is_err() {
+        tracing::warn!(%address, "login refused: too many attempts from this address");
         return Err(ApiError::TooManyRequests);
     }
-    let name = username.trim().to_owned();
-    let stored = state.db.read(move |c| auth::stored_login(c, &name)).await?;
-    // argon2id takes tens of milliseconds of CPU: off the async threads, and not inside
-    // the writer, where it would hold up every device's push.
-    let login = tokio::task::spawn_blocking(move || {
-        auth::check_password(stored.as_ref(), &password)
-            .then_some(stored)
-            .flatten()
+    let lookup = name.clone();
+    let stored = state
+        .db
+        .read(move |c| auth::stored_login(c, &lookup))
+        .await?;
+    if let Some(s) = &stored
+        && state.limits.login.account_open(s.id(), address).is_err()
+    {
+        tracing::warn!(user = %username_tag(&name), %address, "login refused: account locked for this address");
+        return Err(ApiError::TooManyRequests);
+    }
+    // argon2id takes tens of milliseconds of CPU and 19 MiB: off the async threads, not
+    // inside the writer, and only a few at a time.
+    let permit = tokio::time::timeout(std::time::Duration::from_secs(10), state.argon2.acquire())
+        .await
+        .map_err(|_| ApiError::TooManyRequests)?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (ok, stored) = tokio::task::spawn_blocking(move || {
+        let ok = auth::check_password(stored.as_ref(), &password);
+        (ok, stored)
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .ok_or(ApiError::Unauthorized)?;
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    drop(permit);
+    let login = match (ok, stored) {
+        (true, Some(login)) => login,
+        (_, stored) => {
+            if let Some(s) = &stored {
+                state.limits.login.failed(s.id(), address);
+            }
+            tracing::warn!(user = %username_tag(&name), %address, "login failed");
+            return Err(ApiError::Unauthorized);
+        }
+    };
+    let needs_mfa = login.needs_mfa();
+    let mfa_enabled = login.mfa_enabled();
     let (token, user) = state
         .db
-        .write(move |c| auth::create_session(c, &login))
+        .write(move |c| auth::create_session(c, &login, needs_mfa))
         .await?;
-    Ok((token, user))
+    let mut mfa_pending = needs_mfa;
+    if needs_mfa
+        && mfa_enabled
+        && let Some(code) = totp.filter(|c| !c.trim().is_empty())
+    {
+        let u = user.clone();
+        match state
+            .db
+            .write(move |c| auth::complete_mfa(c, &u, &code))
+            .await?
+        {
+            MfaOutcome::Done | MfaOutcome::Enrolled(_) => mfa_pending = false,
+            MfaOutcome::Wrong | MfaOutcome::Ended => {
+                auth::end_session(state, user.session.clone()).await?;
+                state.limits.login.failed(user.id, address);
+                tracing::warn!(user = %username_tag(&name), %address, "login failed: wrong second factor");
+                return Err(ApiError::Unauthorized);
+            }
+        }
+    }
+    Ok(Started {
+        token,
+        user,
+        mfa_pending,
+    })
 }
 
-/// Logs in with username and password; sets the session cookie.
+/// Logs in with username and password (and TOTP code); sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in; cookie set", body = Me),
-        (status = 400, description = "Malformed body", body = crate::error::ErrorBody),
-        (status = 401, description = "Wrong username or password", body = crate::error::ErrorBody),
+        (status = 200, description = "Logged in; cookie set. `mfa` says whether the second factor is still to come", body = Me),
+        (status = 400, description = "Malformed body or username too long", body = crate::error::ErrorBody),
+        (status = 401, description = "Wrong username, password or code", body = crate::error::ErrorBody),
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
         (status = 429, description = "Too many attempts", body = crate::error::ErrorBody)))]
 pub async fn login(
     State(state): State<Arc<AppState>>,
+    ClientAddr(address): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let (token, user) = start_session(&state, req.username, req.password).await?;
-    tracing::info!(role = user.role.code(), "login");
-    let mut res = Json(Me::from(&user)).into_response();
+    let s = start_session(&state, address, req.username, req.password, req.totp).await?;
+    tracing::info!(
+        role = s.user.role.code(),
+        mfa_pending = s.mfa_pending,
+        "login"
+    );
+    let mut res = Json(Me::new(&s.user, s.mfa_pending)).into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_str(&session_cookie(&token))
+        HeaderValue::from_str(&auth::session_cookie(&state, &s.token))
             .map_err(|e| ApiError::Internal(e.to_string()))?,
     );
     Ok(res)
 }
 
+/// A second-factor code.
+#[derive(Deserialize, ToSchema)]
+pub struct TotpRequest {
+    /// The current code of the authenticator app, or a recovery code.
+    #[schema(max_length = 32)]
+    pub code: String,
+}
+
+/// The answer to a finished second factor.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TotpResponse {
+    /// Who is logged in.
+    pub me: Me,
+    /// Recovery codes, only when the second factor was just set up: shown this once.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Finishes a password-only session with a TOTP or recovery code.
+#[utoipa::path(post, path = "/api/v1/session/totp", tag = "session", request_body = TotpRequest,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Login complete", body = TotpResponse),
+        (status = 400, description = "Malformed body", body = crate::error::ErrorBody),
+        (status = 401, description = "Not logged in, or wrong code", body = crate::error::ErrorBody),
+        (status = 403, description = "A device token", body = crate::error::ErrorBody),
+        (status = 409, description = "The login is already complete", body = crate::error::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::error::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::error::ErrorBody)))]
+pub async fn totp(
+    State(state): State<Arc<AppState>>,
+    AnySession(session): AnySession,
+    ApiJson(req): ApiJson<TotpRequest>,
+) -> ApiResult<Json<TotpResponse>> {
+    if !session.mfa_pending {
+        return Err(ApiError::Conflict("de login is al voltooid".into()));
+    }
+    if req.code.len() > 32 {
+        return Err(ApiError::Unauthorized);
+    }
+    let user = session.user.clone();
+    let outcome = state
+        .db
+        .write(move |c| auth::complete_mfa(c, &user, &req.code))
+        .await?;
+    let recovery_codes = match outcome {
+        MfaOutcome::Done => Vec::new(),
+        MfaOutcome::Enrolled(codes) => codes,
+        MfaOutcome::Wrong | MfaOutcome::Ended => return Err(ApiError::Unauthorized),
+    };
+    Ok(Json(TotpResponse {
+        me: Me::new(&session.user, false),
+        recovery_codes,
+    }))
+}
+
+/// A new TOTP secret to put in an authenticator app.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TotpSetup {
+    /// The secret, base32.
+    pub secret: String,
+    /// The `otpauth://` URL (what the QR code holds).
+    pub url: String,
+}
+
+impl std::fmt::Debug for TotpSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpSetup { <redacted> }")
+    }
+}
+
+/// Starts setting up the second factor for a pending session whose user has none yet.
+#[utoipa::path(post, path = "/api/v1/session/totp/setup", tag = "session",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "A secret to confirm with POST /api/v1/session/totp", body = TotpSetup),
+        (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
+        (status = 403, description = "A device token", body = crate::error::ErrorBody),
+        (status = 409, description = "The second factor is already set up, or the login complete", body = crate::error::ErrorBody)))]
+pub async fn totp_setup(
+    State(state): State<Arc<AppState>>,
+    AnySession(session): AnySession,
+) -> ApiResult<Json<TotpSetup>> {
+    let id = session.user.id;
+    let enabled = state
+        .db
+        .read(move |c| Ok(crate::mfa::state(c, id)?.enabled))
+        .await?;
+    if !session.mfa_pending || enabled {
+        return Err(ApiError::Conflict(
+            "de tweede stap is al ingesteld; vraag de beheerder om hem te herstellen".into(),
+        ));
+    }
+    let secret = state.db.write(move |c| crate::mfa::begin(c, id)).await?;
+    Ok(Json(TotpSetup {
+        url: secret.url(&session.user.username),
+        secret: secret.0,
+    }))
+}
+
 /// Ends the session.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(("session" = [])),
     responses((status = 204, description = "Logged out"),
-              (status = 401, description = "Not logged in", body = crate::error::ErrorBody)))]
-pub async fn logout(State(state): State<Arc<AppState>>, user: WebUser) -> ApiResult<Response> {
-    let hash = user.session.clone();
-    state.vault.forget(&hash);
-    state.db.write(move |c| auth::logout(c, &hash)).await?;
+              (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
+              (status = 403, description = "A device token", body = crate::error::ErrorBody)))]
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    AnySession(session): AnySession,
+) -> ApiResult<Response> {
+    auth::end_session(&state, session.user.session.clone()).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static(
-            "avondronde_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
-        ),
-    );
+    res.headers_mut()
+        .insert(header::SET_COOKIE, auth::clear_cookie(&state));
     Ok(res)
 }
 
 /// Who is logged in.
 #[utoipa::path(get, path = "/api/v1/me", tag = "session", security(("session" = [])),
     responses((status = 200, description = "The logged-in user", body = Me),
-              (status = 401, description = "Not logged in", body = crate::error::ErrorBody)))]
-pub async fn me(user: WebUser) -> Json<Me> {
-    Json(Me::from(&user))
+              (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
+              (status = 403, description = "A device token", body = crate::error::ErrorBody)))]
+pub async fn me(AnySession(session): AnySession) -> Json<Me> {
+    Json(Me::new(&session.user, session.mfa_pending))
 }

@@ -1,15 +1,17 @@
-//! `/health` and `/metrics` (Prometheus text format).
+//! `/health` and `/metrics` (Prometheus text format). `/metrics` needs the bearer token
+//! given at start-up (`AVONDRONDE_METRICS_TOKEN`); without one it answers 404.
 
 use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -33,10 +35,34 @@ pub async fn health(
     Ok("ok")
 }
 
-/// Counters in Prometheus text format.
+/// Whether the request carries the metrics token (compared in constant time).
+fn metrics_allowed(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = &state.config.metrics_token else {
+        return Err(ApiError::NotFound);
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized)?;
+    if blake3::hash(given.trim().as_bytes()) == blake3::hash(expected.0.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// Counters in Prometheus text format, for the holder of the metrics token.
 #[utoipa::path(get, path = "/metrics", tag = "system",
-    responses((status = 200, description = "Prometheus metrics", body = String, content_type = "text/plain")))]
-pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    security(("metrics" = [])),
+    responses((status = 200, description = "Prometheus metrics", body = String, content_type = "text/plain"),
+              (status = 401, description = "No or wrong metrics token", body = crate::error::ErrorBody),
+              (status = 404, description = "Metrics are not enabled on this server", body = crate::error::ErrorBody)))]
+pub async fn metrics(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    metrics_allowed(&state, &headers)?;
     let m = &state.metrics;
     let mut out = String::new();
     for (name, help, v) in [
@@ -78,5 +104,6 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
             v.load(Ordering::Relaxed)
         );
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    out.push_str(&state.prometheus.handle().render());
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
 }

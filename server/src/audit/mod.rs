@@ -56,11 +56,25 @@ pub enum Action {
     DisclosureSettings,
     /// A coordinator was given (or lost) a wijk (issue 9).
     WijkAssignment,
+    /// An enrolment code was issued (issue 11).
+    EnrolmentCode,
+    /// A device was revoked.
+    DeviceRevoke,
+    /// A user was disabled.
+    UserDisable,
+    /// A user's sessions were ended.
+    SessionsEnd,
+    /// A password-reset code was issued.
+    PasswordReset,
+    /// A user set a new password with a reset code.
+    PasswordChanged,
+    /// A user's second factor was switched off.
+    MfaReset,
 }
 
 impl Action {
     /// Every action, in display order.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 20] = [
         Action::Open,
         Action::Update,
         Action::Export,
@@ -74,6 +88,13 @@ impl Action {
         Action::RetentionSettings,
         Action::DisclosureSettings,
         Action::WijkAssignment,
+        Action::EnrolmentCode,
+        Action::DeviceRevoke,
+        Action::UserDisable,
+        Action::SessionsEnd,
+        Action::PasswordReset,
+        Action::PasswordChanged,
+        Action::MfaReset,
     ];
 
     /// The stable code stored in the log.
@@ -92,6 +113,13 @@ impl Action {
             Action::RetentionSettings => "retention_settings",
             Action::DisclosureSettings => "disclosure_settings",
             Action::WijkAssignment => "wijk_assignment",
+            Action::EnrolmentCode => "enrolment_code",
+            Action::DeviceRevoke => "device_revoke",
+            Action::UserDisable => "user_disable",
+            Action::SessionsEnd => "sessions_end",
+            Action::PasswordReset => "password_reset",
+            Action::PasswordChanged => "password_changed",
+            Action::MfaReset => "mfa_reset",
         }
     }
 
@@ -116,6 +144,13 @@ impl Action {
             Action::RetentionSettings => "bewaartermijnen gewijzigd",
             Action::DisclosureSettings => "ruisinstellingen gewijzigd",
             Action::WijkAssignment => "wijken toegewezen",
+            Action::EnrolmentCode => "aanmeldcode uitgegeven",
+            Action::DeviceRevoke => "toestel ingetrokken",
+            Action::UserDisable => "gebruiker geblokkeerd",
+            Action::SessionsEnd => "sessies beëindigd",
+            Action::PasswordReset => "wachtwoordherstel uitgegeven",
+            Action::PasswordChanged => "wachtwoord gewijzigd",
+            Action::MfaReset => "tweede stap hersteld",
         }
     }
 }

@@ -9,8 +9,7 @@ use avondronde_shared::Role;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::html;
@@ -21,11 +20,11 @@ use utoipa_axum::routes;
 
 use super::{Action, Entry, Verification};
 use crate::api::ApiResult;
-use crate::auth::WebUser;
+use crate::auth::{Authorized, Page, WebUser, roles};
 use crate::error::ApiError;
 use crate::meldpunt::inbox::amsterdam;
 use crate::state::AppState;
-use crate::web::{forbidden, layout, require_login};
+use crate::web::layout;
 
 /// Entries per page.
 const PAGE: u32 = 100;
@@ -41,28 +40,6 @@ pub fn router() -> Router<Arc<AppState>> {
 /// The API route.
 pub fn api_router() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new().routes(routes!(read))
-}
-
-/// An admin or meldpunt user (403 for other roles and for device tokens).
-#[derive(Debug, Clone)]
-pub struct AuditReader(pub WebUser);
-
-impl FromRequestParts<Arc<AppState>> for AuditReader {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, Self::Rejection> {
-        match WebUser::from_request_parts(parts, state).await {
-            Ok(user) if READERS.contains(&user.role) => Ok(AuditReader(user)),
-            Ok(_) => Err(ApiError::Forbidden),
-            Err(ApiError::Unauthorized) => {
-                Err(crate::meldpunt::device_or_unauthorized(parts, state).await)
-            }
-            Err(e) => Err(e),
-        }
-    }
 }
 
 /// Paging.
@@ -109,7 +86,7 @@ async fn load(
         (status = 403, description = "Not the admin or the meldpunt", body = crate::error::ErrorBody)))]
 pub async fn read(
     State(state): State<Arc<AppState>>,
-    AuditReader(user): AuditReader,
+    Authorized(user, _): Authorized<roles::AuditReaders>,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> ApiResult<Json<AuditLog>> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
@@ -137,17 +114,10 @@ fn role_label(code: &str) -> &str {
 
 async fn page(
     State(state): State<Arc<AppState>>,
-    user: Result<WebUser, ApiError>,
+    Page(user, _): Page<roles::AuditReaders>,
     q: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
     let q = q.map(|Query(q)| q).unwrap_or_default();
-    let user = match require_login(user) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    if !READERS.contains(&user.role) {
-        return forbidden(&user);
-    }
     let log = match load(&state, &user, q.voor).await {
         Ok(l) => l,
         Err(e) => return e.into_response(),

@@ -32,7 +32,7 @@ use super::index::WijkIndex;
 use super::view::{self, CellCollection, Histogram, Summary, Trend, WijkRef};
 use crate::api::ApiResult;
 use crate::audit::ClientAddr;
-use crate::auth::WebUser;
+use crate::auth::{Authorized, WebUser, roles};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -65,7 +65,6 @@ pub struct Scope {
 
 /// The user's assigned wijken, config version and perturbation table, after the role check.
 pub async fn scoped_wijken(state: &Arc<AppState>, user: &WebUser) -> ApiResult<Scope> {
-    user.require(ROLES)?;
     let st = state.clone();
     let (gemeente, user_id) = (user.gemeente, user.id);
     let (rules, assigned, ptable) = state
@@ -272,10 +271,10 @@ pub async fn wijk_outlines(state: &Arc<AppState>, user: &WebUser) -> ApiResult<V
     responses(
         (status = 200, description = "The gemeente's wijken", body = Vec<WijkOutline>),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody)))]
+        (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody)))]
 pub async fn wijken(
     State(state): State<Arc<AppState>>,
-    user: WebUser,
+    Authorized(user, _): Authorized<roles::Coordinator>,
 ) -> ApiResult<Json<Vec<WijkOutline>>> {
     Ok(Json(wijk_outlines(&state, &user).await?))
 }
@@ -291,11 +290,11 @@ pub async fn wijken(
         (status = 200, description = "Cells", body = CellCollection, content_type = "application/geo+json"),
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
         (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
 pub async fn cells(
     State(state): State<Arc<AppState>>,
-    user: WebUser,
+    Authorized(user, _): Authorized<roles::Coordinator>,
     ClientAddr(addr): ClientAddr,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
@@ -314,11 +313,11 @@ pub async fn cells(
         (status = 200, description = "Histogram", body = Histogram),
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
         (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
 pub async fn histogram(
     State(state): State<Arc<AppState>>,
-    user: WebUser,
+    Authorized(user, _): Authorized<roles::Coordinator>,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
 ) -> ApiResult<Json<Histogram>> {
@@ -334,11 +333,11 @@ pub async fn histogram(
         (status = 200, description = "Weekly trend", body = Trend),
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
         (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
 pub async fn trend(
     State(state): State<Arc<AppState>>,
-    user: WebUser,
+    Authorized(user, _): Authorized<roles::Coordinator>,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
 ) -> ApiResult<Json<Trend>> {
@@ -354,11 +353,11 @@ pub async fn trend(
         (status = 200, description = "Totals", body = Summary),
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
         (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
 pub async fn summary(
     State(state): State<Arc<AppState>>,
-    user: WebUser,
+    Authorized(user, _): Authorized<roles::Coordinator>,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
 ) -> ApiResult<Json<Summary>> {
@@ -374,11 +373,11 @@ pub async fn summary(
         (status = 200, description = "CSV download", body = String, content_type = "text/csv"),
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
         (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
 pub async fn export_csv(
     State(state): State<Arc<AppState>>,
-    user: WebUser,
+    Authorized(user, _): Authorized<roles::Coordinator>,
     ClientAddr(addr): ClientAddr,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
@@ -402,11 +401,11 @@ pub async fn export_csv(
         (status = 200, description = "GeoJSON download", body = CellCollection, content_type = "application/geo+json"),
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
         (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
 pub async fn export_geojson(
     State(state): State<Arc<AppState>>,
-    user: WebUser,
+    Authorized(user, _): Authorized<roles::Coordinator>,
     ClientAddr(addr): ClientAddr,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,

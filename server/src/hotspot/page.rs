@@ -26,10 +26,9 @@ use super::filter::{
     self, amsterdam, date_of_day, local_parts, parse_bands, parse_behaviours, parse_date,
     parse_weekdays,
 };
-use crate::auth::WebUser;
-use crate::error::ApiError;
+use crate::auth::{Page, WebUser, roles};
 use crate::state::AppState;
-use crate::web::{forbidden, layout, require_login};
+use crate::web::layout;
 
 const KAART_JS: &str = include_str!("../../assets/kaart.js");
 const KAART_CSS: &str = include_str!("../../assets/kaart.css");
@@ -123,16 +122,9 @@ fn on(v: &Option<String>) -> bool {
 
 async fn page(
     State(state): State<Arc<AppState>>,
-    user: Result<WebUser, ApiError>,
+    Page(user, _): Page<roles::Coordinator>,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let user = match require_login(user) {
-        Ok(u) => u,
-        Err(redirect) => return redirect,
-    };
-    if user.require(super::api::ROLES).is_err() {
-        return forbidden(&user);
-    }
     let wijken = match wijk_outlines(&state, &user).await {
         Ok(w) => w,
         Err(e) => return e.into_response(),

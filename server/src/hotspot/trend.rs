@@ -47,7 +47,7 @@ use super::view::{
 };
 use crate::api::ApiResult;
 use crate::audit::ClientAddr;
-use crate::auth::WebUser;
+use crate::auth::{Authorized, WebUser, roles};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -751,11 +751,11 @@ fn geojson(c: &TrendCollection, download: Option<String>) -> ApiResult<Response>
         (status = 200, description = "Cells with their trend class", body = TrendCollection, content_type = "application/geo+json"),
         (status = 400, description = "A filter is malformed, or the period is shorter than 8 steps", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
         (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
 pub async fn trends(
     State(state): State<Arc<AppState>>,
-    user: WebUser,
+    Authorized(user, _): Authorized<roles::Coordinator>,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
     step: Result<Query<StepQuery>, QueryRejection>,
@@ -772,11 +772,11 @@ pub async fn trends(
         (status = 200, description = "CSV download", body = String, content_type = "text/csv"),
         (status = 400, description = "A filter is malformed, or the period is shorter than 8 steps", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
         (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
 pub async fn trends_csv(
     State(state): State<Arc<AppState>>,
-    user: WebUser,
+    Authorized(user, _): Authorized<roles::Coordinator>,
     ClientAddr(addr): ClientAddr,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
@@ -800,11 +800,11 @@ pub async fn trends_csv(
         (status = 200, description = "GeoJSON download", body = TrendCollection, content_type = "application/geo+json"),
         (status = 400, description = "A filter is malformed, or the period is shorter than 8 steps", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not a coordinator", body = crate::error::ErrorBody),
+        (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
         (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
 pub async fn trends_geojson(
     State(state): State<Arc<AppState>>,
-    user: WebUser,
+    Authorized(user, _): Authorized<roles::Coordinator>,
     ClientAddr(addr): ClientAddr,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,

@@ -19,9 +19,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::inbox::{self, Clock, FormRow, Handling, KnownTo};
-use super::{MeldpuntUser, keys::OpenError};
+use super::keys::OpenError;
 use crate::api::{ApiJson, ApiResult};
 use crate::audit::ClientAddr;
+use crate::auth::{Authorized, roles};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -165,7 +166,7 @@ pub struct ListQuery {
         (status = 403, description = "Not the meldpunt", body = crate::error::ErrorBody)))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    MeldpuntUser(user): MeldpuntUser,
+    Authorized(user, _): Authorized<roles::Meldpunt>,
     ClientAddr(addr): ClientAddr,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Json<CareFormList>> {
@@ -197,7 +198,7 @@ fn form_id(id: &str) -> Result<CareFormId, ApiError> {
         (status = 409, description = "Key locked, or sealed to a key this session has not unlocked", body = crate::error::ErrorBody)))]
 pub async fn get(
     State(state): State<Arc<AppState>>,
-    MeldpuntUser(user): MeldpuntUser,
+    Authorized(user, _): Authorized<roles::Meldpunt>,
     ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
 ) -> ApiResult<Json<CareFormDetail>> {
@@ -232,7 +233,7 @@ pub async fn get(
         (status = 422, description = "Invalid status, code, date or message", body = crate::error::ErrorBody)))]
 pub async fn set_status(
     State(state): State<Arc<AppState>>,
-    MeldpuntUser(user): MeldpuntUser,
+    Authorized(user, _): Authorized<roles::Meldpunt>,
     ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<HandlingRequest>,
@@ -272,7 +273,7 @@ pub async fn set_status(
         (status = 429, description = "Too many attempts", body = crate::error::ErrorBody)))]
 pub async fn unlock(
     State(state): State<Arc<AppState>>,
-    MeldpuntUser(user): MeldpuntUser,
+    Authorized(user, _): Authorized<roles::Meldpunt>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<UnlockRequest>,
 ) -> ApiResult<StatusCode> {
@@ -289,7 +290,7 @@ pub async fn unlock(
         (status = 403, description = "Not the meldpunt", body = crate::error::ErrorBody)))]
 pub async fn lock(
     State(state): State<Arc<AppState>>,
-    MeldpuntUser(user): MeldpuntUser,
+    Authorized(user, _): Authorized<roles::Meldpunt>,
     ClientAddr(addr): ClientAddr,
 ) -> ApiResult<StatusCode> {
     super::lock(&state, &user, addr).await?;

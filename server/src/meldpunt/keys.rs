@@ -417,6 +417,13 @@ impl Vault {
         self.lock().remove(session).is_some()
     }
 
+    /// Drops the rings of every session not in `live` (sessions ended elsewhere, such as
+    /// by the command line or the idle timeout).
+    pub fn retain_sessions(&self, live: &[Vec<u8>]) {
+        let live: std::collections::HashSet<&[u8]> = live.iter().map(Vec::as_slice).collect();
+        self.lock().retain(|k, _| live.contains(k.as_slice()));
+    }
+
     /// How many sessions hold an unlocked ring.
     pub fn len(&self) -> usize {
         self.lock().len()

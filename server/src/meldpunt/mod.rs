@@ -11,7 +11,7 @@
 //!
 //! The operations both front ends share live here, so the page and the API cannot differ
 //! in what they check or record: only a meldpunt user of the form's gemeente gets through
-//! ([`MeldpuntUser`]), every open and change is written to the audit log in the same
+//! ([`crate::auth::Authorized`]`<roles::Meldpunt>`), every open and change is written to the audit log in the same
 //! transaction as the change itself, and a form can only be read while the session holds
 //! the unlocked key.
 
@@ -19,15 +19,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use age::secrecy::SecretString;
+use avondronde_shared::CareFormId;
 use avondronde_shared::care::CareFormContent;
-use avondronde_shared::{CareFormId, Role};
-use axum::extract::FromRequestParts;
-use axum::http::header;
-use axum::http::request::Parts;
 use rusqlite::{OptionalExtension, params};
 
 use crate::audit::{self, Action, Actor, Event};
-use crate::auth::{self, DeviceLookup, WebUser};
+use crate::auth::WebUser;
 use crate::db::now_ms;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -45,51 +42,6 @@ use keys::{KeyError, KeyRing, OpenError};
 
 /// The message for an action that needs the unlocked key.
 pub const LOCKED: &str = "De meldpuntsleutel is in deze sessie nog niet ontgrendeld. Ontgrendel hem eerst met de wachtwoordzin.";
-
-/// A logged-in meldpunt user. Any other web role gets 403, and so does a field device's
-/// token (it is known, just not allowed); no credentials at all get 401.
-#[derive(Debug, Clone)]
-pub struct MeldpuntUser(pub WebUser);
-
-/// Answers 403 for a valid device token, else 401: a device is authenticated but may
-/// never use a web endpoint.
-pub(crate) async fn device_or_unauthorized(parts: &Parts, state: &Arc<AppState>) -> ApiError {
-    let token = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned());
-    let Some(token) = token else {
-        return ApiError::Unauthorized;
-    };
-    match state
-        .db
-        .read(move |c| auth::device_by_token(c, &token))
-        .await
-    {
-        Ok(DeviceLookup::Active(_)) => ApiError::Forbidden,
-        Ok(DeviceLookup::Revoked) => ApiError::Revoked,
-        Ok(DeviceLookup::Unknown) => ApiError::Unauthorized,
-        Err(e) => e.into(),
-    }
-}
-
-impl FromRequestParts<Arc<AppState>> for MeldpuntUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, Self::Rejection> {
-        match WebUser::from_request_parts(parts, state).await {
-            Ok(user) if user.role == Role::Meldpunt => Ok(MeldpuntUser(user)),
-            Ok(_) => Err(ApiError::Forbidden),
-            Err(ApiError::Unauthorized) => Err(device_or_unauthorized(parts, state).await),
-            Err(e) => Err(e),
-        }
-    }
-}
 
 /// The session's unlocked key ring, if any.
 pub fn ring(state: &AppState, user: &WebUser) -> Option<Arc<KeyRing>> {
@@ -114,12 +66,7 @@ pub async fn unlock(
     passphrase: SecretString,
     address: Option<IpAddr>,
 ) -> Result<(), ApiError> {
-    if state
-        .limits
-        .login
-        .check_key(&format!("unlock:{}", user.id))
-        .is_err()
-    {
+    if state.limits.unlock.check_key(&user.id).is_err() {
         return Err(ApiError::TooManyRequests);
     }
     let gemeente = user.gemeente;

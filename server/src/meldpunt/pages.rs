@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use age::secrecy::SecretString;
+use avondronde_shared::CareFormId;
 use avondronde_shared::care::{Birth, CareFormContent, CareStatus, FEEDBACK_MAX_CHARS};
-use avondronde_shared::{CareFormId, Role};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -24,10 +24,10 @@ use serde::Deserialize;
 use super::inbox::{self, Clock, FormRow, Handling, KnownTo, format_local, format_span};
 use super::keys::OpenError;
 use crate::audit::ClientAddr;
-use crate::auth::WebUser;
+use crate::auth::{Page, WebUser, roles};
 use crate::error::ApiError;
 use crate::state::{self, AppState};
-use crate::web::{forbidden, layout, require_login};
+use crate::web::layout;
 
 /// The inbox's own styles, on top of the shared stylesheet.
 const MELDPUNT_CSS: &str = include_str!("../../assets/meldpunt.css");
@@ -55,16 +55,6 @@ async fn css() -> impl IntoResponse {
 
 fn head() -> Markup {
     html! { link rel="stylesheet" href="/static/meldpunt.css"; }
-}
-
-/// The logged-in meldpunt user, or the response to send instead (login or 403 page).
-fn meldpunt(user: Result<WebUser, ApiError>) -> Result<WebUser, Box<Response>> {
-    let user = require_login(user).map_err(Box::new)?;
-    if user.role == Role::Meldpunt {
-        Ok(user)
-    } else {
-        Err(Box::new(forbidden(&user)))
-    }
 }
 
 /// Notices and errors passed through a redirect, as codes (never free text in a URL).
@@ -200,14 +190,10 @@ fn error_page(user: &WebUser, e: ApiError) -> Response {
 
 async fn inbox_page(
     State(state): State<Arc<AppState>>,
-    user: Result<WebUser, ApiError>,
+    Page(user, _): Page<roles::Meldpunt>,
     ClientAddr(addr): ClientAddr,
     n: Result<Query<Notice>, QueryRejection>,
 ) -> Response {
-    let user = match meldpunt(user) {
-        Ok(u) => u,
-        Err(r) => return *r,
-    };
     let n = n.map(|Query(n)| n).unwrap_or_default();
     let all = n.alle.is_some();
     let rows = match super::list(&state, &user, all, addr).await {
@@ -337,14 +323,10 @@ struct HoldForm {
 
 async fn hold(
     State(state): State<Arc<AppState>>,
-    user: Result<WebUser, ApiError>,
+    Page(user, _): Page<roles::Meldpunt>,
     Path(id): Path<String>,
     Form(form): Form<HoldForm>,
 ) -> Response {
-    let user = match meldpunt(user) {
-        Ok(u) => u,
-        Err(r) => return *r,
-    };
     let Ok(id) = id.parse::<CareFormId>() else {
         return error_page(&user, ApiError::NotFound);
     };
@@ -389,14 +371,10 @@ fn with_query(path: &str, query: &str) -> String {
 
 async fn unlock(
     State(state): State<Arc<AppState>>,
-    user: Result<WebUser, ApiError>,
+    Page(user, _): Page<roles::Meldpunt>,
     ClientAddr(addr): ClientAddr,
     Form(form): Form<UnlockForm>,
 ) -> Response {
-    let user = match meldpunt(user) {
-        Ok(u) => u,
-        Err(r) => return *r,
-    };
     let back = back_to(&form.terug);
     let code = match super::unlock(&state, &user, SecretString::from(form.passphrase), addr).await {
         Ok(()) => "melding=ontgrendeld",
@@ -410,13 +388,9 @@ async fn unlock(
 
 async fn lock(
     State(state): State<Arc<AppState>>,
-    user: Result<WebUser, ApiError>,
+    Page(user, _): Page<roles::Meldpunt>,
     ClientAddr(addr): ClientAddr,
 ) -> Response {
-    let user = match meldpunt(user) {
-        Ok(u) => u,
-        Err(r) => return *r,
-    };
     match super::lock(&state, &user, addr).await {
         Ok(()) => Redirect::to("/meldpunt?melding=vergrendeld").into_response(),
         Err(e) => error_page(&user, e),
@@ -519,15 +493,11 @@ fn related(title: &str, rows: &[FormRow]) -> Markup {
 
 async fn form_page(
     State(state): State<Arc<AppState>>,
-    user: Result<WebUser, ApiError>,
+    Page(user, _): Page<roles::Meldpunt>,
     ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     n: Result<Query<Notice>, QueryRejection>,
 ) -> Response {
-    let user = match meldpunt(user) {
-        Ok(u) => u,
-        Err(r) => return *r,
-    };
     let Ok(id) = id.parse::<CareFormId>() else {
         return error_page(&user, ApiError::NotFound);
     };
@@ -669,15 +639,11 @@ fn parse_local(s: &str) -> Result<Option<Timestamp>, ()> {
 
 async fn save(
     State(state): State<Arc<AppState>>,
-    user: Result<WebUser, ApiError>,
+    Page(user, _): Page<roles::Meldpunt>,
     ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     Form(form): Form<HandlingForm>,
 ) -> Response {
-    let user = match meldpunt(user) {
-        Ok(u) => u,
-        Err(r) => return *r,
-    };
     let Ok(id) = id.parse::<CareFormId>() else {
         return error_page(&user, ApiError::NotFound);
     };

@@ -14,8 +14,10 @@ use maud::{Markup, html};
 use rusqlite::params;
 use serde::Deserialize;
 
-use super::{forbidden, layout, require_login};
-use crate::auth::{self, ENROLMENT_TTL_MS, WebUser};
+use super::layout;
+use crate::admin::{self, AdminError, Caller};
+use crate::audit::ClientAddr;
+use crate::auth::{Page, WebUser, roles};
 use crate::db::DbError;
 use crate::error::ApiError;
 use crate::state::{self, AppState};
@@ -209,14 +211,7 @@ async fn show(state: Arc<AppState>, user: WebUser, notice: Option<Markup>) -> Re
     }
 }
 
-async fn page(State(state): State<Arc<AppState>>, user: Result<WebUser, ApiError>) -> Response {
-    let user = match require_login(user) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    if user.role != Role::Admin {
-        return forbidden(&user);
-    }
+async fn page(State(state): State<Arc<AppState>>, Page(user, _): Page<roles::Admin>) -> Response {
     show(state, user, None).await
 }
 
@@ -227,48 +222,26 @@ struct CodeForm {
 
 async fn issue_code(
     State(state): State<Arc<AppState>>,
-    user: Result<WebUser, ApiError>,
+    Page(user, _): Page<roles::Admin>,
+    ClientAddr(address): ClientAddr,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let user = match require_login(user) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    if user.role != Role::Admin {
-        return forbidden(&user);
-    }
-    let gemeente = user.gemeente.to_string();
+    let caller = Caller::web(&user, address);
     let name = form.username.clone();
     let code = state
         .db
-        .write(move |c| {
-            let target: Option<(String, String)> =
-                rusqlite::OptionalExtension::optional(c.query_row(
-                    "SELECT id, role FROM user WHERE username = ?1 AND gemeente_id = ?2",
-                    params![name, gemeente],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                ))?;
-            match target {
-                Some((id, role)) if Role::from_code(&role).is_some_and(Role::is_field) => {
-                    let id = id
-                        .parse()
-                        .map_err(|_| DbError::Domain("bad user id".into()))?;
-                    Ok(Some(auth::issue_enrolment_code(c, id, ENROLMENT_TTL_MS)?))
-                }
-                _ => Ok(None),
-            }
-        })
+        .write(move |c| Ok(admin::issue_code(c, &caller, &name)))
         .await;
     let notice = match code {
-        Ok(Some(code)) => html! {
+        Ok(Ok(code)) => html! {
             p.notice.ok role="status" {
                 "Aanmeldcode voor " (form.username) ": " strong { (code) } " (eenmalig, 24 uur geldig)."
             }
         },
-        Ok(None) => {
+        Ok(Err(AdminError::Db(e))) | Err(e) => return ApiError::from(e).into_response(),
+        Ok(Err(_)) => {
             html! { p.notice.error role="alert" { "Geen veldwerker met die naam in uw gemeente." } }
         }
-        Err(e) => return ApiError::from(e).into_response(),
     };
     show(state, user, Some(notice)).await
 }
@@ -280,16 +253,10 @@ struct RevokeForm {
 
 async fn revoke(
     State(state): State<Arc<AppState>>,
-    user: Result<WebUser, ApiError>,
+    Page(user, _): Page<roles::Admin>,
+    ClientAddr(address): ClientAddr,
     Form(form): Form<RevokeForm>,
 ) -> Response {
-    let user = match require_login(user) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    if user.role != Role::Admin {
-        return forbidden(&user);
-    }
     let Ok(device) = form.device.parse::<DeviceId>() else {
         return show(
             state,
@@ -298,26 +265,19 @@ async fn revoke(
         )
         .await;
     };
-    let gemeente = user.gemeente.to_string();
+    let caller = Caller::web(&user, address);
     let done = state
         .db
-        .write(move |c| {
-            let in_scope: bool = c.query_row(
-                "SELECT COUNT(*) > 0 FROM device d JOIN user u ON u.id = d.user_id WHERE d.id = ?1 AND u.gemeente_id = ?2",
-                params![device.to_string(), gemeente],
-                |r| r.get(0),
-            )?;
-            Ok(in_scope && auth::revoke_device(c, device)?)
-        })
+        .write(move |c| Ok(admin::revoke(c, &caller, device)))
         .await;
     let notice = match done {
-        Ok(true) => {
+        Ok(Ok(())) => {
             html! { p.notice.ok role="status" { "De telefoon is ingetrokken; hij kan niet meer synchroniseren." } }
         }
-        Ok(false) => {
+        Ok(Err(AdminError::Db(e))) | Err(e) => return ApiError::from(e).into_response(),
+        Ok(Err(_)) => {
             html! { p.notice.error role="alert" { "Onbekende of al ingetrokken telefoon." } }
         }
-        Err(e) => return ApiError::from(e).into_response(),
     };
     show(state, user, Some(notice)).await
 }

@@ -15,8 +15,9 @@ use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
-use crate::api::session::{session_cookie, start_session};
-use crate::auth::{self, WebUser};
+use crate::api::session::start_session;
+use crate::audit::ClientAddr;
+use crate::auth::{self, AnySession, MfaOutcome, Page, WebUser, roles};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -30,6 +31,8 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(home))
         .route("/login", get(login_page).post(login_submit))
+        .route("/login/code", get(code_page).post(code_submit))
+        .route("/wachtwoord", get(reset_page).post(reset_submit))
         .route("/logout", post(logout))
         .route("/static/app.css", get(css))
         .route("/veld", get(field_page))
@@ -127,15 +130,6 @@ pub fn forbidden(user: &WebUser) -> Response {
     (axum::http::StatusCode::FORBIDDEN, page).into_response()
 }
 
-/// Turns a missing or expired session into a redirect to the login page.
-#[allow(
-    clippy::result_large_err,
-    reason = "the Err is the response itself, returned at once; boxing it buys nothing"
-)]
-pub fn require_login(user: Result<WebUser, ApiError>) -> Result<WebUser, Response> {
-    user.map_err(|_| Redirect::to("/login").into_response())
-}
-
 async fn home(user: Result<WebUser, ApiError>) -> Response {
     match user {
         Ok(u) => Redirect::to(home_path(u.role)).into_response(),
@@ -144,14 +138,7 @@ async fn home(user: Result<WebUser, ApiError>) -> Response {
 }
 
 /// Field workers use the app; their web page says so and shows what the app needs.
-async fn field_page(user: Result<WebUser, ApiError>) -> Response {
-    let user = match require_login(user) {
-        Ok(u) => u,
-        Err(redirect) => return redirect,
-    };
-    if !user.role.is_field() {
-        return forbidden(&user);
-    }
+async fn field_page(Page(user, _): Page<roles::Field>) -> Response {
     layout(
         "Veldwerk",
         Some(&user),
@@ -191,12 +178,13 @@ fn login_form(error: Option<&str>) -> Markup {
                 }
                 form method="post" action="/login" {
                     label for="username" { "Gebruikersnaam" }
-                    input #username type="text" name="username" autocomplete="username" required autofocus;
+                    input #username type="text" name="username" autocomplete="username" maxlength="64" required autofocus;
                     label for="password" { "Wachtwoord" }
                     input #password type="password" name="password" autocomplete="current-password" required;
                     p { button type="submit" { "Inloggen" } }
                 }
                 p.muted { (PreEscaped("Voor meldpunt, co&ouml;rdinatoren en beheer. Veldwerkers gebruiken de app.")) }
+                p.muted { a href="/wachtwoord" { "Wachtwoord vergeten? Vul hier de herstelcode van de beheerder in." } }
             }
         },
     )
@@ -205,44 +193,238 @@ fn login_form(error: Option<&str>) -> Markup {
 async fn login_page(Query(q): Query<LoginQuery>) -> Markup {
     let error = match q.fout.as_deref() {
         Some("te-vaak") => Some("Te veel pogingen. Wacht een minuut en probeer het opnieuw."),
+        Some("te-lang") => Some("Die gebruikersnaam is te lang (maximaal 64 tekens)."),
+        Some("verlopen") => Some("Uw sessie is verlopen. Log opnieuw in."),
         Some(_) => Some("Gebruikersnaam of wachtwoord klopt niet."),
         None => None,
     };
     login_form(error)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct LoginForm {
     username: String,
     password: String,
 }
 
-async fn login_submit(State(state): State<Arc<AppState>>, Form(form): Form<LoginForm>) -> Response {
-    match start_session(&state, form.username, form.password).await {
-        Ok((token, user)) => {
-            let mut res = Redirect::to(home_path(user.role)).into_response();
-            if let Ok(v) = HeaderValue::from_str(&session_cookie(&token)) {
-                res.headers_mut().insert(header::SET_COOKIE, v);
-            }
-            res
+fn with_cookie(mut res: Response, cookie: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+async fn login_submit(
+    State(state): State<Arc<AppState>>,
+    ClientAddr(address): ClientAddr,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    match start_session(&state, address, form.username, form.password, None).await {
+        Ok(s) => {
+            let to = if s.mfa_pending {
+                "/login/code"
+            } else {
+                home_path(s.user.role)
+            };
+            with_cookie(
+                Redirect::to(to).into_response(),
+                &auth::session_cookie(&state, &s.token),
+            )
         }
         Err(ApiError::TooManyRequests) => Redirect::to("/login?fout=te-vaak").into_response(),
+        Err(ApiError::BadRequest(_)) => Redirect::to("/login?fout=te-lang").into_response(),
         Err(_) => Redirect::to("/login?fout=1").into_response(),
     }
 }
 
-async fn logout(State(state): State<Arc<AppState>>, user: Result<WebUser, ApiError>) -> Response {
-    if let Ok(u) = user {
-        let hash = u.session.clone();
-        state.vault.forget(&hash);
-        let _ = state.db.write(move |c| auth::logout(c, &hash)).await;
+/// The second step of the login: the code of the authenticator app, or (the first time)
+/// setting the app up with a QR code.
+async fn code_page(
+    State(state): State<Arc<AppState>>,
+    session: Result<AnySession, ApiError>,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let Ok(AnySession(session)) = session else {
+        return Redirect::to("/login?fout=verlopen").into_response();
+    };
+    if !session.mfa_pending {
+        return Redirect::to(home_path(session.user.role)).into_response();
+    }
+    let id = session.user.id;
+    let secret = match state
+        .db
+        .write(move |c| {
+            let st = crate::mfa::state(c, id)?;
+            if st.enabled {
+                Ok(None)
+            } else {
+                crate::mfa::begin(c, id).map(Some)
+            }
+        })
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let user = &session.user;
+    layout(
+        "Tweede stap",
+        None,
+        "",
+        false,
+        html! {},
+        html! {
+            div.login.panel {
+                @if let Some(secret) = &secret {
+                    h1 { "Authenticator-app instellen" }
+                    p { "Uw rol (" (user.role.label_nl()) ") logt in met een tweede stap. Scan deze QR-code met een authenticator-app (bijvoorbeeld FreeOTP of Google Authenticator) en vul de code in die de app toont." }
+                    div.qr { (PreEscaped(secret.qr_svg(&user.username))) }
+                    p.muted { "Lukt scannen niet? Voer deze sleutel met de hand in: " code { (secret.0) } }
+                } @else {
+                    h1 { "Tweede stap" }
+                    p { "Vul de code uit uw authenticator-app in, of een van uw herstelcodes." }
+                }
+                @if q.fout.is_some() {
+                    p.notice.error role="alert" { "Die code klopt niet. Probeer het opnieuw (na vijf foute pogingen moet u opnieuw inloggen)." }
+                }
+                form method="post" action="/login/code" {
+                    label for="code" { "Code" }
+                    input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="32" required autofocus;
+                    p { button type="submit" { "Bevestigen" } }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    code: String,
+}
+
+async fn code_submit(
+    State(state): State<Arc<AppState>>,
+    session: Result<AnySession, ApiError>,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let Ok(AnySession(session)) = session else {
+        return Redirect::to("/login?fout=verlopen").into_response();
+    };
+    if !session.mfa_pending {
+        return Redirect::to(home_path(session.user.role)).into_response();
+    }
+    if form.code.len() > 32 {
+        return Redirect::to("/login/code?fout=1").into_response();
+    }
+    let user = session.user.clone();
+    let outcome = state
+        .db
+        .write(move |c| auth::complete_mfa(c, &user, &form.code))
+        .await;
+    match outcome {
+        Ok(MfaOutcome::Done) => Redirect::to(home_path(session.user.role)).into_response(),
+        Ok(MfaOutcome::Enrolled(codes)) => layout(
+            "Herstelcodes",
+            Some(&session.user),
+            "",
+            false,
+            html! {},
+            html! {
+                div.panel {
+                    h1 { "Uw herstelcodes" }
+                    p { "De tweede stap staat aan. Bewaar deze codes op een veilige plek (niet op uw telefoon): elke code werkt één keer als u uw authenticator-app kwijt bent. U ziet ze alleen nu." }
+                    ul.codes { @for c in &codes { li { code { (c) } } } }
+                    p { a href=(home_path(session.user.role)) { "Verder" } }
+                }
+            },
+        )
+        .into_response(),
+        Ok(MfaOutcome::Wrong) => Redirect::to("/login/code?fout=1").into_response(),
+        Ok(MfaOutcome::Ended) => Redirect::to("/login?fout=1").into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+fn reset_form(notice: Option<Markup>) -> Markup {
+    layout(
+        "Nieuw wachtwoord",
+        None,
+        "",
+        false,
+        html! {},
+        html! {
+            div.login.panel {
+                h1 { "Nieuw wachtwoord" }
+                @if let Some(n) = notice { (n) }
+                p { "Met de eenmalige herstelcode van de beheerder (een uur geldig) kiest u een nieuw wachtwoord." }
+                form method="post" action="/wachtwoord" {
+                    label for="username" { "Gebruikersnaam" }
+                    input #username type="text" name="username" autocomplete="username" maxlength="64" required;
+                    label for="code" { "Herstelcode" }
+                    input #code type="text" name="code" autocomplete="off" maxlength="32" required;
+                    label for="password" { "Nieuw wachtwoord (minstens 12 tekens)" }
+                    input #password type="password" name="password" autocomplete="new-password" minlength="12" required;
+                    p { button type="submit" { "Wachtwoord instellen" } }
+                }
+            }
+        },
+    )
+}
+
+async fn reset_page() -> Markup {
+    reset_form(None)
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    username: String,
+    code: String,
+    password: String,
+}
+
+async fn reset_submit(
+    State(state): State<Arc<AppState>>,
+    ClientAddr(address): ClientAddr,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    let address = address.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    // Guessing reset codes counts as guessing passwords.
+    if form.username.len() > crate::throttle::MAX_USERNAME_BYTES
+        || form.code.len() > 32
+        || state.limits.login.attempt(address).is_err()
+    {
+        return (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            reset_form(Some(
+                html! { p.notice.error role="alert" { "Te veel pogingen. Wacht een minuut." } },
+            )),
+        )
+            .into_response();
+    }
+    let outcome = state
+        .db
+        .write(move |c| crate::admin::redeem_reset(c, &form.username, &form.code, &form.password))
+        .await;
+    match outcome {
+        Ok(Ok(())) => Redirect::to("/login").into_response(),
+        Ok(Err(e)) => reset_form(Some(
+            html! { p.notice.error role="alert" { (e.to_string()) } },
+        ))
+        .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn logout(
+    State(state): State<Arc<AppState>>,
+    session: Result<AnySession, ApiError>,
+) -> Response {
+    if let Ok(AnySession(s)) = session {
+        let _ = auth::end_session(&state, s.user.session.clone()).await;
     }
     let mut res = Redirect::to("/login").into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static(
-            "avondronde_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
-        ),
-    );
+    res.headers_mut()
+        .insert(header::SET_COOKIE, auth::clear_cookie(&state));
     res
 }

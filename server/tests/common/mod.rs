@@ -106,16 +106,26 @@ impl TestApp {
         self.enrol(&code).await
     }
 
-    /// Logs in and returns the `Cookie` header value.
+    /// Logs in over the API exactly as a script would, including the second factor (the
+    /// current TOTP code) for users who have one, and returns the `Cookie` header value.
+    /// The one login helper for every test (issue 11).
     pub async fn login(&self, username: &str, password: &str) -> String {
+        let totp = totp_code(&self.conn(), username);
         let reply = self
             .send(post(
                 "/api/v1/session",
                 Auth::None,
-                json_body(&serde_json::json!({ "username": username, "password": password })),
+                json_body(
+                    &serde_json::json!({ "username": username, "password": password, "totp": totp }),
+                ),
             ))
             .await;
         assert_eq!(reply.status, StatusCode::OK, "login: {}", reply.text());
+        assert_eq!(
+            reply.json::<serde_json::Value>()["mfa"],
+            "done",
+            "login complete"
+        );
         let set = reply.headers[header::SET_COOKIE].to_str().expect("cookie");
         set.split(';').next().expect("name=value").to_owned()
     }
@@ -137,6 +147,35 @@ impl TestApp {
         assert_eq!(res.receipts.len(), req.items.len(), "one receipt per item");
         res
     }
+}
+
+/// The current TOTP code of a user who has the second factor switched on.
+pub fn totp_code(conn: &rusqlite::Connection, username: &str) -> Option<String> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT totp_secret FROM user WHERE username = ?1 AND totp_enabled = 1",
+        [username],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+    .expect("read totp secret")
+    .map(|s| avondronde_server::mfa::TotpSecret(s).code_now())
+}
+
+/// A complete session made straight in the database (password, then the TOTP code when
+/// the user has one), as a `Cookie` header value: for tests that need many sessions
+/// without going through the login throttle.
+pub fn session_cookie(conn: &rusqlite::Connection, username: &str, password: &str) -> String {
+    let (token, user) = auth::login(conn, username, password)
+        .expect("db")
+        .expect("valid login");
+    if let Some(code) = totp_code(conn, username) {
+        assert_eq!(
+            auth::complete_mfa(conn, &user, &code).expect("db"),
+            auth::MfaOutcome::Done
+        );
+    }
+    format!("{}={token}", auth::SESSION_COOKIE)
 }
 
 /// How a request authenticates.
@@ -303,6 +342,9 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
         let id = setup::add_user(conn, gemeente, &username, role, pw).expect("user");
         if role == Role::Coordinator {
             avondronde_server::hotspot::scope::assign_all_wijken(conn, id, 0).expect("wijken");
+        }
+        if web_users && avondronde_server::mfa::required_for(role) {
+            avondronde_server::mfa::enrol_now(conn, id).expect("totp");
         }
         if role == Role::Straatcoach {
             field_user = Some(id);

@@ -1,0 +1,580 @@
+//! Issue 11's attacks, one test each: a login flood, a cross-site form post, missing
+//! browser headers, caching of personal data, a password-only meldpunt session, a
+//! disabled user, an idle meldpunt session, an admin phone enrolled from the command
+//! line, an open `/metrics`, and TLS.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use avondronde_server::admin::{self, Caller};
+use avondronde_server::state::MetricsToken;
+use avondronde_server::{Config, auth};
+use avondronde_shared::{CareFormId, Role};
+use axum::extract::ConnectInfo;
+use axum::http::{Method, StatusCode, header};
+use common::*;
+
+const PASSPHRASE: &str = "een lange wachtwoordzin voor de test";
+
+fn from(
+    mut req: axum::http::Request<axum::body::Body>,
+    ip: [u8; 4],
+) -> axum::http::Request<axum::body::Body> {
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+    req
+}
+
+fn login_body(username: &str, password: &str) -> (Option<&'static str>, Vec<u8>) {
+    json_body(&serde_json::json!({ "username": username, "password": password }))
+}
+
+#[tokio::test]
+async fn a_flood_of_large_unique_usernames_leaves_the_login_throttle_bounded() {
+    let app = TestApp::new();
+    let before = app.state.limits.login.len();
+    for n in 0..200u32 {
+        let name = format!("{n}-{}", "x".repeat(100 * 1024));
+        let reply = app
+            .send(from(
+                post("/api/v1/session", Auth::None, login_body(&name, "whatever")),
+                [203, 0, 113, (n % 250) as u8],
+            ))
+            .await;
+        // Refused at the boundary: no lookup, no argon2, nothing remembered.
+        assert_eq!(reply.error(StatusCode::BAD_REQUEST).code, "bad_request");
+    }
+    assert_eq!(
+        app.state.limits.login.len(),
+        before,
+        "oversized names leave no trace"
+    );
+    // Unique short names of accounts that do not exist: one window per address, never
+    // one per name.
+    for n in 0..100u32 {
+        let _ = app
+            .send(from(
+                post(
+                    "/api/v1/session",
+                    Auth::None,
+                    login_body(&format!("niemand-{n}"), "fout"),
+                ),
+                [198, 51, 100, 1],
+            ))
+            .await;
+    }
+    assert_eq!(app.state.limits.login.len(), before + 1);
+}
+
+#[tokio::test]
+async fn an_account_locked_by_an_attacker_still_opens_from_an_address_that_did_not_fail() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let (user, password) = seed.login(Role::Coordinator);
+    let limit = Config::default().logins_per_minute;
+    // Ten attackers fail the account's whole allowance between them.
+    for n in 0..(limit * 10) {
+        let reply = app
+            .send(from(
+                post("/api/v1/session", Auth::None, login_body(user, "geraden")),
+                [203, 0, 113, (n % 10) as u8],
+            ))
+            .await;
+        assert!(
+            matches!(reply.status.as_u16(), 401 | 429),
+            "{}",
+            reply.text()
+        );
+    }
+    let attacker = app
+        .send(from(
+            post("/api/v1/session", Auth::None, login_body(user, password)),
+            [203, 0, 113, 1],
+        ))
+        .await;
+    assert_eq!(
+        attacker.error(StatusCode::TOO_MANY_REQUESTS).code,
+        "too_many_requests"
+    );
+    let owner = app
+        .send(from(
+            post("/api/v1/session", Auth::None, login_body(user, password)),
+            [192, 0, 2, 77],
+        ))
+        .await;
+    assert_eq!(owner.status, StatusCode::OK, "{}", owner.text());
+}
+
+#[tokio::test]
+async fn a_cross_site_post_with_a_valid_admin_cookie_is_refused() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let (u, p) = seed.login(Role::Admin);
+    let cookie = app.login(u, p).await;
+    let (field, _) = (seed.field_user, ());
+    let _ = field;
+    let attempt = |origin: Option<&str>, site: Option<&str>| {
+        let mut req = post(
+            "/api/v1/admin/enrolment-codes",
+            Auth::Cookie(&cookie),
+            json_body(&serde_json::json!({ "username": format!("straatcoach-{}", 0) })),
+        );
+        req.headers_mut()
+            .insert(header::HOST, "avondronde.example".parse().expect("host"));
+        if let Some(o) = origin {
+            req.headers_mut()
+                .insert(header::ORIGIN, o.parse().expect("origin"));
+        }
+        if let Some(s) = site {
+            req.headers_mut()
+                .insert("sec-fetch-site", s.parse().expect("site"));
+        }
+        req
+    };
+    let codes = || app.scalar("SELECT COUNT(*) FROM enrolment_code");
+    let before = codes();
+    for (origin, site) in [
+        (Some("https://evil.example"), None),
+        (Some("https://evil.example"), Some("cross-site")),
+        (None, Some("cross-site")),
+        (Some("null"), None),
+        (Some("https://avondronde.example"), Some("same-site")),
+    ] {
+        let reply = app.send(attempt(origin, site)).await;
+        assert_eq!(
+            reply.error(StatusCode::FORBIDDEN).code,
+            "cross_site",
+            "{origin:?} {site:?}"
+        );
+    }
+    // The same form page as an HTML post.
+    let mut html = post(
+        "/beheer/code",
+        Auth::Cookie(&cookie),
+        (
+            Some("application/x-www-form-urlencoded"),
+            b"username=x".to_vec(),
+        ),
+    );
+    html.headers_mut().insert(
+        header::ORIGIN,
+        "https://evil.example".parse().expect("origin"),
+    );
+    assert_eq!(app.send(html).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(codes(), before, "nothing was issued");
+    // From the site itself it works, also with the `Origin: null` that a browser sends
+    // on its own form posts under `Referrer-Policy: no-referrer`.
+    for origin in ["https://avondronde.example", "null"] {
+        let ok = app.send(attempt(Some(origin), Some("same-origin"))).await;
+        assert_eq!(ok.status, StatusCode::OK, "{origin}: {}", ok.text());
+    }
+}
+
+fn assert_browser_headers(reply: &Reply, what: &str) {
+    let h = |name: &str| {
+        reply
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{what}: no {name}"))
+            .to_owned()
+    };
+    let csp = h("content-security-policy");
+    assert!(csp.contains("script-src 'self';"), "{what}: {csp}");
+    assert!(
+        !csp.contains("'unsafe-inline';") || !csp.contains("script-src 'self' 'unsafe-inline'")
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    assert_eq!(h("x-frame-options"), "DENY", "{what}");
+    assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(h("referrer-policy"), "no-referrer", "{what}");
+}
+
+#[tokio::test]
+async fn every_page_and_answer_carries_the_browser_security_headers() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let session = |role| {
+        let (u, p) = seed.login(role);
+        session_cookie(&app.conn(), u, p)
+    };
+    let admin = session(Role::Admin);
+    let coordinator = session(Role::Coordinator);
+    let meldpunt = session(Role::Meldpunt);
+    for (path, cookie, status) in [
+        ("/login", None, 200),
+        ("/kaart", Some(&coordinator), 200),
+        ("/meldpunt", Some(&meldpunt), 200),
+        ("/beheer", Some(&admin), 200),
+        ("/beheer", None, 303),
+        ("/audit", Some(&admin), 200),
+        ("/api/v1/me", Some(&admin), 200),
+        ("/api/v1/care-forms", None, 401),
+        ("/bestaat-niet", None, 404),
+        ("/static/app.css", None, 200),
+    ] {
+        let auth = cookie.map_or(Auth::None, |c| Auth::Cookie(c));
+        let reply = app.send(get(path, auth)).await;
+        assert_eq!(reply.status.as_u16(), status, "{path}: {}", reply.text());
+        assert_browser_headers(&reply, path);
+        // HSTS only with TLS.
+        assert!(
+            !reply.headers.contains_key("strict-transport-security"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pages_and_answers_with_personal_data_are_not_cached_but_assets_are() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let (u, p) = seed.login(Role::Meldpunt);
+    let meldpunt = session_cookie(&app.conn(), u, p);
+    let (u, p) = seed.login(Role::Admin);
+    let admin = session_cookie(&app.conn(), u, p);
+    for (path, cookie) in [
+        (
+            format!("/meldpunt/formulieren/{}", CareFormId::new()),
+            &meldpunt,
+        ),
+        ("/meldpunt".to_owned(), &meldpunt),
+        ("/api/v1/care-forms".to_owned(), &meldpunt),
+        (
+            format!("/api/v1/care-forms/{}", CareFormId::new()),
+            &meldpunt,
+        ),
+        ("/beheer".to_owned(), &admin),
+        ("/api/v1/audit".to_owned(), &admin),
+    ] {
+        let reply = app.send(get(&path, Auth::Cookie(cookie))).await;
+        assert_eq!(
+            reply
+                .headers
+                .get(header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{path} ({})",
+            reply.status
+        );
+    }
+    let css = app.send(get("/static/app.css", Auth::None)).await;
+    assert_eq!(css.headers[header::CACHE_CONTROL], "public, max-age=3600");
+}
+
+#[tokio::test]
+async fn a_meldpunt_login_with_a_password_alone_cannot_list_care_forms() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let (u, p) = seed.login(Role::Meldpunt);
+    let reply = app
+        .send(post("/api/v1/session", Auth::None, login_body(u, p)))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json::<serde_json::Value>()["mfa"], "pending");
+    let set = reply.headers[header::SET_COOKIE].to_str().expect("cookie");
+    let cookie = set.split(';').next().expect("cookie").to_owned();
+    for path in ["/api/v1/care-forms", "/api/v1/audit"] {
+        let denied = app.send(get(path, Auth::Cookie(&cookie))).await;
+        assert_eq!(
+            denied.error(StatusCode::UNAUTHORIZED).code,
+            "mfa_required",
+            "{path}"
+        );
+    }
+    let page = app.send(get("/meldpunt", Auth::Cookie(&cookie))).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.headers[header::LOCATION], "/login/code");
+    // A wrong code does not help; the right one does.
+    let wrong = app
+        .send(post(
+            "/api/v1/session/totp",
+            Auth::Cookie(&cookie),
+            json_body(&serde_json::json!({ "code": "12345x" })),
+        ))
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let code = totp_code(&app.conn(), u).expect("enrolled");
+    let right = app
+        .send(post(
+            "/api/v1/session/totp",
+            Auth::Cookie(&cookie),
+            json_body(&serde_json::json!({ "code": code })),
+        ))
+        .await;
+    assert_eq!(right.status, StatusCode::OK, "{}", right.text());
+    let listed = app
+        .send(get("/api/v1/care-forms", Auth::Cookie(&cookie)))
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+}
+
+#[tokio::test]
+async fn five_wrong_second_factor_codes_end_the_pending_session() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let (u, p) = seed.login(Role::Admin);
+    let conn = app.conn();
+    let (token, user) = auth::login(&conn, u, p).expect("db").expect("login");
+    for _ in 0..4 {
+        assert_eq!(
+            auth::complete_mfa(&conn, &user, "000000").expect("db"),
+            auth::MfaOutcome::Wrong
+        );
+    }
+    assert_eq!(
+        auth::complete_mfa(&conn, &user, "000000").expect("db"),
+        auth::MfaOutcome::Ended
+    );
+    let me = app
+        .send(get(
+            "/api/v1/me",
+            Auth::Cookie(&format!("{}={token}", auth::SESSION_COOKIE)),
+        ))
+        .await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_disabled_users_sessions_and_devices_stop_working_at_once() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let (u, p) = seed.login(Role::Straatcoach);
+    let cookie = session_cookie(&app.conn(), u, p);
+    let token = app.enrol(&seed.enrolment_code).await;
+    assert_eq!(
+        app.send(get("/api/v1/me", Auth::Cookie(&cookie)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let ended = admin::disable_user(&app.conn(), &Caller::cli(), u).expect("disable");
+    assert_eq!((ended.sessions.len(), ended.devices), (1, 1));
+    let me = app.send(get("/api/v1/me", Auth::Cookie(&cookie))).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+    let pull = app
+        .send(post(
+            "/api/v1/sync/pull",
+            Auth::Bearer(&token),
+            json_body(&serde_json::json!({ "protocol": 1 })),
+        ))
+        .await;
+    assert_eq!(pull.error(StatusCode::UNAUTHORIZED).code, "unauthorized");
+    // And they cannot log in again.
+    let login = app
+        .send(post("/api/v1/session", Auth::None, login_body(u, p)))
+        .await;
+    assert_eq!(login.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'user_disable'"),
+        1
+    );
+}
+
+async fn unlocked_meldpunt(app: &TestApp, seed: &Seed) -> String {
+    avondronde_server::meldpunt::demo::create_key(&app.conn(), seed.gemeente, PASSPHRASE)
+        .expect("key");
+    let (u, p) = seed.login(Role::Meldpunt);
+    let cookie = session_cookie(&app.conn(), u, p);
+    let unlock = app
+        .send(post(
+            "/api/v1/meldpunt/unlock",
+            Auth::Cookie(&cookie),
+            json_body(&serde_json::json!({ "passphrase": PASSPHRASE })),
+        ))
+        .await;
+    assert_eq!(unlock.status, StatusCode::NO_CONTENT, "{}", unlock.text());
+    assert_eq!(app.state.vault.len(), 1);
+    cookie
+}
+
+#[tokio::test]
+async fn an_idle_meldpunt_session_ends_and_its_unlocked_key_is_forgotten() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let cookie = unlocked_meldpunt(&app, &seed).await;
+    // Thirty-one minutes without a request.
+    app.conn()
+        .execute(
+            "UPDATE web_session SET last_seen_at = last_seen_at - 31 * 60 * 1000",
+            [],
+        )
+        .expect("age");
+    let reply = app
+        .send(get("/api/v1/care-forms", Auth::Cookie(&cookie)))
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.state.vault.len(), 0, "the key went with the session");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM web_session WHERE user_id IN (SELECT id FROM user WHERE role = 'meldpunt')"), 0);
+}
+
+#[tokio::test]
+async fn the_sweeper_forgets_keys_of_idle_and_ended_sessions_without_any_request() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let _cookie = unlocked_meldpunt(&app, &seed).await;
+    avondronde_server::sweep(&app.state).await;
+    assert_eq!(app.state.vault.len(), 1, "a live session keeps its key");
+    app.conn()
+        .execute(
+            "UPDATE web_session SET last_seen_at = last_seen_at - 31 * 60 * 1000",
+            [],
+        )
+        .expect("age");
+    avondronde_server::sweep(&app.state).await;
+    assert_eq!(app.state.vault.len(), 0);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM web_session"), 0);
+    // An expired session of another role is cleared too.
+    let (u, p) = seed.login(Role::Coordinator);
+    let _ = session_cookie(&app.conn(), u, p);
+    app.conn()
+        .execute("UPDATE web_session SET expires_at = 0", [])
+        .expect("expire");
+    avondronde_server::sweep(&app.state).await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM web_session"), 0);
+}
+
+#[test]
+fn the_command_line_refuses_to_enrol_an_admin_phone() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("cli.sqlite");
+    let conn = avondronde_server::db::open_connection(&path).expect("db");
+    let seed = seed(&conn, true);
+    drop(conn);
+    let run = |username: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_avondronde-server"))
+            .args(["admin", "--db"])
+            .arg(&path)
+            .args(["issue-code", "--username", username])
+            .output()
+            .expect("run the binary")
+    };
+    let (admin, _) = seed.login(Role::Admin);
+    let refused = run(admin);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("alleen veldwerkers"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let (coach, _) = seed.login(Role::Straatcoach);
+    let ok = run(coach);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+#[tokio::test]
+async fn metrics_answer_only_to_their_bearer_token() {
+    let app = TestApp::with_config(Config {
+        metrics_token: Some(MetricsToken("metrics-token-0123456789".into())),
+        ..Config::default()
+    });
+    let none = app.send(get("/metrics", Auth::None)).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    let wrong = app
+        .send(get("/metrics", Auth::Bearer("metrics-token-wrong")))
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let right = app
+        .send(get("/metrics", Auth::Bearer("metrics-token-0123456789")))
+        .await;
+    assert_eq!(right.status, StatusCode::OK);
+    assert!(right.text().contains("avondronde_push_requests_total"));
+    // Per-route latency, labelled by the route's pattern (the requests above were to it).
+    assert!(
+        right.text().contains(r#"avondronde_http_request_duration_seconds_bucket{route="/metrics",method="GET",status="401""#),
+        "{}",
+        right.text()
+    );
+    assert!(
+        !format!("{:?}", app.state.config).contains("0123456789"),
+        "Debug is redacted"
+    );
+}
+
+#[tokio::test]
+async fn with_tls_the_cookie_is_host_prefixed_and_hsts_is_sent() {
+    let app = TestApp::with_config(Config {
+        tls: true,
+        ..Config::default()
+    });
+    let seed = app.seed(true);
+    let (u, p) = seed.login(Role::Coordinator);
+    let reply = app
+        .send(post("/api/v1/session", Auth::None, login_body(u, p)))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let set = reply.headers[header::SET_COOKIE].to_str().expect("cookie");
+    assert!(set.starts_with("__Host-avondronde="), "{set}");
+    assert!(set.contains("Secure") && set.contains("Path=/") && !set.contains("Domain"));
+    assert!(
+        reply.headers["strict-transport-security"]
+            .to_str()
+            .expect("hsts")
+            .starts_with("max-age=")
+    );
+    // The plain name is not accepted over TLS.
+    let cookie = set.split(';').next().expect("cookie");
+    let plain = cookie.replace("__Host-avondronde", auth::SESSION_COOKIE);
+    assert_eq!(
+        app.send(get("/api/v1/me", Auth::Cookie(cookie)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.send(get("/api/v1/me", Auth::Cookie(&plain)))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_server_terminates_tls_with_a_generated_certificate() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
+    let dir = tempfile::tempdir().expect("dir");
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
+    let db = avondronde_server::db::Db::open(&dir.path().join("tls.sqlite")).expect("db");
+    let state = avondronde_server::AppState::new(
+        db,
+        Config {
+            tls: true,
+            ..Config::default()
+        },
+    );
+    let tls = avondronde_server::tls::config_from_pem_files(&cert_path, &key_path)
+        .await
+        .expect("tls config");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(avondronde_server::tls::serve(listener, tls, state, async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).expect("pem"),
+        )
+        .resolve("localhost", SocketAddr::from(([127, 0, 0, 1], port)))
+        .build()
+        .expect("client");
+    let res = client
+        .get(format!("https://localhost:{port}/health"))
+        .send()
+        .await
+        .expect("https request");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key("strict-transport-security"));
+    let _ = stop.send(());
+    let _ = server.await;
+    let _ = Method::GET;
+}
