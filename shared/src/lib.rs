@@ -10,6 +10,7 @@ pub mod care;
 pub mod contact;
 pub mod hotspot;
 pub mod ids;
+pub mod keychain;
 pub mod norms;
 pub mod role;
 pub mod round;
