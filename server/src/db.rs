@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_meldpunt.sql"),
     include_str!("migrations/003_lean_ingest.sql"),
     include_str!("migrations/004_contact_archive.sql"),
+    include_str!("migrations/007_key_chain.sql"),
 ];
 
 /// Jobs the writer takes into one transaction at most.
