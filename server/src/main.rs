@@ -316,7 +316,10 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
                 key.id.0
             );
             if let Some(f) = keys::root_fingerprint(conn, g)? {
-                println!("fingerprint (phones compare these words): {}", f.words_line());
+                println!(
+                    "fingerprint (phones compare these words): {}",
+                    f.words_line()
+                );
             }
         }
         Admin::RotateMeldpuntKey {

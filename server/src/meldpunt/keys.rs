@@ -407,10 +407,7 @@ pub fn create(
     let wrapped = wrap(&identity, passphrase)?;
     let id = new_key_id();
     let seed: [u8; 32] = rand::random();
-    let link = sign_link(
-        &new_link(0, gemeente, seed, &id, &identity, now_ms)?,
-        &seed,
-    );
+    let link = sign_link(&new_link(0, gemeente, seed, &id, &identity, now_ms)?, &seed);
     let key = insert(
         conn,
         gemeente,
@@ -500,7 +497,11 @@ pub fn rotate(
         let seed = unwrap_seed(w, old_passphrase)?;
         conn.execute(
             "UPDATE meldpunt_key SET signing_seed = ?1 WHERE id = ?2 AND gemeente_id = ?3",
-            params![wrap_bytes(&seed, new_passphrase)?, k.id.0, gemeente.to_string()],
+            params![
+                wrap_bytes(&seed, new_passphrase)?,
+                k.id.0,
+                gemeente.to_string()
+            ],
         )?;
         if let Some(link) = &k.link {
             previous = Some((link.seq, seed));
