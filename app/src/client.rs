@@ -106,6 +106,9 @@ pub fn normalise_url(input: &str) -> Result<String, ClientError> {
     let lower = t.to_ascii_lowercase();
     let with_scheme = if lower.starts_with("http://") || lower.starts_with("https://") {
         t.to_owned()
+    } else if t.contains("://") {
+        // Another scheme: never guess https in front of it.
+        return Err(ClientError::BadUrl);
     } else {
         format!("https://{t}")
     };
