@@ -3,16 +3,18 @@
 //!
 //! The draft holds personal data (name, birth date, address, narrative) in plaintext, so
 //! it lives only in the encrypted store and is saved on every change. On submit it is
-//! validated, encrypted with `age` to the meldpunt's X25519 recipient from the pulled
-//! configuration, queued, and the plaintext is deleted in the same transaction: from then
+//! validated, encrypted with `age` to the meldpunt's X25519 recipient, queued, and the plaintext is deleted in the same transaction: from then
 //! on the device can send the form but never read it back. Without a meldpunt key the
-//! draft simply stays, and the UI says so.
+//! draft simply stays, and the UI says so. The recipient is used only when the pulled key
+//! chain verifies against the root pinned at enrolment ([`trusted_key`], issue 10): a key
+//! put in by whoever writes the server's database or changes the traffic is refused.
 
 use std::io::Write;
 
 use avondronde_shared::care::{
     Birth, CareFormContent, CareFormEnvelope, ParentsReaction, Reception, Signal,
 };
+use avondronde_shared::keychain::{self, TrustError};
 use avondronde_shared::sync::MeldpuntKey;
 use avondronde_shared::validate::Validate;
 use avondronde_shared::{AgeBand, CareFormId, ContactId};
@@ -190,6 +192,12 @@ pub enum SealError {
         "Er is nog geen sleutel van het meldpunt. Het concept blijft versleuteld op dit toestel bewaard; verzend het zodra de sleutel binnen is."
     )]
     NoKey,
+    /// The meldpunt's key chain does not verify against the pinned root (issue 10): the
+    /// draft is kept and nothing is sealed.
+    #[error(
+        "De sleutel van het meldpunt is niet te vertrouwen; neem contact op met de beheerder. Het concept blijft op dit toestel bewaard."
+    )]
+    Untrusted(avondronde_shared::keychain::TrustError),
     /// The key in the configuration is not an age X25519 recipient.
     #[error("De sleutel van het meldpunt is ongeldig; vraag de beheerder om een nieuwe.")]
     BadKey,
@@ -232,10 +240,7 @@ pub fn seal(content: &CareFormContent, key: &MeldpuntKey) -> Result<Vec<u8>, Sea
 pub fn submit(store: &mut Store, draft_id: CareFormId, now: Timestamp) -> Result<(), SealError> {
     let (row, draft) = store.draft(draft_id)?.ok_or(SealError::NoDraft)?;
     let content = draft.to_content(now).map_err(SealError::Incomplete)?;
-    let key = store
-        .config()?
-        .and_then(|c| c.meldpunt_key)
-        .ok_or(SealError::NoKey)?;
+    let key = trusted_key(store, now)?;
     let sealed = seal(&content, &key)?;
     let envelope = CareFormEnvelope {
         id: draft_id,
@@ -247,6 +252,27 @@ pub fn submit(store: &mut Store, draft_id: CareFormId, now: Timestamp) -> Result
     };
     store.seal_draft(&envelope, now)?;
     Ok(())
+}
+
+/// The recipient to seal to: the last link of the meldpunt's key chain, verified against
+/// the root this device pinned, at `now`. A refusal is remembered (as a code, no content)
+/// for the next pull to report to the server.
+pub fn trusted_key(store: &Store, now: Timestamp) -> Result<MeldpuntKey, SealError> {
+    let config = store.config()?.ok_or(SealError::NoKey)?;
+    let verdict = match (&config.meldpunt_chain, &config.meldpunt_key) {
+        (None, None) => return Err(SealError::NoKey),
+        // A key without a chain is exactly what a swapped key row looks like.
+        (None, Some(_)) => Err(TrustError::Empty),
+        (Some(chain), _) => match store.meldpunt_pin()? {
+            Some(pin) => keychain::verify(chain, &pin, config.gemeente.id, now),
+            None => Err(TrustError::UnknownSigner),
+        },
+    };
+    verdict.map_err(|e| {
+        let _ = store.set_key_refused(Some(e.code()));
+        tracing::warn!(code = e.code(), "meldpunt key chain refused");
+        SealError::Untrusted(e)
+    })
 }
 
 /// Summary of a draft for lists (no personal data).

@@ -34,15 +34,20 @@ pub enum ClientError {
     #[error("onverwacht antwoord van de server")]
     Decode,
     /// The address typed is not a server address.
-    #[error("ongeldig serveradres; begin met https:// (of http:// op een testnetwerk)")]
+    #[error("ongeldig serveradres; begin met https://")]
     BadUrl,
+    /// Plain `http://` to a host other than this device: refused before any connection.
+    #[error(
+        "Dit serveradres is niet beveiligd (http://). Gebruik https://; onversleuteld verkeer kan worden afgeluisterd en veranderd."
+    )]
+    Insecure,
 }
 
 impl ClientError {
     /// The failure as the sync plan sees it.
     pub fn failure(&self) -> Failure {
         match self {
-            ClientError::Network | ClientError::BadUrl => Failure::Network,
+            ClientError::Network | ClientError::BadUrl | ClientError::Insecure => Failure::Network,
             ClientError::Status { status, .. } => Failure::Status(*status),
             // A garbled answer (a proxy's page, a cut connection) is retried like a 502.
             ClientError::Decode => Failure::Status(502),
@@ -77,6 +82,9 @@ pub struct Enrolled {
     pub token: String,
     /// The role code.
     pub role: String,
+    /// The fingerprint of the meldpunt's root signing key, which the phone pins.
+    #[serde(default)]
+    pub meldpunt_fingerprint: Option<String>,
 }
 
 impl Enrolled {
@@ -88,10 +96,19 @@ impl Enrolled {
 
 /// Normalises a server address typed by a person: trims, adds `https://` when no scheme
 /// was given, and drops a trailing slash.
+///
+/// Plain `http://` is refused unless the host is this device itself (127.0.0.0/8, ::1,
+/// `localhost`), in every build (issue 10). A debug-only exception would be untestable in
+/// the very build the browser tests run, and the tests need no exception: their servers
+/// listen on loopback. The check runs before any connection is made.
 pub fn normalise_url(input: &str) -> Result<String, ClientError> {
     let t = input.trim();
-    let with_scheme = if t.starts_with("http://") || t.starts_with("https://") {
+    let lower = t.to_ascii_lowercase();
+    let with_scheme = if lower.starts_with("http://") || lower.starts_with("https://") {
         t.to_owned()
+    } else if t.contains("://") {
+        // Another scheme: never guess https in front of it.
+        return Err(ClientError::BadUrl);
     } else {
         format!("https://{t}")
     };
@@ -99,7 +116,26 @@ pub fn normalise_url(input: &str) -> Result<String, ClientError> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(ClientError::BadUrl);
     }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => return Err(ClientError::Insecure),
+        _ => return Err(ClientError::BadUrl),
+    }
     Ok(with_scheme.trim_end_matches('/').to_owned())
+}
+
+/// Whether the URL's host is this device.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn http() -> reqwest::Client {
@@ -206,6 +242,36 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 10: plain http to anything but this device is refused, before any connection
+    /// (this function does no I/O; `enrol` calls it first).
+    #[test]
+    fn plain_http_is_refused_except_to_this_device() {
+        for refused in [
+            "http://avondronde.example.invalid",
+            "http://192.168.1.10:8080",
+            "http://10.0.0.1",
+            "HTTP://avondronde.gemeente.nl",
+            "http://127.0.0.1.example.invalid",
+            "http://[2001:db8::1]",
+        ] {
+            assert_eq!(
+                normalise_url(refused),
+                Err(ClientError::Insecure),
+                "{refused}"
+            );
+        }
+        assert!(ClientError::Insecure.to_string().contains("https://"));
+        for allowed in [
+            "http://127.0.0.1:8080",
+            "http://localhost:3000",
+            "http://[::1]:8080",
+            "https://avondronde.example.invalid",
+        ] {
+            assert!(normalise_url(allowed).is_ok(), "{allowed}");
+        }
+        assert_eq!(normalise_url("ftp://x.nl"), Err(ClientError::BadUrl));
+    }
 
     #[test]
     fn typed_addresses_are_normalised_or_refused() {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use avondronde_shared::area::Wijk;
+use avondronde_shared::keychain::Fingerprint;
 use avondronde_shared::round::{Round, RoundEnd};
 use avondronde_shared::sync::DeviceConfig;
 use avondronde_shared::{CareFormId, ContactId, CorrectionId, RoundId, StreetContact};
@@ -107,7 +108,17 @@ impl AppCtx {
     }
 
     /// Enrols this device with a one-time code; the token goes to the secret store.
-    pub async fn enrol(&self, server_url: &str, code: &str) -> Result<(), String> {
+    ///
+    /// The meldpunt's root fingerprint is pinned: `expected` (from a QR code) must match
+    /// what the server names, else enrolment stops; without it (typed by hand) the server's
+    /// answer is trusted on first use and its words are returned for a person to compare
+    /// with the meldpunt page.
+    pub async fn enrol_pinned(
+        &self,
+        server_url: &str,
+        code: &str,
+        expected: Option<Fingerprint>,
+    ) -> Result<Option<Fingerprint>, String> {
         let base = client::normalise_url(server_url).map_err(|e| e.to_string())?;
         let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
         if code.is_empty() {
@@ -124,18 +135,46 @@ impl AppCtx {
         let role = enrolled
             .role()
             .ok_or_else(|| "Deze rol kent de app niet; werk de app bij.".to_owned())?;
+        let named: Option<Fingerprint> = enrolled
+            .meldpunt_fingerprint
+            .as_deref()
+            .and_then(|f| f.parse().ok());
+        if let Some(expected) = expected
+            && named.is_some_and(|n| n != expected)
+        {
+            return Err(avondronde_shared::keychain::UNTRUSTED_MESSAGE.to_owned() + ".");
+        }
+        let pin = expected.or(named);
+        if !lock(&self.store).is_on_disk() {
+            // Wiped after a revocation: a fresh store, with a fresh key.
+            let fresh =
+                Store::open_in_dir(&self.data_dir, &self.secrets).map_err(|e| e.to_string())?;
+            *lock(&self.store) = fresh;
+        }
         self.secrets
             .set(Secret::DeviceToken, &enrolled.token)
             .map_err(|e| e.to_string())?;
-        lock(&self.store)
-            .set_enrolment(&Enrolment {
-                server_url: base,
-                device_id: enrolled.device_id,
-                role,
-            })
-            .map_err(|e| e.to_string())?;
+        {
+            let mut store = lock(&self.store);
+            store
+                .set_enrolment(&Enrolment {
+                    server_url: base,
+                    device_id: enrolled.device_id,
+                    role,
+                })
+                .map_err(|e| e.to_string())?;
+            store
+                .set_meldpunt_pin(pin.as_ref())
+                .map_err(|e| e.to_string())?;
+        }
+        self.sync.engine().local_change();
         self.sync.trigger();
-        Ok(())
+        Ok(pin)
+    }
+
+    /// Enrols with a code typed by hand (see [`AppCtx::enrol_pinned`]).
+    pub async fn enrol(&self, server_url: &str, code: &str) -> Result<(), String> {
+        self.enrol_pinned(server_url, code, None).await.map(|_| ())
     }
 
     /// Starts a round in a wijk.

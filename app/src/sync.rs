@@ -5,17 +5,18 @@
 //! [`next_batch`], writes the [`apply_receipts`] transitions back in one transaction per
 //! batch, and then pulls configuration and feedback. A refused item is quarantined by the
 //! plan and never blocks the others. When a request fails, [`after_failure`] decides:
-//! back off with jitter, halve the batch, or stop because the device was revoked (the
-//! outbox is kept for a new enrolment). Passes run on save, on reconnect, when the user
+//! back off with jitter, halve the batch, or stop because the device was revoked. A
+//! revoked phone was reported lost, so it wipes its store ([`crate::store::wipe`]). Passes run on save, on reconnect, when the user
 //! asks, and every few minutes, on a thread of their own so the UI never waits.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use avondronde_shared::keychain::Fingerprint;
 use avondronde_shared::sync::{
-    Decision, MAX_BATCH_ITEMS, PROTOCOL_VERSION, PullRequest, PushRequest, after_failure,
-    apply_receipts, next_batch,
+    Decision, MAX_BATCH_ITEMS, OutboxReport, PROTOCOL_VERSION, PullRequest, PushRequest,
+    after_failure, apply_receipts, next_batch,
 };
 use jiff::Timestamp;
 use tokio::sync::{Notify, watch};
@@ -50,7 +51,7 @@ pub enum Phase {
         /// Seconds until the next try.
         in_s: u64,
     },
-    /// The server revoked this device: enrol again; nothing is deleted.
+    /// The server revoked this device: its data was wiped; enrol again.
     Revoked,
     /// The server needs a newer app.
     UpdateApp,
@@ -73,6 +74,9 @@ pub struct SyncStatus {
     pub online: bool,
     /// Bumped whenever the store changed because of a sync, so views reload.
     pub generation: u64,
+    /// The device was revoked and its data wiped; the enrol screen says so until the next
+    /// enrolment.
+    pub wiped: bool,
 }
 
 /// A pass failed.
@@ -82,7 +86,9 @@ pub enum SyncError {
     #[error("dit toestel is nog niet aangemeld")]
     NotEnrolled,
     /// The server revoked the device.
-    #[error("dit toestel is ingetrokken; meld het opnieuw aan. Niets is verwijderd.")]
+    #[error(
+        "Dit toestel is ingetrokken door de beheerder; alle gegevens op dit toestel zijn gewist. Meld het opnieuw aan met een nieuwe code."
+    )]
     Revoked,
     /// A request failed.
     #[error("{0}")]
@@ -158,8 +164,12 @@ impl Engine {
                 s.phase = Phase::Revoked;
             } else if !enrolled {
                 s.phase = Phase::NotEnrolled;
-            } else if matches!(s.phase, Phase::NotEnrolled | Phase::Revoked) {
-                s.phase = Phase::Idle;
+            } else {
+                // Enrolled again after a wipe.
+                s.wiped = false;
+                if matches!(s.phase, Phase::NotEnrolled | Phase::Revoked) {
+                    s.phase = Phase::Idle;
+                }
             }
             f(s);
             s.generation = s.generation.wrapping_add(1);
@@ -181,6 +191,8 @@ impl Engine {
             .enrolment()?
             .ok_or(SyncError::NotEnrolled)?;
         if lock(&self.store).is_revoked()? {
+            // Revoked under an older version that kept the data: wipe it now.
+            self.revoke()?;
             return Err(SyncError::Revoked);
         }
         let token = self
@@ -228,12 +240,14 @@ impl Engine {
         result.map(|()| report)
     }
 
+    /// The server revoked this device: it was reported lost, so everything goes.
     fn revoke(&self) -> Result<(), SyncError> {
-        lock(&self.store).set_revoked(true)?;
-        // The token is worthless now; the outbox stays for a new enrolment.
-        let _ = self.secrets.delete(Secret::DeviceToken);
+        crate::store::wipe(&self.store, &self.secrets)?;
+        tracing::warn!("device revoked: local store wiped");
         self.refresh(|s| {
             s.progress = None;
+            s.counts = OutboxCounts::default();
+            s.wiped = true;
             s.message = Some(SyncError::Revoked.to_string());
         });
         Ok(())
@@ -301,9 +315,20 @@ impl Engine {
 
     async fn pull(&self, client: &Client, report: &mut Report) -> Result<(), SyncError> {
         self.refresh(|s| s.phase = Phase::Pulling);
-        let (since, config_version) = {
+        let (since, config_version, outbox, key_refused) = {
             let store = lock(&self.store);
-            (store.cursor()?, store.config_version()?)
+            let counts = store.outbox_counts()?;
+            let outbox = OutboxReport {
+                pending: counts.pending,
+                quarantined: counts.quarantined,
+                drafts: u32::try_from(store.drafts()?.len()).unwrap_or(u32::MAX),
+            };
+            (
+                store.cursor()?,
+                store.config_version()?,
+                outbox,
+                store.key_refused()?,
+            )
         };
         let res = client
             .pull(&PullRequest {
@@ -311,15 +336,34 @@ impl Engine {
                 since,
                 config_version,
                 device_time: Some(self.clock.now()),
+                outbox: Some(outbox),
+                key_refused: key_refused.clone(),
             })
             .await?;
         report.feedback = u32::try_from(res.feedback.len()).unwrap_or(u32::MAX);
-        lock(&self.store).apply_pull(
+        let mut store = lock(&self.store);
+        store.apply_pull(
             res.config.as_ref(),
             &res.feedback,
             res.cursor,
             self.clock.now(),
         )?;
+        if key_refused.is_some() {
+            store.set_key_refused(None)?;
+        }
+        // A device enrolled before its meldpunt had a signed key pins the first chain it
+        // sees (trust on first use, over the TLS the client insists on). Enrolment by QR
+        // code or with a key in place pins at enrolment, and a pin never changes here.
+        if store.meldpunt_pin()?.is_none()
+            && let Some(root) = res
+                .config
+                .as_ref()
+                .and_then(|c| c.meldpunt_chain.as_ref())
+                .and_then(|c| c.links.first())
+            && let Ok(fp) = Fingerprint::of_encoded(&root.signing_key)
+        {
+            store.set_meldpunt_pin(Some(&fp))?;
+        }
         Ok(())
     }
 

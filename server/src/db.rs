@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/004_contact_archive.sql"),
     include_str!("migrations/005_disclosure_scope.sql"),
     include_str!("migrations/006_accounts.sql"),
+    include_str!("migrations/007_key_chain.sql"),
 ];
 
 /// Jobs the writer takes into one transaction at most.

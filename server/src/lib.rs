@@ -29,6 +29,7 @@ pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod demo;
+pub mod devices;
 pub mod error;
 pub mod hotspot;
 pub mod ingest;

@@ -447,6 +447,12 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
                 "meldpunt key {} created for {gemeente}; devices pull it at their next sync",
                 key.id.0
             );
+            if let Some(f) = keys::root_fingerprint(conn, g)? {
+                println!(
+                    "fingerprint (phones compare these words): {}",
+                    f.words_line()
+                );
+            }
         }
         Admin::RotateMeldpuntKey { gemeente } => {
             use avondronde_server::{audit, meldpunt::keys};

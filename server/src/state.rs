@@ -353,5 +353,6 @@ pub fn device_config(
         wijken: rules.wijken.clone(),
         places: load_places(conn, gemeente)?,
         meldpunt_key: current_meldpunt_key(conn, gemeente)?,
+        meldpunt_chain: crate::meldpunt::keys::chain(conn, gemeente)?,
     }))
 }

@@ -11,6 +11,7 @@ pub mod contact;
 pub mod disclosure;
 pub mod hotspot;
 pub mod ids;
+pub mod keychain;
 pub mod norms;
 pub mod role;
 pub mod round;

@@ -267,6 +267,25 @@ pub struct PullRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub device_time: Option<Timestamp>,
+    /// The device's outbox, counts only, so the admin sees unsent work before revoking.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub outbox: Option<OutboxReport>,
+    /// The last refusal of the meldpunt key chain, if any: a code, no content.
+    #[serde(default)]
+    pub key_refused: Option<String>,
+}
+
+/// How many items wait in a device's outbox (counts only, never content).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxReport {
+    /// Items not yet accepted by the server.
+    pub pending: u32,
+    /// Items the server refused, kept on the device for its user.
+    pub quarantined: u32,
+    /// Care-form drafts not yet sealed.
+    #[serde(default)]
+    pub drafts: u32,
 }
 
 fn default_protocol() -> u32 {
@@ -281,6 +300,8 @@ impl Default for PullRequest {
             since: None,
             config_version: None,
             device_time: None,
+            outbox: None,
+            key_refused: None,
         }
     }
 }
@@ -311,9 +332,13 @@ pub struct DeviceConfig {
     /// Named places.
     #[serde(default)]
     pub places: Vec<Place>,
-    /// The current meldpunt key, once the meldpunt has one.
+    /// The current meldpunt key, once the meldpunt has one. Informational: the phone seals
+    /// only to the recipient of a [`crate::keychain::KeyChain`] that verifies.
     #[serde(default)]
     pub meldpunt_key: Option<MeldpuntKey>,
+    /// The meldpunt's signed key chain, root first.
+    #[serde(default)]
+    pub meldpunt_chain: Option<crate::keychain::KeyChain>,
 }
 
 /// Response of a pull. A revoked device gets no pull at all: every call answers 401 with

@@ -3,7 +3,8 @@
 // phone size (390×844), against the demo server. The app's clock is pinned to 22:30 so
 // the norm verdict's text can be asserted. Covers enrolment, the record flow, the care
 // form (sealed to the demo meldpunt key), correcting a saved contact, and offline → online
-// draining of the outbox.
+// draining of the outbox; and issue 10: plain http refused, the fingerprint words after a
+// typed enrolment, and a phone revoked on the admin page wiping its store.
 //
 // Needs `cargo build -p avondronde-server -p avondronde-app --bins` first (set
 // AVONDRONDE_TARGET_DIR when the binaries are not in target/). Screenshots go to artifacts/.
@@ -11,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,9 +110,18 @@ test('enrolment, then the common case in six taps with the verdict at 22:30', as
   await page.goto(appUrl);
   await page.getByText('Toestel aanmelden').waitFor();
   await shot('app-1-enrol');
+  // Issue 10: plain http to a host that is not this device is refused before any
+  // connection is tried, with a Dutch reason; nothing is enrolled.
+  await page.getByLabel('Serveradres', { exact: true }).fill('http://avondronde.example.invalid');
+  await page.getByLabel('Aanmeldcode', { exact: true }).fill(creds.enrolment_codes[0]);
+  await button('Aanmelden').click();
+  await page.getByText(/Dit serveradres is niet beveiligd \(http:\/\/\)\. Gebruik https:\/\//).waitFor();
+  await shot('app-1b-http-refused');
   await page.getByLabel('Serveradres', { exact: true }).fill(serverUrl);
   await page.getByLabel('Aanmeldcode', { exact: true }).fill(creds.enrolment_codes[0]);
   await button('Aanmelden').click();
+  // Typed by hand: the meldpunt's fingerprint words to compare (trust on first use).
+  await page.getByText(/Vergelijk de vingerafdruk van het meldpunt: (\S+ ){7}\S+/).waitFor();
   // The configuration arrives with the first sync: the wijken to choose from.
   await button('Delfshaven').waitFor({ timeout: 20_000 });
   await shot('app-2-home');
@@ -239,4 +249,39 @@ test('offline: the queue grows; back online it drains by itself', async () => {
   await shot('app-10-end-round');
   await button('Ronde beëindigen').click();
   await page.getByText('Ronde starten').waitFor();
+});
+
+/**
+ * Logs in to the server's web pages in `tab`. One place, so a change of the login (e.g. a
+ * second factor) is made once.
+ */
+async function webLogin(tab, login, landing) {
+  await tab.goto(serverUrl + '/login');
+  await tab.fill('#username', login.username);
+  await tab.fill('#password', login.password);
+  await Promise.all([tab.waitForURL(landing), tab.click('button[type=submit]')]);
+}
+
+test('a phone revoked from the admin page wipes its store and shows the enrol screen', async () => {
+  const admin = await context.newPage();
+  await webLogin(admin, creds.web_users.admin, /\/beheer$/);
+  // The phone this test enrolled (the demo's own phones carry the label "demo").
+  const row = admin.getByRole('row', { name: /Avondronde veld-app/ });
+  const revoke = row.getByRole('button', { name: /^Telefoon van .* intrekken$/ });
+  await revoke.waitFor();
+  await admin.screenshot({ path: join(artifacts, 'app-11-admin-phones.png'), fullPage: true });
+  await revoke.click();
+  await admin.getByRole('row', { name: /Avondronde veld-app/ }).getByText('ingetrokken').waitFor();
+  await admin.close();
+
+  const dir = join(work, 'device');
+  assert.ok(existsSync(join(dir, 'avondronde.db')), 'the store exists before the next sync');
+  await page.getByRole('button', { name: /^Verzendstatus,/ }).click();
+  await button('Nu proberen').click();
+  await page.getByText('Toestel aanmelden').waitFor({ timeout: 20_000 });
+  await page.getByText('Dit toestel is ingetrokken door de beheerder; alle gegevens erop zijn gewist.').waitFor();
+  await shot('app-12-wiped');
+  const left = readdirSync(dir);
+  assert.ok(!left.some((n) => n.startsWith('avondronde.db')), `no database files: ${left}`);
+  assert.ok(!left.some((n) => n.endsWith('.secret')), `no key or token file: ${left}`);
 });

@@ -1,15 +1,16 @@
 //! Issue 4, the field app's sync engine against the real server ([`TestServer`]): the
 //! queue survives a server outage and drains without duplicates, a refused item never
-//! blocks the rest, the meldpunt's feedback arrives, and a revoked device stops but keeps
-//! its outbox.
+//! blocks the rest, and the meldpunt's feedback arrives. (A revoked device wipes its
+//! store since issue 10: `app_keytrust.rs`.)
 
 mod app_support;
 
-use std::io::Read;
-
+use age::secrecy::SecretString;
 use app_support::{common_case, counts, enrolled};
 use avondronde_app::store::lock;
 use avondronde_app::sync::SyncError;
+use avondronde_server::db::now_ms;
+use avondronde_server::meldpunt::keys;
 use avondronde_shared::care::{CareFormContent, CareStatus, ParentsReaction, Reception};
 use avondronde_shared::contact::Action;
 use avondronde_shared::sync::EntryState;
@@ -108,22 +109,10 @@ async fn a_refused_item_is_quarantined_and_the_rest_still_go() {
 async fn sealed_care_form_reaches_the_meldpunt_and_its_feedback_comes_back() {
     let server = TestServer::start();
     let seed = server.seed();
-    // The meldpunt's key pair; the public half goes into the gemeente's configuration.
-    let identity = age::x25519::Identity::generate();
-    {
-        let conn = server.conn();
-        conn.execute(
-            "INSERT INTO meldpunt_key (id, gemeente_id, recipient, identity, created_at)
-             VALUES ('test-key', ?1, ?2, x'00', ?3)",
-            params![
-                seed.gemeente.to_string(),
-                identity.to_public().to_string(),
-                Timestamp::now().as_millisecond()
-            ],
-        )
-        .expect("insert key");
-        avondronde_server::state::bump_config(&conn, seed.gemeente).expect("bump");
-    }
+    // The meldpunt's key pair, signed (issue 10); the public half and the chain go into
+    // the gemeente's configuration.
+    let passphrase = SecretString::from("de wachtwoordzin van het meldpunt".to_owned());
+    let key = keys::create(&server.conn(), seed.gemeente, &passphrase, now_ms()).expect("key");
     let device = enrolled(&server, &seed).await;
     let ctx = &device.ctx;
     assert!(ctx.config().and_then(|c| c.meldpunt_key).is_some());
@@ -164,14 +153,9 @@ async fn sealed_care_form_reaches_the_meldpunt_and_its_feedback_comes_back() {
             |r| r.get(0),
         )
         .expect("care form on the server");
-    let mut plain = Vec::new();
-    age::Decryptor::new(&sealed[..])
-        .expect("age file")
-        .decrypt(std::iter::once(&identity as &dyn age::Identity))
-        .expect("decrypt")
-        .read_to_end(&mut plain)
-        .expect("read");
-    let content: CareFormContent = serde_json::from_slice(&plain).expect("content");
+    let stored = keys::load(&server.conn(), seed.gemeente).expect("keys");
+    let ring = keys::KeyRing::open(seed.gemeente, &stored, &passphrase).expect("unlock");
+    let content: CareFormContent = ring.open_form(&key.id, &sealed).expect("open");
     assert_eq!(content.child_name, "Testkind Een");
 
     // The meldpunt plans a visit; the next pass brings the news.
@@ -200,32 +184,6 @@ async fn sealed_care_form_reaches_the_meldpunt_and_its_feedback_comes_back() {
     assert_eq!(forms[0].message.as_deref(), Some("Huisbezoek donderdag"));
     store.mark_feedback_read().expect("read");
     assert_eq!(store.unread_feedback().expect("unread"), 0);
-}
-
-#[tokio::test]
-async fn a_revoked_device_stops_keeps_its_outbox_and_sends_it_after_enrolling_again() {
-    let server = TestServer::start();
-    let seed = server.seed();
-    let device = enrolled(&server, &seed).await;
-    let ctx = &device.ctx;
-    let device_id = ctx.enrolment().expect("enrolled").device_id;
-    assert!(avondronde_server::auth::revoke_device(&server.conn(), device_id).expect("revoke"));
-    ctx.save_contact(&common_case(&seed)).expect("save");
-    let err = ctx.sync.engine().sync_once().await.expect_err("revoked");
-    assert!(matches!(err, SyncError::Revoked), "{err}");
-    assert!(lock(&ctx.store).is_revoked().expect("flag"));
-    assert_eq!(counts(ctx).0, 2, "round and contact kept");
-    // Passes stop until the device is enrolled again.
-    assert!(matches!(
-        ctx.sync.engine().sync_once().await,
-        Err(SyncError::Revoked | SyncError::NotEnrolled)
-    ));
-
-    let code = server.issue_code(seed.field_user);
-    ctx.enrol(&server.url(), &code).await.expect("enrol again");
-    let report = ctx.sync.engine().sync_once().await.expect("pass");
-    assert_eq!(report.sent, 2);
-    assert_eq!(counts(ctx), (0, 2, 0));
 }
 
 #[tokio::test]

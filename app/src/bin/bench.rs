@@ -107,6 +107,7 @@ fn main() -> anyhow::Result<()> {
             wijken: vec![wijk.clone()],
             places: vec![],
             meldpunt_key: None,
+            meldpunt_chain: None,
         };
         store.apply_pull(Some(&config), &[], Cursor(0), ctx.now())?;
     }

@@ -17,6 +17,7 @@ pub mod records;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use avondronde_shared::keychain::Fingerprint;
 use avondronde_shared::sync::{Cursor, DeviceConfig};
 use avondronde_shared::{DeviceId, Role};
 use jiff::Timestamp;
@@ -122,6 +123,36 @@ pub struct Store {
 /// The store shared by the UI and the sync engine. Locks are held for single statements
 /// or transactions, never across a network call.
 pub type SharedStore = Arc<Mutex<Store>>;
+
+/// Deletes everything this device holds (issue 10, "revoke means wipe"): the database
+/// with its WAL and shm files, the store key (file or keychain entry) and the device token.
+/// Drafts, contacts, rounds and the outbox live in the database and go with it. The shared
+/// store is left as an empty in-memory placeholder until the device is enrolled again, so
+/// the data directory holds no database and no key afterwards.
+pub fn wipe(store: &SharedStore, secrets: &Secrets) -> Result<()> {
+    let mut guard = lock(store);
+    let path = guard
+        .conn
+        .path()
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from);
+    // Dropping the old store closes its connection before its files go.
+    *guard = Store::open_in_memory()?;
+    if let Some(path) = path {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = path.clone().into_os_string();
+            name.push(suffix);
+            match std::fs::remove_file(&name) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    secrets.delete(Secret::StoreKey)?;
+    secrets.delete(Secret::DeviceToken)?;
+    Ok(())
+}
 
 /// Locks a shared store, recovering from a poisoned lock (a panic elsewhere does not make
 /// committed data less valid).
@@ -310,6 +341,37 @@ impl Store {
         }
     }
 
+    /// The meldpunt root fingerprint this device pinned, if any (issue 10).
+    pub fn meldpunt_pin(&self) -> Result<Option<Fingerprint>> {
+        Ok(self.meta("meldpunt_pin")?.and_then(|f| f.parse().ok()))
+    }
+
+    /// Pins (or with `None` forgets) the meldpunt root fingerprint.
+    pub fn set_meldpunt_pin(&self, pin: Option<&Fingerprint>) -> Result<()> {
+        match pin {
+            Some(f) => self.set_meta("meldpunt_pin", &f.to_string()),
+            None => self.delete_meta("meldpunt_pin"),
+        }
+    }
+
+    /// The last refusal of the key chain not yet reported to the server (a code).
+    pub fn key_refused(&self) -> Result<Option<String>> {
+        self.meta("key_refused")
+    }
+
+    /// Records (or with `None` clears) a refusal to report on the next pull.
+    pub fn set_key_refused(&self, code: Option<&str>) -> Result<()> {
+        match code {
+            Some(c) => self.set_meta("key_refused", c),
+            None => self.delete_meta("key_refused"),
+        }
+    }
+
+    /// Whether this store lives in a file (not the in-memory placeholder after a wipe).
+    pub fn is_on_disk(&self) -> bool {
+        self.conn.path().is_some_and(|p| !p.is_empty())
+    }
+
     /// The pull cursor.
     pub fn cursor(&self) -> Result<Option<Cursor>> {
         Ok(self
@@ -392,6 +454,35 @@ mod tests {
         ));
         let again = Store::open(&path, &key).expect("reopen");
         assert_eq!(again.meta("x").expect("meta").as_deref(), Some("geheim"));
+    }
+
+    /// Issue 10: after a wipe the data directory holds no database, WAL, shm or key file.
+    #[test]
+    fn wipe_leaves_no_database_and_no_key_in_the_data_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secrets =
+            Secrets::open(dir.path(), crate::platform::secrets::Preference::File).expect("secrets");
+        secrets.set(Secret::DeviceToken, "token").expect("token");
+        let store: SharedStore = Arc::new(Mutex::new(
+            Store::open_in_dir(dir.path(), &secrets).expect("open"),
+        ));
+        lock(&store)
+            .set_meta("probe", "Schiedamseweg 1")
+            .expect("write");
+        assert!(dir.path().join(DB_FILE).exists());
+        wipe(&store, &secrets).expect("wipe");
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            left.iter().all(|n| !n.starts_with(DB_FILE)),
+            "no database files: {left:?}"
+        );
+        assert_eq!(secrets.get(Secret::StoreKey).expect("get"), None);
+        assert_eq!(secrets.get(Secret::DeviceToken).expect("get"), None);
+        assert!(!lock(&store).is_on_disk());
+        assert_eq!(lock(&store).meta("probe").expect("read"), None);
     }
 
     #[test]

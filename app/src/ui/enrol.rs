@@ -4,7 +4,6 @@ use dioxus::prelude::*;
 
 use super::chrome::{Btn, TextField};
 use super::{app, ui};
-use crate::store::lock;
 use crate::sync::Phase;
 
 /// The enrolment screen (also shown after the device was revoked).
@@ -17,8 +16,8 @@ pub fn Enrol() -> Element {
     let mut code = use_signal(String::new);
     let mut error = use_signal(|| None::<String>);
     let mut busy = use_signal(|| false);
-    let revoked = matches!((ui.status)().phase, Phase::Revoked);
-    let pending = lock(&ctx.store).outbox_counts().unwrap_or_default().pending;
+    let status = (ui.status)();
+    let wiped = status.wiped || matches!(status.phase, Phase::Revoked);
     let backend = ctx.secret_backend().label_nl();
 
     let submit = move |()| {
@@ -28,12 +27,19 @@ pub fn Enrol() -> Element {
         busy.set(true);
         error.set(None);
         spawn(async move {
-            let result = app().enrol(&url.peek(), &code.peek()).await;
+            let result = app().enrol_pinned(&url.peek(), &code.peek(), None).await;
             busy.set(false);
             match result {
-                Ok(()) => {
+                Ok(pin) => {
                     code.set(String::new());
-                    ui.say("Aangemeld");
+                    // Typed by hand: trust on first use, so show the words to compare.
+                    ui.say(match pin {
+                        Some(f) => format!(
+                            "Aangemeld. Vergelijk de vingerafdruk van het meldpunt: {}",
+                            f.words_line()
+                        ),
+                        None => "Aangemeld".to_owned(),
+                    });
                     ui.changed();
                 }
                 Err(e) => error.set(Some(e)),
@@ -44,10 +50,9 @@ pub fn Enrol() -> Element {
     rsx! {
         section { class: "screen", aria_label: "Aanmelden",
             h2 { "Toestel aanmelden" }
-            if revoked {
+            if wiped {
                 p { class: "error", role: "alert",
-                    "Dit toestel is ingetrokken. Meld het opnieuw aan met een nieuwe code. "
-                    "Niets is verwijderd: {pending} wachtende items worden daarna verzonden."
+                    "Dit toestel is ingetrokken door de beheerder; alle gegevens erop zijn gewist."
                 }
             } else {
                 p { class: "muted", "Vul het adres van de server en de aanmeldcode van de beheerder in." }

@@ -61,8 +61,15 @@ pub fn Outbox() -> Element {
     let status = (ui.status)();
     let rows = lock(&ctx.store).outbox_rows(SHOWN).unwrap_or_default();
     let c = lock(&ctx.store).outbox_counts().unwrap_or_default();
+    let pin = lock(&ctx.store).meldpunt_pin().ok().flatten();
     rsx! {
         h2 { "Verzendstatus" }
+        if let Some(f) = pin {
+            p { class: "muted", id: "vingerafdruk",
+                "Vingerafdruk meldpunt: "
+                strong { "{f.words_line()}" }
+            }
+        }
         p { "{c.pending} wacht · {c.sent} verzonden · {c.quarantined} geweigerd" }
         if let Some(t) = status.last_ok {
             p { class: "muted", "Laatst gelukt: {date_hhmm(t)}" }

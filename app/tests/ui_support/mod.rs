@@ -70,6 +70,7 @@ pub fn config() -> DeviceConfig {
             lon: 4.4447,
         }],
         meldpunt_key: None,
+        meldpunt_chain: None,
     }
 }
 

@@ -59,6 +59,10 @@ pub struct EnrolResponse {
     /// The field worker's role.
     #[schema(value_type = String)]
     pub role: Role,
+    /// The fingerprint of the gemeente's root meldpunt signing key (base64url), which the
+    /// phone pins; `None` while the meldpunt has no signed key yet.
+    #[serde(default)]
+    pub meldpunt_fingerprint: Option<String>,
 }
 
 /// Turns a one-time enrolment code into a device token.
@@ -97,20 +101,32 @@ pub async fn enrol(
             let res = auth::enrol(c, &code, &label)?;
             let role = match &res {
                 Ok((device, _)) => Some(c.query_row(
-                    "SELECT u.role FROM device d JOIN user u ON u.id = d.user_id WHERE d.id = ?1",
+                    "SELECT u.role, u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id
+                     WHERE d.id = ?1",
                     params![device.to_string()],
-                    |r| r.get::<_, String>(0),
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
                 )?),
                 Err(_) => None,
+            };
+            let role = match role {
+                Some((role, gemeente)) => {
+                    let fingerprint = match gemeente.parse() {
+                        Ok(g) => crate::meldpunt::keys::root_fingerprint(c, g)?,
+                        Err(_) => None,
+                    };
+                    Some((role, fingerprint.map(|f| f.to_string())))
+                }
+                None => None,
             };
             Ok((res, role))
         })
         .await?;
     match outcome {
-        (Ok((device_id, token)), Some(role)) => Ok(Json(EnrolResponse {
+        (Ok((device_id, token)), Some((role, meldpunt_fingerprint))) => Ok(Json(EnrolResponse {
             device_id,
             token,
             role: Role::from_code(&role).ok_or_else(|| ApiError::Internal("bad role".into()))?,
+            meldpunt_fingerprint,
         })),
         (Err(EnrolError::Used), _) => Err(ApiError::Gone(
             "Deze aanmeldcode is al gebruikt; vraag de beheerder om een nieuwe.".into(),
@@ -266,6 +282,19 @@ pub async fn pull(
                 .execute(params![now, skew, id])?;
                 Ok(())
             })
+            .await?;
+    }
+    if req.outbox.is_some() || req.key_refused.is_some() {
+        let outbox = req.outbox;
+        let refused = req.key_refused.clone();
+        let id = device.id;
+        if let Some(code) = &refused {
+            // A code only; the phone never sends content with it.
+            tracing::warn!(code = %code.chars().take(40).collect::<String>(), "device refused the meldpunt key chain");
+        }
+        state
+            .db
+            .write(move |c| crate::devices::record_report(c, id, outbox, refused.as_deref(), now))
             .await?;
     }
     let st = state.clone();

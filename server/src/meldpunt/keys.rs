@@ -16,6 +16,13 @@
 //!
 //! The match pseudonym key is derived from the gemeente's *first* identity, so that
 //! pseudonyms stay comparable across rotations (see `matching`).
+//!
+//! Beside each age identity the meldpunt holds an **Ed25519 signing key**, its seed wrapped
+//! under the same passphrase (issue 10). Creation signs the first recipient with a validity
+//! period (a self-signed root); rotation signs the new signing key and recipient with the
+//! *previous* signing key. Phones pin the root and seal only to a recipient whose chain
+//! verifies ([`avondronde_shared::keychain`]), so a key row written by anyone without the
+//! passphrase is refused by every enrolled phone.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -24,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use age::secrecy::{ExposeSecret, SecretString};
 use avondronde_shared::GemeenteId;
 use avondronde_shared::care::{CareFormContent, RecipientKeyId};
+use avondronde_shared::keychain::{Fingerprint, KeyChain, KeyLink, NewLink, sign_link};
 use avondronde_shared::sync::MeldpuntKey;
 use rusqlite::{Connection, params};
 
@@ -36,6 +44,11 @@ use crate::state::bump_config;
 pub const WORK_FACTOR: u8 = 16;
 /// The highest work factor accepted when unwrapping (a bound on memory and time).
 const MAX_WORK_FACTOR: u8 = 20;
+/// How long a signed recipient stays valid: a year, after which the meldpunt rotates.
+pub const VALIDITY_MS: i64 = 365 * 86_400_000;
+/// A signed validity starts this long before the signing, so that a phone whose clock runs
+/// somewhat behind does not refuse a key that was just made or rotated.
+pub const CLOCK_TOLERANCE_MS: i64 = 86_400_000;
 /// The shortest passphrase accepted for a new key.
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
 
@@ -99,6 +112,11 @@ pub struct StoredKey {
     pub created_at: i64,
     /// When it stopped being current, unix ms.
     pub retired_at: Option<i64>,
+    /// The Ed25519 seed of this period, wrapped under the passphrase (`None` for a key made
+    /// before key chains existed).
+    pub signing_seed: Option<Vec<u8>>,
+    /// The signed link that phones verify (`None` before key chains existed).
+    pub link: Option<KeyLink>,
 }
 
 impl std::fmt::Debug for StoredKey {
@@ -114,16 +132,49 @@ impl std::fmt::Debug for StoredKey {
 /// A gemeente's keys, oldest first.
 pub fn load(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<StoredKey>, DbError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, recipient, identity, created_at, retired_at FROM meldpunt_key
+        "SELECT id, recipient, identity, created_at, retired_at, signing_seed,
+                seq, signing_key, valid_from, valid_until, signature
+         FROM meldpunt_key
          WHERE gemeente_id = ?1 ORDER BY created_at, rowid",
     )?;
     let rows = stmt.query_map(params![gemeente.to_string()], |r| {
+        let id = RecipientKeyId(r.get(0)?);
+        let recipient: String = r.get(1)?;
+        let link = match (
+            r.get::<_, Option<u32>>(6)?,
+            r.get::<_, Option<String>>(7)?,
+            r.get::<_, Option<i64>>(8)?,
+            r.get::<_, Option<i64>>(9)?,
+            r.get::<_, Option<String>>(10)?,
+        ) {
+            (Some(seq), Some(signing_key), Some(from), Some(until), Some(signature)) => {
+                match (
+                    jiff::Timestamp::from_millisecond(from),
+                    jiff::Timestamp::from_millisecond(until),
+                ) {
+                    (Ok(valid_from), Ok(valid_until)) => Some(KeyLink {
+                        seq,
+                        gemeente,
+                        signing_key,
+                        recipient_id: id.clone(),
+                        recipient: recipient.clone(),
+                        valid_from,
+                        valid_until,
+                        signature,
+                    }),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
         Ok(StoredKey {
-            id: RecipientKeyId(r.get(0)?),
-            recipient: r.get(1)?,
+            id,
+            recipient,
             wrapped: r.get(2)?,
             created_at: r.get(3)?,
             retired_at: r.get(4)?,
+            signing_seed: r.get(5)?,
+            link,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -139,6 +190,11 @@ fn check_new_passphrase(p: &SecretString) -> Result<(), KeyError> {
 
 /// Encrypts an identity under a passphrase (age scrypt).
 fn wrap(identity: &age::x25519::Identity, passphrase: &SecretString) -> Result<Vec<u8>, KeyError> {
+    wrap_bytes(identity.to_string().expose_secret().as_bytes(), passphrase)
+}
+
+/// Encrypts secret bytes under a passphrase (age scrypt).
+fn wrap_bytes(secret: &[u8], passphrase: &SecretString) -> Result<Vec<u8>, KeyError> {
     let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
     recipient.set_work_factor(WORK_FACTOR);
     let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as _))
@@ -147,10 +203,38 @@ fn wrap(identity: &age::x25519::Identity, passphrase: &SecretString) -> Result<V
     let mut w = encryptor
         .wrap_output(&mut out)
         .map_err(|e| KeyError::Corrupt(e.to_string()))?;
-    w.write_all(identity.to_string().expose_secret().as_bytes())
+    w.write_all(secret)
         .and_then(|()| w.finish().map(|_| ()))
         .map_err(|e| KeyError::Corrupt(e.to_string()))?;
     Ok(out)
+}
+
+/// Decrypts a wrapped Ed25519 seed with a passphrase.
+fn unwrap_seed(wrapped: &[u8], passphrase: &SecretString) -> Result<[u8; 32], KeyError> {
+    let mut plain = unwrap_bytes(wrapped, passphrase)?;
+    let seed: Result<[u8; 32], _> = plain.as_slice().try_into();
+    plain.iter_mut().for_each(|b| *b = 0);
+    seed.map_err(|_| KeyError::Corrupt("geen ondertekensleutel".into()))
+}
+
+/// Decrypts wrapped bytes with a passphrase.
+fn unwrap_bytes(wrapped: &[u8], passphrase: &SecretString) -> Result<Vec<u8>, KeyError> {
+    let mut identity = age::scrypt::Identity::new(passphrase.clone());
+    identity.set_max_work_factor(MAX_WORK_FACTOR);
+    let decryptor =
+        age::Decryptor::new_buffered(wrapped).map_err(|e| KeyError::Corrupt(e.to_string()))?;
+    let mut reader = match decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)) {
+        Ok(r) => r,
+        Err(age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys) => {
+            return Err(KeyError::WrongPassphrase);
+        }
+        Err(e) => return Err(KeyError::Corrupt(e.to_string())),
+    };
+    let mut plain = Vec::new();
+    reader
+        .read_to_end(&mut plain)
+        .map_err(|_| KeyError::WrongPassphrase)?;
+    Ok(plain)
 }
 
 /// Decrypts a wrapped identity with a passphrase.
@@ -268,19 +352,41 @@ fn new_key_id() -> RecipientKeyId {
     RecipientKeyId(uuid::Uuid::now_v7().to_string())
 }
 
+/// A new key's secrets and signed link, ready to store.
+struct NewKey<'a> {
+    id: &'a RecipientKeyId,
+    identity: &'a age::x25519::Identity,
+    wrapped: &'a [u8],
+    signing_seed: &'a [u8],
+    link: &'a KeyLink,
+}
+
 fn insert(
     conn: &Connection,
     gemeente: GemeenteId,
-    id: &RecipientKeyId,
-    identity: &age::x25519::Identity,
-    wrapped: &[u8],
+    key: &NewKey<'_>,
     now_ms: i64,
 ) -> Result<MeldpuntKey, KeyError> {
-    let recipient = identity.to_public().to_string();
+    let id = key.id;
+    let recipient = key.identity.to_public().to_string();
     conn.execute(
-        "INSERT INTO meldpunt_key (id, gemeente_id, recipient, identity, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id.0, gemeente.to_string(), recipient, wrapped, now_ms],
+        "INSERT INTO meldpunt_key (id, gemeente_id, recipient, identity, created_at,
+                                   signing_seed, seq, signing_key, valid_from, valid_until,
+                                   signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            id.0,
+            gemeente.to_string(),
+            recipient,
+            key.wrapped,
+            now_ms,
+            key.signing_seed,
+            key.link.seq,
+            key.link.signing_key,
+            key.link.valid_from.as_millisecond(),
+            key.link.valid_until.as_millisecond(),
+            key.link.signature,
+        ],
     )?;
     Ok(MeldpuntKey {
         id: id.clone(),
@@ -302,9 +408,69 @@ pub fn create(
     }
     let identity = age::x25519::Identity::generate();
     let wrapped = wrap(&identity, passphrase)?;
-    let key = insert(conn, gemeente, &new_key_id(), &identity, &wrapped, now_ms)?;
+    let id = new_key_id();
+    let seed: [u8; 32] = rand::random();
+    let link = sign_link(&new_link(0, gemeente, seed, &id, &identity, now_ms)?, &seed);
+    let key = insert(
+        conn,
+        gemeente,
+        &NewKey {
+            id: &id,
+            identity: &identity,
+            wrapped: &wrapped,
+            signing_seed: &wrap_bytes(&seed, passphrase)?,
+            link: &link,
+        },
+        now_ms,
+    )?;
     bump_config(conn, gemeente)?;
     Ok(key)
+}
+
+fn new_link(
+    seq: u32,
+    gemeente: GemeenteId,
+    signing_seed: [u8; 32],
+    id: &RecipientKeyId,
+    identity: &age::x25519::Identity,
+    now_ms: i64,
+) -> Result<NewLink, KeyError> {
+    let at = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms).map_err(|e| KeyError::Corrupt(e.to_string()))
+    };
+    Ok(NewLink {
+        seq,
+        gemeente,
+        signing_seed,
+        recipient_id: id.clone(),
+        recipient: identity.to_public().to_string(),
+        valid_from: at(now_ms.saturating_sub(CLOCK_TOLERANCE_MS))?,
+        valid_until: at(now_ms.saturating_add(VALIDITY_MS))?,
+    })
+}
+
+/// The chain phones verify: the signed links from the newest root on, oldest first.
+/// `None` when the gemeente has no signed key (no key, or only keys made before chains).
+pub fn chain(conn: &Connection, gemeente: GemeenteId) -> Result<Option<KeyChain>, DbError> {
+    let links: Vec<KeyLink> = load(conn, gemeente)?
+        .into_iter()
+        .filter_map(|k| k.link)
+        .collect();
+    let start = links.iter().rposition(|l| l.seq == 0);
+    Ok(start.map(|i| KeyChain {
+        links: links[i..].to_vec(),
+    }))
+}
+
+/// The fingerprint of the gemeente's root signing key: what phones pin, what the QR code
+/// carries and what the meldpunt page shows as words.
+pub fn root_fingerprint(
+    conn: &Connection,
+    gemeente: GemeenteId,
+) -> Result<Option<Fingerprint>, DbError> {
+    Ok(chain(conn, gemeente)?
+        .and_then(|c| c.links.first().cloned())
+        .and_then(|l| Fingerprint::of_encoded(&l.signing_key).ok()))
 }
 
 /// Replaces the current key: the old passphrase must open every existing key; a new key
@@ -327,6 +493,23 @@ pub fn rotate(
             params![wrap(identity, new_passphrase)?, id.0, gemeente.to_string()],
         )?;
     }
+    // The previous signing key signs the next link; every seed is re-wrapped too.
+    let mut previous: Option<(u32, [u8; 32])> = None;
+    for k in &stored {
+        let Some(w) = &k.signing_seed else { continue };
+        let seed = unwrap_seed(w, old_passphrase)?;
+        conn.execute(
+            "UPDATE meldpunt_key SET signing_seed = ?1 WHERE id = ?2 AND gemeente_id = ?3",
+            params![
+                wrap_bytes(&seed, new_passphrase)?,
+                k.id.0,
+                gemeente.to_string()
+            ],
+        )?;
+        if let Some(link) = &k.link {
+            previous = Some((link.seq, seed));
+        }
+    }
     conn.execute(
         "UPDATE meldpunt_key SET retired_at = ?1 WHERE gemeente_id = ?2 AND retired_at IS NULL",
         params![now_ms, gemeente.to_string()],
@@ -340,7 +523,27 @@ pub fn rotate(
         .max()
         .unwrap_or(now_ms)
         .max(now_ms);
-    let key = insert(conn, gemeente, &new_key_id(), &identity, &wrapped, created)?;
+    let id = new_key_id();
+    let seed: [u8; 32] = rand::random();
+    // A gemeente whose keys predate chains starts one here (phones enrolled before then
+    // pinned nothing and must be enrolled again to trust it).
+    let (seq, signer) = previous.map_or((0, seed), |(seq, s)| (seq + 1, s));
+    let link = sign_link(
+        &new_link(seq, gemeente, seed, &id, &identity, now_ms)?,
+        &signer,
+    );
+    let key = insert(
+        conn,
+        gemeente,
+        &NewKey {
+            id: &id,
+            identity: &identity,
+            wrapped: &wrapped,
+            signing_seed: &wrap_bytes(&seed, new_passphrase)?,
+            link: &link,
+        },
+        created,
+    )?;
     bump_config(conn, gemeente)?;
     Ok(key)
 }
@@ -543,6 +746,20 @@ mod tests {
         assert_eq!(
             ring.open_form(&new.id, &new_form).expect("new").child_name,
             "Nieuw Kind"
+        );
+        // The chain: root and rotation, the rotation signed by the root's key.
+        let chain = chain(&conn, g).expect("chain").expect("some");
+        let pin = root_fingerprint(&conn, g).expect("fp").expect("some");
+        assert_eq!(chain.links.len(), 2);
+        let now = jiff::Timestamp::from_millisecond(2).expect("ts");
+        let trusted = avondronde_shared::keychain::verify(&chain, &pin, g, now).expect("trusted");
+        assert_eq!(trusted, new);
+        assert!(
+            !stored
+                .iter()
+                .filter_map(|k| k.signing_seed.as_ref())
+                .any(|w| w.len() == 32),
+            "signing seeds are stored wrapped"
         );
         assert!(matches!(
             rotate(

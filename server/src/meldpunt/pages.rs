@@ -128,6 +128,24 @@ fn known_to_cell(row: &FormRow) -> Markup {
     }
 }
 
+/// The root signing key's fingerprint as words, for a person to compare with what a phone
+/// shows after enrolling by hand (issue 10).
+fn fingerprint_panel(fingerprint: Option<avondronde_shared::keychain::Fingerprint>) -> Markup {
+    html! {
+        @if let Some(f) = fingerprint {
+            p.muted.small #vingerafdruk {
+                "Vingerafdruk van de meldpuntsleutel: "
+                strong.fingerprint { (f.words_line()) }
+                ". Telefoons tonen bij handmatig aanmelden dezelfde woorden; klopt één woord niet, meld het dan aan de beheerder."
+            }
+        } @else {
+            p.notice.error.small role="alert" {
+                "Deze meldpuntsleutel is niet ondertekend; telefoons versleutelen er niets mee. Draai de sleutel (rotate-meldpunt-key) om een ondertekende sleutel te maken."
+            }
+        }
+    }
+}
+
 fn key_panel(has_key: bool, unlocked: bool, back: &str) -> Markup {
     html! {
         @if !has_key {
@@ -204,6 +222,15 @@ async fn inbox_page(
         Ok(k) => k,
         Err(e) => return error_page(&user, e),
     };
+    let gemeente = user.gemeente;
+    let fingerprint = match state
+        .db
+        .read(move |c| super::keys::root_fingerprint(c, gemeente))
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => return error_page(&user, e.into()),
+    };
     let now = Timestamp::now();
     let overdue = rows
         .iter()
@@ -233,6 +260,7 @@ async fn inbox_page(
             h1 { "Zorgformulieren" }
             (notice(&n))
             (key_panel(has_key, unlocked, "/meldpunt"))
+            @if has_key { (fingerprint_panel(fingerprint)) }
             div.summary {
                 span.count.alert[overdue > 0] { strong { (overdue) } " te laat" }
                 span.count { strong { (running) } " binnen 48 uur te doen" }

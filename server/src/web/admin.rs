@@ -42,6 +42,8 @@ struct DeviceRow {
     last_seen: Option<i64>,
     offset_ms: Option<i64>,
     revoked: bool,
+    /// Items (and drafts) the phone last reported as not yet sent (issue 10).
+    unsent: Option<i64>,
 }
 
 struct Overview {
@@ -90,7 +92,8 @@ fn overview(
         })?
         .collect::<Result<_, _>>()?;
     let mut stmt = c.prepare(
-        "SELECT d.id, u.username, d.label, d.last_seen_at, d.clock_offset_ms, d.revoked_at IS NOT NULL
+        "SELECT d.id, u.username, d.label, d.last_seen_at, d.clock_offset_ms, d.revoked_at IS NOT NULL,
+                d.outbox_pending
          FROM device d JOIN user u ON u.id = d.user_id WHERE u.gemeente_id = ?1
          ORDER BY d.revoked_at IS NOT NULL, u.username, d.created_at",
     )?;
@@ -103,6 +106,7 @@ fn overview(
                 last_seen: r.get(3)?,
                 offset_ms: r.get(4)?,
                 revoked: r.get(5)?,
+                unsent: r.get(6)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -180,7 +184,10 @@ fn render(user: &WebUser, o: &Overview, notice: Option<Markup>) -> Markup {
                                     None => span.muted { "–" },
                                 }
                             }
-                            td { @if d.revoked { span.badge.alert { "ingetrokken" } } @else { span.badge.ok { "actief" } } }
+                            td {
+                                @if d.revoked { span.badge.alert { "ingetrokken" } } @else { span.badge.ok { "actief" } }
+                                @if let Some(n) = d.unsent.filter(|n| *n > 0) { " " span.badge.warn { (n) " nog niet verzonden" } }
+                            }
                             td {
                                 @if !d.revoked {
                                     form method="post" action="/beheer/intrekken" {
