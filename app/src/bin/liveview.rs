@@ -1,8 +1,10 @@
 //! `avondronde-liveview`: serves the real app (its components, store and sync engine) to
-//! a browser over a websocket on loopback, for the Playwright tests.
+//! a browser over a websocket on loopback: for the Playwright tests, and for `scripts/demo`
+//! on a machine without a display.
 //!
 //! ```text
 //! avondronde-liveview --data-dir DIR [--now 2026-11-20T22:30:00+01:00] [--addr 127.0.0.1:0]
+//! AVONDRONDE_ENROL_URL=http://127.0.0.1:8080 AVONDRONDE_ENROL_CODE=… avondronde-liveview …
 //! ```
 //! It prints `LIVEVIEW_URL=http://127.0.0.1:PORT/?token=TOKEN` once it listens. `--now`
 //! pins the app's clock (it then runs on from there), so a test can assert the norm
@@ -162,11 +164,30 @@ async fn ws(
         .into_response()
 }
 
+/// `AVONDRONDE_ENROL_URL` and `AVONDRONDE_ENROL_CODE` enrol a fresh data directory before
+/// the app is served (used by `scripts/demo` without a display); an enrolled app ignores
+/// them.
+async fn enrol_from_env(ctx: &AppCtx) -> anyhow::Result<()> {
+    let (Ok(url), Ok(code)) = (
+        std::env::var("AVONDRONDE_ENROL_URL"),
+        std::env::var("AVONDRONDE_ENROL_CODE"),
+    ) else {
+        return Ok(());
+    };
+    if ctx.enrolment().is_some() {
+        return Ok(());
+    }
+    ctx.enrol(&url, &code)
+        .await
+        .map_err(|e| anyhow::anyhow!("aanmelden bij {url} lukte niet: {e}"))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args()?;
     let clock = args.now.map_or(Clock::System, Clock::fixed);
     let ctx = AppCtx::open(&args.data_dir, clock, Preference::File, true)?;
+    enrol_from_env(&ctx).await?;
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let origin = format!("http://{}", listener.local_addr()?);
     let token: String = (0..32)
