@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { totp } from './totp.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -259,6 +260,11 @@ async function webLogin(tab, login, landing) {
   await tab.goto(serverUrl + '/login');
   await tab.fill('#username', login.username);
   await tab.fill('#password', login.password);
+  if (login.totp_secret) {
+    // The second step (admin and meldpunt): the code of the authenticator app.
+    await Promise.all([tab.waitForURL(/\/login\/code$/), tab.click('button[type=submit]')]);
+    await tab.fill('#code', totp(login.totp_secret));
+  }
   await Promise.all([tab.waitForURL(landing), tab.click('button[type=submit]')]);
 }
 
