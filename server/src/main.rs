@@ -393,6 +393,11 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             if avondronde_server::mfa::required_for(role) && web_login {
                 println!("{username} sets up the authenticator app (TOTP) at the first web login");
             }
+            if role == Role::Coordinator {
+                println!(
+                    "{username} sees no wijk yet: assign them with `admin assign-wijken --username {username} --wijken WK…` (or --all)"
+                );
+            }
         }
         Admin::IssueCode { username } => {
             let code = admin::issue_code(conn, &Caller::cli(), &username)?;
