@@ -9,6 +9,7 @@ use super::outbox::{QueueProgress, state_words};
 use super::{Screen, app, ui};
 use crate::state::hhmm;
 use crate::store::lock;
+use crate::suggest::zorgformulieren;
 
 /// The end-of-round screen.
 #[component]
@@ -44,7 +45,7 @@ pub fn EndRound() -> Element {
         } else {
             p { class: "warn", role: "status",
                 "Nog niet alles is verzonden: {unsent.len()} items"
-                if !drafts.is_empty() { ", {drafts.len()} zorgformulieren nog niet verzegeld" }
+                if !drafts.is_empty() { ", {zorgformulieren(drafts.len())} nog niet verzegeld" }
                 "."
             }
             QueueProgress {}

@@ -9,6 +9,7 @@ use super::chrome::{Btn, Chip, TextField};
 use super::{Screen, app, ui};
 use crate::state::hhmm;
 use crate::store::lock;
+use crate::suggest::contacten;
 
 /// The home screen.
 #[component]
@@ -41,7 +42,7 @@ pub fn Home() -> Element {
                 h2 { "Ronde in {r.wijk_name}" }
                 p { "Gestart om {hhmm(r.started_at)}"
                     if let Some(p) = &r.partner { ", met {p}" }
-                    ". {contacts} contacten vastgelegd."
+                    ". {contacten(contacts)} vastgelegd."
                 }
                 Btn { label: "Contact vastleggen", class: "btn primary wide", onclick: move |()| ui.go(Screen::Record) }
                 Btn { label: "Ronde beëindigen", class: "btn wide", onclick: move |()| ui.go(Screen::EndRound) }
