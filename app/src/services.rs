@@ -20,7 +20,8 @@ use crate::client;
 use crate::clock::Clock;
 use crate::platform::secrets::{Backend, Preference, Secret, Secrets};
 use crate::state::{AfterSave, RecordForm, utc_offset_s};
-use crate::store::outbox::OutboxCounts;
+use crate::store::care_forms::SentForm;
+use crate::store::outbox::{OutboxCounts, OutboxRow};
 use crate::store::records::RoundInfo;
 use crate::store::{Enrolment, SharedStore, Store, StoreError, lock};
 use crate::suggest::{Situation, Suggestion, last_situation, suggestions};
@@ -408,6 +409,51 @@ impl AppCtx {
         band: avondronde_shared::AgeBand,
     ) -> Result<(), AppError> {
         Ok(lock(&self.store).set_draft_band(id, band)?)
+    }
+
+    /// What the home screen shows: drafts to finish, unread feedback, the contacts of the
+    /// round in progress (0 without one) and how many items wait to be sent.
+    pub fn home_summary(&self) -> Result<(Vec<DraftRow>, u32, u32, u32), AppError> {
+        let round = self.active_round();
+        let store = lock(&self.store);
+        let contacts = match round {
+            Some(r) => store.contacts_in_round(r.id)?,
+            None => 0,
+        };
+        Ok((
+            store.drafts()?,
+            store.unread_feedback()?,
+            contacts,
+            store.outbox_counts()?.pending,
+        ))
+    }
+
+    /// The care-form drafts still to fill in.
+    pub fn care_drafts(&self) -> Result<Vec<DraftRow>, AppError> {
+        Ok(lock(&self.store).drafts()?)
+    }
+
+    /// The newest `limit` outbox rows, the counts, and the pinned meldpunt fingerprint.
+    pub fn outbox_view(
+        &self,
+        limit: u32,
+    ) -> Result<(Vec<OutboxRow>, OutboxCounts, Option<Fingerprint>), AppError> {
+        let store = lock(&self.store);
+        Ok((
+            store.outbox_rows(limit)?,
+            store.outbox_counts()?,
+            store.meldpunt_pin()?,
+        ))
+    }
+
+    /// The care forms sent from this device, with their feedback.
+    pub fn sent_forms(&self) -> Result<Vec<SentForm>, AppError> {
+        Ok(lock(&self.store).sent_forms()?)
+    }
+
+    /// Marks all feedback as read.
+    pub fn mark_feedback_read(&self) -> Result<(), AppError> {
+        Ok(lock(&self.store).mark_feedback_read()?)
     }
 
     /// The first care-form draft still to fill in.

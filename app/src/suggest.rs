@@ -187,12 +187,7 @@ pub fn suggestions(round: &[StreetContact], here: &[StreetContact]) -> Vec<Sugge
 
 /// The hangplek nearest to a point, if one lies within `max(accuracy, NEAREST_PLACE_MAX_M)`
 /// metres of it.
-pub fn nearest_place(
-    places: &[Place],
-    lat: f64,
-    lon: f64,
-    accuracy_m: f64,
-) -> Option<&Place> {
+pub fn nearest_place(places: &[Place], lat: f64, lon: f64, accuracy_m: f64) -> Option<&Place> {
     let reach = accuracy_m.max(NEAREST_PLACE_MAX_M);
     places
         .iter()

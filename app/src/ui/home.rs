@@ -8,7 +8,6 @@ use dioxus::prelude::*;
 use super::chrome::{Btn, Chip, TextField};
 use super::{Screen, app, ui};
 use crate::state::hhmm;
-use crate::store::lock;
 use crate::suggest::contacten;
 
 /// The home screen.
@@ -18,18 +17,10 @@ pub fn Home() -> Element {
     let ui = ui();
     let _ = (ui.data)();
     let round = ctx.active_round();
-    let (drafts, unread, contacts) = {
-        let store = lock(&ctx.store);
-        (
-            store.drafts().unwrap_or_default(),
-            store.unread_feedback().unwrap_or(0),
-            round
-                .as_ref()
-                .and_then(|r| store.contacts_in_round(r.id).ok())
-                .unwrap_or(0),
-        )
+    let (drafts, unread, contacts, pending) = match ctx.home_summary() {
+        Ok(summary) => summary,
+        Err(e) => return rsx! { p { class: "error", role: "alert", "{e}" } },
     };
-    let pending = lock(&ctx.store).outbox_counts().unwrap_or_default().pending;
     let saved = if round.is_some() {
         ctx.round_contacts()
     } else {
