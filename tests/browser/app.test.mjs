@@ -233,11 +233,13 @@ async function webLogin(tab, login, landing) {
 test('a phone revoked from the admin page wipes its store and shows the enrol screen', async () => {
   const admin = await context.newPage();
   await webLogin(admin, creds.web_users.admin, /\/beheer$/);
-  const revoke = admin.getByRole('button', { name: /^Telefoon van .* intrekken$/ }).first();
+  // The phone this test enrolled (the demo's own phones carry the label "demo").
+  const row = admin.getByRole('row', { name: /Avondronde veld-app/ });
+  const revoke = row.getByRole('button', { name: /^Telefoon van .* intrekken$/ });
   await revoke.waitFor();
   await admin.screenshot({ path: join(artifacts, 'app-11-admin-phones.png'), fullPage: true });
   await revoke.click();
-  await admin.getByText('ingetrokken').first().waitFor();
+  await admin.getByRole('row', { name: /Avondronde veld-app/ }).getByText('ingetrokken').waitFor();
   await admin.close();
 
   const dir = join(work, 'device');

@@ -113,11 +113,14 @@ pub fn create_key(
     passphrase: &str,
 ) -> Result<(), SetupError> {
     let now = now_ms();
+    // The demo's history (and the field app's pinned demo clock) lies weeks back: the key
+    // is made, and its signed validity starts, before the oldest demo record.
+    let made = now - 90 * 86_400_000;
     let key = keys::create(
         conn,
         gemeente,
         &SecretString::from(passphrase.to_owned()),
-        now,
+        made,
     )
     .map_err(|e| SetupError::Input(e.to_string()))?;
     audit::record(

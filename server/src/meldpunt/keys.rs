@@ -46,6 +46,9 @@ pub const WORK_FACTOR: u8 = 16;
 const MAX_WORK_FACTOR: u8 = 20;
 /// How long a signed recipient stays valid: a year, after which the meldpunt rotates.
 pub const VALIDITY_MS: i64 = 365 * 86_400_000;
+/// A signed validity starts this long before the signing, so that a phone whose clock runs
+/// somewhat behind does not refuse a key that was just made or rotated.
+pub const CLOCK_TOLERANCE_MS: i64 = 86_400_000;
 /// The shortest passphrase accepted for a new key.
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
 
@@ -441,7 +444,7 @@ fn new_link(
         signing_seed,
         recipient_id: id.clone(),
         recipient: identity.to_public().to_string(),
-        valid_from: at(now_ms)?,
+        valid_from: at(now_ms.saturating_sub(CLOCK_TOLERANCE_MS))?,
         valid_until: at(now_ms.saturating_add(VALIDITY_MS))?,
     })
 }
