@@ -12,7 +12,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const root = join(here, '..', '..');
 export const bins = join(process.env.AVONDRONDE_TARGET_DIR ?? join(root, 'target'), 'debug');
 
-/** Spawns a binary and resolves with the first match of `pattern` on its stdout. */
+/**
+ * Spawns a binary and resolves with the first match of `pattern` on its stdout. Its stderr
+ * is kept for the error message; AVONDRONDE_CHILD_LOG=1 also passes it through.
+ */
 export function launch(bin, args, pattern, what) {
   assert.ok(existsSync(bin), `${bin} is missing: build it first`);
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -279,12 +279,12 @@ impl Store {
         )?;
         let mut out = Vec::new();
         for row in rows {
+            if out.len() >= limit {
+                break;
+            }
             let (a, b, body) = row?;
             if distance_m(lat, lon, a, b) <= radius_m {
                 out.push(serde_json::from_str(&body)?);
-                if out.len() >= limit {
-                    break;
-                }
             }
         }
         Ok(out)
@@ -409,6 +409,19 @@ mod tests {
         assert_eq!(
             store.contacts_near(lat, lon, 100.0, since).expect("near"),
             1
+        );
+        // The suggestions of "this hangplek" read the same contacts, whole.
+        assert_eq!(
+            store
+                .recent_contacts_near(lat, lon, 100.0, since, 10)
+                .expect("recent near"),
+            vec![near.clone()]
+        );
+        assert!(
+            store
+                .recent_contacts_near(lat, lon, 100.0, since, 0)
+                .expect("none asked")
+                .is_empty()
         );
         assert_eq!(store.contacts_in_round(round.id).expect("n"), 3);
         // Round + three contacts are queued, in order.
