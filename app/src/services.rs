@@ -218,7 +218,7 @@ impl AppCtx {
     }
 
     /// Starts a round in a wijk.
-    pub fn start_round(&self, wijk: &Wijk, partner: &str) -> Result<RoundInfo, String> {
+    pub fn start_round(&self, wijk: &Wijk, partner: &str) -> Result<RoundInfo, AppError> {
         let now = self.now();
         let partner = partner.trim();
         let round = Round {
@@ -227,9 +227,7 @@ impl AppCtx {
             partner: (!partner.is_empty()).then(|| partner.chars().take(80).collect()),
             started_at: now,
         };
-        lock(&self.store)
-            .start_round(&round, &wijk.name, now)
-            .map_err(|e| e.to_string())?;
+        lock(&self.store).start_round(&round, &wijk.name, now)?;
         self.sync.trigger();
         Ok(RoundInfo {
             id: round.id,
@@ -242,20 +240,16 @@ impl AppCtx {
     }
 
     /// Ends the round in progress.
-    pub fn end_round(&self) -> Result<(), String> {
-        let round = self
-            .active_round()
-            .ok_or_else(|| "Er loopt geen ronde.".to_owned())?;
+    pub fn end_round(&self) -> Result<(), AppError> {
+        let round = self.active_round().ok_or(AppError::NoRound)?;
         let now = self.now();
-        lock(&self.store)
-            .end_round(
-                &RoundEnd {
-                    round: round.id,
-                    ended_at: now.max(round.started_at),
-                },
-                now,
-            )
-            .map_err(|e| e.to_string())?;
+        lock(&self.store).end_round(
+            &RoundEnd {
+                round: round.id,
+                ended_at: now.max(round.started_at),
+            },
+            now,
+        )?;
         self.sync.trigger();
         Ok(())
     }
@@ -292,16 +286,13 @@ impl AppCtx {
 
     /// A record form filled in with a saved contact's facts, to correct it. Only a
     /// contact of the round in progress can be corrected.
-    pub fn correction_form(&self, contact: ContactId) -> Result<RecordForm, String> {
-        let round = self
-            .active_round()
-            .ok_or_else(|| "Er loopt geen ronde.".to_owned())?;
+    pub fn correction_form(&self, contact: ContactId) -> Result<RecordForm, AppError> {
+        let round = self.active_round().ok_or(AppError::NoRound)?;
         let saved = lock(&self.store)
-            .contact(contact)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| StoreError::NotFound("contact").to_string())?;
+            .contact(contact)?
+            .ok_or(StoreError::NotFound("contact"))?;
         if saved.round != round.id {
-            return Err(StoreError::NotInActiveRound.to_string());
+            return Err(StoreError::NotInActiveRound.into());
         }
         Ok(RecordForm::from_facts(saved.id, &saved.facts))
     }

@@ -35,7 +35,7 @@ pub fn EndRound() -> Element {
             ui.say("Ronde beëindigd");
             ui.go(Screen::Home);
         }
-        Err(e) => error.set(Some(e)),
+        Err(e) => error.set(Some(e.to_string())),
     };
     rsx! {
         h2 { "Ronde beëindigen" }

@@ -109,7 +109,7 @@ fn StartRound() -> Element {
                 ui.changed();
                 ui.go(Screen::Record);
             }
-            Err(e) => error.set(Some(e)),
+            Err(e) => error.set(Some(e.to_string())),
         }
     };
     rsx! {
@@ -174,7 +174,7 @@ fn SavedContact(number: usize, contact: StreetContact) -> Element {
                 text: "Corrigeer",
                 onclick: move |()| match app().correction_form(id) {
                     Ok(form) => ui.correct(id, form),
-                    Err(e) => ui.say(e),
+                    Err(e) => ui.say(e.to_string()),
                 },
             }
         }
