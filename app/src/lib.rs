@@ -6,6 +6,7 @@
 //! - [`sync`] and [`client`]: the sync engine that carries out the pure plan in
 //!   [`avondronde_shared::sync`] over HTTP;
 //! - [`state`]: the record flow as a plain-Rust state machine;
+//! - [`suggest`]: "Zelfde als vorige", suggestions and the nearest hangplek;
 //! - [`care`]: care-form drafts and sealing them for the meldpunt;
 //! - [`platform`]: the small named seams to the phone (secrets, data dir, location);
 //! - [`services`]: what the components share (store, sync handle, clock);
@@ -18,5 +19,6 @@ pub mod platform;
 pub mod services;
 pub mod state;
 pub mod store;
+pub mod suggest;
 pub mod sync;
 pub mod ui;

@@ -2,24 +2,64 @@
 //!
 //! [`AppCtx`] is put into the Dioxus context once; components call its methods and never
 //! touch SQL or HTTP themselves. Every method that records something commits before it
-//! returns, and then nudges the sync engine.
+//! returns, and then nudges the sync engine. Methods the screens use return an
+//! [`AppError`] with a Dutch message, which the screen shows instead of dropping.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use avondronde_shared::area::Wijk;
+use avondronde_shared::area::{Place, Wijk};
 use avondronde_shared::keychain::Fingerprint;
 use avondronde_shared::round::{Round, RoundEnd};
 use avondronde_shared::sync::DeviceConfig;
 use avondronde_shared::{CareFormId, ContactId, CorrectionId, RoundId, StreetContact};
 use jiff::Timestamp;
 
+use crate::care::{CareDraft, DraftRow, SealError};
 use crate::client;
 use crate::clock::Clock;
 use crate::platform::secrets::{Backend, Preference, Secret, Secrets};
-use crate::state::{RecordForm, utc_offset_s};
+use crate::state::{AfterSave, RecordForm, utc_offset_s};
+use crate::store::care_forms::SentForm;
+use crate::store::outbox::{OutboxCounts, OutboxRow};
 use crate::store::records::RoundInfo;
 use crate::store::{Enrolment, SharedStore, Store, StoreError, lock};
+use crate::suggest::{Situation, Suggestion, last_situation, suggestions};
+
+/// Why a use case did not happen, in Dutch for the screen.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No round is in progress.
+    #[error("Er loopt geen ronde; start eerst een ronde.")]
+    NoRound,
+    /// The form cannot be saved yet (the reason in Dutch).
+    #[error("{0}")]
+    Blocked(&'static str),
+    /// A correcting form was offered as a new contact.
+    #[error("Dit is een correctie; sla hem op met 'Correctie opslaan'.")]
+    IsCorrection,
+    /// A new-contact form was offered as a correction.
+    #[error("Dit formulier corrigeert geen vastgelegd contact.")]
+    NotACorrection,
+    /// The record did not pass the same validation as the server's (Dutch summary).
+    #[error("{0}")]
+    Invalid(String),
+    /// The local store failed.
+    #[error("Opslaan op dit toestel lukte niet: {0}")]
+    Store(#[from] StoreError),
+    /// Sealing a care form failed.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+}
+
+/// What the record screen offers as one tap: "Zelfde als vorige" and suggestions.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QuickPicks {
+    /// The round's last contact, for "Zelfde als vorige".
+    pub last: Option<Situation>,
+    /// Other situations of this round and of this hangplek.
+    pub suggestions: Vec<Suggestion>,
+}
 use crate::sync::{Engine, SyncHandle};
 
 /// Everything the UI needs, cheap to clone and shareable across threads.
@@ -178,7 +218,7 @@ impl AppCtx {
     }
 
     /// Starts a round in a wijk.
-    pub fn start_round(&self, wijk: &Wijk, partner: &str) -> Result<RoundInfo, String> {
+    pub fn start_round(&self, wijk: &Wijk, partner: &str) -> Result<RoundInfo, AppError> {
         let now = self.now();
         let partner = partner.trim();
         let round = Round {
@@ -187,9 +227,7 @@ impl AppCtx {
             partner: (!partner.is_empty()).then(|| partner.chars().take(80).collect()),
             started_at: now,
         };
-        lock(&self.store)
-            .start_round(&round, &wijk.name, now)
-            .map_err(|e| e.to_string())?;
+        lock(&self.store).start_round(&round, &wijk.name, now)?;
         self.sync.trigger();
         Ok(RoundInfo {
             id: round.id,
@@ -202,44 +240,36 @@ impl AppCtx {
     }
 
     /// Ends the round in progress.
-    pub fn end_round(&self) -> Result<(), String> {
-        let round = self
-            .active_round()
-            .ok_or_else(|| "Er loopt geen ronde.".to_owned())?;
+    pub fn end_round(&self) -> Result<(), AppError> {
+        let round = self.active_round().ok_or(AppError::NoRound)?;
         let now = self.now();
-        lock(&self.store)
-            .end_round(
-                &RoundEnd {
-                    round: round.id,
-                    ended_at: now.max(round.started_at),
-                },
-                now,
-            )
-            .map_err(|e| e.to_string())?;
+        lock(&self.store).end_round(
+            &RoundEnd {
+                round: round.id,
+                ended_at: now.max(round.started_at),
+            },
+            now,
+        )?;
         self.sync.trigger();
         Ok(())
     }
 
     /// Saves the form as a contact of the round in progress; returns after the commit.
-    pub fn save_contact(&self, form: &RecordForm) -> Result<Saved, String> {
-        let round = self
-            .active_round()
-            .ok_or_else(|| "Start eerst een ronde.".to_owned())?;
+    pub fn save_contact(&self, form: &RecordForm) -> Result<Saved, AppError> {
+        let round = self.active_round().ok_or(AppError::NoRound)?;
         if form.correcting.is_some() {
             // A correction must never become a second contact.
-            return Err("Dit is een correctie; sla hem op met 'Correctie opslaan'.".to_owned());
+            return Err(AppError::IsCorrection);
         }
         if let Some(reason) = form.blocker() {
-            return Err(reason.to_owned());
+            return Err(AppError::Blocked(reason));
         }
         let now = self.now();
         let contact = form
             .to_contact(&round, now, utc_offset_s(now))
-            .map_err(|e| e.summary())?;
+            .map_err(|e| AppError::Invalid(e.summary()))?;
         let care_forms = form.care_forms();
-        lock(&self.store)
-            .save_contact(&contact, &care_forms, now)
-            .map_err(|e| e.to_string())?;
+        lock(&self.store).save_contact(&contact, &care_forms, now)?;
         self.sync.trigger();
         Ok(Saved {
             contact: contact.id,
@@ -256,34 +286,29 @@ impl AppCtx {
 
     /// A record form filled in with a saved contact's facts, to correct it. Only a
     /// contact of the round in progress can be corrected.
-    pub fn correction_form(&self, contact: ContactId) -> Result<RecordForm, String> {
-        let round = self
-            .active_round()
-            .ok_or_else(|| "Er loopt geen ronde.".to_owned())?;
+    pub fn correction_form(&self, contact: ContactId) -> Result<RecordForm, AppError> {
+        let round = self.active_round().ok_or(AppError::NoRound)?;
         let saved = lock(&self.store)
-            .contact(contact)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| StoreError::NotFound("contact").to_string())?;
+            .contact(contact)?
+            .ok_or(StoreError::NotFound("contact"))?;
         if saved.round != round.id {
-            return Err(StoreError::NotInActiveRound.to_string());
+            return Err(StoreError::NotInActiveRound.into());
         }
         Ok(RecordForm::from_facts(saved.id, &saved.facts))
     }
 
     /// Saves a correcting form as a correction of its contact (never as a new contact);
     /// returns after the commit.
-    pub fn save_correction(&self, form: &RecordForm) -> Result<CorrectionSaved, String> {
+    pub fn save_correction(&self, form: &RecordForm) -> Result<CorrectionSaved, AppError> {
         if let Some(reason) = form.blocker() {
-            return Err(reason.to_owned());
+            return Err(AppError::Blocked(reason));
         }
         let now = self.now();
         let correction = form
             .to_correction(now)
-            .ok_or_else(|| "Dit formulier corrigeert geen vastgelegd contact.".to_owned())?
-            .map_err(|e| e.summary())?;
-        let new_forms = lock(&self.store)
-            .correct_contact(&correction, &form.care_forms(), now)
-            .map_err(|e| e.to_string())?;
+            .ok_or(AppError::NotACorrection)?
+            .map_err(|e| AppError::Invalid(e.summary()))?;
+        let new_forms = lock(&self.store).correct_contact(&correction, &form.care_forms(), now)?;
         self.sync.trigger();
         Ok(CorrectionSaved {
             correction: correction.id,
@@ -291,21 +316,144 @@ impl AppCtx {
         })
     }
 
-    /// "Eerder hier": this device's contacts within 100 m in the last 30 days.
-    pub fn nearby(&self, lat: f64, lon: f64) -> u32 {
-        let since = self
-            .now()
+    /// Saves the record form: a new contact, or a correction when the form corrects one
+    /// (the form decides what the screen does next).
+    pub fn save_form(&self, form: &RecordForm) -> Result<AfterSave, AppError> {
+        let care_forms = if form.is_correction() {
+            self.save_correction(form)?.care_forms
+        } else {
+            self.save_contact(form)?.care_forms
+        };
+        crate::platform::saved_feedback();
+        Ok(form.after_save(&care_forms))
+    }
+
+    /// The start of the "Eerder hier" window.
+    fn nearby_since(&self) -> Timestamp {
+        self.now()
             .checked_sub(jiff::SignedDuration::from_hours(
                 24 * crate::state::NEARBY_DAYS,
             ))
-            .unwrap_or(Timestamp::UNIX_EPOCH);
-        lock(&self.store)
-            .contacts_near(lat, lon, crate::state::NEARBY_RADIUS_M, since)
-            .unwrap_or(0)
+            .unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    /// "Eerder hier": this device's contacts within 100 m in the last 30 days.
+    pub fn nearby(&self, lat: f64, lon: f64) -> Result<u32, AppError> {
+        let since = self.nearby_since();
+        Ok(lock(&self.store).contacts_near(lat, lon, crate::state::NEARBY_RADIUS_M, since)?)
+    }
+
+    /// "Zelfde als vorige" and the suggestions: this round's contacts, and this device's
+    /// recent contacts near `point` (the hangplek), if there is one.
+    pub fn quick_picks(&self, point: Option<(f64, f64)>) -> Result<QuickPicks, AppError> {
+        let store = lock(&self.store);
+        let round = store.contacts_of_active_round()?;
+        let here = match point {
+            Some((lat, lon)) => store.recent_contacts_near(
+                lat,
+                lon,
+                crate::state::NEARBY_RADIUS_M,
+                self.nearby_since(),
+                50,
+            )?,
+            None => Vec::new(),
+        };
+        Ok(QuickPicks {
+            last: last_situation(&round),
+            suggestions: suggestions(&round, &here),
+        })
+    }
+
+    /// The hangplekken of the round's wijk (none without a round or configuration).
+    pub fn round_places(&self) -> Vec<Place> {
+        let (Some(round), Some(config)) = (self.active_round(), self.config()) else {
+            return Vec::new();
+        };
+        config
+            .places
+            .into_iter()
+            .filter(|p| p.wijk == round.wijk)
+            .collect()
+    }
+
+    /// Unread feedback and the outbox counts, for the header.
+    pub fn header_counts(&self) -> Result<(u32, OutboxCounts), AppError> {
+        let store = lock(&self.store);
+        Ok((store.unread_feedback()?, store.outbox_counts()?))
+    }
+
+    /// A care-form draft to show, if it is still a draft.
+    pub fn care_draft(&self, id: CareFormId) -> Result<Option<(DraftRow, CareDraft)>, AppError> {
+        Ok(lock(&self.store).draft(id)?)
+    }
+
+    /// Keeps a care-form draft as it is now.
+    pub fn save_care_draft(&self, id: CareFormId, draft: &CareDraft) -> Result<(), AppError> {
+        let now = self.now();
+        Ok(lock(&self.store).save_draft(id, draft, now)?)
+    }
+
+    /// Changes a care-form draft's age band.
+    pub fn set_care_band(
+        &self,
+        id: CareFormId,
+        band: avondronde_shared::AgeBand,
+    ) -> Result<(), AppError> {
+        Ok(lock(&self.store).set_draft_band(id, band)?)
+    }
+
+    /// What the home screen shows: drafts to finish, unread feedback, the contacts of the
+    /// round in progress (0 without one) and how many items wait to be sent.
+    pub fn home_summary(&self) -> Result<(Vec<DraftRow>, u32, u32, u32), AppError> {
+        let round = self.active_round();
+        let store = lock(&self.store);
+        let contacts = match round {
+            Some(r) => store.contacts_in_round(r.id)?,
+            None => 0,
+        };
+        Ok((
+            store.drafts()?,
+            store.unread_feedback()?,
+            contacts,
+            store.outbox_counts()?.pending,
+        ))
+    }
+
+    /// The care-form drafts still to fill in.
+    pub fn care_drafts(&self) -> Result<Vec<DraftRow>, AppError> {
+        Ok(lock(&self.store).drafts()?)
+    }
+
+    /// The newest `limit` outbox rows, the counts, and the pinned meldpunt fingerprint.
+    pub fn outbox_view(
+        &self,
+        limit: u32,
+    ) -> Result<(Vec<OutboxRow>, OutboxCounts, Option<Fingerprint>), AppError> {
+        let store = lock(&self.store);
+        Ok((
+            store.outbox_rows(limit)?,
+            store.outbox_counts()?,
+            store.meldpunt_pin()?,
+        ))
+    }
+
+    /// The care forms sent from this device, with their feedback.
+    pub fn sent_forms(&self) -> Result<Vec<SentForm>, AppError> {
+        Ok(lock(&self.store).sent_forms()?)
+    }
+
+    /// Marks all feedback as read.
+    pub fn mark_feedback_read(&self) -> Result<(), AppError> {
+        Ok(lock(&self.store).mark_feedback_read()?)
+    }
+
+    /// The first care-form draft still to fill in.
+    pub fn next_care_draft(&self) -> Result<Option<CareFormId>, AppError> {
+        Ok(lock(&self.store).drafts()?.first().map(|d| d.id))
     }
 
     /// Seals and queues a care form.
-    pub fn submit_care_form(&self, id: CareFormId) -> Result<(), crate::care::SealError> {
+    pub fn submit_care_form(&self, id: CareFormId) -> Result<(), SealError> {
         let now = self.now();
         crate::care::submit(&mut lock(&self.store), id, now)?;
         self.sync.trigger();

@@ -14,6 +14,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::platform::webview::GpsFix;
 use crate::store::records::RoundInfo;
+use crate::suggest::{Situation, kinderen, nearest_place};
+use avondronde_shared::area::Place;
 
 /// Behaviours offered as chips, most common first.
 pub const BEHAVIOURS: [Behaviour; 6] = [
@@ -103,6 +105,21 @@ pub struct RecordForm {
     pub taps: u32,
     /// The saved contact this form corrects; `None` for a new contact.
     pub correcting: Option<Correcting>,
+    /// The hangplek was pre-selected because the GPS fix was poor (the fix is kept, so
+    /// the screen can say so and "GPS" takes it back).
+    pub auto_place: Option<GpsFix>,
+}
+
+/// What the screen does after a save, decided by the form (see [`RecordForm::after_save`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AfterSave {
+    /// The confirmation shown ("Opgeslagen").
+    pub message: String,
+    /// The care form to open next, if a child was brought home.
+    pub open_care_form: Option<CareFormId>,
+    /// Whether the record form starts afresh (a new contact) or the screen goes home (a
+    /// correction).
+    pub fresh_form: bool,
 }
 
 impl Default for RecordForm {
@@ -117,6 +134,7 @@ impl Default for RecordForm {
             minutes_back: 0,
             taps: 0,
             correcting: None,
+            auto_place: None,
         }
     }
 }
@@ -158,6 +176,7 @@ impl RecordForm {
                 observed_at: facts.observed_at,
                 utc_offset_s: facts.utc_offset_s,
             }),
+            auto_place: None,
         }
     }
 
@@ -222,27 +241,78 @@ impl RecordForm {
 
     /// The platform's answer to a location request.
     pub fn set_fix(&mut self, fix: Result<GpsFix, String>) {
+        self.set_fix_near(fix, &[], None);
+    }
+
+    /// The platform's answer to a location request, with the wijk's hangplekken: a poor
+    /// fix (judged at `now`) pre-selects the nearest hangplek within reach (see
+    /// [`crate::suggest::nearest_place`]). Not a tap.
+    pub fn set_fix_near(
+        &mut self,
+        fix: Result<GpsFix, String>,
+        places: &[Place],
+        now: Option<Timestamp>,
+    ) {
         // A fix only replaces "waiting" or an older fix; never the user's explicit choice.
-        if matches!(
+        if !matches!(
             self.location,
             LocationChoice::Locating | LocationChoice::Gps(_) | LocationChoice::GpsFailed(_)
         ) {
-            self.location = match fix {
-                Ok(f) => LocationChoice::Gps(f),
-                Err(reason) => LocationChoice::GpsFailed(reason),
-            };
+            return;
         }
+        self.auto_place = None;
+        self.location = match fix {
+            Ok(f) => {
+                let poor = Location::gps(
+                    f.lat,
+                    f.lon,
+                    f.accuracy_m,
+                    f.age_s(now.unwrap_or(f.taken_at)),
+                )
+                .is_poor_fix();
+                match nearest_place(places, f.lat, f.lon, f64::from(f.accuracy_m)) {
+                    Some(p) if poor => {
+                        self.auto_place = Some(f);
+                        LocationChoice::Place {
+                            id: p.id,
+                            name: p.name.clone(),
+                            lat: p.lat,
+                            lon: p.lon,
+                        }
+                    }
+                    _ => LocationChoice::Gps(f),
+                }
+            }
+            Err(reason) => LocationChoice::GpsFailed(reason),
+        };
+    }
+
+    /// "Zelfde als vorige" or a suggestion: fills in the group, what happened and what
+    /// was done, keeping location and time. One tap.
+    pub fn apply(&mut self, situation: &Situation) {
+        self.tap();
+        self.counts = situation.counts;
+        self.supervised = situation.supervised;
+        self.behaviours = situation.behaviours.clone();
+        self.actions = situation.actions.clone();
+        self.brought_home = if self.actions.contains(&Action::BroughtHome) {
+            situation.brought_home.max(1)
+        } else {
+            0
+        };
     }
 
     /// Asks for GPS again.
     pub fn use_gps(&mut self) {
         self.tap();
+        self.auto_place = None;
         self.location = LocationChoice::Locating;
     }
 
     /// Chooses a named place.
     pub fn choose_place(&mut self, id: PlaceId, name: &str, lat: f64, lon: f64) {
         self.tap();
+        self.auto_place = None;
         self.location = LocationChoice::Place {
             id,
             name: name.to_owned(),
@@ -254,6 +324,7 @@ impl RecordForm {
     /// Chooses no location.
     pub fn choose_no_location(&mut self) {
         self.tap();
+        self.auto_place = None;
         self.location = LocationChoice::None;
     }
 
@@ -335,9 +406,88 @@ impl RecordForm {
             LocationChoice::Locating => {
                 out.push("GPS zoekt nog; opslaan kan gewoon.".to_owned());
             }
+            LocationChoice::Place { name, .. } => {
+                if let Some(f) = &self.auto_place {
+                    out.push(format!(
+                        "Zwakke GPS-fix (±{} m): dichtstbijzijnde bekende plek {name} gekozen. Tik GPS voor de GPS-positie.",
+                        f.accuracy_m.round()
+                    ));
+                }
+            }
             _ => {}
         }
         out
+    }
+
+    /// Whether saving this form queues a correction (else a new contact).
+    pub fn is_correction(&self) -> bool {
+        self.correcting.is_some()
+    }
+
+    /// The save button's accessible name and text.
+    pub fn save_label(&self) -> &'static str {
+        if self.is_correction() {
+            "Correctie opslaan"
+        } else {
+            "Opslaan"
+        }
+    }
+
+    /// What the screen does after this form was saved, with the care forms the save
+    /// created.
+    pub fn after_save(&self, care_forms: &[CareFormId]) -> AfterSave {
+        let first = care_forms.first().copied();
+        let what = if self.is_correction() {
+            "Correctie opgeslagen"
+        } else {
+            "Opgeslagen"
+        };
+        AfterSave {
+            message: if first.is_some() {
+                format!("{what}. Vul nu het zorgformulier in.")
+            } else {
+                what.to_owned()
+            },
+            open_care_form: first,
+            fresh_form: !self.is_correction(),
+        }
+    }
+
+    /// The time in words beside the clock: "nu", "10 min geleden", "zoals vastgelegd"...
+    pub fn time_note(&self) -> String {
+        match (self.is_correction(), self.minutes_back) {
+            (false, 0) => "nu".to_string(),
+            (false, m) => format!("{m} min geleden"),
+            (true, 0) => "zoals vastgelegd".to_string(),
+            (true, m) if m > 0 => format!("{m} min eerder dan vastgelegd"),
+            (true, m) => format!("{} min later dan vastgelegd", m.unsigned_abs()),
+        }
+    }
+
+    /// The location in words ("GPS ±12 m, 3 s oud").
+    pub fn location_text(&self, now: Timestamp) -> String {
+        match &self.location {
+            LocationChoice::Locating => "GPS zoekt…".to_string(),
+            LocationChoice::Gps(fix) => format!(
+                "GPS ±{} m, {} s oud",
+                fix.accuracy_m.round(),
+                fix.age_s(now)
+            ),
+            LocationChoice::GpsFailed(r) => format!("Geen GPS: {r}"),
+            LocationChoice::Place { name, .. } => format!("Bekende plek: {name}"),
+            LocationChoice::None => "Geen locatie".to_string(),
+            LocationChoice::Kept(l) => format!("Zoals vastgelegd: {}", l.source.label_nl()),
+        }
+    }
+
+    /// The number shown beside a band's counter, and its accessible name
+    /// ("10–11 jaar: 1 kind").
+    pub fn band_count_label(&self, band: AgeBand) -> String {
+        format!(
+            "{}: {}",
+            band.label_nl(),
+            kinderen(self.counts.get(band).into())
+        )
     }
 
     /// Why saving is not possible yet, if it is not (Dutch).
@@ -561,6 +711,134 @@ mod tests {
         f.choose_no_location();
         f.set_fix(Err("time-out".into()));
         assert_eq!(f.location, LocationChoice::None);
+    }
+
+    #[test]
+    fn zelfde_als_vorige_repeats_group_behaviours_and_actions_in_one_tap_then_save() {
+        let start = at("2026-11-20T20:00:00Z");
+        let first_at = at("2026-11-20T20:10:00Z");
+        let now = at("2026-11-20T21:30:00Z");
+        let r = round(start);
+        let mut first = RecordForm::new();
+        for _ in 0..3 {
+            first.add_child(AgeBand::Age10To11);
+        }
+        first.toggle_behaviour(Behaviour::HangingAround);
+        first.toggle_action(Action::Spoken);
+        first.choose_no_location();
+        let saved = first.to_contact(&r, first_at, 3600).expect("valid");
+
+        let mut again = RecordForm::new();
+        again.set_fix(Ok(GpsFix {
+            lat: 51.91,
+            lon: 4.44,
+            accuracy_m: 10.0,
+            taken_at: now,
+        }));
+        let last = crate::suggest::last_situation(std::slice::from_ref(&saved)).expect("last");
+        again.apply(&last);
+        assert_eq!(again.taps + 1, 2, "one tap to repeat, one to save");
+        let repeat = again.to_contact(&r, now, 3600).expect("valid");
+        assert_eq!(repeat.facts.group, saved.facts.group);
+        assert_eq!(repeat.facts.behaviours, saved.facts.behaviours);
+        assert_eq!(repeat.facts.actions, saved.facts.actions);
+        // Place and time are this contact's own, not the last one's.
+        assert_eq!(repeat.facts.observed_at, now);
+        assert_eq!(repeat.facts.location.lat, Some(51.91));
+        // Then adjust: one child fewer is one more tap.
+        again.remove_child(AgeBand::Age10To11);
+        assert_eq!(again.counts.age10_11, 2);
+        assert_eq!(again.taps, 2);
+    }
+
+    #[test]
+    fn repeating_a_contact_with_children_brought_home_keeps_their_number_and_care_forms() {
+        let mut f = RecordForm::new();
+        f.apply(&Situation {
+            counts: GroupCounts {
+                age6_9: 2,
+                ..Default::default()
+            },
+            supervised: false,
+            behaviours: vec![],
+            actions: vec![Action::BroughtHome],
+            brought_home: 2,
+        });
+        assert_eq!(f.care_forms().len(), 2);
+    }
+
+    #[test]
+    fn a_poor_fix_preselects_the_nearest_hangplek_and_a_good_one_does_not() {
+        let now = at("2026-11-20T21:30:00Z");
+        let wijk = avondronde_shared::WijkId::new();
+        let places = vec![Place {
+            id: PlaceId::new(),
+            wijk,
+            name: "Speeltuin".into(),
+            lat: 51.9122,
+            lon: 4.4447,
+        }];
+        let fix = |acc: f32| GpsFix {
+            lat: 51.9125,
+            lon: 4.4447,
+            accuracy_m: acc,
+            taken_at: now,
+        };
+        let mut poor = RecordForm::new();
+        poor.set_fix_near(Ok(fix(120.0)), &places, Some(now));
+        assert!(
+            matches!(&poor.location, LocationChoice::Place { name, .. } if name == "Speeltuin"),
+            "{:?}",
+            poor.location
+        );
+        assert_eq!(poor.taps, 0, "pre-selecting is not a tap");
+        assert!(poor.warnings(now)[0].contains("dichtstbijzijnde bekende plek Speeltuin"));
+        // "GPS" takes the pre-selection back.
+        poor.use_gps();
+        assert_eq!(poor.auto_place, None);
+
+        let mut good = RecordForm::new();
+        good.set_fix_near(Ok(fix(12.0)), &places, Some(now));
+        assert!(matches!(good.location, LocationChoice::Gps(_)));
+        assert!(good.warnings(now).is_empty());
+
+        // A fix that is poor because it is old counts too.
+        let mut stale = RecordForm::new();
+        let old = GpsFix {
+            taken_at: at("2026-11-20T21:00:00Z"),
+            ..fix(12.0)
+        };
+        stale.set_fix_near(Ok(old), &places, Some(now));
+        assert!(matches!(stale.location, LocationChoice::Place { .. }));
+    }
+
+    #[test]
+    fn after_save_says_what_happened_and_where_to_go() {
+        let f = RecordForm::new();
+        let plain = f.after_save(&[]);
+        assert_eq!(plain.message, "Opgeslagen");
+        assert!(plain.fresh_form && plain.open_care_form.is_none());
+        let care = CareFormId::new();
+        let home = f.after_save(&[care]);
+        assert_eq!(home.message, "Opgeslagen. Vul nu het zorgformulier in.");
+        assert_eq!(home.open_care_form, Some(care));
+
+        let mut c = RecordForm::from_facts(ContactId::new(), &{
+            let mut g = RecordForm::new();
+            g.add_child(AgeBand::Under6);
+            g.choose_no_location();
+            let now = at("2026-11-20T20:00:00Z");
+            g.to_contact(&round(now), now, 3600).expect("valid").facts
+        });
+        assert_eq!(c.save_label(), "Correctie opslaan");
+        let fixed = c.after_save(&[]);
+        assert_eq!(fixed.message, "Correctie opgeslagen");
+        assert!(!fixed.fresh_form);
+        assert_eq!(c.time_note(), "zoals vastgelegd");
+        c.minutes_back = -5;
+        assert_eq!(c.time_note(), "5 min later dan vastgelegd");
+        assert_eq!(f.save_label(), "Opslaan");
+        assert_eq!(c.band_count_label(AgeBand::Under6), "0–5 jaar: 1 kind");
     }
 
     #[test]

@@ -11,13 +11,13 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { totp } from './totp.mjs';
+import { launch, launchDemo, launchLiveview, stop } from './app-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -39,34 +39,6 @@ let creds;
 let context;
 let page;
 
-/** Spawns a binary and resolves with the first match of `pattern` on its stdout. */
-function launch(bin, args, pattern, what) {
-  assert.ok(existsSync(bin), `${bin} is missing: build it first`);
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const ready = new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start in 120 s:\n${out}`)), 120_000);
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(pattern);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.stderr.on('data', (c) => { out += c; });
-    child.on('exit', (code) => reject(new Error(`${what} exited with ${code}:\n${out}`)));
-  });
-  return { child, ready };
-}
-
-async function stop(child) {
-  if (!child || child.exitCode !== null) return;
-  const gone = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await gone;
-}
-
 /** What the phone's screen shows (the viewport, not the whole scrollable page). */
 async function shot(name) {
   await page.screenshot({ path: join(artifacts, `${name}.png`) });
@@ -75,15 +47,11 @@ async function shot(name) {
 const button = (name) => page.getByRole('button', { name, exact: true });
 
 before(async () => {
-  const demo = launch(join(bins, 'avondronde-server'),
-    ['demo', '--addr', '127.0.0.1:0', '--db', serverDb, '--credentials', join(work, 'creds.json')],
-    /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'demo server');
+  const demo = launchDemo(serverDb, join(work, 'creds.json'));
   server = demo.child;
   serverUrl = await demo.ready;
   creds = JSON.parse(readFileSync(join(work, 'creds.json'), 'utf8'));
-  const lv = launch(join(bins, 'avondronde-liveview'),
-    ['--data-dir', join(work, 'device'), '--now', EVENING],
-    /LIVEVIEW_URL=(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/, 'liveview');
+  const lv = launchLiveview(join(work, 'device'), EVENING);
   liveview = lv.child;
   appUrl = await lv.ready;
   context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'avondronde-chromium-')), {

@@ -5,6 +5,7 @@
 //! - [`data_dir`]: where the encrypted store lives;
 //! - [`secrets`]: where the store's key and the device token are kept (the OS keychain
 //!   where there is one, otherwise a file only this user can read);
+//! - [`saved_feedback`]: haptics and sound after a save (a no-op on the desktop);
 //! - [`webview`]: location and connectivity, asked of the webview with JavaScript
 //!   (`navigator.geolocation`, `online` events), which works the same in the desktop
 //!   window, the phone webviews and a browser.
@@ -77,3 +78,9 @@ pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// The phone's confirmation that a contact was saved, beside the visual one on screen: a
+/// short vibration and sound on Android and iOS. On the desktop and in the browser build
+/// there is nothing to vibrate, so this does nothing there; the phone builds fill it in
+/// (this seam is where they do).
+pub fn saved_feedback() {}

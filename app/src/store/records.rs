@@ -249,6 +249,47 @@ impl Store {
         Ok(n)
     }
 
+    /// This device's contacts within `radius_m` of a point since `since`, newest first, at
+    /// most `limit` (the suggestions of "this hangplek"). Like [`Store::contacts_near`], a
+    /// bounding box narrows the rows and the exact distance decides.
+    pub fn recent_contacts_near(
+        &self,
+        lat: f64,
+        lon: f64,
+        radius_m: f64,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<StreetContact>> {
+        let dlat = (radius_m / EARTH_M).to_degrees();
+        let dlon = dlat / lat.to_radians().cos().abs().max(0.01);
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT lat, lon, body FROM contact
+             WHERE observed_at >= ?1 AND lat BETWEEN ?2 AND ?3 AND lon BETWEEN ?4 AND ?5
+             ORDER BY observed_at DESC",
+        )?;
+        let rows = stmt.query_map(
+            params![ms(since), lat - dlat, lat + dlat, lon - dlon, lon + dlon],
+            |r| {
+                Ok((
+                    r.get::<_, f64>(0)?,
+                    r.get::<_, f64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            if out.len() >= limit {
+                break;
+            }
+            let (a, b, body) = row?;
+            if distance_m(lat, lon, a, b) <= radius_m {
+                out.push(serde_json::from_str(&body)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Total number of contacts in the store.
     pub fn contact_count(&self) -> Result<u64> {
         let n: i64 = self
@@ -368,6 +409,19 @@ mod tests {
         assert_eq!(
             store.contacts_near(lat, lon, 100.0, since).expect("near"),
             1
+        );
+        // The suggestions of "this hangplek" read the same contacts, whole.
+        assert_eq!(
+            store
+                .recent_contacts_near(lat, lon, 100.0, since, 10)
+                .expect("recent near"),
+            vec![near.clone()]
+        );
+        assert!(
+            store
+                .recent_contacts_near(lat, lon, 100.0, since, 0)
+                .expect("none asked")
+                .is_empty()
         );
         assert_eq!(store.contacts_in_round(round.id).expect("n"), 3);
         // Round + three contacts are queued, in order.

@@ -9,7 +9,6 @@ use super::chrome::{Btn, Chip, TextField};
 use super::{Screen, app, ui};
 use crate::care::{CareDraft, REACTIONS, RECEPTIONS, SIGNALS, SealError};
 use crate::state::hhmm;
-use crate::store::lock;
 
 /// Applies a change to the draft and saves it.
 fn edit(
@@ -22,7 +21,7 @@ fn edit(
     let content = draft.peek().clone();
     let ctx = app();
     let now = ctx.now();
-    let result = lock(&ctx.store).save_draft(id, &content, now);
+    let result = ctx.save_care_draft(id, &content);
     saved.set(Some(match result {
         Ok(()) => format!("Concept bewaard om {}", hhmm(now)),
         Err(e) => format!("Niet bewaard: {e}"),
@@ -33,7 +32,11 @@ fn edit(
 #[component]
 pub fn CareFormScreen(id: CareFormId) -> Element {
     let ui = ui();
-    let loaded = use_hook(|| lock(&app().store).draft(id).ok().flatten());
+    let loaded = use_hook(|| app().care_draft(id).map_err(|e| e.to_string()));
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(e) => return rsx! { p { class: "error", role: "alert", "{e}" } },
+    };
     let Some((row, initial)) = loaded else {
         return rsx! {
             h2 { "Zorgformulier" }
@@ -58,11 +61,10 @@ fn CareFormFields(id: CareFormId, child_no: u32, band: AgeBand, initial: CareDra
         Ok(()) => {
             ui.changed();
             ui.say("Zorgformulier verzegeld; de inhoud staat niet meer leesbaar op dit toestel.");
-            let next = lock(&app().store)
-                .drafts()
-                .ok()
-                .and_then(|ds| ds.first().map(|d| d.id));
-            ui.go(next.map_or(Screen::Home, Screen::CareForm));
+            match app().next_care_draft() {
+                Ok(next) => ui.go(next.map_or(Screen::Home, Screen::CareForm)),
+                Err(e) => problems.set(vec![e.to_string()]),
+            }
         }
         Err(SealError::Incomplete(list)) => problems.set(list),
         Err(e) => problems.set(vec![e.to_string()]),
@@ -82,7 +84,9 @@ fn CareFormFields(id: CareFormId, child_no: u32, band: AgeBand, initial: CareDra
                 Chip { key: "{b.code()}", label: b.label_nl().to_string(), on: band_sig() == b,
                     onclick: move |()| {
                         band_sig.set(b);
-                        let _ = lock(&app().store).set_draft_band(id, b);
+                        if let Err(e) = app().set_care_band(id, b) {
+                            problems.set(vec![e.to_string()]);
+                        }
                     } }
             }
         }

@@ -6,7 +6,6 @@ use std::time::Duration;
 use dioxus::prelude::*;
 
 use super::{Screen, app, ui};
-use crate::store::lock;
 use crate::sync::{Phase, SyncStatus};
 
 /// The sync status in a few words, and its colour class.
@@ -28,17 +27,17 @@ pub fn Header() -> Element {
     let ui = ui();
     let _ = (ui.data)();
     let mut status = (ui.status)();
-    let (unread, counts) = {
-        let ctx = app();
-        let store = lock(&ctx.store);
-        (
-            store.unread_feedback().unwrap_or(0),
-            store.outbox_counts().unwrap_or_default(),
-        )
-    };
+    // A store error shows as "?" in the pill rather than as a count that looks true.
+    let header = app().header_counts();
+    let failed = header.is_err();
+    let (unread, counts) = header.unwrap_or_default();
     // The store is the truth for counts; the engine's copy may lag a save.
     status.counts = counts;
-    let (words, class) = status_words(&status);
+    let (words, class) = if failed {
+        ("opslag onleesbaar".to_owned(), "bad")
+    } else {
+        status_words(&status)
+    };
     let round = app().active_round().is_some();
     let current = (ui.screen)();
     let tab = |target: Screen| if current == target { "active" } else { "" };

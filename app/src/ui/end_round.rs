@@ -8,7 +8,7 @@ use super::chrome::Btn;
 use super::outbox::{QueueProgress, state_words};
 use super::{Screen, app, ui};
 use crate::state::hhmm;
-use crate::store::lock;
+use crate::suggest::zorgformulieren;
 
 /// The end-of-round screen.
 #[component]
@@ -17,16 +17,17 @@ pub fn EndRound() -> Element {
     let ui = ui();
     let _ = (ui.data)();
     let mut error = use_signal(|| None::<String>);
-    let (unsent, drafts) = {
-        let store = lock(&ctx.store);
-        let rows = store.outbox_rows(500).unwrap_or_default();
-        (
-            rows.into_iter()
-                .filter(|r| !matches!(r.state, EntryState::Sent(_)))
-                .collect::<Vec<_>>(),
-            store.drafts().unwrap_or_default(),
-        )
+    let read = ctx
+        .outbox_view(500)
+        .and_then(|(rows, _, _)| Ok((rows, ctx.care_drafts()?)));
+    let (rows, drafts) = match read {
+        Ok(r) => r,
+        Err(e) => return rsx! { p { class: "error", role: "alert", "{e}" } },
     };
+    let unsent = rows
+        .into_iter()
+        .filter(|r| !matches!(r.state, EntryState::Sent(_)))
+        .collect::<Vec<_>>();
     let all_sent = unsent.is_empty() && drafts.is_empty();
     let end = move |()| match app().end_round() {
         Ok(()) => {
@@ -34,7 +35,7 @@ pub fn EndRound() -> Element {
             ui.say("Ronde beëindigd");
             ui.go(Screen::Home);
         }
-        Err(e) => error.set(Some(e)),
+        Err(e) => error.set(Some(e.to_string())),
     };
     rsx! {
         h2 { "Ronde beëindigen" }
@@ -44,7 +45,7 @@ pub fn EndRound() -> Element {
         } else {
             p { class: "warn", role: "status",
                 "Nog niet alles is verzonden: {unsent.len()} items"
-                if !drafts.is_empty() { ", {drafts.len()} zorgformulieren nog niet verzegeld" }
+                if !drafts.is_empty() { ", {zorgformulieren(drafts.len())} nog niet verzegeld" }
                 "."
             }
             QueueProgress {}

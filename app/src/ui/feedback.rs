@@ -7,7 +7,6 @@ use dioxus::prelude::*;
 
 use super::{app, ui};
 use crate::state::date_hhmm;
-use crate::store::lock;
 
 /// The feedback screen.
 #[component]
@@ -15,23 +14,30 @@ pub fn FeedbackList() -> Element {
     let ctx = app();
     let ui = ui();
     let _ = (ui.data)();
-    let fresh: HashSet<_> = use_hook(|| {
+    let marked = use_hook(|| {
         let ctx = app();
-        let store = lock(&ctx.store);
-        let ids = store
-            .sent_forms()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|f| f.unread)
-            .map(|f| f.id)
-            .collect::<HashSet<_>>();
-        if !ids.is_empty() {
-            let _ = store.mark_feedback_read();
-            spawn(async move { ui.changed() });
-        }
-        ids
+        let read = || -> Result<HashSet<_>, crate::services::AppError> {
+            let ids = ctx
+                .sent_forms()?
+                .into_iter()
+                .filter(|f| f.unread)
+                .map(|f| f.id)
+                .collect::<HashSet<_>>();
+            if !ids.is_empty() {
+                ctx.mark_feedback_read()?;
+                spawn(async move { ui.changed() });
+            }
+            Ok(ids)
+        };
+        read().map_err(|e| e.to_string())
     });
-    let forms = lock(&ctx.store).sent_forms().unwrap_or_default();
+    let read = marked
+        .clone()
+        .and_then(|fresh| Ok((fresh, ctx.sent_forms().map_err(|e| e.to_string())?)));
+    let (fresh, forms) = match read {
+        Ok(r) => r,
+        Err(e) => return rsx! { p { class: "error", role: "alert", "{e}" } },
+    };
     rsx! {
         h2 { "Terugkoppeling" }
         if forms.is_empty() {

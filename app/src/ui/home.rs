@@ -8,7 +8,7 @@ use dioxus::prelude::*;
 use super::chrome::{Btn, Chip, TextField};
 use super::{Screen, app, ui};
 use crate::state::hhmm;
-use crate::store::lock;
+use crate::suggest::contacten;
 
 /// The home screen.
 #[component]
@@ -17,18 +17,10 @@ pub fn Home() -> Element {
     let ui = ui();
     let _ = (ui.data)();
     let round = ctx.active_round();
-    let (drafts, unread, contacts) = {
-        let store = lock(&ctx.store);
-        (
-            store.drafts().unwrap_or_default(),
-            store.unread_feedback().unwrap_or(0),
-            round
-                .as_ref()
-                .and_then(|r| store.contacts_in_round(r.id).ok())
-                .unwrap_or(0),
-        )
+    let (drafts, unread, contacts, pending) = match ctx.home_summary() {
+        Ok(summary) => summary,
+        Err(e) => return rsx! { p { class: "error", role: "alert", "{e}" } },
     };
-    let pending = lock(&ctx.store).outbox_counts().unwrap_or_default().pending;
     let saved = if round.is_some() {
         ctx.round_contacts()
     } else {
@@ -41,7 +33,7 @@ pub fn Home() -> Element {
                 h2 { "Ronde in {r.wijk_name}" }
                 p { "Gestart om {hhmm(r.started_at)}"
                     if let Some(p) = &r.partner { ", met {p}" }
-                    ". {contacts} contacten vastgelegd."
+                    ". {contacten(contacts)} vastgelegd."
                 }
                 Btn { label: "Contact vastleggen", class: "btn primary wide", onclick: move |()| ui.go(Screen::Record) }
                 Btn { label: "Ronde beëindigen", class: "btn wide", onclick: move |()| ui.go(Screen::EndRound) }
@@ -117,7 +109,7 @@ fn StartRound() -> Element {
                 ui.changed();
                 ui.go(Screen::Record);
             }
-            Err(e) => error.set(Some(e)),
+            Err(e) => error.set(Some(e.to_string())),
         }
     };
     rsx! {
@@ -182,7 +174,7 @@ fn SavedContact(number: usize, contact: StreetContact) -> Element {
                 text: "Corrigeer",
                 onclick: move |()| match app().correction_form(id) {
                     Ok(form) => ui.correct(id, form),
-                    Err(e) => ui.say(e),
+                    Err(e) => ui.say(e.to_string()),
                 },
             }
         }

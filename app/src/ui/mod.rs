@@ -12,6 +12,7 @@ mod feedback;
 mod home;
 mod outbox;
 mod record;
+mod record_parts;
 mod theme;
 
 use avondronde_shared::{CareFormId, ContactId};

@@ -8,7 +8,6 @@ use dioxus::prelude::*;
 use super::chrome::Btn;
 use super::{app, ui};
 use crate::state::{date_hhmm, hhmm};
-use crate::store::lock;
 use crate::store::outbox::OutboxRow;
 use crate::sync::{LONG_QUEUE, Phase};
 
@@ -59,9 +58,10 @@ pub fn Outbox() -> Element {
     let ui = ui();
     let _ = (ui.data)();
     let status = (ui.status)();
-    let rows = lock(&ctx.store).outbox_rows(SHOWN).unwrap_or_default();
-    let c = lock(&ctx.store).outbox_counts().unwrap_or_default();
-    let pin = lock(&ctx.store).meldpunt_pin().ok().flatten();
+    let (rows, c, pin) = match ctx.outbox_view(SHOWN) {
+        Ok(view) => view,
+        Err(e) => return rsx! { p { class: "error", role: "alert", "{e}" } },
+    };
     rsx! {
         h2 { "Verzendstatus" }
         if let Some(f) = pin {

@@ -37,12 +37,13 @@ button { cursor: pointer; }
 .chips { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; margin: 6px 0; }
 .chip { min-height: 52px; padding: 6px 10px; border-radius: 26px; border: 2px solid #888; background: #111; color: #fff; font-weight: 600; font-size: 17px; }
 .chip.on { background: #fff; color: #000; border-color: #fff; }
-.band { display: grid; grid-template-columns: 1fr 48px 60px 104px; gap: 8px; align-items: center; margin: 4px 0; }
-.band .label { font-weight: 700; }
-.band .count { font-size: 28px; font-weight: 800; text-align: center; }
+.bands { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 6px; margin: 4px 0; }
+.band { display: flex; flex-direction: column; gap: 2px; align-items: stretch; text-align: center; }
+.band .label { font-weight: 700; font-size: 16px; white-space: nowrap; }
+.band .count { font-size: 24px; font-weight: 800; line-height: 1.1; }
 .band .plus { min-height: 56px; background: #ffd400; color: #000; border: 0; border-radius: 10px; font-size: 28px; font-weight: 900; }
-.band .minus { min-height: 56px; background: #222; color: #fff; border: 2px solid #666; border-radius: 10px; font-size: 24px; }
-.verdict { border-radius: 10px; padding: 8px 12px; margin: 0 auto 8px; max-width: 616px; font-weight: 700; border: 3px solid; }
+.band .minus { min-height: 48px; background: #222; color: #fff; border: 2px solid #666; border-radius: 10px; font-size: 24px; }
+.verdict { border-radius: 10px; padding: 6px 10px; margin: 0 0 6px; font-weight: 700; border: 3px solid; }
 .verdict-detail { margin: 4px 0 8px; padding-left: 18px; color: #ddd; }
 .verdict.ok { background: #06351c; border-color: #3ddc84; color: #b9ffd6; }
 .verdict.warning { background: #3d2a00; border-color: #ffb300; color: #ffe29a; }
@@ -54,8 +55,23 @@ button { cursor: pointer; }
 .field span { display: block; margin-bottom: 4px; color: #ccc; }
 input, textarea { width: 100%; min-height: 52px; padding: 10px; border-radius: 8px; border: 2px solid #888; background: #111; color: #fff; }
 textarea { min-height: 120px; }
-.savebar { position: fixed; left: 0; right: 0; bottom: 0; z-index: 6; padding: 8px 12px; background: #000; border-top: 2px solid #333; }
-.savebar .btn { width: 100%; min-height: 64px; font-size: 22px; max-width: 616px; display: block; margin: 0 auto; }
+.thumb { position: fixed; left: 0; right: 0; bottom: 0; z-index: 6; max-width: 640px; margin: 0 auto; padding: 6px 12px 8px; background: #000; border-top: 2px solid #333; }
+html:has(.thumb) { scroll-padding: 110px 0 400px; }
+.thumb-space { height: 400px; }
+.savebar { padding-top: 4px; background: #000; }
+.savebar .btn { width: 100%; min-height: 60px; font-size: 22px; display: block; margin: 0 auto; }
+.savebar p { margin: 0 0 6px; }
+.repeat { width: 100%; min-height: 56px; padding: 4px 12px; margin: 0 0 4px; display: flex; flex-direction: column; align-items: flex-start; text-align: left; background: #0b2f4a; border-color: #5cb8ff; }
+.repeat-what { font-weight: 500; font-size: 15px; color: #cfe9ff; max-width: 100%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.suggestions { display: grid; grid-template-columns: 1fr; gap: 8px; margin: 6px 0; }
+.suggestion { text-align: left; border-color: #5cb8ff; }
+.confirmed { background: #06351c; color: #b9ffd6; border-radius: 8px; padding: 4px 10px; font-weight: 700; font-size: 16px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+@media (max-height: 700px) {
+  .thumb { position: static; padding: 0; border-top: 0; }
+  html:has(.thumb) { scroll-padding: 110px 0 100px; }
+  .thumb-space { height: 100px; }
+  .savebar { position: fixed; left: 0; right: 0; bottom: 0; z-index: 6; padding: 8px 12px; border-top: 2px solid #333; }
+}
 .toast { position: fixed; left: 12px; right: 12px; top: 100px; max-width: 616px; margin: 0 auto; z-index: 7; background: #3ddc84; color: #000; font-weight: 800; padding: 12px; border-radius: 10px; text-align: center; }
 .list { list-style: none; padding: 0; margin: 0; }
 .list li { border-bottom: 1px solid #333; padding: 10px 0; }

@@ -1,0 +1,392 @@
+//! Three taps for a repeated situation: "Zelfde als vorige", suggestions, and the nearest
+//! hangplek when the GPS fix is poor. Plain Rust, so the rules are tested without a UI.
+//!
+//! A straatcoach often meets the same group at the same hangplek on several evenings. The
+//! group, what happened and what was done are then the same as before; only place and
+//! time are new (and those come by themselves). So the record screen offers:
+//! - **Zelfde als vorige**: the last contact of this round, one tap;
+//! - **suggestions**: the situations of this round and of this hangplek's recent contacts
+//!   on this device (within [`crate::state::NEARBY_RADIUS_M`], last
+//!   [`crate::state::NEARBY_DAYS`] days), most frequent first, one tap each.
+//!
+//! Applying a situation never touches the form's location or time.
+
+use avondronde_shared::area::Place;
+use avondronde_shared::contact::{Action, Behaviour, ContactFacts, GroupCounts};
+use avondronde_shared::{AgeBand, StreetContact};
+
+use crate::store::records::distance_m;
+
+/// The accessible name (and text) of the repeat button.
+pub const REPEAT_LABEL: &str = "Zelfde als vorige";
+
+/// At most this many suggestions are shown.
+pub const MAX_SUGGESTIONS: usize = 3;
+
+/// A poor fix pre-selects a hangplek only within this distance of the fix (or within the
+/// fix's accuracy, when that is larger).
+pub const NEAREST_PLACE_MAX_M: f64 = 150.0;
+
+/// What can be repeated of a contact: the group, what happened and what was done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Situation {
+    /// Children per age band.
+    pub counts: GroupCounts,
+    /// Whether an adult supervised the group.
+    pub supervised: bool,
+    /// Behaviours, in the order tapped.
+    pub behaviours: Vec<Behaviour>,
+    /// Actions, in the order tapped.
+    pub actions: Vec<Action>,
+    /// Children brought home.
+    pub brought_home: u16,
+}
+
+impl Situation {
+    /// The situation of a saved contact.
+    pub fn of(facts: &ContactFacts) -> Situation {
+        Situation {
+            counts: facts.group,
+            supervised: facts.supervised,
+            behaviours: facts.behaviours.clone(),
+            actions: facts.actions.clone(),
+            brought_home: facts.brought_home,
+        }
+    }
+
+    /// The same situation regardless of the order the chips were tapped in.
+    fn same_as(&self, other: &Situation) -> bool {
+        fn same<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+            a.len() == b.len() && a.iter().all(|x| b.contains(x))
+        }
+        self.counts == other.counts
+            && self.supervised == other.supervised
+            && self.brought_home == other.brought_home
+            && same(&self.behaviours, &other.behaviours)
+            && same(&self.actions, &other.actions)
+    }
+
+    /// In words, for a button: "3 kinderen 10–11 jaar · rondhangen · aangesproken".
+    pub fn label_nl(&self) -> String {
+        let mut parts: Vec<String> = AgeBand::ALL
+            .into_iter()
+            .filter(|b| self.counts.get(*b) > 0)
+            .map(|b| format!("{} {}", kinderen(self.counts.get(b).into()), b.label_nl()))
+            .collect();
+        if self.supervised {
+            parts.push("met volwassene".into());
+        }
+        parts.extend(self.behaviours.iter().map(|b| b.label_nl().to_owned()));
+        parts.extend(self.actions.iter().map(|a| a.label_nl().to_owned()));
+        parts.join(" · ")
+    }
+}
+
+/// "1 kind", "3 kinderen".
+pub fn kinderen(n: u32) -> String {
+    if n == 1 {
+        "1 kind".into()
+    } else {
+        format!("{n} kinderen")
+    }
+}
+
+/// "1 contact", "2 contacten".
+pub fn contacten(n: u32) -> String {
+    if n == 1 {
+        "1 contact".into()
+    } else {
+        format!("{n} contacten")
+    }
+}
+
+/// "1 zorgformulier", "2 zorgformulieren".
+pub fn zorgformulieren(n: usize) -> String {
+    if n == 1 {
+        "1 zorgformulier".into()
+    } else {
+        format!("{n} zorgformulieren")
+    }
+}
+
+/// Where a suggestion comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A contact of the round in progress.
+    ThisRound,
+    /// An earlier contact at this hangplek on this device.
+    ThisPlace,
+}
+
+/// A situation offered as one tap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    /// What it fills in.
+    pub situation: Situation,
+    /// How many of the contacts looked at had it.
+    pub times: u32,
+    /// Where it was seen first (this round wins over this place).
+    pub origin: Origin,
+}
+
+impl Suggestion {
+    /// The button's accessible name: "Suggestie: 3 kinderen 10–11 jaar · rondhangen".
+    pub fn button_label(&self) -> String {
+        format!("Suggestie: {}", self.situation.label_nl())
+    }
+}
+
+/// The last contact of the round, as "Zelfde als vorige" repeats it (`round` in the order
+/// the contacts happened).
+pub fn last_situation(round: &[StreetContact]) -> Option<Situation> {
+    round.last().map(|c| Situation::of(&c.facts))
+}
+
+/// Suggestions from this round's contacts and this hangplek's recent contacts (any
+/// order), most frequent first, then most recent; the last contact itself is left out
+/// (that is "Zelfde als vorige"), and so is an empty group.
+pub fn suggestions(round: &[StreetContact], here: &[StreetContact]) -> Vec<Suggestion> {
+    let last = last_situation(round);
+    let mut seen: Vec<(Suggestion, jiff::Timestamp)> = Vec::new();
+    let tagged = round
+        .iter()
+        .map(|c| (c, Origin::ThisRound))
+        .chain(here.iter().map(|c| (c, Origin::ThisPlace)));
+    for (contact, origin) in tagged {
+        let s = Situation::of(&contact.facts);
+        if s.counts.total() == 0 {
+            continue;
+        }
+        if let Some((known, when)) = seen.iter_mut().find(|(k, _)| k.situation.same_as(&s)) {
+            // A contact seen both in the round and at the place counts once.
+            if !(origin == Origin::ThisPlace && round.iter().any(|r| r.id == contact.id)) {
+                known.times += 1;
+            }
+            *when = (*when).max(contact.facts.observed_at);
+            continue;
+        }
+        if round.iter().any(|r| r.id == contact.id) && origin == Origin::ThisPlace {
+            continue;
+        }
+        seen.push((
+            Suggestion {
+                situation: s,
+                times: 1,
+                origin,
+            },
+            contact.facts.observed_at,
+        ));
+    }
+    seen.retain(|(s, _)| last.as_ref().is_none_or(|l| !l.same_as(&s.situation)));
+    seen.sort_by(|(a, at), (b, bt)| b.times.cmp(&a.times).then(bt.cmp(at)));
+    seen.into_iter()
+        .take(MAX_SUGGESTIONS)
+        .map(|(s, _)| s)
+        .collect()
+}
+
+/// The hangplek nearest to a point, if one lies within `max(accuracy, NEAREST_PLACE_MAX_M)`
+/// metres of it.
+pub fn nearest_place(places: &[Place], lat: f64, lon: f64, accuracy_m: f64) -> Option<&Place> {
+    let reach = accuracy_m.max(NEAREST_PLACE_MAX_M);
+    places
+        .iter()
+        .map(|p| (p, distance_m(lat, lon, p.lat, p.lon)))
+        .filter(|(_, d)| *d <= reach)
+        .min_by(|(_, a), (_, b)| a.total_cmp(b))
+        .map(|(p, _)| p)
+}
+
+#[cfg(test)]
+mod tests {
+    use avondronde_shared::contact::Location;
+    use avondronde_shared::{ContactId, PlaceId, RoundId, WijkId};
+    use jiff::Timestamp;
+
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    fn contact(
+        round: RoundId,
+        when: &str,
+        band: AgeBand,
+        n: u16,
+        b: &[Behaviour],
+        a: &[Action],
+    ) -> StreetContact {
+        let mut group = GroupCounts::default();
+        *group.get_mut(band) = n;
+        StreetContact {
+            id: ContactId::new(),
+            round,
+            facts: ContactFacts {
+                observed_at: at(when),
+                utc_offset_s: 3600,
+                location: Location::none(),
+                group,
+                supervised: false,
+                behaviours: b.to_vec(),
+                actions: a.to_vec(),
+                brought_home: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn the_last_situation_is_the_contact_that_happened_last() {
+        let r = RoundId::new();
+        let round = vec![
+            contact(r, "2026-11-20T20:00:00Z", AgeBand::Age6To9, 2, &[], &[]),
+            contact(
+                r,
+                "2026-11-20T20:10:00Z",
+                AgeBand::Age10To11,
+                3,
+                &[Behaviour::HangingAround],
+                &[Action::Spoken],
+            ),
+        ];
+        let last = last_situation(&round).expect("a last contact");
+        assert_eq!(last.counts.age10_11, 3);
+        assert_eq!(last.behaviours, vec![Behaviour::HangingAround]);
+        assert_eq!(last.actions, vec![Action::Spoken]);
+        assert_eq!(
+            last.label_nl(),
+            "3 kinderen 10–11 jaar · rondhangen · aangesproken"
+        );
+        assert_eq!(last_situation(&[]), None);
+    }
+
+    #[test]
+    fn suggestions_rank_by_frequency_then_recency_and_leave_out_the_last() {
+        let r = RoundId::new();
+        let old = RoundId::new();
+        let hang = [Behaviour::HangingAround];
+        let spoken = [Action::Spoken];
+        let round = vec![
+            contact(r, "2026-11-20T20:00:00Z", AgeBand::Age12To13, 1, &hang, &[]),
+            contact(
+                r,
+                "2026-11-20T20:05:00Z",
+                AgeBand::Age10To11,
+                2,
+                &hang,
+                &spoken,
+            ),
+            contact(r, "2026-11-20T20:20:00Z", AgeBand::Age6To9, 4, &[], &[]),
+        ];
+        // At this hangplek on earlier evenings: twice the 10–11 pair, once the 12–13 one
+        // with fireworks, and an empty group that is never offered.
+        let here = vec![
+            contact(
+                old,
+                "2026-11-18T20:00:00Z",
+                AgeBand::Age10To11,
+                2,
+                &hang,
+                &spoken,
+            ),
+            contact(
+                old,
+                "2026-11-17T20:00:00Z",
+                AgeBand::Age10To11,
+                2,
+                &hang,
+                &spoken,
+            ),
+            contact(
+                old,
+                "2026-11-19T20:00:00Z",
+                AgeBand::Age12To13,
+                1,
+                &[Behaviour::Fireworks],
+                &[],
+            ),
+            contact(old, "2026-11-19T21:00:00Z", AgeBand::Age12To13, 0, &[], &[]),
+        ];
+        let s = suggestions(&round, &here);
+        let labels: Vec<String> = s.iter().map(|s| s.situation.label_nl()).collect();
+        assert_eq!(
+            labels,
+            vec![
+                "2 kinderen 10–11 jaar · rondhangen · aangesproken".to_owned(),
+                "1 kind 12–13 jaar · rondhangen".to_owned(),
+                "1 kind 12–13 jaar · vuurwerk".to_owned(),
+            ],
+            "the 4 of 6–9 is the last contact: that is 'Zelfde als vorige'"
+        );
+        assert_eq!((s[0].times, s[0].origin), (3, Origin::ThisRound));
+        assert_eq!((s[2].times, s[2].origin), (1, Origin::ThisPlace));
+        assert_eq!(
+            s[0].button_label(),
+            "Suggestie: 2 kinderen 10–11 jaar · rondhangen · aangesproken"
+        );
+    }
+
+    #[test]
+    fn a_round_contact_also_found_at_the_place_counts_once_and_chip_order_does_not_matter() {
+        let r = RoundId::new();
+        let a = contact(
+            r,
+            "2026-11-20T20:00:00Z",
+            AgeBand::Age10To11,
+            2,
+            &[Behaviour::HangingAround, Behaviour::Nuisance],
+            &[],
+        );
+        let b = contact(
+            r,
+            "2026-11-20T20:05:00Z",
+            AgeBand::Age10To11,
+            2,
+            &[Behaviour::Nuisance, Behaviour::HangingAround],
+            &[],
+        );
+        let last = contact(r, "2026-11-20T20:10:00Z", AgeBand::Under6, 1, &[], &[]);
+        let s = suggestions(&[a.clone(), b, last], &[a]);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].times, 2);
+        assert!(suggestions(&[], &[]).is_empty());
+    }
+
+    #[test]
+    fn the_nearest_place_within_reach_is_found_and_a_far_one_is_not() {
+        let wijk = WijkId::new();
+        let place = |name: &str, lat: f64, lon: f64| Place {
+            id: PlaceId::new(),
+            wijk,
+            name: name.into(),
+            lat,
+            lon,
+        };
+        let places = vec![
+            place("Speeltuin", 51.9122, 4.4447),
+            place("Pleintje", 51.9130, 4.4447), // about 90 m north
+            place("Ver weg", 51.9300, 4.4447),  // about 2 km north
+        ];
+        let near = nearest_place(&places, 51.9128, 4.4447, 80.0).expect("a place");
+        assert_eq!(near.name, "Pleintje");
+        // 1 km from everything, with a ±100 m fix: no place is pre-selected.
+        assert!(nearest_place(&places, 51.9210, 4.4447, 100.0).is_none());
+        // A very poor fix widens the reach to its accuracy.
+        assert_eq!(
+            nearest_place(&places, 51.9210, 4.4447, 1_000.0).map(|p| p.name.as_str()),
+            Some("Pleintje")
+        );
+    }
+
+    #[test]
+    fn dutch_plurals() {
+        assert_eq!(kinderen(1), "1 kind");
+        assert_eq!(kinderen(0), "0 kinderen");
+        assert_eq!(kinderen(2), "2 kinderen");
+        assert_eq!(contacten(1), "1 contact");
+        assert_eq!(contacten(0), "0 contacten");
+        assert_eq!(contacten(5), "5 contacten");
+        assert_eq!(zorgformulieren(1), "1 zorgformulier");
+        assert_eq!(zorgformulieren(2), "2 zorgformulieren");
+    }
+}
