@@ -9,6 +9,7 @@ pub mod area;
 pub mod care;
 pub mod contact;
 pub mod disclosure;
+pub mod enrolment;
 pub mod hotspot;
 pub mod ids;
 pub mod keychain;
