@@ -27,6 +27,7 @@ pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod dates;
 pub mod db;
 pub mod demo;
 pub mod devices;
