@@ -38,6 +38,10 @@ enum Command {
         /// The certificate's private key (PEM).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// The address phones reach this server at, for the enrolment QR code (e.g.
+        /// https://avondronde.gemeente.nl). Default: the address the admin's browser uses.
+        #[arg(long)]
+        public_url: Option<String>,
     },
     /// Create a demo gemeente with two wijken and eight weeks of contacts, then serve it.
     Demo {
@@ -246,8 +250,10 @@ fn main() -> anyhow::Result<()> {
             trusted_proxies,
             tls_cert,
             tls_key,
+            public_url,
         } => {
             let mut config = config(basemap_url);
+            config.public_url = public_url;
             config.trusted_proxies = trusted_proxies;
             config.tls = tls_cert.is_some();
             let db = db::Db::open(&db).with_context(|| format!("opening {}", db.display()))?;
