@@ -58,7 +58,7 @@ pub const MIN_PASSPHRASE_CHARS: usize = 12;
 pub enum KeyError {
     /// The gemeente has no key yet.
     #[error(
-        "Er is nog geen meldpuntsleutel voor deze gemeente. Vraag de beheerder er een aan te maken (avondronde-server admin create-meldpunt-key)."
+        "Er is nog geen meldpuntsleutel voor deze gemeente. Het meldpunt maakt hem aan op de pagina Sleutel (of de beheerder met avondronde-server admin create-meldpunt-key)."
     )]
     NoKey,
     /// The passphrase does not open the key.
@@ -69,7 +69,7 @@ pub enum KeyError {
     WeakPassphrase,
     /// `create` on a gemeente that already has a key.
     #[error(
-        "Deze gemeente heeft al een meldpuntsleutel; gebruik rotate-meldpunt-key voor een nieuwe."
+        "Deze gemeente heeft al een meldpuntsleutel; vervang hem in plaats daarvan (pagina Sleutel, of rotate-meldpunt-key)."
     )]
     KeyExists,
     /// Stored key material cannot be read.

@@ -35,6 +35,7 @@ pub mod inbox;
 pub mod keys;
 pub mod matching;
 pub mod open_forms;
+pub mod key_pages;
 pub mod pages;
 
 use inbox::{Changes, FormRow, Handling};

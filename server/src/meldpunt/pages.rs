@@ -137,7 +137,7 @@ fn fingerprint_panel(fingerprint: Option<avondronde_shared::keychain::Fingerprin
             }
         } @else {
             p.notice.error.small role="alert" {
-                "Deze meldpuntsleutel is niet ondertekend; telefoons versleutelen er niets mee. Draai de sleutel (rotate-meldpunt-key) om een ondertekende sleutel te maken."
+                "Deze meldpuntsleutel is niet ondertekend; telefoons versleutelen er niets mee. Vervang de sleutel op de pagina Sleutel om een ondertekende sleutel te maken."
             }
         }
     }
@@ -146,7 +146,10 @@ fn fingerprint_panel(fingerprint: Option<avondronde_shared::keychain::Fingerprin
 fn key_panel(has_key: bool, unlocked: bool, back: &str) -> Markup {
     html! {
         @if !has_key {
-            div.notice.error role="alert" { (super::keys::KeyError::NoKey.to_string()) }
+            div.notice.error role="alert" {
+                (super::keys::KeyError::NoKey.to_string()) " "
+                a href="/meldpunt/sleutel" { "Sleutel aanmaken" }
+            }
         } @else if unlocked {
             div.keybar.unlocked {
                 span { strong { "Sleutel ontgrendeld" } " voor deze sessie. Formulieren openen wordt vastgelegd in het auditlog." }

@@ -62,7 +62,11 @@ pub fn home_path(role: Role) -> &'static str {
 /// A page's main navigation entries for a role: (path, label).
 fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
-        Role::Meldpunt => &[("/meldpunt", "Zorgformulieren"), ("/audit", "Auditlog")],
+        Role::Meldpunt => &[
+            ("/meldpunt", "Zorgformulieren"),
+            ("/meldpunt/sleutel", "Sleutel"),
+            ("/audit", "Auditlog"),
+        ],
         Role::Coordinator => &[("/kaart", "Hotspotkaart")],
         Role::Admin => &[("/beheer", "Beheer"), ("/audit", "Auditlog")],
         _ => &[("/veld", "Veldwerk")],
