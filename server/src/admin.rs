@@ -256,10 +256,11 @@ pub fn add_user(
         _ => {}
     }
     atomically(conn, || {
-        let id = crate::setup::add_user(conn, gemeente, name, new.role, None).map_err(|e| match e {
-            crate::setup::SetupError::Db(e) => AdminError::Db(e),
-            other => AdminError::Input(other.to_string()),
-        })?;
+        let id =
+            crate::setup::add_user(conn, gemeente, name, new.role, None).map_err(|e| match e {
+                crate::setup::SetupError::Db(e) => AdminError::Db(e),
+                other => AdminError::Input(other.to_string()),
+            })?;
         let now = now_ms();
         if new.role == Role::Coordinator {
             crate::hotspot::scope::assign_wijken(conn, name, &new.wijken, &caller.actor, now)
@@ -376,7 +377,12 @@ pub fn devices(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<DeviceSumm
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, d)| Some(DeviceSummary { id: id.parse().ok()?, ..d }))
+        .filter_map(|(id, d)| {
+            Some(DeviceSummary {
+                id: id.parse().ok()?,
+                ..d
+            })
+        })
         .collect())
 }
 

@@ -236,9 +236,10 @@ pub enum DeviceLookup {
 /// Looks up a device by its token.
 pub fn device_by_token(conn: &Connection, token: &str) -> Result<DeviceLookup, DbError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT d.id, d.user_id, u.gemeente_id, u.role, d.revoked_at
+        "SELECT d.id, d.user_id, u.gemeente_id, u.role,
+                d.revoked_at IS NOT NULL OR u.disabled_at IS NOT NULL
          FROM device d JOIN user u ON u.id = d.user_id
-         WHERE d.token_hash = ?1 AND u.disabled_at IS NULL",
+         WHERE d.token_hash = ?1",
     )?;
     let row = stmt
         .query_row(params![token_hash(token)], |r| {
@@ -249,13 +250,15 @@ pub fn device_by_token(conn: &Connection, token: &str) -> Result<DeviceLookup, D
                     gemeente: parse_id(r.get(2)?)?,
                     role: parse_role(&r.get::<_, String>(3)?)?,
                 },
-                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, bool>(4)?,
             ))
         })
         .optional()?;
+    // A phone of a disabled user counts as revoked (disabling revokes every phone), so
+    // it answers `device_revoked` and the app wipes its store (issue 10).
     Ok(match row {
-        Some((d, None)) => DeviceLookup::Active(d),
-        Some((_, Some(_))) => DeviceLookup::Revoked,
+        Some((d, false)) => DeviceLookup::Active(d),
+        Some((_, true)) => DeviceLookup::Revoked,
         None => DeviceLookup::Unknown,
     })
 }

@@ -32,10 +32,10 @@ use crate::state::AppState;
 pub mod api;
 pub mod demo;
 pub mod inbox;
+pub mod key_pages;
 pub mod keys;
 pub mod matching;
 pub mod open_forms;
-pub mod key_pages;
 pub mod pages;
 
 use inbox::{Changes, FormRow, Handling};

@@ -101,7 +101,11 @@ struct Overview {
     key: crate::meldpunt::keys::KeyStatus,
 }
 
-fn overview(state: &AppState, c: &rusqlite::Connection, user: &WebUser) -> Result<Overview, DbError> {
+fn overview(
+    state: &AppState,
+    c: &rusqlite::Connection,
+    user: &WebUser,
+) -> Result<Overview, DbError> {
     let g = user.gemeente;
     let gemeente = state::load_gemeente(c, g)?
         .map(|g| format!("{} ({})", g.name, g.code))

@@ -277,7 +277,9 @@ async fn revoke(
         .write(move |c| Ok(admin::revoke(c, &caller, device)))
         .await;
     let notice = match done_ {
-        Ok(Ok(())) => done("De telefoon is ingetrokken; hij kan niet meer synchroniseren en wist zijn gegevens bij de volgende verbinding."),
+        Ok(Ok(())) => done(
+            "De telefoon is ingetrokken; hij kan niet meer synchroniseren en wist zijn gegevens bij de volgende verbinding.",
+        ),
         Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
         Ok(Err(_)) => refused("Onbekende of al ingetrokken telefoon."),
     };

@@ -145,7 +145,10 @@ impl RetentionForm {
 
 fn sentence(s: &str) -> String {
     let mut c = s.chars();
-    let first = c.next().map(|f| f.to_uppercase().collect::<String>()).unwrap_or_default();
+    let first = c
+        .next()
+        .map(|f| f.to_uppercase().collect::<String>())
+        .unwrap_or_default();
     let rest: String = c.collect();
     if rest.ends_with('.') {
         format!("{first}{rest}")
@@ -167,11 +170,13 @@ async fn set_retention(
     let g = user.gemeente;
     let out = state
         .db
-        .write(move |c| match retention::set_periods(c, g, periods, &actor, now_ms()) {
-            Ok(()) => Ok(Ok(())),
-            Err(DbError::Domain(m)) => Ok(Err(m)),
-            Err(e) => Err(e),
-        })
+        .write(
+            move |c| match retention::set_periods(c, g, periods, &actor, now_ms()) {
+                Ok(()) => Ok(Ok(())),
+                Err(DbError::Domain(m)) => Ok(Err(m)),
+                Err(e) => Err(e),
+            },
+        )
         .await;
     match out {
         Ok(Ok(())) => {

@@ -166,7 +166,13 @@ async fn add(
 ) -> Response {
     let d = draft(fields);
     let Some(role) = d.role else {
-        return show(&state, &user, Some(refused("Kies een rol uit de lijst.")), &d).await;
+        return show(
+            &state,
+            &user,
+            Some(refused("Kies een rol uit de lijst.")),
+            &d,
+        )
+        .await;
     };
     let new = NewUser {
         username: d.username.clone(),
