@@ -285,3 +285,86 @@ async fn revoke(
     };
     show(&state, &user, Some(notice)).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Draws the SVG's dark rectangles (`M{left} {top}h{w}v{h}H{left}V{top}`, as the
+    /// `qrcode` crate writes them) into a greyscale image, as a screen would show it.
+    fn rasterise(svg: &str) -> (usize, Vec<u8>) {
+        let attr = |name: &str| {
+            svg.split(&format!(" {name}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .expect("attribute")
+                .to_owned()
+        };
+        let w: usize = attr("width").parse().expect("width");
+        let mut img = vec![255u8; w * w];
+        for rect in attr("d").split('M').filter(|s| !s.is_empty()) {
+            let n = |s: &str| s.parse::<usize>().expect("number");
+            let (pos, rest) = rect.split_once('h').expect("h");
+            let (left, top) = pos.split_once(' ').expect("position");
+            let (width, rest) = rest.split_once('v').expect("v");
+            let (height, _) = rest.split_once('H').expect("H");
+            let (left, top, width, height) = (n(left), n(top), n(width), n(height));
+            for y in top..top + height {
+                for x in left..left + width {
+                    img[y * w + x] = 0;
+                }
+            }
+        }
+        (w, img)
+    }
+
+    #[test]
+    fn the_qr_code_drawn_on_the_page_decodes_to_the_invite() {
+        let invite = EnrolInvite {
+            server: "https://avondronde.gemeente.example".into(),
+            code: "K7QM2XPRW9DA".into(),
+            fingerprint: Some(Fingerprint::of_key(&[7; 32])),
+        };
+        let svg = invite_qr_svg(&invite).expect("svg");
+        assert!(!svg.contains("style="), "no inline style (CSP)");
+        let (w, img) = rasterise(&svg);
+        let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w, w, |x, y| img[y * w + x]);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code found");
+        let (_, text) = grids[0].decode().expect("the code decodes");
+        assert_eq!(EnrolInvite::parse(&text), Ok(invite));
+    }
+
+    #[test]
+    fn the_server_address_is_the_configured_one_else_the_browsers() {
+        let state = AppState::new(
+            crate::db::Db::open(&tempfile::tempdir().expect("dir").path().join("t.sqlite"))
+                .expect("db"),
+            crate::Config::default(),
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::HOST,
+            "avondronde.gemeente.example".parse().expect("host"),
+        );
+        assert_eq!(
+            server_address(&state, &headers),
+            "http://avondronde.gemeente.example"
+        );
+        // A Host header with characters no host name has is not put in a QR code.
+        headers.insert(header::HOST, "evil;x".parse().expect("host"));
+        assert_eq!(server_address(&state, &headers), "http://localhost");
+        let configured = AppState::new(
+            crate::db::Db::open(&tempfile::tempdir().expect("dir").path().join("t.sqlite"))
+                .expect("db"),
+            crate::Config {
+                public_url: Some("https://avondronde.gemeente.nl/".into()),
+                ..crate::Config::default()
+            },
+        );
+        assert_eq!(
+            server_address(&configured, &headers),
+            "https://avondronde.gemeente.nl"
+        );
+    }
+}
