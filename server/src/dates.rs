@@ -85,9 +85,14 @@ pub fn parse_date(s: &str) -> Result<Date, DateError> {
     Date::new(y, m, d).map_err(|_| bad())
 }
 
+/// Why a typed date and time was not read. The message is Dutch and says what to type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("dat is geen datum met tijd; typ bijvoorbeeld 26-10-2026 14:00")]
+pub struct DateTimeError;
+
 /// Parses a visit time as Amsterdam time: `26-10-2026 14:00` (also `14.00`, or the ISO
 /// `2026-10-26T14:00` a `datetime-local` field sends). Empty means no visit.
-pub fn parse_local_datetime(s: &str) -> Result<Option<Timestamp>, ()> {
+fn parse_local_unit(s: &str) -> Result<Option<Timestamp>, ()> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -119,6 +124,12 @@ pub fn parse_local_datetime(s: &str) -> Result<Option<Timestamp>, ()> {
     dt.to_zoned(amsterdam())
         .map(|z| Some(z.timestamp()))
         .map_err(|_| ())
+}
+
+/// Parses a date and time as Amsterdam time: `26-10-2026 14:00` (also `14.00`, or ISO
+/// `2026-10-26T14:00`). Empty means none.
+pub fn parse_local_datetime(s: &str) -> Result<Option<Timestamp>, DateTimeError> {
+    parse_local_unit(s).map_err(|()| DateTimeError)
 }
 
 #[cfg(test)]

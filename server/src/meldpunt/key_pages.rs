@@ -144,7 +144,7 @@ fn refused(text: impl AsRef<str>) -> Markup {
 /// What a key operation's outcome says to the meldpunt.
 fn outcome(
     r: Result<Result<(keys::KeyStatus, &'static str), KeyError>, crate::db::DbError>,
-) -> Result<Markup, Response> {
+) -> Result<Markup, ApiError> {
     match r {
         Ok(Ok((k, what))) => Ok(html! {
             div.notice.ok role="status" {
@@ -154,7 +154,7 @@ fn outcome(
                 }
             }
         }),
-        Ok(Err(KeyError::Db(e))) | Err(e) => Err(ApiError::from(e).into_response()),
+        Ok(Err(KeyError::Db(e))) | Err(e) => Err(ApiError::from(e)),
         Ok(Err(e)) => Ok(refused(e.to_string())),
     }
 }
@@ -191,7 +191,7 @@ async fn create(
         .await;
     match outcome(r) {
         Ok(n) => show(&state, &user, Some(n)).await,
-        Err(res) => res,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -235,7 +235,7 @@ async fn rotate(
     let rotated = matches!(r, Ok(Ok(_)));
     let notice = match outcome(r) {
         Ok(n) => n,
-        Err(res) => return res,
+        Err(e) => return e.into_response(),
     };
     if rotated {
         // The session's unlocked ring holds the old keys only: lock it.

@@ -631,7 +631,7 @@ struct HandlingForm {
 
 /// Parses a visit time as Amsterdam time (see [`crate::dates::parse_local_datetime`]).
 fn parse_local(s: &str) -> Result<Option<Timestamp>, ()> {
-    crate::dates::parse_local_datetime(s)
+    crate::dates::parse_local_datetime(s).map_err(|_| ())
 }
 
 async fn save(
