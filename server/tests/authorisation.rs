@@ -639,6 +639,7 @@ enum PageRoute {
     BeheerUserDisable,
     BeheerUserReset,
     BeheerUserSessions,
+    BeheerUserMfa,
     BeheerPhones,
     BeheerSettings,
     BeheerRetention,
@@ -684,6 +685,7 @@ impl PageRoute {
             PageRoute::BeheerUserDisable => ("post", "/beheer/gebruikers/uitschakelen"),
             PageRoute::BeheerUserReset => ("post", "/beheer/gebruikers/herstelcode"),
             PageRoute::BeheerUserSessions => ("post", "/beheer/gebruikers/sessies"),
+            PageRoute::BeheerUserMfa => ("post", "/beheer/gebruikers/tweede-stap"),
             PageRoute::BeheerPhones => ("get", "/beheer/telefoons"),
             PageRoute::BeheerSettings => ("get", "/beheer/instellingen"),
             PageRoute::BeheerRetention => ("post", "/beheer/bewaartermijnen"),
@@ -709,7 +711,7 @@ impl PageRoute {
         }
     }
 
-    const ALL: [PageRoute; 39] = [
+    const ALL: [PageRoute; 40] = [
         PageRoute::Home,
         PageRoute::LoginPage,
         PageRoute::LoginSubmit,
@@ -727,6 +729,7 @@ impl PageRoute {
         PageRoute::BeheerUserDisable,
         PageRoute::BeheerUserReset,
         PageRoute::BeheerUserSessions,
+        PageRoute::BeheerUserMfa,
         PageRoute::BeheerPhones,
         PageRoute::BeheerSettings,
         PageRoute::BeheerRetention,
@@ -782,6 +785,7 @@ fn form(fields: &[(&str, &str)]) -> (Option<&'static str>, Vec<u8>) {
 #[case::beheer_user_disable(PageRoute::BeheerUserDisable, [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_user_reset(PageRoute::BeheerUserReset, [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_user_sessions(PageRoute::BeheerUserSessions, [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_user_mfa(PageRoute::BeheerUserMfa, [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_phones(PageRoute::BeheerPhones, [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_settings(PageRoute::BeheerSettings, [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_retention(PageRoute::BeheerRetention, [403, 403, 403, 403, 403, 200, 303, 303])]
@@ -850,7 +854,7 @@ async fn page_matrix(
         // period out of range, two passphrases that differ.
         PageRoute::BeheerUserAdd => form(&[("username", ""), ("role", "coordinator")]),
         PageRoute::BeheerUserDisable => form(&[("username", "niemand")]),
-        PageRoute::BeheerUserReset | PageRoute::BeheerUserSessions => {
+        PageRoute::BeheerUserReset | PageRoute::BeheerUserSessions | PageRoute::BeheerUserMfa => {
             form(&[("username", "niemand")])
         }
         PageRoute::BeheerRetention => form(&[

@@ -314,6 +314,7 @@ async fn an_admin_cannot_disable_themselves() {
 #[case::reset("/beheer/gebruikers/herstelcode")]
 #[case::sessions("/beheer/gebruikers/sessies")]
 #[case::disable("/beheer/gebruikers/uitschakelen")]
+#[case::second_step("/beheer/gebruikers/tweede-stap")]
 #[tokio::test]
 async fn a_user_of_another_gemeente_is_not_found_and_untouched(#[case] path: &str) {
     let w = world().await;
@@ -347,6 +348,38 @@ async fn a_reset_code_ends_the_sessions_and_sets_a_new_password() {
     assert_eq!(me.status, StatusCode::UNAUTHORIZED, "the session ended");
     let redeemed = admin::redeem_reset(&w.app.conn(), name, &code, "heel-nieuw-wachtwoord");
     assert_eq!(redeemed.expect("db"), Ok(()));
+}
+
+#[tokio::test]
+async fn switching_the_second_step_off_makes_the_user_set_it_up_again() {
+    let w = world().await;
+    let (name, password) = w.seed.login(Role::Meldpunt);
+    let page = w
+        .post("/beheer/gebruikers/tweede-stap", &[("username", name)])
+        .await
+        .text();
+    assert!(page.contains("staat uit"), "{page}");
+    assert_eq!(
+        totp_code(&w.app.conn(), name),
+        None,
+        "no confirmed secret left"
+    );
+    // The next login asks to set the app up again (the second step is still required).
+    let login = w
+        .app
+        .send(post(
+            "/api/v1/session",
+            Auth::None,
+            json_body(&serde_json::json!({ "username": name, "password": password })),
+        ))
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text());
+    assert_ne!(login.json::<serde_json::Value>()["mfa"], "done");
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'mfa_reset'"),
+        1
+    );
 }
 
 #[tokio::test]

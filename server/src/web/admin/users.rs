@@ -1,6 +1,7 @@
 //! Users (`/beheer/gebruikers`): the gemeente's people; add one (role, and a
 //! coordinator's wijken), disable one, give a one-time code for a new password, end their
-//! sessions. A new user never gets a password from the admin: they choose it themselves
+//! sessions, or switch their second step off after a lost phone (they set it up again at
+//! the next login). A new user never gets a password from the admin: they choose it themselves
 //! with a one-time code at `/wachtwoord`, and set up the second step at the first login.
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/beheer/gebruikers/uitschakelen", post(disable))
         .route("/beheer/gebruikers/herstelcode", post(reset))
         .route("/beheer/gebruikers/sessies", post(end_sessions))
+        .route("/beheer/gebruikers/tweede-stap", post(reset_mfa))
 }
 
 /// What the add form held, to show it again after a refusal (nothing typed is lost).
@@ -126,6 +128,12 @@ fn row(me: &WebUser, u: &UserSummary) -> Markup {
                         form method="post" action="/beheer/gebruikers/sessies" {
                             input type="hidden" name="username" value=(u.username);
                             button.secondary type="submit" aria-label={ "Sessies van " (u.username) " beëindigen" } { "Sessies beëindigen" }
+                        }
+                        @if u.role.is_some_and(crate::mfa::required_for) {
+                            form method="post" action="/beheer/gebruikers/tweede-stap" {
+                                input type="hidden" name="username" value=(u.username);
+                                button.secondary type="submit" aria-label={ "Tweede stap van " (u.username) " opnieuw instellen" } { "Tweede stap opnieuw" }
+                            }
                         }
                         @if u.username != me.username {
                             form method="post" action="/beheer/gebruikers/uitschakelen" {
@@ -334,6 +342,34 @@ async fn end_sessions(
             done(format!(
                 "{} sessie(s) van {name} beëindigd; de telefoons blijven werken.",
                 ended.sessions.len()
+            ))
+        }
+        Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
+        Ok(Err(e)) => refused(e.to_string()),
+    };
+    show(&state, &user, Some(notice), &Draft::default()).await
+}
+
+async fn reset_mfa(
+    State(state): State<Arc<AppState>>,
+    Page(user, _): Page<roles::Admin>,
+    ClientAddr(address): ClientAddr,
+    Form(form): Form<UserForm>,
+) -> Response {
+    let caller = Caller::web(&user, address);
+    let name = form.username.trim().to_owned();
+    let n = name.clone();
+    let out = state
+        .db
+        .write(move |c| Ok(admin::reset_mfa(c, &caller, &n)))
+        .await;
+    let notice = match out {
+        Ok(Ok(ended)) => {
+            for s in &ended.sessions {
+                state.vault.forget(s);
+            }
+            done(format!(
+                "De tweede stap van {name} staat uit; bij de volgende keer inloggen stelt {name} de authenticator-app opnieuw in. Lopende sessies zijn beëindigd."
             ))
         }
         Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
