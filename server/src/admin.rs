@@ -363,26 +363,31 @@ pub fn devices(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<DeviceSumm
         .query_map(params![gemeente.to_string()], |r| {
             Ok((
                 r.get::<_, String>(0)?,
-                DeviceSummary {
-                    id: DeviceId::new(),
-                    username: r.get(1)?,
-                    label: r.get(2)?,
-                    last_seen: r.get(3)?,
-                    offset_ms: r.get(4)?,
-                    revoked: r.get(5)?,
-                    unsent: r.get(6)?,
-                },
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    // A row whose id does not parse is not a device this server made; leave it out.
     Ok(rows
         .into_iter()
-        .filter_map(|(id, d)| {
-            Some(DeviceSummary {
-                id: id.parse().ok()?,
-                ..d
-            })
-        })
+        .filter_map(
+            |(id, username, label, last_seen, offset_ms, revoked, unsent)| {
+                Some(DeviceSummary {
+                    id: id.parse().ok()?,
+                    username,
+                    label,
+                    last_seen,
+                    offset_ms,
+                    revoked,
+                    unsent,
+                })
+            },
+        )
         .collect())
 }
 
