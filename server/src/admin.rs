@@ -96,21 +96,23 @@ struct Target {
     id: UserId,
     gemeente: GemeenteId,
     role: Role,
+    disabled: bool,
 }
 
 fn target(conn: &Connection, caller: &Caller, username: &str) -> Result<Target, AdminError> {
-    let row: Option<(String, String, String)> = conn
+    let row: Option<(String, String, String, bool)> = conn
         .query_row(
-            "SELECT id, gemeente_id, role FROM user WHERE username = ?1",
+            "SELECT id, gemeente_id, role, disabled_at IS NOT NULL FROM user WHERE username = ?1",
             params![username.trim()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let (id, gemeente, role) = row.ok_or(AdminError::NotFound)?;
+    let (id, gemeente, role, disabled) = row.ok_or(AdminError::NotFound)?;
     let t = Target {
         id: id.parse().map_err(|_| AdminError::NotFound)?,
         gemeente: gemeente.parse().map_err(|_| AdminError::NotFound)?,
         role: Role::from_code(&role).ok_or(AdminError::NotFound)?,
+        disabled,
     };
     if caller.scope.is_some_and(|g| g != t.gemeente) {
         return Err(AdminError::NotFound);
@@ -402,6 +404,11 @@ pub fn issue_code(
         if !t.role.is_field() {
             return Err(AdminError::NotFieldUser);
         }
+        if t.disabled {
+            return Err(AdminError::Input(
+                "Deze gebruiker is uitgeschakeld en krijgt geen aanmeldcode.".into(),
+            ));
+        }
         let code = auth::issue_enrolment_code(conn, t.id, auth::ENROLMENT_TTL_MS)?;
         record(
             conn,
@@ -675,6 +682,21 @@ mod tests {
         }
         setup::add_user(&conn, g, "coach", Role::Straatcoach, None).expect("user");
         assert!(issue_code(&conn, &Caller::cli(), "coach").is_ok());
+    }
+
+    #[test]
+    fn a_disabled_field_user_gets_no_enrolment_code() {
+        let (_dir, conn, g) = db();
+        setup::add_user(&conn, g, "coach", Role::Straatcoach, None).expect("user");
+        disable_user(&conn, &Caller::cli(), "coach").expect("disable");
+        let codes = |c: &Connection| -> i64 {
+            c.query_row("SELECT COUNT(*) FROM enrolment_code", [], |r| r.get(0))
+                .expect("count")
+        };
+        let before = codes(&conn);
+        let e = issue_code(&conn, &Caller::cli(), "coach").expect_err("disabled");
+        assert!(e.to_string().contains("uitgeschakeld"), "{e}");
+        assert_eq!(codes(&conn), before);
     }
 
     #[test]
