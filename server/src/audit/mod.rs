@@ -70,11 +70,17 @@ pub enum Action {
     PasswordChanged,
     /// A user's second factor was switched off.
     MfaReset,
+    /// The buitenspeelnormen were changed (issue 12).
+    Norms,
+    /// An area rule was added or ended (issue 12).
+    AreaRule,
+    /// Wijken were imported from a GeoJSON file (issue 12).
+    Wijken,
 }
 
 impl Action {
     /// Every action, in display order.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 23] = [
         Action::Open,
         Action::Update,
         Action::Export,
@@ -95,6 +101,9 @@ impl Action {
         Action::PasswordReset,
         Action::PasswordChanged,
         Action::MfaReset,
+        Action::Norms,
+        Action::AreaRule,
+        Action::Wijken,
     ];
 
     /// The stable code stored in the log.
@@ -120,6 +129,9 @@ impl Action {
             Action::PasswordReset => "password_reset",
             Action::PasswordChanged => "password_changed",
             Action::MfaReset => "mfa_reset",
+            Action::Norms => "norms",
+            Action::AreaRule => "area_rule",
+            Action::Wijken => "wijken",
         }
     }
 
@@ -151,6 +163,9 @@ impl Action {
             Action::PasswordReset => "wachtwoordherstel uitgegeven",
             Action::PasswordChanged => "wachtwoord gewijzigd",
             Action::MfaReset => "tweede stap hersteld",
+            Action::Norms => "buitenspeelnormen gewijzigd",
+            Action::AreaRule => "gebiedsregel gewijzigd",
+            Action::Wijken => "wijken ingelezen",
         }
     }
 }
