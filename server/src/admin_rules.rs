@@ -219,7 +219,7 @@ pub fn add_area_rule(
                 date_nl(rule.valid_until)
             ),
         )?;
-        Ok(())
+        Ok::<(), RulesError>(())
     })?;
     Ok(warnings)
 }
