@@ -85,6 +85,8 @@
     return;
   }
   var map = L.map(mapEl, { minZoom: 8, maxZoom: 19 });
+  // A view first: permanent labels need one when they are added; fitted below.
+  map.setView([51.92, 4.48], 13);
   map.attributionControl.setPrefix(false);
   var basemap = mapEl.dataset.basemap;
   if (basemap) {
@@ -152,8 +154,6 @@
 
   if (bounds.isValid()) {
     map.fitBounds(bounds, { padding: [20, 20], maxZoom: 16 });
-  } else {
-    map.setView([51.92, 4.48], 13);
   }
   window.avondrondeBeheerKaart = map;
 })();

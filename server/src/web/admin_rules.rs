@@ -545,7 +545,7 @@ fn render_rules(
         "Gebiedsregels",
         Some(user),
         "/beheer",
-        true,
+        false,
         map_head(),
         html! {
             (sub_nav("/beheer/gebiedsregels"))
@@ -786,7 +786,7 @@ fn render_wijken(
         "Wijken",
         Some(user),
         "/beheer",
-        true,
+        false,
         map_head(),
         html! {
             (sub_nav("/beheer/wijken"))
