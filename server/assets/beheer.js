@@ -149,7 +149,10 @@
     if (undo) { undo.addEventListener('click', function () { points.pop(); redraw(); }); }
     if (clear) { clear.addEventListener('click', function () { points = []; redraw(); }); }
     redraw();
-    points.forEach(function (p) { bounds.extend(p); });
+    if (points.length >= 3) {
+      // Coming back with a drawn area (a preview or an error): show that area.
+      bounds = L.latLngBounds(points).pad(0.5);
+    }
   }
 
   if (bounds.isValid()) {

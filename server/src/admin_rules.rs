@@ -313,8 +313,9 @@ pub struct ParsedWijk {
 
 /// Reads wijken from a GeoJSON FeatureCollection as CBS publishes it: the code in
 /// `wijkcode`, `WK_CODE`, `statcode` or `code`, the name in `wijknaam`, `WK_NAAM`,
-/// `statnaam` or `name`, a Polygon or MultiPolygon in WGS84. A file in RD New
-/// (EPSG:28992) is refused with a message that says how to export it in WGS84.
+/// `statnaam` or `name`, a Polygon or MultiPolygon in WGS84, or in RD New (EPSG:28992),
+/// which is reprojected: the CBS publishes its wijk boundaries in RD New, and a GeoJSON
+/// exported from its GeoPackage keeps that CRS.
 pub fn parse_wijken(text: &str) -> Result<Vec<ParsedWijk>, RulesError> {
     if text.trim().is_empty() {
         return Err(RulesError::Invalid(
@@ -337,11 +338,7 @@ pub fn parse_wijken(text: &str) -> Result<Vec<ParsedWijk>, RulesError> {
         .and_then(|m| m.get("crs"))
         .map(|c| c.to_string())
         .unwrap_or_default();
-    if crs.contains("28992") {
-        return Err(RulesError::Invalid(
-            "Dit bestand gebruikt RD New (EPSG:28992). Avondronde leest alleen WGS84 (EPSG:4326): exporteer de wijken opnieuw in WGS84, bijvoorbeeld in QGIS met „Exporteren → Objecten opslaan als” en CRS EPSG:4326.".into(),
-        ));
-    }
+    let declared_rd = crs.contains("28992");
     if fc.features.is_empty() {
         return Err(RulesError::Invalid(
             "Het bestand bevat geen wijken (geen features).".into(),
@@ -385,6 +382,27 @@ pub fn parse_wijken(text: &str) -> Result<Vec<ParsedWijk>, RulesError> {
             Ok(geo::Geometry::MultiPolygon(mp)) => mp,
             _ => return Err(not_polygon()),
         };
+        let coords = || {
+            boundary
+                .0
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .flat_map(|r| r.coords())
+        };
+        // RD New: declared in the file (as ogr2ogr writes it from the CBS GeoPackage), or
+        // coordinates in metres inside the RD grid, which no WGS84 file can have.
+        let looks_rd = coords().all(|c| {
+            (-7_000.0..=300_000.0).contains(&c.x) && (289_000.0..=629_000.0).contains(&c.y)
+        });
+        let boundary = if declared_rd || looks_rd {
+            reproject_rd(&boundary).ok_or_else(|| {
+                RulesError::Invalid(format!(
+                    "Wijk {n} ({code}): de RD New-coördinaten (EPSG:28992) zijn niet om te rekenen. Exporteer het bestand in WGS84 (EPSG:4326)."
+                ))
+            })?
+        } else {
+            boundary
+        };
         let in_wgs84 = boundary
             .0
             .iter()
@@ -393,7 +411,7 @@ pub fn parse_wijken(text: &str) -> Result<Vec<ParsedWijk>, RulesError> {
             .all(|c| c.x.is_finite() && c.y.is_finite() && c.x.abs() <= 180.0 && c.y.abs() <= 90.0);
         if !in_wgs84 || boundary.0.is_empty() {
             return Err(RulesError::Invalid(format!(
-                "Wijk {n} ({code}) heeft coördinaten buiten WGS84 (lengte- en breedtegraden). Is het bestand in RD New (EPSG:28992)? Exporteer het dan in WGS84 (EPSG:4326)."
+                "Wijk {n} ({code}) heeft coördinaten die geen WGS84 (lengte- en breedtegraden) en geen RD New (EPSG:28992) zijn. Exporteer het bestand in WGS84 (EPSG:4326)."
             )));
         }
         out.push(ParsedWijk {
@@ -403,6 +421,18 @@ pub fn parse_wijken(text: &str) -> Result<Vec<ParsedWijk>, RulesError> {
         });
     }
     Ok(out)
+}
+
+/// Reprojects a boundary from RD New (EPSG:28992) to WGS84; `None` if a point fails.
+fn reproject_rd(boundary: &MultiPolygon<f64>) -> Option<MultiPolygon<f64>> {
+    use geo::MapCoords;
+    boundary
+        .try_map_coords(|c| {
+            crate::hotspot::export::from_rd(c.x, c.y)
+                .map(|(x, y)| geo::Coord { x, y })
+                .ok_or(())
+        })
+        .ok()
 }
 
 /// Stores parsed wijken in the caller's gemeente in one transaction: a new code is added,
@@ -519,11 +549,17 @@ mod tests {
         let point = r#"{"type":"Point","coordinates":[4.4,51.9]}"#;
         let e = parse_wijken(&fc(r#"{"wijkcode":"WK059903"}"#, point, "")).expect_err("point");
         assert!(e.to_string().contains("geen vlak"), "{e}");
+        // RD New, declared as ogr2ogr writes it, or recognised from metres in the RD grid:
+        // reprojected to WGS84 around Rotterdam-West.
         let rd = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::28992"}},"#;
-        let e = parse_wijken(&fc(r#"{"wijkcode":"WK059903"}"#, square, rd)).expect_err("rd");
-        assert!(e.to_string().contains("EPSG:28992"), "{e}");
         let big = r#"{"type":"Polygon","coordinates":[[[92000,437000],[93000,437000],[93000,438000],[92000,437000]]]}"#;
-        let e = parse_wijken(&fc(r#"{"wijkcode":"WK059903"}"#, big, "")).expect_err("metres");
+        for extra in [rd, ""] {
+            let w = parse_wijken(&fc(r#"{"wijkcode":"WK059903"}"#, big, extra)).expect("rd new");
+            let c = w[0].boundary.0[0].exterior().0[0];
+            assert!((4.40..4.48).contains(&c.x) && (51.88..51.94).contains(&c.y), "{c:?}");
+        }
+        let nowhere = r#"{"type":"Polygon","coordinates":[[[900000,437000],[903000,437000],[903000,438000],[900000,437000]]]}"#;
+        let e = parse_wijken(&fc(r#"{"wijkcode":"WK059903"}"#, nowhere, "")).expect_err("metres");
         assert!(e.to_string().contains("WGS84"), "{e}");
         assert!(parse_wijken("").is_err());
         assert!(parse_wijken("{niet json").is_err());

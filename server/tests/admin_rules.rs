@@ -433,7 +433,7 @@ async fn bad_wijk_files_get_dutch_errors_and_change_nothing() {
     let before = w.snapshot();
     let point = r#"{"type":"Point","coordinates":[4.5,51.95]}"#;
     let line = r#"{"type":"LineString","coordinates":[[4.5,51.95],[4.6,51.96]]}"#;
-    let rd = r#"{"type":"Polygon","coordinates":[[[92000,437000],[93000,437000],[93000,438000],[92000,437000]]]}"#;
+    let rd = r#"{"type":"Polygon","coordinates":[[[920000,437000],[930000,437000],[930000,438000],[920000,437000]]]}"#;
     let cases: Vec<(String, &str)> = vec![
         (cbs_file(&[("WK999977", "Punt", point)]), "geen vlak"),
         (

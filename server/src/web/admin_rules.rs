@@ -808,7 +808,7 @@ fn render_wijken(
                         }
                     } @else {
                         h2 { "Wijken inlezen" }
-                        p { "Kies een GeoJSON-bestand met wijkgrenzen in WGS84, bijvoorbeeld het wijkenbestand van het CBS (eigenschappen " code { "wijkcode" } " of " code { "WK_CODE" } " en " code { "wijknaam" } " of " code { "WK_NAAM" } ")." }
+                        p { "Kies een GeoJSON-bestand met wijkgrenzen, bijvoorbeeld het wijkenbestand van het CBS (eigenschappen " code { "wijkcode" } " of " code { "WK_CODE" } " en " code { "wijknaam" } " of " code { "WK_NAAM" } "), in WGS84 of in RD New (EPSG:28992)." }
                         form #wijken-form method="post" action="/beheer/wijken" {
                             label for="bestand" { "Bestand (.geojson of .json)" }
                             input #bestand type="file" accept=".geojson,.json,application/geo+json,application/json";
