@@ -232,7 +232,7 @@ pub fn list_area_rules(conn: &Connection, caller: &Caller) -> Result<Vec<AreaRul
         .query_map(params![gemeente.to_string()], |r| r.get::<_, String>(0))?
         .map(|j| Ok(serde_json::from_str(&j?).map_err(DbError::Json)?))
         .collect::<Result<_, RulesError>>()?;
-    rules.sort_by(|a, b| b.valid_from.cmp(&a.valid_from));
+    rules.sort_by_key(|r| std::cmp::Reverse(r.valid_from));
     Ok(rules)
 }
 
@@ -370,7 +370,8 @@ pub fn parse_wijken(text: &str) -> Result<Vec<ParsedWijk>, RulesError> {
                 "Wijkcode {code} staat twee keer in het bestand."
             )));
         }
-        let name = prop(&["wijknaam", "WK_NAAM", "statnaam", "name"]).unwrap_or_else(|| code.clone());
+        let name =
+            prop(&["wijknaam", "WK_NAAM", "statnaam", "name"]).unwrap_or_else(|| code.clone());
         let not_polygon = || {
             RulesError::Invalid(format!(
                 "Wijk {n} ({code}) is geen vlak: elke wijk moet een Polygon of MultiPolygon zijn. Niets is opgeslagen."
@@ -542,9 +543,14 @@ mod tests {
                 r#"{{"type":"FeatureCollection",{extra}"features":[{{"type":"Feature","properties":{props},"geometry":{geom}}}]}}"#
             )
         };
-        let square = r#"{"type":"Polygon","coordinates":[[[4.4,51.9],[4.5,51.9],[4.5,52.0],[4.4,51.9]]]}"#;
-        let ok = parse_wijken(&fc(r#"{"WK_CODE":"WK059903","WK_NAAM":"Delfshaven"}"#, square, ""))
-            .expect("CBS names");
+        let square =
+            r#"{"type":"Polygon","coordinates":[[[4.4,51.9],[4.5,51.9],[4.5,52.0],[4.4,51.9]]]}"#;
+        let ok = parse_wijken(&fc(
+            r#"{"WK_CODE":"WK059903","WK_NAAM":"Delfshaven"}"#,
+            square,
+            "",
+        ))
+        .expect("CBS names");
         assert_eq!(ok[0].name, "Delfshaven");
         let point = r#"{"type":"Point","coordinates":[4.4,51.9]}"#;
         let e = parse_wijken(&fc(r#"{"wijkcode":"WK059903"}"#, point, "")).expect_err("point");
@@ -556,7 +562,10 @@ mod tests {
         for extra in [rd, ""] {
             let w = parse_wijken(&fc(r#"{"wijkcode":"WK059903"}"#, big, extra)).expect("rd new");
             let c = w[0].boundary.0[0].exterior().0[0];
-            assert!((4.40..4.48).contains(&c.x) && (51.88..51.94).contains(&c.y), "{c:?}");
+            assert!(
+                (4.40..4.48).contains(&c.x) && (51.88..51.94).contains(&c.y),
+                "{c:?}"
+            );
         }
         let nowhere = r#"{"type":"Polygon","coordinates":[[[900000,437000],[903000,437000],[903000,438000],[900000,437000]]]}"#;
         let e = parse_wijken(&fc(r#"{"wijkcode":"WK059903"}"#, nowhere, "")).expect_err("metres");

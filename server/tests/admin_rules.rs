@@ -30,10 +30,7 @@ fn form(fields: &[(&str, &str)]) -> (Option<&'static str>, Vec<u8>) {
         .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
         .collect::<Vec<_>>()
         .join("&");
-    (
-        Some("application/x-www-form-urlencoded"),
-        body.into_bytes(),
-    )
+    (Some("application/x-www-form-urlencoded"), body.into_bytes())
 }
 
 struct World {
@@ -154,10 +151,20 @@ fn today_plus(months: i64, days: i64) -> String {
 #[tokio::test]
 async fn a_norm_saved_in_the_web_is_audited_and_reaches_the_phone_with_the_next_pull() {
     let w = world().await;
-    let first = w.pull(None).await.config.expect("first pull carries the config");
-    assert_eq!(first.norms.age6_9.map(|t| t.to_string()), Some("21:00:00".into()));
+    let first = w
+        .pull(None)
+        .await
+        .config
+        .expect("first pull carries the config");
+    assert_eq!(
+        first.norms.age6_9.map(|t| t.to_string()),
+        Some("21:00:00".into())
+    );
 
-    let page = w.post("/beheer/normen", &norms_form("20:30", "opslaan")).await.text();
+    let page = w
+        .post("/beheer/normen", &norms_form("20:30", "opslaan"))
+        .await
+        .text();
     assert!(page.contains("De normen zijn opgeslagen"), "{page}");
     assert_eq!(w.audit("norms"), 1);
 
@@ -167,14 +174,20 @@ async fn a_norm_saved_in_the_web_is_audited_and_reaches_the_phone_with_the_next_
         .config
         .expect("a changed config is sent again");
     assert!(next.version > first.version);
-    assert_eq!(next.norms.age6_9.map(|t| t.to_string()), Some("20:30:00".into()));
+    assert_eq!(
+        next.norms.age6_9.map(|t| t.to_string()),
+        Some("20:30:00".into())
+    );
 }
 
 #[tokio::test]
 async fn a_norm_time_of_25_00_gets_a_dutch_error_and_changes_nothing() {
     let w = world().await;
     let before = w.snapshot();
-    let page = w.post("/beheer/normen", &norms_form("25:00", "opslaan")).await.text();
+    let page = w
+        .post("/beheer/normen", &norms_form("25:00", "opslaan"))
+        .await
+        .text();
     assert!(page.contains("„25:00” is geen geldige tijd"), "{page}");
     assert!(page.contains("role=\"alert\""), "{page}");
     assert_eq!(w.snapshot(), before);
@@ -185,8 +198,14 @@ async fn norms_that_break_the_engine_rules_are_refused_with_its_dutch_message() 
     let w = world().await;
     let before = w.snapshot();
     // 6–9 later than 10–13: the shared engine's validation refuses it.
-    let page = w.post("/beheer/normen", &norms_form("23:00", "opslaan")).await.text();
-    assert!(page.contains("jongere kinderen horen eerder binnen te zijn"), "{page}");
+    let page = w
+        .post("/beheer/normen", &norms_form("23:00", "opslaan"))
+        .await
+        .text();
+    assert!(
+        page.contains("jongere kinderen horen eerder binnen te zijn"),
+        "{page}"
+    );
     assert_eq!(w.snapshot(), before);
 }
 
@@ -194,7 +213,10 @@ async fn norms_that_break_the_engine_rules_are_refused_with_its_dutch_message() 
 async fn the_norm_preview_shows_the_engines_verdict_and_saves_nothing() {
     let w = world().await;
     let before = w.snapshot();
-    let page = w.post("/beheer/normen", &norms_form("21:00", "voorbeeld")).await.text();
+    let page = w
+        .post("/beheer/normen", &norms_form("21:00", "voorbeeld"))
+        .await
+        .text();
     // One child 6–9 at 21:30 against 21:00: thirty minutes past, as the app says it.
     assert!(page.contains("30 min"), "{page}");
     assert!(page.contains("verdict alert"), "{page}");
@@ -232,13 +254,20 @@ async fn an_area_rule_drawn_in_the_web_is_audited_pulled_by_the_phone_and_can_be
     let square = w.square();
     let (van, tot) = (today_plus(0, 0), today_plus(1, 0));
     let page = w
-        .post("/beheer/gebiedsregels", &rule_form(&square, &van, &tot, "opslaan"))
+        .post(
+            "/beheer/gebiedsregels",
+            &rule_form(&square, &van, &tot, "opslaan"),
+        )
         .await
         .text();
     assert!(page.contains("is opgeslagen"), "{page}");
     assert_eq!(w.audit("area_rule"), 1);
 
-    let next = w.pull(Some(first.version)).await.config.expect("changed config");
+    let next = w
+        .pull(Some(first.version))
+        .await
+        .config
+        .expect("changed config");
     assert_eq!(next.area_rules.len(), 1);
     let rule = &next.area_rules[0];
     let (lat, lon) = w.seed.inside;
@@ -252,7 +281,11 @@ async fn an_area_rule_drawn_in_the_web_is_audited_pulled_by_the_phone_and_can_be
         .text();
     assert!(page.contains("De regel is beëindigd"), "{page}");
     assert_eq!(w.audit("area_rule"), 2);
-    let after = w.pull(Some(next.version)).await.config.expect("changed again");
+    let after = w
+        .pull(Some(next.version))
+        .await
+        .config
+        .expect("changed again");
     assert!(after.area_rules.is_empty());
 }
 
@@ -263,7 +296,10 @@ async fn an_area_rule_valid_for_a_year_is_refused_under_art_172b_and_nothing_is_
     let square = w.square();
     let (van, tot) = (today_plus(0, 0), today_plus(12, 0));
     let page = w
-        .post("/beheer/gebiedsregels", &rule_form(&square, &van, &tot, "opslaan"))
+        .post(
+            "/beheer/gebiedsregels",
+            &rule_form(&square, &van, &tot, "opslaan"),
+        )
         .await
         .text();
     assert!(page.contains("ten hoogste drie maanden"), "{page}");
@@ -272,8 +308,7 @@ async fn an_area_rule_valid_for_a_year_is_refused_under_art_172b_and_nothing_is_
 }
 
 #[tokio::test]
-async fn an_area_rule_of_exactly_three_months_is_allowed_with_a_warning_and_one_day_more_is_not()
-{
+async fn an_area_rule_of_exactly_three_months_is_allowed_with_a_warning_and_one_day_more_is_not() {
     let w = world().await;
     let square = w.square();
     let van = today_plus(0, 0);
@@ -307,10 +342,19 @@ async fn bad_area_rule_input_gets_dutch_errors_and_changes_nothing() {
     let tot = today_plus(1, 0);
     for (fields, expect) in [
         (rule_form("", &van, &tot, "opslaan"), "minstens drie"),
-        (rule_form("[[4.4,51.9]]", &van, &tot, "opslaan"), "minstens drie"),
+        (
+            rule_form("[[4.4,51.9]]", &van, &tot, "opslaan"),
+            "minstens drie",
+        ),
         (rule_form("geen json", &van, &tot, "opslaan"), "onleesbaar"),
-        (rule_form(&square, "2026-12-01", &tot, "opslaan"), "dd-mm-jjjj"),
-        (rule_form(&square, &tot, &van, "opslaan"), "vóór de begindatum"),
+        (
+            rule_form(&square, "2026-12-01", &tot, "opslaan"),
+            "dd-mm-jjjj",
+        ),
+        (
+            rule_form(&square, &tot, &van, "opslaan"),
+            "vóór de begindatum",
+        ),
     ] {
         let page = w.post("/beheer/gebiedsregels", &fields).await.text();
         assert!(page.contains(expect), "{expect}: {page}");
@@ -327,8 +371,14 @@ async fn the_area_rule_preview_lists_the_hangplekken_inside_and_stores_nothing()
     let w = world().await;
     let (lat, lon) = w.seed.inside;
     setup::add_place(&w.app.conn(), w.seed.wijk, "Speeltuin Binnen", lat, lon).expect("place");
-    setup::add_place(&w.app.conn(), w.seed.wijk, "Pleintje Buiten", lat + 0.01, lon)
-        .expect("place");
+    setup::add_place(
+        &w.app.conn(),
+        w.seed.wijk,
+        "Pleintje Buiten",
+        lat + 0.01,
+        lon,
+    )
+    .expect("place");
     let before = w.snapshot();
     let square = w.square();
     let page = w
@@ -394,8 +444,7 @@ fn cbs_file(features: &[(&str, &str, &str)]) -> String {
     serde_json::json!({ "type": "FeatureCollection", "features": features }).to_string()
 }
 
-const SQUARE: &str =
-    r#"{"type":"Polygon","coordinates":[[[4.50,51.95],[4.52,51.95],[4.52,51.97],[4.50,51.97],[4.50,51.95]]]}"#;
+const SQUARE: &str = r#"{"type":"Polygon","coordinates":[[[4.50,51.95],[4.52,51.95],[4.52,51.97],[4.50,51.97],[4.50,51.95]]]}"#;
 
 #[tokio::test]
 async fn a_cbs_wijk_file_is_previewed_first_then_stored_on_confirm_and_pulled() {
@@ -414,8 +463,16 @@ async fn a_cbs_wijk_file_is_previewed_first_then_stored_on_confirm_and_pulled() 
         .text();
     assert!(page.contains("1 toegevoegd, 0 bijgewerkt"), "{page}");
     assert_eq!(w.audit("wijken"), 1);
-    let next = w.pull(Some(first.version)).await.config.expect("changed config");
-    assert!(next.wijken.iter().any(|x| x.code == "WK999977" && x.name == "Nieuwe Wijk"));
+    let next = w
+        .pull(Some(first.version))
+        .await
+        .config
+        .expect("changed config");
+    assert!(
+        next.wijken
+            .iter()
+            .any(|x| x.code == "WK999977" && x.name == "Nieuwe Wijk")
+    );
 
     // The same file again updates instead of duplicating.
     let renamed = cbs_file(&[("WK999977", "Andere Naam", SQUARE)]);
@@ -424,7 +481,11 @@ async fn a_cbs_wijk_file_is_previewed_first_then_stored_on_confirm_and_pulled() 
         .await
         .text();
     assert!(page.contains("0 toegevoegd, 1 bijgewerkt"), "{page}");
-    assert_eq!(w.app.scalar("SELECT COUNT(*) FROM wijk WHERE code = 'WK999977'"), 1);
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM wijk WHERE code = 'WK999977'"),
+        1
+    );
 }
 
 #[tokio::test]
@@ -443,8 +504,14 @@ async fn bad_wijk_files_get_dutch_errors_and_change_nothing() {
         (cbs_file(&[("WK999977", "RD", rd)]), "WGS84"),
         ("{ dit is geen json".into(), "geen geldig GeoJSON"),
         (String::new(), "leeg"),
-        (r#"{"type":"FeatureCollection","features":[]}"#.into(), "geen wijken"),
-        (cbs_file(&[("BU12345678", "Buurt", SQUARE)]), "geen CBS-wijkcode"),
+        (
+            r#"{"type":"FeatureCollection","features":[]}"#.into(),
+            "geen wijken",
+        ),
+        (
+            cbs_file(&[("BU12345678", "Buurt", SQUARE)]),
+            "geen CBS-wijkcode",
+        ),
     ];
     for (file, expect) in &cases {
         for path in ["/beheer/wijken", "/beheer/wijken/bevestigen"] {

@@ -173,7 +173,10 @@ mod tests {
         assert!((435_000.0..440_000.0).contains(&y), "{y}");
         // And back again, to within a few centimetres.
         let (lon, lat) = from_rd(x, y).expect("back");
-        assert!((lon - 4.4447).abs() < 1e-6 && (lat - 51.9122).abs() < 1e-6, "{lon} {lat}");
+        assert!(
+            (lon - 4.4447).abs() < 1e-6 && (lat - 51.9122).abs() < 1e-6,
+            "{lon} {lat}"
+        );
     }
 
     #[test]

@@ -393,7 +393,11 @@ impl RuleForm {
             begin: "20:00".into(),
             eind: "06:00".into(),
             van: date_nl(today),
-            tot: date_nl(today.checked_add(jiff::Span::new().months(1)).unwrap_or(today)),
+            tot: date_nl(
+                today
+                    .checked_add(jiff::Span::new().months(1))
+                    .unwrap_or(today),
+            ),
             effect: "presence_banned".into(),
             b05: Some("on".into()),
             b69: Some("on".into()),
@@ -755,7 +759,9 @@ async fn rule_end(
             html! { p.notice.ok role="status" { "De regel is beëindigd. Telefoons passen hem niet meer toe na hun volgende synchronisatie." } }
         }
         Ok(Err(RulesError::Db(e))) | Err(e) => return ApiError::from(e).into_response(),
-        Ok(Err(_)) => html! { p.notice.error role="alert" { "Onbekende regel (of al beëindigd)." } },
+        Ok(Err(_)) => {
+            html! { p.notice.error role="alert" { "Onbekende regel (of al beëindigd)." } }
+        }
     };
     show_rules(state, user, &blank, Some(notice), None).await
 }
