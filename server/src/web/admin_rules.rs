@@ -130,6 +130,12 @@ fn wijken_json(wijken: &[WijkRow]) -> serde_json::Value {
     )
 }
 
+/// Today in Europe/Amsterdam, whatever zone the server runs in.
+fn today_nl() -> jiff::civil::Date {
+    let tz = jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::now().to_zoned(tz).date()
+}
+
 // ---- norms ------------------------------------------------------------------------------
 
 #[derive(Debug, Default, Deserialize)]
@@ -387,7 +393,7 @@ struct RuleForm {
 
 impl RuleForm {
     fn blank() -> RuleForm {
-        let today = jiff::Zoned::now().date();
+        let today = today_nl();
         RuleForm {
             naam: "Burgemeestersbevel".into(),
             begin: "20:00".into(),
@@ -544,7 +550,7 @@ fn render_rules(
                 required title="uu:mm, bijvoorbeeld 20:00";
         }
     };
-    let today = jiff::Zoned::now().date();
+    let today = today_nl();
     layout(
         "Gebiedsregels",
         Some(user),
