@@ -120,6 +120,25 @@ fn target(conn: &Connection, caller: &Caller, username: &str) -> Result<Target, 
     Ok(t)
 }
 
+/// [`atomically`] for any error type that a storage error converts into (the rules
+/// module has its own).
+pub(crate) fn atomically_with<T, E: From<rusqlite::Error>>(
+    conn: &Connection,
+    f: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
+    conn.execute_batch("SAVEPOINT admin_op")?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("RELEASE admin_op")?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO admin_op; RELEASE admin_op")?;
+            Err(e)
+        }
+    }
+}
+
 /// Runs `f` all-or-nothing in a savepoint, which works both on its own (the command
 /// line) and inside the database writer's transaction (the server).
 fn atomically<T>(
@@ -139,7 +158,8 @@ fn atomically<T>(
     }
 }
 
-fn record(
+/// Writes one admin event to the audit log (in the caller's transaction).
+pub(crate) fn record(
     conn: &Connection,
     caller: &Caller,
     gemeente: GemeenteId,

@@ -24,6 +24,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub mod admin;
+pub mod admin_rules;
 pub mod api;
 pub mod audit;
 pub mod auth;

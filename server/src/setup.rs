@@ -114,45 +114,22 @@ pub fn create_wijk(
     Ok(id)
 }
 
-/// Imports wijken from a GeoJSON FeatureCollection (e.g. CBS "wijken" exported from PDOK).
-/// Each feature needs a `wijkcode` (or `code`) and a `wijknaam` (or `name`) property and
-/// a Polygon or MultiPolygon in WGS84.
+/// Imports wijken from a GeoJSON FeatureCollection (e.g. the CBS wijk file), read by the
+/// same parser as the web admin ([`crate::admin_rules::parse_wijken`]): the code in
+/// `wijkcode`/`WK_CODE`, the name in `wijknaam`/`WK_NAAM`, Polygon or MultiPolygon in
+/// WGS84 or RD New.
 pub fn import_wijken(
     conn: &Connection,
     gemeente: GemeenteId,
     path: &Path,
 ) -> Result<Vec<WijkId>, SetupError> {
     let text = read(path)?;
-    let fc: geojson::FeatureCollection = text
-        .parse::<geojson::GeoJson>()
-        .map_err(|e| SetupError::Input(format!("{} is not GeoJSON: {e}", path.display())))?
-        .try_into()
-        .map_err(|_| SetupError::Input("expected a GeoJSON FeatureCollection".into()))?;
-    let mut ids = Vec::new();
-    for (i, f) in fc.features.iter().enumerate() {
-        let prop = |keys: &[&str]| {
-            keys.iter()
-                .find_map(|k| f.property(k).and_then(|v| v.as_str()).map(str::to_owned))
-        };
-        let code = prop(&["wijkcode", "code", "statcode"])
-            .ok_or_else(|| SetupError::Input(format!("feature {i} has no wijkcode property")))?;
-        let name = prop(&["wijknaam", "name", "statnaam"]).unwrap_or_else(|| code.clone());
-        let geometry = f
-            .geometry
-            .clone()
-            .ok_or_else(|| SetupError::Input(format!("feature {i} ({code}) has no geometry")))?;
-        let boundary: MultiPolygon<f64> = match geo::Geometry::<f64>::try_from(geometry) {
-            Ok(geo::Geometry::Polygon(p)) => MultiPolygon(vec![p]),
-            Ok(geo::Geometry::MultiPolygon(mp)) => mp,
-            _ => {
-                return Err(SetupError::Input(format!(
-                    "feature {i} ({code}) must be a Polygon or MultiPolygon"
-                )));
-            }
-        };
-        ids.push(create_wijk(conn, gemeente, &code, &name, &boundary)?);
-    }
-    Ok(ids)
+    let parsed = crate::admin_rules::parse_wijken(&text)
+        .map_err(|e| SetupError::Input(format!("{}: {e}", path.display())))?;
+    parsed
+        .iter()
+        .map(|w| create_wijk(conn, gemeente, &w.code, &w.name, &w.boundary))
+        .collect()
 }
 
 /// A closed polygon from (lon, lat) pairs.

@@ -662,6 +662,16 @@ enum PageRoute {
     TrendsCss,
     LeafletJs,
     LeafletCss,
+    BeheerNormen,
+    BeheerNormenSave,
+    BeheerRegels,
+    BeheerRegelsSave,
+    BeheerRegelEnd,
+    BeheerWijken,
+    BeheerWijkenUpload,
+    BeheerWijkenConfirm,
+    BeheerJs,
+    BeheerCss,
 }
 
 impl PageRoute {
@@ -708,10 +718,20 @@ impl PageRoute {
             PageRoute::KaartCss => ("get", "/static/kaart.css"),
             PageRoute::LeafletJs => ("get", "/static/vendor/leaflet.js"),
             PageRoute::LeafletCss => ("get", "/static/vendor/leaflet.css"),
+            PageRoute::BeheerNormen => ("get", "/beheer/normen"),
+            PageRoute::BeheerNormenSave => ("post", "/beheer/normen"),
+            PageRoute::BeheerRegels => ("get", "/beheer/gebiedsregels"),
+            PageRoute::BeheerRegelsSave => ("post", "/beheer/gebiedsregels"),
+            PageRoute::BeheerRegelEnd => ("post", "/beheer/gebiedsregels/beeindigen"),
+            PageRoute::BeheerWijken => ("get", "/beheer/wijken"),
+            PageRoute::BeheerWijkenUpload => ("post", "/beheer/wijken"),
+            PageRoute::BeheerWijkenConfirm => ("post", "/beheer/wijken/bevestigen"),
+            PageRoute::BeheerJs => ("get", "/static/beheer.js"),
+            PageRoute::BeheerCss => ("get", "/static/beheer.css"),
         }
     }
 
-    const ALL: [PageRoute; 40] = [
+    const ALL: [PageRoute; 50] = [
         PageRoute::Home,
         PageRoute::LoginPage,
         PageRoute::LoginSubmit,
@@ -752,6 +772,16 @@ impl PageRoute {
         PageRoute::TrendsCss,
         PageRoute::LeafletJs,
         PageRoute::LeafletCss,
+        PageRoute::BeheerNormen,
+        PageRoute::BeheerNormenSave,
+        PageRoute::BeheerRegels,
+        PageRoute::BeheerRegelsSave,
+        PageRoute::BeheerRegelEnd,
+        PageRoute::BeheerWijken,
+        PageRoute::BeheerWijkenUpload,
+        PageRoute::BeheerWijkenConfirm,
+        PageRoute::BeheerJs,
+        PageRoute::BeheerCss,
     ];
 }
 
@@ -808,6 +838,18 @@ fn form(fields: &[(&str, &str)]) -> (Option<&'static str>, Vec<u8>) {
 #[case::trends_css(PageRoute::TrendsCss,      [200, 200, 200, 200, 200, 200, 200, 200])]
 #[case::leaflet_js(PageRoute::LeafletJs,      [200, 200, 200, 200, 200, 200, 200, 200])]
 #[case::leaflet_css(PageRoute::LeafletCss,    [200, 200, 200, 200, 200, 200, 200, 200])]
+// Issue 12 part B: the rule pages are the admin's alone; a bad form still answers 200 with
+// its Dutch error for the admin, and changes nothing.
+#[case::beheer_normen(PageRoute::BeheerNormen,               [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_normen_save(PageRoute::BeheerNormenSave,      [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_regels(PageRoute::BeheerRegels,               [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_regels_save(PageRoute::BeheerRegelsSave,      [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_regel_end(PageRoute::BeheerRegelEnd,          [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_wijken(PageRoute::BeheerWijken,               [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_wijken_upload(PageRoute::BeheerWijkenUpload,  [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_wijken_confirm(PageRoute::BeheerWijkenConfirm,[403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_js(PageRoute::BeheerJs,                       [200, 200, 200, 200, 200, 200, 200, 200])]
+#[case::beheer_css(PageRoute::BeheerCss,                     [200, 200, 200, 200, 200, 200, 200, 200])]
 #[tokio::test]
 async fn page_matrix(
     world: &World,
@@ -871,6 +913,12 @@ async fn page_matrix(
         PageRoute::MeldpuntUnlock => form(&[("passphrase", "geen sleutel hier")]),
         PageRoute::MeldpuntFormSave => form(&[("status", "in_progress")]),
         PageRoute::MeldpuntFormHold => form(&[("vast", "1")]),
+        PageRoute::BeheerNormenSave => form(&[("age6_9", "25:00"), ("night_end", "06:00")]),
+        PageRoute::BeheerRegelsSave => form(&[("naam", "x"), ("gebied", "[]")]),
+        PageRoute::BeheerRegelEnd => form(&[("regel", "geen-id")]),
+        PageRoute::BeheerWijkenUpload | PageRoute::BeheerWijkenConfirm => {
+            form(&[("geojson", "geen")])
+        }
         _ => (None, vec![]),
     };
     let method = if method == "post" {

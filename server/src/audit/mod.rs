@@ -72,11 +72,17 @@ pub enum Action {
     MfaReset,
     /// A user was added.
     UserAdd,
+    /// The buitenspeelnormen were changed (issue 12).
+    Norms,
+    /// An area rule was added or ended (issue 12).
+    AreaRule,
+    /// Wijken were imported from a GeoJSON file (issue 12).
+    Wijken,
 }
 
 impl Action {
     /// Every action, in display order.
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 24] = [
         Action::Open,
         Action::Update,
         Action::Export,
@@ -98,6 +104,9 @@ impl Action {
         Action::PasswordChanged,
         Action::MfaReset,
         Action::UserAdd,
+        Action::Norms,
+        Action::AreaRule,
+        Action::Wijken,
     ];
 
     /// The stable code stored in the log.
@@ -124,6 +133,9 @@ impl Action {
             Action::PasswordChanged => "password_changed",
             Action::MfaReset => "mfa_reset",
             Action::UserAdd => "user_add",
+            Action::Norms => "norms",
+            Action::AreaRule => "area_rule",
+            Action::Wijken => "wijken",
         }
     }
 
@@ -156,6 +168,9 @@ impl Action {
             Action::PasswordChanged => "wachtwoord gewijzigd",
             Action::MfaReset => "tweede stap hersteld",
             Action::UserAdd => "gebruiker toegevoegd",
+            Action::Norms => "buitenspeelnormen gewijzigd",
+            Action::AreaRule => "gebiedsregel gewijzigd",
+            Action::Wijken => "wijken ingelezen",
         }
     }
 }

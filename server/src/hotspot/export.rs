@@ -35,6 +35,15 @@ pub fn to_rd(lon: f64, lat: f64) -> Option<(f64, f64)> {
     Some((point.0, point.1))
 }
 
+/// RD New x/y in metres to WGS84 longitude/latitude in degrees (for wijk files that
+/// municipal GIS exports in RD New, issue 12).
+pub fn from_rd(x: f64, y: f64) -> Option<(f64, f64)> {
+    let (wgs84, rd) = PROJECTIONS.as_ref()?;
+    let mut point = (x, y, 0.0);
+    proj4rs::transform::transform(rd, wgs84, &mut point).ok()?;
+    Some((point.0.to_degrees(), point.1.to_degrees()))
+}
+
 /// A number with a decimal comma and `decimals` decimals.
 fn comma(x: f64, decimals: usize) -> String {
     format!("{x:.decimals$}").replace('.', ",")
@@ -162,6 +171,12 @@ mod tests {
         let (x, y) = to_rd(4.4447, 51.9122).expect("projects");
         assert!((88_000.0..95_000.0).contains(&x), "{x}");
         assert!((435_000.0..440_000.0).contains(&y), "{y}");
+        // And back again, to within a few centimetres.
+        let (lon, lat) = from_rd(x, y).expect("back");
+        assert!(
+            (lon - 4.4447).abs() < 1e-6 && (lat - 51.9122).abs() < 1e-6,
+            "{lon} {lat}"
+        );
     }
 
     #[test]

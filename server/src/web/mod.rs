@@ -22,6 +22,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub mod admin;
+pub mod admin_rules;
 
 /// The stylesheet, compiled into the binary.
 const APP_CSS: &str = include_str!("../../assets/app.css");
@@ -37,6 +38,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/static/app.css", get(css))
         .route("/veld", get(field_page))
         .merge(admin::router())
+        .merge(admin_rules::router())
 }
 
 async fn css() -> impl IntoResponse {

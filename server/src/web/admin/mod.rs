@@ -63,17 +63,25 @@ pub fn page(
         false,
         html! {},
         html! {
-            nav.subnav aria-label="Beheer" {
-                @for (path, label) in SECTIONS {
-                    a href=(path) class=[(*path == active).then_some("active")]
-                        aria-current=[(*path == active).then_some("page")] { (label) }
-                }
-            }
+            (section_nav(active))
             h1 { (title) }
             @if let Some(n) = notice { (n) }
             (body)
         },
     )
+}
+
+/// The admin area's section navigation, with `active` marked (also used by the norms,
+/// area-rule and wijk pages, which need their own page head for the map).
+pub fn section_nav(active: &str) -> Markup {
+    html! {
+        nav.subnav aria-label="Beheer" {
+            @for (path, label) in SECTIONS {
+                a href=(path) class=[(*path == active).then_some("active")]
+                    aria-current=[(*path == active).then_some("page")] { (label) }
+            }
+        }
+    }
 }
 
 /// A green notice that something was done.

@@ -1,0 +1,162 @@
+// The admin's rule pages (/beheer/gebiedsregels, /beheer/wijken): a Leaflet map that shows
+// the wijken, existing area rules and hangplekken, and lets the admin draw a new area by
+// clicking its corners (no draw plugin needed: one click adds a vertex). It also warns
+// while typing when a rule's validity nears the three-month limit of art. 172b
+// Gemeentewet, and reads a chosen GeoJSON file into the upload form. The server checks
+// everything again; this script only helps.
+(function () {
+  'use strict';
+
+  function json(id) {
+    var el = document.getElementById(id);
+    if (!el) { return []; }
+    try { return JSON.parse(el.textContent || '[]'); } catch (e) { return []; }
+  }
+
+  // ---- dd-mm-jjjj and the three-month warning -------------------------------------------
+  function parseDate(s) {
+    var m = /^(\d{2})-(\d{2})-(\d{4})$/.exec((s || '').trim());
+    if (!m) { return null; }
+    var d = new Date(Date.UTC(+m[3], +m[2] - 1, +m[1]));
+    return d.getUTCDate() === +m[1] && d.getUTCMonth() === +m[2] - 1 ? d : null;
+  }
+  function fmt(d) {
+    var p = function (n) { return (n < 10 ? '0' : '') + n; };
+    return p(d.getUTCDate()) + '-' + p(d.getUTCMonth() + 1) + '-' + d.getUTCFullYear();
+  }
+  function lastAllowed(from) {
+    // Three calendar months later, minus one day (clamped like jiff: 30-11 + 3 months = 28-02).
+    var y = from.getUTCFullYear(), m = from.getUTCMonth() + 3, day = from.getUTCDate();
+    var last = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+    var d = new Date(Date.UTC(y, m, Math.min(day, last)));
+    d.setUTCDate(d.getUTCDate() - 1);
+    return d;
+  }
+  var van = document.getElementById('van');
+  var tot = document.getElementById('tot');
+  var warn = document.getElementById('drie-maanden');
+  function checkWindow() {
+    if (!van || !tot || !warn) { return; }
+    var a = parseDate(van.value), b = parseDate(tot.value);
+    if (!a || !b) { warn.hidden = true; return; }
+    var limit = lastAllowed(a);
+    var left = Math.round((limit - b) / 86400000);
+    if (left < 0) {
+      warn.hidden = false;
+      warn.className = 'notice error';
+      warn.textContent = 'Langer dan drie maanden is niet toegestaan (art. 172b Gemeentewet): uiterlijk ' + fmt(limit) + '.';
+    } else if (left < 14) {
+      warn.hidden = false;
+      warn.className = 'notice info';
+      warn.textContent = 'Let op: de geldigheid nadert de grens van drie maanden; uiterlijk ' + fmt(limit) + ' is toegestaan.';
+    } else {
+      warn.hidden = true;
+    }
+  }
+  if (van && tot) {
+    van.addEventListener('input', checkWindow);
+    tot.addEventListener('input', checkWindow);
+    checkWindow();
+  }
+
+  // ---- reading a chosen GeoJSON file into the form ---------------------------------------
+  var file = document.getElementById('bestand');
+  var area = document.getElementById('geojson');
+  if (file && area) {
+    file.addEventListener('change', function () {
+      var f = file.files && file.files[0];
+      if (!f) { return; }
+      if (f.size > 2 * 1024 * 1024) {
+        area.value = '';
+        alert('Dit bestand is te groot om in te lezen (meer dan 2 MB). Exporteer alleen de wijken van uw gemeente, vereenvoudigd.');
+        return;
+      }
+      var reader = new FileReader();
+      reader.onload = function () { area.value = String(reader.result || ''); };
+      reader.readAsText(f);
+    });
+  }
+
+  // ---- the map ---------------------------------------------------------------------------
+  var mapEl = document.getElementById('br-map');
+  if (!mapEl) { return; }
+  if (!window.L) {
+    mapEl.textContent = 'De kaartbibliotheek kon niet laden.';
+    return;
+  }
+  var map = L.map(mapEl, { minZoom: 8, maxZoom: 19 });
+  // A view first: permanent labels need one when they are added; fitted below.
+  map.setView([51.92, 4.48], 13);
+  map.attributionControl.setPrefix(false);
+  var basemap = mapEl.dataset.basemap;
+  if (basemap) {
+    var host = '';
+    try { host = new URL(basemap.replace(/[{}]/g, ''), location.href).hostname; } catch (e) { host = ''; }
+    L.tileLayer(basemap, {
+      maxZoom: 19,
+      attribution: /pdok\.nl$/.test(host) ? 'Achtergrond: BRT, &copy; Kadaster (PDOK)' : 'Achtergrond: ' + host
+    }).addTo(map);
+  }
+  var bounds = L.latLngBounds([]);
+  json('br-wijken').forEach(function (w) {
+    var layer = L.geoJSON(w.geometry, {
+      style: { color: '#1d4f91', weight: 2, fillOpacity: 0.06 }
+    }).addTo(map);
+    layer.bindTooltip(w.name + ' (' + w.code + ')', { permanent: true, direction: 'center', className: 'br-label' });
+    bounds.extend(layer.getBounds());
+  });
+  json('br-rules').forEach(function (r) {
+    var layer = L.geoJSON(r.geometry, {
+      style: { color: '#b45309', weight: 2, dashArray: '6 4', fillOpacity: 0.1 }
+    }).addTo(map);
+    layer.bindTooltip(r.name);
+    bounds.extend(layer.getBounds());
+  });
+  json('br-places').forEach(function (p) {
+    L.circleMarker([p.lat, p.lon], { radius: 6, color: '#111', weight: 1, fillColor: '#facc15', fillOpacity: 1 })
+      .bindTooltip(p.name).addTo(map);
+    bounds.extend([p.lat, p.lon]);
+  });
+
+  var field = document.getElementById('gebied');
+  if (mapEl.dataset.mode === 'draw' && field) {
+    var points = [];
+    try {
+      points = JSON.parse(field.value || '[]').map(function (p) { return [p[1], p[0]]; });
+    } catch (e) { points = []; }
+    var shape = L.polygon([], { color: '#c81e1e', weight: 3, fillOpacity: 0.2 }).addTo(map);
+    var dots = L.layerGroup().addTo(map);
+    var count = document.getElementById('br-count');
+    var redraw = function () {
+      shape.setLatLngs(points);
+      dots.clearLayers();
+      points.forEach(function (p) {
+        L.circleMarker(p, { radius: 4, color: '#c81e1e', fillOpacity: 1, interactive: false }).addTo(dots);
+      });
+      field.value = JSON.stringify(points.map(function (p) {
+        return [Math.round(p[1] * 1e6) / 1e6, Math.round(p[0] * 1e6) / 1e6];
+      }));
+      if (count) {
+        count.textContent = points.length ? points.length + (points.length === 1 ? ' punt' : ' punten') : '';
+      }
+    };
+    map.on('click', function (e) {
+      points.push([e.latlng.lat, e.latlng.lng]);
+      redraw();
+    });
+    var undo = document.getElementById('br-undo');
+    var clear = document.getElementById('br-clear');
+    if (undo) { undo.addEventListener('click', function () { points.pop(); redraw(); }); }
+    if (clear) { clear.addEventListener('click', function () { points = []; redraw(); }); }
+    redraw();
+    if (points.length >= 3) {
+      // Coming back with a drawn area (a preview or an error): show that area.
+      bounds = L.latLngBounds(points).pad(0.5);
+    }
+  }
+
+  if (bounds.isValid()) {
+    map.fitBounds(bounds, { padding: [20, 20], maxZoom: 16 });
+  }
+  window.avondrondeBeheerKaart = map;
+})();

@@ -1,0 +1,577 @@
+//! The gemeente's rules, changed by an admin: buitenspeelnormen, area rules (such as a
+//! burgemeestersbevel, art. 172b Gemeentewet) and wijken from a GeoJSON file. The web
+//! admin (`/beheer/normen`, `/beheer/gebiedsregels`, `/beheer/wijken`) calls these; each
+//! validates with the shared norm engine, applies all-or-nothing, writes the audit log in
+//! the same transaction and bumps the gemeente's config version, so phones get the change
+//! with their next pull. Errors are Dutch, for the admin.
+
+use avondronde_shared::area::{Place, is_wijk_code};
+use avondronde_shared::norms::{AreaRule, AreaRuleWarning, NormSet};
+use avondronde_shared::{AreaRuleId, GemeenteId, WijkId};
+use geo::{Intersects, MultiPolygon, Point};
+use jiff::civil::{Date, Time};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::admin::{Caller, atomically_with, record as record_event};
+use crate::audit::Action;
+use crate::db::DbError;
+use crate::state::bump_config;
+
+/// Why a change was refused. The messages are Dutch, for the admin.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    /// The input is wrong; the message says how to put it right.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such rule, or not in the caller's gemeente (indistinguishable).
+    #[error("niet gevonden (of niet in uw gemeente)")]
+    NotFound,
+    /// The store failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<rusqlite::Error> for RulesError {
+    fn from(e: rusqlite::Error) -> Self {
+        RulesError::Db(e.into())
+    }
+}
+
+impl From<crate::admin::AdminError> for RulesError {
+    fn from(e: crate::admin::AdminError) -> Self {
+        match e {
+            crate::admin::AdminError::Db(e) => RulesError::Db(e),
+            crate::admin::AdminError::NotFound => RulesError::NotFound,
+            other => RulesError::Invalid(other.to_string()),
+        }
+    }
+}
+
+fn json(v: &impl serde::Serialize) -> Result<String, RulesError> {
+    Ok(serde_json::to_string(v).map_err(DbError::Json)?)
+}
+
+/// Parses a time of day as the admin types it, `uu:mm` from 00:00 to 23:59.
+pub fn parse_time(field: &str, text: &str) -> Result<Time, RulesError> {
+    let t = text.trim();
+    let bad = || {
+        RulesError::Invalid(format!(
+            "{field}: „{t}” is geen geldige tijd. Gebruik uu:mm tussen 00:00 en 23:59, bijvoorbeeld 21:00."
+        ))
+    };
+    let (h, m) = t.split_once(':').ok_or_else(bad)?;
+    if h.len() != 2 || m.len() != 2 {
+        return Err(bad());
+    }
+    let h: i8 = h.parse().map_err(|_| bad())?;
+    let m: i8 = m.parse().map_err(|_| bad())?;
+    Time::new(h, m, 0, 0).map_err(|_| bad())
+}
+
+/// Parses a date as the admin types it, `dd-mm-jjjj`.
+pub fn parse_date(field: &str, text: &str) -> Result<Date, RulesError> {
+    let t = text.trim();
+    let bad = || {
+        RulesError::Invalid(format!(
+            "{field}: „{t}” is geen geldige datum. Gebruik dd-mm-jjjj, bijvoorbeeld 01-12-2026."
+        ))
+    };
+    let parts: Vec<&str> = t.split('-').collect();
+    let [d, m, y] = parts.as_slice() else {
+        return Err(bad());
+    };
+    if d.len() != 2 || m.len() != 2 || y.len() != 4 {
+        return Err(bad());
+    }
+    let (d, m, y): (i8, i8, i16) = (
+        d.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        y.parse().map_err(|_| bad())?,
+    );
+    Date::new(y, m, d).map_err(|_| bad())
+}
+
+/// `dd-mm-jjjj`.
+pub fn date_nl(d: Date) -> String {
+    format!("{:02}-{:02}-{:04}", d.day(), d.month(), d.year())
+}
+
+/// `uu:mm`.
+pub fn time_nl(t: Time) -> String {
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+/// Checks a norm set with the shared norm engine, returning every problem in one message.
+pub fn check_norms(norms: &NormSet) -> Result<(), RulesError> {
+    norms.validate().map_err(|errors| {
+        RulesError::Invalid(
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    })
+}
+
+/// Replaces the gemeente's buitenspeelnormen (area rules stay as they are).
+pub fn set_norms(conn: &Connection, caller: &Caller, norms: &NormSet) -> Result<(), RulesError> {
+    check_norms(norms)?;
+    let gemeente = scope(caller)?;
+    atomically_with(conn, || {
+        let changed = conn.execute(
+            "UPDATE gemeente SET norms = ?1 WHERE id = ?2",
+            params![json(norms)?, gemeente.to_string()],
+        )?;
+        if changed == 0 {
+            return Err(RulesError::NotFound);
+        }
+        bump_config(conn, gemeente)?;
+        let t = |t: Option<Time>| t.map_or("geen".to_owned(), time_nl);
+        record_event(
+            conn,
+            caller,
+            gemeente,
+            Action::Norms,
+            format!(
+                "0-5 {}, 6-9 {}, 10-13 {}, einde nacht {}",
+                t(norms.under6),
+                t(norms.age6_9),
+                t(norms.age10_13),
+                time_nl(norms.night_end)
+            ),
+        )?;
+        Ok(())
+    })
+}
+
+fn scope(caller: &Caller) -> Result<GemeenteId, RulesError> {
+    caller.scope.ok_or_else(|| {
+        RulesError::Invalid("kies een gemeente: deze wijziging geldt voor één gemeente".into())
+    })
+}
+
+/// Checks an area rule for the web: the shared checks, and the three-month limit of
+/// art. 172b Gemeentewet as a refusal (the command line only warns). Returns the
+/// remaining warnings.
+pub fn check_area_rule(rule: &AreaRule) -> Result<Vec<AreaRuleWarning>, RulesError> {
+    let warnings = rule
+        .warnings()
+        .map_err(|e| RulesError::Invalid(e.to_string()))?;
+    if rule.name.trim().is_empty() || rule.name.chars().count() > 100 {
+        return Err(RulesError::Invalid(
+            "Geef de regel een naam van 1 tot 100 tekens, bijvoorbeeld „Burgemeestersbevel Bospolder”."
+                .into(),
+        ));
+    }
+    let ring = rule.area.0.first().map_or(0, |p| p.exterior().0.len());
+    if ring < 4 {
+        return Err(RulesError::Invalid(
+            "Teken het gebied op de kaart: klik minstens drie hoekpunten aan.".into(),
+        ));
+    }
+    if warnings
+        .iter()
+        .any(|w| matches!(w, AreaRuleWarning::LongerThanThreeMonths { .. }))
+    {
+        return Err(RulesError::Invalid(format!(
+            "Een burgemeestersbevel geldt ten hoogste drie maanden (art. 172b Gemeentewet): van {} mag de regel tot en met {} gelden. Kort de geldigheid in.",
+            date_nl(rule.valid_from),
+            date_nl(last_allowed_day(rule.valid_from)),
+        )));
+    }
+    Ok(warnings)
+}
+
+/// The last day a rule starting on `from` may still be valid (three months, exclusive).
+pub fn last_allowed_day(from: Date) -> Date {
+    from.checked_add(jiff::Span::new().months(AreaRule::MAX_VALIDITY_MONTHS))
+        .and_then(|d| d.yesterday())
+        .unwrap_or(from)
+}
+
+/// Stores a new area rule for the caller's gemeente.
+pub fn add_area_rule(
+    conn: &Connection,
+    caller: &Caller,
+    rule: &AreaRule,
+) -> Result<Vec<AreaRuleWarning>, RulesError> {
+    let gemeente = scope(caller)?;
+    if rule.gemeente != gemeente {
+        return Err(RulesError::NotFound);
+    }
+    let warnings = check_area_rule(rule)?;
+    atomically_with(conn, || {
+        crate::setup::add_area_rule(conn, rule).map_err(|e| match e {
+            crate::setup::SetupError::Db(e) => RulesError::Db(e),
+            other => RulesError::Invalid(other.to_string()),
+        })?;
+        record_event(
+            conn,
+            caller,
+            gemeente,
+            Action::AreaRule,
+            format!(
+                "toegevoegd: {} ({}, {} t/m {})",
+                rule.id,
+                rule.window.label_nl(),
+                date_nl(rule.valid_from),
+                date_nl(rule.valid_until)
+            ),
+        )?;
+        Ok::<(), RulesError>(())
+    })?;
+    Ok(warnings)
+}
+
+/// The gemeente's area rules, newest validity first.
+pub fn list_area_rules(conn: &Connection, caller: &Caller) -> Result<Vec<AreaRule>, RulesError> {
+    let gemeente = scope(caller)?;
+    let mut stmt = conn.prepare("SELECT rule FROM area_rule WHERE gemeente_id = ?1")?;
+    let mut rules: Vec<AreaRule> = stmt
+        .query_map(params![gemeente.to_string()], |r| r.get::<_, String>(0))?
+        .map(|j| Ok(serde_json::from_str(&j?).map_err(DbError::Json)?))
+        .collect::<Result<_, RulesError>>()?;
+    rules.sort_by_key(|r| std::cmp::Reverse(r.valid_from));
+    Ok(rules)
+}
+
+/// Ends (removes) an area rule: phones stop applying it with their next pull. The audit
+/// log keeps what it was.
+pub fn end_area_rule(conn: &Connection, caller: &Caller, id: AreaRuleId) -> Result<(), RulesError> {
+    let gemeente = scope(caller)?;
+    atomically_with(conn, || {
+        let gone = conn.execute(
+            "DELETE FROM area_rule WHERE id = ?1 AND gemeente_id = ?2",
+            params![id.to_string(), gemeente.to_string()],
+        )?;
+        if gone == 0 {
+            return Err(RulesError::NotFound);
+        }
+        bump_config(conn, gemeente)?;
+        record_event(
+            conn,
+            caller,
+            gemeente,
+            Action::AreaRule,
+            format!("beëindigd: {id}"),
+        )?;
+        Ok(())
+    })
+}
+
+/// The gemeente's hangplekken (named places).
+pub fn places(conn: &Connection, caller: &Caller) -> Result<Vec<Place>, RulesError> {
+    let gemeente = scope(caller)?;
+    let mut stmt = conn.prepare(
+        "SELECT p.id, p.wijk_id, p.name, p.lat, p.lon FROM place p JOIN wijk w ON w.id = p.wijk_id
+         WHERE w.gemeente_id = ?1 ORDER BY p.name",
+    )?;
+    let rows = stmt.query_map(params![gemeente.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, f64>(3)?,
+            r.get::<_, f64>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, wijk, name, lat, lon) = row?;
+        if let (Ok(id), Ok(wijk)) = (id.parse(), wijk.parse()) {
+            out.push(Place {
+                id,
+                wijk,
+                name,
+                lat,
+                lon,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The names of the hangplekken that lie in an area (boundary included).
+pub fn covered_places<'a>(area: &MultiPolygon<f64>, places: &'a [Place]) -> Vec<&'a Place> {
+    places
+        .iter()
+        .filter(|p| area.intersects(&Point::new(p.lon, p.lat)))
+        .collect()
+}
+
+/// One wijk read from a GeoJSON file, not yet stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedWijk {
+    /// CBS code, WK and six digits.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Boundary in WGS84.
+    pub boundary: MultiPolygon<f64>,
+}
+
+/// Reads wijken from a GeoJSON FeatureCollection as CBS publishes it: the code in
+/// `wijkcode`, `WK_CODE`, `statcode` or `code`, the name in `wijknaam`, `WK_NAAM`,
+/// `statnaam` or `name`, a Polygon or MultiPolygon in WGS84, or in RD New (EPSG:28992),
+/// which is reprojected: the CBS publishes its wijk boundaries in RD New, and a GeoJSON
+/// exported from its GeoPackage keeps that CRS.
+pub fn parse_wijken(text: &str) -> Result<Vec<ParsedWijk>, RulesError> {
+    if text.trim().is_empty() {
+        return Err(RulesError::Invalid(
+            "Het bestand is leeg. Kies een GeoJSON-bestand met wijken.".into(),
+        ));
+    }
+    let gj: geojson::GeoJson = text.parse().map_err(|_| {
+        RulesError::Invalid(
+            "Dit is geen geldig GeoJSON-bestand (de JSON is onleesbaar). Kies het wijkenbestand van het CBS of PDOK als GeoJSON.".into(),
+        )
+    })?;
+    let fc: geojson::FeatureCollection = gj.try_into().map_err(|_| {
+        RulesError::Invalid(
+            "Het bestand moet een GeoJSON FeatureCollection zijn, met per wijk één feature.".into(),
+        )
+    })?;
+    let crs = fc
+        .foreign_members
+        .as_ref()
+        .and_then(|m| m.get("crs"))
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    let declared_rd = crs.contains("28992");
+    if fc.features.is_empty() {
+        return Err(RulesError::Invalid(
+            "Het bestand bevat geen wijken (geen features).".into(),
+        ));
+    }
+    let mut out: Vec<ParsedWijk> = Vec::new();
+    for (i, f) in fc.features.iter().enumerate() {
+        let n = i + 1;
+        let prop = |keys: &[&str]| {
+            keys.iter().find_map(|k| {
+                f.property(k)
+                    .and_then(|v| v.as_str())
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+            })
+        };
+        let code = prop(&["wijkcode", "WK_CODE", "statcode", "code"]).ok_or_else(|| {
+            RulesError::Invalid(format!(
+                "Wijk {n} heeft geen wijkcode (eigenschap wijkcode of WK_CODE)."
+            ))
+        })?;
+        if !is_wijk_code(&code) {
+            return Err(RulesError::Invalid(format!(
+                "Wijk {n}: „{code}” is geen CBS-wijkcode (WK en zes cijfers, bijvoorbeeld WK059903)."
+            )));
+        }
+        if out.iter().any(|w| w.code == code) {
+            return Err(RulesError::Invalid(format!(
+                "Wijkcode {code} staat twee keer in het bestand."
+            )));
+        }
+        let name =
+            prop(&["wijknaam", "WK_NAAM", "statnaam", "name"]).unwrap_or_else(|| code.clone());
+        let not_polygon = || {
+            RulesError::Invalid(format!(
+                "Wijk {n} ({code}) is geen vlak: elke wijk moet een Polygon of MultiPolygon zijn. Niets is opgeslagen."
+            ))
+        };
+        let geometry = f.geometry.clone().ok_or_else(not_polygon)?;
+        let boundary = match geo::Geometry::<f64>::try_from(geometry) {
+            Ok(geo::Geometry::Polygon(p)) => MultiPolygon(vec![p]),
+            Ok(geo::Geometry::MultiPolygon(mp)) => mp,
+            _ => return Err(not_polygon()),
+        };
+        let coords = || {
+            boundary
+                .0
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .flat_map(|r| r.coords())
+        };
+        // RD New: declared in the file (as ogr2ogr writes it from the CBS GeoPackage), or
+        // coordinates in metres inside the RD grid, which no WGS84 file can have.
+        let looks_rd = coords().all(|c| {
+            (-7_000.0..=300_000.0).contains(&c.x) && (289_000.0..=629_000.0).contains(&c.y)
+        });
+        let boundary = if declared_rd || looks_rd {
+            reproject_rd(&boundary).ok_or_else(|| {
+                RulesError::Invalid(format!(
+                    "Wijk {n} ({code}): de RD New-coördinaten (EPSG:28992) zijn niet om te rekenen. Exporteer het bestand in WGS84 (EPSG:4326)."
+                ))
+            })?
+        } else {
+            boundary
+        };
+        let in_wgs84 = boundary
+            .0
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|r| r.coords())
+            .all(|c| c.x.is_finite() && c.y.is_finite() && c.x.abs() <= 180.0 && c.y.abs() <= 90.0);
+        if !in_wgs84 || boundary.0.is_empty() {
+            return Err(RulesError::Invalid(format!(
+                "Wijk {n} ({code}) heeft coördinaten die geen WGS84 (lengte- en breedtegraden) en geen RD New (EPSG:28992) zijn. Exporteer het bestand in WGS84 (EPSG:4326)."
+            )));
+        }
+        out.push(ParsedWijk {
+            code,
+            name,
+            boundary,
+        });
+    }
+    Ok(out)
+}
+
+/// Reprojects a boundary from RD New (EPSG:28992) to WGS84; `None` if a point fails.
+fn reproject_rd(boundary: &MultiPolygon<f64>) -> Option<MultiPolygon<f64>> {
+    use geo::MapCoords;
+    boundary
+        .try_map_coords(|c| {
+            crate::hotspot::export::from_rd(c.x, c.y)
+                .map(|(x, y)| geo::Coord { x, y })
+                .ok_or(())
+        })
+        .ok()
+}
+
+/// Stores parsed wijken in the caller's gemeente in one transaction: a new code is added,
+/// a known code of this gemeente gets the new name and boundary (its contacts, places and
+/// coordinators stay with it). A code that belongs to another gemeente refuses the whole
+/// file. Returns (added, updated).
+pub fn import_wijken(
+    conn: &Connection,
+    caller: &Caller,
+    wijken: &[ParsedWijk],
+) -> Result<(usize, usize), RulesError> {
+    let gemeente = scope(caller)?;
+    if wijken.is_empty() {
+        return Err(RulesError::Invalid(
+            "Het bestand bevat geen wijken (geen features).".into(),
+        ));
+    }
+    atomically_with(conn, || {
+        let (mut added, mut updated) = (0, 0);
+        for w in wijken {
+            let owner: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT id, gemeente_id FROM wijk WHERE code = ?1",
+                    params![w.code],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            match owner {
+                Some((id, g)) if g == gemeente.to_string() => {
+                    conn.execute(
+                        "UPDATE wijk SET name = ?1, boundary = ?2 WHERE id = ?3",
+                        params![w.name, json(&w.boundary)?, id],
+                    )?;
+                    updated += 1;
+                }
+                Some(_) => {
+                    return Err(RulesError::Invalid(format!(
+                        "Wijkcode {} hoort bij een andere gemeente. Niets is opgeslagen.",
+                        w.code
+                    )));
+                }
+                None => {
+                    conn.execute(
+                        "INSERT INTO wijk (id, gemeente_id, code, name, boundary) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![
+                            WijkId::new().to_string(),
+                            gemeente.to_string(),
+                            w.code,
+                            w.name,
+                            json(&w.boundary)?
+                        ],
+                    )?;
+                    added += 1;
+                }
+            }
+        }
+        bump_config(conn, gemeente)?;
+        record_event(
+            conn,
+            caller,
+            gemeente,
+            Action::Wijken,
+            format!(
+                "{added} toegevoegd, {updated} bijgewerkt: {}",
+                wijken
+                    .iter()
+                    .map(|w| w.code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )?;
+        Ok((added, updated))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_uu_mm_and_25_00_is_refused_in_dutch() {
+        assert_eq!(
+            parse_time("x", "21:30").expect("ok"),
+            Time::constant(21, 30, 0, 0)
+        );
+        for bad in ["25:00", "21:60", "2100", "9:00", "", "21:00:00", "aa:bb"] {
+            let e = parse_time("Norm 6–9 jaar", bad).expect_err(bad).to_string();
+            assert!(e.contains("geen geldige tijd"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn dates_are_dd_mm_jjjj() {
+        assert_eq!(
+            parse_date("x", "01-12-2026").expect("ok"),
+            Date::constant(2026, 12, 1)
+        );
+        for bad in ["2026-12-01", "31-02-2026", "1-12-2026", "", "01/12/2026"] {
+            assert!(parse_date("x", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cbs_property_names_and_non_polygons_and_rd_new() {
+        let fc = |props: &str, geom: &str, extra: &str| {
+            format!(
+                r#"{{"type":"FeatureCollection",{extra}"features":[{{"type":"Feature","properties":{props},"geometry":{geom}}}]}}"#
+            )
+        };
+        let square =
+            r#"{"type":"Polygon","coordinates":[[[4.4,51.9],[4.5,51.9],[4.5,52.0],[4.4,51.9]]]}"#;
+        let ok = parse_wijken(&fc(
+            r#"{"WK_CODE":"WK059903","WK_NAAM":"Delfshaven"}"#,
+            square,
+            "",
+        ))
+        .expect("CBS names");
+        assert_eq!(ok[0].name, "Delfshaven");
+        let point = r#"{"type":"Point","coordinates":[4.4,51.9]}"#;
+        let e = parse_wijken(&fc(r#"{"wijkcode":"WK059903"}"#, point, "")).expect_err("point");
+        assert!(e.to_string().contains("geen vlak"), "{e}");
+        // RD New, declared as ogr2ogr writes it, or recognised from metres in the RD grid:
+        // reprojected to WGS84 around Rotterdam-West.
+        let rd = r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::28992"}},"#;
+        let big = r#"{"type":"Polygon","coordinates":[[[92000,437000],[93000,437000],[93000,438000],[92000,437000]]]}"#;
+        for extra in [rd, ""] {
+            let w = parse_wijken(&fc(r#"{"wijkcode":"WK059903"}"#, big, extra)).expect("rd new");
+            let c = w[0].boundary.0[0].exterior().0[0];
+            assert!(
+                (4.40..4.48).contains(&c.x) && (51.88..51.94).contains(&c.y),
+                "{c:?}"
+            );
+        }
+        let nowhere = r#"{"type":"Polygon","coordinates":[[[900000,437000],[903000,437000],[903000,438000],[900000,437000]]]}"#;
+        let e = parse_wijken(&fc(r#"{"wijkcode":"WK059903"}"#, nowhere, "")).expect_err("metres");
+        assert!(e.to_string().contains("WGS84"), "{e}");
+        assert!(parse_wijken("").is_err());
+        assert!(parse_wijken("{niet json").is_err());
+        assert!(parse_wijken(r#"{"type":"FeatureCollection","features":[]}"#).is_err());
+    }
+}

@@ -1,0 +1,548 @@
+//! Issue 12 (part B), through `Router::oneshot`: the admin changes the buitenspeelnormen,
+//! area rules and wijken in the web pages, each change is audited and reaches a phone with
+//! its next pull, and every bad input (a norm time of 25:00, a rule valid for a year, a
+//! GeoJSON that is not polygons, invalid or empty) gets a Dutch error and changes nothing:
+//! not the rows, not the config version, not the audit log.
+
+mod common;
+
+use avondronde_server::setup;
+use avondronde_shared::Role;
+use avondronde_shared::sync::PullResponse;
+use axum::http::StatusCode;
+use common::*;
+
+/// `application/x-www-form-urlencoded`, every byte but letters and digits escaped.
+fn form(fields: &[(&str, &str)]) -> (Option<&'static str>, Vec<u8>) {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    (Some("application/x-www-form-urlencoded"), body.into_bytes())
+}
+
+struct World {
+    app: TestApp,
+    seed: Seed,
+    admin: String,
+    device: String,
+}
+
+async fn world() -> World {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let (u, p) = seed.login(Role::Admin);
+    let admin = session_cookie(&app.conn(), u, p);
+    let device = app.device(&seed).await;
+    World {
+        app,
+        seed,
+        admin,
+        device,
+    }
+}
+
+impl World {
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let reply = self
+            .app
+            .send(post(path, Auth::Cookie(&self.admin), form(fields)))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text());
+        reply
+    }
+
+    async fn pull(&self, version: Option<u64>) -> PullResponse {
+        let reply = self
+            .app
+            .send(post(
+                "/api/v1/sync/pull",
+                Auth::Bearer(&self.device),
+                json_body(&serde_json::json!({ "protocol": 1, "config_version": version })),
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        reply.json()
+    }
+
+    fn config_version(&self) -> i64 {
+        self.app.scalar(&format!(
+            "SELECT config_version FROM gemeente WHERE id = '{}'",
+            self.seed.gemeente
+        ))
+    }
+
+    fn audit(&self, action: &str) -> i64 {
+        self.app.scalar(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = '{action}'"
+        ))
+    }
+
+    fn norms_json(&self) -> String {
+        self.app
+            .conn()
+            .query_row(
+                "SELECT norms FROM gemeente WHERE id = ?1",
+                [self.seed.gemeente.to_string()],
+                |r| r.get(0),
+            )
+            .expect("norms")
+    }
+
+    /// Everything a failed change must leave alone.
+    fn snapshot(&self) -> (String, i64, i64, i64, i64) {
+        (
+            self.norms_json(),
+            self.config_version(),
+            self.app.scalar("SELECT COUNT(*) FROM area_rule"),
+            self.app.scalar("SELECT COUNT(*) FROM wijk"),
+            self.app.scalar("SELECT COUNT(*) FROM audit_log"),
+        )
+    }
+
+    /// A square of about 400 m around the seed's point inside the wijk, as `[[lon, lat], …]`.
+    fn square(&self) -> String {
+        let (lat, lon) = self.seed.inside;
+        let d = 0.002;
+        serde_json::json!([
+            [lon - d, lat - d],
+            [lon + d, lat - d],
+            [lon + d, lat + d],
+            [lon - d, lat + d]
+        ])
+        .to_string()
+    }
+}
+
+fn norms_form<'a>(age6_9: &'a str, actie: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("under6", "20:00"),
+        ("age6_9", age6_9),
+        ("age10_13", "22:00"),
+        ("night_end", "06:00"),
+        ("om", "21:30"),
+        ("actie", actie),
+    ]
+}
+
+fn today_plus(months: i64, days: i64) -> String {
+    let d = jiff::Zoned::now()
+        .date()
+        .checked_add(jiff::Span::new().months(months))
+        .and_then(|d| d.checked_add(jiff::Span::new().days(days)))
+        .expect("date");
+    avondronde_server::admin_rules::date_nl(d)
+}
+
+// ---- norms -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_norm_saved_in_the_web_is_audited_and_reaches_the_phone_with_the_next_pull() {
+    let w = world().await;
+    let first = w
+        .pull(None)
+        .await
+        .config
+        .expect("first pull carries the config");
+    assert_eq!(
+        first.norms.age6_9.map(|t| t.to_string()),
+        Some("21:00:00".into())
+    );
+
+    let page = w
+        .post("/beheer/normen", &norms_form("20:30", "opslaan"))
+        .await
+        .text();
+    assert!(page.contains("De normen zijn opgeslagen"), "{page}");
+    assert_eq!(w.audit("norms"), 1);
+
+    let next = w
+        .pull(Some(first.version))
+        .await
+        .config
+        .expect("a changed config is sent again");
+    assert!(next.version > first.version);
+    assert_eq!(
+        next.norms.age6_9.map(|t| t.to_string()),
+        Some("20:30:00".into())
+    );
+}
+
+#[tokio::test]
+async fn a_norm_time_of_25_00_gets_a_dutch_error_and_changes_nothing() {
+    let w = world().await;
+    let before = w.snapshot();
+    let page = w
+        .post("/beheer/normen", &norms_form("25:00", "opslaan"))
+        .await
+        .text();
+    assert!(page.contains("„25:00” is geen geldige tijd"), "{page}");
+    assert!(page.contains("role=\"alert\""), "{page}");
+    assert_eq!(w.snapshot(), before);
+}
+
+#[tokio::test]
+async fn norms_that_break_the_engine_rules_are_refused_with_its_dutch_message() {
+    let w = world().await;
+    let before = w.snapshot();
+    // 6–9 later than 10–13: the shared engine's validation refuses it.
+    let page = w
+        .post("/beheer/normen", &norms_form("23:00", "opslaan"))
+        .await
+        .text();
+    assert!(
+        page.contains("jongere kinderen horen eerder binnen te zijn"),
+        "{page}"
+    );
+    assert_eq!(w.snapshot(), before);
+}
+
+#[tokio::test]
+async fn the_norm_preview_shows_the_engines_verdict_and_saves_nothing() {
+    let w = world().await;
+    let before = w.snapshot();
+    let page = w
+        .post("/beheer/normen", &norms_form("21:00", "voorbeeld"))
+        .await
+        .text();
+    // One child 6–9 at 21:30 against 21:00: thirty minutes past, as the app says it.
+    assert!(page.contains("30 min"), "{page}");
+    assert!(page.contains("verdict alert"), "{page}");
+    assert_eq!(w.snapshot(), before);
+}
+
+// ---- area rules --------------------------------------------------------------------------
+
+fn rule_form<'a>(
+    gebied: &'a str,
+    van: &'a str,
+    tot: &'a str,
+    actie: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("naam", "Burgemeestersbevel Testwijk"),
+        ("begin", "20:00"),
+        ("eind", "06:00"),
+        ("van", van),
+        ("tot", tot),
+        ("b05", "on"),
+        ("b69", "on"),
+        ("b1011", "on"),
+        ("effect", "presence_banned"),
+        ("gebied", gebied),
+        ("actie", actie),
+    ]
+}
+
+#[tokio::test]
+async fn an_area_rule_drawn_in_the_web_is_audited_pulled_by_the_phone_and_can_be_ended() {
+    let w = world().await;
+    let first = w.pull(None).await.config.expect("config");
+    assert!(first.area_rules.is_empty());
+    let square = w.square();
+    let (van, tot) = (today_plus(0, 0), today_plus(1, 0));
+    let page = w
+        .post(
+            "/beheer/gebiedsregels",
+            &rule_form(&square, &van, &tot, "opslaan"),
+        )
+        .await
+        .text();
+    assert!(page.contains("is opgeslagen"), "{page}");
+    assert_eq!(w.audit("area_rule"), 1);
+
+    let next = w
+        .pull(Some(first.version))
+        .await
+        .config
+        .expect("changed config");
+    assert_eq!(next.area_rules.len(), 1);
+    let rule = &next.area_rules[0];
+    let (lat, lon) = w.seed.inside;
+    assert!(rule.covers(geo::Point::new(lon, lat)));
+    assert_eq!(rule.name, "Burgemeestersbevel Testwijk");
+
+    let id = rule.id.to_string();
+    let page = w
+        .post("/beheer/gebiedsregels/beeindigen", &[("regel", &id)])
+        .await
+        .text();
+    assert!(page.contains("De regel is beëindigd"), "{page}");
+    assert_eq!(w.audit("area_rule"), 2);
+    let after = w
+        .pull(Some(next.version))
+        .await
+        .config
+        .expect("changed again");
+    assert!(after.area_rules.is_empty());
+}
+
+#[tokio::test]
+async fn an_area_rule_valid_for_a_year_is_refused_under_art_172b_and_nothing_is_stored() {
+    let w = world().await;
+    let before = w.snapshot();
+    let square = w.square();
+    let (van, tot) = (today_plus(0, 0), today_plus(12, 0));
+    let page = w
+        .post(
+            "/beheer/gebiedsregels",
+            &rule_form(&square, &van, &tot, "opslaan"),
+        )
+        .await
+        .text();
+    assert!(page.contains("ten hoogste drie maanden"), "{page}");
+    assert!(page.contains("art. 172b Gemeentewet"), "{page}");
+    assert_eq!(w.snapshot(), before);
+}
+
+#[tokio::test]
+async fn an_area_rule_of_exactly_three_months_is_allowed_with_a_warning_and_one_day_more_is_not() {
+    let w = world().await;
+    let square = w.square();
+    let van = today_plus(0, 0);
+    let before = w.snapshot();
+    let page = w
+        .post(
+            "/beheer/gebiedsregels",
+            &rule_form(&square, &van, &today_plus(3, 0), "opslaan"),
+        )
+        .await
+        .text();
+    assert!(page.contains("ten hoogste drie maanden"), "{page}");
+    assert_eq!(w.snapshot(), before);
+    let page = w
+        .post(
+            "/beheer/gebiedsregels",
+            &rule_form(&square, &van, &today_plus(3, -1), "opslaan"),
+        )
+        .await
+        .text();
+    assert!(page.contains("is opgeslagen"), "{page}");
+    assert!(page.contains("nadert de grens van drie maanden"), "{page}");
+}
+
+#[tokio::test]
+async fn bad_area_rule_input_gets_dutch_errors_and_changes_nothing() {
+    let w = world().await;
+    let before = w.snapshot();
+    let square = w.square();
+    let van = today_plus(0, 0);
+    let tot = today_plus(1, 0);
+    for (fields, expect) in [
+        (rule_form("", &van, &tot, "opslaan"), "minstens drie"),
+        (
+            rule_form("[[4.4,51.9]]", &van, &tot, "opslaan"),
+            "minstens drie",
+        ),
+        (rule_form("geen json", &van, &tot, "opslaan"), "onleesbaar"),
+        (
+            rule_form(&square, "2026-12-01", &tot, "opslaan"),
+            "dd-mm-jjjj",
+        ),
+        (
+            rule_form(&square, &tot, &van, "opslaan"),
+            "vóór de begindatum",
+        ),
+    ] {
+        let page = w.post("/beheer/gebiedsregels", &fields).await.text();
+        assert!(page.contains(expect), "{expect}: {page}");
+    }
+    let mut no_bands = rule_form(&square, &van, &tot, "opslaan");
+    no_bands.retain(|(k, _)| !k.starts_with('b'));
+    let page = w.post("/beheer/gebiedsregels", &no_bands).await.text();
+    assert!(page.contains("role=\"alert\""), "{page}");
+    assert_eq!(w.snapshot(), before);
+}
+
+#[tokio::test]
+async fn the_area_rule_preview_lists_the_hangplekken_inside_and_stores_nothing() {
+    let w = world().await;
+    let (lat, lon) = w.seed.inside;
+    setup::add_place(&w.app.conn(), w.seed.wijk, "Speeltuin Binnen", lat, lon).expect("place");
+    setup::add_place(
+        &w.app.conn(),
+        w.seed.wijk,
+        "Pleintje Buiten",
+        lat + 0.01,
+        lon,
+    )
+    .expect("place");
+    let before = w.snapshot();
+    let square = w.square();
+    let page = w
+        .post(
+            "/beheer/gebiedsregels",
+            &rule_form(&square, &today_plus(0, 0), &today_plus(1, 0), "voorbeeld"),
+        )
+        .await
+        .text();
+    let list = page
+        .split("Hangplekken in dit gebied")
+        .nth(1)
+        .expect("the preview lists hangplekken");
+    let list = list.split("</ul>").next().unwrap_or_default();
+    assert!(list.contains("Speeltuin Binnen"), "{list}");
+    assert!(!list.contains("Pleintje Buiten"), "{list}");
+    assert_eq!(w.snapshot(), before);
+}
+
+#[tokio::test]
+async fn an_admin_cannot_end_another_gemeentes_rule() {
+    let w = world().await;
+    let other = w.app.seed(true);
+    let (u, p) = other.login(Role::Admin);
+    let other_admin = session_cookie(&w.app.conn(), u, p);
+    let square = w.square();
+    w.post(
+        "/beheer/gebiedsregels",
+        &rule_form(&square, &today_plus(0, 0), &today_plus(1, 0), "opslaan"),
+    )
+    .await;
+    let id: String = w
+        .app
+        .conn()
+        .query_row("SELECT id FROM area_rule", [], |r| r.get(0))
+        .expect("rule");
+    let before = w.snapshot();
+    let reply = w
+        .app
+        .send(post(
+            "/beheer/gebiedsregels/beeindigen",
+            Auth::Cookie(&other_admin),
+            form(&[("regel", &id)]),
+        ))
+        .await;
+    assert!(reply.text().contains("Onbekende regel"), "{}", reply.text());
+    assert_eq!(w.snapshot(), before);
+}
+
+// ---- wijken ------------------------------------------------------------------------------
+
+fn cbs_file(features: &[(&str, &str, &str)]) -> String {
+    let features: Vec<serde_json::Value> = features
+        .iter()
+        .map(|(code, name, geometry)| {
+            serde_json::json!({
+                "type": "Feature",
+                "properties": { "WK_CODE": code, "WK_NAAM": name, "GM_CODE": "GM9000" },
+                "geometry": serde_json::from_str::<serde_json::Value>(geometry).expect("geometry"),
+            })
+        })
+        .collect();
+    serde_json::json!({ "type": "FeatureCollection", "features": features }).to_string()
+}
+
+const SQUARE: &str = r#"{"type":"Polygon","coordinates":[[[4.50,51.95],[4.52,51.95],[4.52,51.97],[4.50,51.97],[4.50,51.95]]]}"#;
+
+#[tokio::test]
+async fn a_cbs_wijk_file_is_previewed_first_then_stored_on_confirm_and_pulled() {
+    let w = world().await;
+    let first = w.pull(None).await.config.expect("config");
+    let file = cbs_file(&[("WK999977", "Nieuwe Wijk", SQUARE)]);
+    let before = w.snapshot();
+    let page = w.post("/beheer/wijken", &[("geojson", &file)]).await.text();
+    assert!(page.contains("Controleer de wijken"), "{page}");
+    assert!(page.contains("Nieuwe Wijk"), "{page}");
+    assert_eq!(w.snapshot(), before, "the preview stores nothing");
+
+    let page = w
+        .post("/beheer/wijken/bevestigen", &[("geojson", &file)])
+        .await
+        .text();
+    assert!(page.contains("1 toegevoegd, 0 bijgewerkt"), "{page}");
+    assert_eq!(w.audit("wijken"), 1);
+    let next = w
+        .pull(Some(first.version))
+        .await
+        .config
+        .expect("changed config");
+    assert!(
+        next.wijken
+            .iter()
+            .any(|x| x.code == "WK999977" && x.name == "Nieuwe Wijk")
+    );
+
+    // The same file again updates instead of duplicating.
+    let renamed = cbs_file(&[("WK999977", "Andere Naam", SQUARE)]);
+    let page = w
+        .post("/beheer/wijken/bevestigen", &[("geojson", &renamed)])
+        .await
+        .text();
+    assert!(page.contains("0 toegevoegd, 1 bijgewerkt"), "{page}");
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM wijk WHERE code = 'WK999977'"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn bad_wijk_files_get_dutch_errors_and_change_nothing() {
+    let w = world().await;
+    let before = w.snapshot();
+    let point = r#"{"type":"Point","coordinates":[4.5,51.95]}"#;
+    let line = r#"{"type":"LineString","coordinates":[[4.5,51.95],[4.6,51.96]]}"#;
+    let rd = r#"{"type":"Polygon","coordinates":[[[920000,437000],[930000,437000],[930000,438000],[920000,437000]]]}"#;
+    let cases: Vec<(String, &str)> = vec![
+        (cbs_file(&[("WK999977", "Punt", point)]), "geen vlak"),
+        (
+            cbs_file(&[("WK999977", "Goed", SQUARE), ("WK999978", "Lijn", line)]),
+            "geen vlak",
+        ),
+        (cbs_file(&[("WK999977", "RD", rd)]), "WGS84"),
+        ("{ dit is geen json".into(), "geen geldig GeoJSON"),
+        (String::new(), "leeg"),
+        (
+            r#"{"type":"FeatureCollection","features":[]}"#.into(),
+            "geen wijken",
+        ),
+        (
+            cbs_file(&[("BU12345678", "Buurt", SQUARE)]),
+            "geen CBS-wijkcode",
+        ),
+    ];
+    for (file, expect) in &cases {
+        for path in ["/beheer/wijken", "/beheer/wijken/bevestigen"] {
+            let page = w.post(path, &[("geojson", file)]).await.text();
+            assert!(page.contains(expect), "{path} {expect}: {page}");
+            assert!(page.contains("role=\"alert\""), "{page}");
+        }
+    }
+    assert_eq!(w.snapshot(), before);
+}
+
+#[tokio::test]
+async fn a_wijk_file_with_another_gemeentes_code_is_refused_whole() {
+    let w = world().await;
+    let other = w.app.seed(false);
+    let taken: String = w
+        .app
+        .conn()
+        .query_row(
+            "SELECT code FROM wijk WHERE gemeente_id = ?1",
+            [other.gemeente.to_string()],
+            |r| r.get(0),
+        )
+        .expect("code");
+    let before = w.snapshot();
+    // The first feature is fine; the second belongs to another gemeente. Nothing is stored.
+    let file = cbs_file(&[("WK999977", "Nieuw", SQUARE), (&taken, "Gekaapt", SQUARE)]);
+    let page = w
+        .post("/beheer/wijken/bevestigen", &[("geojson", &file)])
+        .await
+        .text();
+    assert!(page.contains("hoort bij een andere gemeente"), "{page}");
+    assert_eq!(w.snapshot(), before);
+}

@@ -1,0 +1,221 @@
+// Issue 12 (part B) in a real browser: the gemeente's admin changes the buitenspeelnormen,
+// draws an area rule (a burgemeestersbevel) on the map and uploads a CBS wijk file, in
+// Debian's Chromium at 1280×800 (and each page again at 390×844), against the demo server
+// with every off-machine request refused (no basemap). The field app (its own components
+// and store, served by `avondronde-liveview` with the clock pinned to 22:30, at 390×844)
+// is enrolled to the same server and shows each change after a sync.
+//
+// Needs `cargo build -p avondronde-server -p avondronde-app --bins --features
+// avondronde-app/liveview` first. Screenshots go to artifacts/admin-*.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { launchDemo, launchLiveview, stop } from './app-support.mjs';
+import { totp } from './totp.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const artifacts = join(here, 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+const EVENING = '2026-11-20T22:30:00+01:00';
+const FIX = { latitude: 51.9122, longitude: 4.4447, accuracy: 12 };
+const ARGS = ['--lang=nl-NL', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+const work = mkdtempSync(join(tmpdir(), 'avondronde-admin-rules-'));
+let server;
+let liveview;
+let adminCtx;
+let fieldCtx;
+let admin;
+let field;
+let base;
+let creds;
+
+const shot = async (name) => {
+  await admin.screenshot({ path: join(artifacts, `admin-${name}-1280.png`), fullPage: true });
+  await admin.setViewportSize({ width: 390, height: 844 });
+  await admin.screenshot({ path: join(artifacts, `admin-${name}-390.png`), fullPage: true });
+  // Nothing may stick out sideways on a phone.
+  const overflow = await admin.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `${name} scrolls sideways at 390 px (${overflow} px)`);
+  await admin.setViewportSize({ width: 1280, height: 800 });
+};
+const fieldShot = (name) => field.screenshot({ path: join(artifacts, `admin-field-${name}.png`) });
+const fieldButton = (name) => field.getByRole('button', { name, exact: true });
+const verdict = () => field.getByRole('status', { name: 'Oordeel buitenspeelnorm' });
+
+before(async () => {
+  const demo = launchDemo(join(work, 'server.sqlite'), join(work, 'creds.json'));
+  server = demo.child;
+  base = await demo.ready;
+  creds = JSON.parse(readFileSync(join(work, 'creds.json'), 'utf8'));
+
+  adminCtx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'avondronde-chromium-')), {
+    executablePath: '/usr/bin/chromium', headless: true, args: ARGS,
+    viewport: { width: 1280, height: 800 }, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam',
+  });
+  await adminCtx.route((url) => url.hostname !== '127.0.0.1', (route) => route.abort('internetdisconnected'));
+  admin = adminCtx.pages()[0] ?? (await adminCtx.newPage());
+  admin.on('pageerror', (e) => { throw e; });
+
+  const lv = launchLiveview(join(work, 'device'), EVENING);
+  liveview = lv.child;
+  const appUrl = await lv.ready;
+  fieldCtx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'avondronde-chromium-')), {
+    executablePath: '/usr/bin/chromium', headless: true, args: ARGS,
+    viewport: { width: 390, height: 844 }, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam',
+  });
+  await fieldCtx.grantPermissions(['geolocation'], { origin: new URL(appUrl).origin });
+  await fieldCtx.setGeolocation(FIX);
+  field = fieldCtx.pages()[0] ?? (await fieldCtx.newPage());
+  field.on('pageerror', (e) => { throw e; });
+  await field.goto(appUrl);
+  await field.getByLabel('Serveradres', { exact: true }).fill(base);
+  await field.getByLabel('Aanmeldcode', { exact: true }).fill(creds.enrolment_codes[0]);
+  await fieldButton('Aanmelden').click();
+  await fieldButton('Delfshaven').waitFor({ timeout: 20_000 });
+  await fieldButton('Delfshaven').click();
+  await fieldButton('Start ronde').click();
+  await field.getByText(/GPS ±12 m/).waitFor({ timeout: 20_000 });
+
+  const login = creds.web_users.admin;
+  await admin.goto(base + '/login');
+  await admin.fill('#username', login.username);
+  await admin.fill('#password', login.password);
+  await Promise.all([admin.waitForURL(/\/login\/code$/), admin.click('button[type=submit]')]);
+  await admin.fill('#code', totp(login.totp_secret));
+  await Promise.all([admin.waitForURL(/\/beheer$/), admin.click('button[type=submit]')]);
+});
+
+after(async () => {
+  await adminCtx?.close();
+  await fieldCtx?.close();
+  await stop(liveview);
+  await stop(server);
+});
+
+/** Syncs the field app, then shows the verdict for one child of 10–11 on the record screen. */
+async function syncThenJudgeOneChild() {
+  const tabs = field.getByRole('navigation', { name: 'Schermen' });
+  await tabs.getByRole('button', { name: /^Verzendstatus/ }).click();
+  await fieldButton('Nu proberen').click();
+  await field.getByText(/Laatst gelukt/).waitFor({ timeout: 20_000 });
+  // A second sync after the first succeeded, so the pull of this one is certain to be done.
+  const stamp = await field.getByText(/Laatst gelukt/).innerText();
+  await fieldButton('Nu proberen').click();
+  await field.waitForTimeout(1500);
+  assert.ok(stamp);
+  await tabs.getByRole('button', { name: 'Contact vastleggen', exact: true }).click();
+  await verdict().waitFor();
+  if (!/kind/.test(await verdict().innerText()) || /Geen kinderen/.test(await verdict().innerText())) {
+    await fieldButton('10–11 jaar: één kind erbij').click();
+  }
+}
+
+test('a norm changed in the web changes the verdict in the field app after a sync', async () => {
+  await syncThenJudgeOneChild();
+  await verdict().filter({ hasText: '1 kind na de buitenspeelnorm (max. 30 min)' }).waitFor({ timeout: 10_000 });
+  await fieldShot('1-before-norm');
+
+  await admin.goto(base + '/beheer/normen');
+  await shot('normen');
+  // 25:00 is refused in Dutch and nothing is saved.
+  await admin.fill('#age10_13', '25:00');
+  // The browser's own pattern check would stop the form first; the server must refuse too.
+  await admin.evaluate(() => document.getElementById('normen').setAttribute('novalidate', ''));
+  await Promise.all([admin.waitForLoadState('load'), admin.click('button[value=opslaan]')]);
+  assert.match(await admin.locator('.notice.error').innerText(), /„25:00” is geen geldige tijd/);
+  await shot('normen-25');
+  await admin.goto(base + '/beheer/normen');
+  assert.equal(await admin.inputValue('#age10_13'), '22:00', 'nothing was saved');
+
+  // 10–13 until 23:00; the preview says what the app will say at 22:30.
+  await admin.fill('#age10_13', '23:00');
+  await admin.fill('#om', '22:30');
+  await admin.click('button[value=voorbeeld]');
+  await admin.locator('#voorbeeld').getByText('Binnen de buitenspeelnorm').first().waitFor();
+  await admin.click('button[value=opslaan]');
+  await admin.locator('.notice.ok').getByText(/De normen zijn opgeslagen/).waitFor();
+  await shot('normen-opgeslagen');
+
+  await syncThenJudgeOneChild();
+  await verdict().filter({ hasText: 'Binnen de buitenspeelnorm' }).waitFor({ timeout: 10_000 });
+  await fieldShot('2-after-norm');
+});
+
+test('an area rule drawn on the map applies in the field app after a sync', async () => {
+  await admin.goto(base + '/beheer/gebiedsregels');
+  await admin.waitForFunction(() => window.avondrondeBeheerKaart !== undefined);
+  // A year is refused under art. 172b; the page warns while typing.
+  await admin.fill('#naam', 'Burgemeestersbevel Mathenesserplein');
+  await admin.fill('#van', '15-11-2026');
+  await admin.fill('#tot', '15-11-2027');
+  await admin.locator('#drie-maanden').getByText(/Langer dan drie maanden/).waitFor();
+  // Draw a square of about 500 m around the field worker's position by clicking the map.
+  const d = 0.0025;
+  const corners = [[FIX.latitude - d, FIX.longitude - d], [FIX.latitude - d, FIX.longitude + d],
+    [FIX.latitude + d, FIX.longitude + d], [FIX.latitude + d, FIX.longitude - d]];
+  await admin.evaluate(([lat, lon]) => window.avondrondeBeheerKaart.setView([lat, lon], 15, { animate: false }),
+    [FIX.latitude, FIX.longitude]);
+  const box = await admin.locator('#br-map').boundingBox();
+  for (const c of corners) {
+    const p = await admin.evaluate((ll) => window.avondrondeBeheerKaart.latLngToContainerPoint(ll), c);
+    await admin.mouse.click(box.x + p.x, box.y + p.y);
+  }
+  await admin.locator('#br-count').getByText('4 punten').waitFor();
+  await admin.click('button[value=opslaan]');
+  await admin.locator('.notice.error').getByText(/ten hoogste drie maanden/).waitFor();
+  assert.equal(await admin.locator('#regels').count(), 0, 'nothing was stored');
+  await shot('regel-jaar');
+
+  // Within three months: the preview lists the hangplekken inside, then it is saved.
+  await admin.fill('#tot', '31-12-2026');
+  await admin.locator('#drie-maanden').waitFor({ state: 'hidden' });
+  await admin.click('button[value=voorbeeld]');
+  await admin.locator('#gedekt').getByText('Mathenesserplein', { exact: false }).first().waitFor();
+  await shot('regel-voorbeeld');
+  await admin.click('button[value=opslaan]');
+  await admin.locator('.notice.ok').getByText(/is opgeslagen/).waitFor();
+  await admin.locator('#regels').getByText('Burgemeestersbevel Mathenesserplein').waitFor();
+  await shot('regel-opgeslagen');
+
+  await syncThenJudgeOneChild();
+  await verdict().filter({ hasText: 'Burgemeestersbevel Mathenesserplein (aanwezigheid verboden zonder ouder)' })
+    .waitFor({ timeout: 10_000 });
+  await fieldShot('3-area-rule');
+});
+
+test('a CBS wijk file is previewed on the map, confirmed and listed', async () => {
+  const file = join(work, 'wijken.geojson');
+  writeFileSync(file, JSON.stringify({
+    type: 'FeatureCollection',
+    features: [{
+      type: 'Feature',
+      properties: { WK_CODE: 'WK059977', WK_NAAM: 'Testwijk Noord', GM_CODE: 'GM0599', GM_NAAM: 'Rotterdam' },
+      geometry: { type: 'Polygon', coordinates: [[[4.47, 51.93], [4.49, 51.93], [4.49, 51.94], [4.47, 51.94], [4.47, 51.93]]] },
+    }],
+  }));
+  await admin.goto(base + '/beheer/wijken');
+  // Not polygons: a Dutch error, nothing changed.
+  await admin.fill('#geojson', '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"WK_CODE":"WK059978"},"geometry":{"type":"Point","coordinates":[4.4,51.9]}}]}');
+  await admin.click('#wijken-form button[type=submit]');
+  await admin.locator('.notice.error').getByText(/geen vlak/).waitFor();
+  await shot('wijken-fout');
+
+  await admin.setInputFiles('#bestand', file);
+  await admin.waitForFunction(() => document.getElementById('geojson').value.includes('WK059977'));
+  await admin.click('#wijken-form button[type=submit]');
+  await admin.locator('#wijken-voorbeeld').getByText('Testwijk Noord').waitFor();
+  assert.ok(await admin.locator('#br-map path.leaflet-interactive').count() >= 1, 'the wijk is drawn');
+  await shot('wijken-voorbeeld');
+  await admin.click('text=Wijken opslaan');
+  await admin.locator('.notice.ok').getByText(/1 toegevoegd/).waitFor();
+  await admin.locator('#wijken-huidig').getByText('Testwijk Noord').waitFor();
+  await shot('wijken-opgeslagen');
+});
