@@ -339,6 +339,20 @@ pub struct DeviceConfig {
     /// The meldpunt's signed key chain, root first.
     #[serde(default)]
     pub meldpunt_chain: Option<crate::keychain::KeyChain>,
+    /// The basemap's tile URL template (`{z}/{x}/{y}`, Web Mercator) for the app's map.
+    /// Nothing depends on it being reachable: the wijk, the hangplekken and the contacts
+    /// are drawn from this configuration and the device's own store. A server that sends
+    /// none (older versions) means the PDOK BRT achtergrondkaart.
+    #[serde(default = "default_basemap_url")]
+    pub basemap_url: String,
+}
+
+/// The PDOK BRT achtergrondkaart in Web Mercator: the standard Dutch basemap.
+pub const PDOK_BASEMAP_URL: &str =
+    "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png";
+
+fn default_basemap_url() -> String {
+    PDOK_BASEMAP_URL.to_owned()
 }
 
 /// Response of a pull. A revoked device gets no pull at all: every call answers 401 with

@@ -108,6 +108,7 @@ fn main() -> anyhow::Result<()> {
             places: vec![],
             meldpunt_key: None,
             meldpunt_chain: None,
+            basemap_url: avondronde_shared::sync::PDOK_BASEMAP_URL.into(),
         };
         store.apply_pull(Some(&config), &[], Cursor(0), ctx.now())?;
     }
