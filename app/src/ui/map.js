@@ -1,9 +1,14 @@
-// The map screen's side in the webview: the body of one `document::eval` (see map.rs).
-// It draws what Rust sends ({ kind: "data", data: MapData }) with Leaflet, and sends back
+// The map screen's side in the webview: the body of one long-lived `document::eval` (see
+// map.rs). It creates the map and puts `draw(data)` and `center()` on
+// `window.__avondronde_map`, which later short evals call with a MapData; it sends back
 // what the worker does on the map: { kind: "pin", lat, lon } for a tap or a drag in
-// picking mode, { kind: "tiles", ok } when the basemap fails or comes back, and
-// { kind: "ready", ms } once the first layers are drawn. Nothing here fetches anything but
-// the basemap tiles; the vector layers come from the app's own data.
+// picking mode, { kind: "tiles", ok } when the basemap fails or comes back,
+// { kind: "ready" } once the map exists and { kind: "drawn", ms } after the first draw.
+// Nothing here fetches anything but the basemap tiles; the vector layers come from the
+// app's own data.
+//
+// It never calls `dioxus.recv()`: in liveview that busy-waits on the page's only thread
+// until a message is queued, and the message can then never arrive.
 const started = performance.now();
 let el = null;
 for (let i = 0; i < 300 && !el; i++) {
@@ -18,9 +23,16 @@ if (old) {
 }
 const map = L.map(el, { zoomControl: true, attributionControl: true, zoomSnap: 0.5 });
 map.attributionControl.setPrefix(false);
-const mine = { map };
+// A view first: Leaflet cannot place a vector layer on a map without one. The data's
+// bounds replace it as soon as they arrive.
+map.setView([51.92, 4.48], 13);
+const mine = { map, draw: (d) => draw(d), center: () => center() };
 window.__avondronde_map = mine;
 const vectors = L.layerGroup().addTo(map);
+// The hangplekken's names only from street level up: zoomed out they would hide the map.
+const labels = () => el.classList.toggle("labels-hidden", map.getZoom() < 16);
+map.on("zoomend", labels);
+window.scrollTo(0, 0);
 const pinIcon = L.divIcon({ className: "map-pin", html: "<span></span>", iconSize: [40, 40], iconAnchor: [20, 38] });
 let pin = null;
 let tiles = null;
@@ -28,7 +40,7 @@ let tileUrl = null;
 let tilesFailed = false;
 let picking = false;
 let fitted = false;
-let sentReady = false;
+let drawn = false;
 
 function sendPin(latlng) {
   dioxus.send({ kind: "pin", lat: Math.round(latlng.lat * 1e6) / 1e6, lon: Math.round(latlng.lng * 1e6) / 1e6 });
@@ -94,13 +106,17 @@ function draw(d) {
   }
   if (!fitted) {
     fitted = true;
-    if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 17 });
-    else map.setView([51.92, 4.48], 13);
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 17, animate: false });
+    labels();
   }
-  if (!sentReady) {
-    sentReady = true;
-    dioxus.send({ kind: "ready", ms: Math.round(performance.now() - started) });
+  if (!drawn) {
+    drawn = true;
+    dioxus.send({ kind: "drawn", ms: Math.round(performance.now() - started) });
   }
+}
+
+function center() {
+  if (here) map.setView(here, Math.max(map.getZoom(), 17));
 }
 
 // The position and its accuracy circle, straight from the platform, live.
@@ -121,10 +137,6 @@ if (navigator.geolocation) {
   }, () => { /* no position: the map works without it */ }, { enableHighAccuracy: true, maximumAge: 30000, timeout: 15000 });
 }
 
-for (;;) {
-  const msg = await dioxus.recv();
-  if (!el.isConnected) break;
-  if (msg.kind === "data") draw(msg.data);
-  else if (msg.kind === "center" && here) map.setView(here, Math.max(map.getZoom(), 17));
-}
-return "closed";
+dioxus.send({ kind: "ready" });
+// Live as long as the page: the map sends through this eval's channel.
+await new Promise(() => {});

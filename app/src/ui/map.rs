@@ -10,7 +10,7 @@
 //! screen says so and the map goes on without them, on a plain dark background.
 
 use avondronde_shared::ContactId;
-use dioxus::document::{self, Eval};
+use dioxus::document;
 use dioxus::prelude::*;
 use serde::Deserialize;
 
@@ -42,8 +42,10 @@ enum FromMap {
     Pin { lat: f64, lon: f64 },
     /// The basemap's tiles failed (`false`) or load again (`true`).
     Tiles { ok: bool },
+    /// The map exists and takes data.
+    Ready,
     /// The first layers are drawn, `ms` after the script started.
-    Ready { ms: f64 },
+    Drawn { ms: f64 },
 }
 
 /// Puts Leaflet in the page, once per page.
@@ -77,7 +79,7 @@ pub fn MapScreen(purpose: MapPurpose) -> Element {
         MapPurpose::PinCorrection(_) => Some(ui.correction),
     };
     let picking = form.is_some();
-    let mut channel = use_signal(|| None::<Eval>);
+    let mut started = use_signal(|| false);
     let mut tiles_ok = use_signal(|| true);
     let mut ready = use_signal(|| None::<f64>);
     let mut failed = use_signal(|| None::<String>);
@@ -95,7 +97,6 @@ pub fn MapScreen(purpose: MapPurpose) -> Element {
             return;
         }
         let mut eval = document::eval(MAP_JS);
-        channel.set(Some(eval));
         while let Ok(msg) = eval.recv::<FromMap>().await {
             match msg {
                 FromMap::Pin { lat, lon } => {
@@ -104,15 +105,21 @@ pub fn MapScreen(purpose: MapPurpose) -> Element {
                     }
                 }
                 FromMap::Tiles { ok } => tiles_ok.set(ok),
-                FromMap::Ready { ms } => ready.set(Some(ms)),
+                FromMap::Ready => started.set(true),
+                FromMap::Drawn { ms } => ready.set(Some(ms)),
             }
         }
     });
     // Every change of what is drawn goes to the map.
     use_effect(move || {
         let data = view();
-        if let (Some(eval), Ok((_, data))) = (channel(), data) {
-            let _ = eval.send(serde_json::json!({ "kind": "data", "data": data }));
+        if let (true, Ok((_, data))) = (started(), data) {
+            match serde_json::to_string(&data) {
+                Ok(json) => {
+                    document::eval(&format!("window.__avondronde_map.draw({json});"));
+                }
+                Err(e) => failed.set(Some(format!("De kaart kan niet tekenen: {e}."))),
+            }
         }
     });
 
@@ -127,8 +134,8 @@ pub fn MapScreen(purpose: MapPurpose) -> Element {
         MapPurpose::PinCorrection(id) => ui.go(Screen::Correct(id)),
     };
     let center = move |()| {
-        if let Some(eval) = channel() {
-            let _ = eval.send(serde_json::json!({ "kind": "center" }));
+        if started() {
+            document::eval("window.__avondronde_map.center();");
         }
     };
     rsx! {
