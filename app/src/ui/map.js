@@ -29,6 +29,8 @@ map.setView([51.92, 4.48], 13);
 const mine = { map, draw: (d) => draw(d), center: () => center() };
 window.__avondronde_map = mine;
 const vectors = L.layerGroup().addTo(map);
+// The position above the wijk's layers, below the pin.
+map.createPane("position").style.zIndex = 450;
 // The hangplekken's names only from street level up: zoomed out they would hide the map.
 const labels = () => el.classList.toggle("labels-hidden", map.getZoom() < 16);
 map.on("zoomend", labels);
@@ -75,6 +77,7 @@ function setBasemap(url) {
 }
 
 function draw(d) {
+  mine.last = d;
   picking = d.picking;
   el.classList.toggle("picking", picking);
   setBasemap(d.basemap);
@@ -128,8 +131,8 @@ if (navigator.geolocation) {
     if (!el.isConnected) { navigator.geolocation.clearWatch(mine.watch); return; }
     here = [p.coords.latitude, p.coords.longitude];
     if (!accuracy) {
-      accuracy = L.circle(here, { radius: p.coords.accuracy, className: "map-accuracy", color: "#5cb8ff", weight: 2, fillColor: "#5cb8ff", fillOpacity: 0.15, interactive: false }).addTo(map);
-      dot = L.circleMarker(here, { radius: 7, className: "map-position", color: "#fff", weight: 3, fillColor: "#1e88ff", fillOpacity: 1, interactive: false }).addTo(map);
+      accuracy = L.circle(here, { radius: p.coords.accuracy, pane: "position", className: "map-accuracy", color: "#5cb8ff", weight: 2, fillColor: "#5cb8ff", fillOpacity: 0.15, interactive: false }).addTo(map);
+      dot = L.circleMarker(here, { pane: "position", radius: 7, className: "map-position", color: "#fff", weight: 3, fillColor: "#1e88ff", fillOpacity: 1, interactive: false }).addTo(map);
     } else {
       accuracy.setLatLng(here).setRadius(p.coords.accuracy);
       dot.setLatLng(here);

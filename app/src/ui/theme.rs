@@ -89,8 +89,8 @@ progress { width: 100%; height: 18px; }
 /* Two lines each, whatever they say, so the map never moves under the finger. */
 .map-summary, .map-hint { min-height: 2.8em; font-size: 16px; line-height: 1.4; }
 .map-hint { font-weight: 700; color: #ffd400; }
-.leaflet-container { background: #111; font: inherit; }
-.leaflet-container .basemap { filter: invert(1) hue-rotate(180deg) brightness(0.85) contrast(0.9); }
+.map.leaflet-container { background: #111; font: inherit; }
+.map.leaflet-container .basemap { filter: invert(1) hue-rotate(180deg) brightness(0.85) contrast(0.9); }
 .map.leaflet-container .leaflet-bar a { width: 48px; height: 48px; line-height: 48px; font-size: 26px; background: #222; color: #fff; border-bottom-color: #555; }
 .map.leaflet-container .leaflet-bar a:hover { background: #333; color: #fff; }
 .map.leaflet-container .leaflet-bar { border: 2px solid #888; }
