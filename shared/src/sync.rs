@@ -556,3 +556,39 @@ pub fn after_failure(failure: Failure, attempt: u32, batch_items: usize, jitter:
         Failure::Status(_) => retry(batch_items),
     }
 }
+
+#[cfg(test)]
+mod basemap_tests {
+    use super::*;
+    use crate::area::Gemeente;
+    use crate::ids::GemeenteId;
+
+    #[test]
+    fn a_configuration_without_a_basemap_url_means_the_pdok_achtergrondkaart() {
+        let config = DeviceConfig {
+            version: 3,
+            gemeente: Gemeente {
+                id: GemeenteId::new(),
+                name: "Rotterdam".into(),
+                code: "GM0599".into(),
+            },
+            norms: crate::norms::NormSet::rotterdam(),
+            area_rules: vec![],
+            wijken: vec![],
+            places: vec![],
+            meldpunt_key: None,
+            meldpunt_chain: None,
+            basemap_url: "https://tiles.example.nl/{z}/{x}/{y}.png".into(),
+        };
+        let mut json = serde_json::to_value(&config).expect("json");
+        let back: DeviceConfig = serde_json::from_value(json.clone()).expect("parses");
+        assert_eq!(
+            back.basemap_url, config.basemap_url,
+            "a configured URL is kept"
+        );
+        // What an older server sent, and what older phones stored.
+        json.as_object_mut().expect("object").remove("basemap_url");
+        let old: DeviceConfig = serde_json::from_value(json).expect("parses");
+        assert_eq!(old.basemap_url, PDOK_BASEMAP_URL);
+    }
+}
