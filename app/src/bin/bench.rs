@@ -134,7 +134,6 @@ fn main() -> anyhow::Result<()> {
     timed.sort();
     // The map screen's data (issue 14): this round's contacts from the store, the wijk's
     // outline and places from the configuration, as the JSON that goes to the map.
-    let t = Instant::now();
     let round_contacts = lock(&ctx.store).contacts_of_active_round()?;
     let first: Vec<_> = round_contacts.iter().take(500).cloned().collect();
     let config = ctx.config();
@@ -144,6 +143,7 @@ fn main() -> anyhow::Result<()> {
         let json = serde_json::to_string(&data)?;
         (t.elapsed(), json.len())
     };
+    let t = Instant::now();
     let (_, all) = ctx.map_data(None, false).map_err(anyhow::Error::msg)?;
     let map_all = (t.elapsed(), all.contacts.len());
     let in_store = lock(&ctx.store).contact_count()?;
