@@ -61,3 +61,21 @@ async fn the_round_screen_opens_the_map_of_the_round_with_its_located_contacts()
         avondronde_shared::contact::Location::pin(51.9131, 4.4452)
     );
 }
+
+#[tokio::test]
+async fn op_de_kaart_while_correcting_returns_to_the_correction_not_to_a_new_contact() {
+    let d = device_in_round();
+    let mut saved = RecordForm::new();
+    saved.add_child(AgeBand::Age12To13);
+    saved.choose_no_location();
+    d.ctx.save_contact(&saved).expect("saved");
+    let mut h = Harness::new(&d.ctx, Some(Screen::Home));
+    h.click("Corrigeer contact 1 van 22:30");
+    assert!(h.html().contains("Contact corrigeren"));
+    h.click("Op de kaart");
+    assert!(h.html().contains("Kaart: tik om de speld te zetten"));
+    h.click("Terug zonder speld");
+    let html = h.html();
+    assert!(html.contains("Contact corrigeren"), "{html}");
+    assert!(html.contains("Correctie opslaan"));
+}
