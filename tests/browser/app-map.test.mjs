@@ -3,7 +3,8 @@
 // its clock pinned to 22:30, in Debian's Chromium at 390×844, against the demo server.
 //
 // - A pin dropped on the map and saved reaches the server as `source: pin`, at the point
-//   tapped, without accuracy (read from the server's database with the sqlite3 CLI).
+//   tapped (and then dragged to), without accuracy (read from the server's database with
+//   the sqlite3 CLI).
 // - Offline, with every basemap tile refused, the wijk's outline, the hangplekken, the
 //   round's contacts and the position's accuracy circle are still drawn (SVG paths).
 // - The map's time to interactive is measured and printed.
@@ -116,7 +117,7 @@ after(async () => {
   await stop(server);
 });
 
-test('a pin dropped on the map and saved reaches the server as source pin at that point', async () => {
+test('a pin dropped and moved on the map and saved reaches the server as source pin at that point', async () => {
   // The demo's own contacts (some of them pins too) were all received before this.
   const since = Date.now();
   await button('10–11 jaar: één kind erbij').click();
@@ -157,6 +158,23 @@ test('a pin dropped on the map and saved reaches the server as source pin at tha
     const b = await page.getByRole('button', { name, exact: true }).boundingBox();
     assert.ok(b.width >= 48 && b.height >= 48, `${name} is ${b.width}×${b.height} px`);
   }
+  // Moving it: the pin dragged 40 px right and 30 px down is where the contact was.
+  await page.mouse.move(icon.x + 20, icon.y + 30);
+  await page.mouse.down();
+  await page.mouse.move(icon.x + 60, icon.y + 60, { steps: 8 });
+  await page.mouse.up();
+  const moved = await page.evaluate(() => window.__avondronde_map.pin());
+  assert.ok(moved.lat < expected.lat - 5 * expected.tolLat && moved.lng > expected.lon + 5 * expected.tolLon,
+    `the pin moved south-east (${JSON.stringify(moved)} from ${JSON.stringify(expected)})`);
+  // The form has it once Rust has drawn it back.
+  await page.waitForFunction(([lat, lon]) => {
+    const p = window.__avondronde_map.last.pin;
+    return p && Math.abs(p[0] - lat) < 1e-6 && Math.abs(p[1] - lon) < 1e-6;
+  }, [moved.lat, moved.lng]);
+  expected.lat = moved.lat;
+  expected.lon = moved.lng;
+  expected.tolLat = 1e-6;
+  expected.tolLon = 1e-6;
   await button('Speld gebruiken').click();
 
   await page.getByLabel('Locatie', { exact: true }).getByText('Speld op de kaart').waitFor();

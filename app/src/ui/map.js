@@ -26,7 +26,7 @@ map.attributionControl.setPrefix(false);
 // A view first: Leaflet cannot place a vector layer on a map without one. The data's
 // bounds replace it as soon as they arrive.
 map.setView([51.92, 4.48], 13);
-const mine = { map, draw: (d) => draw(d), center: () => center() };
+const mine = { map, draw: (d) => draw(d), center: () => center(), pin: () => pin && pin.getLatLng() };
 window.__avondronde_map = mine;
 const vectors = L.layerGroup().addTo(map);
 // The position above the wijk's layers, below the pin.
