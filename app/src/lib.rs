@@ -7,6 +7,7 @@
 //!   [`avondronde_shared::sync`] over HTTP;
 //! - [`state`]: the record flow as a plain-Rust state machine;
 //! - [`suggest`]: "Zelfde als vorige", suggestions and the nearest hangplek;
+//! - [`map`]: what the map screen draws, from the configuration and the store only;
 //! - [`care`]: care-form drafts and sealing them for the meldpunt;
 //! - [`platform`]: the small named seams to the phone (secrets, data dir, location);
 //! - [`services`]: what the components share (store, sync handle, clock);
@@ -15,6 +16,7 @@
 pub mod care;
 pub mod client;
 pub mod clock;
+pub mod map;
 pub mod platform;
 pub mod services;
 pub mod state;

@@ -18,6 +18,7 @@ use jiff::Timestamp;
 use crate::care::{CareDraft, DraftRow, SealError};
 use crate::client;
 use crate::clock::Clock;
+use crate::map::MapData;
 use crate::platform::secrets::{Backend, Preference, Secret, Secrets};
 use crate::state::{AfterSave, RecordForm, utc_offset_s};
 use crate::store::care_forms::SentForm;
@@ -362,6 +363,23 @@ impl AppCtx {
             last: last_situation(&round),
             suggestions: suggestions(&round, &here),
         })
+    }
+
+    /// What the map screen draws for the round in progress: the wijk's outline and
+    /// hangplekken, the round's contacts, and `pin`; with the wijk's name. Local data only.
+    pub fn map_data(
+        &self,
+        pin: Option<(f64, f64)>,
+        picking: bool,
+    ) -> Result<(String, MapData), AppError> {
+        let round = self.active_round().ok_or(AppError::NoRound)?;
+        let config = self.config();
+        let contacts = lock(&self.store).contacts_of_active_round()?;
+        let wijk = config
+            .as_ref()
+            .and_then(|c| c.wijken.iter().find(|w| w.id == round.wijk));
+        let data = MapData::build(config.as_ref(), wijk, &contacts, pin, picking);
+        Ok((round.wijk_name, data))
     }
 
     /// The hangplekken of the round's wijk (none without a round or configuration).

@@ -64,6 +64,13 @@ pub enum LocationChoice {
         /// Longitude.
         lon: f64,
     },
+    /// A pin dropped (or moved) on the map: the worker's own point, without accuracy.
+    Pin {
+        /// Latitude.
+        lat: f64,
+        /// Longitude.
+        lon: f64,
+    },
     /// Deliberately no location.
     None,
     /// The location saved with the contact being corrected, kept as it was (re-reading
@@ -321,6 +328,22 @@ impl RecordForm {
         };
     }
 
+    /// Drops the pin at a point on the map, or moves it there: one tap (or one drag).
+    /// Replaces whatever location was chosen, a fix, a place or a kept location.
+    pub fn drop_pin(&mut self, lat: f64, lon: f64) {
+        self.tap();
+        self.auto_place = None;
+        self.location = LocationChoice::Pin { lat, lon };
+    }
+
+    /// The pin, if the location is one.
+    pub fn pin(&self) -> Option<(f64, f64)> {
+        match self.location {
+            LocationChoice::Pin { lat, lon } => Some((lat, lon)),
+            _ => None,
+        }
+    }
+
     /// Chooses no location.
     pub fn choose_no_location(&mut self) {
         self.tap();
@@ -356,6 +379,7 @@ impl RecordForm {
         match &self.location {
             LocationChoice::Gps(f) => Some((f.lat, f.lon)),
             LocationChoice::Place { lat, lon, .. } => Some((*lat, *lon)),
+            LocationChoice::Pin { lat, lon } => Some((*lat, *lon)),
             LocationChoice::Kept(l) => l.lat.zip(l.lon),
             _ => None,
         }
@@ -366,6 +390,7 @@ impl RecordForm {
         match &self.location {
             LocationChoice::Gps(f) => Location::gps(f.lat, f.lon, f.accuracy_m, f.age_s(now)),
             LocationChoice::Place { id, lat, lon, .. } => Location::place(*id, *lat, *lon),
+            LocationChoice::Pin { lat, lon } => Location::pin(*lat, *lon),
             LocationChoice::Kept(l) => l.clone(),
             _ => Location::none(),
         }
@@ -475,6 +500,7 @@ impl RecordForm {
             ),
             LocationChoice::GpsFailed(r) => format!("Geen GPS: {r}"),
             LocationChoice::Place { name, .. } => format!("Bekende plek: {name}"),
+            LocationChoice::Pin { .. } => "Speld op de kaart".to_string(),
             LocationChoice::None => "Geen locatie".to_string(),
             LocationChoice::Kept(l) => format!("Zoals vastgelegd: {}", l.source.label_nl()),
         }
@@ -839,6 +865,90 @@ mod tests {
         assert_eq!(c.time_note(), "5 min later dan vastgelegd");
         assert_eq!(f.save_label(), "Opslaan");
         assert_eq!(c.band_count_label(AgeBand::Under6), "0–5 jaar: 1 kind");
+    }
+
+    #[test]
+    fn a_pin_on_the_map_is_saved_with_source_pin_its_point_and_no_accuracy() {
+        let now = at("2026-11-20T21:30:00Z");
+        let mut f = RecordForm::new();
+        f.add_child(AgeBand::Age10To11);
+        f.set_fix(Ok(GpsFix {
+            lat: 51.90,
+            lon: 4.40,
+            accuracy_m: 150.0,
+            taken_at: now,
+        }));
+        f.drop_pin(51.9131, 4.4452);
+        assert_eq!(f.pin(), Some((51.9131, 4.4452)));
+        assert_eq!(f.point(), Some((51.9131, 4.4452)));
+        assert_eq!(f.location_text(now), "Speld op de kaart");
+        assert!(f.warnings(now).is_empty(), "a pin is no poor fix");
+        // Moving it is dropping it again: the last point counts, one tap each.
+        f.drop_pin(51.9125, 4.4460);
+        assert_eq!(f.taps, 3);
+        // A GPS answer that arrives late does not move the worker's pin.
+        f.set_fix(Ok(GpsFix {
+            lat: 51.0,
+            lon: 4.0,
+            accuracy_m: 5.0,
+            taken_at: now,
+        }));
+        let contact = f.to_contact(&round(now), now, 3600).expect("valid");
+        let loc = &contact.facts.location;
+        assert_eq!(loc.source, avondronde_shared::contact::LocationSource::Pin);
+        assert_eq!((loc.lat, loc.lon), (Some(51.9125), Some(4.4460)));
+        assert_eq!(
+            (loc.accuracy_m, loc.fix_age_s, loc.place),
+            (None, None, None)
+        );
+        let wire = serde_json::to_value(loc).expect("json");
+        assert_eq!(
+            wire,
+            serde_json::json!({ "source": "pin", "lat": 51.9125, "lon": 4.4460 })
+        );
+        // GPS takes the pin back.
+        f.use_gps();
+        assert_eq!(f.pin(), None);
+    }
+
+    #[test]
+    fn a_pin_replaces_a_preselected_hangplek_and_corrects_a_saved_location() {
+        let now = at("2026-11-20T21:30:00Z");
+        let places = vec![Place {
+            id: PlaceId::new(),
+            wijk: avondronde_shared::WijkId::new(),
+            name: "Speeltuin".into(),
+            lat: 51.9122,
+            lon: 4.4447,
+        }];
+        let mut f = RecordForm::new();
+        f.add_child(AgeBand::Age6To9);
+        f.set_fix_near(
+            Ok(GpsFix {
+                lat: 51.9125,
+                lon: 4.4447,
+                accuracy_m: 120.0,
+                taken_at: now,
+            }),
+            &places,
+            Some(now),
+        );
+        assert!(f.auto_place.is_some());
+        f.drop_pin(51.9127, 4.4449);
+        assert_eq!(
+            f.auto_place, None,
+            "the pin is the worker's choice, not a guess"
+        );
+        assert!(f.warnings(now).is_empty());
+        let saved = f.to_contact(&round(now), now, 3600).expect("valid");
+
+        // Correcting a pinned contact keeps the pin as it was, or moves it.
+        let mut c = RecordForm::from_facts(saved.id, &saved.facts);
+        let kept = c.to_correction(now).expect("correction").expect("valid");
+        assert_eq!(kept.facts.location, Location::pin(51.9127, 4.4449));
+        c.drop_pin(51.9130, 4.4450);
+        let moved = c.to_correction(now).expect("correction").expect("valid");
+        assert_eq!(moved.facts.location, Location::pin(51.9130, 4.4450));
     }
 
     #[test]

@@ -54,7 +54,7 @@ impl std::fmt::Debug for MetricsToken {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            basemap_url: "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png".into(),
+            basemap_url: avondronde_shared::sync::PDOK_BASEMAP_URL.into(),
             device_rps: 20,
             logins_per_minute: 10,
             enrolments_per_minute: 30,
@@ -358,5 +358,6 @@ pub fn device_config(
         places: load_places(conn, gemeente)?,
         meldpunt_key: current_meldpunt_key(conn, gemeente)?,
         meldpunt_chain: crate::meldpunt::keys::chain(conn, gemeente)?,
+        basemap_url: state.config.basemap_url.clone(),
     }))
 }

@@ -220,6 +220,19 @@ impl Location {
         }
     }
 
+    /// A pin dropped on the map: coordinates, and no accuracy (the worker chose the
+    /// point; no instrument measured it).
+    pub fn pin(lat: f64, lon: f64) -> Self {
+        Location {
+            source: LocationSource::Pin,
+            lat: Some(lat),
+            lon: Some(lon),
+            accuracy_m: None,
+            fix_age_s: None,
+            place: None,
+        }
+    }
+
     /// The point as (lon, lat), if there is one.
     pub fn point(&self) -> Option<geo::Point<f64>> {
         Some(geo::Point::new(self.lon?, self.lat?))

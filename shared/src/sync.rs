@@ -339,6 +339,20 @@ pub struct DeviceConfig {
     /// The meldpunt's signed key chain, root first.
     #[serde(default)]
     pub meldpunt_chain: Option<crate::keychain::KeyChain>,
+    /// The basemap's tile URL template (`{z}/{x}/{y}`, Web Mercator) for the app's map.
+    /// Nothing depends on it being reachable: the wijk, the hangplekken and the contacts
+    /// are drawn from this configuration and the device's own store. A server that sends
+    /// none (older versions) means the PDOK BRT achtergrondkaart.
+    #[serde(default = "default_basemap_url")]
+    pub basemap_url: String,
+}
+
+/// The PDOK BRT achtergrondkaart in Web Mercator: the standard Dutch basemap.
+pub const PDOK_BASEMAP_URL: &str =
+    "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png";
+
+fn default_basemap_url() -> String {
+    PDOK_BASEMAP_URL.to_owned()
 }
 
 /// Response of a pull. A revoked device gets no pull at all: every call answers 401 with
@@ -540,5 +554,41 @@ pub fn after_failure(failure: Failure, attempt: u32, batch_items: usize, jitter:
         Failure::Status(426) => Decision::UpdateApp,
         // 408, 425, 429 and 5xx: the server is busy or broken; back off.
         Failure::Status(_) => retry(batch_items),
+    }
+}
+
+#[cfg(test)]
+mod basemap_tests {
+    use super::*;
+    use crate::area::Gemeente;
+    use crate::ids::GemeenteId;
+
+    #[test]
+    fn a_configuration_without_a_basemap_url_means_the_pdok_achtergrondkaart() {
+        let config = DeviceConfig {
+            version: 3,
+            gemeente: Gemeente {
+                id: GemeenteId::new(),
+                name: "Rotterdam".into(),
+                code: "GM0599".into(),
+            },
+            norms: crate::norms::NormSet::rotterdam(),
+            area_rules: vec![],
+            wijken: vec![],
+            places: vec![],
+            meldpunt_key: None,
+            meldpunt_chain: None,
+            basemap_url: "https://tiles.example.nl/{z}/{x}/{y}.png".into(),
+        };
+        let mut json = serde_json::to_value(&config).expect("json");
+        let back: DeviceConfig = serde_json::from_value(json.clone()).expect("parses");
+        assert_eq!(
+            back.basemap_url, config.basemap_url,
+            "a configured URL is kept"
+        );
+        // What an older server sent, and what older phones stored.
+        json.as_object_mut().expect("object").remove("basemap_url");
+        let old: DeviceConfig = serde_json::from_value(json).expect("parses");
+        assert_eq!(old.basemap_url, PDOK_BASEMAP_URL);
     }
 }

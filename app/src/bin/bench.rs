@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use avondronde_app::clock::Clock;
+use avondronde_app::map::MapData;
 use avondronde_app::platform::secrets::Preference;
 use avondronde_app::services::AppCtx;
 use avondronde_app::state::RecordForm;
@@ -108,6 +109,7 @@ fn main() -> anyhow::Result<()> {
             places: vec![],
             meldpunt_key: None,
             meldpunt_chain: None,
+            basemap_url: avondronde_shared::sync::PDOK_BASEMAP_URL.into(),
         };
         store.apply_pull(Some(&config), &[], Cursor(0), ctx.now())?;
     }
@@ -130,6 +132,20 @@ fn main() -> anyhow::Result<()> {
     }
     fill.sort();
     timed.sort();
+    // The map screen's data (issue 14): this round's contacts from the store, the wijk's
+    // outline and places from the configuration, as the JSON that goes to the map.
+    let round_contacts = lock(&ctx.store).contacts_of_active_round()?;
+    let first: Vec<_> = round_contacts.iter().take(500).cloned().collect();
+    let config = ctx.config();
+    let map_500 = {
+        let t = Instant::now();
+        let data = MapData::build(config.as_ref(), Some(&wijk), &first, None, false);
+        let json = serde_json::to_string(&data)?;
+        (t.elapsed(), json.len())
+    };
+    let t = Instant::now();
+    let (_, all) = ctx.map_data(None, false).map_err(anyhow::Error::msg)?;
+    let map_all = (t.elapsed(), all.contacts.len());
     let in_store = lock(&ctx.store).contact_count()?;
     let cipher = lock(&ctx.store).cipher_version().unwrap_or_default();
     drop(ctx);
@@ -158,6 +174,13 @@ fn main() -> anyhow::Result<()> {
         "time to first screen (open store with {in_store} contacts + build the record screen), 5 runs: median {}, max {}",
         ms(percentile(&sorted, 50.0)),
         ms(*sorted.last().unwrap_or(&Duration::ZERO))
+    );
+    println!(
+        "map data for 500 contacts of the round: {} to build and serialise ({} bytes of JSON); the whole round ({} contacts) read from the store and built: {}",
+        ms(map_500.0),
+        map_500.1,
+        map_all.1,
+        ms(map_all.0)
     );
     Ok(())
 }

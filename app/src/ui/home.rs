@@ -6,7 +6,7 @@ use avondronde_shared::{StreetContact, WijkId};
 use dioxus::prelude::*;
 
 use super::chrome::{Btn, Chip, TextField};
-use super::{Screen, app, ui};
+use super::{MapPurpose, Screen, app, ui};
 use crate::state::hhmm;
 use crate::suggest::contacten;
 
@@ -36,6 +36,7 @@ pub fn Home() -> Element {
                     ". {contacten(contacts)} vastgelegd."
                 }
                 Btn { label: "Contact vastleggen", class: "btn primary wide", onclick: move |()| ui.go(Screen::Record) }
+                Btn { label: "Kaart van de ronde", text: "Kaart", class: "btn wide", onclick: move |()| ui.go(Screen::Map(MapPurpose::View)) }
                 Btn { label: "Ronde beëindigen", class: "btn wide", onclick: move |()| ui.go(Screen::EndRound) }
                 if !saved.is_empty() {
                     h3 { "Vastgelegd deze ronde" }

@@ -10,6 +10,7 @@ mod end_round;
 mod enrol;
 mod feedback;
 mod home;
+mod map;
 mod outbox;
 mod record;
 mod record_parts;
@@ -21,6 +22,8 @@ use dioxus::prelude::*;
 use crate::services::AppCtx;
 use crate::state::RecordForm;
 use crate::sync::SyncStatus;
+
+pub use map::MapPurpose;
 
 pub use theme::THEME_CSS;
 
@@ -41,6 +44,8 @@ pub enum Screen {
     Feedback,
     /// End the round, after checking that everything was sent.
     EndRound,
+    /// The map of the round; from the record screen, to drop a pin.
+    Map(MapPurpose),
 }
 
 /// A screen to open on instead of the default one, put in the root context by tests and
@@ -165,6 +170,7 @@ pub fn App() -> Element {
                         Screen::Outbox => rsx! { outbox::Outbox {} },
                         Screen::Feedback => rsx! { feedback::FeedbackList {} },
                         Screen::EndRound => rsx! { end_round::EndRound {} },
+                        Screen::Map(purpose) => rsx! { map::MapScreen { purpose } },
                     }
                 }
             }

@@ -8,7 +8,7 @@ use avondronde_shared::{AgeBand, WijkId};
 use dioxus::prelude::*;
 
 use super::chrome::{Btn, Chip};
-use super::{Screen, app, ui};
+use super::{MapPurpose, Screen, app, ui};
 use crate::state::{ACTIONS, BEHAVIOURS, LocationChoice, RecordForm, TIME_STEP_MIN, hhmm};
 use crate::suggest::{REPEAT_LABEL, contacten, kinderen};
 
@@ -130,13 +130,15 @@ pub fn Chips(form: Signal<RecordForm>) -> Element {
     }
 }
 
-/// Where: the location in words, warnings, GPS / known place / none, and "Eerder hier".
+/// Where: the location in words, warnings, GPS / known place / pin on the map / none,
+/// and "Eerder hier".
 #[component]
 pub fn LocationPart(form: Signal<RecordForm>, wijk: WijkId) -> Element {
     let ctx = app();
     let now = ctx.now();
     let mut show_places = use_signal(|| false);
     let f = form.read().clone();
+    let correcting = f.correcting.as_ref().map(|c| c.contact);
     let places: Vec<_> = ctx
         .round_places()
         .into_iter()
@@ -155,6 +157,11 @@ pub fn LocationPart(form: Signal<RecordForm>, wijk: WijkId) -> Element {
                 onclick: move |()| form.write().use_gps() }
             Chip { label: "Bekende plek", on: matches!(f.location, LocationChoice::Place { .. }) || show_places(),
                 onclick: move |()| show_places.toggle() }
+            Chip { label: "Op de kaart", on: matches!(f.location, LocationChoice::Pin { .. }),
+                onclick: move |()| ui().go(Screen::Map(match correcting {
+                    Some(id) => MapPurpose::PinCorrection(id),
+                    None => MapPurpose::Pin,
+                })) }
             Chip { label: "Geen locatie", on: f.location == LocationChoice::None,
                 onclick: move |()| form.write().choose_no_location() }
         }

@@ -81,4 +81,24 @@ html:has(.thumb) { scroll-padding: 110px 0 400px; }
 progress { width: 100%; height: 18px; }
 .card { border: 2px solid #333; border-radius: 10px; padding: 10px 12px; margin: 8px 0; }
 .new { border-color: #ffd400; }
+/* The map screen: dark tiles (the PDOK map inverted), a plain dark background when the
+   tiles fail, 48 px controls, and the buttons in the thumb zone. */
+.map { height: calc(100vh - 320px); min-height: 260px; border: 2px solid #333; border-radius: 10px; background: #111; }
+.map.picking { cursor: crosshair; border-color: #ffd400; }
+.map-summary, .map-hint, .map-notice { margin: 0 0 6px; }
+/* Two lines each, whatever they say, so the map never moves under the finger. */
+.map-summary, .map-hint { min-height: 2.8em; font-size: 16px; line-height: 1.4; }
+.map-hint { font-weight: 700; color: #ffd400; }
+.map.leaflet-container { background: #111; font: inherit; }
+.map.leaflet-container .basemap { filter: invert(1) hue-rotate(180deg) brightness(0.85) contrast(0.9); }
+.map.leaflet-container .leaflet-bar a { width: 48px; height: 48px; line-height: 48px; font-size: 26px; background: #222; color: #fff; border-bottom-color: #555; }
+.map.leaflet-container .leaflet-bar a:hover { background: #333; color: #fff; }
+.map.leaflet-container .leaflet-bar { border: 2px solid #888; }
+.leaflet-container .leaflet-control-attribution { background: rgba(0,0,0,0.7); color: #bbb; font-size: 12px; }
+.leaflet-tooltip.map-label { background: #000; color: #cfe9ff; border: 1px solid #5cb8ff; font-size: 14px; font-weight: 700; box-shadow: none; }
+.leaflet-tooltip.map-label::before { display: none; }
+.map.labels-hidden .leaflet-tooltip.map-label { display: none; }
+.map-pin span { display: block; width: 28px; height: 28px; margin: 2px 6px; border-radius: 50% 50% 50% 0; transform: rotate(-45deg); background: #ffd400; border: 3px solid #000; box-shadow: 0 0 0 2px #ffd400; }
+.mapbar { position: fixed; left: 0; right: 0; bottom: 0; z-index: 1001; max-width: 640px; margin: 0 auto; padding: 8px 12px; display: grid; grid-template-columns: 1fr 1fr; gap: 8px; background: #000; border-top: 2px solid #333; }
+.mapbar .btn { min-height: 60px; }
 "#;

@@ -71,6 +71,7 @@ pub fn config() -> DeviceConfig {
         }],
         meldpunt_key: None,
         meldpunt_chain: None,
+        basemap_url: avondronde_shared::sync::PDOK_BASEMAP_URL.into(),
     }
 }
 
