@@ -8,6 +8,7 @@
 //! - [`state`]: the record flow as a plain-Rust state machine;
 //! - [`suggest`]: "Zelfde als vorige", suggestions and the nearest hangplek;
 //! - [`care`]: care-form drafts and sealing them for the meldpunt;
+//! - [`keeping`]: what the phone keeps and for how long; [`pin`]: the app PIN lock;
 //! - [`platform`]: the small named seams to the phone (secrets, data dir, location);
 //! - [`services`]: what the components share (store, sync handle, clock);
 //! - [`ui`]: thin Dioxus components over the above.
@@ -15,6 +16,8 @@
 pub mod care;
 pub mod client;
 pub mod clock;
+pub mod keeping;
+pub mod pin;
 pub mod platform;
 pub mod services;
 pub mod state;

@@ -108,6 +108,7 @@ fn main() -> anyhow::Result<()> {
             places: vec![],
             meldpunt_key: None,
             meldpunt_chain: None,
+            phone: Default::default(),
         };
         store.apply_pull(Some(&config), &[], Cursor(0), ctx.now())?;
     }

@@ -71,6 +71,7 @@ pub fn config() -> DeviceConfig {
         }],
         meldpunt_key: None,
         meldpunt_chain: None,
+        phone: Default::default(),
     }
 }
 
