@@ -75,9 +75,9 @@ impl DraftAge {
     pub fn warning_nl(&self) -> Option<String> {
         match self {
             DraftAge::Fresh => None,
-            DraftAge::Expiring { days_left: 1 } => Some(
-                "Wordt over 1 dag gewist: verzegel of gooi het zorgformulier weg.".to_owned(),
-            ),
+            DraftAge::Expiring { days_left: 1 } => {
+                Some("Wordt over 1 dag gewist: verzegel of gooi het zorgformulier weg.".to_owned())
+            }
             DraftAge::Expiring { days_left } => Some(format!(
                 "Wordt over {days_left} dagen gewist: verzegel of gooi het zorgformulier weg."
             )),
@@ -181,7 +181,10 @@ mod tests {
             discard_question(3),
             "3 items van de vorige gebruiker weggooien?"
         );
-        assert_eq!(discard_question(1), "1 item van de vorige gebruiker weggooien?");
+        assert_eq!(
+            discard_question(1),
+            "1 item van de vorige gebruiker weggooien?"
+        );
         assert_eq!(end_round_blocker(0), None);
         assert!(end_round_blocker(1).is_some_and(|m| m.contains("nog 1 zorgformulier.")));
         assert!(end_round_blocker(2).is_some_and(|m| m.contains("nog 2 zorgformulieren")));

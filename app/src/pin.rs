@@ -8,8 +8,8 @@
 //! PIN resets the count. The count lives in the store, so restarting the app does not
 //! reset it.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use jiff::{SignedDuration, Timestamp};
 
 /// Wrong PINs in a row that wipe the phone.
@@ -43,8 +43,11 @@ pub fn hash_pin(pin: &str) -> Result<String, String> {
 
 /// Whether `pin` matches the stored hash (a damaged hash matches nothing).
 pub fn verify_pin(pin: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|h| Argon2::default().verify_password(pin.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(pin.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// What a PIN attempt leads to.
@@ -183,7 +186,12 @@ mod tests {
         let mut failures = 0;
         for n in 1..MAX_FAILURES {
             let (a, f) = attempt(false, failures);
-            assert_eq!(a, Attempt::Wrong { left: MAX_FAILURES - n });
+            assert_eq!(
+                a,
+                Attempt::Wrong {
+                    left: MAX_FAILURES - n
+                }
+            );
             failures = f;
         }
         assert_eq!(failures, 9);

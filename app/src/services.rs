@@ -16,19 +16,19 @@ use avondronde_shared::{CareFormId, ContactId, CorrectionId, RoundId, StreetCont
 use jiff::Timestamp;
 
 use crate::care::{CareDraft, DraftRow, SealError};
-use crate::keeping::{DraftAge, discard_question, draft_age, items};
-use crate::pin::{Attempt, LockTimer};
-use crate::store::keeping::{Leftovers, Swept};
-use avondronde_shared::sync::PhonePolicy;
 use crate::client;
 use crate::clock::Clock;
+use crate::keeping::{DraftAge, discard_question, draft_age, items};
+use crate::pin::{Attempt, LockTimer};
 use crate::platform::secrets::{Backend, Preference, Secret, Secrets};
 use crate::state::{AfterSave, RecordForm, utc_offset_s};
 use crate::store::care_forms::SentForm;
+use crate::store::keeping::{Leftovers, Swept};
 use crate::store::outbox::{OutboxCounts, OutboxRow};
 use crate::store::records::RoundInfo;
 use crate::store::{Enrolment, SharedStore, Store, StoreError, lock};
 use crate::suggest::{Situation, Suggestion, last_situation, suggestions};
+use avondronde_shared::sync::PhonePolicy;
 
 /// Why a use case did not happen, in Dutch for the screen.
 #[derive(Debug, thiserror::Error)]
@@ -232,6 +232,8 @@ impl AppCtx {
             store
                 .set_meldpunt_pin(pin.as_ref())
                 .map_err(|e| e.to_string())?;
+            // A new enrolment chooses its own app PIN.
+            store.clear_pin().map_err(|e| e.to_string())?;
         }
         self.sync.engine().local_change();
         self.sync.trigger();

@@ -635,7 +635,10 @@ mod phone_policy_tests {
         assert_eq!(old.phone.lock_after_minutes, 5);
         let partial: PhonePolicy =
             serde_json::from_str(r#"{"contact_retention_days":7}"#).expect("parses");
-        assert_eq!((partial.contact_retention_days, partial.lock_after_minutes), (7, 5));
+        assert_eq!(
+            (partial.contact_retention_days, partial.lock_after_minutes),
+            (7, 5)
+        );
     }
 
     #[test]

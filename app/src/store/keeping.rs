@@ -90,12 +90,10 @@ impl Store {
 
     /// Deletes one care-form draft on purpose ("weggooien"); its plaintext goes at once.
     pub fn discard_draft(&mut self, id: CareFormId) -> Result<()> {
-        let n = self
-            .conn()
-            .execute(
-                "DELETE FROM care_form_draft WHERE id = ?1",
-                params![id.to_string()],
-            )?;
+        let n = self.conn().execute(
+            "DELETE FROM care_form_draft WHERE id = ?1",
+            params![id.to_string()],
+        )?;
         if n == 0 {
             return Err(StoreError::NotFound("concept"));
         }
@@ -115,7 +113,9 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (id, at) = row?;
-            let id = id.parse().map_err(|_| StoreError::NotFound("formulier-id"))?;
+            let id = id
+                .parse()
+                .map_err(|_| StoreError::NotFound("formulier-id"))?;
             out.push((id, super::from_ms(at)));
         }
         Ok(out)
@@ -177,7 +177,10 @@ impl Store {
     /// Copies the WAL into the (encrypted, secure-deleted) database and truncates it, so
     /// no copy of a deleted page stays behind in the WAL file.
     fn checkpoint(&self) {
-        if let Err(e) = self.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+        if let Err(e) = self
+            .conn()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        {
             tracing::warn!("wal checkpoint failed: {e}");
         }
     }
@@ -191,6 +194,15 @@ impl Store {
     pub fn set_pin_hash(&self, phc: &str) -> Result<()> {
         self.set_meta("pin_hash", phc)?;
         self.set_pin_failures(0)
+    }
+
+    /// Forgets the PIN (a new enrolment: the new user chooses their own).
+    pub fn clear_pin(&self) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM meta WHERE key IN ('pin_hash', 'pin_failures')",
+            [],
+        )?;
+        Ok(())
     }
 
     /// Wrong PINs in a row.
@@ -303,7 +315,9 @@ mod tests {
         // A recent receipted one: stays.
         let r3 = round(&mut store, now - days(3));
         let recent = contact(r3, now - days(3));
-        store.save_contact(&recent, &[], now - days(3)).expect("save");
+        store
+            .save_contact(&recent, &[], now - days(3))
+            .expect("save");
         let cutoff = now - days(30);
         // r2's contact and end are pending; r3's round and contact too. Send r3's only.
         let pending = store.pending_entries().expect("p");
@@ -325,14 +339,27 @@ mod tests {
         assert!(store.contact(sent_old.id).expect("read").is_none());
         assert!(store.contact(unsent_old.id).expect("read").is_some());
         assert!(store.contact(recent.id).expect("read").is_some());
-        assert!(store.round(r).expect("round").is_none(), "emptied round goes");
+        assert!(
+            store.round(r).expect("round").is_none(),
+            "emptied round goes"
+        );
         assert!(store.round(r2).expect("round").is_some());
         // The sent rows that carried the old contact's facts are gone too.
         let rows = store.outbox_rows(100).expect("rows");
-        assert!(!rows.iter().any(|row| row.item_id == sent_old.id.to_string()));
-        assert!(rows.iter().any(|row| row.item_id == unsent_old.id.to_string()));
+        assert!(
+            !rows
+                .iter()
+                .any(|row| row.item_id == sent_old.id.to_string())
+        );
+        assert!(
+            rows.iter()
+                .any(|row| row.item_id == unsent_old.id.to_string())
+        );
         // Idempotent.
-        assert_eq!(store.sweep(cutoff, now - days(7)).expect("again"), Swept::default());
+        assert_eq!(
+            store.sweep(cutoff, now - days(7)).expect("again"),
+            Swept::default()
+        );
     }
 
     #[test]
@@ -355,7 +382,10 @@ mod tests {
             .save_contact(&young, &[(young_form, AgeBand::Age6To9)], now - days(6))
             .expect("save");
         let ages = store.draft_ages().expect("ages");
-        assert_eq!(ages, vec![(old_form, now - days(8)), (young_form, now - days(6))]);
+        assert_eq!(
+            ages,
+            vec![(old_form, now - days(8)), (young_form, now - days(6))]
+        );
         let swept = store.sweep(now - days(30), now - days(7)).expect("sweep");
         assert_eq!(swept.drafts, 1);
         assert!(store.draft(old_form).expect("read").is_none());

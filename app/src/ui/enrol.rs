@@ -1,9 +1,14 @@
 //! Enrolment: the server address and the one-time code from the beheerder.
+//!
+//! Issue 10, item 7: when the phone still holds unsent items of a previous user, enrolment
+//! refuses until they are sent or thrown away, after a confirmation that names how many.
 
 use dioxus::prelude::*;
 
 use super::chrome::{Btn, TextField};
-use super::{app, ui};
+use super::{Screen, app, ui};
+use crate::keeping::{discard_question, items};
+use crate::services::leftover_refusal;
 use crate::sync::Phase;
 
 /// The enrolment screen (also shown after the device was revoked).
@@ -16,9 +21,28 @@ pub fn Enrol() -> Element {
     let mut code = use_signal(String::new);
     let mut error = use_signal(|| None::<String>);
     let mut busy = use_signal(|| false);
+    let mut confirm = use_signal(|| false);
     let status = (ui.status)();
+    let _ = (ui.data)();
     let wiped = status.wiped || matches!(status.phase, Phase::Revoked);
+    let by_pin = status.message.as_deref() == Some(crate::pin::WIPED_MESSAGE);
     let backend = ctx.secret_backend().label_nl();
+    let enrolled = ctx.enrolment().is_some();
+    let left = ctx.leftovers().unwrap_or_default();
+    let n = left.items();
+    let discard = move |()| match app().discard_leftovers(n) {
+        Ok(gone) => {
+            confirm.set(false);
+            error.set(None);
+            ui.say(format!("{} weggegooid", items(gone.items())));
+            ui.changed();
+        }
+        Err(e) => {
+            confirm.set(false);
+            error.set(Some(e.to_string()));
+            ui.changed();
+        }
+    };
 
     let submit = move |()| {
         if busy() {
@@ -40,6 +64,7 @@ pub fn Enrol() -> Element {
                         ),
                         None => "Aangemeld".to_owned(),
                     });
+                    ui.go(Screen::Home);
                     ui.changed();
                 }
                 Err(e) => error.set(Some(e)),
@@ -50,7 +75,9 @@ pub fn Enrol() -> Element {
     rsx! {
         section { class: "screen", aria_label: "Aanmelden",
             h2 { "Toestel aanmelden" }
-            if wiped {
+            if wiped && by_pin {
+                p { class: "error", role: "alert", "{crate::pin::WIPED_MESSAGE}" }
+            } else if wiped {
                 p { class: "error", role: "alert",
                     "Dit toestel is ingetrokken door de beheerder; alle gegevens erop zijn gewist."
                 }
@@ -73,6 +100,19 @@ pub fn Enrol() -> Element {
                 value: code(),
                 oninput: move |v| code.set(v),
             }
+            if let Some(reason) = leftover_refusal(&left) {
+                section { class: "card", aria_label: "Niet verzonden van de vorige gebruiker",
+                    p { class: "warn", role: "status", "{reason}" }
+                    if confirm() {
+                        p { strong { "{discard_question(n)}" } }
+                        p { class: "muted", "Dit kan niet ongedaan worden." }
+                        Btn { label: format!("Ja, {} weggooien", items(n)), class: "btn danger wide", onclick: discard }
+                        Btn { label: "Nee, bewaren", class: "btn wide", onclick: move |()| confirm.set(false) }
+                    } else {
+                        Btn { label: "Weggooien…", class: "btn wide", onclick: move |()| confirm.set(true) }
+                    }
+                }
+            }
             if let Some(e) = error() {
                 p { class: "error", role: "alert", "{e}" }
             }
@@ -84,6 +124,9 @@ pub fn Enrol() -> Element {
                 onclick: submit,
             }
             p { class: "muted", "{backend}." }
+            if enrolled {
+                Btn { label: "Terug", class: "btn wide", onclick: move |()| ui.go(Screen::Home) }
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ mod end_round;
 mod enrol;
 mod feedback;
 mod home;
+mod lock;
 mod outbox;
 mod record;
 mod record_parts;
@@ -41,6 +42,8 @@ pub enum Screen {
     Feedback,
     /// End the round, after checking that everything was sent.
     EndRound,
+    /// Enrol this phone again (another user, or a new code), from the status screen.
+    Enrol,
 }
 
 /// A screen to open on instead of the default one, put in the root context by tests and
@@ -146,13 +149,37 @@ pub fn App() -> Element {
             crate::platform::webview::watch_online(move |online| sync.set_online(online)).await;
         }
     });
+    // In the background (the page or window hidden) long enough, the PIN is asked again.
+    let visible_ctx = ctx.clone();
+    use_future(move || {
+        let ctx = visible_ctx.clone();
+        async move {
+            crate::platform::webview::watch_visibility(move |visible| {
+                if visible {
+                    if ctx.app_shown() {
+                        ui.changed();
+                    }
+                } else {
+                    ctx.app_hidden();
+                }
+            })
+            .await;
+        }
+    });
 
+    let _ = data();
     let enrolled = ctx.enrolment().is_some();
     let revoked = matches!(status.read().phase, crate::sync::Phase::Revoked);
     rsx! {
         style { {THEME_CSS} }
         div { class: "app",
             if !enrolled || revoked {
+                enrol::Enrol {}
+            } else if !ctx.pin_is_set() {
+                lock::SetPin {}
+            } else if ctx.is_locked() {
+                lock::Unlock {}
+            } else if screen() == Screen::Enrol {
                 enrol::Enrol {}
             } else {
                 chrome::Header {}
@@ -165,6 +192,7 @@ pub fn App() -> Element {
                         Screen::Outbox => rsx! { outbox::Outbox {} },
                         Screen::Feedback => rsx! { feedback::FeedbackList {} },
                         Screen::EndRound => rsx! { end_round::EndRound {} },
+                        Screen::Enrol => rsx! {},
                     }
                 }
             }

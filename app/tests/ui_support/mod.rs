@@ -91,8 +91,13 @@ pub fn enrolled_device() -> Device {
             .apply_pull(Some(&config()), &[], Cursor(0), d.ctx.now())
             .expect("config");
     }
+    // The app asks for a PIN right after enrolment (issue 10); these devices have one.
+    d.ctx.set_pin(PIN, PIN).expect("pin");
     d
 }
+
+/// The app PIN of [`enrolled_device`].
+pub const PIN: &str = "2468";
 
 /// An enrolled device with a round in progress.
 pub fn device_in_round() -> Device {
