@@ -354,6 +354,6 @@ pub fn device_config(
         places: load_places(conn, gemeente)?,
         meldpunt_key: current_meldpunt_key(conn, gemeente)?,
         meldpunt_chain: crate::meldpunt::keys::chain(conn, gemeente)?,
-        phone: avondronde_shared::sync::PhonePolicy::default(),
+        phone: crate::phone_policy::get(conn, gemeente)?,
     }))
 }
