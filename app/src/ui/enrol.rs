@@ -8,8 +8,10 @@ use dioxus::prelude::*;
 use super::chrome::{Btn, TextField};
 use super::{Screen, app, ui};
 use crate::keeping::{discard_question, items};
+use crate::platform::camera;
 use crate::services::leftover_refusal;
 use crate::sync::Phase;
+use avondronde_shared::enrolment::EnrolInvite;
 
 /// The enrolment screen (also shown after the device was revoked).
 #[component]
@@ -44,30 +46,88 @@ pub fn Enrol() -> Element {
         }
     };
 
-    let submit = move |()| {
+    // Typed by hand (`invite` = None): trust on first use, so the words are shown to
+    // compare. From a QR code: the fingerprint in the code is checked.
+    let mut enrol_with = move |invite: Option<EnrolInvite>| {
         if busy() {
             return;
         }
         busy.set(true);
         error.set(None);
         spawn(async move {
-            let result = app().enrol_pinned(&url.peek(), &code.peek(), None).await;
+            let (server, typed, expected) = match &invite {
+                Some(i) => (i.server.clone(), i.code.clone(), i.fingerprint),
+                None => (url.peek().clone(), code.peek().clone(), None),
+            };
+            let result = app().enrol_pinned(&server, &typed, expected).await;
             busy.set(false);
             match result {
                 Ok(pin) => {
                     code.set(String::new());
-                    // Typed by hand: trust on first use, so show the words to compare.
-                    ui.say(match pin {
-                        Some(f) => format!(
+                    ui.say(match (pin, invite.is_some()) {
+                        (Some(_), true) => {
+                            "Aangemeld met de QR-code; de sleutel van het meldpunt is gecontroleerd."
+                                .to_owned()
+                        }
+                        (Some(f), false) => format!(
                             "Aangemeld. Vergelijk de vingerafdruk van het meldpunt: {}",
                             f.words_line()
                         ),
-                        None => "Aangemeld".to_owned(),
+                        (None, _) => "Aangemeld".to_owned(),
                     });
                     ui.go(Screen::Home);
                     ui.changed();
                 }
+                Err(e) => {
+                    if let Some(i) = invite {
+                        url.set(i.server);
+                    }
+                    error.set(Some(e));
+                }
+            }
+        });
+    };
+    let submit = move |()| enrol_with(None);
+    // A photo of the code (the fallback when there is no camera).
+    use_future(move || async move {
+        camera::watch_photo(move |frame| {
+            match frame
+                .map_err(|e| e.to_string())
+                .and_then(|f| f.invite().map_err(|e| e.to_string()))
+            {
+                Ok(invite) => enrol_with(Some(invite)),
                 Err(e) => error.set(Some(e)),
+            }
+        })
+        .await;
+    });
+    let mut scanning = use_signal(|| false);
+    let scan = move |()| {
+        if scanning() {
+            return;
+        }
+        scanning.set(true);
+        error.set(None);
+        spawn(async move {
+            let mut found = None;
+            let mut foreign = None;
+            let outcome = camera::scan_camera(|frame| match frame.invite() {
+                Ok(invite) => {
+                    found = Some(invite);
+                    true
+                }
+                Err(e @ crate::qr::ScanError::Invite(_)) => {
+                    foreign = Some(e.to_string());
+                    false
+                }
+                Err(_) => false,
+            })
+            .await;
+            scanning.set(false);
+            match (found, outcome) {
+                (Some(invite), _) => enrol_with(Some(invite)),
+                (None, Err(e)) => error.set(Some(e.to_string())),
+                (None, Ok(())) => error.set(foreign),
             }
         });
     };
@@ -82,8 +142,19 @@ pub fn Enrol() -> Element {
                     "Dit toestel is ingetrokken door de beheerder; alle gegevens erop zijn gewist."
                 }
             } else {
-                p { class: "muted", "Vul het adres van de server en de aanmeldcode van de beheerder in." }
+                p { class: "muted", "Scan de QR-code van de beheerder, of vul het adres van de server en de aanmeldcode in." }
             }
+            if scanning() {
+                video { id: camera::VIDEO_ID, class: "qr-video", aria_label: "Camerabeeld", autoplay: true, muted: true, playsinline: true }
+                Btn { label: "Stoppen met scannen", class: "btn wide", onclick: move |()| scanning.set(false) }
+            } else {
+                Btn { label: "Scan QR-code", class: "btn primary wide", disabled: busy(), onclick: scan }
+            }
+            label { class: "field",
+                span { "Of kies een foto van de QR-code" }
+                input { r#type: "file", id: camera::FILE_ID, accept: "image/*", aria_label: "Foto van de QR-code" }
+            }
+            h3 { "Zelf invullen" }
             TextField {
                 label: "Serveradres",
                 kind: "url",
