@@ -102,16 +102,41 @@
     return d.toISOString().slice(0, 10);
   }
 
+  // Dates are typed as dd-mm-jjjj in text fields (a native date input shows the
+  // browser's locale); the API gets ISO dates. The server reads dates the same way
+  // (server/src/dates.rs) and words its error the same.
+  function isoDate(text) {
+    var m = /^\s*(\d{1,2})-(\d{1,2})-(\d{4})\s*$/.exec(text || '');
+    if (!m) return null;
+    var d = +m[1], mo = +m[2], y = +m[3];
+    var dt = new Date(Date.UTC(y, mo - 1, d));
+    if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d) return null;
+    return dt.toISOString().slice(0, 10);
+  }
+
+  function readDate(input, bad) {
+    var v = input.value.trim();
+    var iso = v === '' ? '' : isoDate(v);
+    if (iso === null) {
+      input.setAttribute('aria-invalid', 'true');
+      bad.push('"' + v.slice(0, 20) + '" is geen datum; typ de datum als dd-mm-jjjj, bijvoorbeeld 22-11-2026');
+      return '';
+    }
+    input.removeAttribute('aria-invalid');
+    return iso;
+  }
+
   function state() {
     var el = form.elements;
+    var bad = [];
     var s = {
       wijk: el.wijk.value,
       res: el.res.value,
       measure: el.measure.value,
-      from: el.from.value,
-      to: el.to.value,
+      from: readDate(el.from, bad),
+      to: readDate(el.to, bad),
       compare: el.compare.checked,
-      intervention: el.intervention.value,
+      intervention: readDate(el.intervention, bad),
       weeks: el.weeks.value,
       hour_from: el.hour_from.value,
       hour_to: el.hour_to.value,
@@ -119,7 +144,8 @@
       bands: allOrList('bands'),
       behaviours: checked('behaviours').join(','),
       past_norm: el.past_norm.checked,
-      brought_home: el.brought_home.checked
+      brought_home: el.brought_home.checked,
+      bad: bad
     };
     if (s.compare && s.intervention) {
       var w = Math.max(1, Math.min(26, parseInt(s.weeks, 10) || 4));
@@ -433,6 +459,7 @@
     toggleEl.hidden = !s.compare;
     form.elements.hour_to.disabled = s.hour_from === '';
     document.getElementById('hs-period').disabled = s.compare;
+    if (s.bad.length) { setStatus(s.bad[0], true); return; }
     var q = apiQuery(s);
     var base = '/api/v1/hotspot/wijken/' + encodeURIComponent(w.id);
     document.getElementById('hs-csv').href = base + '/export.csv?' + q;

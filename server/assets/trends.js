@@ -54,6 +54,10 @@
   var selected = null;
   var seq = 0;
 
+  // ISO 2026-11-22 as people read it: 22-11-2026.
+  function nlDate(iso) {
+    return /^\d{4}-\d{2}-\d{2}$/.test(iso || '') ? iso.split('-').reverse().join('-') : String(iso || '');
+  }
   function esc(s) {
     return String(s).replace(/[&<>"]/g, function (c) {
       return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c];
@@ -141,7 +145,7 @@
       var colour = bin > 0 ? '#d7191c' : bin < 0 ? '#2171b5' : (z >= 0 ? '#f4b6a6' : '#a9c4e0');
       var s = data.steps[t];
       svg += '<rect class="hs-trend-bar" x="' + (22 + t * bw) + '" y="' + y + '" width="' + Math.max(1, bw - 1.5) +
-        '" height="' + Math.max(0.5, h) + '" fill="' + colour + '"><title>' + esc(s.label) + ' (' + esc(s.from) + '): z = ' +
+        '" height="' + Math.max(0.5, h) + '" fill="' + colour + '"><title>' + esc(s.label) + ' (vanaf ' + esc(nlDate(s.from)) + '): z = ' +
         dec1(z) + ', aantal ' + esc(p.counts[t]) + '</title></rect>';
     });
     var every = Math.max(1, Math.ceil(n / 6));

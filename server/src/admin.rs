@@ -18,6 +18,11 @@ use crate::db::{DbError, now_ms};
 pub const RESET_TTL_MS: i64 = 3600 * 1000;
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;
+/// How long the code for a new user's first password is valid: a day, like an enrolment
+/// code, since the admin hands it over in person.
+pub const FIRST_PASSWORD_TTL_MS: i64 = 24 * 3600 * 1000;
+/// The longest username.
+pub const MAX_USERNAME_CHARS: usize = 64;
 
 /// Who asks, and where they may act.
 #[derive(Debug, Clone)]
@@ -56,6 +61,9 @@ pub enum AdminError {
     /// No such user or device, or not in the caller's gemeente (indistinguishable).
     #[error("niet gevonden (of niet in uw gemeente)")]
     NotFound,
+    /// The input is wrong; the message says how, in Dutch, for the admin.
+    #[error("{0}")]
+    Input(String),
     /// An enrolment code for someone who is not a field worker.
     #[error(
         "alleen veldwerkers (straatcoach, BOA, wijkagent) krijgen een aanmeldcode; een telefoon wordt nooit als beheerder of meldpunt aangemeld"
@@ -76,7 +84,9 @@ impl From<AdminError> for crate::error::ApiError {
     fn from(e: AdminError) -> Self {
         match e {
             AdminError::NotFound => crate::error::ApiError::NotFound,
-            AdminError::NotFieldUser => crate::error::ApiError::Invalid(e.to_string()),
+            AdminError::NotFieldUser | AdminError::Input(_) => {
+                crate::error::ApiError::Invalid(e.to_string())
+            }
             AdminError::Db(e) => e.into(),
         }
     }
@@ -86,21 +96,23 @@ struct Target {
     id: UserId,
     gemeente: GemeenteId,
     role: Role,
+    disabled: bool,
 }
 
 fn target(conn: &Connection, caller: &Caller, username: &str) -> Result<Target, AdminError> {
-    let row: Option<(String, String, String)> = conn
+    let row: Option<(String, String, String, bool)> = conn
         .query_row(
-            "SELECT id, gemeente_id, role FROM user WHERE username = ?1",
+            "SELECT id, gemeente_id, role, disabled_at IS NOT NULL FROM user WHERE username = ?1",
             params![username.trim()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let (id, gemeente, role) = row.ok_or(AdminError::NotFound)?;
+    let (id, gemeente, role, disabled) = row.ok_or(AdminError::NotFound)?;
     let t = Target {
         id: id.parse().map_err(|_| AdminError::NotFound)?,
         gemeente: gemeente.parse().map_err(|_| AdminError::NotFound)?,
         role: Role::from_code(&role).ok_or(AdminError::NotFound)?,
+        disabled,
     };
     if caller.scope.is_some_and(|g| g != t.gemeente) {
         return Err(AdminError::NotFound);
@@ -149,6 +161,238 @@ fn record(
     Ok(())
 }
 
+fn insert_reset_code(conn: &Connection, user: UserId, ttl_ms: i64) -> Result<String, AdminError> {
+    let code = auth::new_enrolment_code();
+    let now = now_ms();
+    conn.execute(
+        "INSERT INTO password_reset (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![auth::secret_hash(&code), user.to_string(), now, now + ttl_ms],
+    )?;
+    Ok(code)
+}
+
+/// A user to add, as the admin page (or the command line) gives it.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The username (trimmed; 1 to 64 characters, no spaces).
+    pub username: String,
+    /// The role.
+    pub role: Role,
+    /// CBS codes of the wijken a coordinator analyses; empty for every other role.
+    pub wijken: Vec<String>,
+}
+
+/// What adding a user produced.
+#[derive(Debug)]
+pub struct Added {
+    /// The new user.
+    pub id: UserId,
+    /// For a role that logs in on the web: the one-time code (valid a day) with which they
+    /// choose their first password at `/wachtwoord`. Field workers get none; their phone is
+    /// enrolled with an enrolment code instead.
+    pub first_password_code: Option<String>,
+}
+
+fn check_username(username: &str) -> Result<(), AdminError> {
+    let name = username.trim();
+    if name.is_empty() {
+        return Err(AdminError::Input("Vul een gebruikersnaam in.".into()));
+    }
+    if name.chars().count() > MAX_USERNAME_CHARS {
+        return Err(AdminError::Input(format!(
+            "Een gebruikersnaam heeft hoogstens {MAX_USERNAME_CHARS} tekens."
+        )));
+    }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(AdminError::Input(
+            "Een gebruikersnaam bevat geen spaties; gebruik bijvoorbeeld een punt (j.jansen)."
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Adds a user to a gemeente, all or nothing: the user, a coordinator's wijken, the code
+/// for a first password and the audit entry. No password is ever chosen by the admin; the
+/// user sets it with the code and sets up the second step at the first login.
+///
+/// # Errors
+/// [`AdminError::Input`] with a Dutch message for an empty, too long or taken username, a
+/// coordinator without wijken, wijken for another role, or a wijk of another gemeente;
+/// nothing changes then.
+pub fn add_user(
+    conn: &Connection,
+    caller: &Caller,
+    gemeente: GemeenteId,
+    new: &NewUser,
+) -> Result<Added, AdminError> {
+    if caller.scope.is_some_and(|g| g != gemeente) {
+        return Err(AdminError::NotFound);
+    }
+    check_username(&new.username)?;
+    let name = new.username.trim();
+    let taken: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM user WHERE username = ?1",
+            params![name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if taken.is_some() {
+        return Err(AdminError::Input(format!(
+            "De gebruikersnaam \u{201c}{name}\u{201d} is al in gebruik; kies een andere."
+        )));
+    }
+    match (new.role, new.wijken.is_empty()) {
+        (Role::Coordinator, true) => {
+            return Err(AdminError::Input(
+                "Kies minstens één wijk voor een coördinator; zonder wijk ziet die niets.".into(),
+            ));
+        }
+        (role, false) if role != Role::Coordinator => {
+            return Err(AdminError::Input(
+                "Alleen een coördinator krijgt wijken; haal de vinkjes weg of kies de rol coördinator."
+                    .into(),
+            ));
+        }
+        _ => {}
+    }
+    atomically(conn, || {
+        let id =
+            crate::setup::add_user(conn, gemeente, name, new.role, None).map_err(|e| match e {
+                crate::setup::SetupError::Db(e) => AdminError::Db(e),
+                other => AdminError::Input(other.to_string()),
+            })?;
+        let now = now_ms();
+        if new.role == Role::Coordinator {
+            crate::hotspot::scope::assign_wijken(conn, name, &new.wijken, &caller.actor, now)
+                .map_err(|e| match e {
+                    DbError::Domain(m) => AdminError::Input(m),
+                    other => AdminError::Db(other),
+                })?;
+        }
+        let first_password_code = (!new.role.is_field())
+            .then(|| insert_reset_code(conn, id, FIRST_PASSWORD_TTL_MS))
+            .transpose()?;
+        record(
+            conn,
+            caller,
+            gemeente,
+            Action::UserAdd,
+            format!("gebruiker {id}: {}", new.role.code()),
+        )?;
+        Ok(Added {
+            id,
+            first_password_code,
+        })
+    })
+}
+
+/// A user as the admin's list shows it.
+#[derive(Debug, Clone)]
+pub struct UserSummary {
+    /// Username.
+    pub username: String,
+    /// Role.
+    pub role: Option<Role>,
+    /// Disabled (no login, devices revoked).
+    pub disabled: bool,
+    /// Whether a password is set (a new user has none until they use their code).
+    pub has_password: bool,
+    /// CBS codes of a coordinator's wijken.
+    pub wijken: Vec<String>,
+    /// Active (not revoked) devices.
+    pub devices: i64,
+}
+
+/// The users of a gemeente: active first, by role and name.
+pub fn users(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<UserSummary>, DbError> {
+    let mut stmt = conn.prepare(
+        "SELECT u.username, u.role, u.disabled_at IS NOT NULL, u.password_hash IS NOT NULL,
+                (SELECT group_concat(code, ', ') FROM
+                   (SELECT w.code FROM user_wijk uw JOIN wijk w ON w.id = uw.wijk_id
+                    WHERE uw.user_id = u.id ORDER BY w.code)),
+                (SELECT COUNT(*) FROM device d WHERE d.user_id = u.id AND d.revoked_at IS NULL)
+         FROM user u WHERE u.gemeente_id = ?1
+         ORDER BY u.disabled_at IS NOT NULL, u.role, u.username",
+    )?;
+    let rows = stmt
+        .query_map(params![gemeente.to_string()], |r| {
+            let wijken: Option<String> = r.get(4)?;
+            Ok(UserSummary {
+                username: r.get(0)?,
+                role: Role::from_code(&r.get::<_, String>(1)?),
+                disabled: r.get(2)?,
+                has_password: r.get(3)?,
+                wijken: wijken
+                    .map(|w| w.split(", ").map(str::to_owned).collect())
+                    .unwrap_or_default(),
+                devices: r.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// A phone as the admin's list shows it.
+#[derive(Debug, Clone)]
+pub struct DeviceSummary {
+    /// The device.
+    pub id: DeviceId,
+    /// Its user's username.
+    pub username: String,
+    /// The label the phone gave at enrolment.
+    pub label: String,
+    /// Last sync, unix ms.
+    pub last_seen: Option<i64>,
+    /// How far the phone's clock was off at its last sync, ms.
+    pub offset_ms: Option<i64>,
+    /// Revoked.
+    pub revoked: bool,
+    /// Items and drafts the phone last reported as not yet sent (issue 10).
+    pub unsent: Option<i64>,
+}
+
+/// The phones of a gemeente's users: active first.
+pub fn devices(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<DeviceSummary>, DbError> {
+    let mut stmt = conn.prepare(
+        "SELECT d.id, u.username, d.label, d.last_seen_at, d.clock_offset_ms, d.revoked_at IS NOT NULL,
+                d.outbox_pending
+         FROM device d JOIN user u ON u.id = d.user_id WHERE u.gemeente_id = ?1
+         ORDER BY d.revoked_at IS NOT NULL, u.username, d.created_at",
+    )?;
+    let rows = stmt
+        .query_map(params![gemeente.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    // A row whose id does not parse is not a device this server made; leave it out.
+    Ok(rows
+        .into_iter()
+        .filter_map(
+            |(id, username, label, last_seen, offset_ms, revoked, unsent)| {
+                Some(DeviceSummary {
+                    id: id.parse().ok()?,
+                    username,
+                    label,
+                    last_seen,
+                    offset_ms,
+                    revoked,
+                    unsent,
+                })
+            },
+        )
+        .collect())
+}
+
 /// Issues a one-time enrolment code (24 hours) for a field user's phone.
 pub fn issue_code(
     conn: &Connection,
@@ -159,6 +403,11 @@ pub fn issue_code(
         let t = target(conn, caller, username)?;
         if !t.role.is_field() {
             return Err(AdminError::NotFieldUser);
+        }
+        if t.disabled {
+            return Err(AdminError::Input(
+                "Deze gebruiker is uitgeschakeld en krijgt geen aanmeldcode.".into(),
+            ));
         }
         let code = auth::issue_enrolment_code(conn, t.id, auth::ENROLMENT_TTL_MS)?;
         record(
@@ -226,6 +475,11 @@ pub fn disable_user(
 ) -> Result<Ended, AdminError> {
     atomically(conn, || {
         let t = target(conn, caller, username)?;
+        if caller.actor.id == Some(t.id) {
+            return Err(AdminError::Input(
+                "U kunt uzelf niet uitschakelen; vraag een andere beheerder.".into(),
+            ));
+        }
         conn.execute(
             "UPDATE user SET disabled_at = COALESCE(disabled_at, ?1) WHERE id = ?2",
             params![now_ms(), t.id.to_string()],
@@ -287,12 +541,7 @@ pub fn reset_password(
 ) -> Result<(String, Ended), AdminError> {
     atomically(conn, || {
         let t = target(conn, caller, username)?;
-        let code = auth::new_enrolment_code();
-        let now = now_ms();
-        conn.execute(
-            "INSERT INTO password_reset (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![auth::secret_hash(&code), t.id.to_string(), now, now + RESET_TTL_MS],
-        )?;
+        let code = insert_reset_code(conn, t.id, RESET_TTL_MS)?;
         let ended = Ended {
             sessions: auth::end_user_sessions(conn, t.id)?,
             devices: 0,
@@ -433,6 +682,21 @@ mod tests {
         }
         setup::add_user(&conn, g, "coach", Role::Straatcoach, None).expect("user");
         assert!(issue_code(&conn, &Caller::cli(), "coach").is_ok());
+    }
+
+    #[test]
+    fn a_disabled_field_user_gets_no_enrolment_code() {
+        let (_dir, conn, g) = db();
+        setup::add_user(&conn, g, "coach", Role::Straatcoach, None).expect("user");
+        disable_user(&conn, &Caller::cli(), "coach").expect("disable");
+        let codes = |c: &Connection| -> i64 {
+            c.query_row("SELECT COUNT(*) FROM enrolment_code", [], |r| r.get(0))
+                .expect("count")
+        };
+        let before = codes(&conn);
+        let e = issue_code(&conn, &Caller::cli(), "coach").expect_err("disabled");
+        assert!(e.to_string().contains("uitgeschakeld"), "{e}");
+        assert_eq!(codes(&conn), before);
     }
 
     #[test]

@@ -75,6 +75,23 @@ pub fn new_enrolment_code() -> String {
     )
 }
 
+/// An enrolment code in the form it was issued in (`K7QM-2XPR-W9DA`), however it was
+/// typed or scanned: the QR code carries it without dashes
+/// ([`avondronde_shared::enrolment::EnrolInvite`] allows only letters and digits), and
+/// people type spaces or leave the dashes out.
+pub fn canonical_enrolment_code(code: &str) -> String {
+    let plain: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if plain.len() == 12 {
+        format!("{}-{}-{}", &plain[0..4], &plain[4..8], &plain[8..12])
+    } else {
+        code.trim().to_owned()
+    }
+}
+
 /// The stored form of a token or code.
 pub fn secret_hash(secret: &str) -> Vec<u8> {
     blake3::hash(secret.trim().to_ascii_uppercase().as_bytes())
@@ -219,9 +236,10 @@ pub enum DeviceLookup {
 /// Looks up a device by its token.
 pub fn device_by_token(conn: &Connection, token: &str) -> Result<DeviceLookup, DbError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT d.id, d.user_id, u.gemeente_id, u.role, d.revoked_at
+        "SELECT d.id, d.user_id, u.gemeente_id, u.role,
+                d.revoked_at IS NOT NULL OR u.disabled_at IS NOT NULL
          FROM device d JOIN user u ON u.id = d.user_id
-         WHERE d.token_hash = ?1 AND u.disabled_at IS NULL",
+         WHERE d.token_hash = ?1",
     )?;
     let row = stmt
         .query_row(params![token_hash(token)], |r| {
@@ -232,13 +250,15 @@ pub fn device_by_token(conn: &Connection, token: &str) -> Result<DeviceLookup, D
                     gemeente: parse_id(r.get(2)?)?,
                     role: parse_role(&r.get::<_, String>(3)?)?,
                 },
-                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, bool>(4)?,
             ))
         })
         .optional()?;
+    // A phone of a disabled user counts as revoked (disabling revokes every phone), so
+    // it answers `device_revoked` and the app wipes its store (issue 10).
     Ok(match row {
-        Some((d, None)) => DeviceLookup::Active(d),
-        Some((_, Some(_))) => DeviceLookup::Revoked,
+        Some((d, false)) => DeviceLookup::Active(d),
+        Some((_, true)) => DeviceLookup::Revoked,
         None => DeviceLookup::Unknown,
     })
 }
@@ -784,7 +804,7 @@ pub fn enrol(
     let row: Option<(String, i64, Option<i64>)> = conn
         .query_row(
             "SELECT user_id, expires_at, used_at FROM enrolment_code WHERE code_hash = ?1",
-            params![secret_hash(code)],
+            params![secret_hash(&canonical_enrolment_code(code))],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
@@ -805,7 +825,11 @@ pub fn enrol(
     )?;
     conn.execute(
         "UPDATE enrolment_code SET used_at = ?1, device_id = ?2 WHERE code_hash = ?3",
-        params![now, device.to_string(), secret_hash(code)],
+        params![
+            now,
+            device.to_string(),
+            secret_hash(&canonical_enrolment_code(code))
+        ],
     )?;
     Ok(Ok((device, token)))
 }
@@ -843,5 +867,18 @@ mod tests {
         assert_eq!(code.len(), 14);
         assert_eq!(secret_hash(&code), secret_hash(&code.to_lowercase()));
         assert_eq!(new_secret().len(), 43, "32 bytes = 256 bits");
+    }
+
+    #[test]
+    fn an_enrolment_code_from_the_qr_code_or_typed_without_dashes_is_the_same_code() {
+        let code = new_enrolment_code();
+        let plain = code.replace('-', "");
+        assert_eq!(canonical_enrolment_code(&plain), code);
+        assert_eq!(canonical_enrolment_code(&plain.to_lowercase()), code);
+        let spaced = format!(" {} {} {} ", &plain[0..4], &plain[4..8], &plain[8..12]);
+        assert_eq!(canonical_enrolment_code(&spaced), code);
+        assert_eq!(canonical_enrolment_code(&code), code);
+        // Anything that is not 12 letters and digits stays what it was (and matches nothing).
+        assert_eq!(canonical_enrolment_code("ABC"), "ABC");
     }
 }

@@ -27,6 +27,7 @@ pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod dates;
 pub mod db;
 pub mod demo;
 pub mod devices;
@@ -62,6 +63,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     let router = api.merge(web::router())
         .merge(hotspot::page::router())
         .merge(meldpunt::pages::router())
+        .merge(meldpunt::key_pages::router())
         .merge(audit::web::router())
         .route(
         "/api/v1/openapi.json",

@@ -38,6 +38,10 @@ enum Command {
         /// The certificate's private key (PEM).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// The address phones reach this server at, for the enrolment QR code (e.g.
+        /// https://avondronde.gemeente.nl). Default: the address the admin's browser uses.
+        #[arg(long)]
+        public_url: Option<String>,
     },
     /// Create a demo gemeente with two wijken and eight weeks of contacts, then serve it.
     Demo {
@@ -259,8 +263,10 @@ fn main() -> anyhow::Result<()> {
             trusted_proxies,
             tls_cert,
             tls_key,
+            public_url,
         } => {
             let mut config = config(basemap_url);
+            config.public_url = public_url;
             config.trusted_proxies = trusted_proxies;
             config.tls = tls_cert.is_some();
             let db = db::Db::open(&db).with_context(|| format!("opening {}", db.display()))?;
@@ -445,27 +451,18 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
                 "AVONDRONDE_PASSPHRASE",
                 "Wachtwoordzin voor de meldpuntsleutel",
             )?;
+            let cli = audit::Actor::cli();
+            let by = keys::KeyActor {
+                actor: &cli,
+                address: None,
+            };
             let now = avondronde_server::db::now_ms();
-            let tx = conn.unchecked_transaction()?;
-            let key = keys::create(conn, g, &p, now)?;
-            audit::record(
-                conn,
-                &audit::Event {
-                    gemeente: g,
-                    actor: &audit::Actor::cli(),
-                    action: audit::Action::KeyCreate,
-                    form: None,
-                    address: None,
-                    detail: format!("sleutel {}", key.id.0),
-                },
-                now,
-            )?;
-            tx.commit()?;
+            let (key, fingerprint) = keys::create_recorded(conn, g, &p, &by, now)?;
             println!(
                 "meldpunt key {} created for {gemeente}; devices pull it at their next sync",
                 key.id.0
             );
-            if let Some(f) = keys::root_fingerprint(conn, g)? {
+            if let Some(f) = fingerprint {
                 println!(
                     "fingerprint (phones compare these words): {}",
                     f.words_line()
@@ -477,23 +474,14 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             let g = setup::gemeente_by_code(conn, &gemeente)?;
             let old = secret("AVONDRONDE_PASSPHRASE", "Huidige wachtwoordzin")?;
             let new = secret("AVONDRONDE_NEW_PASSPHRASE", "Nieuwe wachtwoordzin")?;
+            let cli = audit::Actor::cli();
+            let by = keys::KeyActor {
+                actor: &cli,
+                address: None,
+            };
             let now = avondronde_server::db::now_ms();
-            // One transaction: a wrong passphrase or a failure leaves the keys as they were.
-            let tx = conn.unchecked_transaction()?;
-            let key = keys::rotate(conn, g, &old, &new, now)?;
-            audit::record(
-                conn,
-                &audit::Event {
-                    gemeente: g,
-                    actor: &audit::Actor::cli(),
-                    action: audit::Action::KeyRotate,
-                    form: None,
-                    address: None,
-                    detail: format!("nieuwe sleutel {}", key.id.0),
-                },
-                now,
-            )?;
-            tx.commit()?;
+            // All or nothing: a wrong passphrase or a failure leaves the keys as they were.
+            let (key, _) = keys::rotate_recorded(conn, g, &old, &new, &by, now)?;
             println!(
                 "meldpunt key {} is now current for {gemeente}; old forms stay readable with the new passphrase",
                 key.id.0

@@ -21,6 +21,9 @@ pub const RECOVERY_CODES: usize = 10;
 /// How many wrong codes one pending session may try before it is ended.
 pub const MAX_ATTEMPTS: i64 = 5;
 
+/// The length of a TOTP step in seconds (RFC 6238's default, what authenticator apps use).
+const STEP_SECS: u64 = 30;
+
 /// Whether a role must use a second factor.
 pub fn required_for(role: Role) -> bool {
     matches!(role, Role::Meldpunt | Role::Admin)
@@ -48,8 +51,8 @@ impl TotpSecret {
 
     fn totp(&self) -> Option<TOTP> {
         let bytes = Secret::Encoded(self.0.clone()).to_bytes().ok()?;
-        // One step of skew either way: phone clocks drift.
-        TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes).ok()
+        // Skew 0 here: `step_of` walks the window itself, to learn which step matched.
+        TOTP::new(Algorithm::SHA1, 6, 0, STEP_SECS, bytes).ok()
     }
 
     /// The code for unix time `secs` (for tests, the demo and tools).
@@ -59,16 +62,42 @@ impl TotpSecret {
 
     /// The code now.
     pub fn code_now(&self) -> String {
-        self.code_at(jiff::Timestamp::now().as_second().max(0) as u64)
+        self.code_at(now_secs())
     }
 
-    /// Whether `code` is valid now (± one 30-second step).
+    /// Whether `code` is valid now (± one 30-second step). Says nothing about reuse: a login
+    /// goes through [`verify`] or [`confirm`], which accept each step once.
     pub fn check(&self, code: &str) -> bool {
+        self.step_of(code, now_secs()).is_some()
+    }
+
+    /// The 30-second step `code` belongs to, if it is one of the steps accepted at unix time
+    /// `now` (one step of skew either way: phone clocks drift).
+    pub fn step_of(&self, code: &str, now: u64) -> Option<u64> {
         let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-        code.len() == 6
-            && self
-                .totp()
-                .is_some_and(|t| t.check(&code, jiff::Timestamp::now().as_second().max(0) as u64))
+        if code.len() != 6 {
+            return None;
+        }
+        let totp = self.totp()?;
+        let current = now / STEP_SECS;
+        [current.saturating_sub(1), current, current + 1]
+            .into_iter()
+            .find(|step| totp.check(&code, step * STEP_SECS))
+    }
+
+    /// A code an authenticator would accept at `now` for a step after `used`, or `None` when
+    /// every step in the window is used and the caller must wait for the next one. The
+    /// previous step is offered only with a few seconds to spare. For tests and tools that
+    /// log the same user in more than once in half a minute.
+    pub fn unused_code(&self, used: Option<u64>, now: u64) -> Option<String> {
+        let current = now / STEP_SECS;
+        let spare = STEP_SECS - now % STEP_SECS;
+        let previous = (spare >= 5).then(|| current.saturating_sub(1));
+        previous
+            .into_iter()
+            .chain([current, current + 1])
+            .find(|step| used.is_none_or(|u| *step > u))
+            .map(|step| self.code_at(step * STEP_SECS))
     }
 
     /// The `otpauth://` URL authenticator apps read from the QR code.
@@ -110,18 +139,22 @@ pub struct State {
     pub enabled: bool,
     /// The secret, confirmed or still pending.
     pub secret: Option<TotpSecret>,
+    /// The last 30-second step whose code was accepted: no code of it or before it is
+    /// accepted again (ASVS 2.8.4, a code is single-use).
+    pub last_step: Option<u64>,
 }
 
 /// Reads a user's second-factor state.
 pub fn state(conn: &Connection, user: UserId) -> Result<State, DbError> {
     Ok(conn
         .query_row(
-            "SELECT totp_enabled, totp_secret FROM user WHERE id = ?1",
+            "SELECT totp_enabled, totp_secret, totp_last_step FROM user WHERE id = ?1",
             params![user.to_string()],
             |r| {
                 Ok(State {
                     enabled: r.get::<_, i64>(0)? != 0,
                     secret: r.get::<_, Option<String>>(1)?.map(TotpSecret),
+                    last_step: r.get::<_, Option<i64>>(2)?.map(|s| s.max(0) as u64),
                 })
             },
         )
@@ -129,6 +162,7 @@ pub fn state(conn: &Connection, user: UserId) -> Result<State, DbError> {
         .unwrap_or(State {
             enabled: false,
             secret: None,
+            last_step: None,
         }))
 }
 
@@ -150,7 +184,7 @@ pub fn confirm(
 ) -> Result<Option<Vec<String>>, DbError> {
     let st = state(conn, user)?;
     match st.secret {
-        Some(secret) if !st.enabled && secret.check(code) => {
+        Some(secret) if !st.enabled && use_code(conn, user, &secret, code)? => {
             conn.execute(
                 "UPDATE user SET totp_enabled = 1 WHERE id = ?1",
                 params![user.to_string()],
@@ -167,7 +201,7 @@ pub fn confirm(
 pub fn enrol_now(conn: &Connection, user: UserId) -> Result<(TotpSecret, Vec<String>), DbError> {
     let secret = TotpSecret::generate();
     conn.execute(
-        "UPDATE user SET totp_secret = ?1, totp_enabled = 1 WHERE id = ?2",
+        "UPDATE user SET totp_secret = ?1, totp_enabled = 1, totp_last_step = NULL WHERE id = ?2",
         params![secret.0, user.to_string()],
     )?;
     Ok((secret, new_recovery_codes(conn, user)?))
@@ -177,7 +211,7 @@ pub fn enrol_now(conn: &Connection, user: UserId) -> Result<(TotpSecret, Vec<Str
 /// again at the next login.
 pub fn reset(conn: &Connection, user: UserId) -> Result<(), DbError> {
     conn.execute(
-        "UPDATE user SET totp_secret = NULL, totp_enabled = 0 WHERE id = ?1",
+        "UPDATE user SET totp_secret = NULL, totp_enabled = 0, totp_last_step = NULL WHERE id = ?1",
         params![user.to_string()],
     )?;
     conn.execute(
@@ -185,6 +219,29 @@ pub fn reset(conn: &Connection, user: UserId) -> Result<(), DbError> {
         params![user.to_string()],
     )?;
     Ok(())
+}
+
+/// Accepts `code` if it is valid now and its step comes after the last one used, and
+/// records its step, in one statement: of two logins racing with the same code, one wins.
+fn use_code(
+    conn: &Connection,
+    user: UserId,
+    secret: &TotpSecret,
+    code: &str,
+) -> Result<bool, DbError> {
+    let Some(step) = secret.step_of(code, now_secs()) else {
+        return Ok(false);
+    };
+    let step = i64::try_from(step).unwrap_or(i64::MAX);
+    Ok(conn.execute(
+        "UPDATE user SET totp_last_step = ?1
+         WHERE id = ?2 AND (totp_last_step IS NULL OR totp_last_step < ?1)",
+        params![step, user.to_string()],
+    )? == 1)
+}
+
+fn now_secs() -> u64 {
+    jiff::Timestamp::now().as_second().max(0) as u64
 }
 
 fn new_recovery_codes(conn: &Connection, user: UserId) -> Result<Vec<String>, DbError> {
@@ -211,7 +268,9 @@ pub fn verify(conn: &Connection, user: UserId, code: &str) -> Result<bool, DbErr
     if !st.enabled {
         return Ok(false);
     }
-    if st.secret.as_ref().is_some_and(|s| s.check(code)) {
+    if let Some(secret) = &st.secret
+        && use_code(conn, user, secret, code)?
+    {
         return Ok(true);
     }
     if code.trim().len() > 20 {
@@ -239,6 +298,34 @@ mod tests {
         assert!(s.check(&s.code_now()));
         assert!(!s.check("12345"));
         assert!(!format!("{s:?}").contains(&s.0));
+    }
+
+    #[test]
+    fn a_code_names_its_step_and_the_next_unused_code_is_always_a_later_step() {
+        let s = TotpSecret::generate();
+        let now = 1_800_000_015; // 15 s into step 60_000_000
+        let step = now / STEP_SECS;
+        for (offset, secs) in [(0, now), (1, now + 30), (-1, now - 30)] {
+            let code = s.code_at(secs);
+            assert_eq!(s.step_of(&code, now), step.checked_add_signed(offset));
+        }
+        assert_eq!(
+            s.step_of(&s.code_at(now + 60), now),
+            None,
+            "two steps ahead"
+        );
+        assert_eq!(s.step_of("12 34", now), None);
+        let first = s.unused_code(None, now).expect("a code");
+        assert_eq!(s.step_of(&first, now), Some(step - 1));
+        let after = s.unused_code(Some(step), now).expect("a code");
+        assert_eq!(s.step_of(&after, now), Some(step + 1));
+        assert_eq!(s.unused_code(Some(step + 1), now), None, "window used up");
+        // With under five seconds left in the step, the previous step is not offered.
+        let late = step * STEP_SECS + 27;
+        assert_eq!(
+            s.step_of(&s.unused_code(None, late).expect("code"), late),
+            Some(step)
+        );
     }
 
     #[test]

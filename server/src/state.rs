@@ -36,6 +36,9 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The bearer token `/metrics` asks for; without one `/metrics` answers 404.
     pub metrics_token: Option<MetricsToken>,
+    /// The address phones reach this server at (`https://avondronde.gemeente.nl`), put in
+    /// the enrolment QR code. `None`: the address the admin's browser used.
+    pub public_url: Option<String>,
 }
 
 /// The bearer token for `/metrics`. Its `Debug` does not show it.
@@ -58,6 +61,7 @@ impl Default for Config {
             tls: false,
             trusted_proxies: Vec::new(),
             metrics_token: None,
+            public_url: None,
         }
     }
 }

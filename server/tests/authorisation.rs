@@ -634,6 +634,18 @@ enum PageRoute {
     Beheer,
     BeheerCode,
     BeheerRevoke,
+    BeheerUsers,
+    BeheerUserAdd,
+    BeheerUserDisable,
+    BeheerUserReset,
+    BeheerUserSessions,
+    BeheerUserMfa,
+    BeheerPhones,
+    BeheerSettings,
+    BeheerRetention,
+    MeldpuntKey,
+    MeldpuntKeyCreate,
+    MeldpuntKeyRotate,
     Audit,
     Kaart,
     Meldpunt,
@@ -668,6 +680,18 @@ impl PageRoute {
             PageRoute::Beheer => ("get", "/beheer"),
             PageRoute::BeheerCode => ("post", "/beheer/code"),
             PageRoute::BeheerRevoke => ("post", "/beheer/intrekken"),
+            PageRoute::BeheerUsers => ("get", "/beheer/gebruikers"),
+            PageRoute::BeheerUserAdd => ("post", "/beheer/gebruikers"),
+            PageRoute::BeheerUserDisable => ("post", "/beheer/gebruikers/uitschakelen"),
+            PageRoute::BeheerUserReset => ("post", "/beheer/gebruikers/herstelcode"),
+            PageRoute::BeheerUserSessions => ("post", "/beheer/gebruikers/sessies"),
+            PageRoute::BeheerUserMfa => ("post", "/beheer/gebruikers/tweede-stap"),
+            PageRoute::BeheerPhones => ("get", "/beheer/telefoons"),
+            PageRoute::BeheerSettings => ("get", "/beheer/instellingen"),
+            PageRoute::BeheerRetention => ("post", "/beheer/bewaartermijnen"),
+            PageRoute::MeldpuntKey => ("get", "/meldpunt/sleutel"),
+            PageRoute::MeldpuntKeyCreate => ("post", "/meldpunt/sleutel/maken"),
+            PageRoute::MeldpuntKeyRotate => ("post", "/meldpunt/sleutel/vervangen"),
             PageRoute::Audit => ("get", "/audit"),
             PageRoute::Kaart => ("get", "/kaart"),
             PageRoute::Meldpunt => ("get", "/meldpunt"),
@@ -687,7 +711,7 @@ impl PageRoute {
         }
     }
 
-    const ALL: [PageRoute; 28] = [
+    const ALL: [PageRoute; 40] = [
         PageRoute::Home,
         PageRoute::LoginPage,
         PageRoute::LoginSubmit,
@@ -700,6 +724,18 @@ impl PageRoute {
         PageRoute::Beheer,
         PageRoute::BeheerCode,
         PageRoute::BeheerRevoke,
+        PageRoute::BeheerUsers,
+        PageRoute::BeheerUserAdd,
+        PageRoute::BeheerUserDisable,
+        PageRoute::BeheerUserReset,
+        PageRoute::BeheerUserSessions,
+        PageRoute::BeheerUserMfa,
+        PageRoute::BeheerPhones,
+        PageRoute::BeheerSettings,
+        PageRoute::BeheerRetention,
+        PageRoute::MeldpuntKey,
+        PageRoute::MeldpuntKeyCreate,
+        PageRoute::MeldpuntKeyRotate,
         PageRoute::Audit,
         PageRoute::Kaart,
         PageRoute::Meldpunt,
@@ -744,6 +780,18 @@ fn form(fields: &[(&str, &str)]) -> (Option<&'static str>, Vec<u8>) {
 #[case::beheer(PageRoute::Beheer,             [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_code(PageRoute::BeheerCode,    [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_revoke(PageRoute::BeheerRevoke,[403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_users(PageRoute::BeheerUsers,  [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_user_add(PageRoute::BeheerUserAdd, [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_user_disable(PageRoute::BeheerUserDisable, [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_user_reset(PageRoute::BeheerUserReset, [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_user_sessions(PageRoute::BeheerUserSessions, [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_user_mfa(PageRoute::BeheerUserMfa, [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_phones(PageRoute::BeheerPhones, [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_settings(PageRoute::BeheerSettings, [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_retention(PageRoute::BeheerRetention, [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::meldpunt_key(PageRoute::MeldpuntKey,  [403, 403, 403, 403, 200, 403, 303, 303])]
+#[case::meldpunt_key_create(PageRoute::MeldpuntKeyCreate, [403, 403, 403, 403, 200, 403, 303, 303])]
+#[case::meldpunt_key_rotate(PageRoute::MeldpuntKeyRotate, [403, 403, 403, 403, 200, 403, 303, 303])]
 #[case::audit(PageRoute::Audit,               [403, 403, 403, 403, 200, 200, 303, 303])]
 #[case::kaart(PageRoute::Kaart,               [403, 403, 403, 200, 403, 403, 303, 303])]
 #[case::meldpunt(PageRoute::Meldpunt,         [403, 403, 403, 403, 200, 403, 303, 303])]
@@ -802,6 +850,24 @@ async fn page_matrix(
         ]),
         PageRoute::BeheerCode => form(&[("username", "niemand")]),
         PageRoute::BeheerRevoke => form(&[("device", "geen-id")]),
+        // Each changes nothing: an empty username, an unknown user, no confirmation, a
+        // period out of range, two passphrases that differ.
+        PageRoute::BeheerUserAdd => form(&[("username", ""), ("role", "coordinator")]),
+        PageRoute::BeheerUserDisable => form(&[("username", "niemand")]),
+        PageRoute::BeheerUserReset | PageRoute::BeheerUserSessions | PageRoute::BeheerUserMfa => {
+            form(&[("username", "niemand")])
+        }
+        PageRoute::BeheerRetention => form(&[
+            ("care_form_months", "0"),
+            ("contact_months", "24"),
+            ("open_form_warn_months", "3"),
+            ("open_form_months", "12"),
+        ]),
+        PageRoute::MeldpuntKeyCreate | PageRoute::MeldpuntKeyRotate => form(&[
+            ("passphrase", "niet-de-goede"),
+            ("new_passphrase", "een-lange-wachtwoordzin"),
+            ("repeat", "een-andere-wachtwoordzin"),
+        ]),
         PageRoute::MeldpuntUnlock => form(&[("passphrase", "geen sleutel hier")]),
         PageRoute::MeldpuntFormSave => form(&[("status", "in_progress")]),
         PageRoute::MeldpuntFormHold => form(&[("vast", "1")]),

@@ -287,11 +287,25 @@ pub struct Login {
 }
 
 impl Login {
-    /// The current TOTP code, if this login has a second factor.
+    /// A TOTP code the server has not accepted yet, if this login has a second factor.
+    /// A code is single-use, so the steps this process used are remembered per secret, and
+    /// when the window (now ± 30 s) is used up this waits for the next step.
     pub fn totp(&self) -> Option<String> {
-        self.totp_secret
-            .clone()
-            .map(|s| avondronde_server::mfa::TotpSecret(s).code_now())
+        static USED: std::sync::Mutex<Vec<(String, u64)>> = std::sync::Mutex::new(Vec::new());
+        let secret = avondronde_server::mfa::TotpSecret(self.totp_secret.clone()?);
+        loop {
+            let now = jiff::Timestamp::now().as_second() as u64;
+            let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
+            let last = used.iter().find(|(s, _)| *s == secret.0).map(|(_, u)| *u);
+            if let Some(code) = secret.unused_code(last, now) {
+                let step = secret.step_of(&code, now).unwrap_or(now / 30);
+                used.retain(|(s, _)| *s != secret.0);
+                used.push((secret.0.clone(), step));
+                return Some(code);
+            }
+            drop(used);
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
     }
 }
 

@@ -70,11 +70,13 @@ pub enum Action {
     PasswordChanged,
     /// A user's second factor was switched off.
     MfaReset,
+    /// A user was added.
+    UserAdd,
 }
 
 impl Action {
     /// Every action, in display order.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::Open,
         Action::Update,
         Action::Export,
@@ -95,6 +97,7 @@ impl Action {
         Action::PasswordReset,
         Action::PasswordChanged,
         Action::MfaReset,
+        Action::UserAdd,
     ];
 
     /// The stable code stored in the log.
@@ -120,6 +123,7 @@ impl Action {
             Action::PasswordReset => "password_reset",
             Action::PasswordChanged => "password_changed",
             Action::MfaReset => "mfa_reset",
+            Action::UserAdd => "user_add",
         }
     }
 
@@ -151,6 +155,7 @@ impl Action {
             Action::PasswordReset => "wachtwoordherstel uitgegeven",
             Action::PasswordChanged => "wachtwoord gewijzigd",
             Action::MfaReset => "tweede stap hersteld",
+            Action::UserAdd => "gebruiker toegevoegd",
         }
     }
 }

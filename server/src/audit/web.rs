@@ -22,7 +22,6 @@ use super::{Action, Entry, Verification};
 use crate::api::ApiResult;
 use crate::auth::{Authorized, Page, WebUser, roles};
 use crate::error::ApiError;
-use crate::meldpunt::inbox::amsterdam;
 use crate::state::AppState;
 use crate::web::layout;
 
@@ -154,7 +153,7 @@ async fn page(
                         @for e in &log.entries {
                             tr {
                                 td { (e.seq) }
-                                td.nowrap { (e.at.to_zoned(amsterdam()).strftime("%d-%m-%Y %H:%M:%S")) }
+                                td.nowrap { (crate::dates::format_local_seconds(e.at)) }
                                 td { (e.actor_name) br; span.muted.small { (role_label(&e.actor_role)) } }
                                 td { (action_label(&e.action)) }
                                 td {

@@ -25,7 +25,7 @@ pub const EVENING_DAY_START_HOUR: i8 = 6;
 
 /// The time zone of every date and hour on the map.
 pub fn amsterdam() -> TimeZone {
-    TimeZone::get("Europe/Amsterdam").unwrap_or(TimeZone::UTC)
+    crate::dates::amsterdam()
 }
 
 const EPOCH: Date = Date::constant(1970, 1, 1);
@@ -328,18 +328,9 @@ fn bad(msg: impl Into<String>) -> FilterError {
 }
 
 /// Parses a date as `2026-11-22` (what a date input sends) or `22-11-2026` (how people
-/// write it).
+/// write it); see [`crate::dates::parse_date`].
 pub fn parse_date(s: &str) -> Option<Date> {
-    let s = s.trim();
-    if let Ok(d) = s.parse::<Date>() {
-        return Some(d);
-    }
-    let mut parts = s.split('-');
-    let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || y.len() != 4 {
-        return None;
-    }
-    Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok()
+    crate::dates::parse_date(s).ok()
 }
 
 fn parse_bool(name: &str, v: Option<&str>) -> Result<bool, FilterError> {

@@ -161,6 +161,18 @@ fn hour_options(selected: Option<u8>, empty: &str) -> Markup {
     }
 }
 
+/// A date field typed as `dd-mm-jjjj`: a text input with a pattern, because a native date
+/// input shows the browser's locale (issue 12). `kaart.js` reads it and says in Dutch when
+/// it is no date.
+fn date_input(name: &str, value: jiff::civil::Date) -> Markup {
+    html! {
+        input.date type="text" name=(name) value=(crate::dates::format_date(value))
+            pattern=(crate::dates::DATE_PATTERN) placeholder=(crate::dates::DATE_PLACEHOLDER)
+            inputmode="numeric" autocomplete="off" size="10"
+            title="Datum als dd-mm-jjjj, bijvoorbeeld 22-11-2026";
+    }
+}
+
 /// Renders the page.
 pub fn render(
     basemap_url: &str,
@@ -261,8 +273,8 @@ pub fn render(
                 fieldset #hs-period disabled[compare] {
                     legend { "Periode (avonden)" }
                     div.hs-row {
-                        label { "van" input type="date" name="from" value=(from); }
-                        label { "tot en met" input type="date" name="to" value=(to); }
+                        label { "van" (date_input("from", from)) }
+                        label { "tot en met" (date_input("to", to)) }
                     }
                 }
                 fieldset {
@@ -272,7 +284,7 @@ pub fn render(
                         " vergelijk voor en na een interventie"
                     }
                     div.hs-row #hs-compare-fields {
-                        label { "interventie op" input type="date" name="intervention" value=(intervention); }
+                        label { "interventie op" (date_input("intervention", intervention)) }
                         label.hs-narrow { "weken" input type="number" name="weeks" min="1" max="26" value=(weeks); }
                     }
                 }
@@ -394,11 +406,11 @@ mod tests {
         .into_string();
         assert!(html.contains("Hotspotkaart"));
         assert!(
-            html.contains(r#"value="2026-09-28""#),
+            html.contains(r#"value="28-09-2026""#),
             "8 weeks back by default"
         );
         assert!(
-            html.contains(r#"value="2026-10-25""#),
+            html.contains(r#"value="25-10-2026""#),
             "intervention 4 weeks back"
         );
         assert!(html.contains(r#"value="vr" checked"#));

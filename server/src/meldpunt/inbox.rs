@@ -27,14 +27,12 @@ pub const DEADLINE: SignedDuration = SignedDuration::from_hours(48);
 
 /// Europe/Amsterdam (bundled tz database, so it never depends on the host).
 pub fn amsterdam() -> TimeZone {
-    TimeZone::get("Europe/Amsterdam").unwrap_or(TimeZone::UTC)
+    crate::dates::amsterdam()
 }
 
 /// An instant as Dutch users read it: `24-10-2026 12:00`, Europe/Amsterdam, 24-hour.
 pub fn format_local(at: Timestamp) -> String {
-    at.to_zoned(amsterdam())
-        .strftime("%d-%m-%Y %H:%M")
-        .to_string()
+    crate::dates::format_local(at)
 }
 
 /// The deadline of a form received at `received`.

@@ -58,7 +58,7 @@ pub const MIN_PASSPHRASE_CHARS: usize = 12;
 pub enum KeyError {
     /// The gemeente has no key yet.
     #[error(
-        "Er is nog geen meldpuntsleutel voor deze gemeente. Vraag de beheerder er een aan te maken (avondronde-server admin create-meldpunt-key)."
+        "Er is nog geen meldpuntsleutel voor deze gemeente. Het meldpunt maakt hem aan op de pagina Sleutel (of de beheerder met avondronde-server admin create-meldpunt-key)."
     )]
     NoKey,
     /// The passphrase does not open the key.
@@ -69,7 +69,7 @@ pub enum KeyError {
     WeakPassphrase,
     /// `create` on a gemeente that already has a key.
     #[error(
-        "Deze gemeente heeft al een meldpuntsleutel; gebruik rotate-meldpunt-key voor een nieuwe."
+        "Deze gemeente heeft al een meldpuntsleutel; vervang hem in plaats daarvan (pagina Sleutel, of rotate-meldpunt-key)."
     )]
     KeyExists,
     /// Stored key material cannot be read.
@@ -546,6 +546,132 @@ pub fn rotate(
     )?;
     bump_config(conn, gemeente)?;
     Ok(key)
+}
+
+/// Who makes or rotates a key, for the audit log.
+#[derive(Debug, Clone)]
+pub struct KeyActor<'a> {
+    /// The person (the meldpunt on the web, or the command line).
+    pub actor: &'a crate::audit::Actor,
+    /// Their address, if known.
+    pub address: Option<std::net::IpAddr>,
+}
+
+/// Runs `f` all-or-nothing in a savepoint (works alone and inside the writer's
+/// transaction), so a wrong passphrase or a failure leaves the keys as they were.
+fn atomically<T>(
+    conn: &Connection,
+    f: impl FnOnce() -> Result<T, KeyError>,
+) -> Result<T, KeyError> {
+    conn.execute_batch("SAVEPOINT meldpunt_key_op")?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("RELEASE meldpunt_key_op")?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO meldpunt_key_op; RELEASE meldpunt_key_op")?;
+            Err(e)
+        }
+    }
+}
+
+fn record_key_event(
+    conn: &Connection,
+    gemeente: GemeenteId,
+    by: &KeyActor<'_>,
+    action: crate::audit::Action,
+    detail: String,
+    now_ms: i64,
+) -> Result<(), KeyError> {
+    crate::audit::record(
+        conn,
+        &crate::audit::Event {
+            gemeente,
+            actor: by.actor,
+            action,
+            form: None,
+            address: by.address,
+            detail,
+        },
+        now_ms,
+    )?;
+    Ok(())
+}
+
+/// [`create`] plus its audit entry, all or nothing; returns the key and the root
+/// fingerprint to show as words. The command line and the meldpunt page both call this.
+pub fn create_recorded(
+    conn: &Connection,
+    gemeente: GemeenteId,
+    passphrase: &SecretString,
+    by: &KeyActor<'_>,
+    now_ms: i64,
+) -> Result<(MeldpuntKey, Option<Fingerprint>), KeyError> {
+    atomically(conn, || {
+        let key = create(conn, gemeente, passphrase, now_ms)?;
+        record_key_event(
+            conn,
+            gemeente,
+            by,
+            crate::audit::Action::KeyCreate,
+            format!("sleutel {}", key.id.0),
+            now_ms,
+        )?;
+        Ok((key, root_fingerprint(conn, gemeente)?))
+    })
+}
+
+/// [`rotate`] plus its audit entry, all or nothing; returns the new key and the root
+/// fingerprint (unchanged by a rotation, unless the gemeente's keys predate chains).
+pub fn rotate_recorded(
+    conn: &Connection,
+    gemeente: GemeenteId,
+    old_passphrase: &SecretString,
+    new_passphrase: &SecretString,
+    by: &KeyActor<'_>,
+    now_ms: i64,
+) -> Result<(MeldpuntKey, Option<Fingerprint>), KeyError> {
+    atomically(conn, || {
+        let key = rotate(conn, gemeente, old_passphrase, new_passphrase, now_ms)?;
+        record_key_event(
+            conn,
+            gemeente,
+            by,
+            crate::audit::Action::KeyRotate,
+            format!("nieuwe sleutel {}", key.id.0),
+            now_ms,
+        )?;
+        Ok((key, root_fingerprint(conn, gemeente)?))
+    })
+}
+
+/// The state of a gemeente's meldpunt key, for the admin and meldpunt pages (public parts
+/// only).
+#[derive(Debug, Clone, Default)]
+pub struct KeyStatus {
+    /// How many keys the gemeente has had (the current one and the retired ones).
+    pub keys: usize,
+    /// When the current key was made, unix ms.
+    pub current_since: Option<i64>,
+    /// Until when phones accept the current key's signature, unix ms (`None`: unsigned).
+    pub valid_until: Option<i64>,
+    /// The root fingerprint phones pin.
+    pub fingerprint: Option<Fingerprint>,
+}
+
+/// Reads [`KeyStatus`].
+pub fn status(conn: &Connection, gemeente: GemeenteId) -> Result<KeyStatus, DbError> {
+    let stored = load(conn, gemeente)?;
+    let current = stored.iter().rev().find(|k| k.retired_at.is_none());
+    Ok(KeyStatus {
+        keys: stored.len(),
+        current_since: current.map(|k| k.created_at),
+        valid_until: current
+            .and_then(|k| k.link.as_ref())
+            .map(|l| l.valid_until.as_millisecond()),
+        fingerprint: root_fingerprint(conn, gemeente)?,
+    })
 }
 
 /// Seals a care form to a recipient, as the field app does. The server itself never

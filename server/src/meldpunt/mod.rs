@@ -32,6 +32,7 @@ use crate::state::AppState;
 pub mod api;
 pub mod demo;
 pub mod inbox;
+pub mod key_pages;
 pub mod keys;
 pub mod matching;
 pub mod open_forms;

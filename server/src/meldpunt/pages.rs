@@ -17,7 +17,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use jiff::Timestamp;
-use jiff::civil::DateTime;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -116,9 +115,7 @@ fn urgency(row: &FormRow, now: Timestamp) -> Markup {
 
 /// `24-11 10:00`: a visit is days away at most, so the year is noise in a list.
 fn short_local(at: Timestamp) -> String {
-    at.to_zoned(inbox::amsterdam())
-        .strftime("%d-%m %H:%M")
-        .to_string()
+    crate::dates::format_local_short(at)
 }
 
 fn known_to_cell(row: &FormRow) -> Markup {
@@ -140,7 +137,7 @@ fn fingerprint_panel(fingerprint: Option<avondronde_shared::keychain::Fingerprin
             }
         } @else {
             p.notice.error.small role="alert" {
-                "Deze meldpuntsleutel is niet ondertekend; telefoons versleutelen er niets mee. Draai de sleutel (rotate-meldpunt-key) om een ondertekende sleutel te maken."
+                "Deze meldpuntsleutel is niet ondertekend; telefoons versleutelen er niets mee. Vervang de sleutel op de pagina Sleutel om een ondertekende sleutel te maken."
             }
         }
     }
@@ -149,7 +146,10 @@ fn fingerprint_panel(fingerprint: Option<avondronde_shared::keychain::Fingerprin
 fn key_panel(has_key: bool, unlocked: bool, back: &str) -> Markup {
     html! {
         @if !has_key {
-            div.notice.error role="alert" { (super::keys::KeyError::NoKey.to_string()) }
+            div.notice.error role="alert" {
+                (super::keys::KeyError::NoKey.to_string()) " "
+                a href="/meldpunt/sleutel" { "Sleutel aanmaken" }
+            }
         } @else if unlocked {
             div.keybar.unlocked {
                 span { strong { "Sleutel ontgrendeld" } " voor deze sessie. Formulieren openen wordt vastgelegd in het auditlog." }
@@ -435,7 +435,7 @@ fn content_panel(c: &CareFormContent) -> Markup {
             dt { "Naam kind" } dd.name { (c.child_name) }
             dt { "Geboortedatum" }
             dd { @match &c.birth {
-                Birth::Date(d) => (d.strftime("%d-%m-%Y")),
+                Birth::Date(d) => (crate::dates::format_date(*d)),
                 Birth::EstimatedAge(a) => { "onbekend; geschat " (a) " jaar" },
             } }
             dt { "Adres" } dd { (c.address) }
@@ -629,40 +629,9 @@ struct HandlingForm {
     message: String,
 }
 
-/// Parses a visit time as Amsterdam time: `26-10-2026 14:00` (also `14.00`, or the ISO
-/// `2026-10-26T14:00` a `datetime-local` field sends). Empty means no visit.
+/// Parses a visit time as Amsterdam time (see [`crate::dates::parse_local_datetime`]).
 fn parse_local(s: &str) -> Result<Option<Timestamp>, ()> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    let dt: DateTime = match s.parse() {
-        Ok(dt) => dt,
-        Err(_) => {
-            let (date, time) = s.split_once(char::is_whitespace).ok_or(())?;
-            let mut d = date
-                .split(['-', '/'])
-                .map(|p| p.parse::<i32>().map_err(|_| ()));
-            let (day, month, year) = (
-                d.next().ok_or(())??,
-                d.next().ok_or(())??,
-                d.next().ok_or(())??,
-            );
-            let (h, m) = time.trim().split_once([':', '.']).ok_or(())?;
-            let (h, m): (i8, i8) = (h.parse().map_err(|_| ())?, m.parse().map_err(|_| ())?);
-            let date = jiff::civil::Date::new(
-                i16::try_from(year).map_err(|_| ())?,
-                i8::try_from(month).map_err(|_| ())?,
-                i8::try_from(day).map_err(|_| ())?,
-            )
-            .map_err(|_| ())?;
-            // `Time::new`, not `Date::at`: that one panics on 25:00.
-            date.to_datetime(jiff::civil::Time::new(h, m, 0, 0).map_err(|_| ())?)
-        }
-    };
-    dt.to_zoned(inbox::amsterdam())
-        .map(|z| Some(z.timestamp()))
-        .map_err(|_| ())
+    crate::dates::parse_local_datetime(s).map_err(|_| ())
 }
 
 async fn save(

@@ -62,7 +62,11 @@ pub fn home_path(role: Role) -> &'static str {
 /// A page's main navigation entries for a role: (path, label).
 fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
-        Role::Meldpunt => &[("/meldpunt", "Zorgformulieren"), ("/audit", "Auditlog")],
+        Role::Meldpunt => &[
+            ("/meldpunt", "Zorgformulieren"),
+            ("/meldpunt/sleutel", "Sleutel"),
+            ("/audit", "Auditlog"),
+        ],
         Role::Coordinator => &[("/kaart", "Hotspotkaart")],
         Role::Admin => &[("/beheer", "Beheer"), ("/audit", "Auditlog")],
         _ => &[("/veld", "Veldwerk")],
@@ -149,7 +153,7 @@ async fn field_page(Page(user, _): Page<roles::Field>) -> Response {
             h1 { "Veldwerk" }
             div.panel {
                 p { "Contacten en zorgformulieren legt u vast in de Avondronde-app op uw telefoon, ook zonder verbinding." }
-                p { "Nieuwe telefoon? Vraag de beheerder om een eenmalige aanmeldcode (24 uur geldig) en vul die in de app in, samen met het adres van deze server." }
+                p { "Nieuwe telefoon? De beheerder toont een QR-code (24 uur geldig) die u met de app scant. Lukt scannen niet, typ dan de aanmeldcode en het adres van deze server over, en vergelijk de woorden van de vingerafdruk." }
                 p.muted { "Terugkoppeling van het meldpunt op uw zorgformulieren ziet u in de app." }
             }
         },

@@ -149,17 +149,27 @@ impl TestApp {
     }
 }
 
-/// The current TOTP code of a user who has the second factor switched on.
+/// A TOTP code of a user who has the second factor switched on, for a step the server has
+/// not accepted yet (a code is single-use), waiting for the next step when the window is
+/// used up.
 pub fn totp_code(conn: &rusqlite::Connection, username: &str) -> Option<String> {
     use rusqlite::OptionalExtension;
-    conn.query_row(
-        "SELECT totp_secret FROM user WHERE username = ?1 AND totp_enabled = 1",
-        [username],
-        |r| r.get::<_, String>(0),
-    )
-    .optional()
-    .expect("read totp secret")
-    .map(|s| avondronde_server::mfa::TotpSecret(s).code_now())
+    let (secret, used) = conn
+        .query_row(
+            "SELECT totp_secret, totp_last_step FROM user WHERE username = ?1 AND totp_enabled = 1",
+            [username],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)),
+        )
+        .optional()
+        .expect("read totp secret")?;
+    let secret = avondronde_server::mfa::TotpSecret(secret);
+    loop {
+        let now = jiff::Timestamp::now().as_second() as u64;
+        if let Some(code) = secret.unused_code(used.map(|u| u as u64), now) {
+            return Some(code);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }
 
 /// A complete session made straight in the database (password, then the TOTP code when

@@ -1,0 +1,186 @@
+//! The gemeente's admin area (`/beheer`, issue 12): an overview, and one page per task
+//! behind a small navigation: users, phones, norms, area rules, wijken, and retention with
+//! the meldpunt key. Everything is scoped to the admin's own gemeente, every change goes
+//! through the same functions the command line calls ([`crate::admin`],
+//! [`crate::retention`], …) so it is validated, all or nothing and audited in one place,
+//! and the admin never sees care-form content.
+//!
+//! The pages are plain HTML forms (no script). A form's result is rendered in the answer
+//! to its POST, never passed through a URL, because some results are one-time secrets (a
+//! first-password code, an enrolment code).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use maud::{Markup, html};
+
+use super::layout;
+use crate::auth::{Page, WebUser, roles};
+use crate::db::DbError;
+use crate::error::ApiError;
+use crate::state::{self, AppState};
+
+pub mod phones;
+pub mod settings;
+pub mod users;
+
+/// Routes of the admin area (the norms, area-rule and wijk pages have their own modules).
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/beheer", get(overview_page))
+        .merge(users::router())
+        .merge(phones::router())
+        .merge(settings::router())
+}
+
+/// The admin area's sections: (path, label).
+pub const SECTIONS: &[(&str, &str)] = &[
+    ("/beheer", "Overzicht"),
+    ("/beheer/gebruikers", "Gebruikers"),
+    ("/beheer/telefoons", "Telefoons"),
+    ("/beheer/normen", "Normen"),
+    ("/beheer/gebiedsregels", "Gebiedsregels"),
+    ("/beheer/wijken", "Wijken"),
+    ("/beheer/instellingen", "Bewaren en sleutel"),
+];
+
+/// A page of the admin area: the shared layout, the section navigation with `active`
+/// marked, an optional notice, then the body.
+pub fn page(
+    user: &WebUser,
+    title: &str,
+    active: &str,
+    notice: Option<Markup>,
+    body: Markup,
+) -> Markup {
+    layout(
+        title,
+        Some(user),
+        "/beheer",
+        false,
+        html! {},
+        html! {
+            nav.subnav aria-label="Beheer" {
+                @for (path, label) in SECTIONS {
+                    a href=(path) class=[(*path == active).then_some("active")]
+                        aria-current=[(*path == active).then_some("page")] { (label) }
+                }
+            }
+            h1 { (title) }
+            @if let Some(n) = notice { (n) }
+            (body)
+        },
+    )
+}
+
+/// A green notice that something was done.
+pub fn done(text: impl AsRef<str>) -> Markup {
+    html! { p.notice.ok role="status" { (text.as_ref()) } }
+}
+
+/// A red notice that says what was wrong; nothing was changed.
+pub fn refused(text: impl AsRef<str>) -> Markup {
+    html! { p.notice.error role="alert" { (text.as_ref()) " Er is niets gewijzigd." } }
+}
+
+/// The answer to a failed storage call: the error page (5xx details only in the log).
+pub fn failed(e: impl Into<ApiError>) -> Response {
+    e.into().into_response()
+}
+
+struct Overview {
+    gemeente: String,
+    norms: String,
+    wijken: Vec<(String, String)>,
+    users: usize,
+    phones: usize,
+    unsent: i64,
+    key: crate::meldpunt::keys::KeyStatus,
+}
+
+fn overview(
+    state: &AppState,
+    c: &rusqlite::Connection,
+    user: &WebUser,
+) -> Result<Overview, DbError> {
+    let g = user.gemeente;
+    let gemeente = state::load_gemeente(c, g)?
+        .map(|g| format!("{} ({})", g.name, g.code))
+        .unwrap_or_default();
+    let rules = state.gemeente_rules(c, g)?;
+    let n = &rules.norms;
+    let fmt = |t: Option<jiff::civil::Time>| {
+        t.map_or("geen norm".to_owned(), |t| t.strftime("%H:%M").to_string())
+    };
+    let norms = format!(
+        "0–5 jaar tot {}, 6–9 jaar tot {}, 10–13 jaar tot {}; de nacht eindigt om {}",
+        fmt(n.under6),
+        fmt(n.age6_9),
+        fmt(n.age10_13),
+        n.night_end.strftime("%H:%M")
+    );
+    let wijken = rules
+        .wijken
+        .iter()
+        .map(|w| (w.code.clone(), w.name.clone()))
+        .collect();
+    let users = crate::admin::users(c, g)?;
+    let devices = crate::admin::devices(c, g)?;
+    let active: Vec<_> = devices.iter().filter(|d| !d.revoked).collect();
+    Ok(Overview {
+        gemeente,
+        norms,
+        wijken,
+        users: users.iter().filter(|u| !u.disabled).count(),
+        phones: active.len(),
+        unsent: active.iter().filter_map(|d| d.unsent).sum(),
+        key: crate::meldpunt::keys::status(c, g)?,
+    })
+}
+
+async fn overview_page(
+    State(state): State<Arc<AppState>>,
+    Page(user, _): Page<roles::Admin>,
+) -> Response {
+    let st = state.clone();
+    let u = user.clone();
+    let o = match state.db.read(move |c| overview(&st, c, &u)).await {
+        Ok(o) => o,
+        Err(e) => return failed(e),
+    };
+    page(
+        &user,
+        &format!("Beheer · {}", o.gemeente),
+        "/beheer",
+        None,
+        html! {
+            div.grid2 {
+                section.panel {
+                    h2 { a href="/beheer/gebruikers" { "Gebruikers" } }
+                    p { (o.users) " actieve gebruikers." }
+                    h2 { a href="/beheer/telefoons" { "Telefoons" } }
+                    p {
+                        (o.phones) " aangemelde telefoons"
+                        @if o.unsent > 0 { "; samen " span.badge.warn { (o.unsent) " nog niet verzonden" } }
+                        "."
+                    }
+                    h2 { a href="/beheer/instellingen" { "Meldpuntsleutel" } }
+                    (settings::key_summary(&o.key))
+                }
+                section.panel {
+                    h2 { a href="/beheer/normen" { "Buitenspeelnormen" } }
+                    p { (o.norms) }
+                    h2 { a href="/beheer/wijken" { "Wijken" } }
+                    @if o.wijken.is_empty() {
+                        p.muted { "Nog geen wijken." }
+                    }
+                    ul { @for (code, name) in &o.wijken { li { (name) " " span.muted { "(" (code) ")" } } } }
+                }
+            }
+        },
+    )
+    .into_response()
+}

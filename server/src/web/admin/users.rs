@@ -1,0 +1,379 @@
+//! Users (`/beheer/gebruikers`): the gemeente's people; add one (role, and a
+//! coordinator's wijken), disable one, give a one-time code for a new password, end their
+//! sessions, or switch their second step off after a lost phone (they set it up again at
+//! the next login). A new user never gets a password from the admin: they choose it themselves
+//! with a one-time code at `/wachtwoord`, and set up the second step at the first login.
+
+use std::sync::Arc;
+
+use avondronde_shared::Role;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::{done, failed, page, refused};
+use crate::admin::{self, AdminError, Caller, NewUser, UserSummary};
+use crate::audit::ClientAddr;
+use crate::auth::{Page, WebUser, roles};
+use crate::state::AppState;
+
+/// Routes of the users page.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/beheer/gebruikers", get(list).post(add))
+        .route("/beheer/gebruikers/uitschakelen", post(disable))
+        .route("/beheer/gebruikers/herstelcode", post(reset))
+        .route("/beheer/gebruikers/sessies", post(end_sessions))
+        .route("/beheer/gebruikers/tweede-stap", post(reset_mfa))
+}
+
+/// What the add form held, to show it again after a refusal (nothing typed is lost).
+#[derive(Debug, Default)]
+struct Draft {
+    username: String,
+    role: Option<Role>,
+    wijken: Vec<String>,
+}
+
+async fn show(
+    state: &Arc<AppState>,
+    user: &WebUser,
+    notice: Option<Markup>,
+    draft: &Draft,
+) -> Response {
+    let g = user.gemeente;
+    let data = state
+        .db
+        .read(move |c| Ok((admin::users(c, g)?, crate::state::load_wijken(c, g)?)))
+        .await;
+    let (users, wijken) = match data {
+        Ok(d) => d,
+        Err(e) => return failed(e),
+    };
+    page(
+        user,
+        "Gebruikers",
+        "/beheer/gebruikers",
+        notice,
+        html! {
+            section.panel {
+                h2 { "Gebruiker toevoegen" }
+                form method="post" action="/beheer/gebruikers" {
+                    div.grid2 {
+                        div {
+                            label for="username" { "Gebruikersnaam" }
+                            input #username type="text" name="username" value=(draft.username)
+                                maxlength="64" autocomplete="off" required;
+                        }
+                        div {
+                            label for="role" { "Rol" }
+                            select #role name="role" {
+                                @for r in Role::ALL {
+                                    option value=(r.code()) selected[draft.role == Some(r)] { (r.label_nl()) }
+                                }
+                            }
+                        }
+                    }
+                    fieldset.wijken {
+                        legend { "Wijken (alleen voor een coördinator: die ziet alleen deze wijken op de hotspotkaart)" }
+                        @if wijken.is_empty() { p.muted { "Er zijn nog geen wijken." } }
+                        @for w in &wijken {
+                            label.check {
+                                input type="checkbox" name="wijken" value=(w.code) checked[draft.wijken.contains(&w.code)];
+                                " " (w.name) " " span.muted { "(" (w.code) ")" }
+                            }
+                        }
+                    }
+                    p.muted { "U kiest geen wachtwoord: u krijgt een eenmalige code die u persoonlijk doorgeeft. Daarmee kiest de gebruiker zelf een wachtwoord en stelt bij de eerste keer inloggen de authenticator-app in. Veldwerkers gebruiken de app; hun telefoon meldt u aan bij Telefoons." }
+                    p { button type="submit" { "Toevoegen" } }
+                }
+            }
+            h2 { "Alle gebruikers" }
+            table.stack.users {
+                thead { tr { th { "Gebruikersnaam" } th { "Rol" } th { "Wijken" } th { "Status" } th { "Telefoons" } th { "Acties" } } }
+                tbody { @for u in &users { (row(user, u)) } }
+            }
+        },
+    )
+    .into_response()
+}
+
+fn row(me: &WebUser, u: &UserSummary) -> Markup {
+    let role = u.role.map_or("?", Role::label_nl);
+    html! {
+        tr data-user=(u.username) {
+            td data-label="Gebruikersnaam" { strong { (u.username) } }
+            td data-label="Rol" { (role) }
+            td data-label="Wijken" {
+                @if u.role == Some(Role::Coordinator) {
+                    @if u.wijken.is_empty() { span.badge.warn { "geen wijk" } } @else { (u.wijken.join(", ")) }
+                } @else { span.muted { "–" } }
+            }
+            td data-label="Status" {
+                @if u.disabled { span.badge.alert { "uitgeschakeld" } }
+                @else if !u.has_password && u.role.is_some_and(|r| !r.is_field()) { span.badge.warn { "wacht op eerste wachtwoord" } }
+                @else { span.badge.ok { "actief" } }
+            }
+            td data-label="Telefoons" { (u.devices) }
+            td data-label="Acties" {
+                @if !u.disabled {
+                    div.actions {
+                        form method="post" action="/beheer/gebruikers/herstelcode" {
+                            input type="hidden" name="username" value=(u.username);
+                            button.secondary type="submit" aria-label={ "Herstelcode voor " (u.username) } { "Herstelcode" }
+                        }
+                        form method="post" action="/beheer/gebruikers/sessies" {
+                            input type="hidden" name="username" value=(u.username);
+                            button.secondary type="submit" aria-label={ "Sessies van " (u.username) " beëindigen" } { "Sessies beëindigen" }
+                        }
+                        @if u.role.is_some_and(crate::mfa::required_for) {
+                            form method="post" action="/beheer/gebruikers/tweede-stap" {
+                                input type="hidden" name="username" value=(u.username);
+                                button.secondary type="submit" aria-label={ "Tweede stap van " (u.username) " opnieuw instellen" } { "Tweede stap opnieuw" }
+                            }
+                        }
+                        @if u.username != me.username {
+                            form method="post" action="/beheer/gebruikers/uitschakelen" {
+                                input type="hidden" name="username" value=(u.username);
+                                button.secondary.danger type="submit" aria-label={ (u.username) " uitschakelen" } { "Uitschakelen" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn list(State(state): State<Arc<AppState>>, Page(user, _): Page<roles::Admin>) -> Response {
+    show(&state, &user, None, &Draft::default()).await
+}
+
+/// The add form as posted: repeated `wijken` fields, so read as pairs.
+fn draft(fields: Vec<(String, String)>) -> Draft {
+    let mut d = Draft::default();
+    for (k, v) in fields {
+        match k.as_str() {
+            "username" => d.username = v,
+            "role" => d.role = Role::from_code(&v),
+            "wijken" => d.wijken.push(v),
+            _ => {}
+        }
+    }
+    d
+}
+
+async fn add(
+    State(state): State<Arc<AppState>>,
+    Page(user, _): Page<roles::Admin>,
+    ClientAddr(address): ClientAddr,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let d = draft(fields);
+    let Some(role) = d.role else {
+        return show(
+            &state,
+            &user,
+            Some(refused("Kies een rol uit de lijst.")),
+            &d,
+        )
+        .await;
+    };
+    let new = NewUser {
+        username: d.username.clone(),
+        role,
+        wijken: d.wijken.clone(),
+    };
+    let caller = Caller::web(&user, address);
+    let g = user.gemeente;
+    let added = state
+        .db
+        .write(move |c| Ok(admin::add_user(c, &caller, g, &new)))
+        .await;
+    let name = d.username.trim().to_owned();
+    let notice = match added {
+        Ok(Ok(a)) => match a.first_password_code {
+            Some(code) => html! {
+                div.notice.ok.onetime role="status" {
+                    p { strong { (name) } " is toegevoegd als " (role.label_nl()) "." }
+                    p {
+                        "Geef deze eenmalige code persoonlijk door (24 uur geldig; u ziet hem alleen nu): "
+                        code.big #first-password-code { (code) }
+                    }
+                    p { "Daarmee kiest " (name) " een wachtwoord op " a href="/wachtwoord" { "/wachtwoord" } " en stelt bij de eerste keer inloggen de authenticator-app in." }
+                }
+            },
+            None => html! {
+                div.notice.ok role="status" {
+                    p { strong { (name) } " is toegevoegd als " (role.label_nl()) ". Meld nu de telefoon aan:" }
+                    form method="post" action="/beheer/code" {
+                        input type="hidden" name="username" value=(name);
+                        button type="submit" { "Aanmeldcode maken voor " (name) }
+                    }
+                }
+            },
+        },
+        Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
+        Ok(Err(e)) => return show(&state, &user, Some(refused(e.to_string())), &d).await,
+    };
+    show(&state, &user, Some(notice), &Draft::default()).await
+}
+
+#[derive(Deserialize)]
+struct UserForm {
+    username: String,
+    #[serde(default)]
+    bevestigd: Option<String>,
+}
+
+async fn disable(
+    State(state): State<Arc<AppState>>,
+    Page(user, _): Page<roles::Admin>,
+    ClientAddr(address): ClientAddr,
+    Form(form): Form<UserForm>,
+) -> Response {
+    let name = form.username.trim().to_owned();
+    if form.bevestigd.as_deref() != Some("1") {
+        // First ask: disabling also revokes every phone, and unsent work on them is lost.
+        let g = user.gemeente;
+        let devices = match state.db.read(move |c| admin::devices(c, g)).await {
+            Ok(d) => d,
+            Err(e) => return failed(e),
+        };
+        let phones: Vec<_> = devices
+            .iter()
+            .filter(|d| d.username == name && !d.revoked)
+            .collect();
+        let unsent: i64 = phones.iter().filter_map(|d| d.unsent).sum();
+        let confirm = html! {
+            div.notice.error.confirm role="alert" {
+                p { strong { (name) " uitschakelen?" } " Inloggen kan daarna niet meer, alle sessies eindigen en "
+                    (phones.len()) " telefoon(s) worden ingetrokken." }
+                @if unsent > 0 {
+                    p.warn-unsent { strong { "Let op: op die telefoon(s) staan " (unsent) " nog niet verzonden items." } " Die gaan verloren. Laat de veldwerker eerst synchroniseren als dat kan." }
+                }
+                form method="post" action="/beheer/gebruikers/uitschakelen" {
+                    input type="hidden" name="username" value=(name);
+                    input type="hidden" name="bevestigd" value="1";
+                    button.danger type="submit" { "Ja, " (name) " uitschakelen" }
+                    " "
+                    a.button.secondary href="/beheer/gebruikers" { "Annuleren" }
+                }
+            }
+        };
+        return show(&state, &user, Some(confirm), &Draft::default()).await;
+    }
+    let caller = Caller::web(&user, address);
+    let n = name.clone();
+    let ended = state
+        .db
+        .write(move |c| Ok(admin::disable_user(c, &caller, &n)))
+        .await;
+    let notice = match ended {
+        Ok(Ok(e)) => {
+            for s in &e.sessions {
+                state.vault.forget(s);
+            }
+            done(format!(
+                "{name} is uitgeschakeld: {} sessie(s) beëindigd, {} telefoon(s) ingetrokken.",
+                e.sessions.len(),
+                e.devices
+            ))
+        }
+        Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
+        Ok(Err(e)) => refused(e.to_string()),
+    };
+    show(&state, &user, Some(notice), &Draft::default()).await
+}
+
+async fn reset(
+    State(state): State<Arc<AppState>>,
+    Page(user, _): Page<roles::Admin>,
+    ClientAddr(address): ClientAddr,
+    Form(form): Form<UserForm>,
+) -> Response {
+    let caller = Caller::web(&user, address);
+    let name = form.username.trim().to_owned();
+    let n = name.clone();
+    let out = state
+        .db
+        .write(move |c| Ok(admin::reset_password(c, &caller, &n)))
+        .await;
+    let notice = match out {
+        Ok(Ok((code, ended))) => {
+            for s in &ended.sessions {
+                state.vault.forget(s);
+            }
+            html! {
+                div.notice.ok.onetime role="status" {
+                    p { "Herstelcode voor " strong { (name) } " (eenmalig, een uur geldig; u ziet hem alleen nu): "
+                        code.big #reset-code { (code) } }
+                    p { (name) " kiest daarmee een nieuw wachtwoord op " a href="/wachtwoord" { "/wachtwoord" } ". Lopende sessies zijn beëindigd." }
+                }
+            }
+        }
+        Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
+        Ok(Err(e)) => refused(e.to_string()),
+    };
+    show(&state, &user, Some(notice), &Draft::default()).await
+}
+
+async fn end_sessions(
+    State(state): State<Arc<AppState>>,
+    Page(user, _): Page<roles::Admin>,
+    ClientAddr(address): ClientAddr,
+    Form(form): Form<UserForm>,
+) -> Response {
+    let caller = Caller::web(&user, address);
+    let name = form.username.trim().to_owned();
+    let n = name.clone();
+    let out = state
+        .db
+        .write(move |c| Ok(admin::end_sessions(c, &caller, &n)))
+        .await;
+    let notice = match out {
+        Ok(Ok(ended)) => {
+            for s in &ended.sessions {
+                state.vault.forget(s);
+            }
+            done(format!(
+                "{} sessie(s) van {name} beëindigd; de telefoons blijven werken.",
+                ended.sessions.len()
+            ))
+        }
+        Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
+        Ok(Err(e)) => refused(e.to_string()),
+    };
+    show(&state, &user, Some(notice), &Draft::default()).await
+}
+
+async fn reset_mfa(
+    State(state): State<Arc<AppState>>,
+    Page(user, _): Page<roles::Admin>,
+    ClientAddr(address): ClientAddr,
+    Form(form): Form<UserForm>,
+) -> Response {
+    let caller = Caller::web(&user, address);
+    let name = form.username.trim().to_owned();
+    let n = name.clone();
+    let out = state
+        .db
+        .write(move |c| Ok(admin::reset_mfa(c, &caller, &n)))
+        .await;
+    let notice = match out {
+        Ok(Ok(ended)) => {
+            for s in &ended.sessions {
+                state.vault.forget(s);
+            }
+            done(format!(
+                "De tweede stap van {name} staat uit; bij de volgende keer inloggen stelt {name} de authenticator-app opnieuw in. Lopende sessies zijn beëindigd."
+            ))
+        }
+        Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
+        Ok(Err(e)) => refused(e.to_string()),
+    };
+    show(&state, &user, Some(notice), &Draft::default()).await
+}

@@ -1,0 +1,642 @@
+//! Issue 12's web admin, through the real router: every operation of `/beheer` and the
+//! meldpunt key page does what the command line does, refuses bad input with a Dutch
+//! message and changes nothing then, stays inside the admin's own gemeente, and is
+//! audited. (Who may call each route is in `authorisation.rs`'s page matrix.)
+
+mod common;
+
+use age::secrecy::SecretString;
+use avondronde_server::meldpunt::keys;
+use avondronde_server::{admin, auth, setup};
+use avondronde_shared::Role;
+use avondronde_shared::enrolment::EnrolInvite;
+use axum::http::StatusCode;
+use common::*;
+use geo::MultiPolygon;
+use rstest::rstest;
+
+/// An `application/x-www-form-urlencoded` body.
+fn form(fields: &[(&str, &str)]) -> (Option<&'static str>, Vec<u8>) {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".into(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    (Some("application/x-www-form-urlencoded"), body.into_bytes())
+}
+
+/// The text of the element with `id` in a page (`<… id="x">text<`).
+fn element_text(page: &str, id: &str) -> Option<String> {
+    let at = page.find(&format!("id=\"{id}\""))?;
+    let rest = &page[at..];
+    let start = rest.find('>')? + 1;
+    let end = rest[start..].find('<')?;
+    Some(rest[start..start + end].to_owned())
+}
+
+struct World {
+    app: TestApp,
+    seed: Seed,
+    other: Seed,
+    admin: String,
+    /// A second wijk of the admin's gemeente.
+    second_wijk: String,
+}
+
+async fn world() -> World {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let other = app.seed(true);
+    let second_wijk = "WK900099".to_owned();
+    {
+        let conn = app.conn();
+        let outline = [
+            (4.50, 51.90),
+            (4.52, 51.90),
+            (4.52, 51.92),
+            (4.50, 51.92),
+            (4.50, 51.90),
+        ];
+        setup::create_wijk(
+            &conn,
+            seed.gemeente,
+            &second_wijk,
+            "Tweede wijk",
+            &MultiPolygon(vec![setup::polygon(&outline)]),
+        )
+        .expect("wijk");
+    }
+    let (u, p) = seed.login(Role::Admin);
+    let admin = app.login(u, p).await;
+    World {
+        app,
+        seed,
+        other,
+        admin,
+        second_wijk,
+    }
+}
+
+impl World {
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        self.app
+            .send(post(path, Auth::Cookie(&self.admin), form(fields)))
+            .await
+    }
+
+    fn first_wijk(&self) -> String {
+        self.app
+            .conn()
+            .query_row(
+                "SELECT code FROM wijk WHERE id = ?1",
+                [self.seed.wijk.to_string()],
+                |r| r.get(0),
+            )
+            .expect("wijk code")
+    }
+
+    /// (users, audit entries, wijk assignments, reset codes): what a refused add must not change.
+    fn counts(&self) -> [i64; 4] {
+        [
+            self.app.scalar("SELECT COUNT(*) FROM user"),
+            self.app.scalar("SELECT COUNT(*) FROM audit_log"),
+            self.app.scalar("SELECT COUNT(*) FROM user_wijk"),
+            self.app.scalar("SELECT COUNT(*) FROM password_reset"),
+        ]
+    }
+}
+
+#[tokio::test]
+async fn an_admin_adds_a_coordinator_for_one_wijk_who_sets_a_password_with_the_code_and_logs_in() {
+    let w = world().await;
+    let reply = w
+        .post(
+            "/beheer/gebruikers",
+            &[
+                ("username", "k.de.vries"),
+                ("role", "coordinator"),
+                ("wijken", &w.second_wijk),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let page = reply.text();
+    assert!(page.contains("is toegevoegd als"), "{page}");
+    let code = element_text(&page, "first-password-code").expect("the one-time code is shown");
+    // Exactly the chosen wijk, nothing else.
+    let wijken: Vec<String> = {
+        let conn = w.app.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT w.code FROM user_wijk uw JOIN wijk w ON w.id = uw.wijk_id
+                 JOIN user u ON u.id = uw.user_id WHERE u.username = 'k.de.vries'",
+            )
+            .expect("stmt");
+        stmt.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    assert_eq!(wijken, vec![w.second_wijk.clone()]);
+    // No password until the user chooses one with the code, at /wachtwoord.
+    assert!(
+        auth::login(&w.app.conn(), "k.de.vries", "")
+            .expect("db")
+            .is_none()
+    );
+    let set = w
+        .app
+        .send(post(
+            "/wachtwoord",
+            Auth::None,
+            form(&[
+                ("username", "k.de.vries"),
+                ("code", &code),
+                ("password", "een-eigen-wachtwoord"),
+            ]),
+        ))
+        .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.text());
+    assert!(
+        auth::login(&w.app.conn(), "k.de.vries", "een-eigen-wachtwoord")
+            .expect("db")
+            .is_some(),
+        "the new coordinator logs in"
+    );
+    let audited = w
+        .app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'user_add'");
+    assert_eq!(audited, 1);
+}
+
+#[rstest]
+#[case::empty_username("", "coordinator", true, "Vul een gebruikersnaam in")]
+#[case::only_spaces("   ", "boa", false, "Vul een gebruikersnaam in")]
+#[case::space_inside("k de vries", "boa", false, "geen spaties")]
+#[case::taken("straatcoach-0", "boa", false, "al in gebruik")]
+#[case::taken_in_another_gemeente("straatcoach-1", "boa", false, "al in gebruik")]
+#[case::coordinator_without_wijk("nieuw", "coordinator", false, "minstens één wijk")]
+#[case::wijk_for_a_straatcoach("nieuw", "straatcoach", true, "Alleen een coördinator")]
+#[case::unknown_role("nieuw", "koning", false, "Kies een rol")]
+#[tokio::test]
+async fn a_bad_new_user_is_refused_in_dutch_and_nothing_changes(
+    #[case] username: &str,
+    #[case] role: &str,
+    #[case] with_wijk: bool,
+    #[case] message: &str,
+) {
+    let w = world().await;
+    let before = w.counts();
+    let wijk = w.first_wijk();
+    let mut fields = vec![("username", username), ("role", role)];
+    if with_wijk {
+        fields.push(("wijken", &wijk));
+    }
+    let reply = w.post("/beheer/gebruikers", &fields).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let page = reply.text();
+    assert!(page.contains(message), "expected {message:?} in {page}");
+    assert!(page.contains("Er is niets gewijzigd."));
+    assert_eq!(w.counts(), before, "nothing was added, assigned or audited");
+}
+
+#[tokio::test]
+async fn a_wijk_of_another_gemeente_is_refused_and_the_user_is_not_half_added() {
+    let w = world().await;
+    let foreign: String = w
+        .app
+        .conn()
+        .query_row(
+            "SELECT code FROM wijk WHERE gemeente_id = ?1",
+            [w.other.gemeente.to_string()],
+            |r| r.get(0),
+        )
+        .expect("foreign wijk");
+    let before = w.counts();
+    let reply = w
+        .post(
+            "/beheer/gebruikers",
+            &[
+                ("username", "half"),
+                ("role", "coordinator"),
+                ("wijken", &w.second_wijk),
+                ("wijken", &foreign),
+            ],
+        )
+        .await;
+    let page = reply.text();
+    assert!(page.contains("hoort niet bij de gemeente"), "{page}");
+    assert_eq!(w.counts(), before, "the savepoint rolled the user back");
+}
+
+#[tokio::test]
+async fn disabling_asks_first_then_refuses_the_login_and_revokes_the_phones() {
+    let w = world().await;
+    let token = w.app.device(&w.seed).await;
+    w.app
+        .conn()
+        .execute("UPDATE device SET outbox_pending = 3", [])
+        .expect("unsent");
+    let (name, password) = w.seed.login(Role::Straatcoach);
+    let ask = w
+        .post("/beheer/gebruikers/uitschakelen", &[("username", name)])
+        .await
+        .text();
+    assert!(ask.contains("uitschakelen?"), "{ask}");
+    assert!(ask.contains("3 nog niet verzonden"), "{ask}");
+    assert!(
+        auth::login(&w.app.conn(), name, password)
+            .expect("db")
+            .is_some(),
+        "asking changed nothing"
+    );
+    let done = w
+        .post(
+            "/beheer/gebruikers/uitschakelen",
+            &[("username", name), ("bevestigd", "1")],
+        )
+        .await
+        .text();
+    assert!(done.contains("is uitgeschakeld"), "{done}");
+    assert!(
+        auth::login(&w.app.conn(), name, password)
+            .expect("db")
+            .is_none()
+    );
+    let pull = w
+        .app
+        .send(post(
+            "/api/v1/sync/pull",
+            Auth::Bearer(&token),
+            json_body(&serde_json::json!({})),
+        ))
+        .await;
+    assert_eq!(pull.status, StatusCode::UNAUTHORIZED, "{}", pull.text());
+    assert!(pull.text().contains("device_revoked"));
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'user_disable'"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_admin_cannot_disable_themselves() {
+    let w = world().await;
+    let (me, _) = w.seed.login(Role::Admin);
+    let page = w
+        .post(
+            "/beheer/gebruikers/uitschakelen",
+            &[("username", me), ("bevestigd", "1")],
+        )
+        .await
+        .text();
+    assert!(page.contains("niet uitschakelen"), "{page}");
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM user WHERE disabled_at IS NOT NULL"),
+        0
+    );
+}
+
+#[rstest]
+#[case::reset("/beheer/gebruikers/herstelcode")]
+#[case::sessions("/beheer/gebruikers/sessies")]
+#[case::disable("/beheer/gebruikers/uitschakelen")]
+#[case::second_step("/beheer/gebruikers/tweede-stap")]
+#[tokio::test]
+async fn a_user_of_another_gemeente_is_not_found_and_untouched(#[case] path: &str) {
+    let w = world().await;
+    let (theirs, password) = w.other.login(Role::Meldpunt);
+    let their_session = w.app.login(theirs, password).await;
+    let before = w.counts();
+    let page = w
+        .post(path, &[("username", theirs), ("bevestigd", "1")])
+        .await
+        .text();
+    assert!(page.contains("niet gevonden"), "{page}");
+    assert_eq!(w.counts(), before);
+    let me = w
+        .app
+        .send(get("/api/v1/me", Auth::Cookie(&their_session)))
+        .await;
+    assert_eq!(me.status, StatusCode::OK, "their session still works");
+}
+
+#[tokio::test]
+async fn a_reset_code_ends_the_sessions_and_sets_a_new_password() {
+    let w = world().await;
+    let (name, password) = w.seed.login(Role::Meldpunt);
+    let session = w.app.login(name, password).await;
+    let page = w
+        .post("/beheer/gebruikers/herstelcode", &[("username", name)])
+        .await
+        .text();
+    let code = element_text(&page, "reset-code").expect("code shown");
+    let me = w.app.send(get("/api/v1/me", Auth::Cookie(&session))).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED, "the session ended");
+    let redeemed = admin::redeem_reset(&w.app.conn(), name, &code, "heel-nieuw-wachtwoord");
+    assert_eq!(redeemed.expect("db"), Ok(()));
+}
+
+#[tokio::test]
+async fn switching_the_second_step_off_makes_the_user_set_it_up_again() {
+    let w = world().await;
+    let (name, password) = w.seed.login(Role::Meldpunt);
+    let page = w
+        .post("/beheer/gebruikers/tweede-stap", &[("username", name)])
+        .await
+        .text();
+    assert!(page.contains("staat uit"), "{page}");
+    assert_eq!(
+        totp_code(&w.app.conn(), name),
+        None,
+        "no confirmed secret left"
+    );
+    // The next login asks to set the app up again (the second step is still required).
+    let login = w
+        .app
+        .send(post(
+            "/api/v1/session",
+            Auth::None,
+            json_body(&serde_json::json!({ "username": name, "password": password })),
+        ))
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text());
+    assert_ne!(login.json::<serde_json::Value>()["mfa"], "done");
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'mfa_reset'"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn ending_sessions_logs_the_user_out_everywhere() {
+    let w = world().await;
+    let (name, password) = w.seed.login(Role::Coordinator);
+    let session = w.app.login(name, password).await;
+    let page = w
+        .post("/beheer/gebruikers/sessies", &[("username", name)])
+        .await
+        .text();
+    assert!(page.contains("1 sessie(s)"), "{page}");
+    let me = w.app.send(get("/api/v1/me", Auth::Cookie(&session))).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_enrolment_screen_shows_a_qr_code_whose_invite_enrols_a_phone_and_pins_the_key() {
+    let w = world().await;
+    let conn = w.app.conn();
+    keys::create(
+        &conn,
+        w.seed.gemeente,
+        &SecretString::from("een lange wachtwoordzin".to_owned()),
+        avondronde_server::db::now_ms(),
+    )
+    .expect("key");
+    let fingerprint = keys::root_fingerprint(&conn, w.seed.gemeente)
+        .expect("db")
+        .expect("signed key");
+    let (name, _) = w.seed.login(Role::Boa);
+    let page = w.post("/beheer/code", &[("username", name)]).await.text();
+    assert!(page.contains("<svg"), "a QR code as SVG");
+    let encoded = page
+        .split("data-invite=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the invite text beside the QR code");
+    let invite = EnrolInvite::parse(encoded).expect("a valid invite");
+    assert_eq!(invite.fingerprint, Some(fingerprint));
+    assert!(
+        page.contains(&fingerprint.words_line()),
+        "the words to compare"
+    );
+    let shown = element_text(&page, "enrol-code").expect("the code to type");
+    assert_eq!(shown.replace('-', ""), invite.code);
+    assert!(invite.server.starts_with("http://"), "{}", invite.server);
+    // The code exactly as the QR code carries it (no dashes) enrols the phone.
+    w.app.enrol(&invite.code).await;
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'enrolment_code'"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn revoking_a_phone_with_unsent_items_warns_first() {
+    let w = world().await;
+    let token = w.app.device(&w.seed).await;
+    w.app
+        .conn()
+        .execute("UPDATE device SET outbox_pending = 3", [])
+        .expect("unsent");
+    let id: String = w
+        .app
+        .conn()
+        .query_row("SELECT id FROM device", [], |r| r.get(0))
+        .expect("device");
+    let warned = w.post("/beheer/intrekken", &[("device", &id)]).await.text();
+    assert!(warned.contains("3 nog niet verzonden items"), "{warned}");
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM device WHERE revoked_at IS NOT NULL"),
+        0
+    );
+    let done = w
+        .post("/beheer/intrekken", &[("device", &id), ("bevestigd", "1")])
+        .await
+        .text();
+    assert!(done.contains("is ingetrokken"), "{done}");
+    let pull = w
+        .app
+        .send(post(
+            "/api/v1/sync/pull",
+            Auth::Bearer(&token),
+            json_body(&serde_json::json!({})),
+        ))
+        .await;
+    assert_eq!(pull.status, StatusCode::UNAUTHORIZED);
+    assert!(pull.text().contains("device_revoked"), "{}", pull.text());
+}
+
+#[tokio::test]
+async fn retention_periods_are_set_from_the_page_and_a_bad_one_changes_nothing() {
+    let w = world().await;
+    let bad = w
+        .post(
+            "/beheer/bewaartermijnen",
+            &[
+                ("care_form_months", "6"),
+                ("contact_months", "twee jaar"),
+                ("open_form_warn_months", "3"),
+                ("open_form_months", "12"),
+            ],
+        )
+        .await
+        .text();
+    assert!(bad.contains("vul een heel aantal maanden in"), "{bad}");
+    assert!(bad.contains("twee jaar"), "what was typed is kept");
+    let order = w
+        .post(
+            "/beheer/bewaartermijnen",
+            &[
+                ("care_form_months", "6"),
+                ("contact_months", "24"),
+                ("open_form_warn_months", "12"),
+                ("open_form_months", "6"),
+            ],
+        )
+        .await
+        .text();
+    assert!(order.contains("moet vóór de verwijdering"), "{order}");
+    assert_eq!(w.app.scalar("SELECT COUNT(*) FROM retention_setting"), 0);
+    let ok = w
+        .post(
+            "/beheer/bewaartermijnen",
+            &[
+                ("care_form_months", "6"),
+                ("contact_months", "18"),
+                ("open_form_warn_months", "2"),
+                ("open_form_months", "9"),
+            ],
+        )
+        .await
+        .text();
+    assert!(ok.contains("opgeslagen"), "{ok}");
+    let p = avondronde_server::retention::periods(&w.app.conn(), w.seed.gemeente).expect("db");
+    assert_eq!((p.care_form_months, p.contact_months), (6, 18));
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'retention_settings'"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_meldpunt_makes_and_replaces_its_key_on_the_page_with_the_fingerprint_as_words() {
+    let w = world().await;
+    let (name, password) = w.seed.login(Role::Meldpunt);
+    let session = w.app.login(name, password).await;
+    let send = |path: &'static str, fields: Vec<(&'static str, &'static str)>| {
+        let session = session.clone();
+        let app = &w.app;
+        async move {
+            app.send(post(path, Auth::Cookie(&session), form(&fields)))
+                .await
+                .text()
+        }
+    };
+    let differ = send(
+        "/meldpunt/sleutel/maken",
+        vec![
+            ("new_passphrase", "een lange wachtwoordzin"),
+            ("repeat", "een andere wachtwoordzin"),
+        ],
+    )
+    .await;
+    assert!(differ.contains("niet gelijk"), "{differ}");
+    let short = send(
+        "/meldpunt/sleutel/maken",
+        vec![("new_passphrase", "kort"), ("repeat", "kort")],
+    )
+    .await;
+    assert!(short.contains("minstens 12 tekens"), "{short}");
+    assert_eq!(w.app.scalar("SELECT COUNT(*) FROM meldpunt_key"), 0);
+
+    let made = send(
+        "/meldpunt/sleutel/maken",
+        vec![
+            ("new_passphrase", "een lange wachtwoordzin"),
+            ("repeat", "een lange wachtwoordzin"),
+        ],
+    )
+    .await;
+    let fp = keys::root_fingerprint(&w.app.conn(), w.seed.gemeente)
+        .expect("db")
+        .expect("a signed key");
+    assert!(made.contains("is aangemaakt"), "{made}");
+    assert!(made.contains(&fp.words_line()), "the words on the page");
+
+    let wrong = send(
+        "/meldpunt/sleutel/vervangen",
+        vec![
+            ("passphrase", "dit is hem niet"),
+            ("new_passphrase", "nog een lange zin"),
+            ("repeat", "nog een lange zin"),
+        ],
+    )
+    .await;
+    assert!(wrong.contains("wachtwoordzin klopt niet"), "{wrong}");
+    assert_eq!(w.app.scalar("SELECT COUNT(*) FROM meldpunt_key"), 1);
+
+    let rotated = send(
+        "/meldpunt/sleutel/vervangen",
+        vec![
+            ("passphrase", "een lange wachtwoordzin"),
+            ("new_passphrase", "nog een lange zin"),
+            ("repeat", "nog een lange zin"),
+        ],
+    )
+    .await;
+    assert!(rotated.contains("is vervangen"), "{rotated}");
+    assert_eq!(w.app.scalar("SELECT COUNT(*) FROM meldpunt_key"), 2);
+    let chain = keys::chain(&w.app.conn(), w.seed.gemeente)
+        .expect("db")
+        .expect("chain");
+    assert_eq!(
+        chain.links.len(),
+        2,
+        "the rotation is signed by the first key"
+    );
+    assert_eq!(
+        keys::root_fingerprint(&w.app.conn(), w.seed.gemeente).expect("db"),
+        Some(fp),
+        "phones keep their pin"
+    );
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action IN ('key_create', 'key_rotate')"),
+        2
+    );
+    // The admin sees the same words, and only public parts.
+    let settings = w
+        .app
+        .send(get("/beheer/instellingen", Auth::Cookie(&w.admin)))
+        .await
+        .text();
+    assert!(settings.contains(&fp.words_line()), "{settings}");
+}
+
+#[tokio::test]
+async fn every_admin_page_says_lang_nl_and_links_the_sections() {
+    let w = world().await;
+    for path in [
+        "/beheer",
+        "/beheer/gebruikers",
+        "/beheer/telefoons",
+        "/beheer/instellingen",
+    ] {
+        let page = w.app.send(get(path, Auth::Cookie(&w.admin))).await.text();
+        assert!(page.contains("<html lang=\"nl\">"), "{path}");
+        for section in ["/beheer/normen", "/beheer/gebiedsregels", "/beheer/wijken"] {
+            assert!(
+                page.contains(&format!("href=\"{section}\"")),
+                "{path} links {section}"
+            );
+        }
+    }
+}
