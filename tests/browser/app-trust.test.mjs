@@ -41,8 +41,12 @@ function qrFile(kind, text, name) {
   return out;
 }
 
-/** The text of an enrolment QR code (shared/src/enrolment.rs, `EnrolInvite::encode`). */
-const invite = (code, fingerprint) => `avondronde:1;${serverUrl};${code};${fingerprint}`;
+/**
+ * The text of an enrolment QR code (shared/src/enrolment.rs, `EnrolInvite::encode`), with
+ * the code without its dashes, as the admin page puts it in.
+ */
+const invite = (code, fingerprint) =>
+  `avondronde:1;${serverUrl};${code.replaceAll('-', '')};${fingerprint}`;
 
 async function browser(extraArgs) {
   return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'avondronde-chromium-')), {

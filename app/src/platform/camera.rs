@@ -87,9 +87,8 @@ try {{
 const video = document.getElementById("{VIDEO_ID}") || document.createElement("video");
 video.muted = true; video.playsInline = true; video.srcObject = stream;
 try {{ await video.play(); }} catch (e) {{}}
-let stop = false;
-(async () => {{ try {{ await dioxus.recv(); }} catch (e) {{}} stop = true; }})();
-while (!stop && document.contains(video)) {{
+window.__avondrondeStopScan = false;
+while (!window.__avondrondeStopScan && document.contains(video)) {{
   if (video.readyState >= 2 && video.videoWidth > 0) dioxus.send(grab(video, video.videoWidth, video.videoHeight));
   await new Promise((r) => setTimeout(r, 300));
 }}
@@ -104,7 +103,9 @@ dioxus.send({{ error: "stopped" }});"#,
             break;
         }
         if on_frame(msg.into_frame()?) {
-            let _ = eval.send("stop");
+            // Not `dioxus.recv()` in the script: in liveview it busy-waits and would block
+            // the page; a flag the loop reads stops the camera instead.
+            let _ = document::eval("window.__avondrondeStopScan = true;");
             break;
         }
     }
