@@ -241,6 +241,8 @@ async function webLogin(tab, login, landing) {
 test('a phone revoked from the admin page wipes its store and shows the enrol screen', async () => {
   const admin = await context.newPage();
   await webLogin(admin, creds.web_users.admin, /\/beheer$/);
+  // The phone list has its own page since the admin pages were split up.
+  await admin.goto(serverUrl + '/beheer/telefoons');
   // The phone this test enrolled (the demo's own phones carry the label "demo").
   const row = admin.getByRole('row', { name: /Avondronde veld-app/ });
   const revoke = row.getByRole('button', { name: /^Telefoon van .* intrekken$/ });
