@@ -15,7 +15,11 @@ pub fn SetPin() -> Element {
     let mut pin = use_signal(String::new);
     let mut again = use_signal(String::new);
     let mut error = use_signal(|| None::<String>);
-    let minutes = app().phone_policy().lock_after_minutes;
+    let when = match app().phone_policy().lock_after_minutes {
+        0 => "elke keer dat hij op de achtergrond stond".to_owned(),
+        1 => "als hij 1 minuut of langer op de achtergrond stond".to_owned(),
+        m => format!("als hij {m} minuten of langer op de achtergrond stond"),
+    };
     let save = move |()| {
         let result = app().set_pin(&pin.peek(), &again.peek());
         match result {
@@ -32,7 +36,7 @@ pub fn SetPin() -> Element {
         section { class: "screen", aria_label: "Pincode instellen",
             h2 { "Kies een pincode" }
             p { class: "muted",
-                "De app vraagt deze pincode als hij {minutes} minuten of langer op de achtergrond stond. Tien keer een onjuiste pincode wist alle gegevens op dit toestel."
+                "De app vraagt deze pincode {when}. Tien keer een onjuiste pincode wist alle gegevens op dit toestel."
             }
             TextField { label: "Nieuwe pincode", kind: "password", inputmode: "numeric",
                 placeholder: "4 tot 8 cijfers", value: pin(), oninput: move |v| pin.set(v) }
