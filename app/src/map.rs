@@ -204,6 +204,7 @@ mod tests {
             meldpunt_key: None,
             meldpunt_chain: None,
             basemap_url: "https://tiles.invalid/{z}/{x}/{y}.png".into(),
+            phone: Default::default(),
         }
     }
 

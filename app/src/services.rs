@@ -18,14 +18,18 @@ use jiff::Timestamp;
 use crate::care::{CareDraft, DraftRow, SealError};
 use crate::client;
 use crate::clock::Clock;
+use crate::keeping::{DraftAge, discard_question, draft_age, items};
 use crate::map::MapData;
+use crate::pin::{Attempt, LockTimer};
 use crate::platform::secrets::{Backend, Preference, Secret, Secrets};
 use crate::state::{AfterSave, RecordForm, utc_offset_s};
 use crate::store::care_forms::SentForm;
+use crate::store::keeping::{Leftovers, Swept};
 use crate::store::outbox::{OutboxCounts, OutboxRow};
 use crate::store::records::RoundInfo;
 use crate::store::{Enrolment, SharedStore, Store, StoreError, lock};
 use crate::suggest::{Situation, Suggestion, last_situation, suggestions};
+use avondronde_shared::sync::PhonePolicy;
 
 /// Why a use case did not happen, in Dutch for the screen.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +55,15 @@ pub enum AppError {
     /// Sealing a care form failed.
     #[error(transparent)]
     Seal(#[from] SealError),
+    /// Care-form drafts wait, so the round cannot end yet (the reason in Dutch).
+    #[error("{0}")]
+    DraftsWaiting(String),
+    /// What the user confirmed no longer matches what is on the phone.
+    #[error("Het aantal niet-verzonden items is veranderd; bekijk het opnieuw.")]
+    StaleConfirmation,
+    /// A PIN could not be set or checked (the reason in Dutch).
+    #[error("{0}")]
+    Pin(String),
 }
 
 /// What the record screen offers as one tap: "Zelfde als vorige" and suggestions.
@@ -76,6 +89,8 @@ pub struct AppCtx {
     pub clock: Clock,
     /// The data directory.
     pub data_dir: PathBuf,
+    /// When the PIN is asked (shared by every view of this app).
+    lock: Arc<Mutex<LockTimer>>,
 }
 
 /// What saving a contact led to.
@@ -108,6 +123,10 @@ impl AppCtx {
         crate::platform::ensure_private_dir(dir)?;
         let secrets = Secrets::open(dir, preference)?;
         let store = Arc::new(Mutex::new(Store::open_in_dir(dir, &secrets)?));
+        let pin_set = lock(&store).pin_hash()?.is_some();
+        if let Err(e) = lock(&store).housekeep(clock.now()) {
+            tracing::warn!("housekeeping at start failed: {e}");
+        }
         let engine = Engine::new(store.clone(), secrets.clone(), clock);
         let sync = if run_sync {
             SyncHandle::spawn(engine)?
@@ -120,6 +139,7 @@ impl AppCtx {
             sync,
             clock,
             data_dir: dir.to_path_buf(),
+            lock: Arc::new(Mutex::new(LockTimer::new(pin_set))),
         })
     }
 
@@ -165,6 +185,12 @@ impl AppCtx {
         if code.is_empty() {
             return Err("Vul de aanmeldcode in.".into());
         }
+        // Issue 10, item 7: what a previous user left unsent must never go out under the
+        // new enrolment. Refuse before the one-time code is used.
+        let left = self.leftovers().map_err(|e| e.to_string())?;
+        if let Some(reason) = leftover_refusal(&left) {
+            return Err(reason);
+        }
         let enrolled = client::enrol(&base, &code, "Avondronde veld-app")
             .await
             .map_err(|e| match e {
@@ -207,6 +233,8 @@ impl AppCtx {
             store
                 .set_meldpunt_pin(pin.as_ref())
                 .map_err(|e| e.to_string())?;
+            // A new enrolment chooses its own app PIN.
+            store.clear_pin().map_err(|e| e.to_string())?;
         }
         self.sync.engine().local_change();
         self.sync.trigger();
@@ -240,9 +268,14 @@ impl AppCtx {
         })
     }
 
-    /// Ends the round in progress.
+    /// Ends the round in progress. Unsent care-form drafts block it (issue 10): they
+    /// must be sealed or deliberately thrown away first.
     pub fn end_round(&self) -> Result<(), AppError> {
         let round = self.active_round().ok_or(AppError::NoRound)?;
+        let drafts = lock(&self.store).drafts()?.len();
+        if let Some(reason) = crate::keeping::end_round_blocker(drafts) {
+            return Err(AppError::DraftsWaiting(reason));
+        }
         let now = self.now();
         lock(&self.store).end_round(
             &RoundEnd {
@@ -470,11 +503,150 @@ impl AppCtx {
         Ok(lock(&self.store).drafts()?.first().map(|d| d.id))
     }
 
+    /// What is on this phone unsent (issue 10, item 7): shown on the enrol screen.
+    pub fn leftovers(&self) -> Result<Leftovers, AppError> {
+        Ok(lock(&self.store).leftovers()?)
+    }
+
+    /// Throws away what a previous user left unsent, after the user confirmed the number
+    /// ("3 items van de vorige gebruiker weggooien?"); nothing goes if the number changed.
+    pub fn discard_leftovers(&self, confirmed: u32) -> Result<Leftovers, AppError> {
+        let now = self.now();
+        let gone = lock(&self.store)
+            .discard_leftovers(confirmed, now)
+            .map_err(|e| match e {
+                StoreError::NotFound(_) => AppError::StaleConfirmation,
+                other => AppError::Store(other),
+            })?;
+        self.sync.engine().local_change();
+        Ok(gone)
+    }
+
+    /// Deliberately throws away one care-form draft ("weggooien", after a confirmation).
+    pub fn discard_care_draft(&self, id: CareFormId) -> Result<(), AppError> {
+        lock(&self.store).discard_draft(id)?;
+        self.sync.engine().local_change();
+        Ok(())
+    }
+
+    /// How old each draft is by the draft rules (issue 10): warnings from day 5.
+    pub fn draft_ages(&self) -> Result<Vec<(CareFormId, DraftAge)>, AppError> {
+        let now = self.now();
+        Ok(lock(&self.store)
+            .draft_ages()?
+            .into_iter()
+            .map(|(id, started)| (id, draft_age(started, now)))
+            .collect())
+    }
+
+    /// The gemeente's rules for this phone (the defaults until a configuration is pulled).
+    pub fn phone_policy(&self) -> PhonePolicy {
+        self.config().map(|c| c.phone).unwrap_or_default().clamped()
+    }
+
+    /// Deletes what the phone no longer needs: receipted contacts past the gemeente's
+    /// retention, and drafts a week old. Runs at start and after every sync pass.
+    pub fn housekeep(&self) -> Result<Swept, AppError> {
+        let now = self.now();
+        let swept = lock(&self.store).housekeep(now)?;
+        if swept != Swept::default() {
+            self.sync.engine().local_change();
+        }
+        Ok(swept)
+    }
+
+    /// Whether an app PIN is set.
+    pub fn pin_is_set(&self) -> bool {
+        lock(&self.store).pin_hash().ok().flatten().is_some()
+    }
+
+    /// Sets the app PIN (typed twice); only its Argon2 hash is stored. Setting it also
+    /// unlocks: the person who set it is here.
+    pub fn set_pin(&self, pin: &str, again: &str) -> Result<(), AppError> {
+        crate::pin::check_new_pin(pin, again).map_err(|e| AppError::Pin(e.to_owned()))?;
+        let phc = crate::pin::hash_pin(pin).map_err(AppError::Pin)?;
+        lock(&self.store).set_pin_hash(&phc)?;
+        self.lock_timer().unlock();
+        Ok(())
+    }
+
+    /// Checks a PIN on the lock screen. Ten wrong ones in a row wipe the phone, exactly
+    /// as a revocation does, and the enrol screen says why.
+    pub fn try_pin(&self, pin: &str) -> Result<Attempt, AppError> {
+        let (right, failures) = {
+            let store = lock(&self.store);
+            let Some(phc) = store.pin_hash()? else {
+                return Err(AppError::Pin("Er is geen pincode ingesteld.".to_owned()));
+            };
+            (
+                crate::pin::verify_pin(pin.trim(), &phc),
+                store.pin_failures()?,
+            )
+        };
+        let (outcome, failures) = crate::pin::attempt(right, failures);
+        match outcome {
+            Attempt::Unlocked => {
+                lock(&self.store).set_pin_failures(0)?;
+                self.lock_timer().unlock();
+            }
+            Attempt::Wrong { .. } => lock(&self.store).set_pin_failures(failures)?,
+            Attempt::Wipe => {
+                crate::store::wipe(&self.store, &self.secrets)?;
+                self.lock_timer().unlock();
+                self.sync.engine().wiped(crate::pin::WIPED_MESSAGE);
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn lock_timer(&self) -> std::sync::MutexGuard<'_, LockTimer> {
+        self.lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The app went to the background (the platform seam reports a hidden page/window).
+    pub fn app_hidden(&self) {
+        let now = self.now();
+        self.lock_timer().hidden(now);
+    }
+
+    /// The app came back; returns whether the PIN must be asked now.
+    pub fn app_shown(&self) -> bool {
+        let now = self.now();
+        let minutes = self.phone_policy().lock_after_minutes;
+        let set = self.pin_is_set();
+        set && self.lock_timer().shown(now, minutes)
+    }
+
+    /// Whether screens with data must stay behind the PIN now.
+    pub fn is_locked(&self) -> bool {
+        self.pin_is_set() && self.lock_timer().is_locked()
+    }
+
     /// Seals and queues a care form.
     pub fn submit_care_form(&self, id: CareFormId) -> Result<(), SealError> {
         let now = self.now();
         crate::care::submit(&mut lock(&self.store), id, now)?;
         self.sync.trigger();
         Ok(())
+    }
+}
+
+/// Why enrolment must wait for what a previous user left (Dutch), if it must.
+pub fn leftover_refusal(left: &Leftovers) -> Option<String> {
+    if left.items() > 0 {
+        Some(format!(
+            "Op dit toestel staan nog {} van de vorige gebruiker die niet zijn verzonden. Verstuur ze eerst (met de aanmelding van die gebruiker), of gooi ze weg: {}",
+            items(left.items()),
+            discard_question(left.items())
+        ))
+    } else if left.open_round {
+        Some(
+            "Op dit toestel loopt nog een ronde van de vorige gebruiker. Beëindig die eerst, of gooi hem weg."
+                .to_owned(),
+        )
+    } else {
+        None
     }
 }

@@ -176,6 +176,17 @@ impl Engine {
         });
     }
 
+    /// The store was wiped on the phone itself (ten wrong PINs): the enrol screen shows
+    /// `reason` as its one line.
+    pub fn wiped(&self, reason: &str) {
+        self.refresh(|s| {
+            s.progress = None;
+            s.counts = OutboxCounts::default();
+            s.wiped = true;
+            s.message = Some(reason.to_owned());
+        });
+    }
+
     /// Tells the UI that local data changed (a save), so counts are re-read.
     pub fn local_change(&self) {
         self.refresh(|_| {});
@@ -218,6 +229,10 @@ impl Engine {
             Ok(()) => {
                 self.batch_items.store(MAX_BATCH_ITEMS, Ordering::Relaxed);
                 let now = self.clock.now();
+                // What the server has receipted may now be past the gemeente's retention.
+                if let Err(e) = lock(&self.store).housekeep(now) {
+                    tracing::warn!("housekeeping after sync failed: {e}");
+                }
                 self.refresh(|s| {
                     s.phase = Phase::Idle;
                     s.progress = None;

@@ -130,7 +130,7 @@ async fn end_round_lists_what_is_unsent_and_can_end_anyway() {
     let mut h = Harness::new(&d.ctx, Some(Screen::EndRound));
     let html = h.html();
     assert!(
-        html.contains("Nog niet alles is verzonden: 1 items"),
+        html.contains("Nog niet alles is verzonden: 1 item."),
         "{html}"
     );
     assert!(h.has("Nu proberen"));

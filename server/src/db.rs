@@ -23,7 +23,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_disclosure_scope.sql"),
     include_str!("migrations/006_accounts.sql"),
     include_str!("migrations/007_key_chain.sql"),
-    include_str!("migrations/012_totp_single_use.sql"),
+    include_str!("migrations/009_totp_single_use.sql"),
+    include_str!("migrations/010_phone_policy.sql"),
 ];
 
 /// Jobs the writer takes into one transaction at most.

@@ -37,6 +37,7 @@ pub mod hotspot;
 pub mod ingest;
 pub mod meldpunt;
 pub mod mfa;
+pub mod phone_policy;
 pub mod retention;
 pub mod security;
 pub mod setup;

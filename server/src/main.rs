@@ -183,6 +183,19 @@ enum Admin {
         #[arg(long, default_value_t = avondronde_server::retention::DEFAULT_OPEN_FORM_MONTHS)]
         open_form_months: u32,
     },
+    /// Set what the gemeente's phones keep and when the app locks (sent to the phones
+    /// with their configuration).
+    SetPhonePolicy {
+        /// Gemeente CBS code.
+        #[arg(long)]
+        gemeente: String,
+        /// Days a receipted contact stays on a phone (for "Eerder hier"), 1 to 365.
+        #[arg(long, default_value_t = avondronde_shared::sync::PhonePolicy::DEFAULT_RETENTION_DAYS)]
+        contact_days: u16,
+        /// Minutes in the background after which the app asks for its PIN, 0 to 480.
+        #[arg(long, default_value_t = avondronde_shared::sync::PhonePolicy::DEFAULT_LOCK_MINUTES)]
+        lock_minutes: u16,
+    },
     /// Enforce the retention periods now (the server also does this daily).
     RunRetention,
     /// Give a coordinator their wijken (replacing earlier ones); a coordinator without
@@ -498,6 +511,27 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             )?;
             println!(
                 "retention for {gemeente}: closed care forms {care_form_months} months, contacts {contact_months} months"
+            );
+        }
+        Admin::SetPhonePolicy {
+            gemeente,
+            contact_days,
+            lock_minutes,
+        } => {
+            let g = setup::gemeente_by_code(conn, &gemeente)?;
+            let policy = avondronde_shared::sync::PhonePolicy {
+                contact_retention_days: contact_days,
+                lock_after_minutes: lock_minutes,
+            };
+            avondronde_server::phone_policy::set(
+                conn,
+                g,
+                policy,
+                &avondronde_server::audit::Actor::cli(),
+                avondronde_server::db::now_ms(),
+            )?;
+            println!(
+                "phones of {gemeente}: contacts kept {contact_days} days, PIN after {lock_minutes} minutes"
             );
         }
         Admin::RunRetention => {

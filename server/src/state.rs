@@ -359,5 +359,6 @@ pub fn device_config(
         meldpunt_key: current_meldpunt_key(conn, gemeente)?,
         meldpunt_chain: crate::meldpunt::keys::chain(conn, gemeente)?,
         basemap_url: state.config.basemap_url.clone(),
+        phone: crate::phone_policy::get(conn, gemeente)?,
     }))
 }

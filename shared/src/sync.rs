@@ -345,6 +345,10 @@ pub struct DeviceConfig {
     /// none (older versions) means the PDOK BRT achtergrondkaart.
     #[serde(default = "default_basemap_url")]
     pub basemap_url: String,
+    /// What the gemeente lets a phone keep, and when the app locks (issue 10). Absent
+    /// from an older server's configuration, which then means the defaults.
+    #[serde(default)]
+    pub phone: PhonePolicy,
 }
 
 /// The PDOK BRT achtergrondkaart in Web Mercator: the standard Dutch basemap.
@@ -353,6 +357,58 @@ pub const PDOK_BASEMAP_URL: &str =
 
 fn default_basemap_url() -> String {
     PDOK_BASEMAP_URL.to_owned()
+}
+
+/// The gemeente's rules for what a phone keeps and when it locks (issue 10). Every field
+/// has a serde default, so an older server's configuration (without them) and an older
+/// phone (ignoring them) both keep working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhonePolicy {
+    /// Days a receipted contact stays on the phone (for "Eerder hier"), then it is deleted.
+    #[serde(default = "PhonePolicy::default_retention_days")]
+    pub contact_retention_days: u16,
+    /// Minutes in the background after which the app asks for its PIN.
+    #[serde(default = "PhonePolicy::default_lock_minutes")]
+    pub lock_after_minutes: u16,
+}
+
+impl PhonePolicy {
+    /// The default retention of receipted contacts: 30 days, as long as "Eerder hier" looks.
+    pub const DEFAULT_RETENTION_DAYS: u16 = 30;
+    /// The default lock: 5 minutes in the background.
+    pub const DEFAULT_LOCK_MINUTES: u16 = 5;
+    /// The longest retention a gemeente may set (a year).
+    pub const MAX_RETENTION_DAYS: u16 = 365;
+    /// The longest lock delay a gemeente may set (a shift).
+    pub const MAX_LOCK_MINUTES: u16 = 480;
+
+    fn default_retention_days() -> u16 {
+        Self::DEFAULT_RETENTION_DAYS
+    }
+
+    fn default_lock_minutes() -> u16 {
+        Self::DEFAULT_LOCK_MINUTES
+    }
+
+    /// The policy with out-of-range values brought within range (1 day .. a year;
+    /// 0 minutes = lock at once .. a shift), so a damaged setting cannot keep data forever.
+    pub fn clamped(self) -> PhonePolicy {
+        PhonePolicy {
+            contact_retention_days: self
+                .contact_retention_days
+                .clamp(1, Self::MAX_RETENTION_DAYS),
+            lock_after_minutes: self.lock_after_minutes.min(Self::MAX_LOCK_MINUTES),
+        }
+    }
+}
+
+impl Default for PhonePolicy {
+    fn default() -> Self {
+        PhonePolicy {
+            contact_retention_days: Self::DEFAULT_RETENTION_DAYS,
+            lock_after_minutes: Self::DEFAULT_LOCK_MINUTES,
+        }
+    }
 }
 
 /// Response of a pull. A revoked device gets no pull at all: every call answers 401 with
@@ -558,28 +614,35 @@ pub fn after_failure(failure: Failure, attempt: u32, batch_items: usize, jitter:
 }
 
 #[cfg(test)]
-mod basemap_tests {
+mod config_tests {
     use super::*;
-    use crate::area::Gemeente;
     use crate::ids::GemeenteId;
 
-    #[test]
-    fn a_configuration_without_a_basemap_url_means_the_pdok_achtergrondkaart() {
-        let config = DeviceConfig {
+    fn config() -> DeviceConfig {
+        DeviceConfig {
             version: 3,
             gemeente: Gemeente {
                 id: GemeenteId::new(),
                 name: "Rotterdam".into(),
                 code: "GM0599".into(),
             },
-            norms: crate::norms::NormSet::rotterdam(),
+            norms: NormSet::rotterdam(),
             area_rules: vec![],
             wijken: vec![],
             places: vec![],
             meldpunt_key: None,
             meldpunt_chain: None,
             basemap_url: "https://tiles.example.nl/{z}/{x}/{y}.png".into(),
-        };
+            phone: PhonePolicy {
+                contact_retention_days: 14,
+                lock_after_minutes: 2,
+            },
+        }
+    }
+
+    #[test]
+    fn a_configuration_without_a_basemap_url_means_the_pdok_achtergrondkaart() {
+        let config = config();
         let mut json = serde_json::to_value(&config).expect("json");
         let back: DeviceConfig = serde_json::from_value(json.clone()).expect("parses");
         assert_eq!(
@@ -590,5 +653,36 @@ mod basemap_tests {
         json.as_object_mut().expect("object").remove("basemap_url");
         let old: DeviceConfig = serde_json::from_value(json).expect("parses");
         assert_eq!(old.basemap_url, PDOK_BASEMAP_URL);
+    }
+
+    #[test]
+    fn an_older_servers_configuration_without_phone_rules_means_the_defaults() {
+        let mut json = serde_json::to_value(config()).expect("json");
+        json.as_object_mut().expect("object").remove("phone");
+        let old: DeviceConfig = serde_json::from_value(json).expect("parses");
+        assert_eq!(old.phone, PhonePolicy::default());
+        assert_eq!(old.phone.contact_retention_days, 30);
+        assert_eq!(old.phone.lock_after_minutes, 5);
+        let partial: PhonePolicy =
+            serde_json::from_str(r#"{"contact_retention_days":7}"#).expect("parses");
+        assert_eq!(
+            (partial.contact_retention_days, partial.lock_after_minutes),
+            (7, 5)
+        );
+    }
+
+    #[test]
+    fn phone_rules_travel_with_the_configuration_and_are_clamped() {
+        let c = config();
+        let back: DeviceConfig =
+            serde_json::from_str(&serde_json::to_string(&c).expect("json")).expect("parses");
+        assert_eq!(back.phone.contact_retention_days, 14);
+        let wild = PhonePolicy {
+            contact_retention_days: 0,
+            lock_after_minutes: u16::MAX,
+        }
+        .clamped();
+        assert_eq!(wild.contact_retention_days, 1);
+        assert_eq!(wild.lock_after_minutes, PhonePolicy::MAX_LOCK_MINUTES);
     }
 }

@@ -57,3 +57,18 @@ export function launchDemo(db, credentials) {
     ['demo', '--addr', '127.0.0.1:0', '--db', db, '--credentials', credentials],
     /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'demo server');
 }
+
+/** The app PIN the browser tests choose after enrolment. */
+export const PIN = '2468';
+
+/**
+ * Right after enrolment the app asks for a PIN before any screen with data (issue 10):
+ * choose `PIN`. `shot` (optional) takes a screenshot of the PIN screen.
+ */
+export async function setPin(page, shot) {
+  await page.getByText('Kies een pincode').waitFor({ timeout: 20_000 });
+  if (shot) await shot();
+  await page.getByLabel('Nieuwe pincode', { exact: true }).fill(PIN);
+  await page.getByLabel('Pincode nogmaals', { exact: true }).fill(PIN);
+  await page.getByRole('button', { name: 'Pincode instellen', exact: true }).click();
+}

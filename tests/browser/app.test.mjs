@@ -17,7 +17,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { totp } from './totp.mjs';
-import { launch, launchDemo, launchLiveview, stop } from './app-support.mjs';
+import { launch, launchDemo, launchLiveview, setPin, stop } from './app-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -91,6 +91,8 @@ test('enrolment, then the common case in six taps with the verdict at 22:30', as
   await button('Aanmelden').click();
   // Typed by hand: the meldpunt's fingerprint words to compare (trust on first use).
   await page.getByText(/Vergelijk de vingerafdruk van het meldpunt: (\S+ ){7}\S+/).waitFor();
+  // Issue 10: a PIN before any screen with data.
+  await setPin(page, () => shot('app-1c-pin'));
   // The configuration arrives with the first sync: the wijken to choose from.
   await button('Delfshaven').waitFor({ timeout: 20_000 });
   await shot('app-2-home');
@@ -239,6 +241,8 @@ async function webLogin(tab, login, landing) {
 test('a phone revoked from the admin page wipes its store and shows the enrol screen', async () => {
   const admin = await context.newPage();
   await webLogin(admin, creds.web_users.admin, /\/beheer$/);
+  // The phone list has its own page since the admin pages were split up.
+  await admin.goto(serverUrl + '/beheer/telefoons');
   // The phone this test enrolled (the demo's own phones carry the label "demo").
   const row = admin.getByRole('row', { name: /Avondronde veld-app/ });
   const revoke = row.getByRole('button', { name: /^Telefoon van .* intrekken$/ });

@@ -110,6 +110,7 @@ fn main() -> anyhow::Result<()> {
             meldpunt_key: None,
             meldpunt_chain: None,
             basemap_url: avondronde_shared::sync::PDOK_BASEMAP_URL.into(),
+            phone: Default::default(),
         };
         store.apply_pull(Some(&config), &[], Cursor(0), ctx.now())?;
     }

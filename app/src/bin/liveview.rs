@@ -6,7 +6,12 @@
 //! avondronde-liveview --data-dir DIR [--now 2026-11-20T22:30:00+01:00] [--addr 127.0.0.1:0]
 //! AVONDRONDE_ENROL_URL=http://127.0.0.1:8080 AVONDRONDE_ENROL_CODE=… avondronde-liveview …
 //! ```
-//! It prints `LIVEVIEW_URL=http://127.0.0.1:PORT/?token=TOKEN` once it listens. `--now`
+//! It prints `LIVEVIEW_URL=http://127.0.0.1:PORT/?token=TOKEN` once it listens.
+//!
+//! For the QR-enrolment browser test it also writes test images of a QR code:
+//! `avondronde-liveview qr-image TEXT OUT.bmp` (a photo for the file input) and
+//! `avondronde-liveview qr-video TEXT OUT.y4m` (for Chromium's fake camera,
+//! `--use-file-for-fake-video-capture`). `--now`
 //! pins the app's clock (it then runs on from there), so a test can assert the norm
 //! verdict's text.
 //!
@@ -182,8 +187,65 @@ async fn enrol_from_env(ctx: &AppCtx) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("aanmelden bij {url} lukte niet: {e}"))
 }
 
+/// A QR code for `text` centred on a white 640×480 greyscale canvas.
+fn qr_canvas(text: &str) -> anyhow::Result<(usize, usize, Vec<u8>)> {
+    let (w, h) = (640usize, 480usize);
+    let (side, _, code) =
+        avondronde_app::qr::render_luma(text, 1).context("text too long for a QR code")?;
+    let scale = (h * 8 / 10 / side).max(1);
+    let mut luma = vec![255u8; w * h];
+    let (x0, y0) = ((w - side * scale) / 2, (h - side * scale) / 2);
+    for y in 0..side * scale {
+        for x in 0..side * scale {
+            luma[(y0 + y) * w + x0 + x] = code[(y / scale) * side + x / scale];
+        }
+    }
+    Ok((w, h, luma))
+}
+
+/// Writes the QR test image or video named on the command line (see the module doc).
+fn write_qr(kind: &str, text: &str, out: &str) -> anyhow::Result<()> {
+    let (w, h, luma) = qr_canvas(text)?;
+    let mut bytes = Vec::new();
+    if kind == "qr-video" {
+        // YUV4MPEG2, 4:2:0: the luma plane, then neutral chroma; ten identical frames
+        // (Chromium loops the file).
+        bytes.extend_from_slice(format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n").as_bytes());
+        for _ in 0..10 {
+            bytes.extend_from_slice(b"FRAME\n");
+            bytes.extend_from_slice(&luma);
+            bytes.extend(std::iter::repeat_n(128u8, w * h / 2));
+        }
+    } else {
+        // A 24-bit BMP, rows bottom-up (w × 3 is a multiple of 4 here).
+        let data = w * h * 3;
+        let size = 54 + data;
+        bytes.extend_from_slice(b"BM");
+        for v in [size as u32, 0, 54, 40, w as u32, h as u32] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        bytes.extend_from_slice(&1u16.to_le_bytes());
+        bytes.extend_from_slice(&24u16.to_le_bytes());
+        for v in [0u32, data as u32, 2835, 2835, 0, 0] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        for row in luma.chunks(w).rev() {
+            for &g in row {
+                bytes.extend_from_slice(&[g, g, g]);
+            }
+        }
+    }
+    std::fs::write(out, bytes).with_context(|| format!("writing {out}"))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let argv: Vec<String> = std::env::args().collect();
+    if let [_, kind, text, out] = argv.as_slice()
+        && (kind == "qr-image" || kind == "qr-video")
+    {
+        return write_qr(kind, text, out);
+    }
     let args = args()?;
     let clock = args.now.map_or(Clock::System, Clock::fixed);
     let ctx = AppCtx::open(&args.data_dir, clock, Preference::File, true)?;

@@ -8,8 +8,10 @@
 //! - [`saved_feedback`]: haptics and sound after a save (a no-op on the desktop);
 //! - [`webview`]: location and connectivity, asked of the webview with JavaScript
 //!   (`navigator.geolocation`, `online` events), which works the same in the desktop
-//!   window, the phone webviews and a browser.
+//!   window, the phone webviews and a browser; and "in the background" (the page hidden);
+//! - [`camera`]: the camera (`getUserMedia`) and a chosen photo, for the enrolment QR code.
 
+pub mod camera;
 pub mod secrets;
 pub mod webview;
 

@@ -4,6 +4,10 @@
 //! `navigator.geolocation` and `online`/`offline` events, so one piece of JavaScript
 //! through [`dioxus::document::eval`] serves every platform; the OS location permission is
 //! declared in `Dioxus.toml`. These functions must run inside a Dioxus component scope.
+//!
+//! "The app is in the background" is the page's `visibilitychange` (hidden/visible): the
+//! desktop window minimised, the phone's webview paused, the browser tab switched. The PIN
+//! lock ([`crate::pin`]) counts its minutes from there.
 
 use dioxus::document;
 use jiff::Timestamp;
@@ -96,5 +100,17 @@ await new Promise(() => {});"#,
     );
     while let Ok(online) = eval.recv::<bool>().await {
         on_change(online);
+    }
+}
+
+/// Calls `on_change` with whether the app is visible, at every `visibilitychange` (the
+/// platform seam for "in the background"), until the component that spawned it goes away.
+pub async fn watch_visibility(mut on_change: impl FnMut(bool)) {
+    let mut eval = document::eval(
+        r#"document.addEventListener("visibilitychange", () => dioxus.send(document.visibilityState === "visible"));
+await new Promise(() => {});"#,
+    );
+    while let Ok(visible) = eval.recv::<bool>().await {
+        on_change(visible);
     }
 }

@@ -8,9 +8,11 @@
 //! rows, which matters for care-form drafts.
 //!
 //! The store is split by concept: [`outbox`] (what is to be sent), [`records`] (rounds and
-//! contacts), [`care_forms`] (drafts, sealed forms and their feedback).
+//! contacts), [`care_forms`] (drafts, sealed forms and their feedback), [`keeping`] (what
+//! is deleted when, leftovers of a previous user, the PIN's hash).
 
 pub mod care_forms;
+pub mod keeping;
 pub mod outbox;
 pub mod records;
 

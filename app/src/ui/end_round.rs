@@ -1,5 +1,6 @@
 //! Ending a round, with the "alles verzonden?" check: anything still waiting is listed
-//! and can be tried now; ending anyway keeps it queued.
+//! and can be tried now; ending anyway keeps it queued. Unsent care-form drafts block the
+//! end (issue 10): each is finished, or deliberately thrown away after a confirmation.
 
 use avondronde_shared::sync::EntryState;
 use dioxus::prelude::*;
@@ -7,6 +8,7 @@ use dioxus::prelude::*;
 use super::chrome::Btn;
 use super::outbox::{QueueProgress, state_words};
 use super::{Screen, app, ui};
+use crate::keeping::{DraftAge, end_round_blocker, items};
 use crate::state::hhmm;
 use crate::suggest::zorgformulieren;
 
@@ -17,6 +19,8 @@ pub fn EndRound() -> Element {
     let ui = ui();
     let _ = (ui.data)();
     let mut error = use_signal(|| None::<String>);
+    let mut confirm = use_signal(|| None::<avondronde_shared::CareFormId>);
+    let ages = ctx.draft_ages().unwrap_or_default();
     let read = ctx
         .outbox_view(500)
         .and_then(|(rows, _, _)| Ok((rows, ctx.care_drafts()?)));
@@ -29,6 +33,12 @@ pub fn EndRound() -> Element {
         .filter(|r| !matches!(r.state, EntryState::Sent(_)))
         .collect::<Vec<_>>();
     let all_sent = unsent.is_empty() && drafts.is_empty();
+    let blocker = end_round_blocker(drafts.len());
+    let age_of = move |id| {
+        ages.iter()
+            .find(|(d, _)| *d == id)
+            .map_or(DraftAge::Fresh, |(_, a)| *a)
+    };
     let end = move |()| match app().end_round() {
         Ok(()) => {
             ui.changed();
@@ -44,7 +54,7 @@ pub fn EndRound() -> Element {
             p { class: "state-sent", role: "status", "Ja, alles is verzonden." }
         } else {
             p { class: "warn", role: "status",
-                "Nog niet alles is verzonden: {unsent.len()} items"
+                "Nog niet alles is verzonden: {items(unsent.len() as u32)}"
                 if !drafts.is_empty() { ", {zorgformulieren(drafts.len())} nog niet verzegeld" }
                 "."
             }
@@ -61,6 +71,24 @@ pub fn EndRound() -> Element {
                     li { key: "{d.id}",
                         Btn { label: format!("Zorgformulier kind {} afmaken", d.child_no), class: "btn wide",
                             onclick: move |()| ui.go(Screen::CareForm(d.id)) }
+                        if let Some(w) = age_of(d.id).warning_nl() {
+                            p { class: "warn", "{w}" }
+                        }
+                        if confirm() == Some(d.id) {
+                            p { strong { "Zorgformulier kind {d.child_no} weggooien? Wat erin staat, is dan weg." } }
+                            Btn { label: format!("Ja, zorgformulier kind {} weggooien", d.child_no), class: "btn danger wide",
+                                onclick: move |()| {
+                                    confirm.set(None);
+                                    match app().discard_care_draft(d.id) {
+                                        Ok(()) => { ui.say("Zorgformulier weggegooid"); ui.changed(); }
+                                        Err(e) => error.set(Some(e.to_string())),
+                                    }
+                                } }
+                            Btn { label: "Nee, bewaren", class: "btn wide", onclick: move |()| confirm.set(None) }
+                        } else {
+                            Btn { label: format!("Zorgformulier kind {} weggooien", d.child_no), text: "Weggooien…".to_string(), class: "btn wide",
+                                onclick: move |()| confirm.set(Some(d.id)) }
+                        }
                     }
                 }
             }
@@ -70,7 +98,11 @@ pub fn EndRound() -> Element {
         if let Some(e) = error() {
             p { class: "error", role: "alert", "{e}" }
         }
+        if let Some(b) = &blocker {
+            p { class: "warn", role: "status", "{b}" }
+        }
         Btn {
+            disabled: blocker.is_some(),
             label: if all_sent { "Ronde beëindigen".to_string() } else { "Toch beëindigen".to_string() },
             class: if all_sent { "btn primary wide" } else { "btn danger wide" },
             onclick: end,

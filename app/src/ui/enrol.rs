@@ -1,10 +1,17 @@
 //! Enrolment: the server address and the one-time code from the beheerder.
+//!
+//! Issue 10, item 7: when the phone still holds unsent items of a previous user, enrolment
+//! refuses until they are sent or thrown away, after a confirmation that names how many.
 
 use dioxus::prelude::*;
 
 use super::chrome::{Btn, TextField};
-use super::{app, ui};
+use super::{Screen, app, ui};
+use crate::keeping::{discard_question, items};
+use crate::platform::camera;
+use crate::services::leftover_refusal;
 use crate::sync::Phase;
+use avondronde_shared::enrolment::EnrolInvite;
 
 /// The enrolment screen (also shown after the device was revoked).
 #[component]
@@ -16,33 +23,111 @@ pub fn Enrol() -> Element {
     let mut code = use_signal(String::new);
     let mut error = use_signal(|| None::<String>);
     let mut busy = use_signal(|| false);
+    let mut confirm = use_signal(|| false);
     let status = (ui.status)();
+    let _ = (ui.data)();
     let wiped = status.wiped || matches!(status.phase, Phase::Revoked);
+    let by_pin = status.message.as_deref() == Some(crate::pin::WIPED_MESSAGE);
     let backend = ctx.secret_backend().label_nl();
+    let enrolled = ctx.enrolment().is_some();
+    let left = ctx.leftovers().unwrap_or_default();
+    let n = left.items();
+    let discard = move |()| match app().discard_leftovers(n) {
+        Ok(gone) => {
+            confirm.set(false);
+            error.set(None);
+            ui.say(format!("{} weggegooid", items(gone.items())));
+            ui.changed();
+        }
+        Err(e) => {
+            confirm.set(false);
+            error.set(Some(e.to_string()));
+            ui.changed();
+        }
+    };
 
-    let submit = move |()| {
+    // Typed by hand (`invite` = None): trust on first use, so the words are shown to
+    // compare. From a QR code: the fingerprint in the code is checked.
+    let mut enrol_with = move |invite: Option<EnrolInvite>| {
         if busy() {
             return;
         }
         busy.set(true);
         error.set(None);
         spawn(async move {
-            let result = app().enrol_pinned(&url.peek(), &code.peek(), None).await;
+            let (server, typed, expected) = match &invite {
+                Some(i) => (i.server.clone(), i.code.clone(), i.fingerprint),
+                None => (url.peek().clone(), code.peek().clone(), None),
+            };
+            let result = app().enrol_pinned(&server, &typed, expected).await;
             busy.set(false);
             match result {
                 Ok(pin) => {
                     code.set(String::new());
-                    // Typed by hand: trust on first use, so show the words to compare.
-                    ui.say(match pin {
-                        Some(f) => format!(
+                    ui.say(match (pin, invite.is_some()) {
+                        (Some(_), true) => {
+                            "Aangemeld met de QR-code; de sleutel van het meldpunt is gecontroleerd."
+                                .to_owned()
+                        }
+                        (Some(f), false) => format!(
                             "Aangemeld. Vergelijk de vingerafdruk van het meldpunt: {}",
                             f.words_line()
                         ),
-                        None => "Aangemeld".to_owned(),
+                        (None, _) => "Aangemeld".to_owned(),
                     });
+                    ui.go(Screen::Home);
                     ui.changed();
                 }
+                Err(e) => {
+                    if let Some(i) = invite {
+                        url.set(i.server);
+                    }
+                    error.set(Some(e));
+                }
+            }
+        });
+    };
+    let submit = move |()| enrol_with(None);
+    // A photo of the code (the fallback when there is no camera).
+    use_future(move || async move {
+        camera::watch_photo(move |frame| {
+            match frame
+                .map_err(|e| e.to_string())
+                .and_then(|f| f.invite().map_err(|e| e.to_string()))
+            {
+                Ok(invite) => enrol_with(Some(invite)),
                 Err(e) => error.set(Some(e)),
+            }
+        })
+        .await;
+    });
+    let mut scanning = use_signal(|| false);
+    let scan = move |()| {
+        if scanning() {
+            return;
+        }
+        scanning.set(true);
+        error.set(None);
+        spawn(async move {
+            let mut found = None;
+            let mut foreign = None;
+            let outcome = camera::scan_camera(|frame| match frame.invite() {
+                Ok(invite) => {
+                    found = Some(invite);
+                    true
+                }
+                Err(e @ crate::qr::ScanError::Invite(_)) => {
+                    foreign = Some(e.to_string());
+                    false
+                }
+                Err(_) => false,
+            })
+            .await;
+            scanning.set(false);
+            match (found, outcome) {
+                (Some(invite), _) => enrol_with(Some(invite)),
+                (None, Err(e)) => error.set(Some(e.to_string())),
+                (None, Ok(())) => error.set(foreign),
             }
         });
     };
@@ -50,13 +135,26 @@ pub fn Enrol() -> Element {
     rsx! {
         section { class: "screen", aria_label: "Aanmelden",
             h2 { "Toestel aanmelden" }
-            if wiped {
+            if wiped && by_pin {
+                p { class: "error", role: "alert", "{crate::pin::WIPED_MESSAGE}" }
+            } else if wiped {
                 p { class: "error", role: "alert",
                     "Dit toestel is ingetrokken door de beheerder; alle gegevens erop zijn gewist."
                 }
             } else {
-                p { class: "muted", "Vul het adres van de server en de aanmeldcode van de beheerder in." }
+                p { class: "muted", "Scan de QR-code van de beheerder, of vul het adres van de server en de aanmeldcode in." }
             }
+            if scanning() {
+                video { id: camera::VIDEO_ID, class: "qr-video", aria_label: "Camerabeeld", autoplay: true, muted: true, playsinline: true }
+                Btn { label: "Stoppen met scannen", class: "btn wide", onclick: move |()| scanning.set(false) }
+            } else {
+                Btn { label: "Scan QR-code", class: "btn primary wide", disabled: busy(), onclick: scan }
+            }
+            label { class: "field",
+                span { "Of kies een foto van de QR-code" }
+                input { r#type: "file", id: camera::FILE_ID, accept: "image/*", aria_label: "Foto van de QR-code" }
+            }
+            h3 { "Zelf invullen" }
             TextField {
                 label: "Serveradres",
                 kind: "url",
@@ -73,6 +171,19 @@ pub fn Enrol() -> Element {
                 value: code(),
                 oninput: move |v| code.set(v),
             }
+            if let Some(reason) = leftover_refusal(&left) {
+                section { class: "card", aria_label: "Niet verzonden van de vorige gebruiker",
+                    p { class: "warn", role: "status", "{reason}" }
+                    if confirm() {
+                        p { strong { "{discard_question(n)}" } }
+                        p { class: "muted", "Dit kan niet ongedaan worden." }
+                        Btn { label: format!("Ja, {} weggooien", items(n)), class: "btn danger wide", onclick: discard }
+                        Btn { label: "Nee, bewaren", class: "btn wide", onclick: move |()| confirm.set(false) }
+                    } else {
+                        Btn { label: "Weggooien…", class: "btn wide", onclick: move |()| confirm.set(true) }
+                    }
+                }
+            }
             if let Some(e) = error() {
                 p { class: "error", role: "alert", "{e}" }
             }
@@ -84,6 +195,9 @@ pub fn Enrol() -> Element {
                 onclick: submit,
             }
             p { class: "muted", "{backend}." }
+            if enrolled {
+                Btn { label: "Terug", class: "btn wide", onclick: move |()| ui.go(Screen::Home) }
+            }
         }
     }
 }

@@ -35,6 +35,11 @@ pub fn Home() -> Element {
                     if let Some(p) = &r.partner { ", met {p}" }
                     ". {contacten(contacts)} vastgelegd."
                 }
+                if !drafts.is_empty() {
+                    p { class: "warn", aria_label: "Zorgformulieren wachten",
+                        if drafts.len() == 1 { "1 zorgformulier wacht op verzegelen." } else { "{drafts.len()} zorgformulieren wachten op verzegelen." }
+                    }
+                }
                 Btn { label: "Contact vastleggen", class: "btn primary wide", onclick: move |()| ui.go(Screen::Record) }
                 Btn { label: "Kaart van de ronde", text: "Kaart", class: "btn wide", onclick: move |()| ui.go(Screen::Map(MapPurpose::View)) }
                 Btn { label: "Ronde beëindigen", class: "btn wide", onclick: move |()| ui.go(Screen::EndRound) }

@@ -10,6 +10,7 @@ mod end_round;
 mod enrol;
 mod feedback;
 mod home;
+mod lock;
 mod map;
 mod outbox;
 mod record;
@@ -46,6 +47,8 @@ pub enum Screen {
     EndRound,
     /// The map of the round; from the record screen, to drop a pin.
     Map(MapPurpose),
+    /// Enrol this phone again (another user, or a new code), from the status screen.
+    Enrol,
 }
 
 /// A screen to open on instead of the default one, put in the root context by tests and
@@ -151,13 +154,37 @@ pub fn App() -> Element {
             crate::platform::webview::watch_online(move |online| sync.set_online(online)).await;
         }
     });
+    // In the background (the page or window hidden) long enough, the PIN is asked again.
+    let visible_ctx = ctx.clone();
+    use_future(move || {
+        let ctx = visible_ctx.clone();
+        async move {
+            crate::platform::webview::watch_visibility(move |visible| {
+                if visible {
+                    if ctx.app_shown() {
+                        ui.changed();
+                    }
+                } else {
+                    ctx.app_hidden();
+                }
+            })
+            .await;
+        }
+    });
 
+    let _ = data();
     let enrolled = ctx.enrolment().is_some();
     let revoked = matches!(status.read().phase, crate::sync::Phase::Revoked);
     rsx! {
         style { {THEME_CSS} }
         div { class: "app",
             if !enrolled || revoked {
+                enrol::Enrol {}
+            } else if !ctx.pin_is_set() {
+                lock::SetPin {}
+            } else if ctx.is_locked() {
+                lock::Unlock {}
+            } else if screen() == Screen::Enrol {
                 enrol::Enrol {}
             } else {
                 chrome::Header {}
@@ -171,6 +198,7 @@ pub fn App() -> Element {
                         Screen::Feedback => rsx! { feedback::FeedbackList {} },
                         Screen::EndRound => rsx! { end_round::EndRound {} },
                         Screen::Map(purpose) => rsx! { map::MapScreen { purpose } },
+                        Screen::Enrol => rsx! {},
                     }
                 }
             }

@@ -6,7 +6,7 @@ use avondronde_shared::sync::EntryState;
 use dioxus::prelude::*;
 
 use super::chrome::Btn;
-use super::{app, ui};
+use super::{Screen, app, ui};
 use crate::state::{date_hhmm, hhmm};
 use crate::store::outbox::OutboxRow;
 use crate::sync::{LONG_QUEUE, Phase};
@@ -82,6 +82,7 @@ pub fn Outbox() -> Element {
         }
         QueueProgress {}
         Btn { label: "Nu proberen", class: "btn primary wide", onclick: move |()| app().sync.trigger() }
+        Btn { label: "Toestel opnieuw aanmelden", class: "btn wide", onclick: move |()| ui.go(Screen::Enrol) }
         ul { class: "list", aria_label: "Items",
             for row in rows {
                 li { key: "{row.local_seq}",

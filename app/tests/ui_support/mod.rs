@@ -72,6 +72,7 @@ pub fn config() -> DeviceConfig {
         meldpunt_key: None,
         meldpunt_chain: None,
         basemap_url: avondronde_shared::sync::PDOK_BASEMAP_URL.into(),
+        phone: Default::default(),
     }
 }
 
@@ -91,8 +92,13 @@ pub fn enrolled_device() -> Device {
             .apply_pull(Some(&config()), &[], Cursor(0), d.ctx.now())
             .expect("config");
     }
+    // The app asks for a PIN right after enrolment (issue 10); these devices have one.
+    d.ctx.set_pin(PIN, PIN).expect("pin");
     d
 }
+
+/// The app PIN of [`enrolled_device`].
+pub const PIN: &str = "2468";
 
 /// An enrolled device with a round in progress.
 pub fn device_in_round() -> Device {
