@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicU64;
 use avondronde_shared::care::{CareStatus, Feedback};
 use avondronde_shared::sync::{
     Cursor, MAX_BATCH_ITEMS, MIN_PROTOCOL_VERSION, Outcome, PullRequest, PullResponse, PushRequest,
-    PushResponse,
+    PushResponse, RETRY_PROTOCOL_VERSION,
 };
 use avondronde_shared::{DeviceId, Role};
 use axum::Json;
@@ -142,7 +142,9 @@ pub async fn enrol(
 /// Pushes a batch of outbox items; answers one receipt per item, after the commit.
 ///
 /// Idempotent per item on (kind, id) plus a content hash: a replay returns the original
-/// acceptance as `duplicate`; the same id with other content is a `conflict`.
+/// acceptance as `duplicate`; the same id with other content is a `conflict`. An item
+/// whose parent has not arrived is answered `retry` (protocol 2; a version-1 phone gets no
+/// receipt for it, which it also treats as "send again").
 #[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync",
     request_body = avondronde_shared::sync::PushRequest,
     security(("device" = [])),
@@ -211,6 +213,11 @@ pub async fn push(
         receipts.extend(chunk.await?);
     }
     count(&state, &receipts, skewed);
+    if req.protocol < RETRY_PROTOCOL_VERSION {
+        // A version-1 phone cannot read `retry`; without a receipt it keeps the item
+        // pending and sends it again, which is what `retry` asks.
+        receipts.retain(|r| !matches!(r.outcome, Outcome::Retry { .. }));
+    }
     tracing::info!(items = receipts.len(), skew_ms, "push");
     Ok(Json(PushResponse {
         receipts,
