@@ -22,9 +22,9 @@ use super::{Action, Entry, Verification};
 use crate::api::ApiResult;
 use crate::auth::{Authorized, Page, WebUser, roles};
 use crate::error::ApiError;
-use crate::meldpunt::inbox::amsterdam;
 use crate::state::AppState;
 use crate::web::layout;
+use avondronde_shared::time::amsterdam;
 
 /// Entries per page.
 const PAGE: u32 = 100;

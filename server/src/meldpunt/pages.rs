@@ -116,7 +116,7 @@ fn urgency(row: &FormRow, now: Timestamp) -> Markup {
 
 /// `24-11 10:00`: a visit is days away at most, so the year is noise in a list.
 fn short_local(at: Timestamp) -> String {
-    at.to_zoned(inbox::amsterdam())
+    at.to_zoned(avondronde_shared::time::amsterdam())
         .strftime("%d-%m %H:%M")
         .to_string()
 }
@@ -660,7 +660,7 @@ fn parse_local(s: &str) -> Result<Option<Timestamp>, ()> {
             date.to_datetime(jiff::civil::Time::new(h, m, 0, 0).map_err(|_| ())?)
         }
     };
-    dt.to_zoned(inbox::amsterdam())
+    dt.to_zoned(avondronde_shared::time::amsterdam())
         .map(|z| Some(z.timestamp()))
         .map_err(|_| ())
 }

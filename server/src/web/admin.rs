@@ -122,12 +122,7 @@ fn overview(
 fn local(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .ok()
-        .and_then(|t| {
-            jiff::tz::TimeZone::get("Europe/Amsterdam")
-                .ok()
-                .map(|tz| t.to_zoned(tz))
-        })
-        .map(|z| z.strftime("%d-%m-%Y %H:%M").to_string())
+        .map(avondronde_shared::time::date_hhmm)
         .unwrap_or_default()
 }
 
