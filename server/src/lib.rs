@@ -28,6 +28,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod db;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod devices;
 pub mod error;
