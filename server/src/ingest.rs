@@ -19,7 +19,7 @@
 use avondronde_shared::care::CareFormEnvelope;
 use avondronde_shared::contact::ContactFacts;
 use avondronde_shared::disclosure::RecordKey;
-use avondronde_shared::norms::{Encounter, evaluate};
+use avondronde_shared::norms::{Encounter, any_past};
 use avondronde_shared::round::{Round, RoundEnd};
 use avondronde_shared::sync::{
     Acceptance, ContactCorrection, ItemKind, ItemRef, MAX_CLOCK_SKEW, Outcome, Payload, PushItem,
@@ -54,14 +54,14 @@ pub struct Derived {
 pub fn derive(facts: &ContactFacts, rules: &GemeenteRules) -> Derived {
     let point = facts.location.point();
     let wijk = point.and_then(|p| rules.wijken.iter().find(|w| w.contains(p)).map(|w| w.id));
-    let verdict = evaluate(&rules.norms, &rules.rules, &Encounter::from(facts));
+    let past_norm = any_past(&rules.norms, &Encounter::from(facts));
     let latlng = match (facts.location.lat, facts.location.lon) {
         (Some(lat), Some(lon)) => LatLng::new(lat, lon).ok(),
         _ => None,
     };
     Derived {
         wijk,
-        past_norm: verdict.any_past(),
+        past_norm,
         cell_r9: latlng.map(|ll| u64::from(ll.to_cell(Resolution::Nine))),
         cell_r10: latlng.map(|ll| u64::from(ll.to_cell(Resolution::Ten))),
     }
@@ -293,12 +293,9 @@ pub fn commit(
 ) -> Result<Vec<Receipt>, DbError> {
     let mut receipts = Vec::with_capacity(items.len());
     let mut rounds = RoundCache::default();
+    let names = Names::of(ctx);
     conn.prepare_cached("UPDATE device SET last_seen_at = ?1, clock_offset_ms = ?2 WHERE id = ?3")?
-        .execute(params![
-            ctx.received_at,
-            ctx.skew_ms,
-            ctx.device.id.to_string()
-        ])?;
+        .execute(params![ctx.received_at, ctx.skew_ms, names.device])?;
     for item in items {
         let (kind, id, hash, ready) = match item {
             Prepared::Rejected(r) => {
@@ -324,13 +321,13 @@ pub fn commit(
             .execute(params![
                 kind.code(),
                 id,
-                ctx.device.id.to_string(),
+                names.device,
                 &hash[..],
                 ctx.received_at
             ])?;
         let claimed = (inserted == 1).then(|| conn.last_insert_rowid());
         let outcome = if let Some(seq) = claimed {
-            match write(conn, ctx, seq, ready, &mut rounds) {
+            match write(conn, ctx, &names, seq, ready, &mut rounds) {
                 Ok(Ok(())) => Outcome::Accepted(acceptance(seq, ctx.received_at)),
                 Ok(Err(held)) => {
                     // `write` holds an item back before it writes anything, so taking the
@@ -363,7 +360,7 @@ pub fn commit(
                 .query_row(params![kind.code(), id], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })?;
-            if old_hash == hash && device == ctx.device.id.to_string() {
+            if old_hash == hash && device == names.device {
                 Outcome::Duplicate(acceptance(seq, at))
             } else {
                 Outcome::Conflict {
@@ -378,6 +375,23 @@ pub fn commit(
     Ok(receipts)
 }
 
+/// The pushing device's ids as stored text, made once per commit rather than per item.
+struct Names {
+    device: String,
+    user: String,
+    gemeente: String,
+}
+
+impl Names {
+    fn of(ctx: &PushContext) -> Names {
+        Names {
+            device: ctx.device.id.to_string(),
+            user: ctx.device.user.to_string(),
+            gemeente: ctx.device.gemeente.to_string(),
+        }
+    }
+}
+
 /// The wijk of each of the device's rounds looked up during one commit: a batch's
 /// contacts nearly all belong to one round. Only found rounds are kept (a round is never
 /// deleted or moved), so a round that arrives later in the batch is still seen.
@@ -388,7 +402,7 @@ struct RoundCache(std::collections::HashMap<RoundId, Option<String>>);
 /// `Some(None)` for a round stored without a wijk (one the server did not know).
 fn owned_round_wijk(
     conn: &Connection,
-    ctx: &PushContext,
+    names: &Names,
     round: RoundId,
     cache: &mut RoundCache,
 ) -> Result<Option<Option<String>>, DbError> {
@@ -397,9 +411,7 @@ fn owned_round_wijk(
     }
     let wijk: Option<Option<String>> = conn
         .prepare_cached("SELECT wijk_id FROM round WHERE id = ?1 AND device_id = ?2")?
-        .query_row(params![round.to_string(), ctx.device.id.to_string()], |r| {
-            r.get(0)
-        })
+        .query_row(params![round.to_string(), names.device], |r| r.get(0))
         .optional()?
         .map(|w: String| (!w.is_empty()).then_some(w));
     if let Some(w) = &wijk {
@@ -502,19 +514,19 @@ fn codes<T: AsRef<str>>(codes: impl Iterator<Item = T>) -> String {
 fn write(
     conn: &Connection,
     ctx: &PushContext,
+    names: &Names,
     seq: i64,
     ready: Ready,
     rounds: &mut RoundCache,
 ) -> Result<Result<(), Held>, DbError> {
-    let device = ctx.device.id.to_string();
+    let device = &names.device;
     match ready {
         Ready::Round(r) => {
             let in_scope: bool = conn
                 .prepare_cached("SELECT COUNT(*) > 0 FROM wijk WHERE id = ?1 AND gemeente_id = ?2")?
-                .query_row(
-                    params![r.wijk.to_string(), ctx.device.gemeente.to_string()],
-                    |row| row.get(0),
-                )?;
+                .query_row(params![r.wijk.to_string(), names.gemeente], |row| {
+                    row.get(0)
+                })?;
             // A wijk the server does not know (removed since the phone's last pull, or
             // never in this gemeente): the round is stored without one, so that its
             // contacts are never stuck, and the named id is kept for the admin. Its
@@ -533,7 +545,7 @@ fn write(
             .execute(params![
                 r.id.to_string(),
                 device,
-                ctx.device.user.to_string(),
+                names.user,
                 wijk,
                 r.partner,
                 r.started_at.as_second(),
@@ -549,7 +561,7 @@ fn write(
             }
         }
         Ready::Contact(c, d) => {
-            let Some(round_wijk) = owned_round_wijk(conn, ctx, c.round, rounds)? else {
+            let Some(round_wijk) = owned_round_wijk(conn, names, c.round, rounds)? else {
                 return Ok(Err(missing_round(conn, c.round)?));
             };
             let wijk = d.wijk.map(|w| w.to_string()).or(round_wijk);
@@ -561,8 +573,8 @@ fn write(
                 &c.id.to_string(),
                 &seq,
                 &device,
-                &ctx.device.user.to_string(),
-                &ctx.device.gemeente.to_string(),
+                &names.user,
+                &names.gemeente,
                 &c.round.to_string(),
                 &wijk,
                 &ctx.received_at,
@@ -618,8 +630,8 @@ fn write(
                 f.id.to_string(),
                 seq,
                 device,
-                ctx.device.user.to_string(),
-                ctx.device.gemeente.to_string(),
+                names.user,
+                names.gemeente,
                 f.contact.to_string(),
                 wijk,
                 ctx.device.role.code(),

@@ -57,8 +57,9 @@ pub const MAX_BATCH_ITEMS: usize = 500;
 pub const MAX_CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
 /// A correction to a contact made within its round (e.g. the time was set wrong). It
-/// replaces the contact's facts; the original stays in the server's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// replaces the contact's facts; the original stays in the server's history. Read without
+/// serde's flatten, like [`StreetContact`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContactCorrection {
     /// Id of the correction itself.
     pub id: CorrectionId,
@@ -68,6 +69,11 @@ pub struct ContactCorrection {
     #[serde(flatten)]
     pub facts: ContactFacts,
 }
+
+crate::contact::flat_facts!(ContactCorrection {
+    id: CorrectionId,
+    contact: ContactId
+});
 
 wire_enum! {
     /// The kind of an outbox item.
@@ -259,8 +265,12 @@ pub struct ItemRef {
 }
 
 /// The receipt for one pushed item.
+///
+/// Its outcome's fields sit beside `kind` and `id` on the wire. It is written with
+/// `#[serde(flatten)]` but read in one pass by a hand-written `Deserialize`: flatten of an
+/// internally tagged enum buffers every field twice before reading it, per receipt.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Receipt {
     /// Kind of the item.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
@@ -270,6 +280,67 @@ pub struct Receipt {
     /// What happened.
     #[serde(flatten)]
     pub outcome: Outcome,
+}
+
+impl<'de> Deserialize<'de> for Receipt {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        /// Every field any outcome has; which must be present depends on `outcome`.
+        #[derive(Deserialize)]
+        struct Flat {
+            kind: ItemKind,
+            id: String,
+            outcome: String,
+            #[serde(default)]
+            seq: Option<u64>,
+            #[serde(default)]
+            received_at: Option<Timestamp>,
+            #[serde(default)]
+            original: Option<Acceptance>,
+            #[serde(default)]
+            code: Option<String>,
+            #[serde(default)]
+            field: Option<String>,
+            #[serde(default)]
+            parent: Option<ItemRef>,
+            #[serde(default)]
+            message: Option<String>,
+        }
+        let f = Flat::deserialize(d)?;
+        let acceptance = |seq: Option<u64>, at: Option<Timestamp>| match (seq, at) {
+            (Some(seq), Some(received_at)) => Ok(Acceptance { seq, received_at }),
+            (None, _) => Err(D::Error::missing_field("seq")),
+            (_, None) => Err(D::Error::missing_field("received_at")),
+        };
+        let need =
+            |v: Option<String>, name: &'static str| v.ok_or_else(|| D::Error::missing_field(name));
+        let outcome = match f.outcome.as_str() {
+            "accepted" => Outcome::Accepted(acceptance(f.seq, f.received_at)?),
+            "duplicate" => Outcome::Duplicate(acceptance(f.seq, f.received_at)?),
+            "conflict" => Outcome::Conflict {
+                original: f
+                    .original
+                    .ok_or_else(|| D::Error::missing_field("original"))?,
+                message: need(f.message, "message")?,
+            },
+            "retry" => Outcome::Retry {
+                code: need(f.code, "code")?,
+                parent: f.parent,
+                message: need(f.message, "message")?,
+            },
+            "rejected" => Outcome::Rejected {
+                code: need(f.code, "code")?,
+                field: f.field,
+                message: need(f.message, "message")?,
+            },
+            _ => Outcome::Unknown,
+        };
+        Ok(Receipt {
+            kind: f.kind,
+            id: f.id,
+            outcome,
+        })
+    }
 }
 
 /// Response of a push.

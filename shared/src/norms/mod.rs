@@ -569,6 +569,19 @@ impl Evaluation {
     }
 }
 
+/// Whether any child of the group is past its norm: the same answer as
+/// `evaluate(norms, rules, encounter).any_past()`, without building the Dutch explanation
+/// of every band. The server needs only this bit per pushed contact, and the text was a
+/// measurable part of its work per item (issue 13). Area rules do not change it: a band
+/// under a rule still counts as past when it is past its norm.
+pub fn any_past(norms: &NormSet, encounter: &Encounter) -> bool {
+    !encounter.supervised
+        && encounter
+            .group
+            .present()
+            .any(|(band, _)| norms.verdict(band, encounter.at).minutes_past().is_some())
+}
+
 /// Judges an encounter against a gemeente's norms and area rules (see the module
 /// documentation for the exact semantics). Pure and total: it never panics.
 pub fn evaluate(norms: &NormSet, rules: &[AreaRule], encounter: &Encounter) -> Evaluation {
