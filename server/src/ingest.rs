@@ -411,7 +411,7 @@ fn owned_round_wijk(
     }
     let wijk: Option<Option<String>> = conn
         .prepare_cached("SELECT wijk_id FROM round WHERE id = ?1 AND device_id = ?2")?
-        .query_row(params![round.to_string(), names.device], |r| r.get(0))
+        .query_row(params![round, names.device], |r| r.get(0))
         .optional()?
         .map(|w: String| (!w.is_empty()).then_some(w));
     if let Some(w) = &wijk {
@@ -524,9 +524,7 @@ fn write(
         Ready::Round(r) => {
             let in_scope: bool = conn
                 .prepare_cached("SELECT COUNT(*) > 0 FROM wijk WHERE id = ?1 AND gemeente_id = ?2")?
-                .query_row(params![r.wijk.to_string(), names.gemeente], |row| {
-                    row.get(0)
-                })?;
+                .query_row(params![r.wijk, names.gemeente], |row| row.get(0))?;
             // A wijk the server does not know (removed since the phone's last pull, or
             // never in this gemeente): the round is stored without one, so that its
             // contacts are never stuck, and the named id is kept for the admin. Its
@@ -543,7 +541,7 @@ fn write(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
-                r.id.to_string(),
+                r.id,
                 device,
                 names.user,
                 wijk,
@@ -555,7 +553,7 @@ fn write(
         Ready::RoundEnd(e) => {
             let n = conn
                 .prepare_cached("UPDATE round SET ended_at = ?1 WHERE id = ?2 AND device_id = ?3")?
-                .execute(params![e.ended_at.as_second(), e.round.to_string(), device])?;
+                .execute(params![e.ended_at.as_second(), e.round, device])?;
             if n == 0 {
                 return Ok(Err(missing_round(conn, e.round)?));
             }
@@ -570,12 +568,12 @@ fn write(
             // keeps it: the record stays the same record.
             let record_key = RecordKey(rand::random::<u32>()).to_i64();
             let head: [&dyn ToSql; 11] = [
-                &c.id.to_string(),
+                &c.id,
                 &seq,
                 &device,
                 &names.user,
                 &names.gemeente,
-                &c.round.to_string(),
+                &c.round,
                 &wijk,
                 &ctx.received_at,
                 &ctx.skew_ms,
@@ -601,8 +599,8 @@ fn write(
                 "INSERT INTO correction (id, contact_id, seq, facts) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![
-                c.id.to_string(),
-                c.contact.to_string(),
+                c.id,
+                c.contact,
                 seq,
                 serde_json::to_string(&c.facts)?
             ])?;
@@ -610,7 +608,7 @@ fn write(
         Ready::CareForm(f) => {
             let wijk: Option<Option<String>> = conn
                 .prepare_cached("SELECT wijk_id FROM contact WHERE id = ?1 AND device_id = ?2")?
-                .query_row(params![f.contact.to_string(), device], |r| r.get(0))
+                .query_row(params![f.contact, device], |r| r.get(0))
                 .optional()?;
             let Some(wijk) = wijk else {
                 return Ok(Err(missing_contact(conn, f.contact)?));
@@ -627,12 +625,12 @@ fn write(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'received', ?11, ?14)",
             )?
             .execute(params![
-                f.id.to_string(),
+                f.id,
                 seq,
                 device,
                 names.user,
                 names.gemeente,
-                f.contact.to_string(),
+                f.contact,
                 wijk,
                 ctx.device.role.code(),
                 f.age_band.code(),
@@ -676,29 +674,14 @@ pub fn rounds_with_unknown_wijk(
          WHERE r.unknown_wijk IS NOT NULL AND u.gemeente_id = ?1
          ORDER BY r.started_at DESC",
     )?;
-    let rows = stmt.query_map(params![gemeente.to_string()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
+    let rows = stmt.query_map(params![gemeente], |r| {
+        Ok(UnknownWijkRound {
+            round: r.get(0)?,
+            device: r.get(1)?,
+            named_wijk: r.get(2)?,
+            started_at: r.get(3)?,
+            contacts: r.get::<_, i64>(4)?.max(0) as u64,
+        })
     })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (round, device, named_wijk, started_at, contacts) = row?;
-        out.push(UnknownWijkRound {
-            round: round
-                .parse()
-                .map_err(|_| DbError::Domain("bad round id".into()))?,
-            device: device
-                .parse()
-                .map_err(|_| DbError::Domain("bad device id".into()))?,
-            named_wijk,
-            started_at,
-            contacts: contacts.max(0) as u64,
-        });
-    }
-    Ok(out)
+    Ok(rows.collect::<Result<_, _>>()?)
 }
