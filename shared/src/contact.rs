@@ -302,7 +302,7 @@ pub struct ContactFacts {
 /// A street contact as recorded on a device.
 ///
 /// On the wire its facts sit beside its ids (`{"id", "round", "observed_at", …}`). It is
-/// written with `#[serde(flatten)]` but read through [`flat_facts!`]: flatten on the
+/// written with `#[serde(flatten)]` but read through `flat_facts!`: flatten on the
 /// reading side first buffers every field into an intermediate map, which was a
 /// measurable part of the server's work per pushed contact (issue 13). The JSON is the
 /// same either way.

@@ -110,7 +110,7 @@ impl StudyArea {
 pub struct IndexRow {
     /// Ledger sequence number of the contact (its order of arrival).
     pub seq: i64,
-    /// Evening day (see [`filter`]).
+    /// Evening day (see [`filter`](super::filter)).
     pub day: i32,
     /// Hour on the Amsterdam clock.
     pub hour: u8,
@@ -118,9 +118,9 @@ pub struct IndexRow {
     pub counts: [u16; 5],
     /// Children brought home.
     pub brought_home: u16,
-    /// Behaviour bit mask ([`filter::behaviour_bit`]).
+    /// Behaviour bit mask ([`filter::behaviour_bit`](super::filter::behaviour_bit)).
     pub behaviours: u8,
-    /// [`filter::flags`].
+    /// [`filter::flags`](super::filter::flags).
     pub flags: u8,
     /// Position in the resolution-9 study area, or [`OUTSIDE`].
     pub cell9: u32,
