@@ -585,23 +585,19 @@ impl RecordForm {
 /// unknown, which is what the norms use anyway).
 pub fn utc_offset_s(at: Timestamp) -> i32 {
     jiff::tz::TimeZone::try_system()
-        .unwrap_or_else(|_| {
-            jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap_or(jiff::tz::TimeZone::UTC)
-        })
+        .unwrap_or_else(|_| avondronde_shared::time::amsterdam())
         .to_offset(at)
         .seconds()
 }
 
 /// The local time as users read it ("22:31"), in Europe/Amsterdam.
 pub fn hhmm(at: Timestamp) -> String {
-    let tz = jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap_or(jiff::tz::TimeZone::UTC);
-    at.to_zoned(tz).strftime("%H:%M").to_string()
+    avondronde_shared::time::hhmm(at)
 }
 
 /// The local date and time as users read it ("22-11-2026 22:31").
 pub fn date_hhmm(at: Timestamp) -> String {
-    let tz = jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap_or(jiff::tz::TimeZone::UTC);
-    at.to_zoned(tz).strftime("%d-%m-%Y %H:%M").to_string()
+    avondronde_shared::time::date_hhmm(at)
 }
 
 #[cfg(test)]

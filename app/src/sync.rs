@@ -4,7 +4,10 @@
 //! One pass ([`Engine::sync_once`]) pushes the pending outbox in batches chosen by
 //! [`next_batch`], writes the [`apply_receipts`] transitions back in one transaction per
 //! batch, and then pulls configuration and feedback. A refused item is quarantined by the
-//! plan and never blocks the others. When a request fails, [`after_failure`] decides:
+//! plan and never blocks the others. An item the server cannot take *yet*, because its
+//! parent (a contact's round) has not arrived, stays pending: the parent is sent (again)
+//! first, and the item is held back until something new is stored ([`HeldBack`]), so a
+//! pass never loops on it. When a request fails, [`after_failure`] decides:
 //! back off with jitter, halve the batch, or stop because the device was revoked. A
 //! revoked phone was reported lost, so it wipes its store ([`crate::store::wipe`]). Passes run on save, on reconnect, when the user
 //! asks, and every few minutes, on a thread of their own so the UI never waits.
@@ -15,8 +18,8 @@ use std::time::Duration;
 
 use avondronde_shared::keychain::Fingerprint;
 use avondronde_shared::sync::{
-    Decision, MAX_BATCH_ITEMS, OutboxReport, PROTOCOL_VERSION, PullRequest, PushRequest,
-    after_failure, apply_receipts, next_batch,
+    Decision, EntryState, HeldBack, MAX_BATCH_ITEMS, OutboxReport, PROTOCOL_VERSION, PullRequest,
+    PushRequest, after_failure, apply_receipts, missing_parents, next_batch, resend_parents,
 };
 use jiff::Timestamp;
 use tokio::sync::{Notify, watch};
@@ -105,6 +108,9 @@ pub struct Report {
     pub sent: u32,
     /// Items refused and quarantined.
     pub refused: u32,
+    /// Items still waiting at the end of the pass because their parent has not reached
+    /// the server (they go again on the next pass).
+    pub waiting: u32,
     /// Feedback updates pulled.
     pub feedback: u32,
 }
@@ -271,16 +277,18 @@ impl Engine {
     async fn push_all(&self, client: &Client, report: &mut Report) -> Result<(), SyncError> {
         let total = lock(&self.store).outbox_counts()?.pending;
         let mut done = 0u32;
+        let mut held = HeldBack::default();
         loop {
             let (batch, items) = {
                 let store = lock(&self.store);
-                let entries = store.pending_entries()?;
+                let entries = held.sendable(store.pending_entries()?);
                 let seqs = next_batch(
                     &entries,
                     self.batch_items.load(Ordering::Relaxed),
                     MAX_BATCH_BYTES,
                 );
                 if seqs.is_empty() {
+                    report.waiting = u32::try_from(held.len()).unwrap_or(u32::MAX);
                     return Ok(());
                 }
                 let batch: Vec<_> = entries
@@ -306,21 +314,36 @@ impl Engine {
                     return Err(e.into());
                 }
             };
-            let transitions = apply_receipts(&batch, &res.receipts);
-            let stuck = transitions
+            let mut transitions = apply_receipts(&batch, &res.receipts);
+            let unanswered = batch
                 .iter()
-                .filter(|t| matches!(t.state, avondronde_shared::sync::EntryState::Pending { .. }))
+                .filter(|e| {
+                    !res.receipts
+                        .iter()
+                        .any(|r| r.kind == e.kind && r.id == e.id)
+                })
                 .count();
+            let mut finished = 0usize;
             for t in &transitions {
                 match t.state {
-                    avondronde_shared::sync::EntryState::Sent(_) => report.sent += 1,
-                    avondronde_shared::sync::EntryState::Quarantined { .. } => report.refused += 1,
-                    avondronde_shared::sync::EntryState::Pending { .. } => {}
+                    EntryState::Sent(_) => report.sent += 1,
+                    EntryState::Quarantined { .. } => report.refused += 1,
+                    EntryState::Pending { .. } => continue,
                 }
+                finished += 1;
             }
-            lock(&self.store).apply_transitions(&transitions)?;
-            done = done.saturating_add(u32::try_from(batch.len() - stuck).unwrap_or(0));
-            if stuck == batch.len() {
+            held.after(&batch, &res.receipts);
+            {
+                let mut store = lock(&self.store);
+                // Parents the server lacks: a sent one goes again, before its children.
+                let parents = missing_parents(&res.receipts);
+                if !parents.is_empty() {
+                    transitions.extend(resend_parents(&store.entries_of(&parents)?));
+                }
+                store.apply_transitions(&transitions)?;
+            }
+            done = done.saturating_add(u32::try_from(finished).unwrap_or(0));
+            if unanswered == batch.len() {
                 // The server answered without receipts for anything: treat as a bad answer
                 // rather than loop on the same batch.
                 return Err(ClientError::Decode.into());

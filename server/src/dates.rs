@@ -18,7 +18,7 @@ pub const DATE_PLACEHOLDER: &str = "dd-mm-jjjj";
 
 /// Europe/Amsterdam (bundled tz database, so it never depends on the host).
 pub fn amsterdam() -> TimeZone {
-    TimeZone::get("Europe/Amsterdam").unwrap_or(TimeZone::UTC)
+    avondronde_shared::time::amsterdam()
 }
 
 /// A calendar date as `22-11-2026`.

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_disclosure_scope.sql"),
     include_str!("migrations/006_accounts.sql"),
     include_str!("migrations/007_key_chain.sql"),
+    include_str!("migrations/008_unknown_wijk_round.sql"),
     include_str!("migrations/009_totp_single_use.sql"),
     include_str!("migrations/010_phone_policy.sql"),
 ];

@@ -14,7 +14,6 @@ use avondronde_shared::round::{Round, RoundEnd};
 use avondronde_shared::sync::{Payload, PushItem};
 use avondronde_shared::{AgeBand, ContactId, PlaceId, Role, RoundId, StreetContact, WijkId};
 use geo::{BoundingRect, Intersects, MultiPolygon, Point};
-use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -311,7 +310,7 @@ fn generate(
     field: &[Device],
     norms: &NormSet,
 ) -> Vec<(Device, Vec<Payload>)> {
-    let tz = TimeZone::get("Europe/Amsterdam").unwrap_or(TimeZone::UTC);
+    let tz = avondronde_shared::time::amsterdam();
     let today = now.to_zoned(tz.clone()).date();
     // Four weeks ago the gemeente put extra youth work at the busiest place: the demo shows
     // fewer contacts there afterwards, for the before/after view.
@@ -489,7 +488,7 @@ fn contact_facts(
     ContactFacts {
         observed_at: at,
         utc_offset_s: at
-            .to_zoned(TimeZone::get("Europe/Amsterdam").unwrap_or(TimeZone::UTC))
+            .to_zoned(avondronde_shared::time::amsterdam())
             .offset()
             .seconds(),
         location,

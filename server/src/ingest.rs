@@ -8,17 +8,25 @@
 //! 2. [`commit`] runs inside the writer's transaction: it checks the idempotency ledger
 //!    (`item`, unique on kind and id) and writes the rows. The caller sends the receipts
 //!    only after the transaction committed.
+//!
+//! No item is stranded behind its parent (issue 13). A contact, correction, round end or
+//! care form whose parent has not arrived gets a *retry* receipt naming the parent; the
+//! key stays free and the phone sends it again after the parent. A parent that belongs to
+//! another device is refused as before. A round whose wijk the server does not know is
+//! stored without a wijk and listed for the admin ([`rounds_with_unknown_wijk`]), so its
+//! contacts always have a round to land on.
 
 use avondronde_shared::care::CareFormEnvelope;
 use avondronde_shared::contact::ContactFacts;
 use avondronde_shared::disclosure::RecordKey;
-use avondronde_shared::norms::{Encounter, evaluate};
+use avondronde_shared::norms::{Encounter, any_past};
 use avondronde_shared::round::{Round, RoundEnd};
 use avondronde_shared::sync::{
-    Acceptance, ContactCorrection, ItemKind, MAX_CLOCK_SKEW, Outcome, Payload, PushItem, Receipt,
+    Acceptance, ContactCorrection, ItemKind, ItemRef, MAX_CLOCK_SKEW, Outcome, Payload, PushItem,
+    Receipt,
 };
 use avondronde_shared::validate::Validate;
-use avondronde_shared::{AgeBand, RoundId, StreetContact, WijkId};
+use avondronde_shared::{AgeBand, ContactId, DeviceId, GemeenteId, RoundId, StreetContact, WijkId};
 use h3o::{LatLng, Resolution};
 use jiff::Timestamp;
 use std::sync::LazyLock;
@@ -46,14 +54,14 @@ pub struct Derived {
 pub fn derive(facts: &ContactFacts, rules: &GemeenteRules) -> Derived {
     let point = facts.location.point();
     let wijk = point.and_then(|p| rules.wijken.iter().find(|w| w.contains(p)).map(|w| w.id));
-    let verdict = evaluate(&rules.norms, &rules.rules, &Encounter::from(facts));
+    let past_norm = any_past(&rules.norms, &Encounter::from(facts));
     let latlng = match (facts.location.lat, facts.location.lon) {
         (Some(lat), Some(lon)) => LatLng::new(lat, lon).ok(),
         _ => None,
     };
     Derived {
         wijk,
-        past_norm: verdict.any_past(),
+        past_norm,
         cell_r9: latlng.map(|ll| u64::from(ll.to_cell(Resolution::Nine))),
         cell_r10: latlng.map(|ll| u64::from(ll.to_cell(Resolution::Ten))),
     }
@@ -209,18 +217,71 @@ struct Refusal {
     message: &'static str,
 }
 
+/// Why `write` stored nothing.
+enum Held {
+    /// For good: the item refers to another device's record.
+    Refused(Refusal),
+    /// For now: its parent has not arrived.
+    Waiting(ItemRef),
+}
+
 const UNKNOWN_ROUND: Refusal = Refusal {
     code: "unknown_round",
-    message: "De ronde van dit item is niet bekend bij de server (of niet van dit toestel).",
+    message: "De ronde van dit item hoort bij een ander toestel.",
 };
 const UNKNOWN_CONTACT: Refusal = Refusal {
     code: "unknown_contact",
-    message: "Het contact van dit item is niet bekend bij de server (of niet van dit toestel).",
+    message: "Het contact van dit item hoort bij een ander toestel.",
 };
-const UNKNOWN_WIJK: Refusal = Refusal {
-    code: "unknown_wijk",
-    message: "Deze wijk hoort niet bij uw gemeente.",
-};
+/// The code of a retry for a missing parent.
+pub const PARENT_MISSING: &str = "parent_missing";
+
+fn waiting_message(parent: &ItemKind) -> String {
+    format!(
+        "Wacht op {} bij de server; wordt daarna vanzelf opnieuw verstuurd.",
+        match parent {
+            ItemKind::Round => "de ronde",
+            ItemKind::Contact => "het contact",
+            other => other.label_nl(),
+        }
+    )
+}
+
+/// Whether a round or contact with this id exists for any device: then a child of it from
+/// another device is refused for good instead of waiting.
+fn exists_elsewhere(conn: &Connection, table: &str, id: &str) -> Result<bool, DbError> {
+    let sql = match table {
+        "round" => "SELECT EXISTS (SELECT 1 FROM round WHERE id = ?1)",
+        _ => "SELECT EXISTS (SELECT 1 FROM contact WHERE id = ?1)",
+    };
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row(params![id], |r| r.get(0))?)
+}
+
+fn missing_round(conn: &Connection, round: RoundId) -> Result<Held, DbError> {
+    let id = round.to_string();
+    Ok(if exists_elsewhere(conn, "round", &id)? {
+        Held::Refused(UNKNOWN_ROUND)
+    } else {
+        Held::Waiting(ItemRef {
+            kind: ItemKind::Round,
+            id,
+        })
+    })
+}
+
+fn missing_contact(conn: &Connection, contact: ContactId) -> Result<Held, DbError> {
+    let id = contact.to_string();
+    Ok(if exists_elsewhere(conn, "contact", &id)? {
+        Held::Refused(UNKNOWN_CONTACT)
+    } else {
+        Held::Waiting(ItemRef {
+            kind: ItemKind::Contact,
+            id,
+        })
+    })
+}
 
 /// Writes the prepared items of one push inside the writer's transaction and returns a
 /// receipt per item, in order. A refused item leaves nothing behind;
@@ -232,12 +293,9 @@ pub fn commit(
 ) -> Result<Vec<Receipt>, DbError> {
     let mut receipts = Vec::with_capacity(items.len());
     let mut rounds = RoundCache::default();
+    let names = Names::of(ctx);
     conn.prepare_cached("UPDATE device SET last_seen_at = ?1, clock_offset_ms = ?2 WHERE id = ?3")?
-        .execute(params![
-            ctx.received_at,
-            ctx.skew_ms,
-            ctx.device.id.to_string()
-        ])?;
+        .execute(params![ctx.received_at, ctx.skew_ms, names.device])?;
     for item in items {
         let (kind, id, hash, ready) = match item {
             Prepared::Rejected(r) => {
@@ -263,24 +321,32 @@ pub fn commit(
             .execute(params![
                 kind.code(),
                 id,
-                ctx.device.id.to_string(),
+                names.device,
                 &hash[..],
                 ctx.received_at
             ])?;
         let claimed = (inserted == 1).then(|| conn.last_insert_rowid());
         let outcome = if let Some(seq) = claimed {
-            match write(conn, ctx, seq, ready, &mut rounds) {
+            match write(conn, ctx, &names, seq, ready, &mut rounds) {
                 Ok(Ok(())) => Outcome::Accepted(acceptance(seq, ctx.received_at)),
-                Ok(Err(refusal)) => {
-                    // `write` refuses before it writes anything, so taking the item out of
-                    // the ledger undoes it: a fixed version can be sent later. (No
-                    // savepoint per item: that would copy every touched page per item.)
+                Ok(Err(held)) => {
+                    // `write` holds an item back before it writes anything, so taking the
+                    // item out of the ledger undoes it: a fixed version (or the same one,
+                    // after its parent) can be sent later. (No savepoint per item: that
+                    // would copy every touched page per item.)
                     conn.prepare_cached("DELETE FROM item WHERE seq = ?1")?
                         .execute(params![seq])?;
-                    Outcome::Rejected {
-                        code: refusal.code.into(),
-                        field: None,
-                        message: refusal.message.into(),
+                    match held {
+                        Held::Refused(refusal) => Outcome::Rejected {
+                            code: refusal.code.into(),
+                            field: None,
+                            message: refusal.message.into(),
+                        },
+                        Held::Waiting(parent) => Outcome::Retry {
+                            code: PARENT_MISSING.into(),
+                            message: waiting_message(&parent.kind),
+                            parent: Some(parent),
+                        },
                     }
                 }
                 // The whole job fails; the writer rolls back its savepoint.
@@ -294,7 +360,7 @@ pub fn commit(
                 .query_row(params![kind.code(), id], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })?;
-            if old_hash == hash && device == ctx.device.id.to_string() {
+            if old_hash == hash && device == names.device {
                 Outcome::Duplicate(acceptance(seq, at))
             } else {
                 Outcome::Conflict {
@@ -309,27 +375,45 @@ pub fn commit(
     Ok(receipts)
 }
 
+/// The pushing device's ids as stored text, made once per commit rather than per item.
+struct Names {
+    device: String,
+    user: String,
+    gemeente: String,
+}
+
+impl Names {
+    fn of(ctx: &PushContext) -> Names {
+        Names {
+            device: ctx.device.id.to_string(),
+            user: ctx.device.user.to_string(),
+            gemeente: ctx.device.gemeente.to_string(),
+        }
+    }
+}
+
 /// The wijk of each of the device's rounds looked up during one commit: a batch's
 /// contacts nearly all belong to one round. Only found rounds are kept (a round is never
 /// deleted or moved), so a round that arrives later in the batch is still seen.
 #[derive(Default)]
-struct RoundCache(std::collections::HashMap<RoundId, String>);
+struct RoundCache(std::collections::HashMap<RoundId, Option<String>>);
 
+/// The wijk of one of the device's own rounds: `None` when the device has no such round,
+/// `Some(None)` for a round stored without a wijk (one the server did not know).
 fn owned_round_wijk(
     conn: &Connection,
-    ctx: &PushContext,
+    names: &Names,
     round: RoundId,
     cache: &mut RoundCache,
-) -> Result<Option<String>, DbError> {
+) -> Result<Option<Option<String>>, DbError> {
     if let Some(wijk) = cache.0.get(&round) {
         return Ok(Some(wijk.clone()));
     }
-    let wijk: Option<String> = conn
+    let wijk: Option<Option<String>> = conn
         .prepare_cached("SELECT wijk_id FROM round WHERE id = ?1 AND device_id = ?2")?
-        .query_row(params![round.to_string(), ctx.device.id.to_string()], |r| {
-            r.get(0)
-        })
-        .optional()?;
+        .query_row(params![round, names.device], |r| r.get(0))
+        .optional()?
+        .map(|w: String| (!w.is_empty()).then_some(w));
     if let Some(w) = &wijk {
         cache.0.insert(round, w.clone());
     }
@@ -430,58 +514,66 @@ fn codes<T: AsRef<str>>(codes: impl Iterator<Item = T>) -> String {
 fn write(
     conn: &Connection,
     ctx: &PushContext,
+    names: &Names,
     seq: i64,
     ready: Ready,
     rounds: &mut RoundCache,
-) -> Result<Result<(), Refusal>, DbError> {
-    let device = ctx.device.id.to_string();
+) -> Result<Result<(), Held>, DbError> {
+    let device = &names.device;
     match ready {
         Ready::Round(r) => {
             let in_scope: bool = conn
                 .prepare_cached("SELECT COUNT(*) > 0 FROM wijk WHERE id = ?1 AND gemeente_id = ?2")?
-                .query_row(
-                    params![r.wijk.to_string(), ctx.device.gemeente.to_string()],
-                    |row| row.get(0),
-                )?;
-            if !in_scope {
-                return Ok(Err(UNKNOWN_WIJK));
-            }
+                .query_row(params![r.wijk, names.gemeente], |row| row.get(0))?;
+            // A wijk the server does not know (removed since the phone's last pull, or
+            // never in this gemeente): the round is stored without one, so that its
+            // contacts are never stuck, and the named id is kept for the admin. Its
+            // contacts then get a wijk by their location only; the unknown id is never
+            // copied onto them, so no contact lands in another gemeente's wijk.
+            let (wijk, unknown) = if in_scope {
+                (r.wijk.to_string(), None)
+            } else {
+                tracing::warn!("round stored with a wijk this gemeente does not know");
+                (String::new(), Some(r.wijk.to_string()))
+            };
             conn.prepare_cached(
-                "INSERT INTO round (id, device_id, user_id, wijk_id, partner, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO round (id, device_id, user_id, wijk_id, partner, started_at, unknown_wijk)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
-                r.id.to_string(),
+                r.id,
                 device,
-                ctx.device.user.to_string(),
-                r.wijk.to_string(),
+                names.user,
+                wijk,
                 r.partner,
-                r.started_at.as_second()
+                r.started_at.as_second(),
+                unknown,
             ])?;
         }
         Ready::RoundEnd(e) => {
             let n = conn
                 .prepare_cached("UPDATE round SET ended_at = ?1 WHERE id = ?2 AND device_id = ?3")?
-                .execute(params![e.ended_at.as_second(), e.round.to_string(), device])?;
+                .execute(params![e.ended_at.as_second(), e.round, device])?;
             if n == 0 {
-                return Ok(Err(UNKNOWN_ROUND));
+                return Ok(Err(missing_round(conn, e.round)?));
             }
         }
         Ready::Contact(c, d) => {
-            let Some(round_wijk) = owned_round_wijk(conn, ctx, c.round, rounds)? else {
-                return Ok(Err(UNKNOWN_ROUND));
+            let Some(round_wijk) = owned_round_wijk(conn, names, c.round, rounds)? else {
+                return Ok(Err(missing_round(conn, c.round)?));
             };
-            let wijk = d.wijk.map(|w| w.to_string()).unwrap_or(round_wijk);
+            let wijk = d.wijk.map(|w| w.to_string()).or(round_wijk);
             // The contact's random record key for the cell-key method (issue 9): drawn
             // here, stored, never published and never sent back to a phone. A correction
             // keeps it: the record stays the same record.
             let record_key = RecordKey(rand::random::<u32>()).to_i64();
             let head: [&dyn ToSql; 11] = [
-                &c.id.to_string(),
+                &c.id,
                 &seq,
                 &device,
-                &ctx.device.user.to_string(),
-                &ctx.device.gemeente.to_string(),
-                &c.round.to_string(),
+                &names.user,
+                &names.gemeente,
+                &c.round,
                 &wijk,
                 &ctx.received_at,
                 &ctx.skew_ms,
@@ -501,14 +593,14 @@ fn write(
                 .prepare_cached(&CORRECT_CONTACT)?
                 .execute(params_from_iter(facts.values().into_iter().chain(tail)))?;
             if n == 0 {
-                return Ok(Err(UNKNOWN_CONTACT));
+                return Ok(Err(missing_contact(conn, c.contact)?));
             }
             conn.prepare_cached(
                 "INSERT INTO correction (id, contact_id, seq, facts) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![
-                c.id.to_string(),
-                c.contact.to_string(),
+                c.id,
+                c.contact,
                 seq,
                 serde_json::to_string(&c.facts)?
             ])?;
@@ -516,10 +608,10 @@ fn write(
         Ready::CareForm(f) => {
             let wijk: Option<Option<String>> = conn
                 .prepare_cached("SELECT wijk_id FROM contact WHERE id = ?1 AND device_id = ?2")?
-                .query_row(params![f.contact.to_string(), device], |r| r.get(0))
+                .query_row(params![f.contact, device], |r| r.get(0))
                 .optional()?;
             let Some(wijk) = wijk else {
-                return Ok(Err(UNKNOWN_CONTACT));
+                return Ok(Err(missing_contact(conn, f.contact)?));
             };
             let feedback_seq: i64 = conn
                 .prepare_cached(
@@ -533,12 +625,12 @@ fn write(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'received', ?11, ?14)",
             )?
             .execute(params![
-                f.id.to_string(),
+                f.id,
                 seq,
                 device,
-                ctx.device.user.to_string(),
-                ctx.device.gemeente.to_string(),
-                f.contact.to_string(),
+                names.user,
+                names.gemeente,
+                f.contact,
                 wijk,
                 ctx.device.role.code(),
                 f.age_band.code(),
@@ -551,4 +643,45 @@ fn write(
         }
     }
     Ok(Ok(()))
+}
+
+/// A round stored with a wijk the server did not know, for the admin to look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownWijkRound {
+    /// The round.
+    pub round: RoundId,
+    /// The phone that sent it.
+    pub device: DeviceId,
+    /// The wijk id the phone named.
+    pub named_wijk: String,
+    /// When the round started (device clock), unix seconds.
+    pub started_at: i64,
+    /// Its contacts on the server.
+    pub contacts: u64,
+}
+
+/// The gemeente's rounds stored with a wijk the server did not know, newest first. The
+/// admin's phone page lists them: usually a phone that has not pulled since a wijk was
+/// removed, which a sync fixes for its next round.
+pub fn rounds_with_unknown_wijk(
+    conn: &Connection,
+    gemeente: GemeenteId,
+) -> Result<Vec<UnknownWijkRound>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.id, r.device_id, r.unknown_wijk, r.started_at,
+                (SELECT COUNT(*) FROM contact c WHERE c.round_id = r.id)
+         FROM round r JOIN user u ON u.id = r.user_id
+         WHERE r.unknown_wijk IS NOT NULL AND u.gemeente_id = ?1
+         ORDER BY r.started_at DESC",
+    )?;
+    let rows = stmt.query_map(params![gemeente], |r| {
+        Ok(UnknownWijkRound {
+            round: r.get(0)?,
+            device: r.get(1)?,
+            named_wijk: r.get(2)?,
+            started_at: r.get(3)?,
+            contacts: r.get::<_, i64>(4)?.max(0) as u64,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

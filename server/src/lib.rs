@@ -30,6 +30,7 @@ pub mod audit;
 pub mod auth;
 pub mod dates;
 pub mod db;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod devices;
 pub mod error;

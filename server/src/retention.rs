@@ -34,8 +34,8 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, Actor, Event};
 use crate::db::DbError;
-use crate::meldpunt::inbox::amsterdam;
 use crate::state::AppState;
+use avondronde_shared::time::amsterdam;
 
 /// Default care-form period, months after closing.
 pub const DEFAULT_CARE_FORM_MONTHS: u32 = 12;

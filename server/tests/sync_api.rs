@@ -8,7 +8,11 @@ use std::io::Write;
 
 use avondronde_server::MAX_BODY_BYTES;
 use avondronde_server::auth;
-use avondronde_shared::sync::{Outcome, Payload, PullResponse, PushRequest};
+use avondronde_shared::round::RoundEnd;
+use avondronde_shared::sync::{
+    ContactCorrection, ItemKind, Outcome, Payload, PullResponse, PushRequest,
+};
+use avondronde_shared::{CorrectionId, WijkId};
 use axum::http::{Method, StatusCode, header};
 use common::*;
 use jiff::{SignedDuration, Timestamp};
@@ -323,7 +327,7 @@ async fn one_bad_item_does_not_fail_the_others_in_its_batch() {
     newer.kind = avondronde_shared::sync::ItemKind::Other("sighting".into());
     items.extend([unreadable, mismatched, newer]);
     let batch = PushRequest {
-        protocol: 1,
+        protocol: avondronde_shared::sync::PROTOCOL_VERSION,
         device_time: Timestamp::now(),
         items,
     };
@@ -334,6 +338,7 @@ async fn one_bad_item_does_not_fail_the_others_in_its_batch() {
         .map(|r| match &r.outcome {
             Outcome::Accepted(_) => "accepted".to_owned(),
             Outcome::Rejected { code, .. } => code.clone(),
+            Outcome::Retry { code, .. } => format!("retry {code}"),
             other => panic!("unexpected {other:?}"),
         })
         .collect();
@@ -343,7 +348,7 @@ async fn one_bad_item_does_not_fail_the_others_in_its_batch() {
             "accepted",
             "empty_group",
             "accepted",
-            "unknown_round",
+            "retry parent_missing",
             "accepted",
             "invalid_body",
             "id_mismatch",
@@ -363,23 +368,33 @@ async fn one_bad_item_does_not_fail_the_others_in_its_batch() {
 }
 
 #[tokio::test]
-async fn items_that_point_into_another_gemeente_or_device_are_refused() {
+async fn items_that_point_at_another_devices_round_or_contact_are_refused_for_good() {
     let app = TestApp::new();
     let own = app.seed(false);
     let other = app.seed(false);
     let mine = app.enrol(&own.enrolment_code).await;
     let theirs = app.enrol(&other.enrolment_code).await;
     let their_round = start_round(&app, &theirs, &other).await;
-    let foreign_wijk = round(other.wijk, minutes_ago(30));
+    let their_contact = contact(their_round.id, minutes_ago(6), other.inside);
+    app.push_ok(
+        &theirs,
+        &push_request(Timestamp::now(), &[Payload::Contact(their_contact.clone())]),
+    )
+    .await;
     let on_their_round = contact(their_round.id, minutes_ago(5), own.inside);
+    let on_their_contact = ContactCorrection {
+        id: CorrectionId::new(),
+        contact: their_contact.id,
+        facts: facts(minutes_ago(6), own.inside, 4),
+    };
     let res = app
         .push_ok(
             &mine,
             &push_request(
                 Timestamp::now(),
                 &[
-                    Payload::Round(foreign_wijk),
                     Payload::Contact(on_their_round),
+                    Payload::Correction(on_their_contact),
                 ],
             ),
         )
@@ -392,7 +407,235 @@ async fn items_that_point_into_another_gemeente_or_device_are_refused() {
             other => panic!("expected a rejection, got {other:?}"),
         })
         .collect();
-    assert_eq!(codes, ["unknown_wijk", "unknown_round"]);
+    assert_eq!(codes, ["unknown_round", "unknown_contact"]);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM contact WHERE n_6_9 = 4"),
+        0,
+        "their contact is untouched"
+    );
+}
+
+// ---- no item stranded behind its parent (issue 13) ---------------------------------------
+
+/// The single receipt of a push of one item.
+async fn push_one(app: &TestApp, token: &str, payload: Payload) -> Outcome {
+    let res = app
+        .push_ok(token, &push_request(Timestamp::now(), &[payload]))
+        .await;
+    assert_eq!(res.receipts.len(), 1);
+    res.receipts[0].outcome.clone()
+}
+
+#[track_caller]
+fn assert_waits_for(outcome: &Outcome, kind: ItemKind, id: &str) {
+    match outcome {
+        Outcome::Retry {
+            code,
+            parent: Some(parent),
+            message,
+        } => {
+            assert_eq!(code, "parent_missing");
+            assert_eq!((&parent.kind, parent.id.as_str()), (&kind, id));
+            assert!(!message.is_empty());
+        }
+        other => panic!("expected a retry waiting for {kind:?}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn children_pushed_before_their_parents_are_answered_retry_and_land_exactly_once_after() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = round(seed.wijk, minutes_ago(60));
+    let c = contact(r.id, minutes_ago(10), seed.inside);
+    let fix = ContactCorrection {
+        id: CorrectionId::new(),
+        contact: c.id,
+        facts: facts(minutes_ago(10), seed.inside, 5),
+    };
+    let end = RoundEnd {
+        round: r.id,
+        ended_at: whole_seconds(minutes_ago(1)),
+    };
+
+    // Each child alone, in its own push, before its parent: a retry naming the parent,
+    // and nothing written, not even in the ledger.
+    let round_id = r.id.to_string();
+    let contact_id = c.id.to_string();
+    assert_waits_for(
+        &push_one(&app, &token, Payload::Contact(c.clone())).await,
+        ItemKind::Round,
+        &round_id,
+    );
+    assert_waits_for(
+        &push_one(&app, &token, Payload::RoundEnd(end.clone())).await,
+        ItemKind::Round,
+        &round_id,
+    );
+    assert_waits_for(
+        &push_one(&app, &token, Payload::Correction(fix.clone())).await,
+        ItemKind::Contact,
+        &contact_id,
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM item"),
+        0,
+        "no ledger row for a waiting item"
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 0);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM correction"), 0);
+
+    // The parent arrives; the same children, sent again, are accepted.
+    assert!(matches!(
+        push_one(&app, &token, Payload::Round(r.clone())).await,
+        Outcome::Accepted(_)
+    ));
+    let stored = push_one(&app, &token, Payload::Contact(c.clone())).await;
+    assert!(matches!(stored, Outcome::Accepted(_)), "{stored:?}");
+    assert!(matches!(
+        push_one(&app, &token, Payload::Correction(fix.clone())).await,
+        Outcome::Accepted(_)
+    ));
+    assert!(matches!(
+        push_one(&app, &token, Payload::RoundEnd(end.clone())).await,
+        Outcome::Accepted(_)
+    ));
+
+    // Exactly once: a replay is a duplicate with the original acceptance.
+    let again = push_one(&app, &token, Payload::Contact(c.clone())).await;
+    assert_eq!(again, Outcome::Duplicate(acceptance_of(&stored)));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM contact WHERE n_6_9 = 5"),
+        1,
+        "the correction is in force"
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM correction"), 1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM round WHERE ended_at IS NOT NULL"),
+        1
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM item"), 4);
+}
+
+fn acceptance_of(outcome: &Outcome) -> avondronde_shared::sync::Acceptance {
+    match outcome {
+        Outcome::Accepted(a) | Outcome::Duplicate(a) => *a,
+        other => panic!("expected an acceptance, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_child_and_its_parent_in_one_push_in_the_wrong_order_wait_once_and_then_land() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = round(seed.wijk, minutes_ago(60));
+    let c = contact(r.id, minutes_ago(10), seed.inside);
+    let batch = [Payload::Contact(c.clone()), Payload::Round(r)];
+    let res = app
+        .push_ok(&token, &push_request(Timestamp::now(), &batch))
+        .await;
+    assert!(matches!(res.receipts[0].outcome, Outcome::Retry { .. }));
+    assert!(matches!(res.receipts[1].outcome, Outcome::Accepted(_)));
+    // The same batch again, as a phone would send it: the round is a duplicate now and
+    // the contact lands.
+    let res = app
+        .push_ok(&token, &push_request(Timestamp::now(), &batch))
+        .await;
+    assert!(
+        matches!(res.receipts[0].outcome, Outcome::Accepted(_)),
+        "{:?}",
+        res.receipts[0]
+    );
+    assert!(matches!(res.receipts[1].outcome, Outcome::Duplicate(_)));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 1);
+}
+
+#[tokio::test]
+async fn a_version_1_phone_gets_no_receipt_for_a_waiting_item_which_it_sends_again() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = round(seed.wijk, minutes_ago(60));
+    let waiting = contact(r.id, minutes_ago(10), seed.inside);
+    let mut req = push_request(Timestamp::now(), &[Payload::Contact(waiting)]);
+    req.protocol = 1;
+    let reply = app.push(&token, &req).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let body: serde_json::Value = reply.json();
+    assert_eq!(
+        body["receipts"],
+        serde_json::json!([]),
+        "no outcome a version-1 phone cannot read"
+    );
+}
+
+#[tokio::test]
+async fn a_round_in_a_wijk_the_server_does_not_know_is_stored_flagged_and_never_strands_its_contacts()
+ {
+    let app = TestApp::new();
+    let own = app.seed(false);
+    let other = app.seed(false);
+    let token = app.enrol(&own.enrolment_code).await;
+    // One round in a wijk that never existed (removed since the phone pulled), one in
+    // another gemeente's wijk.
+    let gone = round(WijkId::new(), minutes_ago(60));
+    let foreign = round(other.wijk, minutes_ago(50));
+    let outside = (own.inside.0 + 1.0, own.inside.1);
+    let batch = [
+        Payload::Round(gone.clone()),
+        Payload::Round(foreign.clone()),
+        Payload::Contact(contact(gone.id, minutes_ago(40), own.inside)),
+        Payload::Contact(contact(foreign.id, minutes_ago(30), outside)),
+    ];
+    let res = app
+        .push_ok(&token, &push_request(Timestamp::now(), &batch))
+        .await;
+    for r in &res.receipts {
+        assert!(matches!(r.outcome, Outcome::Accepted(_)), "{r:?}");
+    }
+    // Contacts get a wijk by their location only, never the unknown id.
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM contact WHERE wijk_id = '{}'",
+            own.wijk
+        )),
+        1,
+        "the contact inside the own wijk is in it"
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM contact WHERE wijk_id IS NULL"),
+        1
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM contact WHERE wijk_id = '{}'",
+            other.wijk
+        )),
+        0,
+        "nothing lands in another gemeente's wijk"
+    );
+    // Flagged for the admin of the phone's gemeente, not for the other one.
+    let flagged = avondronde_server::ingest::rounds_with_unknown_wijk(&app.conn(), own.gemeente)
+        .expect("query");
+    let mut named: Vec<_> = flagged
+        .iter()
+        .map(|f| (f.round, f.named_wijk.clone(), f.contacts))
+        .collect();
+    named.sort();
+    let mut expected = vec![
+        (gone.id, gone.wijk.to_string(), 1),
+        (foreign.id, foreign.wijk.to_string(), 1),
+    ];
+    expected.sort();
+    assert_eq!(named, expected);
+    assert!(
+        avondronde_server::ingest::rounds_with_unknown_wijk(&app.conn(), other.gemeente)
+            .expect("query")
+            .is_empty()
+    );
 }
 
 // ---- revocation --------------------------------------------------------------------------

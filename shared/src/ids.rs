@@ -45,6 +45,26 @@ macro_rules! id_newtype {
                 Uuid::parse_str(s).map(Self)
             }
         }
+
+        /// Stored as its hyphenated lower-case text, as every id column holds it.
+        #[cfg(feature = "rusqlite")]
+        impl rusqlite::types::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::from(self.0.to_string()))
+            }
+        }
+
+        /// Read from text; anything but a UUID is a conversion error, never a panic.
+        #[cfg(feature = "rusqlite")]
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                Uuid::parse_str(value.as_str()?)
+                    .map(Self)
+                    .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+            }
+        }
     )+};
 }
 
@@ -74,6 +94,29 @@ id_newtype!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "rusqlite")]
+    #[test]
+    fn ids_bind_and_read_back_as_the_text_the_columns_hold() {
+        let conn = rusqlite::Connection::open_in_memory().expect("db");
+        conn.execute_batch("CREATE TABLE t (id TEXT)")
+            .expect("table");
+        let id = ContactId::new();
+        conn.execute("INSERT INTO t VALUES (?1)", [id])
+            .expect("bind");
+        let text: String = conn
+            .query_row("SELECT id FROM t", [], |r| r.get(0))
+            .expect("text");
+        assert_eq!(text, id.to_string(), "the same text as .to_string() bound");
+        let back: ContactId = conn
+            .query_row("SELECT id FROM t", [], |r| r.get(0))
+            .expect("read");
+        assert_eq!(back, id);
+        let bad = conn.query_row("SELECT 'not-a-uuid'", [], |r| r.get::<_, ContactId>(0));
+        assert!(bad.is_err(), "a bad value is an error, not a panic");
+        let null = conn.query_row("SELECT NULL", [], |r| r.get::<_, Option<ContactId>>(0));
+        assert_eq!(null.expect("null"), None);
+    }
 
     #[test]
     fn ids_are_time_ordered_and_round_trip_as_plain_uuid_strings() {

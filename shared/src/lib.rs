@@ -17,6 +17,7 @@ pub mod norms;
 pub mod role;
 pub mod round;
 pub mod sync;
+pub mod time;
 pub mod trend;
 pub mod validate;
 mod wire_enum;

@@ -7,7 +7,12 @@
 //! - **duplicate**: the same key with the same content was already accepted, and the
 //!   original acceptance is returned, so a retry after a lost response is harmless;
 //! - **conflict**: the same key with *different* content; nothing is overwritten;
-//! - **rejected**: the item is invalid, with the field and a reason.
+//! - **rejected**: the item is invalid, with the field and a reason;
+//! - **retry** (protocol 2): not stored *yet*, because the record it belongs to (its
+//!   parent: the round of a contact, the contact of a correction) has not arrived. The
+//!   device keeps the item pending and sends it again after the parent, sending the
+//!   parent again too if it thinks the server already has it (a server restored from a
+//!   backup). Nothing is quarantined for a missing parent.
 //!
 //! What the device does with each answer is decided here, by pure functions that the app
 //! only carries out ([`apply_receipts`], [`after_failure`], [`next_batch`]). Ordering never
@@ -30,7 +35,14 @@ use crate::wire_enum::wire_enum;
 
 /// The protocol version this build speaks. A server accepts every version up to its own;
 /// fields are only ever added (with defaults), never renamed or removed.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// Version 2 added the `retry` outcome. A device that speaks version 1 cannot read it, so
+/// the server leaves such an item's receipt out for it, which version 1 already treats as
+/// "send again" (see [`apply_receipts`]).
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The first protocol version whose devices understand [`Outcome::Retry`].
+pub const RETRY_PROTOCOL_VERSION: u32 = 2;
 
 /// The oldest protocol version this build still accepts. A device below it is answered
 /// with 426 (`app_too_old`) and keeps its outbox until the app is updated. A device above
@@ -45,8 +57,9 @@ pub const MAX_BATCH_ITEMS: usize = 500;
 pub const MAX_CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
 /// A correction to a contact made within its round (e.g. the time was set wrong). It
-/// replaces the contact's facts; the original stays in the server's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// replaces the contact's facts; the original stays in the server's history. Read without
+/// serde's flatten, like [`StreetContact`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContactCorrection {
     /// Id of the correction itself.
     pub id: CorrectionId,
@@ -56,6 +69,11 @@ pub struct ContactCorrection {
     #[serde(flatten)]
     pub facts: ContactFacts,
 }
+
+crate::contact::flat_facts!(ContactCorrection {
+    id: CorrectionId,
+    contact: ContactId
+});
 
 wire_enum! {
     /// The kind of an outbox item.
@@ -207,6 +225,17 @@ pub enum Outcome {
         /// Why (Dutch).
         message: String,
     },
+    /// Not stored yet: the item's parent has not arrived. Keep it pending and send it again
+    /// after the parent; nothing was written and the key is still free.
+    Retry {
+        /// Stable code, e.g. `parent_missing`.
+        code: String,
+        /// The parent the server is waiting for, so the device can send it (again) first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<ItemRef>,
+        /// Dutch explanation.
+        message: String,
+    },
     /// Refused; retrying the same content will not help.
     Rejected {
         /// Stable code (a validation code or a protocol code such as `unknown_kind`).
@@ -217,11 +246,31 @@ pub enum Outcome {
         /// Dutch explanation.
         message: String,
     },
+    /// An outcome a newer server sent that this build does not know. Treated like a
+    /// missing receipt: the item stays pending and is sent again, so nothing is lost and one
+    /// new outcome cannot make a whole answer unreadable.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A reference to one outbox item by its idempotency key.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ItemRef {
+    /// Kind of the item.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub kind: ItemKind,
+    /// Its idempotency id.
+    pub id: String,
 }
 
 /// The receipt for one pushed item.
+///
+/// Its outcome's fields sit beside `kind` and `id` on the wire. It is written with
+/// `#[serde(flatten)]` but read in one pass by a hand-written `Deserialize`: flatten of an
+/// internally tagged enum buffers every field twice before reading it, per receipt.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Receipt {
     /// Kind of the item.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
@@ -231,6 +280,67 @@ pub struct Receipt {
     /// What happened.
     #[serde(flatten)]
     pub outcome: Outcome,
+}
+
+impl<'de> Deserialize<'de> for Receipt {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        /// Every field any outcome has; which must be present depends on `outcome`.
+        #[derive(Deserialize)]
+        struct Flat {
+            kind: ItemKind,
+            id: String,
+            outcome: String,
+            #[serde(default)]
+            seq: Option<u64>,
+            #[serde(default)]
+            received_at: Option<Timestamp>,
+            #[serde(default)]
+            original: Option<Acceptance>,
+            #[serde(default)]
+            code: Option<String>,
+            #[serde(default)]
+            field: Option<String>,
+            #[serde(default)]
+            parent: Option<ItemRef>,
+            #[serde(default)]
+            message: Option<String>,
+        }
+        let f = Flat::deserialize(d)?;
+        let acceptance = |seq: Option<u64>, at: Option<Timestamp>| match (seq, at) {
+            (Some(seq), Some(received_at)) => Ok(Acceptance { seq, received_at }),
+            (None, _) => Err(D::Error::missing_field("seq")),
+            (_, None) => Err(D::Error::missing_field("received_at")),
+        };
+        let need =
+            |v: Option<String>, name: &'static str| v.ok_or_else(|| D::Error::missing_field(name));
+        let outcome = match f.outcome.as_str() {
+            "accepted" => Outcome::Accepted(acceptance(f.seq, f.received_at)?),
+            "duplicate" => Outcome::Duplicate(acceptance(f.seq, f.received_at)?),
+            "conflict" => Outcome::Conflict {
+                original: f
+                    .original
+                    .ok_or_else(|| D::Error::missing_field("original"))?,
+                message: need(f.message, "message")?,
+            },
+            "retry" => Outcome::Retry {
+                code: need(f.code, "code")?,
+                parent: f.parent,
+                message: need(f.message, "message")?,
+            },
+            "rejected" => Outcome::Rejected {
+                code: need(f.code, "code")?,
+                field: f.field,
+                message: need(f.message, "message")?,
+            },
+            _ => Outcome::Unknown,
+        };
+        Ok(Receipt {
+            kind: f.kind,
+            id: f.id,
+            outcome,
+        })
+    }
 }
 
 /// Response of a push.
@@ -513,9 +623,10 @@ pub struct Transition {
 
 /// Applies the receipts of one push to the batch that was sent.
 ///
-/// Accepted and duplicate mean sent; rejected and conflict mean quarantined; an entry
-/// without a receipt (a truncated answer) stays pending with one more attempt, so it is
-/// simply sent again and the server's idempotency makes that harmless.
+/// Accepted and duplicate mean sent; rejected and conflict mean quarantined; `retry` (a
+/// missing parent) and an entry without a receipt (a truncated answer, or a version-1
+/// answer to an item waiting for its parent) stay pending with one more attempt, so they
+/// are simply sent again and the server's idempotency makes that harmless.
 pub fn apply_receipts(batch: &[Entry], receipts: &[Receipt]) -> Vec<Transition> {
     batch
         .iter()
@@ -533,9 +644,11 @@ pub fn apply_receipts(batch: &[Entry], receipts: &[Receipt]) -> Vec<Transition> 
                     code: "conflict".into(),
                     message: message.clone(),
                 },
-                None => EntryState::Pending {
-                    attempts: attempts(&entry.state).saturating_add(1),
-                },
+                Some(Outcome::Retry { .. }) | Some(Outcome::Unknown) | None => {
+                    EntryState::Pending {
+                        attempts: attempts(&entry.state).saturating_add(1),
+                    }
+                }
             };
             Transition {
                 local_seq: entry.local_seq,
@@ -543,6 +656,95 @@ pub fn apply_receipts(batch: &[Entry], receipts: &[Receipt]) -> Vec<Transition> 
             }
         })
         .collect()
+}
+
+/// The parents named by `retry` receipts, which the device must look up in its outbox
+/// (in any state) and pass to [`resend_parents`].
+pub fn missing_parents(receipts: &[Receipt]) -> Vec<ItemRef> {
+    let mut parents: Vec<ItemRef> = receipts
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Retry {
+                parent: Some(p), ..
+            } => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    parents.sort();
+    parents.dedup();
+    parents
+}
+
+/// What to do with the outbox entries of parents the server says it lacks.
+///
+/// A parent still pending goes first anyway (the outbox is sent in local order, and a
+/// parent is always queued before its children). A parent the device holds as *sent* was
+/// lost by the server (restored from a backup, say): it becomes pending again, so it is
+/// sent before its children are retried; if the server has it after all, the ledger
+/// answers `duplicate`. A quarantined parent is left alone: its user decides, and its
+/// children wait.
+pub fn resend_parents(parents: &[Entry]) -> Vec<Transition> {
+    parents
+        .iter()
+        .filter(|e| matches!(e.state, EntryState::Sent(_)))
+        .map(|e| Transition {
+            local_seq: e.local_seq,
+            state: EntryState::Pending { attempts: 0 },
+        })
+        .collect()
+}
+
+/// The memory of one push pass: entries the server asked to send again later.
+///
+/// Such an entry is held back for the rest of the pass, so a child whose parent never
+/// comes cannot make a pass loop, until a batch of the same pass stores something new
+/// (which may be the parent): then the held entries are sent again. Every release needs at
+/// least one newly accepted item, so a pass ends. The next pass starts with nothing held.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeldBack(std::collections::BTreeSet<u64>);
+
+impl HeldBack {
+    /// The entries that may go in this pass's next batch.
+    pub fn sendable(&self, entries: Vec<Entry>) -> Vec<Entry> {
+        entries
+            .into_iter()
+            .filter(|e| !self.0.contains(&e.local_seq))
+            .collect()
+    }
+
+    /// Takes in the receipts of one batch.
+    pub fn after(&mut self, batch: &[Entry], receipts: &[Receipt]) {
+        let outcome = |e: &Entry| {
+            receipts
+                .iter()
+                .find(|r| r.kind == e.kind && r.id == e.id)
+                .map(|r| &r.outcome)
+        };
+        // Something new was stored (perhaps the parent, even later in this same batch):
+        // everything held may succeed now.
+        if batch
+            .iter()
+            .any(|e| matches!(outcome(e), Some(Outcome::Accepted(_))))
+        {
+            self.0.clear();
+            return;
+        }
+        for e in batch {
+            if matches!(outcome(e), Some(Outcome::Retry { .. })) {
+                self.0.insert(e.local_seq);
+            }
+        }
+    }
+
+    /// How many entries are held back.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether nothing is held back.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 fn attempts(state: &EntryState) -> u32 {

@@ -386,7 +386,7 @@ impl Validate for CareFormContent {
                 "Een geschatte leeftijd ligt tussen 0 en 17 jaar.",
             ),
             Birth::Date(date) => {
-                let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+                let today = crate::time::local_date(now);
                 let oldest = today.saturating_sub(jiff::Span::new().years(18));
                 if *date > today || *date < oldest {
                     p.add(

@@ -22,7 +22,7 @@ use rstest::rstest;
 // Fixtures
 
 fn amsterdam() -> TimeZone {
-    TimeZone::get("Europe/Amsterdam").expect("bundled tzdb has Europe/Amsterdam")
+    avondronde_shared::time::amsterdam()
 }
 
 /// "2026-10-25T02:30+01:00" (an exact instant) or "2026-06-12 21:01" (Amsterdam wall clock).

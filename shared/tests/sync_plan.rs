@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use avondronde_shared::sync::{
-    Acceptance, Decision, Entry, EntryState, Failure, ItemKind, Outcome, Receipt, after_failure,
-    apply_receipts, backoff, next_batch,
+    Acceptance, Decision, Entry, EntryState, Failure, HeldBack, ItemKind, ItemRef, Outcome,
+    Receipt, after_failure, apply_receipts, backoff, missing_parents, next_batch, resend_parents,
 };
 use jiff::Timestamp;
 use rstest::rstest;
@@ -73,6 +73,10 @@ fn next_batch_picks_pending_entries_in_local_order(
     Some(Outcome::Conflict { original: acc(5), message: "anders".into() }),
     EntryState::Quarantined { code: "conflict".into(), message: "anders".into() })]
 #[case::no_receipt_stays_pending_for_a_retry(None, EntryState::Pending { attempts: 3 })]
+#[case::retry_for_a_missing_parent_stays_pending_not_quarantined(
+    Some(Outcome::Retry { code: "parent_missing".into(), parent: None, message: "later".into() }),
+    EntryState::Pending { attempts: 3 })]
+#[case::an_outcome_from_a_newer_server_stays_pending(Some(Outcome::Unknown), EntryState::Pending { attempts: 3 })]
 fn receipts_move_entries(#[case] outcome: Option<Outcome>, #[case] expected: EntryState) {
     let sent = entry(1, EntryState::Pending { attempts: 2 });
     let receipts: Vec<Receipt> = outcome.into_iter().map(|o| receipt(1, o)).collect();
@@ -92,6 +96,77 @@ fn receipts_are_matched_by_key_not_by_position() {
     let t = apply_receipts(&batch, &receipts);
     assert_eq!(t[0].state, EntryState::Sent(acc(10)));
     assert_eq!(t[1].state, EntryState::Sent(acc(20)));
+}
+
+fn retry(local_seq: u64, parent: &str) -> Receipt {
+    receipt(
+        local_seq,
+        Outcome::Retry {
+            code: "parent_missing".into(),
+            parent: Some(ItemRef {
+                kind: ItemKind::Round,
+                id: parent.into(),
+            }),
+            message: "De ronde is er nog niet.".into(),
+        },
+    )
+}
+
+#[test]
+fn missing_parents_are_named_once_each() {
+    let receipts = [
+        retry(1, "r1"),
+        retry(2, "r1"),
+        retry(3, "r2"),
+        receipt(4, Outcome::Accepted(acc(4))),
+    ];
+    let ids: Vec<String> = missing_parents(&receipts)
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(ids, ["r1", "r2"]);
+}
+
+#[rstest]
+#[case::a_sent_parent_the_server_lost_is_sent_again(EntryState::Sent(acc(3)), Some(EntryState::Pending { attempts: 0 }))]
+#[case::a_pending_parent_goes_first_anyway(EntryState::Pending { attempts: 2 }, None)]
+#[case::a_quarantined_parent_is_left_to_its_user(
+    EntryState::Quarantined { code: "x".into(), message: "y".into() }, None)]
+fn parents_the_server_lacks(#[case] state: EntryState, #[case] expected: Option<EntryState>) {
+    let t = resend_parents(&[entry(7, state)]);
+    assert_eq!(t.first().map(|t| t.state.clone()), expected);
+    assert!(t.iter().all(|t| t.local_seq == 7));
+}
+
+#[test]
+fn a_child_waiting_for_its_parent_is_held_back_until_something_new_is_stored() {
+    let mut held = HeldBack::default();
+    let child = pending(5);
+    held.after(std::slice::from_ref(&child), &[retry(5, "r")]);
+    assert_eq!(held.len(), 1);
+    // Held: the rest of the pass does not send it again and again.
+    assert!(
+        held.sendable(vec![child.clone(), pending(6)])
+            .iter()
+            .all(|e| e.local_seq == 6)
+    );
+    // A batch that only duplicates stores nothing new: still held.
+    held.after(&[pending(6)], &[receipt(6, Outcome::Duplicate(acc(6)))]);
+    assert_eq!(held.len(), 1);
+    // The parent (or anything) accepted: the child may go again in this pass.
+    held.after(&[pending(1)], &[receipt(1, Outcome::Accepted(acc(9)))]);
+    assert!(held.is_empty());
+    assert_eq!(held.sendable(vec![child]).len(), 1);
+}
+
+#[test]
+fn a_child_whose_parent_comes_later_in_the_same_batch_is_not_held() {
+    let mut held = HeldBack::default();
+    held.after(
+        &[pending(1), pending(2)],
+        &[retry(1, "id-2"), receipt(2, Outcome::Accepted(acc(2)))],
+    );
+    assert!(held.is_empty());
 }
 
 #[rstest]

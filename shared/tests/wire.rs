@@ -248,3 +248,36 @@ fn an_older_server_keeps_unknown_fields_and_values_from_a_newer_app() {
         "unknown but well-formed codes are kept, not refused"
     );
 }
+
+#[test]
+fn a_retry_receipt_round_trips_and_names_its_parent() {
+    let r = Receipt {
+        kind: ItemKind::Contact,
+        id: "c1".into(),
+        outcome: Outcome::Retry {
+            code: "parent_missing".into(),
+            parent: Some(avondronde_shared::sync::ItemRef {
+                kind: ItemKind::Round,
+                id: "r1".into(),
+            }),
+            message: "De ronde is er nog niet.".into(),
+        },
+    };
+    let json = serde_json::to_value(&r).expect("json");
+    assert_eq!(json["outcome"], "retry");
+    assert_eq!(json["parent"]["kind"], "round");
+    assert_eq!(json["parent"]["id"], "r1");
+    let back: Receipt = serde_json::from_value(json).expect("back");
+    assert_eq!(back, r);
+}
+
+#[test]
+fn an_outcome_this_build_does_not_know_is_read_as_unknown_not_an_error() {
+    let json = r#"{"receipts": [
+        {"kind": "contact", "id": "c1", "outcome": "postponed_until_spring", "extra": 1},
+        {"kind": "contact", "id": "c2", "outcome": "accepted", "seq": 4, "received_at": "2026-01-01T00:00:00Z"}
+    ], "server_time": "2026-01-01T00:00:00Z"}"#;
+    let res: avondronde_shared::sync::PushResponse = serde_json::from_str(json).expect("readable");
+    assert_eq!(res.receipts[0].outcome, Outcome::Unknown);
+    assert!(matches!(res.receipts[1].outcome, Outcome::Accepted(_)));
+}

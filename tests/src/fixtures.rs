@@ -10,7 +10,6 @@ use avondronde_shared::round::Round;
 use avondronde_shared::sync::{PROTOCOL_VERSION, Payload, PushItem, PushRequest};
 use avondronde_shared::{AgeBand, ContactId, RoundId, StreetContact, WijkId};
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 
 /// `at` without its sub-second part.
 pub fn whole_seconds(at: Timestamp) -> Timestamp {
@@ -49,7 +48,7 @@ pub fn facts(at: Timestamp, near: (f64, f64), i: u64) -> ContactFacts {
     let round5 = |v: f64| (v * 100_000.0).round() / 100_000.0;
     let at = whole_seconds(at);
     let utc_offset_s = at
-        .to_zoned(TimeZone::get("Europe/Amsterdam").unwrap_or(TimeZone::UTC))
+        .to_zoned(avondronde_shared::time::amsterdam())
         .offset()
         .seconds();
     let mut behaviours = vec![Behaviour::HangingAround];

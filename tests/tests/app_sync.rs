@@ -219,3 +219,91 @@ async fn a_correction_made_in_the_round_replaces_the_contact_on_the_server() {
     );
     assert_eq!(server.scalar("SELECT COUNT(*) FROM contact"), 1);
 }
+
+/// Issue 13: no item stranded behind its parent. The server lost the phone's round (it was
+/// restored from a backup taken before the round arrived), so the phone's round is marked
+/// sent but the server does not have it. The contacts saved afterwards are answered
+/// `retry`; the phone sends its round again and then the contacts, in the same pass, and
+/// nothing is quarantined.
+#[tokio::test]
+async fn contacts_whose_round_the_server_lost_get_in_after_the_phone_sends_the_round_again() {
+    let server = TestServer::start();
+    let seed = server.seed();
+    let device = enrolled(&server, &seed).await;
+    let ctx = &device.ctx;
+    let engine = ctx.sync.engine();
+    let report = engine.sync_once().await.expect("round pass");
+    assert_eq!(report.sent, 1, "the round");
+    {
+        let conn = server.conn();
+        conn.execute("DELETE FROM round", [])
+            .expect("lose the round");
+        conn.execute("DELETE FROM item WHERE kind = 'round'", [])
+            .expect("and its ledger row");
+    }
+
+    for _ in 0..3 {
+        ctx.save_contact(&common_case(&seed)).expect("save");
+    }
+    let report = engine.sync_once().await.expect("pass");
+    assert_eq!(report.refused, 0, "nothing refused");
+    assert_eq!(report.waiting, 0, "nothing left waiting");
+    assert_eq!(report.sent, 4, "the round again and three contacts");
+    assert_eq!(
+        counts(ctx),
+        (0, 4, 0),
+        "nothing quarantined, nothing pending"
+    );
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM round"), 1);
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM contact"), 3);
+    assert_eq!(
+        server.scalar(&format!(
+            "SELECT COUNT(*) FROM contact WHERE wijk_id = '{}'",
+            seed.wijk
+        )),
+        3
+    );
+
+    // Exactly once: another pass sends nothing, and the server still has each once.
+    let report = engine.sync_once().await.expect("idle pass");
+    assert_eq!((report.sent, report.waiting), (0, 0));
+    assert_eq!(server.scalar("SELECT COUNT(DISTINCT id) FROM contact"), 3);
+}
+
+/// Issue 13: a round in a wijk the server no longer knows (removed after the phone's last
+/// pull) is stored and flagged for the admin, not refused, so its contacts get in.
+#[tokio::test]
+async fn contacts_of_a_round_in_a_wijk_the_server_no_longer_knows_get_in_and_the_round_is_flagged()
+{
+    let server = TestServer::start();
+    let seed = server.seed();
+    let device = enrolled(&server, &seed).await;
+    let ctx = &device.ctx;
+    ctx.end_round().expect("end the first round");
+    let mut removed = ctx
+        .config()
+        .expect("config")
+        .wijken
+        .into_iter()
+        .find(|w| w.id == seed.wijk)
+        .expect("wijk");
+    removed.id = avondronde_shared::WijkId::new();
+    ctx.start_round(&removed, "")
+        .expect("round in the removed wijk");
+    ctx.save_contact(&common_case(&seed)).expect("save");
+
+    let report = ctx.sync.engine().sync_once().await.expect("pass");
+    assert_eq!(report.refused, 0);
+    assert_eq!(
+        counts(ctx),
+        (0, 4, 0),
+        "two rounds, an end and a contact, all sent"
+    );
+    assert_eq!(server.scalar("SELECT COUNT(*) FROM contact"), 1);
+    let flagged =
+        avondronde_server::ingest::rounds_with_unknown_wijk(&server.conn(), seed.gemeente)
+            .expect("flagged rounds");
+    assert_eq!(flagged.len(), 1);
+    assert_eq!(flagged[0].named_wijk, removed.id.to_string());
+    assert_eq!(flagged[0].contacts, 1);
+}

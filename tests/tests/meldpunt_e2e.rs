@@ -125,7 +125,7 @@ async fn a_form_from_the_app_reaches_the_inbox_and_the_meldpunts_answer_reaches_
 
     // Mark and plan on the inbox page, as a person does: a plain HTML form post.
     let visit = (Timestamp::now() + SignedDuration::from_hours(20))
-        .to_zoned(jiff::tz::TimeZone::get("Europe/Amsterdam").expect("tz"))
+        .to_zoned(avondronde_shared::time::amsterdam())
         .strftime("%Y-%m-%dT%H:%M")
         .to_string();
     let message = "Huisbezoek gepland. We laten weten hoe het ging.";

@@ -6,7 +6,9 @@
 //! [`Transition`]s. Rows are never deleted: a sent row keeps the server's receipt, a
 //! refused row its reason, so the status list can show both.
 
-use avondronde_shared::sync::{Entry, EntryState, ItemKind, Payload, PushItem, Transition};
+use avondronde_shared::sync::{
+    Entry, EntryState, ItemKind, ItemRef, Payload, PushItem, Transition,
+};
 use jiff::Timestamp;
 use rusqlite::{Transaction, params};
 use serde_json::value::RawValue;
@@ -92,6 +94,28 @@ impl Store {
                 body_len: len.max(0) as usize,
                 state: serde_json::from_str(&state)?,
             });
+        }
+        Ok(out)
+    }
+
+    /// The entries of these items, in whatever state they are (the parents a `retry`
+    /// receipt names). Items this outbox never held are skipped.
+    pub fn entries_of(&self, items: &[ItemRef]) -> Result<Vec<Entry>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT local_seq, length(body), state FROM outbox WHERE kind = ?1 AND item_id = ?2",
+        )?;
+        let mut out = Vec::new();
+        for item in items {
+            let mut rows = stmt.query(params![item.kind.code(), item.id])?;
+            if let Some(r) = rows.next()? {
+                out.push(Entry {
+                    local_seq: r.get::<_, i64>(0)?.max(0) as u64,
+                    kind: item.kind.clone(),
+                    id: item.id.clone(),
+                    body_len: r.get::<_, i64>(1)?.max(0) as usize,
+                    state: serde_json::from_str(&r.get::<_, String>(2)?)?,
+                });
+            }
         }
         Ok(out)
     }

@@ -7,9 +7,9 @@ use std::sync::atomic::AtomicU64;
 use avondronde_shared::care::{CareStatus, Feedback};
 use avondronde_shared::sync::{
     Cursor, MAX_BATCH_ITEMS, MIN_PROTOCOL_VERSION, Outcome, PullRequest, PullResponse, PushRequest,
-    PushResponse,
+    PushResponse, RETRY_PROTOCOL_VERSION,
 };
-use avondronde_shared::{DeviceId, Role};
+use avondronde_shared::{CareFormId, DeviceId, Role};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::Extensions;
@@ -142,7 +142,9 @@ pub async fn enrol(
 /// Pushes a batch of outbox items; answers one receipt per item, after the commit.
 ///
 /// Idempotent per item on (kind, id) plus a content hash: a replay returns the original
-/// acceptance as `duplicate`; the same id with other content is a `conflict`.
+/// acceptance as `duplicate`; the same id with other content is a `conflict`. An item
+/// whose parent has not arrived is answered `retry` (protocol 2; a version-1 phone gets no
+/// receipt for it, which it also treats as "send again").
 #[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync",
     request_body = avondronde_shared::sync::PushRequest,
     security(("device" = [])),
@@ -211,6 +213,11 @@ pub async fn push(
         receipts.extend(chunk.await?);
     }
     count(&state, &receipts, skewed);
+    if req.protocol < RETRY_PROTOCOL_VERSION {
+        // A version-1 phone cannot read `retry`; without a receipt it keeps the item
+        // pending and sends it again, which is what `retry` asks.
+        receipts.retain(|r| !matches!(r.outcome, Outcome::Retry { .. }));
+    }
     tracing::info!(items = receipts.len(), skew_ms, "push");
     Ok(Json(PushResponse {
         receipts,
@@ -272,7 +279,7 @@ pub async fn pull(
     let now = now_ms();
     if let Some(device_time) = req.device_time {
         let skew = device_time.as_millisecond().saturating_sub(now);
-        let id = device.id.to_string();
+        let id = device.id;
         state
             .db
             .write(move |c| {
@@ -332,9 +339,9 @@ fn feedback_since(
          WHERE device_id = ?1 AND feedback_seq > ?2 ORDER BY feedback_seq LIMIT 1000",
     )?;
     let mut cursor = since;
-    let rows = stmt.query_map(params![device.to_string(), since.0 as i64], |r| {
+    let rows = stmt.query_map(params![device, since.0 as i64], |r| {
         Ok((
-            r.get::<_, String>(0)?,
+            r.get::<_, CareFormId>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, Option<String>>(2)?,
             r.get::<_, i64>(3)?,
@@ -343,12 +350,10 @@ fn feedback_since(
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, status, message, updated_at, seq) = row?;
+        let (form, status, message, updated_at, seq) = row?;
         cursor = cursor.max(Cursor(seq.max(0) as u64));
         out.push(Feedback {
-            form: id
-                .parse()
-                .map_err(|_| DbError::Domain("bad form id".into()))?,
+            form,
             status: CareStatus::from(status),
             message,
             updated_at: Timestamp::from_millisecond(updated_at).unwrap_or(Timestamp::UNIX_EPOCH),

@@ -23,11 +23,6 @@ use utoipa::IntoParams;
 /// Local hour at which a new evening day starts; contacts before it count to the day before.
 pub const EVENING_DAY_START_HOUR: i8 = 6;
 
-/// The time zone of every date and hour on the map.
-pub fn amsterdam() -> TimeZone {
-    crate::dates::amsterdam()
-}
-
 const EPOCH: Date = Date::constant(1970, 1, 1);
 
 /// Days since 1970-01-01.
@@ -516,6 +511,7 @@ impl FilterQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use avondronde_shared::time::amsterdam;
     use rstest::rstest;
 
     fn hours_of(mask: u32) -> Vec<u8> {

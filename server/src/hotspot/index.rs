@@ -30,7 +30,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use rusqlite::{Connection, Row, params};
 
-use super::filter::{self, Res, behaviour_mask_of_json, flags, local_parts};
+use super::filter::{Res, behaviour_mask_of_json, flags, local_parts};
 use crate::db::{Db, DbError};
 
 /// Marks a contact without a cell in the study area (no location, or a cell whose centre
@@ -110,7 +110,7 @@ impl StudyArea {
 pub struct IndexRow {
     /// Ledger sequence number of the contact (its order of arrival).
     pub seq: i64,
-    /// Evening day (see [`filter`]).
+    /// Evening day (see [`filter`](super::filter)).
     pub day: i32,
     /// Hour on the Amsterdam clock.
     pub hour: u8,
@@ -118,9 +118,9 @@ pub struct IndexRow {
     pub counts: [u16; 5],
     /// Children brought home.
     pub brought_home: u16,
-    /// Behaviour bit mask ([`filter::behaviour_bit`]).
+    /// Behaviour bit mask ([`filter::behaviour_bit`](super::filter::behaviour_bit)).
     pub behaviours: u8,
-    /// [`filter::flags`].
+    /// [`filter::flags`](super::filter::flags).
     pub flags: u8,
     /// Position in the resolution-9 study area, or [`OUTSIDE`].
     pub cell9: u32,
@@ -288,7 +288,7 @@ impl WijkIndex {
         rows: impl IntoIterator<Item = RawContact>,
     ) -> Result<Self, DbError> {
         let mut index = Self::empty(wijk, 0, 0)?;
-        let tz = filter::amsterdam();
+        let tz = avondronde_shared::time::amsterdam();
         let mut rows: Vec<IndexRow> = rows
             .into_iter()
             .map(|r| r.index_row(&index.area9, &index.area10, &tz))
@@ -516,7 +516,7 @@ fn load(
     config_version: u64,
 ) -> Result<WijkIndex, DbError> {
     let mut index = WijkIndex::empty(wijk, head, config_version)?;
-    let tz = filter::amsterdam();
+    let tz = avondronde_shared::time::amsterdam();
     let mut stmt = conn.prepare(&format!(
         "SELECT {} FROM contact c WHERE c.wijk_id = ?1",
         RawContact::COLUMNS
@@ -543,7 +543,7 @@ fn load(
 
 /// Reads the contacts and corrections after `index.through_seq` up to `head`.
 fn catch_up(conn: &Connection, index: &mut WijkIndex, head: i64) -> Result<(), DbError> {
-    let tz = filter::amsterdam();
+    let tz = avondronde_shared::time::amsterdam();
     let wijk = index.wijk.id.to_string();
     let mut new = conn.prepare_cached(&format!(
         "SELECT {} FROM item i JOIN contact c ON c.id = i.item_id

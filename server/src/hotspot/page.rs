@@ -22,9 +22,10 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use super::api::{WijkOutline, wijk_outlines};
+use avondronde_shared::time::amsterdam;
+
 use super::filter::{
-    self, amsterdam, date_of_day, local_parts, parse_bands, parse_behaviours, parse_date,
-    parse_weekdays,
+    self, date_of_day, local_parts, parse_bands, parse_behaviours, parse_date, parse_weekdays,
 };
 use crate::auth::{Page, WebUser, roles};
 use crate::state::AppState;

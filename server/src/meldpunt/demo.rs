@@ -197,7 +197,7 @@ fn birth_date(rng: &mut ChaCha8Rng, band: AgeBand, on: Timestamp) -> Birth {
     let age: i64 = rng.random_range(lo..=hi);
     let extra_days: i64 = rng.random_range(10..350);
     let date = on
-        .to_zoned(inbox::amsterdam())
+        .to_zoned(avondronde_shared::time::amsterdam())
         .date()
         .checked_sub(age.years())
         .and_then(|d| d.checked_sub(extra_days.days()))
@@ -381,7 +381,7 @@ pub async fn seed_care_forms(
     let mut rng = ChaCha8Rng::seed_from_u64(59_905);
     // Spread over the weeks: several forms from the last evenings, one a day that week,
     // then one a week.
-    let today = now.to_zoned(inbox::amsterdam()).date();
+    let today = now.to_zoned(avondronde_shared::time::amsterdam()).date();
     let quota = |days: i64| match days {
         ..=1 => 5,
         2 | 3 => 3,
@@ -393,7 +393,10 @@ pub async fn seed_care_forms(
     let picked: Vec<&Candidate> = found
         .iter()
         .filter(|c| {
-            let day = c.observed_at.to_zoned(inbox::amsterdam()).date();
+            let day = c
+                .observed_at
+                .to_zoned(avondronde_shared::time::amsterdam())
+                .date();
             let days = (today - day).get_days().into();
             let n = taken.entry(days).or_default();
             *n += 1;
@@ -407,7 +410,7 @@ pub async fn seed_care_forms(
         picked.iter().rposition(|c| c.band == AgeBand::Age10To11),
     );
     let repeat_birth = now
-        .to_zoned(inbox::amsterdam())
+        .to_zoned(avondronde_shared::time::amsterdam())
         .date()
         .checked_sub(10.years())
         .and_then(|d| d.checked_sub(120.days()))

@@ -13,7 +13,6 @@ use std::net::IpAddr;
 
 use avondronde_shared::care::{CareStatus, FEEDBACK_MAX_CHARS, RecipientKeyId};
 use avondronde_shared::{AgeBand, CareFormId, GemeenteId, Role};
-use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
@@ -24,11 +23,6 @@ use crate::db::DbError;
 
 /// The meldpunt visits a family not known to youth care within this time of receipt.
 pub const DEADLINE: SignedDuration = SignedDuration::from_hours(48);
-
-/// Europe/Amsterdam (bundled tz database, so it never depends on the host).
-pub fn amsterdam() -> TimeZone {
-    crate::dates::amsterdam()
-}
 
 /// An instant as Dutch users read it: `24-10-2026 12:00`, Europe/Amsterdam, 24-hour.
 pub fn format_local(at: Timestamp) -> String {
@@ -516,6 +510,7 @@ pub fn update(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use avondronde_shared::time::amsterdam;
     use jiff::civil::date;
     use rstest::rstest;
 

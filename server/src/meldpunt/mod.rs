@@ -7,7 +7,7 @@
 //! - [`matching`]: normalised names and keyed pseudonyms;
 //! - [`pages`]: the server-rendered inbox at `/meldpunt`;
 //! - [`api`]: the same under `/api/v1/care-forms` for scripts;
-//! - [`demo`]: the demo's meldpunt key and sealed care forms.
+//! - `demo` (cargo feature `demo`): the demo's meldpunt key and sealed care forms.
 //!
 //! The operations both front ends share live here, so the page and the API cannot differ
 //! in what they check or record: only a meldpunt user of the form's gemeente gets through
@@ -30,6 +30,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub mod api;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod inbox;
 pub mod key_pages;

@@ -59,7 +59,7 @@ pub fn stale(
         let updated_at = Timestamp::from_millisecond(updated).unwrap_or(Timestamp::UNIX_EPOCH);
         // The form goes once `updated_at < now − M months`, i.e. from `updated_at + M`.
         let deleted_from = updated_at
-            .to_zoned(crate::meldpunt::inbox::amsterdam())
+            .to_zoned(avondronde_shared::time::amsterdam())
             .checked_add(jiff::ToSpan::months(i64::from(p.open_form_months)))
             .map(|z| z.timestamp())
             .unwrap_or(updated_at);

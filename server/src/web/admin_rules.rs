@@ -116,7 +116,7 @@ fn wijken_json(wijken: &[WijkRow]) -> serde_json::Value {
 
 /// Today in Europe/Amsterdam, whatever zone the server runs in.
 fn today_nl() -> jiff::civil::Date {
-    let tz = jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = avondronde_shared::time::amsterdam();
     jiff::Timestamp::now().to_zoned(tz).date()
 }
 
@@ -176,7 +176,7 @@ type PreviewRow = (String, String, String);
 /// night, from the shared engine, exactly as the app would judge it.
 fn preview_norms(norms: &NormSet, at: &str) -> Result<Vec<PreviewRow>, RulesError> {
     let t = ops::parse_time("Voorbeeldtijd", at)?;
-    let tz = jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = avondronde_shared::time::amsterdam();
     let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
     // A time before the end of the night belongs to the night that starts this evening.
     let date = if t < norms.night_end {

@@ -8,10 +8,11 @@ use jiff::civil::{Date, DateTime, Time};
 use jiff::{Span, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::Severity;
 use super::text::{date_nl, hhmm};
-use super::{AMSTERDAM, Severity};
 use crate::contact::AgeBand;
 use crate::ids::{AreaRuleId, GemeenteId};
+use crate::time::amsterdam_ref;
 use crate::wire_enum::wire_enum;
 
 wire_enum! {
@@ -133,7 +134,7 @@ impl AreaRule {
     /// Whether the rule is in force at an instant: inside its daily window, and the window
     /// opened on a date within the validity period.
     pub fn in_force_at(&self, at: Timestamp) -> bool {
-        self.in_force_local(AMSTERDAM.to_datetime(at))
+        self.in_force_local(amsterdam_ref().to_datetime(at))
     }
 
     pub(super) fn in_force_local(&self, local: DateTime) -> bool {

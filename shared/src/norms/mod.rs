@@ -45,12 +45,11 @@
 //! of jiff's range, where a norm moment cannot be computed, are judged within the norm.
 
 use std::fmt;
-use std::sync::LazyLock;
 
+use crate::time::amsterdam_ref;
 use geo::Point;
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Time};
-use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
 use crate::contact::{AgeBand, ContactFacts, GroupCounts};
@@ -63,17 +62,6 @@ mod text;
 
 pub use area_rule::{AreaEffect, AreaRule, AreaRuleError, AreaRuleWarning, DailyWindow};
 use text::{duration_nl, hhmm, norm_detail, noun};
-
-/// The time zone every norm and rule is expressed in.
-///
-/// The tzdb is bundled, so the lookup cannot fail in practice; should it ever, the POSIX
-/// rule that Europe/Amsterdam has followed since 1996 gives the same answers for any date
-/// the app will see, which beats panicking or silently using UTC.
-static AMSTERDAM: LazyLock<TimeZone> = LazyLock::new(|| {
-    TimeZone::get("Europe/Amsterdam")
-        .or_else(|_| TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3"))
-        .unwrap_or(TimeZone::UTC)
-});
 
 /// The night must end before noon, and a norm time between `night_end` and noon would be
 /// "daytime": children past their norm all day, almost certainly a typo.
@@ -256,7 +244,7 @@ impl NormSet {
     /// The civil date of the night an instant belongs to (see the module documentation),
     /// in Europe/Amsterdam. `None` only at the very start of jiff's range.
     pub fn night_date(&self, at: Timestamp) -> Option<Date> {
-        self.night_date_local(AMSTERDAM.to_datetime(at))
+        self.night_date_local(amsterdam_ref().to_datetime(at))
     }
 
     fn night_date_local(&self, local: DateTime) -> Option<Date> {
@@ -274,7 +262,7 @@ impl NormSet {
         } else {
             night_date.tomorrow().ok()?
         };
-        AMSTERDAM.to_timestamp(date.to_datetime(latest)).ok()
+        amsterdam_ref().to_timestamp(date.to_datetime(latest)).ok()
     }
 
     /// How a field age band stands against its norm at an instant, ignoring supervision
@@ -581,10 +569,23 @@ impl Evaluation {
     }
 }
 
+/// Whether any child of the group is past its norm: the same answer as
+/// `evaluate(norms, rules, encounter).any_past()`, without building the Dutch explanation
+/// of every band. The server needs only this bit per pushed contact, and the text was a
+/// measurable part of its work per item (issue 13). Area rules do not change it: a band
+/// under a rule still counts as past when it is past its norm.
+pub fn any_past(norms: &NormSet, encounter: &Encounter) -> bool {
+    !encounter.supervised
+        && encounter
+            .group
+            .present()
+            .any(|(band, _)| norms.verdict(band, encounter.at).minutes_past().is_some())
+}
+
 /// Judges an encounter against a gemeente's norms and area rules (see the module
 /// documentation for the exact semantics). Pure and total: it never panics.
 pub fn evaluate(norms: &NormSet, rules: &[AreaRule], encounter: &Encounter) -> Evaluation {
-    let local = AMSTERDAM.to_datetime(encounter.at);
+    let local = amsterdam_ref().to_datetime(encounter.at);
     // Rules that hold here and now; which bands they concern is decided per band below.
     let active: Vec<&AreaRule> = match encounter.point {
         Some(point) if !encounter.supervised => rules
