@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { launchDemo, launchLiveview, stop } from './app-support.mjs';
+import { launchDemo, launchLiveview, setPin, stop } from './app-support.mjs';
 import { totp } from './totp.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -79,6 +79,7 @@ before(async () => {
   await field.getByLabel('Serveradres', { exact: true }).fill(base);
   await field.getByLabel('Aanmeldcode', { exact: true }).fill(creds.enrolment_codes[0]);
   await fieldButton('Aanmelden').click();
+  await setPin(field);
   await fieldButton('Delfshaven').waitFor({ timeout: 20_000 });
   await fieldButton('Delfshaven').click();
   await fieldButton('Start ronde').click();

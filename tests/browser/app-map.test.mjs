@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { launchDemo, launchLiveview, stop } from './app-support.mjs';
+import { launchDemo, launchLiveview, setPin, stop } from './app-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, 'artifacts');
@@ -105,6 +105,7 @@ before(async () => {
   await page.getByLabel('Serveradres', { exact: true }).fill(serverUrl);
   await page.getByLabel('Aanmeldcode', { exact: true }).fill(creds.enrolment_codes[0]);
   await button('Aanmelden').click();
+  await setPin(page);
   await button('Delfshaven').waitFor({ timeout: 20_000 });
   await button('Delfshaven').click();
   await button('Start ronde').click();
