@@ -213,6 +213,8 @@ test('a CBS wijk file is previewed on the map, confirmed and listed', async () =
   await admin.waitForFunction(() => document.getElementById('geojson').value.includes('WK059977'));
   await admin.click('#wijken-form button[type=submit]');
   await admin.locator('#wijken-voorbeeld').getByText('Testwijk Noord').waitFor();
+  // Leaflet draws after its deferred script has run: wait for the outline, not just the list.
+  await admin.locator('#br-map path.leaflet-interactive').first().waitFor({ timeout: 10_000 });
   assert.ok(await admin.locator('#br-map path.leaflet-interactive').count() >= 1, 'the wijk is drawn');
   await shot('wijken-voorbeeld');
   await admin.click('text=Wijken opslaan');
