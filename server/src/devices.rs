@@ -4,32 +4,24 @@
 
 use avondronde_shared::DeviceId;
 use avondronde_shared::sync::OutboxReport;
-use rusqlite::{Connection, params};
 
 use crate::db::DbError;
+use crate::store::{self, Tx};
 
 /// The longest refusal code stored (the phone sends a short code; anything longer is cut).
 const MAX_CODE: usize = 40;
 
-/// Stores a pull's report on the device row.
+/// Stores a pull's report on the device row. Unsent drafts count as pending work.
 pub fn record_report(
-    conn: &Connection,
+    tx: &Tx,
     device: DeviceId,
     outbox: Option<OutboxReport>,
     key_refused: Option<&str>,
     now_ms: i64,
 ) -> Result<(), DbError> {
     if let Some(o) = outbox {
-        conn.prepare_cached(
-            "UPDATE device SET outbox_pending = ?1, outbox_quarantined = ?2,
-                    outbox_reported_at = ?3 WHERE id = ?4",
-        )?
-        .execute(params![
-            o.pending.saturating_add(o.drafts),
-            o.quarantined,
-            now_ms,
-            device.to_string()
-        ])?;
+        let pending = o.pending.saturating_add(o.drafts);
+        store::devices::set_outbox(tx, device, pending, o.quarantined, now_ms)?;
     }
     if let Some(code) = key_refused {
         let code: String = code
@@ -37,19 +29,12 @@ pub fn record_report(
             .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
             .take(MAX_CODE)
             .collect();
-        conn.prepare_cached(
-            "UPDATE device SET key_refused_code = ?1, key_refused_at = ?2 WHERE id = ?3",
-        )?
-        .execute(params![code, now_ms, device.to_string()])?;
+        store::devices::set_key_refused(tx, device, &code, now_ms)?;
     }
     Ok(())
 }
 
 /// The last refusal code a device reported, if any.
-pub fn key_refused(conn: &Connection, device: DeviceId) -> Result<Option<String>, DbError> {
-    Ok(conn.query_row(
-        "SELECT key_refused_code FROM device WHERE id = ?1",
-        params![device.to_string()],
-        |r| r.get(0),
-    )?)
+pub fn key_refused(tx: &Tx, device: DeviceId) -> Result<Option<String>, DbError> {
+    store::devices::key_refused(tx, device)
 }

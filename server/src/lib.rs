@@ -43,6 +43,7 @@ pub mod retention;
 pub mod security;
 pub mod setup;
 pub mod state;
+pub mod store;
 pub mod throttle;
 pub mod tls;
 pub mod web;

@@ -119,8 +119,10 @@ pub struct GemeenteRules {
 
 /// The server's state, shared by all handlers.
 pub struct AppState {
-    /// The store.
+    /// The store (being moved behind [`crate::store::Store`]; new code uses `store`).
     pub db: Arc<Db>,
+    /// The store layer: the only way to the data.
+    pub store: crate::store::Store,
     /// Settings.
     pub config: Config,
     /// Rate limiters.
@@ -148,8 +150,10 @@ impl AppState {
         let logins = NonZeroU32::new(config.logins_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         let enrolments =
             NonZeroU32::new(config.enrolments_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let db = Arc::new(db);
         Arc::new(AppState {
-            db: Arc::new(db),
+            store: crate::store::Store::over(db.clone()),
+            db,
             limits: Limits {
                 device: RateLimiter::keyed(Quota::per_second(rps).allow_burst(burst)),
                 login: crate::throttle::LoginThrottle::new(logins.get()),

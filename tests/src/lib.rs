@@ -136,6 +136,15 @@ impl TestServer {
         db::open_connection(&self.db_path).expect("opening the test database")
     }
 
+    /// The server's store layer on a direct connection, for arranging state through the
+    /// same functions the server uses (`server.direct().transaction(|tx| …)`).
+    ///
+    /// # Panics
+    /// If the database cannot be opened.
+    pub fn direct(&self) -> avondronde_server::store::Direct {
+        avondronde_server::store::Direct::open(&self.db_path).expect("opening the test database")
+    }
+
     /// The single integer an SQL query returns, e.g.
     /// `server.scalar("SELECT COUNT(*) FROM contact")`.
     ///

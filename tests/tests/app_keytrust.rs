@@ -73,7 +73,10 @@ fn bump(server: &TestServer, seed: &Seed) {
 
 fn refusal_on_server(server: &TestServer, ctx: &AppCtx) -> Option<String> {
     let device = ctx.enrolment().expect("enrolled").device_id;
-    avondronde_server::devices::key_refused(&server.conn(), device).expect("device row")
+    server
+        .direct()
+        .read(|tx| avondronde_server::devices::key_refused(tx, device))
+        .expect("device row")
 }
 
 #[tokio::test]

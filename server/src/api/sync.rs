@@ -300,8 +300,8 @@ pub async fn pull(
             tracing::warn!(code = %code.chars().take(40).collect::<String>(), "device refused the meldpunt key chain");
         }
         state
-            .db
-            .write(move |c| crate::devices::record_report(c, id, outbox, refused.as_deref(), now))
+            .store
+            .write(move |tx| crate::devices::record_report(tx, id, outbox, refused.as_deref(), now))
             .await?;
     }
     let st = state.clone();

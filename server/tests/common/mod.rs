@@ -60,6 +60,13 @@ impl TestApp {
         db::open_connection(&self.dir.path().join("test.sqlite")).expect("open conn")
     }
 
+    /// The store layer on a direct connection, for arranging state through the same
+    /// functions the server uses (`app.direct().transaction(|tx| …)`).
+    #[allow(dead_code)]
+    pub fn direct(&self) -> avondronde_server::store::Direct {
+        avondronde_server::store::Direct::open(&self.dir.path().join("test.sqlite")).expect("open")
+    }
+
     pub fn scalar(&self, sql: &str) -> i64 {
         self.conn()
             .query_row(sql, [], |r| r.get(0))
