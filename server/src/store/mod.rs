@@ -38,6 +38,20 @@ impl<'a> Tx<'a> {
     pub(in crate::store) fn conn(&self) -> &'a Connection {
         self.conn
     }
+
+    /// Transitional, while the domain modules move behind the store: a `Tx` over a
+    /// connection that code not yet moved still holds. Goes when the move is done.
+    #[doc(hidden)]
+    pub fn legacy(conn: &'a Connection) -> Tx<'a> {
+        Tx { conn }
+    }
+
+    /// Transitional, while the domain modules move behind the store: the connection, for
+    /// calling a function not yet moved. Goes when the move is done.
+    #[doc(hidden)]
+    pub fn legacy_conn(&self) -> &'a Connection {
+        self.conn
+    }
 }
 
 /// The server's handle to its storage. Cheap to clone.
