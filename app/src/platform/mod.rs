@@ -3,8 +3,9 @@
 //! Everything platform-specific lives behind these functions, so the app's logic has no
 //! desktop-only code and the Android and iOS builds only differ here:
 //! - [`data_dir`]: where the encrypted store lives;
-//! - [`secrets`]: where the store's key and the device token are kept (the OS keychain
-//!   where there is one, otherwise a file only this user can read);
+//! - [`secrets`]: where the store's key and the device token are kept (on Android the
+//!   Android Keystore, on iOS the Keychain this-device-only, on a desktop its keychain;
+//!   a file only this user can read where none answers);
 //! - [`saved_feedback`]: haptics and sound after a save (a no-op on the desktop);
 //! - [`webview`]: location and connectivity, asked of the webview with JavaScript
 //!   (`navigator.geolocation`, `online` events), which works the same in the desktop

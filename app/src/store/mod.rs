@@ -127,7 +127,8 @@ pub struct Store {
 pub type SharedStore = Arc<Mutex<Store>>;
 
 /// Deletes everything this device holds (issue 10, "revoke means wipe"): the database
-/// with its WAL and shm files, the store key (file or keychain entry) and the device token.
+/// with its WAL and shm files, every secret (the store key and the device token, as files or
+/// keychain entries: on a phone, the Keystore/Keychain entries).
 /// Drafts, contacts, rounds and the outbox live in the database and go with it. The shared
 /// store is left as an empty in-memory placeholder until the device is enrolled again, so
 /// the data directory holds no database and no key afterwards.
@@ -151,8 +152,7 @@ pub fn wipe(store: &SharedStore, secrets: &Secrets) -> Result<()> {
             }
         }
     }
-    secrets.delete(Secret::StoreKey)?;
-    secrets.delete(Secret::DeviceToken)?;
+    secrets.delete_all()?;
     Ok(())
 }
 
