@@ -150,7 +150,7 @@ pub fn set_periods(
         ],
     )?;
     audit::record(
-        conn,
+        &crate::store::Tx::legacy(conn),
         &Event {
             gemeente,
             actor,
@@ -216,7 +216,7 @@ pub fn enforce(conn: &Connection, now: Timestamp) -> Result<Vec<(GemeenteId, Rem
                    AND status IN ('closed', 'not_taken_up') AND updated_at < ?2",
                 params![g, forms_before],
             )?,
-            open_care_forms: crate::meldpunt::open_forms::delete_expired(conn, gemeente, now)?,
+            open_care_forms: crate::meldpunt::open_forms::delete_expired(&crate::store::Tx::legacy(conn), gemeente, now)?,
             ..Removed::default()
         };
         conn.execute(
@@ -247,7 +247,7 @@ pub fn enforce(conn: &Connection, now: Timestamp) -> Result<Vec<(GemeenteId, Rem
         )?;
         if removed.any() {
             audit::record(
-                conn,
+                &crate::store::Tx::legacy(conn),
                 &Event {
                     gemeente,
                     actor: &Actor::system(),
