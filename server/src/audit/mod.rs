@@ -344,8 +344,8 @@ fn hex(bytes: &[u8]) -> String {
 /// action, so that the action and its record commit together or not at all.
 pub fn record(tx: &Tx, event: &Event<'_>, now_ms: i64) -> Result<i64, DbError> {
     let gemeente = event.gemeente.to_string();
-    let prev: Vec<u8> = store::audit::head(tx, event.gemeente)?
-        .unwrap_or_else(|| genesis(&gemeente).to_vec());
+    let prev: Vec<u8> =
+        store::audit::head(tx, event.gemeente)?.unwrap_or_else(|| genesis(&gemeente).to_vec());
     let actor_id = event.actor.id.map(|u| u.to_string());
     let form = event.form.map(|f| f.to_string());
     let address = event.address.map(|a| a.to_string());

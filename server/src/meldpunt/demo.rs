@@ -107,11 +107,7 @@ const MESSAGES_CLOSED: &[&str] = &[
 const MESSAGES_KNOWN: &[&str] = &["Gezin is al bekend bij de hulpverlening; melding is doorgezet."];
 
 /// Makes the demo gemeente's meldpunt key under `passphrase`, recorded in its audit log.
-pub fn create_key(
-    tx: &Tx,
-    gemeente: GemeenteId,
-    passphrase: &str,
-) -> Result<(), SetupError> {
+pub fn create_key(tx: &Tx, gemeente: GemeenteId, passphrase: &str) -> Result<(), SetupError> {
     let now = now_ms();
     // The demo's history (and the field app's pinned demo clock) lies weeks back: the key
     // is made, and its signed validity starts, before the oldest demo record.
@@ -163,8 +159,7 @@ fn candidates(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<Candidate>, DbError> 
             Candidate {
                 contact: c.id,
                 device: c.device,
-                observed_at: Timestamp::from_second(c.observed_at)
-                    .unwrap_or(Timestamp::UNIX_EPOCH),
+                observed_at: Timestamp::from_second(c.observed_at).unwrap_or(Timestamp::UNIX_EPOCH),
                 band,
                 overschie: c.wijk_code.as_deref() == Some("WK059904"),
             }

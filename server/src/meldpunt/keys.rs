@@ -405,10 +405,7 @@ pub fn chain(tx: &Tx, gemeente: GemeenteId) -> Result<Option<KeyChain>, DbError>
 
 /// The fingerprint of the gemeente's root signing key: what phones pin, what the QR code
 /// carries and what the meldpunt page shows as words.
-pub fn root_fingerprint(
-    tx: &Tx,
-    gemeente: GemeenteId,
-) -> Result<Option<Fingerprint>, DbError> {
+pub fn root_fingerprint(tx: &Tx, gemeente: GemeenteId) -> Result<Option<Fingerprint>, DbError> {
     Ok(chain(tx, gemeente)?
         .and_then(|c| c.links.first().cloned())
         .and_then(|l| Fingerprint::of_encoded(&l.signing_key).ok()))
@@ -683,8 +680,8 @@ mod tests {
     use super::*;
     use crate::db::open_connection;
     use crate::store::Direct;
-    use rusqlite::Connection;
     use avondronde_shared::care::{Birth, ParentsReaction, Reception};
+    use rusqlite::Connection;
 
     fn pass(s: &str) -> SecretString {
         SecretString::from(s.to_owned())
@@ -728,8 +725,7 @@ mod tests {
         p: &SecretString,
         now: i64,
     ) -> Result<MeldpuntKey, KeyError> {
-        d.transaction(|tx| Ok(create(tx, g, p, now)))
-            .expect("db")
+        d.transaction(|tx| Ok(create(tx, g, p, now))).expect("db")
     }
 
     fn loaded(d: &Direct, g: GemeenteId) -> Vec<StoredKey> {

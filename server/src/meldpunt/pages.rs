@@ -543,7 +543,8 @@ async fn form_page(
         let row = match state
             .store
             .read(move |tx| inbox::get(tx, gemeente, id))
-            .await {
+            .await
+        {
             Ok(Some(r)) => r,
             Ok(None) => return error_page(&user, ApiError::NotFound),
             Err(e) => return error_page(&user, e.into()),

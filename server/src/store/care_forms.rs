@@ -176,7 +176,9 @@ pub fn set_care(
 pub fn next_feedback_seq(tx: &Tx) -> Result<i64, DbError> {
     Ok(tx
         .conn()
-        .prepare_cached("UPDATE counter SET value = value + 1 WHERE name = 'feedback' RETURNING value")?
+        .prepare_cached(
+            "UPDATE counter SET value = value + 1 WHERE name = 'feedback' RETURNING value",
+        )?
         .query_row([], |r| r.get(0))?)
 }
 
