@@ -167,7 +167,7 @@ pub(crate) fn record(
     detail: String,
 ) -> Result<(), AdminError> {
     audit::record(
-        conn,
+        &crate::store::Tx::legacy(conn),
         &audit::Event {
             gemeente,
             actor: &caller.actor,
@@ -651,7 +651,7 @@ pub fn redeem_reset(
                 role: "user".into(),
             };
             audit::record(
-                conn,
+                &crate::store::Tx::legacy(conn),
                 &audit::Event {
                     gemeente: g,
                     actor: &actor,

@@ -227,7 +227,11 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
                         });
                     }
                 }
-                crate::meldpunt::demo::create_key(c, g, &setup_passphrase)?;
+                crate::meldpunt::demo::create_key(
+                    &crate::store::Tx::legacy(c),
+                    g,
+                    &setup_passphrase,
+                )?;
                 Ok((g, wijken, places, field, totp))
             };
             run().map_err(|e| DbError::Domain(e.to_string()))

@@ -457,7 +457,13 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
                 address: None,
             };
             let now = avondronde_server::db::now_ms();
-            let (key, fingerprint) = keys::create_recorded(conn, g, &p, &by, now)?;
+            let (key, fingerprint) = keys::create_recorded(
+                &avondronde_server::store::Tx::legacy(conn),
+                g,
+                &p,
+                &by,
+                now,
+            )?;
             println!(
                 "meldpunt key {} created for {gemeente}; devices pull it at their next sync",
                 key.id.0
@@ -481,7 +487,14 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             };
             let now = avondronde_server::db::now_ms();
             // All or nothing: a wrong passphrase or a failure leaves the keys as they were.
-            let (key, _) = keys::rotate_recorded(conn, g, &old, &new, &by, now)?;
+            let (key, _) = keys::rotate_recorded(
+                &avondronde_server::store::Tx::legacy(conn),
+                g,
+                &old,
+                &new,
+                &by,
+                now,
+            )?;
             println!(
                 "meldpunt key {} is now current for {gemeente}; old forms stay readable with the new passphrase",
                 key.id.0

@@ -77,7 +77,7 @@ pub fn set(
     )?;
     crate::state::bump_config(conn, gemeente)?;
     audit::record(
-        conn,
+        &crate::store::Tx::legacy(conn),
         &Event {
             gemeente,
             actor,

@@ -150,7 +150,7 @@ pub fn set_periods(
         ],
     )?;
     audit::record(
-        conn,
+        &crate::store::Tx::legacy(conn),
         &Event {
             gemeente,
             actor,
@@ -216,7 +216,11 @@ pub fn enforce(conn: &Connection, now: Timestamp) -> Result<Vec<(GemeenteId, Rem
                    AND status IN ('closed', 'not_taken_up') AND updated_at < ?2",
                 params![g, forms_before],
             )?,
-            open_care_forms: crate::meldpunt::open_forms::delete_expired(conn, gemeente, now)?,
+            open_care_forms: crate::meldpunt::open_forms::delete_expired(
+                &crate::store::Tx::legacy(conn),
+                gemeente,
+                now,
+            )?,
             ..Removed::default()
         };
         conn.execute(
@@ -247,7 +251,7 @@ pub fn enforce(conn: &Connection, now: Timestamp) -> Result<Vec<(GemeenteId, Rem
         )?;
         if removed.any() {
             audit::record(
-                conn,
+                &crate::store::Tx::legacy(conn),
                 &Event {
                     gemeente,
                     actor: &Actor::system(),
@@ -416,7 +420,8 @@ mod tests {
             1,
             "its deletion has an audit entry of its own"
         );
-        let warned = crate::meldpunt::open_forms::stale(&conn, g, now).expect("stale");
+        let warned = crate::meldpunt::open_forms::stale(&crate::store::Tx::legacy(&conn), g, now)
+            .expect("stale");
         assert_eq!(
             warned.len(),
             2,
@@ -442,7 +447,11 @@ mod tests {
             .expect("hour")
             .as_second();
         assert_eq!(archived, vec![(hour, 1, 1, 0, 1), (hour, 1, 2, 1, 1)]);
-        assert!(audit::verify(&conn, g).expect("verify").intact());
+        assert!(
+            audit::verify(&crate::store::Tx::legacy(&conn), g)
+                .expect("verify")
+                .intact()
+        );
         assert_eq!(
             count("SELECT COUNT(*) FROM audit_log WHERE action = 'retention'"),
             2,

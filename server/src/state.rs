@@ -361,7 +361,7 @@ pub fn device_config(
         wijken: rules.wijken.clone(),
         places: load_places(conn, gemeente)?,
         meldpunt_key: current_meldpunt_key(conn, gemeente)?,
-        meldpunt_chain: crate::meldpunt::keys::chain(conn, gemeente)?,
+        meldpunt_chain: crate::meldpunt::keys::chain(&crate::store::Tx::legacy(conn), gemeente)?,
         basemap_url: state.config.basemap_url.clone(),
         phone: crate::phone_policy::get(conn, gemeente)?,
     }))

@@ -50,13 +50,17 @@ fn born(y: i16, m: i8, d: i8) -> Birth {
 }
 
 fn make_key(app: &TestApp, seed: &Seed, passphrase: &str) -> MeldpuntKey {
-    keys::create(
-        &app.conn(),
-        seed.gemeente,
-        &SecretString::from(passphrase.to_owned()),
-        now_ms(),
-    )
-    .expect("meldpunt key")
+    app.direct()
+        .transaction(|tx| {
+            Ok(keys::create(
+                tx,
+                seed.gemeente,
+                &SecretString::from(passphrase.to_owned()),
+                now_ms(),
+            ))
+        })
+        .expect("db")
+        .expect("meldpunt key")
 }
 
 /// Pushes a round, a contact where one child was brought home, and a care form about that
@@ -258,14 +262,19 @@ async fn rotation_sends_devices_the_new_key_and_keeps_old_forms_readable() {
     )
     .await;
 
-    let new = keys::rotate(
-        &app.conn(),
-        seed.gemeente,
-        &SecretString::from(PASSPHRASE.to_owned()),
-        &SecretString::from(OTHER_PASSPHRASE.to_owned()),
-        now_ms(),
-    )
-    .expect("rotate");
+    let new = app
+        .direct()
+        .transaction(|tx| {
+            Ok(keys::rotate(
+                tx,
+                seed.gemeente,
+                &SecretString::from(PASSPHRASE.to_owned()),
+                &SecretString::from(OTHER_PASSPHRASE.to_owned()),
+                now_ms(),
+            ))
+        })
+        .expect("db")
+        .expect("rotate");
     let reply = app
         .send(post(
             "/api/v1/sync/pull",

@@ -416,7 +416,15 @@ async fn a_disabled_users_sessions_and_devices_stop_working_at_once() {
 }
 
 async fn unlocked_meldpunt(app: &TestApp, seed: &Seed) -> String {
-    avondronde_server::meldpunt::demo::create_key(&app.conn(), seed.gemeente, PASSPHRASE)
+    app.direct()
+        .transaction(|tx| {
+            Ok(avondronde_server::meldpunt::demo::create_key(
+                tx,
+                seed.gemeente,
+                PASSPHRASE,
+            ))
+        })
+        .expect("db")
         .expect("key");
     let (u, p) = seed.login(Role::Meldpunt);
     let cookie = session_cookie(&app.conn(), u, p);

@@ -399,15 +399,20 @@ async fn ending_sessions_logs_the_user_out_everywhere() {
 #[tokio::test]
 async fn the_enrolment_screen_shows_a_qr_code_whose_invite_enrols_a_phone_and_pins_the_key() {
     let w = world().await;
-    let conn = w.app.conn();
-    keys::create(
-        &conn,
-        w.seed.gemeente,
-        &SecretString::from("een lange wachtwoordzin".to_owned()),
-        avondronde_server::db::now_ms(),
-    )
-    .expect("key");
-    let fingerprint = keys::root_fingerprint(&conn, w.seed.gemeente)
+    let mut direct = w.app.direct();
+    direct
+        .transaction(|tx| {
+            Ok(keys::create(
+                tx,
+                w.seed.gemeente,
+                &SecretString::from("een lange wachtwoordzin".to_owned()),
+                avondronde_server::db::now_ms(),
+            ))
+        })
+        .expect("db")
+        .expect("key");
+    let fingerprint = direct
+        .read(|tx| keys::root_fingerprint(tx, w.seed.gemeente))
         .expect("db")
         .expect("signed key");
     let (name, _) = w.seed.login(Role::Boa);
@@ -565,7 +570,10 @@ async fn the_meldpunt_makes_and_replaces_its_key_on_the_page_with_the_fingerprin
         ],
     )
     .await;
-    let fp = keys::root_fingerprint(&w.app.conn(), w.seed.gemeente)
+    let fp = w
+        .app
+        .direct()
+        .read(|tx| keys::root_fingerprint(tx, w.seed.gemeente))
         .expect("db")
         .expect("a signed key");
     assert!(made.contains("is aangemaakt"), "{made}");
@@ -594,7 +602,10 @@ async fn the_meldpunt_makes_and_replaces_its_key_on_the_page_with_the_fingerprin
     .await;
     assert!(rotated.contains("is vervangen"), "{rotated}");
     assert_eq!(w.app.scalar("SELECT COUNT(*) FROM meldpunt_key"), 2);
-    let chain = keys::chain(&w.app.conn(), w.seed.gemeente)
+    let chain = w
+        .app
+        .direct()
+        .read(|tx| keys::chain(tx, w.seed.gemeente))
         .expect("db")
         .expect("chain");
     assert_eq!(
@@ -603,7 +614,10 @@ async fn the_meldpunt_makes_and_replaces_its_key_on_the_page_with_the_fingerprin
         "the rotation is signed by the first key"
     );
     assert_eq!(
-        keys::root_fingerprint(&w.app.conn(), w.seed.gemeente).expect("db"),
+        w.app
+            .direct()
+            .read(|tx| keys::root_fingerprint(tx, w.seed.gemeente))
+            .expect("db"),
         Some(fp),
         "phones keep their pin"
     );

@@ -83,7 +83,11 @@ fn refusal_on_server(server: &TestServer, ctx: &AppCtx) -> Option<String> {
 async fn a_swapped_recipient_in_the_key_row_is_refused_and_reported_without_content() {
     let server = TestServer::start();
     let seed = server.seed();
-    keys::create(&server.conn(), seed.gemeente, &pass(PASSPHRASE), now_ms()).expect("key");
+    server
+        .direct()
+        .transaction(|tx| Ok(keys::create(tx, seed.gemeente, &pass(PASSPHRASE), now_ms())))
+        .expect("db")
+        .expect("key");
     let device = enrolled(&server, &seed).await;
     let ctx = &device.ctx;
 
@@ -134,7 +138,11 @@ async fn a_swapped_recipient_in_the_key_row_is_refused_and_reported_without_cont
 async fn a_whole_new_key_made_by_a_database_admin_is_refused() {
     let server = TestServer::start();
     let seed = server.seed();
-    keys::create(&server.conn(), seed.gemeente, &pass(PASSPHRASE), now_ms()).expect("key");
+    server
+        .direct()
+        .transaction(|tx| Ok(keys::create(tx, seed.gemeente, &pass(PASSPHRASE), now_ms())))
+        .expect("db")
+        .expect("key");
     let device = enrolled(&server, &seed).await;
     let ctx = &device.ctx;
 
@@ -147,13 +155,18 @@ async fn a_whole_new_key_made_by_a_database_admin_is_refused() {
             params![seed.gemeente.to_string()],
         )
         .expect("delete");
-        keys::create(
-            &conn,
-            seed.gemeente,
-            &pass("de sleutel van de indringer"),
-            now_ms(),
-        )
-        .expect("attacker's key");
+        server
+            .direct()
+            .transaction(|tx| {
+                Ok(keys::create(
+                    tx,
+                    seed.gemeente,
+                    &pass("de sleutel van de indringer"),
+                    now_ms(),
+                ))
+            })
+            .expect("db")
+            .expect("attacker's key");
     }
     ctx.sync.engine().sync_once().await.expect("pull");
     let id = filled_draft(ctx, &seed);
@@ -187,17 +200,26 @@ async fn a_whole_new_key_made_by_a_database_admin_is_refused() {
 async fn a_rotation_signed_by_the_previous_key_is_followed() {
     let server = TestServer::start();
     let seed = server.seed();
-    keys::create(&server.conn(), seed.gemeente, &pass(PASSPHRASE), now_ms()).expect("key");
+    server
+        .direct()
+        .transaction(|tx| Ok(keys::create(tx, seed.gemeente, &pass(PASSPHRASE), now_ms())))
+        .expect("db")
+        .expect("key");
     let device = enrolled(&server, &seed).await;
     let ctx = &device.ctx;
-    let new = keys::rotate(
-        &server.conn(),
-        seed.gemeente,
-        &pass(PASSPHRASE),
-        &pass("de nieuwe wachtwoordzin"),
-        now_ms(),
-    )
-    .expect("rotate");
+    let new = server
+        .direct()
+        .transaction(|tx| {
+            Ok(keys::rotate(
+                tx,
+                seed.gemeente,
+                &pass(PASSPHRASE),
+                &pass("de nieuwe wachtwoordzin"),
+                now_ms(),
+            ))
+        })
+        .expect("db")
+        .expect("rotate");
     ctx.sync.engine().sync_once().await.expect("pull");
     let id = filled_draft(ctx, &seed);
     ctx.submit_care_form(id).expect("seals to the rotated key");

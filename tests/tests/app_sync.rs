@@ -112,7 +112,11 @@ async fn sealed_care_form_reaches_the_meldpunt_and_its_feedback_comes_back() {
     // The meldpunt's key pair, signed (issue 10); the public half and the chain go into
     // the gemeente's configuration.
     let passphrase = SecretString::from("de wachtwoordzin van het meldpunt".to_owned());
-    let key = keys::create(&server.conn(), seed.gemeente, &passphrase, now_ms()).expect("key");
+    let key = server
+        .direct()
+        .transaction(|tx| Ok(keys::create(tx, seed.gemeente, &passphrase, now_ms())))
+        .expect("db")
+        .expect("key");
     let device = enrolled(&server, &seed).await;
     let ctx = &device.ctx;
     assert!(ctx.config().and_then(|c| c.meldpunt_key).is_some());
@@ -153,7 +157,10 @@ async fn sealed_care_form_reaches_the_meldpunt_and_its_feedback_comes_back() {
             |r| r.get(0),
         )
         .expect("care form on the server");
-    let stored = keys::load(&server.conn(), seed.gemeente).expect("keys");
+    let stored = server
+        .direct()
+        .read(|tx| keys::load(tx, seed.gemeente))
+        .expect("keys");
     let ring = keys::KeyRing::open(seed.gemeente, &stored, &passphrase).expect("unlock");
     let content: CareFormContent = ring.open_form(&key.id, &sealed).expect("open");
     assert_eq!(content.child_name, "Testkind Een");

@@ -27,13 +27,18 @@ const CHILD: &str = "Yassin el Amrani";
 async fn a_form_from_the_app_reaches_the_inbox_and_the_meldpunts_answer_reaches_the_reporter() {
     let server = TestServer::start();
     let seed = server.seed();
-    keys::create(
-        &server.conn(),
-        seed.gemeente,
-        &SecretString::from(PASSPHRASE.to_owned()),
-        now_ms(),
-    )
-    .expect("the gemeente's meldpunt key");
+    server
+        .direct()
+        .transaction(|tx| {
+            Ok(keys::create(
+                tx,
+                seed.gemeente,
+                &SecretString::from(PASSPHRASE.to_owned()),
+                now_ms(),
+            ))
+        })
+        .expect("db")
+        .expect("the gemeente's meldpunt key");
 
     // The field worker's phone: it pulls the key with its configuration, records a contact
     // where a child was brought home, fills in the care form, seals it and syncs.

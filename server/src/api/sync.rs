@@ -111,7 +111,10 @@ pub async fn enrol(
             let role = match role {
                 Some((role, gemeente)) => {
                     let fingerprint = match gemeente.parse() {
-                        Ok(g) => crate::meldpunt::keys::root_fingerprint(c, g)?,
+                        Ok(g) => crate::meldpunt::keys::root_fingerprint(
+                            &crate::store::Tx::legacy(c),
+                            g,
+                        )?,
                         Err(_) => None,
                     };
                     Some((role, fingerprint.map(|f| f.to_string())))

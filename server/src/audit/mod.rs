@@ -18,11 +18,11 @@ use avondronde_shared::{CareFormId, GemeenteId, UserId};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::WebUser;
 use crate::db::DbError;
+use crate::store::{self, Tx};
 
 pub mod web;
 
@@ -342,15 +342,10 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Appends an event to its gemeente's chain. Call it inside the write that does the
 /// action, so that the action and its record commit together or not at all.
-pub fn record(conn: &Connection, event: &Event<'_>, now_ms: i64) -> Result<i64, DbError> {
+pub fn record(tx: &Tx, event: &Event<'_>, now_ms: i64) -> Result<i64, DbError> {
     let gemeente = event.gemeente.to_string();
-    let prev: Vec<u8> = conn
-        .prepare_cached(
-            "SELECT hash FROM audit_log WHERE gemeente_id = ?1 ORDER BY seq DESC LIMIT 1",
-        )?
-        .query_row(params![gemeente], |r| r.get(0))
-        .optional()?
-        .unwrap_or_else(|| genesis(&gemeente).to_vec());
+    let prev: Vec<u8> =
+        store::audit::head(tx, event.gemeente)?.unwrap_or_else(|| genesis(&gemeente).to_vec());
     let actor_id = event.actor.id.map(|u| u.to_string());
     let form = event.form.map(|f| f.to_string());
     let address = event.address.map(|a| a.to_string());
@@ -366,76 +361,54 @@ pub fn record(conn: &Connection, event: &Event<'_>, now_ms: i64) -> Result<i64, 
         detail: &event.detail,
     };
     let hash = chain_hash(&prev, &row);
-    let seq = conn
-        .prepare_cached(
-            "INSERT INTO audit_log (gemeente_id, at, actor_id, actor_name, actor_role, action,
-               form_id, address, detail, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING seq",
-        )?
-        .query_row(
-            params![
-                gemeente,
-                now_ms,
-                actor_id,
-                row.actor_name,
-                row.actor_role,
-                row.action,
-                form,
-                address,
-                row.detail,
-                prev,
-                &hash[..]
-            ],
-            |r| r.get(0),
-        )?;
-    Ok(seq)
+    store::audit::append(
+        tx,
+        &store::audit::NewRow {
+            gemeente: event.gemeente,
+            at: now_ms,
+            actor_id: event.actor.id,
+            actor_name: row.actor_name,
+            actor_role: row.actor_role,
+            action: row.action,
+            form: event.form,
+            address: row.address,
+            detail: row.detail,
+            prev_hash: &prev,
+            hash: &hash[..],
+        },
+    )
 }
 
 /// Recomputes a gemeente's chain from its first row and reports the first broken row.
-pub fn verify(conn: &Connection, gemeente: GemeenteId) -> Result<Verification, DbError> {
+pub fn verify(tx: &Tx, gemeente: GemeenteId) -> Result<Verification, DbError> {
+    let id = gemeente;
     let gemeente = gemeente.to_string();
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, at, actor_id, actor_name, actor_role, action, form_id, address, detail,
-                prev_hash, hash
-         FROM audit_log WHERE gemeente_id = ?1 ORDER BY seq",
-    )?;
-    let mut rows = stmt.query(params![gemeente])?;
     let mut expected_prev = genesis(&gemeente).to_vec();
     let mut out = Verification {
         rows: 0,
         broken_at: None,
         head: None,
     };
-    while let Some(r) = rows.next()? {
-        let seq: i64 = r.get(0)?;
-        let actor_id: Option<String> = r.get(2)?;
-        let actor_name: String = r.get(3)?;
-        let actor_role: String = r.get(4)?;
-        let action: String = r.get(5)?;
-        let form: Option<String> = r.get(6)?;
-        let address: Option<String> = r.get(7)?;
-        let detail: String = r.get(8)?;
-        let prev: Vec<u8> = r.get(9)?;
-        let stored: Vec<u8> = r.get(10)?;
+    store::audit::each_in_chain(tx, id, |r| {
         let row = Row {
             gemeente: &gemeente,
-            at: r.get(1)?,
-            actor_id: actor_id.as_deref(),
-            actor_name: &actor_name,
-            actor_role: &actor_role,
-            action: &action,
-            form: form.as_deref(),
-            address: address.as_deref(),
-            detail: &detail,
+            at: r.at,
+            actor_id: r.actor_id.as_deref(),
+            actor_name: &r.actor_name,
+            actor_role: &r.actor_role,
+            action: &r.action,
+            form: r.form.as_deref(),
+            address: r.address.as_deref(),
+            detail: &r.detail,
         };
         out.rows += 1;
         if out.broken_at.is_none()
-            && (prev != expected_prev || chain_hash(&prev, &row)[..] != stored[..])
+            && (r.prev_hash != expected_prev || chain_hash(&r.prev_hash, &row)[..] != r.hash[..])
         {
-            out.broken_at = Some(seq);
+            out.broken_at = Some(r.seq);
         }
-        expected_prev = stored;
-    }
+        expected_prev = r.hash;
+    })?;
     if out.rows > 0 {
         out.head = Some(hex(&expected_prev));
     }
@@ -445,64 +418,67 @@ pub fn verify(conn: &Connection, gemeente: GemeenteId) -> Result<Verification, D
 /// A page of a gemeente's log, newest first: up to `limit` entries before `before` (a
 /// seq), or the newest when `None`.
 pub fn list(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     before: Option<i64>,
     limit: u32,
 ) -> Result<Vec<Entry>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, at, actor_name, actor_role, action, form_id, address, detail, hash
-         FROM audit_log WHERE gemeente_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
-    )?;
-    let rows = stmt.query_map(
-        params![gemeente.to_string(), before.unwrap_or(i64::MAX), limit],
-        |r| {
-            Ok(Entry {
-                seq: r.get(0)?,
-                at: Timestamp::from_millisecond(r.get(1)?).unwrap_or(Timestamp::UNIX_EPOCH),
-                actor_name: r.get(2)?,
-                actor_role: r.get(3)?,
-                action: r.get(4)?,
-                form: r.get(5)?,
-                address: r.get(6)?,
-                detail: r.get(7)?,
-                hash: hex(&r.get::<_, Vec<u8>>(8)?),
+    Ok(
+        store::audit::page(tx, gemeente, before.unwrap_or(i64::MAX), limit)?
+            .into_iter()
+            .map(|r| Entry {
+                seq: r.seq,
+                at: Timestamp::from_millisecond(r.at).unwrap_or(Timestamp::UNIX_EPOCH),
+                actor_name: r.actor_name,
+                actor_role: r.actor_role,
+                action: r.action,
+                form: r.form,
+                address: r.address,
+                detail: r.detail,
+                hash: hex(&r.hash),
             })
-        },
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
+            .collect(),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Direct;
+    use rusqlite::{Connection, params};
 
-    fn setup() -> (tempfile::TempDir, Connection, GemeenteId) {
+    /// A gemeente's database: a connection for arranging and tampering (the attacker's
+    /// view) and the store on the same file.
+    fn setup() -> (tempfile::TempDir, Connection, Direct, GemeenteId) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (conn, g) = crate::setup::test_gemeente_db(&dir.path().join("a.db"));
-        (dir, conn, g)
+        let path = dir.path().join("a.db");
+        let (conn, g) = crate::setup::test_gemeente_db(&path);
+        let direct = Direct::open(&path).expect("direct");
+        (dir, conn, direct, g)
     }
 
-    fn add(conn: &Connection, g: GemeenteId, action: Action, at: i64) {
+    fn add(d: &mut Direct, g: GemeenteId, action: Action, at: i64) {
         let actor = Actor::system();
-        record(
-            conn,
-            &Event {
-                gemeente: g,
-                actor: &actor,
-                action,
-                form: Some(CareFormId::new()),
-                address: Some(IpAddr::from([127, 0, 0, 1])),
-                detail: "status: received → visit_planned".into(),
-            },
-            at,
-        )
+        d.transaction(|tx| {
+            record(
+                tx,
+                &Event {
+                    gemeente: g,
+                    actor: &actor,
+                    action,
+                    form: Some(CareFormId::new()),
+                    address: Some(IpAddr::from([127, 0, 0, 1])),
+                    detail: "status: received → visit_planned".into(),
+                },
+                at,
+            )
+        })
         .expect("record");
     }
 
     #[test]
     fn a_fresh_chain_verifies_and_each_gemeente_has_its_own() {
-        let (_dir, conn, g) = setup();
+        let (_dir, conn, mut d, g) = setup();
         let other = crate::setup::create_gemeente(
             &conn,
             "Ander",
@@ -511,20 +487,20 @@ mod tests {
         )
         .expect("other");
         for (i, a) in Action::ALL.into_iter().enumerate() {
-            add(&conn, g, a, 1_000 + i as i64);
-            add(&conn, other, a, 2_000 + i as i64);
+            add(&mut d, g, a, 1_000 + i as i64);
+            add(&mut d, other, a, 2_000 + i as i64);
         }
-        let v = verify(&conn, g).expect("verify");
+        let v = d.read(|tx| verify(tx, g)).expect("verify");
         assert!(v.intact(), "{v:?}");
         assert_eq!(v.rows, Action::ALL.len() as u64);
-        assert!(verify(&conn, other).expect("verify").intact());
-        assert_eq!(list(&conn, g, None, 3).expect("list").len(), 3);
+        assert!(d.read(|tx| verify(tx, other)).expect("verify").intact());
+        assert_eq!(d.read(|tx| list(tx, g, None, 3)).expect("list").len(), 3);
     }
 
     #[test]
     fn updates_and_deletes_are_refused_by_the_database() {
-        let (_dir, conn, g) = setup();
-        add(&conn, g, Action::Open, 1);
+        let (_dir, conn, mut d, g) = setup();
+        add(&mut d, g, Action::Open, 1);
         let update = conn.execute("UPDATE audit_log SET detail = 'x'", []);
         assert!(update.is_err_and(|e| e.to_string().contains("append-only")));
         let delete = conn.execute("DELETE FROM audit_log", []);
@@ -547,9 +523,9 @@ mod tests {
     #[case::hash_recomputed_badly("UPDATE audit_log SET hash = zeroblob(32) WHERE seq = ?1")]
     #[case::removed("DELETE FROM audit_log WHERE seq = ?1")]
     fn any_altered_row_breaks_the_chain(#[case] tamper: &str) {
-        let (_dir, conn, g) = setup();
+        let (_dir, conn, mut d, g) = setup();
         for i in 0..5 {
-            add(&conn, g, Action::Open, i);
+            add(&mut d, g, Action::Open, i);
         }
         let middle: i64 = conn
             .query_row(
@@ -561,7 +537,7 @@ mod tests {
         conn.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")
             .expect("drop triggers");
         conn.execute(tamper, params![middle]).expect("tamper");
-        let v = verify(&conn, g).expect("verify");
+        let v = d.read(|tx| verify(tx, g)).expect("verify");
         assert!(!v.intact(), "tampering went unnoticed");
         let broken = v.broken_at.expect("broken");
         assert!(

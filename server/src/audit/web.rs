@@ -65,11 +65,11 @@ async fn load(
 ) -> Result<AuditLog, ApiError> {
     let gemeente = user.gemeente;
     Ok(state
-        .db
-        .read(move |c| {
+        .store
+        .read(move |tx| {
             Ok(AuditLog {
-                chain: super::verify(c, gemeente)?,
-                entries: super::list(c, gemeente, before, PAGE)?,
+                chain: super::verify(tx, gemeente)?,
+                entries: super::list(tx, gemeente, before, PAGE)?,
             })
         })
         .await?)

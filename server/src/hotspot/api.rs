@@ -434,7 +434,7 @@ pub(crate) async fn audit_export(
         .db
         .write(move |c| {
             crate::audit::record(
-                c,
+                &crate::store::Tx::legacy(c),
                 &crate::audit::Event {
                     gemeente,
                     actor: &actor,

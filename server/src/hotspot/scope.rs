@@ -95,7 +95,7 @@ pub fn assign_wijken(
     listed.sort_unstable();
     listed.dedup();
     audit::record(
-        conn,
+        &crate::store::Tx::legacy(conn),
         &Event {
             gemeente,
             actor,

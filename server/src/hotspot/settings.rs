@@ -64,7 +64,7 @@ pub fn set_params(
         ],
     )?;
     audit::record(
-        conn,
+        &crate::store::Tx::legacy(conn),
         &Event {
             gemeente,
             actor,

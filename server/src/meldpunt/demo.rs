@@ -15,12 +15,11 @@ use avondronde_shared::care::{
     Birth, CareFormContent, CareFormEnvelope, CareStatus, ParentsReaction, Reception, Signal,
 };
 use avondronde_shared::sync::{Payload, PushItem};
-use avondronde_shared::{AgeBand, CareFormId, ContactId, GemeenteId};
+use avondronde_shared::{AgeBand, CareFormId, ContactId, DeviceId, GemeenteId};
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rusqlite::{Connection, params};
 
 use super::inbox::{self, Handling, KnownTo};
 use super::keys;
@@ -29,7 +28,8 @@ use crate::auth::Device;
 use crate::db::{DbError, now_ms};
 use crate::ingest::{self, PushContext};
 use crate::setup::SetupError;
-use crate::state::{self, AppState};
+use crate::state::AppState;
+use crate::store::{self, Tx};
 
 /// How many forms the demo makes at most.
 const FORMS: usize = 22;
@@ -107,24 +107,20 @@ const MESSAGES_CLOSED: &[&str] = &[
 const MESSAGES_KNOWN: &[&str] = &["Gezin is al bekend bij de hulpverlening; melding is doorgezet."];
 
 /// Makes the demo gemeente's meldpunt key under `passphrase`, recorded in its audit log.
-pub fn create_key(
-    conn: &Connection,
-    gemeente: GemeenteId,
-    passphrase: &str,
-) -> Result<(), SetupError> {
+pub fn create_key(tx: &Tx, gemeente: GemeenteId, passphrase: &str) -> Result<(), SetupError> {
     let now = now_ms();
     // The demo's history (and the field app's pinned demo clock) lies weeks back: the key
     // is made, and its signed validity starts, before the oldest demo record.
     let made = now - 90 * 86_400_000;
     let key = keys::create(
-        conn,
+        tx,
         gemeente,
         &SecretString::from(passphrase.to_owned()),
         made,
     )
     .map_err(|e| SetupError::Input(e.to_string()))?;
     audit::record(
-        conn,
+        tx,
         &Event {
             gemeente,
             actor: &Actor::system(),
@@ -140,52 +136,35 @@ pub fn create_key(
 
 struct Candidate {
     contact: ContactId,
-    device: String,
+    device: DeviceId,
     observed_at: Timestamp,
     band: AgeBand,
     overschie: bool,
 }
 
-fn candidates(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<Candidate>, DbError> {
-    let mut stmt = conn.prepare(
-        "SELECT c.id, c.device_id, c.observed_at, c.n_0_5, c.n_6_9, c.n_10_11, w.code
-         FROM contact c LEFT JOIN wijk w ON w.id = c.wijk_id
-         WHERE c.gemeente_id = ?1 AND c.brought_home > 0
-         ORDER BY c.observed_at DESC LIMIT 5000",
-    )?;
-    let rows = stmt.query_map(params![gemeente.to_string()], |r| {
-        let (n05, n69, n1011): (i64, i64, i64) = (r.get(3)?, r.get(4)?, r.get(5)?);
-        let band = if n1011 > 0 {
-            AgeBand::Age10To11
-        } else if n69 > 0 {
-            AgeBand::Age6To9
-        } else if n05 > 0 {
-            AgeBand::Under6
-        } else {
-            AgeBand::Age10To11
-        };
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-            band,
-            r.get::<_, Option<String>>(6)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, device, at, band, wijk) = row?;
-        out.push(Candidate {
-            contact: id
-                .parse()
-                .map_err(|_| DbError::Domain("bad contact id".into()))?,
-            device,
-            observed_at: Timestamp::from_second(at).unwrap_or(Timestamp::UNIX_EPOCH),
-            band,
-            overschie: wijk.as_deref() == Some("WK059904"),
-        });
-    }
-    Ok(out)
+fn candidates(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<Candidate>, DbError> {
+    Ok(store::care_forms::demo_brought_home(tx, gemeente)?
+        .into_iter()
+        .map(|c| {
+            let (n05, n69, n1011) = c.counts;
+            let band = if n1011 > 0 {
+                AgeBand::Age10To11
+            } else if n69 > 0 {
+                AgeBand::Age6To9
+            } else if n05 > 0 {
+                AgeBand::Under6
+            } else {
+                AgeBand::Age10To11
+            };
+            Candidate {
+                contact: c.id,
+                device: c.device,
+                observed_at: Timestamp::from_second(c.observed_at).unwrap_or(Timestamp::UNIX_EPOCH),
+                band,
+                overschie: c.wijk_code.as_deref() == Some("WK059904"),
+            }
+        })
+        .collect())
 }
 
 fn birth_date(rng: &mut ChaCha8Rng, band: AgeBand, on: Timestamp) -> Birth {
@@ -354,18 +333,13 @@ pub async fn seed_care_forms(
     now: Timestamp,
 ) -> Result<usize, SetupError> {
     let (key, found, meldpunt) = state
-        .db
-        .read(move |c| {
-            let key = state::current_meldpunt_key(c, gemeente)?;
-            let meldpunt: Option<(String, String)> = c
-                .query_row(
-                    "SELECT id, username FROM user WHERE gemeente_id = ?1 AND role = 'meldpunt'
-                     ORDER BY username LIMIT 1",
-                    params![gemeente.to_string()],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .ok();
-            Ok((key, candidates(c, gemeente)?, meldpunt))
+        .store
+        .read(move |tx| {
+            let key = store::meldpunt_keys::current(tx, gemeente)?;
+            let meldpunt = store::care_forms::demo_meldpunt_user(tx, gemeente)
+                .ok()
+                .flatten();
+            Ok((key, candidates(tx, gemeente)?, meldpunt))
         })
         .await?;
     let Some(key) = key else {
@@ -374,8 +348,8 @@ pub async fn seed_care_forms(
     let rules = {
         let st = state.clone();
         state
-            .db
-            .read(move |c| st.gemeente_rules(c, gemeente))
+            .store
+            .read(move |tx| st.gemeente_rules(tx.legacy_conn(), gemeente))
             .await?
     };
     let mut rng = ChaCha8Rng::seed_from_u64(59_905);
@@ -417,7 +391,7 @@ pub async fn seed_care_forms(
         .unwrap_or_else(|_| jiff::civil::date(2016, 4, 3));
     let mut handled = Vec::new();
     for (i, c) in picked.iter().enumerate() {
-        let Some(device) = field.iter().find(|d| d.id.to_string() == c.device) else {
+        let Some(device) = field.iter().find(|d| d.id == c.device) else {
             continue;
         };
         let (name, birth) = match repeat {
@@ -458,8 +432,8 @@ pub async fn seed_care_forms(
             skew_ms: 0,
         };
         state
-            .db
-            .write(move |conn| ingest::commit(conn, &ctx, prepared))
+            .store
+            .write(move |tx| ingest::commit(tx.legacy_conn(), &ctx, prepared))
             .await?;
         let hours = now.duration_since(received_at).as_hours();
         if let Some(h) = handling(&mut rng, i, received_at, hours) {
@@ -469,15 +443,15 @@ pub async fn seed_care_forms(
     let made = picked.len();
     if let Some((user, username)) = meldpunt {
         let actor = Actor {
-            id: user.parse().ok(),
+            id: Some(user),
             name: username,
             role: "meldpunt".into(),
         };
         state
-            .db
-            .write(move |conn| {
+            .store
+            .write(move |tx| {
                 for (id, h) in &handled {
-                    inbox::update(conn, gemeente, *id, h, &actor, None, now_ms())?;
+                    inbox::update(tx, gemeente, *id, h, &actor, None, now_ms())?;
                 }
                 Ok(())
             })

@@ -14,12 +14,12 @@ use std::net::IpAddr;
 use avondronde_shared::care::{CareStatus, FEEDBACK_MAX_CHARS, RecipientKeyId};
 use avondronde_shared::{AgeBand, CareFormId, GemeenteId, Role};
 use jiff::{SignedDuration, Timestamp};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
 use super::matching::Pending;
 use crate::audit::{self, Action, Actor, Event};
 use crate::db::DbError;
+use crate::store::{self, Tx};
 
 /// The meldpunt visits a family not known to youth care within this time of receipt.
 pub const DEADLINE: SignedDuration = SignedDuration::from_hours(48);
@@ -201,66 +201,14 @@ pub fn by_urgency(a: &FormRow, b: &FormRow, now: Timestamp) -> Ordering {
     })
 }
 
-const ROW_SQL: &str = "SELECT f.id, f.received_at, w.name, f.reporter_role, f.age_band, f.status,
-       f.known_to, f.visit_at, f.message, f.recipient_key, f.pseudonym IS NOT NULL,
-       (SELECT group_concat(e.id) FROM care_form e
-         WHERE e.gemeente_id = f.gemeente_id AND length(f.pseudonym) > 0
-           AND e.pseudonym = f.pseudonym
-           AND (e.received_at < f.received_at OR (e.received_at = f.received_at AND e.seq < f.seq)))
-     FROM care_form f LEFT JOIN wijk w ON w.id = f.wijk_id
-     WHERE f.gemeente_id = ?1";
-
-fn bad(what: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        format!("bad {what} in database").into(),
-    )
-}
-
-fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-fn form_row(r: &Row<'_>) -> rusqlite::Result<FormRow> {
-    let earlier: Option<String> = r.get(11)?;
-    let mut earlier: Vec<CareFormId> = earlier
-        .unwrap_or_default()
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|_| bad("form id")))
-        .collect::<Result<_, _>>()?;
-    // UUIDv7 ids sort by creation time: oldest first.
-    earlier.sort();
-    Ok(FormRow {
-        id: r.get::<_, String>(0)?.parse().map_err(|_| bad("form id"))?,
-        received_at: ts(r.get(1)?),
-        wijk: r.get(2)?,
-        reporter_role: r.get(3)?,
-        age_band: AgeBand::from_code(&r.get::<_, String>(4)?),
-        status: CareStatus::from(r.get::<_, String>(5)?),
-        known_to: r
-            .get::<_, Option<String>>(6)?
-            .and_then(|c| KnownTo::from_code(&c)),
-        visit_at: r.get::<_, Option<i64>>(7)?.map(ts),
-        message: r.get(8)?,
-        recipient_key: RecipientKeyId(r.get(9)?),
-        matched: r.get(10)?,
-        earlier,
-    })
-}
-
 /// The gemeente's forms, in urgency order at `now`. Handled forms only when `all`.
 pub fn list(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     all: bool,
     now: Timestamp,
 ) -> Result<Vec<FormRow>, DbError> {
-    let mut stmt = conn.prepare_cached(ROW_SQL)?;
-    let mut rows = stmt
-        .query_map(params![gemeente.to_string()], form_row)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut rows = store::care_forms::rows(tx, gemeente)?;
     if !all {
         rows.retain(|r| !is_final(&r.status));
     }
@@ -269,84 +217,38 @@ pub fn list(
 }
 
 /// One form of the gemeente.
-pub fn get(
-    conn: &Connection,
-    gemeente: GemeenteId,
-    id: CareFormId,
-) -> Result<Option<FormRow>, DbError> {
-    let sql = format!("{ROW_SQL} AND f.id = ?2");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(params![gemeente.to_string(), id.to_string()], form_row)
-        .optional()?)
+pub fn get(tx: &Tx, gemeente: GemeenteId, id: CareFormId) -> Result<Option<FormRow>, DbError> {
+    store::care_forms::row(tx, gemeente, id)
 }
 
 /// The forms about the same child made *after* this one (the earlier ones are on the row).
-pub fn later(
-    conn: &Connection,
-    gemeente: GemeenteId,
-    id: CareFormId,
-) -> Result<Vec<CareFormId>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT e.id FROM care_form f JOIN care_form e
-           ON e.gemeente_id = f.gemeente_id AND e.pseudonym = f.pseudonym AND e.id <> f.id
-         WHERE f.gemeente_id = ?1 AND f.id = ?2 AND length(f.pseudonym) > 0
-           AND (e.received_at > f.received_at OR (e.received_at = f.received_at AND e.seq > f.seq))
-         ORDER BY e.received_at",
-    )?;
-    let rows = stmt.query_map(params![gemeente.to_string(), id.to_string()], |r| {
-        r.get::<_, String>(0)?.parse().map_err(|_| bad("form id"))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn later(tx: &Tx, gemeente: GemeenteId, id: CareFormId) -> Result<Vec<CareFormId>, DbError> {
+    store::care_forms::later(tx, gemeente, id)
 }
 
 /// The sealed bytes of a form of the gemeente, and the key they were sealed to.
 pub fn sealed(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     id: CareFormId,
 ) -> Result<Option<(RecipientKeyId, Vec<u8>)>, DbError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT recipient_key, sealed FROM care_form WHERE gemeente_id = ?1 AND id = ?2",
-        )?
-        .query_row(params![gemeente.to_string(), id.to_string()], |r| {
-            Ok((RecipientKeyId(r.get(0)?), r.get(1)?))
-        })
-        .optional()?)
+    store::care_forms::sealed(tx, gemeente, id)
 }
 
 /// Forms of the gemeente that still need a match pseudonym.
-pub fn pending_pseudonyms(
-    conn: &Connection,
-    gemeente: GemeenteId,
-) -> Result<Vec<Pending>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, recipient_key, sealed FROM care_form
-         WHERE gemeente_id = ?1 AND pseudonym IS NULL ORDER BY seq",
-    )?;
-    let rows = stmt.query_map(params![gemeente.to_string()], |r| {
-        Ok(Pending {
-            id: r.get(0)?,
-            key: RecipientKeyId(r.get(1)?),
-            sealed: r.get(2)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn pending_pseudonyms(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<Pending>, DbError> {
+    store::care_forms::without_pseudonym(tx, gemeente)
 }
 
 /// Stores computed pseudonyms (only where none is stored yet); returns how many.
 pub fn store_pseudonyms(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
-    computed: &[(String, Vec<u8>)],
+    computed: &[(CareFormId, Vec<u8>)],
 ) -> Result<usize, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "UPDATE care_form SET pseudonym = ?1 WHERE gemeente_id = ?2 AND id = ?3 AND pseudonym IS NULL",
-    )?;
     let mut n = 0;
     for (id, p) in computed {
-        n += stmt.execute(params![p, gemeente.to_string(), id])?;
+        n += store::care_forms::set_pseudonym(tx, gemeente, *id, p)?;
     }
     Ok(n)
 }
@@ -414,7 +316,7 @@ fn code_or_dash(code: Option<&str>) -> String {
 /// device (and only it: the pull selects on `device_id`) receives it at its next sync.
 /// "Bekend bij" and the visit date are care information and never reach the reporter.
 pub fn update(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     id: CareFormId,
     h: &Handling,
@@ -422,7 +324,7 @@ pub fn update(
     address: Option<IpAddr>,
     now_ms: i64,
 ) -> Result<Option<Changes>, DbError> {
-    let Some(current) = get(conn, gemeente, id)? else {
+    let Some(current) = get(tx, gemeente, id)? else {
         return Ok(None);
     };
     let message = h
@@ -464,36 +366,21 @@ pub fn update(
     if changes.detail.is_empty() {
         return Ok(Some(changes));
     }
-    conn.prepare_cached(
-        "UPDATE care_form SET known_to = ?1, visit_at = ?2 WHERE gemeente_id = ?3 AND id = ?4",
-    )?
-    .execute(params![
-        h.known_to.map(KnownTo::code),
-        h.visit_at.map(|v| v.as_millisecond()),
-        gemeente.to_string(),
-        id.to_string()
-    ])?;
+    store::care_forms::set_care(tx, gemeente, id, h.known_to, h.visit_at)?;
     if changes.feedback {
-        let seq: i64 = conn
-            .prepare_cached(
-                "UPDATE counter SET value = value + 1 WHERE name = 'feedback' RETURNING value",
-            )?
-            .query_row([], |r| r.get(0))?;
-        conn.prepare_cached(
-            "UPDATE care_form SET status = ?1, message = ?2, updated_at = ?3, feedback_seq = ?4
-             WHERE gemeente_id = ?5 AND id = ?6",
-        )?
-        .execute(params![
-            h.status.code(),
-            message,
+        let seq = store::care_forms::next_feedback_seq(tx)?;
+        store::care_forms::set_feedback(
+            tx,
+            gemeente,
+            id,
+            &h.status,
+            message.as_deref(),
             now_ms,
             seq,
-            gemeente.to_string(),
-            id.to_string()
-        ])?;
+        )?;
     }
     audit::record(
-        conn,
+        tx,
         &Event {
             gemeente,
             actor,

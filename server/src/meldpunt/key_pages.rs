@@ -36,7 +36,7 @@ pub fn router() -> Router<Arc<AppState>> {
 
 async fn show(state: &Arc<AppState>, user: &WebUser, notice: Option<Markup>) -> Response {
     let g = user.gemeente;
-    let status = match state.db.read(move |c| keys::status(c, g)).await {
+    let status = match state.store.read(move |tx| keys::status(tx, g)).await {
         Ok(s) => s,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -173,16 +173,16 @@ async fn create(
     let actor = Actor::user(&user);
     let g = user.gemeente;
     let r = state
-        .db
-        .write(move |c| {
+        .store
+        .write(move |tx| {
             let by = KeyActor {
                 actor: &actor,
                 address,
             };
             Ok(
-                keys::create_recorded(c, g, &passphrase, &by, now_ms()).and_then(|_| {
+                keys::create_recorded(tx, g, &passphrase, &by, now_ms()).and_then(|_| {
                     Ok((
-                        keys::status(c, g)?,
+                        keys::status(tx, g)?,
                         "De meldpuntsleutel is aangemaakt. Telefoons halen hem op bij hun volgende synchronisatie.",
                     ))
                 }),
@@ -216,16 +216,16 @@ async fn rotate(
     let actor = Actor::user(&user);
     let g = user.gemeente;
     let r = state
-        .db
-        .write(move |c| {
+        .store
+        .write(move |tx| {
             let by = KeyActor {
                 actor: &actor,
                 address,
             };
             Ok(
-                keys::rotate_recorded(c, g, &old, &new, &by, now_ms()).and_then(|_| {
+                keys::rotate_recorded(tx, g, &old, &new, &by, now_ms()).and_then(|_| {
                     Ok((
-                        keys::status(c, g)?,
+                        keys::status(tx, g)?,
                         "De sleutel is vervangen. Ontgrendel opnieuw met de nieuwe wachtwoordzin om formulieren te openen.",
                     ))
                 }),

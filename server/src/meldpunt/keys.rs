@@ -33,10 +33,10 @@ use avondronde_shared::GemeenteId;
 use avondronde_shared::care::{CareFormContent, RecipientKeyId};
 use avondronde_shared::keychain::{Fingerprint, KeyChain, KeyLink, NewLink, sign_link};
 use avondronde_shared::sync::MeldpuntKey;
-use rusqlite::{Connection, params};
 
 use crate::db::DbError;
 use crate::state::bump_config;
+use crate::store::{self, Tx};
 
 /// scrypt work factor (N = 2^16: 64 MiB and a fraction of a second per unwrap). A fixed
 /// value rather than age's per-machine calibration, so that a slower server can still open
@@ -78,12 +78,6 @@ pub enum KeyError {
     /// Storage failed.
     #[error(transparent)]
     Db(#[from] DbError),
-}
-
-impl From<rusqlite::Error> for KeyError {
-    fn from(e: rusqlite::Error) -> Self {
-        KeyError::Db(DbError::Sqlite(e))
-    }
 }
 
 /// Why a sealed form could not be opened with an unlocked key ring.
@@ -130,54 +124,8 @@ impl std::fmt::Debug for StoredKey {
 }
 
 /// A gemeente's keys, oldest first.
-pub fn load(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<StoredKey>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, recipient, identity, created_at, retired_at, signing_seed,
-                seq, signing_key, valid_from, valid_until, signature
-         FROM meldpunt_key
-         WHERE gemeente_id = ?1 ORDER BY created_at, rowid",
-    )?;
-    let rows = stmt.query_map(params![gemeente.to_string()], |r| {
-        let id = RecipientKeyId(r.get(0)?);
-        let recipient: String = r.get(1)?;
-        let link = match (
-            r.get::<_, Option<u32>>(6)?,
-            r.get::<_, Option<String>>(7)?,
-            r.get::<_, Option<i64>>(8)?,
-            r.get::<_, Option<i64>>(9)?,
-            r.get::<_, Option<String>>(10)?,
-        ) {
-            (Some(seq), Some(signing_key), Some(from), Some(until), Some(signature)) => {
-                match (
-                    jiff::Timestamp::from_millisecond(from),
-                    jiff::Timestamp::from_millisecond(until),
-                ) {
-                    (Ok(valid_from), Ok(valid_until)) => Some(KeyLink {
-                        seq,
-                        gemeente,
-                        signing_key,
-                        recipient_id: id.clone(),
-                        recipient: recipient.clone(),
-                        valid_from,
-                        valid_until,
-                        signature,
-                    }),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        Ok(StoredKey {
-            id,
-            recipient,
-            wrapped: r.get(2)?,
-            created_at: r.get(3)?,
-            retired_at: r.get(4)?,
-            signing_seed: r.get(5)?,
-            link,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn load(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<StoredKey>, DbError> {
+    store::meldpunt_keys::load(tx, gemeente)
 }
 
 fn check_new_passphrase(p: &SecretString) -> Result<(), KeyError> {
@@ -362,31 +310,24 @@ struct NewKey<'a> {
 }
 
 fn insert(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     key: &NewKey<'_>,
     now_ms: i64,
 ) -> Result<MeldpuntKey, KeyError> {
     let id = key.id;
     let recipient = key.identity.to_public().to_string();
-    conn.execute(
-        "INSERT INTO meldpunt_key (id, gemeente_id, recipient, identity, created_at,
-                                   signing_seed, seq, signing_key, valid_from, valid_until,
-                                   signature)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            id.0,
-            gemeente.to_string(),
-            recipient,
-            key.wrapped,
-            now_ms,
-            key.signing_seed,
-            key.link.seq,
-            key.link.signing_key,
-            key.link.valid_from.as_millisecond(),
-            key.link.valid_until.as_millisecond(),
-            key.link.signature,
-        ],
+    store::meldpunt_keys::insert(
+        tx,
+        gemeente,
+        &store::meldpunt_keys::NewKey {
+            id,
+            recipient: &recipient,
+            wrapped: key.wrapped,
+            created_at: now_ms,
+            signing_seed: key.signing_seed,
+            link: key.link,
+        },
     )?;
     Ok(MeldpuntKey {
         id: id.clone(),
@@ -397,13 +338,13 @@ fn insert(
 /// Makes the first meldpunt key of a gemeente, wrapped under `passphrase`, and bumps the
 /// config version so devices pull the recipient.
 pub fn create(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     passphrase: &SecretString,
     now_ms: i64,
 ) -> Result<MeldpuntKey, KeyError> {
     check_new_passphrase(passphrase)?;
-    if !load(conn, gemeente)?.is_empty() {
+    if !load(tx, gemeente)?.is_empty() {
         return Err(KeyError::KeyExists);
     }
     let identity = age::x25519::Identity::generate();
@@ -412,7 +353,7 @@ pub fn create(
     let seed: [u8; 32] = rand::random();
     let link = sign_link(&new_link(0, gemeente, seed, &id, &identity, now_ms)?, &seed);
     let key = insert(
-        conn,
+        tx,
         gemeente,
         &NewKey {
             id: &id,
@@ -423,7 +364,7 @@ pub fn create(
         },
         now_ms,
     )?;
-    bump_config(conn, gemeente)?;
+    bump_config(tx.legacy_conn(), gemeente)?;
     Ok(key)
 }
 
@@ -451,8 +392,8 @@ fn new_link(
 
 /// The chain phones verify: the signed links from the newest root on, oldest first.
 /// `None` when the gemeente has no signed key (no key, or only keys made before chains).
-pub fn chain(conn: &Connection, gemeente: GemeenteId) -> Result<Option<KeyChain>, DbError> {
-    let links: Vec<KeyLink> = load(conn, gemeente)?
+pub fn chain(tx: &Tx, gemeente: GemeenteId) -> Result<Option<KeyChain>, DbError> {
+    let links: Vec<KeyLink> = load(tx, gemeente)?
         .into_iter()
         .filter_map(|k| k.link)
         .collect();
@@ -464,11 +405,8 @@ pub fn chain(conn: &Connection, gemeente: GemeenteId) -> Result<Option<KeyChain>
 
 /// The fingerprint of the gemeente's root signing key: what phones pin, what the QR code
 /// carries and what the meldpunt page shows as words.
-pub fn root_fingerprint(
-    conn: &Connection,
-    gemeente: GemeenteId,
-) -> Result<Option<Fingerprint>, DbError> {
-    Ok(chain(conn, gemeente)?
+pub fn root_fingerprint(tx: &Tx, gemeente: GemeenteId) -> Result<Option<Fingerprint>, DbError> {
+    Ok(chain(tx, gemeente)?
         .and_then(|c| c.links.first().cloned())
         .and_then(|l| Fingerprint::of_encoded(&l.signing_key).ok()))
 }
@@ -478,42 +416,34 @@ pub fn root_fingerprint(
 /// old current key is retired (it still opens the forms sealed to it) and devices pull
 /// the new recipient.
 pub fn rotate(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     old_passphrase: &SecretString,
     new_passphrase: &SecretString,
     now_ms: i64,
 ) -> Result<MeldpuntKey, KeyError> {
     check_new_passphrase(new_passphrase)?;
-    let stored = load(conn, gemeente)?;
+    let stored = load(tx, gemeente)?;
     let ring = KeyRing::open(gemeente, &stored, old_passphrase)?;
     for (id, identity) in &ring.keys {
-        conn.execute(
-            "UPDATE meldpunt_key SET identity = ?1 WHERE id = ?2 AND gemeente_id = ?3",
-            params![wrap(identity, new_passphrase)?, id.0, gemeente.to_string()],
-        )?;
+        store::meldpunt_keys::set_identity(tx, gemeente, id, &wrap(identity, new_passphrase)?)?;
     }
     // The previous signing key signs the next link; every seed is re-wrapped too.
     let mut previous: Option<(u32, [u8; 32])> = None;
     for k in &stored {
         let Some(w) = &k.signing_seed else { continue };
         let seed = unwrap_seed(w, old_passphrase)?;
-        conn.execute(
-            "UPDATE meldpunt_key SET signing_seed = ?1 WHERE id = ?2 AND gemeente_id = ?3",
-            params![
-                wrap_bytes(&seed, new_passphrase)?,
-                k.id.0,
-                gemeente.to_string()
-            ],
+        store::meldpunt_keys::set_signing_seed(
+            tx,
+            gemeente,
+            &k.id,
+            &wrap_bytes(&seed, new_passphrase)?,
         )?;
         if let Some(link) = &k.link {
             previous = Some((link.seq, seed));
         }
     }
-    conn.execute(
-        "UPDATE meldpunt_key SET retired_at = ?1 WHERE gemeente_id = ?2 AND retired_at IS NULL",
-        params![now_ms, gemeente.to_string()],
-    )?;
+    store::meldpunt_keys::retire_current(tx, gemeente, now_ms)?;
     let identity = age::x25519::Identity::generate();
     let wrapped = wrap(&identity, new_passphrase)?;
     // Strictly after the others, so "oldest first" stays true within one millisecond.
@@ -533,7 +463,7 @@ pub fn rotate(
         &signer,
     );
     let key = insert(
-        conn,
+        tx,
         gemeente,
         &NewKey {
             id: &id,
@@ -544,7 +474,7 @@ pub fn rotate(
         },
         created,
     )?;
-    bump_config(conn, gemeente)?;
+    bump_config(tx.legacy_conn(), gemeente)?;
     Ok(key)
 }
 
@@ -557,27 +487,8 @@ pub struct KeyActor<'a> {
     pub address: Option<std::net::IpAddr>,
 }
 
-/// Runs `f` all-or-nothing in a savepoint (works alone and inside the writer's
-/// transaction), so a wrong passphrase or a failure leaves the keys as they were.
-fn atomically<T>(
-    conn: &Connection,
-    f: impl FnOnce() -> Result<T, KeyError>,
-) -> Result<T, KeyError> {
-    conn.execute_batch("SAVEPOINT meldpunt_key_op")?;
-    match f() {
-        Ok(v) => {
-            conn.execute_batch("RELEASE meldpunt_key_op")?;
-            Ok(v)
-        }
-        Err(e) => {
-            conn.execute_batch("ROLLBACK TO meldpunt_key_op; RELEASE meldpunt_key_op")?;
-            Err(e)
-        }
-    }
-}
-
 fn record_key_event(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     by: &KeyActor<'_>,
     action: crate::audit::Action,
@@ -585,7 +496,7 @@ fn record_key_event(
     now_ms: i64,
 ) -> Result<(), KeyError> {
     crate::audit::record(
-        conn,
+        tx,
         &crate::audit::Event {
             gemeente,
             actor: by.actor,
@@ -602,47 +513,47 @@ fn record_key_event(
 /// [`create`] plus its audit entry, all or nothing; returns the key and the root
 /// fingerprint to show as words. The command line and the meldpunt page both call this.
 pub fn create_recorded(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     passphrase: &SecretString,
     by: &KeyActor<'_>,
     now_ms: i64,
 ) -> Result<(MeldpuntKey, Option<Fingerprint>), KeyError> {
-    atomically(conn, || {
-        let key = create(conn, gemeente, passphrase, now_ms)?;
+    store::meldpunt_keys::in_savepoint(tx, || {
+        let key = create(tx, gemeente, passphrase, now_ms)?;
         record_key_event(
-            conn,
+            tx,
             gemeente,
             by,
             crate::audit::Action::KeyCreate,
             format!("sleutel {}", key.id.0),
             now_ms,
         )?;
-        Ok((key, root_fingerprint(conn, gemeente)?))
+        Ok((key, root_fingerprint(tx, gemeente)?))
     })
 }
 
 /// [`rotate`] plus its audit entry, all or nothing; returns the new key and the root
 /// fingerprint (unchanged by a rotation, unless the gemeente's keys predate chains).
 pub fn rotate_recorded(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     old_passphrase: &SecretString,
     new_passphrase: &SecretString,
     by: &KeyActor<'_>,
     now_ms: i64,
 ) -> Result<(MeldpuntKey, Option<Fingerprint>), KeyError> {
-    atomically(conn, || {
-        let key = rotate(conn, gemeente, old_passphrase, new_passphrase, now_ms)?;
+    store::meldpunt_keys::in_savepoint(tx, || {
+        let key = rotate(tx, gemeente, old_passphrase, new_passphrase, now_ms)?;
         record_key_event(
-            conn,
+            tx,
             gemeente,
             by,
             crate::audit::Action::KeyRotate,
             format!("nieuwe sleutel {}", key.id.0),
             now_ms,
         )?;
-        Ok((key, root_fingerprint(conn, gemeente)?))
+        Ok((key, root_fingerprint(tx, gemeente)?))
     })
 }
 
@@ -661,8 +572,8 @@ pub struct KeyStatus {
 }
 
 /// Reads [`KeyStatus`].
-pub fn status(conn: &Connection, gemeente: GemeenteId) -> Result<KeyStatus, DbError> {
-    let stored = load(conn, gemeente)?;
+pub fn status(tx: &Tx, gemeente: GemeenteId) -> Result<KeyStatus, DbError> {
+    let stored = load(tx, gemeente)?;
     let current = stored.iter().rev().find(|k| k.retired_at.is_none());
     Ok(KeyStatus {
         keys: stored.len(),
@@ -670,7 +581,7 @@ pub fn status(conn: &Connection, gemeente: GemeenteId) -> Result<KeyStatus, DbEr
         valid_until: current
             .and_then(|k| k.link.as_ref())
             .map(|l| l.valid_until.as_millisecond()),
-        fingerprint: root_fingerprint(conn, gemeente)?,
+        fingerprint: root_fingerprint(tx, gemeente)?,
     })
 }
 
@@ -768,7 +679,9 @@ impl Vault {
 mod tests {
     use super::*;
     use crate::db::open_connection;
+    use crate::store::Direct;
     use avondronde_shared::care::{Birth, ParentsReaction, Reception};
+    use rusqlite::Connection;
 
     fn pass(s: &str) -> SecretString {
         SecretString::from(s.to_owned())
@@ -798,19 +711,40 @@ mod tests {
         .expect("gemeente")
     }
 
+    /// A database on file: a connection for arranging and inspecting, the store on the same
+    /// file for the functions under test.
+    fn open(dir: &tempfile::TempDir) -> (Connection, Direct) {
+        let path = dir.path().join("k.db");
+        let conn = open_connection(&path).expect("open");
+        (conn, Direct::open(&path).expect("direct"))
+    }
+
+    fn create_key(
+        d: &mut Direct,
+        g: GemeenteId,
+        p: &SecretString,
+        now: i64,
+    ) -> Result<MeldpuntKey, KeyError> {
+        d.transaction(|tx| Ok(create(tx, g, p, now))).expect("db")
+    }
+
+    fn loaded(d: &Direct, g: GemeenteId) -> Vec<StoredKey> {
+        d.read(|tx| load(tx, g)).expect("load")
+    }
+
     #[test]
     fn the_database_holds_only_the_wrapped_identity_and_a_wrong_passphrase_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let conn = open_connection(&dir.path().join("k.db")).expect("open");
+        let (conn, mut d) = open(&dir);
         let g = gemeente(&conn);
         let before = crate::state::config_version(&conn, g).expect("version");
-        let key = create(&conn, g, &pass("correct paard batterij"), 1).expect("create");
+        let key = create_key(&mut d, g, &pass("correct paard batterij"), 1).expect("create");
         assert_eq!(
             crate::state::config_version(&conn, g).expect("v"),
             before + 1
         );
         assert!(key.recipient.starts_with("age1"));
-        let stored = load(&conn, g).expect("load");
+        let stored = loaded(&d, g);
         assert!(
             !String::from_utf8_lossy(&stored[0].wrapped).contains("AGE-SECRET-KEY"),
             "the identity is stored wrapped"
@@ -819,11 +753,11 @@ mod tests {
         assert!(matches!(err, KeyError::WrongPassphrase));
         assert!(err.to_string().contains("wachtwoordzin klopt niet"));
         assert!(matches!(
-            create(&conn, g, &pass("nog een sleutel erbij"), 2),
+            create_key(&mut d, g, &pass("nog een sleutel erbij"), 2),
             Err(KeyError::KeyExists)
         ));
         assert!(matches!(
-            create(&conn, gemeente_b(&conn), &pass("kort"), 2),
+            create_key(&mut d, gemeente_b(&conn), &pass("kort"), 2),
             Err(KeyError::WeakPassphrase)
         ));
     }
@@ -841,25 +775,29 @@ mod tests {
     #[test]
     fn rotation_keeps_old_forms_readable_under_the_new_passphrase() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let conn = open_connection(&dir.path().join("k.db")).expect("open");
+        let (conn, mut d) = open(&dir);
         let g = gemeente(&conn);
-        let old = create(&conn, g, &pass("eerste wachtwoordzin"), 1).expect("create");
+        let old = create_key(&mut d, g, &pass("eerste wachtwoordzin"), 1).expect("create");
         let old_form = seal(&content("Oud Kind"), &old.recipient).expect("seal");
-        let new = rotate(
-            &conn,
-            g,
-            &pass("eerste wachtwoordzin"),
-            &pass("tweede wachtwoordzin"),
-            1,
-        )
-        .expect("rotate");
+        let new = d
+            .transaction(|tx| {
+                Ok(rotate(
+                    tx,
+                    g,
+                    &pass("eerste wachtwoordzin"),
+                    &pass("tweede wachtwoordzin"),
+                    1,
+                ))
+            })
+            .expect("db")
+            .expect("rotate");
         assert_ne!(old.id, new.id);
         let current = crate::state::current_meldpunt_key(&conn, g)
             .expect("current")
             .expect("some");
         assert_eq!(current, new, "devices get the new recipient");
         let new_form = seal(&content("Nieuw Kind"), &new.recipient).expect("seal");
-        let stored = load(&conn, g).expect("load");
+        let stored = loaded(&d, g);
         assert!(matches!(
             KeyRing::open(g, &stored, &pass("eerste wachtwoordzin")),
             Err(KeyError::WrongPassphrase)
@@ -874,8 +812,11 @@ mod tests {
             "Nieuw Kind"
         );
         // The chain: root and rotation, the rotation signed by the root's key.
-        let chain = chain(&conn, g).expect("chain").expect("some");
-        let pin = root_fingerprint(&conn, g).expect("fp").expect("some");
+        let chain = d.read(|tx| chain(tx, g)).expect("chain").expect("some");
+        let pin = d
+            .read(|tx| root_fingerprint(tx, g))
+            .expect("fp")
+            .expect("some");
         assert_eq!(chain.links.len(), 2);
         let now = jiff::Timestamp::from_millisecond(2).expect("ts");
         let trusted = avondronde_shared::keychain::verify(&chain, &pin, g, now).expect("trusted");
@@ -888,13 +829,14 @@ mod tests {
             "signing seeds are stored wrapped"
         );
         assert!(matches!(
-            rotate(
-                &conn,
+            d.transaction(|tx| Ok(rotate(
+                tx,
                 g,
                 &pass("fout fout fout"),
                 &pass("derde wachtwoordzin"),
                 2
-            ),
+            )))
+            .expect("db"),
             Err(KeyError::WrongPassphrase)
         ));
     }
@@ -902,10 +844,10 @@ mod tests {
     #[test]
     fn the_vault_forgets_on_request_and_on_expiry() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let conn = open_connection(&dir.path().join("k.db")).expect("open");
+        let (conn, mut d) = open(&dir);
         let g = gemeente(&conn);
-        create(&conn, g, &pass("eerste wachtwoordzin"), 1).expect("create");
-        let stored = load(&conn, g).expect("load");
+        create_key(&mut d, g, &pass("eerste wachtwoordzin"), 1).expect("create");
+        let stored = loaded(&d, g);
         let vault = Vault::default();
         let open = || KeyRing::open(g, &stored, &pass("eerste wachtwoordzin")).expect("open");
         vault.insert(b"a", open(), 100);

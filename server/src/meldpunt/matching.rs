@@ -11,6 +11,7 @@
 //! Only the meldpunt's pages and API read pseudonyms; no other role can see that a match
 //! exists.
 
+use avondronde_shared::CareFormId;
 use avondronde_shared::care::{Birth, CareFormContent, RecipientKeyId};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
@@ -50,8 +51,8 @@ pub fn pseudonym(match_key: &[u8; 32], content: &CareFormContent) -> Option<[u8;
 /// A form still without a pseudonym, as read from the database.
 #[derive(Debug, Clone)]
 pub struct Pending {
-    /// The form id (text as stored).
-    pub id: String,
+    /// The form.
+    pub id: CareFormId,
     /// The key it was sealed to.
     pub key: RecipientKeyId,
     /// The sealed bytes.
@@ -62,15 +63,15 @@ pub struct Pending {
 /// empty value for "computed, nothing to match on" (no birth date, or a damaged form) so
 /// it is not tried again. Forms sealed to a key the ring does not hold are left out, to
 /// be tried by a session that has it.
-pub fn compute(ring: &KeyRing, pending: &[Pending]) -> Vec<(String, Vec<u8>)> {
+pub fn compute(ring: &KeyRing, pending: &[Pending]) -> Vec<(CareFormId, Vec<u8>)> {
     pending
         .iter()
         .filter_map(|p| match ring.open_form(&p.key, &p.sealed) {
             Ok(content) => Some((
-                p.id.clone(),
+                p.id,
                 pseudonym(ring.match_key(), &content).map_or_else(Vec::new, |h| h.to_vec()),
             )),
-            Err(OpenError::Damaged) => Some((p.id.clone(), Vec::new())),
+            Err(OpenError::Damaged) => Some((p.id, Vec::new())),
             Err(OpenError::NoMatchingKey) => None,
         })
         .collect()

@@ -21,13 +21,13 @@ use std::sync::Arc;
 use age::secrecy::SecretString;
 use avondronde_shared::CareFormId;
 use avondronde_shared::care::CareFormContent;
-use rusqlite::{OptionalExtension, params};
 
 use crate::audit::{self, Action, Actor, Event};
 use crate::auth::WebUser;
 use crate::db::now_ms;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store;
 
 pub mod api;
 #[cfg(feature = "demo")]
@@ -74,13 +74,10 @@ pub async fn unlock(
     let gemeente = user.gemeente;
     let session = user.session.clone();
     let (stored, expires_at) = state
-        .db
-        .read(move |c| {
-            let expires: Option<i64> = c
-                .prepare_cached("SELECT expires_at FROM web_session WHERE token_hash = ?1")?
-                .query_row(params![session], |r| r.get(0))
-                .optional()?;
-            Ok((keys::load(c, gemeente)?, expires))
+        .store
+        .read(move |tx| {
+            let expires = store::meldpunt_keys::session_expiry(tx, &session)?;
+            Ok((keys::load(tx, gemeente)?, expires))
         })
         .await?;
     let expires_at = expires_at.ok_or(ApiError::Unauthorized)?;
@@ -99,10 +96,10 @@ pub async fn unlock(
     };
     let actor = Actor::user(user);
     state
-        .db
-        .write(move |c| {
+        .store
+        .write(move |tx| {
             audit::record(
-                c,
+                tx,
                 &Event {
                     gemeente,
                     actor: &actor,
@@ -132,10 +129,10 @@ pub async fn lock(
         let actor = Actor::user(user);
         let gemeente = user.gemeente;
         state
-            .db
-            .write(move |c| {
+            .store
+            .write(move |tx| {
                 audit::record(
-                    c,
+                    tx,
                     &Event {
                         gemeente,
                         actor: &actor,
@@ -164,8 +161,8 @@ pub async fn refresh_pseudonyms(
     };
     let gemeente = user.gemeente;
     let pending = state
-        .db
-        .read(move |c| inbox::pending_pseudonyms(c, gemeente))
+        .store
+        .read(move |tx| inbox::pending_pseudonyms(tx, gemeente))
         .await?;
     if pending.is_empty() {
         return Ok(0);
@@ -175,12 +172,12 @@ pub async fn refresh_pseudonyms(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let actor = Actor::user(user);
     let stored = state
-        .db
-        .write(move |c| {
-            let n = inbox::store_pseudonyms(c, gemeente, &computed)?;
+        .store
+        .write(move |tx| {
+            let n = inbox::store_pseudonyms(tx, gemeente, &computed)?;
             if n > 0 {
                 audit::record(
-                    c,
+                    tx,
                     &Event {
                         gemeente,
                         actor: &actor,
@@ -210,8 +207,8 @@ pub async fn list(
     let gemeente = user.gemeente;
     let now = jiff::Timestamp::now();
     Ok(state
-        .db
-        .read(move |c| inbox::list(c, gemeente, all, now))
+        .store
+        .read(move |tx| inbox::list(tx, gemeente, all, now))
         .await?)
 }
 
@@ -239,8 +236,8 @@ pub async fn open(
 ) -> Result<Opened, ApiError> {
     let gemeente = user.gemeente;
     let exists = state
-        .db
-        .read(move |c| Ok(inbox::sealed(c, gemeente, id)?.is_some()))
+        .store
+        .read(move |tx| Ok(inbox::sealed(tx, gemeente, id)?.is_some()))
         .await?;
     if !exists {
         return Err(ApiError::NotFound);
@@ -248,13 +245,13 @@ pub async fn open(
     let ring = ring(state, user).ok_or_else(|| ApiError::Conflict(LOCKED.into()))?;
     let actor = Actor::user(user);
     let found = state
-        .db
-        .write(move |c| {
-            let Some((key, sealed)) = inbox::sealed(c, gemeente, id)? else {
+        .store
+        .write(move |tx| {
+            let Some((key, sealed)) = inbox::sealed(tx, gemeente, id)? else {
                 return Ok(None);
             };
             audit::record(
-                c,
+                tx,
                 &Event {
                     gemeente,
                     actor: &actor,
@@ -265,18 +262,18 @@ pub async fn open(
                 },
                 now_ms(),
             )?;
-            let Some(row) = inbox::get(c, gemeente, id)? else {
+            let Some(row) = inbox::get(tx, gemeente, id)? else {
                 return Ok(None);
             };
             let rows = |ids: &[CareFormId]| -> Result<Vec<FormRow>, crate::db::DbError> {
                 let mut out = Vec::new();
                 for other in ids {
-                    out.extend(inbox::get(c, gemeente, *other)?);
+                    out.extend(inbox::get(tx, gemeente, *other)?);
                 }
                 Ok(out)
             };
             let earlier = rows(&row.earlier)?;
-            let later = rows(&inbox::later(c, gemeente, id)?)?;
+            let later = rows(&inbox::later(tx, gemeente, id)?)?;
             Ok(Some((row, earlier, later, key, sealed)))
         })
         .await?;
@@ -302,18 +299,18 @@ pub async fn handle(
     let gemeente = user.gemeente;
     let actor = Actor::user(user);
     let result = state
-        .db
-        .write(move |c| {
-            let Some(current) = inbox::get(c, gemeente, id)? else {
+        .store
+        .write(move |tx| {
+            let Some(current) = inbox::get(tx, gemeente, id)? else {
                 return Ok(Err(ApiError::NotFound));
             };
             let now = jiff::Timestamp::now();
             if let Err(msg) = inbox::validate(&handling, current.received_at, now) {
                 return Ok(Err(ApiError::Invalid(msg)));
             }
-            let changes = inbox::update(c, gemeente, id, &handling, &actor, address, now_ms())?
+            let changes = inbox::update(tx, gemeente, id, &handling, &actor, address, now_ms())?
                 .ok_or(crate::db::DbError::Domain("form vanished".into()))?;
-            let row = inbox::get(c, gemeente, id)?
+            let row = inbox::get(tx, gemeente, id)?
                 .ok_or(crate::db::DbError::Domain("form vanished".into()))?;
             Ok(Ok((row, changes)))
         })

@@ -10,11 +10,11 @@
 use avondronde_shared::care::CareStatus;
 use avondronde_shared::{CareFormId, GemeenteId};
 use jiff::Timestamp;
-use rusqlite::{Connection, params};
 
 use crate::audit::{self, Action, Actor, Event};
 use crate::db::DbError;
 use crate::retention::{self, months_before};
+use crate::store::{self, Tx};
 
 /// An open form past the warning age.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,34 +29,15 @@ pub struct StaleForm {
     pub held: bool,
 }
 
-/// The SQL condition of an open form (not closed, not "niet opgepakt").
-pub const OPEN: &str = "status NOT IN ('closed', 'not_taken_up')";
-
 /// The gemeente's open forms whose last change is older than the warning age, oldest first.
-pub fn stale(
-    conn: &Connection,
-    gemeente: GemeenteId,
-    now: Timestamp,
-) -> Result<Vec<StaleForm>, DbError> {
-    let p = retention::periods(conn, gemeente)?;
+pub fn stale(tx: &Tx, gemeente: GemeenteId, now: Timestamp) -> Result<Vec<StaleForm>, DbError> {
+    let p = retention::periods(tx.legacy_conn(), gemeente)?;
     let warn_before = months_before(now, p.open_form_warn_months).as_millisecond();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, updated_at, held FROM care_form
-         WHERE gemeente_id = ?1 AND {OPEN} AND updated_at < ?2 ORDER BY updated_at"
-    ))?;
-    let rows = stmt
-        .query_map(params![gemeente.to_string(), warn_before], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, bool>(2)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = store::care_forms::open_changed_before(tx, gemeente, warn_before)?;
     let mut out = Vec::with_capacity(rows.len());
-    for (id, updated, held) in rows {
-        let Ok(id) = id.parse() else { continue };
-        let updated_at = Timestamp::from_millisecond(updated).unwrap_or(Timestamp::UNIX_EPOCH);
+    for row in rows {
+        let updated_at =
+            Timestamp::from_millisecond(row.updated_at).unwrap_or(Timestamp::UNIX_EPOCH);
         // The form goes once `updated_at < now − M months`, i.e. from `updated_at + M`.
         let deleted_from = updated_at
             .to_zoned(avondronde_shared::time::amsterdam())
@@ -64,10 +45,10 @@ pub fn stale(
             .map(|z| z.timestamp())
             .unwrap_or(updated_at);
         out.push(StaleForm {
-            id,
+            id: row.id,
             updated_at,
             deleted_from,
-            held,
+            held: row.held,
         });
     }
     Ok(out)
@@ -76,22 +57,19 @@ pub fn stale(
 /// Marks an open form of the gemeente as held on purpose (or releases it), with an audit
 /// entry. Returns false when the gemeente has no such open form.
 pub fn set_held(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     form: CareFormId,
     held: bool,
     actor: &Actor,
     now_ms: i64,
 ) -> Result<bool, DbError> {
-    let n = conn.execute(
-        &format!("UPDATE care_form SET held = ?1 WHERE id = ?2 AND gemeente_id = ?3 AND {OPEN}"),
-        params![held, form.to_string(), gemeente.to_string()],
-    )?;
+    let n = store::care_forms::set_held(tx, gemeente, form, held)?;
     if n == 0 {
         return Ok(false);
     }
     audit::record(
-        conn,
+        tx,
         &Event {
             gemeente,
             actor,
@@ -111,29 +89,19 @@ pub fn set_held(
 
 /// Deletes the gemeente's open forms older than the maximum that are not held, with one
 /// audit entry per form. Runs inside the retention job's transaction. Returns how many.
-pub fn delete_expired(
-    conn: &Connection,
-    gemeente: GemeenteId,
-    now: Timestamp,
-) -> Result<usize, DbError> {
-    let p = retention::periods(conn, gemeente)?;
+pub fn delete_expired(tx: &Tx, gemeente: GemeenteId, now: Timestamp) -> Result<usize, DbError> {
+    let p = retention::periods(tx.legacy_conn(), gemeente)?;
     let before = months_before(now, p.open_form_months).as_millisecond();
-    let ids: Vec<String> = conn
-        .prepare_cached(&format!(
-            "SELECT id FROM care_form WHERE gemeente_id = ?1 AND {OPEN} AND held = 0
-               AND updated_at < ?2"
-        ))?
-        .query_map(params![gemeente.to_string(), before], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let ids = store::care_forms::open_unheld_changed_before(tx, gemeente, before)?;
     for id in &ids {
-        conn.execute("DELETE FROM care_form WHERE id = ?1", params![id])?;
+        store::care_forms::delete(tx, *id)?;
         audit::record(
-            conn,
+            tx,
             &Event {
                 gemeente,
                 actor: &Actor::system(),
                 action: Action::Retention,
-                form: id.parse().ok(),
+                form: Some(*id),
                 address: None,
                 detail: format!(
                     "open formulier verwijderd: {} maanden niet gewijzigd en niet bewust vastgehouden",

@@ -25,7 +25,8 @@ use super::keys::OpenError;
 use crate::audit::ClientAddr;
 use crate::auth::{Page, WebUser, roles};
 use crate::error::ApiError;
-use crate::state::{self, AppState};
+use crate::state::AppState;
+use crate::store;
 use crate::web::layout;
 
 /// The inbox's own styles, on top of the shared stylesheet.
@@ -174,8 +175,8 @@ fn key_panel(has_key: bool, unlocked: bool, back: &str) -> Markup {
 async fn key_state(state: &Arc<AppState>, user: &WebUser) -> Result<(bool, bool), ApiError> {
     let gemeente = user.gemeente;
     let has_key = state
-        .db
-        .read(move |c| Ok(state::current_meldpunt_key(c, gemeente)?.is_some()))
+        .store
+        .read(move |tx| Ok(store::meldpunt_keys::current(tx, gemeente)?.is_some()))
         .await?;
     Ok((has_key, super::ring(state, user).is_some()))
 }
@@ -224,8 +225,8 @@ async fn inbox_page(
     };
     let gemeente = user.gemeente;
     let fingerprint = match state
-        .db
-        .read(move |c| super::keys::root_fingerprint(c, gemeente))
+        .store
+        .read(move |tx| super::keys::root_fingerprint(tx, gemeente))
         .await
     {
         Ok(f) => f,
@@ -243,8 +244,8 @@ async fn inbox_page(
     let open = rows.iter().filter(|r| !inbox::is_final(&r.status)).count();
     let gemeente = user.gemeente;
     let stale = match state
-        .db
-        .read(move |c| super::open_forms::stale(c, gemeente, now))
+        .store
+        .read(move |tx| super::open_forms::stale(tx, gemeente, now))
         .await
     {
         Ok(s) => s,
@@ -363,8 +364,8 @@ async fn hold(
     let gemeente = user.gemeente;
     let now = crate::db::now_ms();
     match state
-        .db
-        .write(move |c| super::open_forms::set_held(c, gemeente, id, held, &actor, now))
+        .store
+        .write(move |tx| super::open_forms::set_held(tx, gemeente, id, held, &actor, now))
         .await
     {
         Ok(true) => Redirect::to("/meldpunt?melding=opgeslagen").into_response(),
@@ -539,7 +540,11 @@ async fn form_page(
     if !unlocked {
         // Locked: the routing data only, and the unlock form that comes back here.
         let gemeente = user.gemeente;
-        let row = match state.db.read(move |c| inbox::get(c, gemeente, id)).await {
+        let row = match state
+            .store
+            .read(move |tx| inbox::get(tx, gemeente, id))
+            .await
+        {
             Ok(Some(r)) => r,
             Ok(None) => return error_page(&user, ApiError::NotFound),
             Err(e) => return error_page(&user, e.into()),

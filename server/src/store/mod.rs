@@ -13,6 +13,10 @@
 //!
 //! One module per concept; each owns its tables:
 //! - [`devices`]: a phone's own reports (outbox counts, key refusals).
+//! - [`care_forms`]: sealed care forms in the meldpunt inbox, their handling, feedback to
+//!   the reporter and the open-forms retention marks.
+//! - [`meldpunt_keys`]: the meldpunt's key rows and the signed key chain.
+//! - [`audit`]: the audit log's rows and each gemeente's chain head.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,7 +25,10 @@ use rusqlite::Connection;
 
 use crate::db::{Db, DbError};
 
+pub mod audit;
+pub mod care_forms;
 pub mod devices;
+pub mod meldpunt_keys;
 
 /// An open transaction (from [`Store::write`]) or a consistent read (from
 /// [`Store::read`]). Only the store modules can reach the connection inside.

@@ -145,7 +145,7 @@ fn overview(
         users: users.iter().filter(|u| !u.disabled).count(),
         phones: active.len(),
         unsent: active.iter().filter_map(|d| d.unsent).sum(),
-        key: crate::meldpunt::keys::status(c, g)?,
+        key: crate::meldpunt::keys::status(&crate::store::Tx::legacy(c), g)?,
     })
 }
 

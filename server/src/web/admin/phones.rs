@@ -205,7 +205,8 @@ async fn issue_code(
         .db
         .write(move |c| {
             Ok(admin::issue_code(c, &caller, &n).and_then(|code| {
-                let fp: Option<Fingerprint> = crate::meldpunt::keys::root_fingerprint(c, g)?;
+                let fp: Option<Fingerprint> =
+                    crate::meldpunt::keys::root_fingerprint(&crate::store::Tx::legacy(c), g)?;
                 Ok((code, fp))
             }))
         })

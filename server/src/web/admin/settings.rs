@@ -67,7 +67,12 @@ async fn show(
     let g = user.gemeente;
     let data = state
         .db
-        .read(move |c| Ok((retention::periods(c, g)?, keys::status(c, g)?)))
+        .read(move |c| {
+            Ok((
+                retention::periods(c, g)?,
+                keys::status(&crate::store::Tx::legacy(c), g)?,
+            ))
+        })
         .await;
     let (p, key) = match data {
         Ok(d) => d,

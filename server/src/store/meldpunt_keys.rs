@@ -1,0 +1,198 @@
+//! The meldpunt's keys (`meldpunt_key`): per gemeente, each age recipient with its
+//! passphrase-wrapped identity and signing seed, and the signed link of the key chain that
+//! phones verify (sequence, signing key, validity, signature).
+//!
+//! The cryptography (wrapping, unwrapping, signing the chain, which key is the root) stays
+//! in [`crate::meldpunt::keys`]; this module only keeps and fetches the rows. It also reads
+//! a web session's expiry (never writes it), because an unlocked key ring is held no
+//! longer than the session that unlocked it.
+
+use avondronde_shared::GemeenteId;
+use avondronde_shared::care::RecipientKeyId;
+use avondronde_shared::keychain::KeyLink;
+use avondronde_shared::sync::MeldpuntKey;
+use rusqlite::{OptionalExtension, params};
+
+use super::Tx;
+use crate::db::DbError;
+use crate::meldpunt::keys::StoredKey;
+
+/// A gemeente's keys, oldest first. A link whose stored fields are incomplete or out of
+/// range reads as `None` (a key made before key chains existed).
+pub fn load(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<StoredKey>, DbError> {
+    let mut stmt = tx.conn().prepare_cached(
+        "SELECT id, recipient, identity, created_at, retired_at, signing_seed,
+                seq, signing_key, valid_from, valid_until, signature
+         FROM meldpunt_key
+         WHERE gemeente_id = ?1 ORDER BY created_at, rowid",
+    )?;
+    let rows = stmt.query_map(params![gemeente], |r| {
+        let id = RecipientKeyId(r.get(0)?);
+        let recipient: String = r.get(1)?;
+        let link = match (
+            r.get::<_, Option<u32>>(6)?,
+            r.get::<_, Option<String>>(7)?,
+            r.get::<_, Option<i64>>(8)?,
+            r.get::<_, Option<i64>>(9)?,
+            r.get::<_, Option<String>>(10)?,
+        ) {
+            (Some(seq), Some(signing_key), Some(from), Some(until), Some(signature)) => {
+                match (
+                    jiff::Timestamp::from_millisecond(from),
+                    jiff::Timestamp::from_millisecond(until),
+                ) {
+                    (Ok(valid_from), Ok(valid_until)) => Some(KeyLink {
+                        seq,
+                        gemeente,
+                        signing_key,
+                        recipient_id: id.clone(),
+                        recipient: recipient.clone(),
+                        valid_from,
+                        valid_until,
+                        signature,
+                    }),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        Ok(StoredKey {
+            id,
+            recipient,
+            wrapped: r.get(2)?,
+            created_at: r.get(3)?,
+            retired_at: r.get(4)?,
+            signing_seed: r.get(5)?,
+            link,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The gemeente's current (unretired, newest) key: what devices seal to.
+pub fn current(tx: &Tx, gemeente: GemeenteId) -> Result<Option<MeldpuntKey>, DbError> {
+    Ok(tx
+        .conn()
+        .query_row(
+            "SELECT id, recipient FROM meldpunt_key WHERE gemeente_id = ?1 AND retired_at IS NULL
+             ORDER BY created_at DESC LIMIT 1",
+            params![gemeente],
+            |r| {
+                Ok(MeldpuntKey {
+                    id: RecipientKeyId(r.get(0)?),
+                    recipient: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// A new key row.
+#[derive(Debug, Clone, Copy)]
+pub struct NewKey<'a> {
+    /// Key id.
+    pub id: &'a RecipientKeyId,
+    /// The age recipient.
+    pub recipient: &'a str,
+    /// The identity, wrapped under the passphrase.
+    pub wrapped: &'a [u8],
+    /// Creation time, unix ms.
+    pub created_at: i64,
+    /// The signing seed, wrapped under the passphrase.
+    pub signing_seed: &'a [u8],
+    /// The signed link.
+    pub link: &'a KeyLink,
+}
+
+/// Stores a new key of the gemeente.
+pub fn insert(tx: &Tx, gemeente: GemeenteId, key: &NewKey<'_>) -> Result<(), DbError> {
+    tx.conn().execute(
+        "INSERT INTO meldpunt_key (id, gemeente_id, recipient, identity, created_at,
+                                   signing_seed, seq, signing_key, valid_from, valid_until,
+                                   signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            key.id.0,
+            gemeente,
+            key.recipient,
+            key.wrapped,
+            key.created_at,
+            key.signing_seed,
+            key.link.seq,
+            key.link.signing_key,
+            key.link.valid_from.as_millisecond(),
+            key.link.valid_until.as_millisecond(),
+            key.link.signature,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Replaces a key's wrapped identity (a rotation re-wraps it under the new passphrase).
+pub fn set_identity(
+    tx: &Tx,
+    gemeente: GemeenteId,
+    id: &RecipientKeyId,
+    wrapped: &[u8],
+) -> Result<(), DbError> {
+    tx.conn().execute(
+        "UPDATE meldpunt_key SET identity = ?1 WHERE id = ?2 AND gemeente_id = ?3",
+        params![wrapped, id.0, gemeente],
+    )?;
+    Ok(())
+}
+
+/// Replaces a key's wrapped signing seed.
+pub fn set_signing_seed(
+    tx: &Tx,
+    gemeente: GemeenteId,
+    id: &RecipientKeyId,
+    wrapped: &[u8],
+) -> Result<(), DbError> {
+    tx.conn().execute(
+        "UPDATE meldpunt_key SET signing_seed = ?1 WHERE id = ?2 AND gemeente_id = ?3",
+        params![wrapped, id.0, gemeente],
+    )?;
+    Ok(())
+}
+
+/// Retires the gemeente's current key(s) at `now_ms`.
+pub fn retire_current(tx: &Tx, gemeente: GemeenteId, now_ms: i64) -> Result<(), DbError> {
+    tx.conn().execute(
+        "UPDATE meldpunt_key SET retired_at = ?1 WHERE gemeente_id = ?2 AND retired_at IS NULL",
+        params![now_ms, gemeente],
+    )?;
+    Ok(())
+}
+
+/// Runs `f` all-or-nothing in a savepoint, which works alone and inside the writer's
+/// transaction: if `f` fails, everything it wrote is undone and its error returned.
+pub fn in_savepoint<T, E: From<DbError>>(
+    tx: &Tx,
+    f: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
+    let conn = tx.conn();
+    conn.execute_batch("SAVEPOINT meldpunt_key_op")
+        .map_err(DbError::from)?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("RELEASE meldpunt_key_op")
+                .map_err(DbError::from)?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO meldpunt_key_op; RELEASE meldpunt_key_op")
+                .map_err(DbError::from)?;
+            Err(e)
+        }
+    }
+}
+
+/// When the web session with this token hash expires (unix ms), if it exists.
+pub fn session_expiry(tx: &Tx, token_hash: &[u8]) -> Result<Option<i64>, DbError> {
+    Ok(tx
+        .conn()
+        .prepare_cached("SELECT expires_at FROM web_session WHERE token_hash = ?1")?
+        .query_row(params![token_hash], |r| r.get(0))
+        .optional()?)
+}
