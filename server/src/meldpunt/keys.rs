@@ -790,7 +790,7 @@ mod tests {
 
     fn gemeente(conn: &Connection) -> GemeenteId {
         crate::setup::create_gemeente(
-            conn,
+            &crate::store::Tx::legacy(conn),
             "Test",
             "GM0001",
             &avondronde_shared::norms::NormSet::rotterdam(),
@@ -830,7 +830,7 @@ mod tests {
 
     fn gemeente_b(conn: &Connection) -> GemeenteId {
         crate::setup::create_gemeente(
-            conn,
+            &crate::store::Tx::legacy(conn),
             "B",
             "GM0002",
             &avondronde_shared::norms::NormSet::rotterdam(),

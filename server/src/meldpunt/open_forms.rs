@@ -38,7 +38,7 @@ pub fn stale(
     gemeente: GemeenteId,
     now: Timestamp,
 ) -> Result<Vec<StaleForm>, DbError> {
-    let p = retention::periods(conn, gemeente)?;
+    let p = retention::periods(&crate::store::Tx::legacy(conn), gemeente)?;
     let warn_before = months_before(now, p.open_form_warn_months).as_millisecond();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, updated_at, held FROM care_form
@@ -116,7 +116,7 @@ pub fn delete_expired(
     gemeente: GemeenteId,
     now: Timestamp,
 ) -> Result<usize, DbError> {
-    let p = retention::periods(conn, gemeente)?;
+    let p = retention::periods(&crate::store::Tx::legacy(conn), gemeente)?;
     let before = months_before(now, p.open_form_months).as_millisecond();
     let ids: Vec<String> = conn
         .prepare_cached(&format!(

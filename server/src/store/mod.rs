@@ -13,6 +13,9 @@
 //!
 //! One module per concept; each owns its tables:
 //! - [`devices`]: a phone's own reports (outbox counts, key refusals).
+//! - [`retention`]: the retention periods and the sweeps that delete and archive by age.
+//! - [`rules`]: norm sets and area rules as the admin changes them.
+//! - [`setup`]: gemeenten, wijken and places as set up and imported.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +25,9 @@ use rusqlite::Connection;
 use crate::db::{Db, DbError};
 
 pub mod devices;
+pub mod retention;
+pub mod rules;
+pub mod setup;
 
 /// An open transaction (from [`Store::write`]) or a consistent read (from
 /// [`Store::read`]). Only the store modules can reach the connection inside.
