@@ -261,7 +261,7 @@ mod tests {
     use rusqlite::{Connection, params};
 
     fn contact(conn: &Connection, g: GemeenteId, observed_at: Timestamp, hour_band: (u16, u16)) {
-        let id = avondronde_shared::ContactId::new().to_string();
+        let id = avondronde_shared::ContactId::new();
         conn.execute(
             "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id,
                observed_at, utc_offset_s, received_at, clock_skew_ms, skew_flag, source,
@@ -269,18 +269,12 @@ mod tests {
                brought_home, past_norm, cell_r9)
              VALUES (?1, 1, 'd', 'u', ?2, 'r', 'w1', ?3, 3600, 0, 0, 0, 'gps',
                0, ?4, ?5, 0, 0, 0, '[]', '[]', 1, 1, 42)",
-            params![
-                id,
-                g.to_string(),
-                observed_at.as_second(),
-                hour_band.0,
-                hour_band.1
-            ],
+            params![id, g, observed_at.as_second(), hour_band.0, hour_band.1],
         )
         .expect("contact");
         conn.execute(
             "INSERT INTO correction (id, contact_id, seq, facts) VALUES (?1, ?2, 2, '{}')",
-            params![avondronde_shared::CorrectionId::new().to_string(), id],
+            params![avondronde_shared::CorrectionId::new(), id],
         )
         .expect("correction");
     }
@@ -292,8 +286,8 @@ mod tests {
                updated_at, feedback_seq)
              VALUES (?1, 1, 'd', 'u', ?2, 'c', 'boa', '6-9', 0, 0, 'k', x'00', ?3, ?4, 1)",
             params![
-                avondronde_shared::CareFormId::new().to_string(),
-                g.to_string(),
+                avondronde_shared::CareFormId::new(),
+                g,
                 status,
                 updated_at.as_millisecond()
             ],
@@ -438,7 +432,7 @@ mod tests {
             .map(|c| u64::from(*c))
             .collect();
         let now: Timestamp = "2026-11-20T12:00:00Z".parse().expect("now");
-        let wijk_id = wijk.id.to_string();
+        let wijk_id = wijk.id;
         // 400 contacts in 2024 (past the 24 months) and 2025–2026, with repeated facts
         // so that archive rows group several contacts, and a few without a cell.
         let behaviours = ["[]", "[\"hanging_around\"]", "[\"nuisance\",\"alcohol\"]"];
@@ -458,9 +452,9 @@ mod tests {
                      VALUES (?1, ?2, 'd', 'u', ?3, 'r', ?4, ?5, 3600, 0, 0, 0, 'gps',
                        0, ?6, ?7, 1, 0, 0, ?8, '[]', ?9, ?10, ?11)",
                 params![
-                    avondronde_shared::ContactId::new().to_string(),
+                    avondronde_shared::ContactId::new(),
                     i + 1,
-                    g.to_string(),
+                    g,
                     wijk_id,
                     at.as_second(),
                     k % 3,
