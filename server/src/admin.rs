@@ -120,25 +120,6 @@ fn target(conn: &Connection, caller: &Caller, username: &str) -> Result<Target, 
     Ok(t)
 }
 
-/// [`atomically`] for any error type that a storage error converts into (the rules
-/// module has its own).
-pub(crate) fn atomically_with<T, E: From<rusqlite::Error>>(
-    conn: &Connection,
-    f: impl FnOnce() -> Result<T, E>,
-) -> Result<T, E> {
-    conn.execute_batch("SAVEPOINT admin_op")?;
-    match f() {
-        Ok(v) => {
-            conn.execute_batch("RELEASE admin_op")?;
-            Ok(v)
-        }
-        Err(e) => {
-            conn.execute_batch("ROLLBACK TO admin_op; RELEASE admin_op")?;
-            Err(e)
-        }
-    }
-}
-
 /// Runs `f` all-or-nothing in a savepoint, which works both on its own (the command
 /// line) and inside the database writer's transaction (the server).
 fn atomically<T>(
@@ -278,11 +259,17 @@ pub fn add_user(
         _ => {}
     }
     atomically(conn, || {
-        let id =
-            crate::setup::add_user(conn, gemeente, name, new.role, None).map_err(|e| match e {
-                crate::setup::SetupError::Db(e) => AdminError::Db(e),
-                other => AdminError::Input(other.to_string()),
-            })?;
+        let id = crate::setup::add_user(
+            &crate::store::Tx::legacy(conn),
+            gemeente,
+            name,
+            new.role,
+            None,
+        )
+        .map_err(|e| match e {
+            crate::setup::SetupError::Db(e) => AdminError::Db(e),
+            other => AdminError::Input(other.to_string()),
+        })?;
         let now = now_ms();
         if new.role == Role::Coordinator {
             crate::hotspot::scope::assign_wijken(conn, name, &new.wijken, &caller.actor, now)
@@ -680,7 +667,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let conn = crate::db::open_connection(&dir.path().join("t.sqlite")).expect("open");
         let g = setup::create_gemeente(
-            &conn,
+            &crate::store::Tx::legacy(&conn),
             "Test",
             "GM9999",
             &avondronde_shared::norms::NormSet::rotterdam(),
@@ -694,20 +681,34 @@ mod tests {
         let (_dir, conn, g) = db();
         for role in [Role::Admin, Role::Meldpunt, Role::Coordinator] {
             let name = format!("x-{}", role.code());
-            setup::add_user(&conn, g, &name, role, None).expect("user");
+            setup::add_user(&crate::store::Tx::legacy(&conn), g, &name, role, None).expect("user");
             assert!(matches!(
                 issue_code(&conn, &Caller::cli(), &name),
                 Err(AdminError::NotFieldUser)
             ));
         }
-        setup::add_user(&conn, g, "coach", Role::Straatcoach, None).expect("user");
+        setup::add_user(
+            &crate::store::Tx::legacy(&conn),
+            g,
+            "coach",
+            Role::Straatcoach,
+            None,
+        )
+        .expect("user");
         assert!(issue_code(&conn, &Caller::cli(), "coach").is_ok());
     }
 
     #[test]
     fn a_disabled_field_user_gets_no_enrolment_code() {
         let (_dir, conn, g) = db();
-        setup::add_user(&conn, g, "coach", Role::Straatcoach, None).expect("user");
+        setup::add_user(
+            &crate::store::Tx::legacy(&conn),
+            g,
+            "coach",
+            Role::Straatcoach,
+            None,
+        )
+        .expect("user");
         disable_user(&conn, &Caller::cli(), "coach").expect("disable");
         let codes = |c: &Connection| -> i64 {
             c.query_row("SELECT COUNT(*) FROM enrolment_code", [], |r| r.get(0))
@@ -722,9 +723,16 @@ mod tests {
     #[test]
     fn a_reset_code_works_once_and_only_for_its_user() {
         let (_dir, conn, g) = db();
-        setup::add_user(&conn, g, "mp", Role::Meldpunt, Some("oud-wachtwoord-123")).expect("user");
         setup::add_user(
-            &conn,
+            &crate::store::Tx::legacy(&conn),
+            g,
+            "mp",
+            Role::Meldpunt,
+            Some("oud-wachtwoord-123"),
+        )
+        .expect("user");
+        setup::add_user(
+            &crate::store::Tx::legacy(&conn),
             g,
             "ander",
             Role::Meldpunt,

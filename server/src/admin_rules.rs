@@ -3,19 +3,21 @@
 //! admin (`/beheer/normen`, `/beheer/gebiedsregels`, `/beheer/wijken`) calls these; each
 //! validates with the shared norm engine, applies all-or-nothing, writes the audit log in
 //! the same transaction and bumps the gemeente's config version, so phones get the change
-//! with their next pull. Errors are Dutch, for the admin.
+//! with their next pull. Errors are Dutch, for the admin. What is kept and how lives in
+//! [`crate::store::rules`] and [`crate::store::setup`].
 
 use avondronde_shared::area::{Place, is_wijk_code};
 use avondronde_shared::norms::{AreaRule, AreaRuleWarning, NormSet};
 use avondronde_shared::{AreaRuleId, GemeenteId, WijkId};
 use geo::{Intersects, MultiPolygon, Point};
 use jiff::civil::{Date, Time};
-use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::admin::{Caller, atomically_with, record as record_event};
+use crate::admin::{Caller, record as record_event};
 use crate::audit::Action;
 use crate::db::DbError;
 use crate::state::bump_config;
+use crate::store::rules::atomically;
+use crate::store::{self, Tx};
 
 /// Why a change was refused. The messages are Dutch, for the admin.
 #[derive(Debug, thiserror::Error)]
@@ -31,12 +33,6 @@ pub enum RulesError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for RulesError {
-    fn from(e: rusqlite::Error) -> Self {
-        RulesError::Db(e.into())
-    }
-}
-
 impl From<crate::admin::AdminError> for RulesError {
     fn from(e: crate::admin::AdminError) -> Self {
         match e {
@@ -45,10 +41,6 @@ impl From<crate::admin::AdminError> for RulesError {
             other => RulesError::Invalid(other.to_string()),
         }
     }
-}
-
-fn json(v: &impl serde::Serialize) -> Result<String, RulesError> {
-    Ok(serde_json::to_string(v).map_err(DbError::Json)?)
 }
 
 /// Parses a time of day as the admin types it, `uu:mm` from 00:00 to 23:59.
@@ -115,21 +107,18 @@ pub fn check_norms(norms: &NormSet) -> Result<(), RulesError> {
 }
 
 /// Replaces the gemeente's buitenspeelnormen (area rules stay as they are).
-pub fn set_norms(conn: &Connection, caller: &Caller, norms: &NormSet) -> Result<(), RulesError> {
+pub fn set_norms(tx: &Tx, caller: &Caller, norms: &NormSet) -> Result<(), RulesError> {
     check_norms(norms)?;
     let gemeente = scope(caller)?;
-    atomically_with(conn, || {
-        let changed = conn.execute(
-            "UPDATE gemeente SET norms = ?1 WHERE id = ?2",
-            params![json(norms)?, gemeente.to_string()],
-        )?;
+    atomically(tx, || {
+        let changed = store::rules::set_norms(tx, gemeente, norms)?;
         if changed == 0 {
             return Err(RulesError::NotFound);
         }
-        bump_config(conn, gemeente)?;
+        bump_config(tx.legacy_conn(), gemeente)?;
         let t = |t: Option<Time>| t.map_or("geen".to_owned(), time_nl);
         record_event(
-            conn,
+            tx.legacy_conn(),
             caller,
             gemeente,
             Action::Norms,
@@ -192,7 +181,7 @@ pub fn last_allowed_day(from: Date) -> Date {
 
 /// Stores a new area rule for the caller's gemeente.
 pub fn add_area_rule(
-    conn: &Connection,
+    tx: &Tx,
     caller: &Caller,
     rule: &AreaRule,
 ) -> Result<Vec<AreaRuleWarning>, RulesError> {
@@ -201,13 +190,13 @@ pub fn add_area_rule(
         return Err(RulesError::NotFound);
     }
     let warnings = check_area_rule(rule)?;
-    atomically_with(conn, || {
-        crate::setup::add_area_rule(conn, rule).map_err(|e| match e {
+    atomically(tx, || {
+        crate::setup::add_area_rule(tx, rule).map_err(|e| match e {
             crate::setup::SetupError::Db(e) => RulesError::Db(e),
             other => RulesError::Invalid(other.to_string()),
         })?;
         record_event(
-            conn,
+            tx.legacy_conn(),
             caller,
             gemeente,
             Action::AreaRule,
@@ -225,32 +214,25 @@ pub fn add_area_rule(
 }
 
 /// The gemeente's area rules, newest validity first.
-pub fn list_area_rules(conn: &Connection, caller: &Caller) -> Result<Vec<AreaRule>, RulesError> {
+pub fn list_area_rules(tx: &Tx, caller: &Caller) -> Result<Vec<AreaRule>, RulesError> {
     let gemeente = scope(caller)?;
-    let mut stmt = conn.prepare("SELECT rule FROM area_rule WHERE gemeente_id = ?1")?;
-    let mut rules: Vec<AreaRule> = stmt
-        .query_map(params![gemeente.to_string()], |r| r.get::<_, String>(0))?
-        .map(|j| Ok(serde_json::from_str(&j?).map_err(DbError::Json)?))
-        .collect::<Result<_, RulesError>>()?;
+    let mut rules = store::rules::area_rules_of(tx, gemeente)?;
     rules.sort_by_key(|r| std::cmp::Reverse(r.valid_from));
     Ok(rules)
 }
 
 /// Ends (removes) an area rule: phones stop applying it with their next pull. The audit
 /// log keeps what it was.
-pub fn end_area_rule(conn: &Connection, caller: &Caller, id: AreaRuleId) -> Result<(), RulesError> {
+pub fn end_area_rule(tx: &Tx, caller: &Caller, id: AreaRuleId) -> Result<(), RulesError> {
     let gemeente = scope(caller)?;
-    atomically_with(conn, || {
-        let gone = conn.execute(
-            "DELETE FROM area_rule WHERE id = ?1 AND gemeente_id = ?2",
-            params![id.to_string(), gemeente.to_string()],
-        )?;
+    atomically(tx, || {
+        let gone = store::rules::delete_area_rule(tx, id, gemeente)?;
         if gone == 0 {
             return Err(RulesError::NotFound);
         }
-        bump_config(conn, gemeente)?;
+        bump_config(tx.legacy_conn(), gemeente)?;
         record_event(
-            conn,
+            tx.legacy_conn(),
             caller,
             gemeente,
             Action::AreaRule,
@@ -261,35 +243,9 @@ pub fn end_area_rule(conn: &Connection, caller: &Caller, id: AreaRuleId) -> Resu
 }
 
 /// The gemeente's hangplekken (named places).
-pub fn places(conn: &Connection, caller: &Caller) -> Result<Vec<Place>, RulesError> {
+pub fn places(tx: &Tx, caller: &Caller) -> Result<Vec<Place>, RulesError> {
     let gemeente = scope(caller)?;
-    let mut stmt = conn.prepare(
-        "SELECT p.id, p.wijk_id, p.name, p.lat, p.lon FROM place p JOIN wijk w ON w.id = p.wijk_id
-         WHERE w.gemeente_id = ?1 ORDER BY p.name",
-    )?;
-    let rows = stmt.query_map(params![gemeente.to_string()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, f64>(3)?,
-            r.get::<_, f64>(4)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, wijk, name, lat, lon) = row?;
-        if let (Ok(id), Ok(wijk)) = (id.parse(), wijk.parse()) {
-            out.push(Place {
-                id,
-                wijk,
-                name,
-                lat,
-                lon,
-            });
-        }
-    }
-    Ok(out)
+    Ok(store::setup::places_of_gemeente(tx, gemeente)?)
 }
 
 /// The names of the hangplekken that lie in an area (boundary included).
@@ -441,7 +397,7 @@ fn reproject_rd(boundary: &MultiPolygon<f64>) -> Option<MultiPolygon<f64>> {
 /// coordinators stay with it). A code that belongs to another gemeente refuses the whole
 /// file. Returns (added, updated).
 pub fn import_wijken(
-    conn: &Connection,
+    tx: &Tx,
     caller: &Caller,
     wijken: &[ParsedWijk],
 ) -> Result<(usize, usize), RulesError> {
@@ -451,22 +407,12 @@ pub fn import_wijken(
             "Het bestand bevat geen wijken (geen features).".into(),
         ));
     }
-    atomically_with(conn, || {
+    atomically(tx, || {
         let (mut added, mut updated) = (0, 0);
         for w in wijken {
-            let owner: Option<(String, String)> = conn
-                .query_row(
-                    "SELECT id, gemeente_id FROM wijk WHERE code = ?1",
-                    params![w.code],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            match owner {
-                Some((id, g)) if g == gemeente.to_string() => {
-                    conn.execute(
-                        "UPDATE wijk SET name = ?1, boundary = ?2 WHERE id = ?3",
-                        params![w.name, json(&w.boundary)?, id],
-                    )?;
+            match store::setup::wijk_by_code(tx, &w.code)? {
+                Some((id, g)) if g == gemeente => {
+                    store::setup::update_wijk(tx, id, &w.name, &w.boundary)?;
                     updated += 1;
                 }
                 Some(_) => {
@@ -476,23 +422,21 @@ pub fn import_wijken(
                     )));
                 }
                 None => {
-                    conn.execute(
-                        "INSERT INTO wijk (id, gemeente_id, code, name, boundary) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![
-                            WijkId::new().to_string(),
-                            gemeente.to_string(),
-                            w.code,
-                            w.name,
-                            json(&w.boundary)?
-                        ],
+                    store::setup::insert_wijk(
+                        tx,
+                        WijkId::new(),
+                        gemeente,
+                        &w.code,
+                        &w.name,
+                        &w.boundary,
                     )?;
                     added += 1;
                 }
             }
         }
-        bump_config(conn, gemeente)?;
+        bump_config(tx.legacy_conn(), gemeente)?;
         record_event(
-            conn,
+            tx.legacy_conn(),
             caller,
             gemeente,
             Action::Wijken,

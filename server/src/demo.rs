@@ -179,21 +179,24 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
     let meldpunt_passphrase = password(&mut secret_rng);
     let setup_passphrase = meldpunt_passphrase.clone();
     let (gemeente, wijken, places, field, totp) = state
-        .db
-        .write(move |c| {
+        .store
+        .write(move |tx| {
+            // Set-up goes through the set-up functions; what other modules own (wijk
+            // assignment, TOTP, enrolment, the meldpunt key) through theirs.
+            let c = tx.legacy_conn();
             let run = || -> Result<_, SetupError> {
-                let g = setup::create_gemeente(c, "Rotterdam", "GM0599", &NormSet::rotterdam())?;
+                let g = setup::create_gemeente(tx, "Rotterdam", "GM0599", &NormSet::rotterdam())?;
                 let wijken: Vec<(WijkId, MultiPolygon<f64>)> = wijk_shapes()
                     .into_iter()
                     .map(|(code, name, shape)| {
-                        Ok((setup::create_wijk(c, g, code, name, &shape)?, shape))
+                        Ok((setup::create_wijk(tx, g, code, name, &shape)?, shape))
                     })
                     .collect::<Result<_, SetupError>>()?;
                 let places: Vec<(PlaceId, f64, f64, f64, usize)> = PLACES
                     .iter()
                     .map(|&(name, lat, lon, weight, w)| {
                         Ok((
-                            setup::add_place(c, wijken[w].0, name, lat, lon)?,
+                            setup::add_place(tx, wijken[w].0, name, lat, lon)?,
                             lat,
                             lon,
                             weight,
@@ -204,7 +207,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
                 let mut field = Vec::new();
                 let mut totp = Vec::new();
                 for (role, name, pw) in &setup_logins {
-                    let user = setup::add_user(c, g, name, *role, Some(pw))?;
+                    let user = setup::add_user(tx, g, name, *role, Some(pw))?;
                     if *role == Role::Coordinator {
                         // The demo coordinator sees both demo wijken (issue 9).
                         crate::hotspot::scope::assign_all_wijken(c, user, 0)
@@ -241,8 +244,8 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
     let rules = {
         let st = state.clone();
         state
-            .db
-            .read(move |c| st.gemeente_rules(c, gemeente))
+            .store
+            .read(move |tx| st.gemeente_rules(tx.legacy_conn(), gemeente))
             .await?
     };
     let mut rng = ChaCha8Rng::seed_from_u64(59_903);
@@ -260,8 +263,8 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
                 skew_ms: 0,
             };
             state
-                .db
-                .write(move |c| ingest::commit(c, &ctx, prepared))
+                .store
+                .write(move |tx| ingest::commit(tx.legacy_conn(), &ctx, prepared))
                 .await?;
         }
     }
@@ -271,11 +274,11 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
     let codes = {
         let field_users: Vec<_> = field.iter().map(|d| d.user).collect();
         state
-            .db
-            .write(move |c| {
+            .store
+            .write(move |tx| {
                 field_users
                     .iter()
-                    .map(|u| auth::issue_enrolment_code(c, *u, ENROLMENT_TTL_MS))
+                    .map(|u| auth::issue_enrolment_code(tx.legacy_conn(), *u, ENROLMENT_TTL_MS))
                     .collect::<Result<Vec<_>, _>>()
             })
             .await?

@@ -364,11 +364,12 @@ async fn shutdown_signal() {
 
 fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
     use avondronde_server::admin::{self, Caller};
+    use avondronde_server::store::Tx;
     use avondronde_shared::Role;
     match action {
         Admin::CreateGemeente { name, code } => {
             let id = setup::create_gemeente(
-                conn,
+                &Tx::legacy(conn),
                 &name,
                 &code,
                 &avondronde_shared::norms::NormSet::rotterdam(),
@@ -376,13 +377,13 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             println!("gemeente {name} ({code}) created: {id}");
         }
         Admin::ImportWijken { gemeente, file } => {
-            let g = setup::gemeente_by_code(conn, &gemeente)?;
-            let ids = setup::import_wijken(conn, g, &file)?;
+            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
+            let ids = setup::import_wijken(&Tx::legacy(conn), g, &file)?;
             println!("{} wijken imported", ids.len());
         }
         Admin::SetNorms { gemeente, file } => {
-            let g = setup::gemeente_by_code(conn, &gemeente)?;
-            for w in setup::set_norms(conn, g, &file)? {
+            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
+            for w in setup::set_norms(&Tx::legacy(conn), g, &file)? {
                 println!("warning: {w}");
             }
             println!("norms set");
@@ -394,7 +395,7 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             web_login,
         } => {
             use age::secrecy::ExposeSecret;
-            let g = setup::gemeente_by_code(conn, &gemeente)?;
+            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
             let role = Role::from_code(&role).with_context(|| {
                 format!("unknown role {role:?}: use straatcoach, boa, wijkagent, coordinator, meldpunt or admin")
             })?;
@@ -402,7 +403,7 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
                 .then(|| secret("AVONDRONDE_PASSWORD", "Wachtwoord (minstens 12 tekens)"))
                 .transpose()?;
             setup::add_user(
-                conn,
+                &Tx::legacy(conn),
                 g,
                 &username,
                 role,
@@ -446,7 +447,7 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
         }
         Admin::CreateMeldpuntKey { gemeente } => {
             use avondronde_server::{audit, meldpunt::keys};
-            let g = setup::gemeente_by_code(conn, &gemeente)?;
+            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
             let p = secret(
                 "AVONDRONDE_PASSPHRASE",
                 "Wachtwoordzin voor de meldpuntsleutel",
@@ -477,7 +478,7 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
         }
         Admin::RotateMeldpuntKey { gemeente } => {
             use avondronde_server::{audit, meldpunt::keys};
-            let g = setup::gemeente_by_code(conn, &gemeente)?;
+            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
             let old = secret("AVONDRONDE_PASSPHRASE", "Huidige wachtwoordzin")?;
             let new = secret("AVONDRONDE_NEW_PASSPHRASE", "Nieuwe wachtwoordzin")?;
             let cli = audit::Actor::cli();
@@ -508,7 +509,7 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             open_form_months,
         } => {
             use avondronde_server::retention;
-            let g = setup::gemeente_by_code(conn, &gemeente)?;
+            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
             let periods = retention::Periods {
                 care_form_months,
                 contact_months,
@@ -516,7 +517,7 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
                 open_form_months,
             };
             retention::set_periods(
-                conn,
+                &Tx::legacy(conn),
                 g,
                 periods,
                 &avondronde_server::audit::Actor::cli(),
@@ -531,7 +532,7 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             contact_days,
             lock_minutes,
         } => {
-            let g = setup::gemeente_by_code(conn, &gemeente)?;
+            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
             let policy = avondronde_shared::sync::PhonePolicy {
                 contact_retention_days: contact_days,
                 lock_after_minutes: lock_minutes,
@@ -548,7 +549,8 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             );
         }
         Admin::RunRetention => {
-            let report = avondronde_server::retention::enforce(conn, jiff::Timestamp::now())?;
+            let report =
+                avondronde_server::retention::enforce(&Tx::legacy(conn), jiff::Timestamp::now())?;
             for (g, r) in report {
                 println!(
                     "{g}: {} care forms, {} contacts, {} corrections, {} rounds removed",
@@ -580,7 +582,7 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             threshold,
         } => {
             use avondronde_shared::disclosure::PtableParams;
-            let g = setup::gemeente_by_code(conn, &gemeente)?;
+            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
             let p = PtableParams {
                 max_noise,
                 variance,

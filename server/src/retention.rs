@@ -23,18 +23,21 @@
 //!
 //! [`run_daily`] enforces this once a day from `serve`, logs counts only, and writes one
 //! audit entry per gemeente where something was removed.
+//!
+//! What is kept and how (the settings, the deletes and the archive) lives in
+//! [`crate::store::retention`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use avondronde_shared::GemeenteId;
 use jiff::{Timestamp, ToSpan};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::audit::{self, Action, Actor, Event};
 use crate::db::DbError;
 use crate::state::AppState;
+use crate::store::{self, Tx};
 use avondronde_shared::time::amsterdam;
 
 /// Default care-form period, months after closing.
@@ -101,56 +104,31 @@ impl Periods {
 }
 
 /// The gemeente's periods (the defaults when none were set).
-pub fn periods(conn: &Connection, gemeente: GemeenteId) -> Result<Periods, DbError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT care_form_months, contact_months, open_form_warn_months, open_form_months
-             FROM retention_setting WHERE gemeente_id = ?1",
-        )?
-        .query_row(params![gemeente.to_string()], |r| {
-            Ok(Periods {
-                care_form_months: r.get(0)?,
-                contact_months: r.get(1)?,
-                open_form_warn_months: r
-                    .get::<_, Option<u32>>(2)?
-                    .unwrap_or(DEFAULT_OPEN_FORM_WARN_MONTHS),
-                open_form_months: r
-                    .get::<_, Option<u32>>(3)?
-                    .unwrap_or(DEFAULT_OPEN_FORM_MONTHS),
-            })
+pub fn periods(tx: &Tx, gemeente: GemeenteId) -> Result<Periods, DbError> {
+    Ok(store::retention::periods(tx, gemeente)?
+        .map(|r| Periods {
+            care_form_months: r.care_form_months,
+            contact_months: r.contact_months,
+            open_form_warn_months: r
+                .open_form_warn_months
+                .unwrap_or(DEFAULT_OPEN_FORM_WARN_MONTHS),
+            open_form_months: r.open_form_months.unwrap_or(DEFAULT_OPEN_FORM_MONTHS),
         })
-        .optional()?
         .unwrap_or_default())
 }
 
 /// Sets the gemeente's periods and records the change in its audit log.
 pub fn set_periods(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     p: Periods,
     actor: &Actor,
     now_ms: i64,
 ) -> Result<(), DbError> {
     p.validate().map_err(DbError::Domain)?;
-    conn.execute(
-        "INSERT INTO retention_setting (gemeente_id, care_form_months, contact_months, updated_at,
-           open_form_warn_months, open_form_months)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (gemeente_id) DO UPDATE SET care_form_months = excluded.care_form_months,
-           contact_months = excluded.contact_months, updated_at = excluded.updated_at,
-           open_form_warn_months = excluded.open_form_warn_months,
-           open_form_months = excluded.open_form_months",
-        params![
-            gemeente.to_string(),
-            p.care_form_months,
-            p.contact_months,
-            now_ms,
-            p.open_form_warn_months,
-            p.open_form_months
-        ],
-    )?;
+    store::retention::set_periods(tx, gemeente, &p, now_ms)?;
     audit::record(
-        &crate::store::Tx::legacy(conn),
+        tx,
         &Event {
             gemeente,
             actor,
@@ -197,61 +175,27 @@ pub fn months_before(now: Timestamp, months: u32) -> Timestamp {
 }
 
 /// Enforces every gemeente's periods at `now`, in the caller's transaction.
-pub fn enforce(conn: &Connection, now: Timestamp) -> Result<Vec<(GemeenteId, Removed)>, DbError> {
-    let gemeenten: Vec<String> = conn
-        .prepare("SELECT id FROM gemeente ORDER BY code")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+pub fn enforce(tx: &Tx, now: Timestamp) -> Result<Vec<(GemeenteId, Removed)>, DbError> {
+    let gemeenten = store::setup::gemeenten(tx)?;
     let mut out = Vec::new();
-    for g in gemeenten {
-        let gemeente: GemeenteId = g
-            .parse()
-            .map_err(|_| DbError::Domain("bad gemeente id".into()))?;
-        let p = periods(conn, gemeente)?;
+    for gemeente in gemeenten {
+        let p = periods(tx, gemeente)?;
         let forms_before = months_before(now, p.care_form_months).as_millisecond();
         let contacts_before = months_before(now, p.contact_months).as_second();
         let mut removed = Removed {
-            care_forms: conn.execute(
-                "DELETE FROM care_form WHERE gemeente_id = ?1
-                   AND status IN ('closed', 'not_taken_up') AND updated_at < ?2",
-                params![g, forms_before],
-            )?,
-            open_care_forms: crate::meldpunt::open_forms::delete_expired(
-                &crate::store::Tx::legacy(conn),
-                gemeente,
-                now,
-            )?,
+            care_forms: store::retention::delete_closed_care_forms(tx, gemeente, forms_before)?,
+            open_care_forms: crate::meldpunt::open_forms::delete_expired(tx, gemeente, now)?,
             ..Removed::default()
         };
-        conn.execute(
-            "INSERT INTO contact_archive (gemeente_id, wijk_id, hour_at, cell_r9, cell_r10,
-               n_0_5, n_6_9, n_10_11, n_12_13, n_14p, brought_home, behaviours, past_norm,
-               contacts, key_sum)
-             SELECT gemeente_id, COALESCE(wijk_id, ''), observed_at - observed_at % 3600,
-               cell_r9, cell_r10, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, brought_home,
-               behaviours, past_norm, COUNT(*), SUM(COALESCE(record_key, 0)) % 4294967296
-             FROM contact WHERE gemeente_id = ?1 AND observed_at < ?2
-             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13",
-            params![g, contacts_before],
-        )?;
-        removed.corrections = conn.execute(
-            "DELETE FROM correction WHERE contact_id IN
-               (SELECT id FROM contact WHERE gemeente_id = ?1 AND observed_at < ?2)",
-            params![g, contacts_before],
-        )?;
-        removed.contacts = conn.execute(
-            "DELETE FROM contact WHERE gemeente_id = ?1 AND observed_at < ?2",
-            params![g, contacts_before],
-        )?;
-        removed.rounds = conn.execute(
-            "DELETE FROM round WHERE started_at < ?2
-               AND user_id IN (SELECT id FROM user WHERE gemeente_id = ?1)
-               AND NOT EXISTS (SELECT 1 FROM contact c WHERE c.round_id = round.id)",
-            params![g, contacts_before],
-        )?;
+        store::retention::archive_contacts(tx, gemeente, contacts_before)?;
+        removed.corrections =
+            store::retention::delete_corrections_before(tx, gemeente, contacts_before)?;
+        removed.contacts = store::retention::delete_contacts_before(tx, gemeente, contacts_before)?;
+        removed.rounds =
+            store::retention::delete_empty_rounds_before(tx, gemeente, contacts_before)?;
         if removed.any() {
             audit::record(
-                &crate::store::Tx::legacy(conn),
+                tx,
                 &Event {
                     gemeente,
                     actor: &Actor::system(),
@@ -283,7 +227,7 @@ pub async fn run_daily(state: Arc<AppState>) {
         tokio::time::sleep(wait).await;
         wait = EVERY;
         let now = Timestamp::now();
-        match state.db.write(move |c| enforce(c, now)).await {
+        match state.store.write(move |tx| enforce(tx, now)).await {
             Ok(report) => {
                 if report.iter().any(|(_, r)| r.contacts > 0) {
                     // The map's in-memory indexes still hold the deleted contacts; the next
@@ -309,9 +253,11 @@ pub async fn run_daily(state: Arc<AppState>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Direct;
+    use rusqlite::{Connection, params};
 
     fn contact(conn: &Connection, g: GemeenteId, observed_at: Timestamp, hour_band: (u16, u16)) {
-        let id = avondronde_shared::ContactId::new().to_string();
+        let id = avondronde_shared::ContactId::new();
         conn.execute(
             "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id,
                observed_at, utc_offset_s, received_at, clock_skew_ms, skew_flag, source,
@@ -319,18 +265,12 @@ mod tests {
                brought_home, past_norm, cell_r9)
              VALUES (?1, 1, 'd', 'u', ?2, 'r', 'w1', ?3, 3600, 0, 0, 0, 'gps',
                0, ?4, ?5, 0, 0, 0, '[]', '[]', 1, 1, 42)",
-            params![
-                id,
-                g.to_string(),
-                observed_at.as_second(),
-                hour_band.0,
-                hour_band.1
-            ],
+            params![id, g, observed_at.as_second(), hour_band.0, hour_band.1],
         )
         .expect("contact");
         conn.execute(
             "INSERT INTO correction (id, contact_id, seq, facts) VALUES (?1, ?2, 2, '{}')",
-            params![avondronde_shared::CorrectionId::new().to_string(), id],
+            params![avondronde_shared::CorrectionId::new(), id],
         )
         .expect("correction");
     }
@@ -342,8 +282,8 @@ mod tests {
                updated_at, feedback_seq)
              VALUES (?1, 1, 'd', 'u', ?2, 'c', 'boa', '6-9', 0, 0, 'k', x'00', ?3, ?4, 1)",
             params![
-                avondronde_shared::CareFormId::new().to_string(),
-                g.to_string(),
+                avondronde_shared::CareFormId::new(),
+                g,
                 status,
                 updated_at.as_millisecond()
             ],
@@ -355,6 +295,7 @@ mod tests {
     fn expired_records_go_and_their_aggregates_stay() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (conn, g) = crate::setup::test_gemeente_db(&dir.path().join("r.db"));
+        let mut store = Direct::open(&dir.path().join("r.db")).expect("store");
         let now: Timestamp = "2026-11-20T12:00:00Z".parse().expect("now");
         let months = |m: i64| {
             now.to_zoned(amsterdam())
@@ -387,7 +328,7 @@ mod tests {
         .expect("held");
         form(&conn, g, "visit_planned", months(4));
 
-        let report = enforce(&conn, now).expect("enforce");
+        let report = store.transaction(|tx| enforce(tx, now)).expect("enforce");
         assert_eq!(
             report,
             vec![(
@@ -458,7 +399,10 @@ mod tests {
             "one summary and one per deleted open form"
         );
         // A second run finds nothing and records nothing.
-        assert_eq!(enforce(&conn, now).expect("again")[0].1, Removed::default());
+        assert_eq!(
+            store.transaction(|tx| enforce(tx, now)).expect("again")[0].1,
+            Removed::default()
+        );
         assert_eq!(
             count("SELECT COUNT(*) FROM audit_log WHERE action = 'retention'"),
             2
@@ -478,6 +422,7 @@ mod tests {
 
         let dir = tempfile::tempdir().expect("tempdir");
         let (conn, g) = crate::setup::test_gemeente_db(&dir.path().join("a.db"));
+        let mut store = Direct::open(&dir.path().join("a.db")).expect("store");
         let db = crate::db::Db::open(&dir.path().join("a.db")).expect("db");
         let wijk = delfshaven();
         let cells9: Vec<u64> = StudyArea::of(&wijk.boundary, Res::Nine)
@@ -488,7 +433,7 @@ mod tests {
             .map(|c| u64::from(*c))
             .collect();
         let now: Timestamp = "2026-11-20T12:00:00Z".parse().expect("now");
-        let wijk_id = wijk.id.to_string();
+        let wijk_id = wijk.id;
         // 400 contacts in 2024 (past the 24 months) and 2025–2026, with repeated facts
         // so that archive rows group several contacts, and a few without a cell.
         let behaviours = ["[]", "[\"hanging_around\"]", "[\"nuisance\",\"alcohol\"]"];
@@ -508,9 +453,9 @@ mod tests {
                      VALUES (?1, ?2, 'd', 'u', ?3, 'r', ?4, ?5, 3600, 0, 0, 0, 'gps',
                        0, ?6, ?7, 1, 0, 0, ?8, '[]', ?9, ?10, ?11)",
                 params![
-                    avondronde_shared::ContactId::new().to_string(),
+                    avondronde_shared::ContactId::new(),
                     i + 1,
-                    g.to_string(),
+                    g,
                     wijk_id,
                     at.as_second(),
                     k % 3,
@@ -547,7 +492,7 @@ mod tests {
             .iter()
             .map(|f| run(&indexes.get(&db, &wijk, 1).expect("index"), f, &ptable).expect("run"))
             .collect();
-        let report = enforce(&conn, now).expect("enforce");
+        let report = store.transaction(|tx| enforce(tx, now)).expect("enforce");
         assert!(report[0].1.contacts > 150, "the 2024 contacts were removed");
         indexes.invalidate_all();
         let index = indexes.get(&db, &wijk, 1).expect("index after retention");
@@ -567,27 +512,39 @@ mod tests {
     #[test]
     fn periods_are_configurable_per_gemeente_and_validated() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (conn, g) = crate::setup::test_gemeente_db(&dir.path().join("r.db"));
-        assert_eq!(periods(&conn, g).expect("periods"), Periods::default());
+        let (_conn, g) = crate::setup::test_gemeente_db(&dir.path().join("r.db"));
+        let mut store = Direct::open(&dir.path().join("r.db")).expect("store");
+        let read = |store: &Direct| store.read(|tx| periods(tx, g)).expect("periods");
+        assert_eq!(read(&store), Periods::default());
         let p = Periods {
             care_form_months: 6,
             contact_months: 36,
             open_form_warn_months: 2,
             open_form_months: 9,
         };
-        set_periods(&conn, g, p, &Actor::cli(), 1).expect("set");
-        assert_eq!(periods(&conn, g).expect("periods"), p);
+        store
+            .transaction(|tx| set_periods(tx, g, p, &Actor::cli(), 1))
+            .expect("set");
+        assert_eq!(read(&store), p);
         let bad = Periods {
             care_form_months: 0,
             ..Periods::default()
         };
-        assert!(set_periods(&conn, g, bad, &Actor::cli(), 2).is_err());
+        assert!(
+            store
+                .transaction(|tx| set_periods(tx, g, bad, &Actor::cli(), 2))
+                .is_err()
+        );
         let warning_after_deletion = Periods {
             open_form_warn_months: 12,
             open_form_months: 6,
             ..Periods::default()
         };
-        assert!(set_periods(&conn, g, warning_after_deletion, &Actor::cli(), 3).is_err());
-        assert_eq!(periods(&conn, g).expect("periods"), p, "nothing changed");
+        assert!(
+            store
+                .transaction(|tx| set_periods(tx, g, warning_after_deletion, &Actor::cli(), 3))
+                .is_err()
+        );
+        assert_eq!(read(&store), p, "nothing changed");
     }
 }

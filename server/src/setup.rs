@@ -1,6 +1,7 @@
 //! Setting a gemeente up: gemeente, wijken (from GeoJSON), norms and area rules (from a
 //! TOML file), users, enrolment codes and device revocation. The `admin` subcommand and
-//! the demo both use these functions, so the demo exercises the real paths.
+//! the demo both use these functions, so the demo exercises the real paths. What is kept
+//! and how lives in [`crate::store::setup`] and [`crate::store::rules`].
 
 use std::path::Path;
 
@@ -8,12 +9,12 @@ use avondronde_shared::area::is_wijk_code;
 use avondronde_shared::norms::{AreaRule, NormSet};
 use avondronde_shared::{GemeenteId, PlaceId, Role, UserId, WijkId};
 use geo::{Coord, LineString, MultiPolygon, Polygon};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 
 use crate::auth;
 use crate::db::{DbError, now_ms};
 use crate::state::bump_config;
+use crate::store::{self, Tx};
 
 /// A setup mistake, with what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -34,12 +35,6 @@ pub enum SetupError {
     Input(String),
 }
 
-impl From<rusqlite::Error> for SetupError {
-    fn from(e: rusqlite::Error) -> Self {
-        SetupError::Db(DbError::Sqlite(e))
-    }
-}
-
 fn read(path: &Path) -> Result<String, SetupError> {
     std::fs::read_to_string(path).map_err(|source| SetupError::Read {
         path: path.display().to_string(),
@@ -49,7 +44,7 @@ fn read(path: &Path) -> Result<String, SetupError> {
 
 /// Creates a gemeente with the given norms.
 pub fn create_gemeente(
-    conn: &Connection,
+    tx: &Tx,
     name: &str,
     code: &str,
     norms: &NormSet,
@@ -61,34 +56,19 @@ pub fn create_gemeente(
         )));
     }
     let id = GemeenteId::new();
-    conn.execute(
-        "INSERT INTO gemeente (id, name, code, norms) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            id.to_string(),
-            name,
-            code,
-            serde_json::to_string(norms).map_err(DbError::Json)?
-        ],
-    )?;
+    store::setup::insert_gemeente(tx, id, name, code, norms)?;
     Ok(id)
 }
 
 /// Finds a gemeente by CBS code.
-pub fn gemeente_by_code(conn: &Connection, code: &str) -> Result<GemeenteId, SetupError> {
-    let id: Option<String> = conn
-        .query_row(
-            "SELECT id FROM gemeente WHERE code = ?1",
-            params![code],
-            |r| r.get(0),
-        )
-        .optional()?;
-    id.and_then(|s| s.parse().ok())
+pub fn gemeente_by_code(tx: &Tx, code: &str) -> Result<GemeenteId, SetupError> {
+    store::setup::gemeente_by_code(tx, code)?
         .ok_or_else(|| SetupError::Input(format!("no gemeente with code {code}; create it first")))
 }
 
 /// Adds a wijk with its boundary.
 pub fn create_wijk(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     code: &str,
     name: &str,
@@ -100,17 +80,8 @@ pub fn create_wijk(
         )));
     }
     let id = WijkId::new();
-    conn.execute(
-        "INSERT INTO wijk (id, gemeente_id, code, name, boundary) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            id.to_string(),
-            gemeente.to_string(),
-            code,
-            name,
-            serde_json::to_string(boundary).map_err(DbError::Json)?
-        ],
-    )?;
-    bump_config(conn, gemeente)?;
+    store::setup::insert_wijk(tx, id, gemeente, code, name, boundary)?;
+    bump_config(tx.legacy_conn(), gemeente)?;
     Ok(id)
 }
 
@@ -119,7 +90,7 @@ pub fn create_wijk(
 /// `wijkcode`/`WK_CODE`, the name in `wijknaam`/`WK_NAAM`, Polygon or MultiPolygon in
 /// WGS84 or RD New.
 pub fn import_wijken(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     path: &Path,
 ) -> Result<Vec<WijkId>, SetupError> {
@@ -128,7 +99,7 @@ pub fn import_wijken(
         .map_err(|e| SetupError::Input(format!("{}: {e}", path.display())))?;
     parsed
         .iter()
-        .map(|w| create_wijk(conn, gemeente, &w.code, &w.name, &w.boundary))
+        .map(|w| create_wijk(tx, gemeente, &w.code, &w.name, &w.boundary))
         .collect()
 }
 
@@ -175,11 +146,7 @@ pub struct AreaRuleFile {
 
 /// Replaces a gemeente's norms and area rules from a TOML file. Returns warnings (e.g. a
 /// rule valid for longer than three months).
-pub fn set_norms(
-    conn: &Connection,
-    gemeente: GemeenteId,
-    path: &Path,
-) -> Result<Vec<String>, SetupError> {
+pub fn set_norms(tx: &Tx, gemeente: GemeenteId, path: &Path) -> Result<Vec<String>, SetupError> {
     let file: NormsFile = toml::from_str(&read(path)?)
         .map_err(|e| SetupError::Input(format!("{}: {e}", path.display())))?;
     if let Err(errors) = file.norms.validate() {
@@ -191,17 +158,8 @@ pub fn set_norms(
                 .join("; "),
         ));
     }
-    conn.execute(
-        "UPDATE gemeente SET norms = ?1 WHERE id = ?2",
-        params![
-            serde_json::to_string(&file.norms).map_err(DbError::Json)?,
-            gemeente.to_string()
-        ],
-    )?;
-    conn.execute(
-        "DELETE FROM area_rule WHERE gemeente_id = ?1",
-        params![gemeente.to_string()],
-    )?;
+    store::rules::set_norms(tx, gemeente, &file.norms)?;
+    store::rules::delete_area_rules_of(tx, gemeente)?;
     let mut warnings = Vec::new();
     for r in file.area_rules {
         let points: Vec<(f64, f64)> = r.polygon.iter().map(|p| (p[0], p[1])).collect();
@@ -223,53 +181,37 @@ pub fn set_norms(
             .warnings()
             .map_err(|e| SetupError::Input(format!("{}: {e}", rule.name)))?;
         warnings.extend(found.iter().map(|w| format!("{}: {w}", rule.name)));
-        add_area_rule(conn, &rule)?;
+        add_area_rule(tx, &rule)?;
     }
-    bump_config(conn, gemeente)?;
+    bump_config(tx.legacy_conn(), gemeente)?;
     Ok(warnings)
 }
 
 /// Stores one area rule.
-pub fn add_area_rule(conn: &Connection, rule: &AreaRule) -> Result<(), SetupError> {
-    conn.execute(
-        "INSERT INTO area_rule (id, gemeente_id, rule) VALUES (?1, ?2, ?3)",
-        params![
-            rule.id.to_string(),
-            rule.gemeente.to_string(),
-            serde_json::to_string(rule).map_err(DbError::Json)?
-        ],
-    )?;
-    bump_config(conn, rule.gemeente)?;
+pub fn add_area_rule(tx: &Tx, rule: &AreaRule) -> Result<(), SetupError> {
+    store::rules::insert_area_rule(tx, rule)?;
+    bump_config(tx.legacy_conn(), rule.gemeente)?;
     Ok(())
 }
 
 /// Adds a named place.
 pub fn add_place(
-    conn: &Connection,
+    tx: &Tx,
     wijk: WijkId,
     name: &str,
     lat: f64,
     lon: f64,
 ) -> Result<PlaceId, SetupError> {
     let id = PlaceId::new();
-    conn.execute(
-        "INSERT INTO place (id, wijk_id, name, lat, lon) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id.to_string(), wijk.to_string(), name, lat, lon],
-    )?;
-    let gemeente: String = conn.query_row(
-        "SELECT gemeente_id FROM wijk WHERE id = ?1",
-        params![wijk.to_string()],
-        |r| r.get(0),
-    )?;
-    if let Ok(g) = gemeente.parse() {
-        bump_config(conn, g)?;
-    }
+    store::setup::insert_place(tx, id, wijk, name, lat, lon)?;
+    let gemeente = store::setup::gemeente_of_wijk(tx, wijk)?;
+    bump_config(tx.legacy_conn(), gemeente)?;
     Ok(id)
 }
 
 /// Adds a user; web users get a password, field-only users may have none.
 pub fn add_user(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     username: &str,
     role: Role,
@@ -285,38 +227,35 @@ pub fn add_user(
     }
     let hash = password.map(auth::hash_password).transpose()?;
     let id = UserId::new();
-    conn.execute(
-        "INSERT INTO user (id, gemeente_id, username, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![id.to_string(), gemeente.to_string(), username.trim(), role.code(), hash, now_ms()],
-    )
-    .map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-            SetupError::Input(format!("username {username:?} is taken"))
-        }
-        other => other.into(),
-    })?;
+    let stored = store::setup::insert_user(
+        tx,
+        &store::setup::NewUser {
+            id,
+            gemeente,
+            username: username.trim(),
+            role,
+            password_hash: hash.as_deref(),
+            created_at: now_ms(),
+        },
+    )?;
+    if !stored {
+        return Err(SetupError::Input(format!("username {username:?} is taken")));
+    }
     Ok(id)
 }
 
 /// Finds a user id by username.
-pub fn user_by_name(conn: &Connection, username: &str) -> Result<UserId, SetupError> {
-    let id: Option<String> = conn
-        .query_row(
-            "SELECT id FROM user WHERE username = ?1",
-            params![username],
-            |r| r.get(0),
-        )
-        .optional()?;
-    id.and_then(|s| s.parse().ok())
+pub fn user_by_name(tx: &Tx, username: &str) -> Result<UserId, SetupError> {
+    store::setup::user_id_by_name(tx, username)?
         .ok_or_else(|| SetupError::Input(format!("no user {username:?}")))
 }
 
 /// A fresh database at `path` with one gemeente (Rotterdam's norms), for unit tests.
 #[cfg(test)]
-pub(crate) fn test_gemeente_db(path: &std::path::Path) -> (Connection, GemeenteId) {
+pub(crate) fn test_gemeente_db(path: &std::path::Path) -> (rusqlite::Connection, GemeenteId) {
     let conn = crate::db::open_connection(path).expect("open");
     let g = create_gemeente(
-        &conn,
+        &Tx::legacy(&conn),
         "Test",
         "GM0001",
         &avondronde_shared::norms::NormSet::rotterdam(),
@@ -328,6 +267,7 @@ pub(crate) fn test_gemeente_db(path: &std::path::Path) -> (Connection, GemeenteI
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Direct;
     use std::path::PathBuf;
 
     fn example(name: &str) -> PathBuf {
@@ -336,50 +276,73 @@ mod tests {
             .join(name)
     }
 
-    fn conn() -> Connection {
-        let c = Connection::open_in_memory().expect("memory db");
-        c.execute_batch(include_str!("migrations/001_init.sql"))
-            .expect("schema");
-        c
+    /// A migrated database in memory with gemeente GM0599.
+    fn rotterdam() -> (Direct, GemeenteId) {
+        let mut store = Direct::in_memory().expect("memory db");
+        let g = store
+            .transaction(|tx| {
+                create_gemeente(tx, "Rotterdam", "GM0599", &NormSet::rotterdam())
+                    .map_err(|e| DbError::Domain(e.to_string()))
+            })
+            .expect("gemeente");
+        (store, g)
+    }
+
+    /// Runs a set-up step in its own transaction, keeping its error as it is.
+    fn run<T>(
+        store: &mut Direct,
+        f: impl FnOnce(&Tx) -> Result<T, SetupError>,
+    ) -> Result<T, SetupError> {
+        let mut out = None;
+        let kept = store.transaction(|tx| {
+            let r = f(tx);
+            let failed = r.is_err();
+            out = Some(r);
+            if failed {
+                Err(DbError::Domain("rolled back".into()))
+            } else {
+                Ok(())
+            }
+        });
+        let r = out.expect("ran");
+        if r.is_ok() {
+            kept.expect("commit");
+        }
+        r
     }
 
     #[test]
     fn the_readme_norms_file_sets_norms_and_an_area_rule_without_warnings() {
-        let c = conn();
-        let g =
-            create_gemeente(&c, "Rotterdam", "GM0599", &NormSet::rotterdam()).expect("gemeente");
-        let warnings = set_norms(&c, g, &example("normen.toml")).expect("norms file is valid");
+        let (mut store, g) = rotterdam();
+        let warnings =
+            run(&mut store, |tx| set_norms(tx, g, &example("normen.toml"))).expect("valid");
         assert!(warnings.is_empty(), "{warnings:?}");
-        let rules: i64 = c
-            .query_row("SELECT COUNT(*) FROM area_rule", [], |r| r.get(0))
-            .expect("count");
-        assert_eq!(rules, 1);
+        let rules = store
+            .read(|tx| store::rules::area_rules_of(tx, g))
+            .expect("rules");
+        assert_eq!(rules.len(), 1);
     }
 
     #[test]
     fn a_rule_longer_than_three_months_is_stored_with_a_warning() {
-        let c = conn();
-        let g =
-            create_gemeente(&c, "Rotterdam", "GM0599", &NormSet::rotterdam()).expect("gemeente");
+        let (mut store, g) = rotterdam();
         let text = std::fs::read_to_string(example("normen.toml"))
             .expect("example")
             .replace("2027-01-31", "2027-06-30");
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("lang.toml");
         std::fs::write(&path, text).expect("write");
-        let warnings = set_norms(&c, g, &path).expect("valid");
+        let warnings = run(&mut store, |tx| set_norms(tx, g, &path)).expect("valid");
         assert_eq!(warnings.len(), 1, "{warnings:?}");
     }
 
     #[test]
     fn a_norms_file_with_a_typo_says_where() {
-        let c = conn();
-        let g =
-            create_gemeente(&c, "Rotterdam", "GM0599", &NormSet::rotterdam()).expect("gemeente");
+        let (mut store, g) = rotterdam();
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("fout.toml");
         std::fs::write(&path, "[norms]\n\"6-9\" = \"25:00\"\n").expect("write");
-        let err = set_norms(&c, g, &path)
+        let err = run(&mut store, |tx| set_norms(tx, g, &path))
             .expect_err("25:00 is no time")
             .to_string();
         assert!(err.contains("fout.toml"), "{err}");
@@ -387,28 +350,45 @@ mod tests {
 
     #[test]
     fn wijken_import_from_geojson_with_their_cbs_codes() {
-        let c = conn();
-        let g =
-            create_gemeente(&c, "Rotterdam", "GM0599", &NormSet::rotterdam()).expect("gemeente");
-        let ids = import_wijken(&c, g, &example("wijken.geojson")).expect("import");
+        let (mut store, g) = rotterdam();
+        let ids = run(&mut store, |tx| {
+            import_wijken(tx, g, &example("wijken.geojson"))
+        })
+        .expect("import");
         assert_eq!(ids.len(), 1);
-        let code: String = c
-            .query_row("SELECT code FROM wijk", [], |r| r.get(0))
-            .expect("code");
-        assert_eq!(code, "WK059903");
+        let found = store
+            .read(|tx| store::setup::wijk_by_code(tx, "WK059903"))
+            .expect("read");
+        assert_eq!(found, Some((ids[0], g)));
     }
 
     #[test]
     fn bad_codes_and_weak_passwords_are_refused_with_a_hint() {
-        let c = conn();
-        let err = create_gemeente(&c, "X", "0599", &NormSet::rotterdam()).expect_err("no GM");
+        let mut store = Direct::in_memory().expect("memory db");
+        let err = run(&mut store, |tx| {
+            create_gemeente(tx, "X", "0599", &NormSet::rotterdam())
+        })
+        .expect_err("no GM");
         assert!(err.to_string().contains("GM0599"));
-        let g =
-            create_gemeente(&c, "Rotterdam", "GM0599", &NormSet::rotterdam()).expect("gemeente");
-        let err = add_user(&c, g, "a", Role::Admin, Some("kort")).expect_err("short");
+        let g = run(&mut store, |tx| {
+            create_gemeente(tx, "Rotterdam", "GM0599", &NormSet::rotterdam())
+        })
+        .expect("gemeente");
+        let err = run(&mut store, |tx| {
+            add_user(tx, g, "a", Role::Admin, Some("kort"))
+        })
+        .expect_err("short");
         assert!(err.to_string().contains("12"));
-        add_user(&c, g, "a", Role::Admin, Some("lang-genoeg-wachtwoord")).expect("ok");
-        let err = add_user(&c, g, "a", Role::Boa, None).expect_err("taken");
+        run(&mut store, |tx| {
+            add_user(tx, g, "a", Role::Admin, Some("lang-genoeg-wachtwoord"))
+        })
+        .expect("ok");
+        let err = run(&mut store, |tx| add_user(tx, g, "a", Role::Boa, None)).expect_err("taken");
         assert!(err.to_string().contains("taken"));
+        let err = store
+            .read(|tx| Ok(user_by_name(tx, "b")))
+            .expect("read")
+            .expect_err("no user b");
+        assert!(err.to_string().contains("no user"), "{err}");
     }
 }

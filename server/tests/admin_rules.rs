@@ -370,15 +370,13 @@ async fn bad_area_rule_input_gets_dutch_errors_and_changes_nothing() {
 async fn the_area_rule_preview_lists_the_hangplekken_inside_and_stores_nothing() {
     let w = world().await;
     let (lat, lon) = w.seed.inside;
-    setup::add_place(&w.app.conn(), w.seed.wijk, "Speeltuin Binnen", lat, lon).expect("place");
-    setup::add_place(
-        &w.app.conn(),
-        w.seed.wijk,
-        "Pleintje Buiten",
-        lat + 0.01,
-        lon,
-    )
-    .expect("place");
+    for (name, lat) in [("Speeltuin Binnen", lat), ("Pleintje Buiten", lat + 0.01)] {
+        w.app
+            .direct()
+            .transaction(|tx| Ok(setup::add_place(tx, w.seed.wijk, name, lat, lon)))
+            .expect("db")
+            .expect("place");
+    }
     let before = w.snapshot();
     let square = w.square();
     let page = w

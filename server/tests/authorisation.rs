@@ -206,7 +206,19 @@ impl World {
     /// codes is this case's doing alone (cases run concurrently).
     fn fresh_field_user(&self, seed: &Seed) -> (UserId, String) {
         let username = format!("veld-{}", UserId::new());
-        let id = setup::add_user(&self.app.conn(), seed.gemeente, &username, Role::Boa, None)
+        let id = self
+            .app
+            .direct()
+            .transaction(|tx| {
+                Ok(setup::add_user(
+                    tx,
+                    seed.gemeente,
+                    &username,
+                    Role::Boa,
+                    None,
+                ))
+            })
+            .expect("db")
             .expect("field user");
         (id, username)
     }

@@ -60,7 +60,6 @@ async fn world() -> World {
     let other = app.seed(true);
     let second_wijk = "WK900099".to_owned();
     {
-        let conn = app.conn();
         let outline = [
             (4.50, 51.90),
             (4.52, 51.90),
@@ -68,14 +67,18 @@ async fn world() -> World {
             (4.50, 51.92),
             (4.50, 51.90),
         ];
-        setup::create_wijk(
-            &conn,
-            seed.gemeente,
-            &second_wijk,
-            "Tweede wijk",
-            &MultiPolygon(vec![setup::polygon(&outline)]),
-        )
-        .expect("wijk");
+        app.direct()
+            .transaction(|tx| {
+                Ok(setup::create_wijk(
+                    tx,
+                    seed.gemeente,
+                    &second_wijk,
+                    "Tweede wijk",
+                    &MultiPolygon(vec![setup::polygon(&outline)]),
+                ))
+            })
+            .expect("db")
+            .expect("wijk");
     }
     let (u, p) = seed.login(Role::Admin);
     let admin = app.login(u, p).await;
@@ -522,7 +525,12 @@ async fn retention_periods_are_set_from_the_page_and_a_bad_one_changes_nothing()
         .await
         .text();
     assert!(ok.contains("opgeslagen"), "{ok}");
-    let p = avondronde_server::retention::periods(&w.app.conn(), w.seed.gemeente).expect("db");
+    let g = w.seed.gemeente;
+    let p = w
+        .app
+        .direct()
+        .read(|tx| avondronde_server::retention::periods(tx, g))
+        .expect("db");
     assert_eq!((p.care_form_months, p.contact_months), (6, 18));
     assert_eq!(
         w.app

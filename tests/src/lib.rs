@@ -400,7 +400,9 @@ const DELFSHAVEN: &[(f64, f64)] = &[
 ];
 
 fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
-    let n: u32 = conn.query_row("SELECT COUNT(*) FROM gemeente", [], |r| r.get(0))?;
+    let n: u32 = conn
+        .query_row("SELECT COUNT(*) FROM gemeente", [], |r| r.get(0))
+        .map_err(|e| setup::SetupError::Db(e.into()))?;
     // Later seeds are other gemeenten: other codes, usernames and a wijk further north.
     let (name, number) = if n == 0 {
         ("Rotterdam".to_owned(), 599)
@@ -412,8 +414,19 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
     let north = f64::from(n) * 0.1;
     let outline: Vec<(f64, f64)> = DELFSHAVEN.iter().map(|&(x, y)| (x, y + north)).collect();
     let boundary = MultiPolygon(vec![setup::polygon(&outline)]);
-    let gemeente = setup::create_gemeente(conn, &name, &gemeente_code, &NormSet::rotterdam())?;
-    let wijk = setup::create_wijk(conn, gemeente, &wijk_code, "Delfshaven", &boundary)?;
+    let gemeente = setup::create_gemeente(
+        &avondronde_server::store::Tx::legacy(conn),
+        &name,
+        &gemeente_code,
+        &NormSet::rotterdam(),
+    )?;
+    let wijk = setup::create_wijk(
+        &avondronde_server::store::Tx::legacy(conn),
+        gemeente,
+        &wijk_code,
+        "Delfshaven",
+        &boundary,
+    )?;
     let mut web_users = BTreeMap::new();
     let mut field = None;
     for role in Role::ALL {
@@ -422,7 +435,13 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
             password: format!("test-wachtwoord-{}-{n}", role.code()),
             totp_secret: None,
         };
-        let user = setup::add_user(conn, gemeente, &login.username, role, Some(&login.password))?;
+        let user = setup::add_user(
+            &avondronde_server::store::Tx::legacy(conn),
+            gemeente,
+            &login.username,
+            role,
+            Some(&login.password),
+        )?;
         if role == Role::Coordinator {
             avondronde_server::hotspot::scope::assign_all_wijken(conn, user, 0)
                 .map_err(setup::SetupError::Db)?;

@@ -153,10 +153,21 @@ pub fn prepare(n: usize) -> anyhow::Result<(tempfile::TempDir, PathBuf, String)>
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("bench.sqlite");
     let conn = open_connection(&path)?;
-    let gemeente = setup::create_gemeente(&conn, "Rotterdam", "GM0599", &NormSet::rotterdam())?;
-    let wijk = setup::create_wijk(&conn, gemeente, "WK059903", "Delfshaven", &delfshaven())?;
+    let gemeente = setup::create_gemeente(
+        &avondronde_server::store::Tx::legacy(&conn),
+        "Rotterdam",
+        "GM0599",
+        &NormSet::rotterdam(),
+    )?;
+    let wijk = setup::create_wijk(
+        &avondronde_server::store::Tx::legacy(&conn),
+        gemeente,
+        "WK059903",
+        "Delfshaven",
+        &delfshaven(),
+    )?;
     let coordinator = setup::add_user(
-        &conn,
+        &avondronde_server::store::Tx::legacy(&conn),
         gemeente,
         "coordinator",
         Role::Coordinator,

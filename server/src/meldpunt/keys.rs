@@ -703,7 +703,7 @@ mod tests {
 
     fn gemeente(conn: &Connection) -> GemeenteId {
         crate::setup::create_gemeente(
-            conn,
+            &crate::store::Tx::legacy(conn),
             "Test",
             "GM0001",
             &avondronde_shared::norms::NormSet::rotterdam(),
@@ -764,7 +764,7 @@ mod tests {
 
     fn gemeente_b(conn: &Connection) -> GemeenteId {
         crate::setup::create_gemeente(
-            conn,
+            &crate::store::Tx::legacy(conn),
             "B",
             "GM0002",
             &avondronde_shared::norms::NormSet::rotterdam(),

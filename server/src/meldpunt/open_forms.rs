@@ -31,7 +31,7 @@ pub struct StaleForm {
 
 /// The gemeente's open forms whose last change is older than the warning age, oldest first.
 pub fn stale(tx: &Tx, gemeente: GemeenteId, now: Timestamp) -> Result<Vec<StaleForm>, DbError> {
-    let p = retention::periods(tx.legacy_conn(), gemeente)?;
+    let p = retention::periods(tx, gemeente)?;
     let warn_before = months_before(now, p.open_form_warn_months).as_millisecond();
     let rows = store::care_forms::open_changed_before(tx, gemeente, warn_before)?;
     let mut out = Vec::with_capacity(rows.len());
@@ -90,7 +90,7 @@ pub fn set_held(
 /// Deletes the gemeente's open forms older than the maximum that are not held, with one
 /// audit entry per form. Runs inside the retention job's transaction. Returns how many.
 pub fn delete_expired(tx: &Tx, gemeente: GemeenteId, now: Timestamp) -> Result<usize, DbError> {
-    let p = retention::periods(tx.legacy_conn(), gemeente)?;
+    let p = retention::periods(tx, gemeente)?;
     let before = months_before(now, p.open_form_months).as_millisecond();
     let ids = store::care_forms::open_unheld_changed_before(tx, gemeente, before)?;
     for id in &ids {

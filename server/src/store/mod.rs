@@ -17,6 +17,9 @@
 //!   the reporter and the open-forms retention marks.
 //! - [`meldpunt_keys`]: the meldpunt's key rows and the signed key chain.
 //! - [`audit`]: the audit log's rows and each gemeente's chain head.
+//! - [`retention`]: the retention periods and the sweeps that delete and archive by age.
+//! - [`rules`]: norm sets and area rules as the admin changes them.
+//! - [`setup`]: gemeenten, wijken and places as set up and imported.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -29,6 +32,9 @@ pub mod audit;
 pub mod care_forms;
 pub mod devices;
 pub mod meldpunt_keys;
+pub mod retention;
+pub mod rules;
+pub mod setup;
 
 /// An open transaction (from [`Store::write`]) or a consistent read (from
 /// [`Store::read`]). Only the store modules can reach the connection inside.

@@ -286,8 +286,8 @@ async fn norms_page(
     let st = state.clone();
     let g = user.gemeente;
     match state
-        .db
-        .read(move |c| Ok(st.gemeente_rules(c, g)?.norms.clone()))
+        .store
+        .read(move |tx| Ok(st.gemeente_rules(tx.legacy_conn(), g)?.norms.clone()))
         .await
     {
         Ok(n) => {
@@ -325,8 +325,8 @@ async fn norms_submit(
     let caller = Caller::web(&user, address);
     let n = norms.clone();
     let done = state
-        .db
-        .write(move |c| Ok(ops::set_norms(c, &caller, &n)))
+        .store
+        .write(move |tx| Ok(ops::set_norms(tx, &caller, &n)))
         .await;
     match done {
         Ok(Ok(())) => render_norms(
@@ -458,13 +458,13 @@ async fn rules_data(state: &Arc<AppState>, user: &WebUser) -> Result<RulesData, 
     let caller = Caller::web(user, None);
     let g = user.gemeente;
     let read = state
-        .db
-        .read(move |c| {
+        .store
+        .read(move |tx| {
             let load = || -> Result<RulesData, RulesError> {
                 Ok(RulesData {
-                    rules: ops::list_area_rules(c, &caller)?,
-                    places: ops::places(c, &caller)?,
-                    wijken: state::load_wijken(c, g)?
+                    rules: ops::list_area_rules(tx, &caller)?,
+                    places: ops::places(tx, &caller)?,
+                    wijken: state::load_wijken(tx.legacy_conn(), g)?
                         .into_iter()
                         .map(|w| (w.code, w.name, w.boundary))
                         .collect(),
@@ -702,8 +702,8 @@ async fn rules_submit(
     let caller = Caller::web(&user, address);
     let r = rule.clone();
     let done = state
-        .db
-        .write(move |c| Ok(ops::add_area_rule(c, &caller, &r)))
+        .store
+        .write(move |tx| Ok(ops::add_area_rule(tx, &caller, &r)))
         .await;
     match done {
         Ok(Ok(w)) => {
@@ -741,8 +741,8 @@ async fn rule_end(
     };
     let caller = Caller::web(&user, address);
     let done = state
-        .db
-        .write(move |c| Ok(ops::end_area_rule(c, &caller, id)))
+        .store
+        .write(move |tx| Ok(ops::end_area_rule(tx, &caller, id)))
         .await;
     let notice = match done {
         Ok(Ok(())) => {
@@ -834,9 +834,9 @@ async fn show_wijken(
 ) -> Response {
     let g = user.gemeente;
     let current = state
-        .db
-        .read(move |c| {
-            Ok(state::load_wijken(c, g)?
+        .store
+        .read(move |tx| {
+            Ok(state::load_wijken(tx.legacy_conn(), g)?
                 .into_iter()
                 .map(|w| (w.code, w.name, w.boundary))
                 .collect::<Vec<WijkRow>>())
@@ -888,8 +888,8 @@ async fn wijken_confirm(
     };
     let caller = Caller::web(&user, address);
     let done = state
-        .db
-        .write(move |c| Ok(ops::import_wijken(c, &caller, &parsed)))
+        .store
+        .write(move |tx| Ok(ops::import_wijken(tx, &caller, &parsed)))
         .await;
     let notice = match done {
         Ok(Ok((added, updated))) => html! {

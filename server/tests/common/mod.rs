@@ -333,14 +333,14 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
     .collect();
     let boundary = MultiPolygon(vec![setup::polygon(&outline)]);
     let gemeente = setup::create_gemeente(
-        conn,
+        &avondronde_server::store::Tx::legacy(conn),
         &format!("Gemeente {n}"),
         &format!("GM{number:04}"),
         &NormSet::rotterdam(),
     )
     .expect("gemeente");
     let wijk = setup::create_wijk(
-        conn,
+        &avondronde_server::store::Tx::legacy(conn),
         gemeente,
         &format!("WK{number:04}01"),
         "Wijk",
@@ -356,7 +356,14 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
         let username = format!("{}-{n}", role.code());
         let password = format!("wachtwoord-{}-{n}", role.code());
         let pw = web_users.then_some(password.as_str());
-        let id = setup::add_user(conn, gemeente, &username, role, pw).expect("user");
+        let id = setup::add_user(
+            &avondronde_server::store::Tx::legacy(conn),
+            gemeente,
+            &username,
+            role,
+            pw,
+        )
+        .expect("user");
         if role == Role::Coordinator {
             avondronde_server::hotspot::scope::assign_all_wijken(conn, id, 0).expect("wijken");
         }

@@ -66,13 +66,8 @@ async fn show(
 ) -> Response {
     let g = user.gemeente;
     let data = state
-        .db
-        .read(move |c| {
-            Ok((
-                retention::periods(c, g)?,
-                keys::status(&crate::store::Tx::legacy(c), g)?,
-            ))
-        })
+        .store
+        .read(move |tx| Ok((retention::periods(tx, g)?, keys::status(tx, g)?)))
         .await;
     let (p, key) = match data {
         Ok(d) => d,
@@ -174,9 +169,9 @@ async fn set_retention(
     let actor = Actor::user(&user);
     let g = user.gemeente;
     let out = state
-        .db
+        .store
         .write(
-            move |c| match retention::set_periods(c, g, periods, &actor, now_ms()) {
+            move |tx| match retention::set_periods(tx, g, periods, &actor, now_ms()) {
                 Ok(()) => Ok(Ok(())),
                 Err(DbError::Domain(m)) => Ok(Err(m)),
                 Err(e) => Err(e),
