@@ -126,7 +126,7 @@ pub fn set_norms(conn: &Connection, caller: &Caller, norms: &NormSet) -> Result<
         if changed == 0 {
             return Err(RulesError::NotFound);
         }
-        bump_config(conn, gemeente)?;
+        bump_config(&crate::store::Tx::legacy(conn), gemeente)?;
         let t = |t: Option<Time>| t.map_or("geen".to_owned(), time_nl);
         record_event(
             conn,
@@ -248,7 +248,7 @@ pub fn end_area_rule(conn: &Connection, caller: &Caller, id: AreaRuleId) -> Resu
         if gone == 0 {
             return Err(RulesError::NotFound);
         }
-        bump_config(conn, gemeente)?;
+        bump_config(&crate::store::Tx::legacy(conn), gemeente)?;
         record_event(
             conn,
             caller,
@@ -490,7 +490,7 @@ pub fn import_wijken(
                 }
             }
         }
-        bump_config(conn, gemeente)?;
+        bump_config(&crate::store::Tx::legacy(conn), gemeente)?;
         record_event(
             conn,
             caller,

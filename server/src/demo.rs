@@ -238,7 +238,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
         let st = state.clone();
         state
             .db
-            .read(move |c| st.gemeente_rules(c, gemeente))
+            .read(move |c| st.gemeente_rules(&crate::store::Tx::legacy(c), gemeente))
             .await?
     };
     let mut rng = ChaCha8Rng::seed_from_u64(59_903);
@@ -257,7 +257,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
             };
             state
                 .db
-                .write(move |c| ingest::commit(c, &ctx, prepared))
+                .write(move |c| ingest::commit(&crate::store::Tx::legacy(c), &ctx, prepared))
                 .await?;
         }
     }

@@ -110,7 +110,7 @@ pub fn create_wijk(
             serde_json::to_string(boundary).map_err(DbError::Json)?
         ],
     )?;
-    bump_config(conn, gemeente)?;
+    bump_config(&crate::store::Tx::legacy(conn), gemeente)?;
     Ok(id)
 }
 
@@ -225,7 +225,7 @@ pub fn set_norms(
         warnings.extend(found.iter().map(|w| format!("{}: {w}", rule.name)));
         add_area_rule(conn, &rule)?;
     }
-    bump_config(conn, gemeente)?;
+    bump_config(&crate::store::Tx::legacy(conn), gemeente)?;
     Ok(warnings)
 }
 
@@ -239,7 +239,7 @@ pub fn add_area_rule(conn: &Connection, rule: &AreaRule) -> Result<(), SetupErro
             serde_json::to_string(rule).map_err(DbError::Json)?
         ],
     )?;
-    bump_config(conn, rule.gemeente)?;
+    bump_config(&crate::store::Tx::legacy(conn), rule.gemeente)?;
     Ok(())
 }
 
@@ -262,7 +262,7 @@ pub fn add_place(
         |r| r.get(0),
     )?;
     if let Ok(g) = gemeente.parse() {
-        bump_config(conn, g)?;
+        bump_config(&crate::store::Tx::legacy(conn), g)?;
     }
     Ok(id)
 }

@@ -356,7 +356,7 @@ pub async fn seed_care_forms(
     let (key, found, meldpunt) = state
         .db
         .read(move |c| {
-            let key = state::current_meldpunt_key(c, gemeente)?;
+            let key = state::current_meldpunt_key(&crate::store::Tx::legacy(c), gemeente)?;
             let meldpunt: Option<(String, String)> = c
                 .query_row(
                     "SELECT id, username FROM user WHERE gemeente_id = ?1 AND role = 'meldpunt'
@@ -375,7 +375,7 @@ pub async fn seed_care_forms(
         let st = state.clone();
         state
             .db
-            .read(move |c| st.gemeente_rules(c, gemeente))
+            .read(move |c| st.gemeente_rules(&crate::store::Tx::legacy(c), gemeente))
             .await?
     };
     let mut rng = ChaCha8Rng::seed_from_u64(59_905);
@@ -459,7 +459,7 @@ pub async fn seed_care_forms(
         };
         state
             .db
-            .write(move |conn| ingest::commit(conn, &ctx, prepared))
+            .write(move |conn| ingest::commit(&crate::store::Tx::legacy(conn), &ctx, prepared))
             .await?;
         let hours = now.duration_since(received_at).as_hours();
         if let Some(h) = handling(&mut rng, i, received_at, hours) {

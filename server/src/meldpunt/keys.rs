@@ -423,7 +423,7 @@ pub fn create(
         },
         now_ms,
     )?;
-    bump_config(conn, gemeente)?;
+    bump_config(&crate::store::Tx::legacy(conn), gemeente)?;
     Ok(key)
 }
 
@@ -544,7 +544,7 @@ pub fn rotate(
         },
         created,
     )?;
-    bump_config(conn, gemeente)?;
+    bump_config(&crate::store::Tx::legacy(conn), gemeente)?;
     Ok(key)
 }
 
@@ -803,10 +803,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let conn = open_connection(&dir.path().join("k.db")).expect("open");
         let g = gemeente(&conn);
-        let before = crate::state::config_version(&conn, g).expect("version");
+        let before =
+            crate::state::config_version(&crate::store::Tx::legacy(&conn), g).expect("version");
         let key = create(&conn, g, &pass("correct paard batterij"), 1).expect("create");
         assert_eq!(
-            crate::state::config_version(&conn, g).expect("v"),
+            crate::state::config_version(&crate::store::Tx::legacy(&conn), g).expect("v"),
             before + 1
         );
         assert!(key.recipient.starts_with("age1"));
@@ -854,7 +855,7 @@ mod tests {
         )
         .expect("rotate");
         assert_ne!(old.id, new.id);
-        let current = crate::state::current_meldpunt_key(&conn, g)
+        let current = crate::state::current_meldpunt_key(&crate::store::Tx::legacy(&conn), g)
             .expect("current")
             .expect("some");
         assert_eq!(current, new, "devices get the new recipient");

@@ -175,7 +175,9 @@ async fn key_state(state: &Arc<AppState>, user: &WebUser) -> Result<(bool, bool)
     let gemeente = user.gemeente;
     let has_key = state
         .db
-        .read(move |c| Ok(state::current_meldpunt_key(c, gemeente)?.is_some()))
+        .read(move |c| {
+            Ok(state::current_meldpunt_key(&crate::store::Tx::legacy(c), gemeente)?.is_some())
+        })
         .await?;
     Ok((has_key, super::ring(state, user).is_some()))
 }

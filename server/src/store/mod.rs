@@ -13,6 +13,10 @@
 //!
 //! One module per concept; each owns its tables:
 //! - [`devices`]: a phone's own reports (outbox counts, key refusals).
+//! - [`sync`]: the sync ledger and everything a push writes (rounds, contacts,
+//!   corrections, arriving care forms); the feedback a pull reads.
+//! - [`config`]: what a phone's configuration is built from (gemeente, wijken, places,
+//!   norms, area rules, the current meldpunt key), the config version, the phone policy.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,7 +25,9 @@ use rusqlite::Connection;
 
 use crate::db::{Db, DbError};
 
+pub mod config;
 pub mod devices;
+pub mod sync;
 
 /// An open transaction (from [`Store::write`]) or a consistent read (from
 /// [`Store::read`]). Only the store modules can reach the connection inside.

@@ -287,7 +287,12 @@ async fn norms_page(
     let g = user.gemeente;
     match state
         .db
-        .read(move |c| Ok(st.gemeente_rules(c, g)?.norms.clone()))
+        .read(move |c| {
+            Ok(st
+                .gemeente_rules(&crate::store::Tx::legacy(c), g)?
+                .norms
+                .clone())
+        })
         .await
     {
         Ok(n) => {
@@ -464,7 +469,7 @@ async fn rules_data(state: &Arc<AppState>, user: &WebUser) -> Result<RulesData, 
                 Ok(RulesData {
                     rules: ops::list_area_rules(c, &caller)?,
                     places: ops::places(c, &caller)?,
-                    wijken: state::load_wijken(c, g)?
+                    wijken: state::load_wijken(&crate::store::Tx::legacy(c), g)?
                         .into_iter()
                         .map(|w| (w.code, w.name, w.boundary))
                         .collect(),
@@ -836,7 +841,7 @@ async fn show_wijken(
     let current = state
         .db
         .read(move |c| {
-            Ok(state::load_wijken(c, g)?
+            Ok(state::load_wijken(&crate::store::Tx::legacy(c), g)?
                 .into_iter()
                 .map(|w| (w.code, w.name, w.boundary))
                 .collect::<Vec<WijkRow>>())
