@@ -115,7 +115,7 @@ pub fn set_norms(tx: &Tx, caller: &Caller, norms: &NormSet) -> Result<(), RulesE
         if changed == 0 {
             return Err(RulesError::NotFound);
         }
-        bump_config(tx.legacy_conn(), gemeente)?;
+        bump_config(tx, gemeente)?;
         let t = |t: Option<Time>| t.map_or("geen".to_owned(), time_nl);
         record_event(
             tx.legacy_conn(),
@@ -230,7 +230,7 @@ pub fn end_area_rule(tx: &Tx, caller: &Caller, id: AreaRuleId) -> Result<(), Rul
         if gone == 0 {
             return Err(RulesError::NotFound);
         }
-        bump_config(tx.legacy_conn(), gemeente)?;
+        bump_config(tx, gemeente)?;
         record_event(
             tx.legacy_conn(),
             caller,
@@ -434,7 +434,7 @@ pub fn import_wijken(
                 }
             }
         }
-        bump_config(tx.legacy_conn(), gemeente)?;
+        bump_config(tx, gemeente)?;
         record_event(
             tx.legacy_conn(),
             caller,

@@ -245,7 +245,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
         let st = state.clone();
         state
             .store
-            .read(move |tx| st.gemeente_rules(tx.legacy_conn(), gemeente))
+            .read(move |tx| st.gemeente_rules(tx, gemeente))
             .await?
     };
     let mut rng = ChaCha8Rng::seed_from_u64(59_903);
@@ -264,7 +264,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
             };
             state
                 .store
-                .write(move |tx| ingest::commit(tx.legacy_conn(), &ctx, prepared))
+                .write(move |tx| ingest::commit(tx, &ctx, prepared))
                 .await?;
         }
     }

@@ -26,16 +26,14 @@ use avondronde_shared::sync::{
     Receipt,
 };
 use avondronde_shared::validate::Validate;
-use avondronde_shared::{AgeBand, ContactId, DeviceId, GemeenteId, RoundId, StreetContact, WijkId};
+use avondronde_shared::{ContactId, DeviceId, GemeenteId, RoundId, StreetContact, WijkId};
 use h3o::{LatLng, Resolution};
 use jiff::Timestamp;
-use std::sync::LazyLock;
-
-use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 
 use crate::auth::Device;
 use crate::db::DbError;
 use crate::state::GemeenteRules;
+use crate::store::{self, Tx};
 
 /// What ingest derives from a contact's facts.
 #[derive(Debug, Clone)]
@@ -247,38 +245,24 @@ fn waiting_message(parent: &ItemKind) -> String {
     )
 }
 
-/// Whether a round or contact with this id exists for any device: then a child of it from
-/// another device is refused for good instead of waiting.
-fn exists_elsewhere(conn: &Connection, table: &str, id: &str) -> Result<bool, DbError> {
-    let sql = match table {
-        "round" => "SELECT EXISTS (SELECT 1 FROM round WHERE id = ?1)",
-        _ => "SELECT EXISTS (SELECT 1 FROM contact WHERE id = ?1)",
-    };
-    Ok(conn
-        .prepare_cached(sql)?
-        .query_row(params![id], |r| r.get(0))?)
-}
-
-fn missing_round(conn: &Connection, round: RoundId) -> Result<Held, DbError> {
-    let id = round.to_string();
-    Ok(if exists_elsewhere(conn, "round", &id)? {
+fn missing_round(tx: &Tx, round: RoundId) -> Result<Held, DbError> {
+    Ok(if store::sync::round_exists(tx, round)? {
         Held::Refused(UNKNOWN_ROUND)
     } else {
         Held::Waiting(ItemRef {
             kind: ItemKind::Round,
-            id,
+            id: round.to_string(),
         })
     })
 }
 
-fn missing_contact(conn: &Connection, contact: ContactId) -> Result<Held, DbError> {
-    let id = contact.to_string();
-    Ok(if exists_elsewhere(conn, "contact", &id)? {
+fn missing_contact(tx: &Tx, contact: ContactId) -> Result<Held, DbError> {
+    Ok(if store::sync::contact_exists(tx, contact)? {
         Held::Refused(UNKNOWN_CONTACT)
     } else {
         Held::Waiting(ItemRef {
             kind: ItemKind::Contact,
-            id,
+            id: contact.to_string(),
         })
     })
 }
@@ -286,16 +270,11 @@ fn missing_contact(conn: &Connection, contact: ContactId) -> Result<Held, DbErro
 /// Writes the prepared items of one push inside the writer's transaction and returns a
 /// receipt per item, in order. A refused item leaves nothing behind;
 /// a storage error fails the whole call (the writer rolls back its savepoint).
-pub fn commit(
-    conn: &Connection,
-    ctx: &PushContext,
-    items: Vec<Prepared>,
-) -> Result<Vec<Receipt>, DbError> {
+pub fn commit(tx: &Tx, ctx: &PushContext, items: Vec<Prepared>) -> Result<Vec<Receipt>, DbError> {
     let mut receipts = Vec::with_capacity(items.len());
     let mut rounds = RoundCache::default();
-    let names = Names::of(ctx);
-    conn.prepare_cached("UPDATE device SET last_seen_at = ?1, clock_offset_ms = ?2 WHERE id = ?3")?
-        .execute(params![ctx.received_at, ctx.skew_ms, names.device])?;
+    let device = ctx.device.id;
+    store::sync::record_seen(tx, device, ctx.received_at, ctx.skew_ms)?;
     for item in items {
         let (kind, id, hash, ready) = match item {
             Prepared::Rejected(r) => {
@@ -310,32 +289,17 @@ pub fn commit(
             } => (kind, id, hash, ready),
         };
         // Claim the key in the ledger; only if it is taken, look at who has it. (New items
-        // are the common case: one index probe instead of two.) `OR IGNORE` rather than
-        // `ON CONFLICT … RETURNING`: RETURNING makes SQLite keep a statement journal, a
-        // copy of every page the insert touches, which was most of the writer's time.
-        let inserted = conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO item (kind, item_id, device_id, hash, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                kind.code(),
-                id,
-                names.device,
-                &hash[..],
-                ctx.received_at
-            ])?;
-        let claimed = (inserted == 1).then(|| conn.last_insert_rowid());
+        // are the common case: one index probe instead of two.)
+        let claimed = store::sync::claim_item(tx, &kind, &id, device, &hash, ctx.received_at)?;
         let outcome = if let Some(seq) = claimed {
-            match write(conn, ctx, &names, seq, ready, &mut rounds) {
+            match write(tx, ctx, seq, ready, &mut rounds) {
                 Ok(Ok(())) => Outcome::Accepted(acceptance(seq, ctx.received_at)),
                 Ok(Err(held)) => {
                     // `write` holds an item back before it writes anything, so taking the
                     // item out of the ledger undoes it: a fixed version (or the same one,
                     // after its parent) can be sent later. (No savepoint per item: that
                     // would copy every touched page per item.)
-                    conn.prepare_cached("DELETE FROM item WHERE seq = ?1")?
-                        .execute(params![seq])?;
+                    store::sync::release_item(tx, seq)?;
                     match held {
                         Held::Refused(refusal) => Outcome::Rejected {
                             code: refusal.code.into(),
@@ -353,18 +317,12 @@ pub fn commit(
                 Err(e) => return Err(e),
             }
         } else {
-            let (seq, old_hash, at, device): (i64, Vec<u8>, i64, String) = conn
-                .prepare_cached(
-                    "SELECT seq, hash, received_at, device_id FROM item WHERE kind = ?1 AND item_id = ?2",
-                )?
-                .query_row(params![kind.code(), id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?;
-            if old_hash == hash && device == names.device {
-                Outcome::Duplicate(acceptance(seq, at))
+            let first = store::sync::ledger_entry(tx, &kind, &id)?;
+            if first.hash == hash && first.device == device {
+                Outcome::Duplicate(acceptance(first.seq, first.received_at))
             } else {
                 Outcome::Conflict {
-                    original: acceptance(seq, at),
+                    original: acceptance(first.seq, first.received_at),
                     message: "Dit id is al ontvangen met andere inhoud; er is niets overschreven."
                         .into(),
                 }
@@ -375,271 +333,109 @@ pub fn commit(
     Ok(receipts)
 }
 
-/// The pushing device's ids as stored text, made once per commit rather than per item.
-struct Names {
-    device: String,
-    user: String,
-    gemeente: String,
-}
-
-impl Names {
-    fn of(ctx: &PushContext) -> Names {
-        Names {
-            device: ctx.device.id.to_string(),
-            user: ctx.device.user.to_string(),
-            gemeente: ctx.device.gemeente.to_string(),
-        }
-    }
-}
-
 /// The wijk of each of the device's rounds looked up during one commit: a batch's
 /// contacts nearly all belong to one round. Only found rounds are kept (a round is never
 /// deleted or moved), so a round that arrives later in the batch is still seen.
 #[derive(Default)]
-struct RoundCache(std::collections::HashMap<RoundId, Option<String>>);
+struct RoundCache(std::collections::HashMap<RoundId, Option<WijkId>>);
 
 /// The wijk of one of the device's own rounds: `None` when the device has no such round,
 /// `Some(None)` for a round stored without a wijk (one the server did not know).
 fn owned_round_wijk(
-    conn: &Connection,
-    names: &Names,
+    tx: &Tx,
+    device: DeviceId,
     round: RoundId,
     cache: &mut RoundCache,
-) -> Result<Option<Option<String>>, DbError> {
+) -> Result<Option<Option<WijkId>>, DbError> {
     if let Some(wijk) = cache.0.get(&round) {
-        return Ok(Some(wijk.clone()));
+        return Ok(Some(*wijk));
     }
-    let wijk: Option<Option<String>> = conn
-        .prepare_cached("SELECT wijk_id FROM round WHERE id = ?1 AND device_id = ?2")?
-        .query_row(params![round, names.device], |r| r.get(0))
-        .optional()?
-        .map(|w: String| (!w.is_empty()).then_some(w));
-    if let Some(w) = &wijk {
-        cache.0.insert(round, w.clone());
+    let wijk = store::sync::own_round_wijk(tx, round, device)?;
+    if let Some(w) = wijk {
+        cache.0.insert(round, w);
     }
     Ok(wijk)
 }
 
-/// The contact columns that hold its facts (and what ingest derived from them), in the
-/// order of [`FactColumns::values`]. A contact's insert and a correction's update both
-/// write exactly these.
-const FACT_COLUMNS: &str = "observed_at, utc_offset_s, source, lat, lon, accuracy_m, fix_age_s, \
-     place_id, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised, behaviours, actions, \
-     brought_home, past_norm, cell_r9, cell_r10";
-const FACT_COUNT: usize = 20;
-
-static INSERT_CONTACT: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id,
-           received_at, clock_skew_ms, skew_flag, record_key, {FACT_COLUMNS})
-         VALUES ({})",
-        vec!["?"; 11 + FACT_COUNT].join(", ")
-    )
-});
-
-static CORRECT_CONTACT: LazyLock<String> = LazyLock::new(|| {
-    let assignments = FACT_COLUMNS
-        .split(',')
-        .map(|col| format!("{} = ?", col.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "UPDATE contact SET {assignments}, wijk_id = COALESCE(?, wijk_id), corrected_seq = ?
-         WHERE id = ? AND device_id = ? AND COALESCE(corrected_seq, 0) < ?"
-    )
-});
-
-/// A contact's facts as SQL values.
-struct FactColumns<'a> {
-    f: &'a ContactFacts,
-    d: &'a Derived,
-    observed_at: i64,
-    source: &'a str,
-    place: Option<String>,
-    counts: [u16; 5],
-    behaviours: String,
-    actions: String,
-    cell_r9: Option<i64>,
-    cell_r10: Option<i64>,
-}
-
-impl<'a> FactColumns<'a> {
-    fn new(f: &'a ContactFacts, d: &'a Derived) -> Self {
-        FactColumns {
-            f,
-            d,
-            observed_at: f.observed_at.as_second(),
-            source: f.location.source.code(),
-            place: f.location.place.map(|p| p.to_string()),
-            counts: AgeBand::ALL.map(|b| f.group.get(b)),
-            behaviours: codes(f.behaviours.iter().map(|b| b.code())),
-            actions: codes(f.actions.iter().map(|a| a.code())),
-            cell_r9: d.cell_r9.map(|c| c as i64),
-            cell_r10: d.cell_r10.map(|c| c as i64),
-        }
-    }
-
-    fn values(&self) -> [&dyn ToSql; FACT_COUNT] {
-        let f = self.f;
-        [
-            &self.observed_at,
-            &f.utc_offset_s,
-            &self.source,
-            &f.location.lat,
-            &f.location.lon,
-            &f.location.accuracy_m,
-            &f.location.fix_age_s,
-            &self.place,
-            &self.counts[0],
-            &self.counts[1],
-            &self.counts[2],
-            &self.counts[3],
-            &self.counts[4],
-            &f.supervised,
-            &self.behaviours,
-            &self.actions,
-            &f.brought_home,
-            &self.d.past_norm,
-            &self.cell_r9,
-            &self.cell_r10,
-        ]
-    }
-}
-
-fn codes<T: AsRef<str>>(codes: impl Iterator<Item = T>) -> String {
-    serde_json::to_string(&codes.map(|c| c.as_ref().to_owned()).collect::<Vec<_>>())
-        .unwrap_or_else(|_| "[]".into())
-}
-
 fn write(
-    conn: &Connection,
+    tx: &Tx,
     ctx: &PushContext,
-    names: &Names,
     seq: i64,
     ready: Ready,
     rounds: &mut RoundCache,
 ) -> Result<Result<(), Held>, DbError> {
-    let device = &names.device;
+    let device = ctx.device.id;
     match ready {
         Ready::Round(r) => {
-            let in_scope: bool = conn
-                .prepare_cached("SELECT COUNT(*) > 0 FROM wijk WHERE id = ?1 AND gemeente_id = ?2")?
-                .query_row(params![r.wijk, names.gemeente], |row| row.get(0))?;
+            let in_scope = store::sync::wijk_in_gemeente(tx, r.wijk, ctx.device.gemeente)?;
             // A wijk the server does not know (removed since the phone's last pull, or
             // never in this gemeente): the round is stored without one, so that its
             // contacts are never stuck, and the named id is kept for the admin. Its
             // contacts then get a wijk by their location only; the unknown id is never
             // copied onto them, so no contact lands in another gemeente's wijk.
             let (wijk, unknown) = if in_scope {
-                (r.wijk.to_string(), None)
+                (Some(r.wijk), None)
             } else {
                 tracing::warn!("round stored with a wijk this gemeente does not know");
-                (String::new(), Some(r.wijk.to_string()))
+                (None, Some(r.wijk))
             };
-            conn.prepare_cached(
-                "INSERT INTO round (id, device_id, user_id, wijk_id, partner, started_at, unknown_wijk)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                r.id,
-                device,
-                names.user,
-                wijk,
-                r.partner,
-                r.started_at.as_second(),
-                unknown,
-            ])?;
+            store::sync::insert_round(tx, &r, device, ctx.device.user, wijk, unknown)?;
         }
         Ready::RoundEnd(e) => {
-            let n = conn
-                .prepare_cached("UPDATE round SET ended_at = ?1 WHERE id = ?2 AND device_id = ?3")?
-                .execute(params![e.ended_at.as_second(), e.round, device])?;
-            if n == 0 {
-                return Ok(Err(missing_round(conn, e.round)?));
+            if !store::sync::end_round(tx, e.round, device, e.ended_at.as_second())? {
+                return Ok(Err(missing_round(tx, e.round)?));
             }
         }
         Ready::Contact(c, d) => {
-            let Some(round_wijk) = owned_round_wijk(conn, names, c.round, rounds)? else {
-                return Ok(Err(missing_round(conn, c.round)?));
+            let Some(round_wijk) = owned_round_wijk(tx, device, c.round, rounds)? else {
+                return Ok(Err(missing_round(tx, c.round)?));
             };
-            let wijk = d.wijk.map(|w| w.to_string()).or(round_wijk);
             // The contact's random record key for the cell-key method (issue 9): drawn
             // here, stored, never published and never sent back to a phone. A correction
             // keeps it: the record stays the same record.
             let record_key = RecordKey(rand::random::<u32>()).to_i64();
-            let head: [&dyn ToSql; 11] = [
-                &c.id,
-                &seq,
-                &device,
-                &names.user,
-                &names.gemeente,
-                &c.round,
-                &wijk,
-                &ctx.received_at,
-                &ctx.skew_ms,
-                &ctx.skewed(),
-                &record_key,
-            ];
-            let facts = FactColumns::new(&c.facts, &d);
-            conn.prepare_cached(&INSERT_CONTACT)?
-                .execute(params_from_iter(head.into_iter().chain(facts.values())))?;
+            store::sync::insert_contact(
+                tx,
+                &store::sync::NewContact {
+                    contact: &c,
+                    derived: &d,
+                    seq,
+                    device,
+                    user: ctx.device.user,
+                    gemeente: ctx.device.gemeente,
+                    wijk: d.wijk.or(round_wijk),
+                    received_at: ctx.received_at,
+                    skew_ms: ctx.skew_ms,
+                    skew_flag: ctx.skewed(),
+                    record_key,
+                },
+            )?;
         }
         Ready::Correction(c, d) => {
-            let facts = FactColumns::new(&c.facts, &d);
-            let wijk = d.wijk.map(|w| w.to_string());
-            let contact = c.contact.to_string();
-            let tail: [&dyn ToSql; 5] = [&wijk, &seq, &contact, &device, &seq];
-            let n = conn
-                .prepare_cached(&CORRECT_CONTACT)?
-                .execute(params_from_iter(facts.values().into_iter().chain(tail)))?;
-            if n == 0 {
-                return Ok(Err(missing_contact(conn, c.contact)?));
+            if !store::sync::correct_contact(tx, c.contact, device, seq, &c.facts, &d, d.wijk)? {
+                return Ok(Err(missing_contact(tx, c.contact)?));
             }
-            conn.prepare_cached(
-                "INSERT INTO correction (id, contact_id, seq, facts) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![
-                c.id,
-                c.contact,
-                seq,
-                serde_json::to_string(&c.facts)?
-            ])?;
+            store::sync::insert_correction(tx, c.id, c.contact, seq, &c.facts)?;
         }
         Ready::CareForm(f) => {
-            let wijk: Option<Option<String>> = conn
-                .prepare_cached("SELECT wijk_id FROM contact WHERE id = ?1 AND device_id = ?2")?
-                .query_row(params![f.contact, device], |r| r.get(0))
-                .optional()?;
-            let Some(wijk) = wijk else {
-                return Ok(Err(missing_contact(conn, f.contact)?));
+            let Some(wijk) = store::sync::own_contact_wijk(tx, f.contact, device)? else {
+                return Ok(Err(missing_contact(tx, f.contact)?));
             };
-            let feedback_seq: i64 = conn
-                .prepare_cached(
-                    "UPDATE counter SET value = value + 1 WHERE name = 'feedback' RETURNING value",
-                )?
-                .query_row([], |r| r.get(0))?;
-            conn.prepare_cached(
-                "INSERT INTO care_form (id, seq, device_id, user_id, gemeente_id, contact_id, wijk_id,
-                   reporter_role, age_band, created_at, received_at, recipient_key, sealed, status,
-                   updated_at, feedback_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'received', ?11, ?14)",
-            )?
-            .execute(params![
-                f.id,
-                seq,
-                device,
-                names.user,
-                names.gemeente,
-                f.contact,
-                wijk,
-                ctx.device.role.code(),
-                f.age_band.code(),
-                f.created_at.as_second(),
-                ctx.received_at,
-                f.recipient_key.0,
-                f.sealed,
-                feedback_seq,
-            ])?;
+            let feedback_seq = store::sync::next_feedback_seq(tx)?;
+            store::sync::insert_care_form(
+                tx,
+                &store::sync::NewCareForm {
+                    form: &f,
+                    seq,
+                    device,
+                    user: ctx.device.user,
+                    gemeente: ctx.device.gemeente,
+                    wijk,
+                    reporter_role: ctx.device.role.code(),
+                    received_at: ctx.received_at,
+                    feedback_seq,
+                },
+            )?;
         }
     }
     Ok(Ok(()))
@@ -664,24 +460,8 @@ pub struct UnknownWijkRound {
 /// admin's phone page lists them: usually a phone that has not pulled since a wijk was
 /// removed, which a sync fixes for its next round.
 pub fn rounds_with_unknown_wijk(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
 ) -> Result<Vec<UnknownWijkRound>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT r.id, r.device_id, r.unknown_wijk, r.started_at,
-                (SELECT COUNT(*) FROM contact c WHERE c.round_id = r.id)
-         FROM round r JOIN user u ON u.id = r.user_id
-         WHERE r.unknown_wijk IS NOT NULL AND u.gemeente_id = ?1
-         ORDER BY r.started_at DESC",
-    )?;
-    let rows = stmt.query_map(params![gemeente], |r| {
-        Ok(UnknownWijkRound {
-            round: r.get(0)?,
-            device: r.get(1)?,
-            named_wijk: r.get(2)?,
-            started_at: r.get(3)?,
-            contacts: r.get::<_, i64>(4)?.max(0) as u64,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    store::sync::rounds_with_unknown_wijk(tx, gemeente)
 }

@@ -538,7 +538,7 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
                 lock_after_minutes: lock_minutes,
             };
             avondronde_server::phone_policy::set(
-                conn,
+                &avondronde_server::store::Tx::legacy(conn),
                 g,
                 policy,
                 &avondronde_server::audit::Actor::cli(),

@@ -8,27 +8,19 @@
 
 use avondronde_shared::GemeenteId;
 use avondronde_shared::sync::PhonePolicy;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::audit::{self, Action, Actor, Event};
 use crate::db::DbError;
+use crate::store::{self, Tx};
 
 /// The gemeente's phone rules (the defaults when it set none).
-pub fn get(conn: &Connection, gemeente: GemeenteId) -> Result<PhonePolicy, DbError> {
-    let row = conn
-        .prepare_cached(
-            "SELECT contact_retention_days, lock_after_minutes FROM phone_policy
-             WHERE gemeente_id = ?1",
-        )?
-        .query_row(params![gemeente.to_string()], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })
-        .optional()?;
-    Ok(match row {
-        Some((days, minutes)) => PhonePolicy {
-            contact_retention_days: u16::try_from(days)
+pub fn get(tx: &Tx, gemeente: GemeenteId) -> Result<PhonePolicy, DbError> {
+    Ok(match store::config::phone_policy(tx, gemeente)? {
+        Some(row) => PhonePolicy {
+            contact_retention_days: u16::try_from(row.contact_retention_days)
                 .unwrap_or(PhonePolicy::DEFAULT_RETENTION_DAYS),
-            lock_after_minutes: u16::try_from(minutes).unwrap_or(PhonePolicy::DEFAULT_LOCK_MINUTES),
+            lock_after_minutes: u16::try_from(row.lock_after_minutes)
+                .unwrap_or(PhonePolicy::DEFAULT_LOCK_MINUTES),
         }
         .clamped(),
         None => PhonePolicy::default(),
@@ -55,29 +47,23 @@ pub fn validate(p: PhonePolicy) -> Result<(), String> {
 /// Sets the gemeente's phone rules, records it in the audit log and bumps the
 /// configuration version so the phones pull them.
 pub fn set(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     p: PhonePolicy,
     actor: &Actor,
     now_ms: i64,
 ) -> Result<(), DbError> {
     validate(p).map_err(DbError::Domain)?;
-    conn.execute(
-        "INSERT INTO phone_policy (gemeente_id, contact_retention_days, lock_after_minutes, updated_at)
-         VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (gemeente_id) DO UPDATE SET
-           contact_retention_days = excluded.contact_retention_days,
-           lock_after_minutes = excluded.lock_after_minutes, updated_at = excluded.updated_at",
-        params![
-            gemeente.to_string(),
-            p.contact_retention_days,
-            p.lock_after_minutes,
-            now_ms
-        ],
+    store::config::set_phone_policy(
+        tx,
+        gemeente,
+        p.contact_retention_days,
+        p.lock_after_minutes,
+        now_ms,
     )?;
-    crate::state::bump_config(conn, gemeente)?;
+    crate::state::bump_config(tx, gemeente)?;
     audit::record(
-        &crate::store::Tx::legacy(conn),
+        tx,
         &Event {
             gemeente,
             actor,
@@ -101,19 +87,26 @@ mod tests {
     #[test]
     fn a_gemeente_without_rules_gets_the_defaults_and_a_change_reaches_the_phones_config() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (conn, g) = crate::setup::test_gemeente_db(&dir.path().join("a.db"));
-        assert_eq!(get(&conn, g).expect("get"), PhonePolicy::default());
-        let before = crate::state::config_version(&conn, g).expect("version");
+        let path = dir.path().join("a.db");
+        let (_, g) = crate::setup::test_gemeente_db(&path);
+        let mut db = store::Direct::open(&path).expect("open");
+        assert_eq!(
+            db.read(|tx| get(tx, g)).expect("get"),
+            PhonePolicy::default()
+        );
+        let version = |db: &store::Direct| {
+            db.read(|tx| crate::state::config_version(tx, g))
+                .expect("version")
+        };
+        let before = version(&db);
         let p = PhonePolicy {
             contact_retention_days: 14,
             lock_after_minutes: 2,
         };
-        set(&conn, g, p, &Actor::cli(), 1).expect("set");
-        assert_eq!(get(&conn, g).expect("get"), p);
-        assert!(
-            crate::state::config_version(&conn, g).expect("version") > before,
-            "the phones pull the new rules"
-        );
+        db.transaction(|tx| set(tx, g, p, &Actor::cli(), 1))
+            .expect("set");
+        assert_eq!(db.read(|tx| get(tx, g)).expect("get"), p);
+        assert!(version(&db) > before, "the phones pull the new rules");
         // Out of range is refused and changes nothing.
         for bad in [
             PhonePolicy {
@@ -125,8 +118,11 @@ mod tests {
                 lock_after_minutes: 481,
             },
         ] {
-            assert!(set(&conn, g, bad, &Actor::cli(), 2).is_err());
+            assert!(
+                db.transaction(|tx| set(tx, g, bad, &Actor::cli(), 2))
+                    .is_err()
+            );
         }
-        assert_eq!(get(&conn, g).expect("get"), p);
+        assert_eq!(db.read(|tx| get(tx, g)).expect("get"), p);
     }
 }

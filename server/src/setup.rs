@@ -81,7 +81,7 @@ pub fn create_wijk(
     }
     let id = WijkId::new();
     store::setup::insert_wijk(tx, id, gemeente, code, name, boundary)?;
-    bump_config(tx.legacy_conn(), gemeente)?;
+    bump_config(tx, gemeente)?;
     Ok(id)
 }
 
@@ -183,14 +183,14 @@ pub fn set_norms(tx: &Tx, gemeente: GemeenteId, path: &Path) -> Result<Vec<Strin
         warnings.extend(found.iter().map(|w| format!("{}: {w}", rule.name)));
         add_area_rule(tx, &rule)?;
     }
-    bump_config(tx.legacy_conn(), gemeente)?;
+    bump_config(tx, gemeente)?;
     Ok(warnings)
 }
 
 /// Stores one area rule.
 pub fn add_area_rule(tx: &Tx, rule: &AreaRule) -> Result<(), SetupError> {
     store::rules::insert_area_rule(tx, rule)?;
-    bump_config(tx.legacy_conn(), rule.gemeente)?;
+    bump_config(tx, rule.gemeente)?;
     Ok(())
 }
 
@@ -205,7 +205,7 @@ pub fn add_place(
     let id = PlaceId::new();
     store::setup::insert_place(tx, id, wijk, name, lat, lon)?;
     let gemeente = store::setup::gemeente_of_wijk(tx, wijk)?;
-    bump_config(tx.legacy_conn(), gemeente)?;
+    bump_config(tx, gemeente)?;
     Ok(id)
 }
 

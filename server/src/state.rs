@@ -6,15 +6,14 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use avondronde_shared::area::{Gemeente, Place, Wijk};
-use avondronde_shared::care::RecipientKeyId;
+use avondronde_shared::area::{Gemeente, Wijk};
 use avondronde_shared::norms::{AreaRule, NormSet};
 use avondronde_shared::sync::{DeviceConfig, MeldpuntKey};
 use avondronde_shared::{DeviceId, GemeenteId};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::{Db, DbError};
+use crate::store::{self, Tx};
 
 /// Settings that differ between deployments.
 #[derive(Debug, Clone)]
@@ -182,10 +181,10 @@ impl AppState {
     /// The gemeente's norms, rules and wijken, cached until its config version changes.
     pub fn gemeente_rules(
         &self,
-        conn: &Connection,
+        tx: &Tx,
         gemeente: GemeenteId,
     ) -> Result<Arc<GemeenteRules>, DbError> {
-        let version = config_version(conn, gemeente)?;
+        let version = config_version(tx, gemeente)?;
         if let Some(cached) = self
             .rules_cache
             .lock()
@@ -197,9 +196,9 @@ impl AppState {
         }
         let fresh = Arc::new(GemeenteRules {
             version,
-            norms: load_norms(conn, gemeente)?,
-            rules: load_area_rules(conn, gemeente)?,
-            wijken: load_wijken(conn, gemeente)?,
+            norms: load_norms(tx, gemeente)?,
+            rules: store::config::area_rules(tx, gemeente)?,
+            wijken: load_wijken(tx, gemeente)?,
         });
         self.rules_cache
             .lock()
@@ -210,159 +209,55 @@ impl AppState {
 }
 
 /// The gemeente's config version (0 if it does not exist).
-pub fn config_version(conn: &Connection, gemeente: GemeenteId) -> Result<u64, DbError> {
-    Ok(conn
-        .prepare_cached("SELECT config_version FROM gemeente WHERE id = ?1")?
-        .query_row(params![gemeente.to_string()], |r| r.get::<_, i64>(0))
-        .optional()?
-        .map_or(0, |v| v.max(0) as u64))
+pub fn config_version(tx: &Tx, gemeente: GemeenteId) -> Result<u64, DbError> {
+    Ok(store::config::config_version(tx, gemeente)?.map_or(0, |v| v.max(0) as u64))
 }
 
 /// Marks the gemeente's device configuration as changed.
-pub fn bump_config(conn: &Connection, gemeente: GemeenteId) -> Result<(), DbError> {
-    conn.execute(
-        "UPDATE gemeente SET config_version = config_version + 1 WHERE id = ?1",
-        params![gemeente.to_string()],
-    )?;
-    Ok(())
+pub fn bump_config(tx: &Tx, gemeente: GemeenteId) -> Result<(), DbError> {
+    store::config::bump_config_version(tx, gemeente)
 }
 
-fn load_norms(conn: &Connection, gemeente: GemeenteId) -> Result<NormSet, DbError> {
-    let json: Option<String> = conn
-        .query_row(
-            "SELECT norms FROM gemeente WHERE id = ?1",
-            params![gemeente.to_string()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(match json {
-        Some(j) => serde_json::from_str(&j)?,
-        None => NormSet::rotterdam(),
-    })
-}
-
-fn load_area_rules(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<AreaRule>, DbError> {
-    let mut stmt = conn.prepare_cached("SELECT rule FROM area_rule WHERE gemeente_id = ?1")?;
-    let rows = stmt.query_map(params![gemeente.to_string()], |r| r.get::<_, String>(0))?;
-    rows.map(|j| Ok(serde_json::from_str(&j?)?)).collect()
+/// The gemeente's norms; Rotterdam's for a gemeente that is not there.
+fn load_norms(tx: &Tx, gemeente: GemeenteId) -> Result<NormSet, DbError> {
+    Ok(store::config::norms(tx, gemeente)?.unwrap_or_else(NormSet::rotterdam))
 }
 
 /// The gemeente's wijken, ordered by code.
-pub fn load_wijken(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<Wijk>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, code, name, boundary FROM wijk WHERE gemeente_id = ?1 ORDER BY code",
-    )?;
-    let rows = stmt.query_map(params![gemeente.to_string()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (id, code, name, boundary) = row?;
-        Ok(Wijk {
-            id: id
-                .parse()
-                .map_err(|_| DbError::Domain("bad wijk id".into()))?,
-            gemeente,
-            code,
-            name,
-            boundary: serde_json::from_str(&boundary)?,
-        })
-    })
-    .collect()
+pub fn load_wijken(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<Wijk>, DbError> {
+    store::config::wijken(tx, gemeente)
 }
 
 /// The gemeente record.
-pub fn load_gemeente(conn: &Connection, gemeente: GemeenteId) -> Result<Option<Gemeente>, DbError> {
-    Ok(conn
-        .query_row(
-            "SELECT name, code FROM gemeente WHERE id = ?1",
-            params![gemeente.to_string()],
-            |r| {
-                Ok(Gemeente {
-                    id: gemeente,
-                    name: r.get(0)?,
-                    code: r.get(1)?,
-                })
-            },
-        )
-        .optional()?)
-}
-
-fn load_places(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<Place>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT p.id, p.wijk_id, p.name, p.lat, p.lon FROM place p JOIN wijk w ON w.id = p.wijk_id
-         WHERE w.gemeente_id = ?1 ORDER BY p.name",
-    )?;
-    let rows = stmt.query_map(params![gemeente.to_string()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, f64>(3)?,
-            r.get::<_, f64>(4)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (id, wijk, name, lat, lon) = row?;
-        Ok(Place {
-            id: id
-                .parse()
-                .map_err(|_| DbError::Domain("bad place id".into()))?,
-            wijk: wijk
-                .parse()
-                .map_err(|_| DbError::Domain("bad wijk id".into()))?,
-            name,
-            lat,
-            lon,
-        })
-    })
-    .collect()
+pub fn load_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Option<Gemeente>, DbError> {
+    store::config::gemeente(tx, gemeente)
 }
 
 /// The current (unretired) meldpunt key of a gemeente.
-pub fn current_meldpunt_key(
-    conn: &Connection,
-    gemeente: GemeenteId,
-) -> Result<Option<MeldpuntKey>, DbError> {
-    Ok(conn
-        .query_row(
-            "SELECT id, recipient FROM meldpunt_key WHERE gemeente_id = ?1 AND retired_at IS NULL
-             ORDER BY created_at DESC LIMIT 1",
-            params![gemeente.to_string()],
-            |r| {
-                Ok(MeldpuntKey {
-                    id: RecipientKeyId(r.get(0)?),
-                    recipient: r.get(1)?,
-                })
-            },
-        )
-        .optional()?)
+pub fn current_meldpunt_key(tx: &Tx, gemeente: GemeenteId) -> Result<Option<MeldpuntKey>, DbError> {
+    store::config::current_meldpunt_key(tx, gemeente)
 }
 
 /// Everything a device of this gemeente needs offline.
 pub fn device_config(
     state: &AppState,
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
 ) -> Result<Option<DeviceConfig>, DbError> {
-    let Some(g) = load_gemeente(conn, gemeente)? else {
+    let Some(g) = load_gemeente(tx, gemeente)? else {
         return Ok(None);
     };
-    let rules = state.gemeente_rules(conn, gemeente)?;
+    let rules = state.gemeente_rules(tx, gemeente)?;
     Ok(Some(DeviceConfig {
         version: rules.version,
         gemeente: g,
         norms: rules.norms.clone(),
         area_rules: rules.rules.clone(),
         wijken: rules.wijken.clone(),
-        places: load_places(conn, gemeente)?,
-        meldpunt_key: current_meldpunt_key(conn, gemeente)?,
-        meldpunt_chain: crate::meldpunt::keys::chain(&crate::store::Tx::legacy(conn), gemeente)?,
+        places: store::config::places(tx, gemeente)?,
+        meldpunt_key: current_meldpunt_key(tx, gemeente)?,
+        meldpunt_chain: crate::meldpunt::keys::chain(tx, gemeente)?,
         basemap_url: state.config.basemap_url.clone(),
-        phone: crate::phone_policy::get(conn, gemeente)?,
+        phone: crate::phone_policy::get(tx, gemeente)?,
     }))
 }

@@ -618,7 +618,9 @@ async fn a_round_in_a_wijk_the_server_does_not_know_is_stored_flagged_and_never_
         "nothing lands in another gemeente's wijk"
     );
     // Flagged for the admin of the phone's gemeente, not for the other one.
-    let flagged = avondronde_server::ingest::rounds_with_unknown_wijk(&app.conn(), own.gemeente)
+    let flagged = app
+        .direct()
+        .read(|tx| avondronde_server::ingest::rounds_with_unknown_wijk(tx, own.gemeente))
         .expect("query");
     let mut named: Vec<_> = flagged
         .iter()
@@ -632,7 +634,8 @@ async fn a_round_in_a_wijk_the_server_does_not_know_is_stored_flagged_and_never_
     expected.sort();
     assert_eq!(named, expected);
     assert!(
-        avondronde_server::ingest::rounds_with_unknown_wijk(&app.conn(), other.gemeente)
+        app.direct()
+            .read(|tx| avondronde_server::ingest::rounds_with_unknown_wijk(tx, other.gemeente))
             .expect("query")
             .is_empty()
     );

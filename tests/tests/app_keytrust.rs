@@ -68,7 +68,10 @@ fn refuses(ctx: &AppCtx, id: CareFormId, why: TrustError) {
 }
 
 fn bump(server: &TestServer, seed: &Seed) {
-    avondronde_server::state::bump_config(&server.conn(), seed.gemeente).expect("bump");
+    server
+        .direct()
+        .transaction(|tx| avondronde_server::state::bump_config(tx, seed.gemeente))
+        .expect("bump");
 }
 
 fn refusal_on_server(server: &TestServer, ctx: &AppCtx) -> Option<String> {

@@ -307,9 +307,10 @@ async fn contacts_of_a_round_in_a_wijk_the_server_no_longer_knows_get_in_and_the
         "two rounds, an end and a contact, all sent"
     );
     assert_eq!(server.scalar("SELECT COUNT(*) FROM contact"), 1);
-    let flagged =
-        avondronde_server::ingest::rounds_with_unknown_wijk(&server.conn(), seed.gemeente)
-            .expect("flagged rounds");
+    let flagged = server
+        .direct()
+        .read(|tx| avondronde_server::ingest::rounds_with_unknown_wijk(tx, seed.gemeente))
+        .expect("flagged rounds");
     assert_eq!(flagged.len(), 1);
     assert_eq!(flagged[0].named_wijk, removed.id.to_string());
     assert_eq!(flagged[0].contacts, 1);

@@ -9,12 +9,11 @@ use avondronde_shared::sync::{
     Cursor, MAX_BATCH_ITEMS, MIN_PROTOCOL_VERSION, Outcome, PullRequest, PullResponse, PushRequest,
     PushResponse, RETRY_PROTOCOL_VERSION,
 };
-use avondronde_shared::{CareFormId, DeviceId, Role};
+use avondronde_shared::{DeviceId, Role};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::Extensions;
 use jiff::Timestamp;
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,6 +25,7 @@ use crate::db::{DbError, now_ms};
 use crate::error::ApiError;
 use crate::ingest::{self, PushContext};
 use crate::state::{self, AppState, Metrics};
+use crate::store::{self, Tx};
 
 /// Items prepared and queued for the writer at a time within one push.
 const PUSH_CHUNK: usize = 100;
@@ -96,30 +96,16 @@ pub async fn enrol(
     let code = req.code.replace(' ', "");
     let label = req.label;
     let outcome = state
-        .db
-        .write(move |c| {
-            let res = auth::enrol(c, &code, &label)?;
+        .store
+        .write(move |tx| {
+            let res = auth::enrol(tx.legacy_conn(), &code, &label)?;
             let role = match &res {
-                Ok((device, _)) => Some(c.query_row(
-                    "SELECT u.role, u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id
-                     WHERE d.id = ?1",
-                    params![device.to_string()],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-                )?),
-                Err(_) => None,
-            };
-            let role = match role {
-                Some((role, gemeente)) => {
-                    let fingerprint = match gemeente.parse() {
-                        Ok(g) => crate::meldpunt::keys::root_fingerprint(
-                            &crate::store::Tx::legacy(c),
-                            g,
-                        )?,
-                        Err(_) => None,
-                    };
+                Ok((device, _)) => {
+                    let (role, gemeente) = store::sync::device_role(tx, *device)?;
+                    let fingerprint = crate::meldpunt::keys::root_fingerprint(tx, gemeente)?;
                     Some((role, fingerprint.map(|f| f.to_string())))
                 }
-                None => None,
+                Err(_) => None,
             };
             Ok((res, role))
         })
@@ -177,8 +163,8 @@ pub async fn push(
     // A cached value behind one indexed lookup of the config version.
     let st = state.clone();
     let rules = state
-        .db
-        .read_point(move |c| st.gemeente_rules(c, gemeente))
+        .store
+        .read_point(move |tx| st.gemeente_rules(tx, gemeente))
         .await?;
     // Validate against the later of the two clocks: a device whose clock runs ahead is
     // flagged, not refused, and nothing it recorded is lost.
@@ -204,8 +190,8 @@ pub async fn push(
         let ctx = ctx.clone();
         stored.push(
             state
-                .db
-                .submit(move |c| ingest::commit(c, &ctx, prepared))?,
+                .store
+                .submit(move |tx| ingest::commit(tx, &ctx, prepared))?,
         );
         if items.peek().is_none() {
             break;
@@ -284,14 +270,8 @@ pub async fn pull(
         let skew = device_time.as_millisecond().saturating_sub(now);
         let id = device.id;
         state
-            .db
-            .write(move |c| {
-                c.prepare_cached(
-                    "UPDATE device SET last_seen_at = ?1, clock_offset_ms = ?2 WHERE id = ?3",
-                )?
-                .execute(params![now, skew, id])?;
-                Ok(())
-            })
+            .store
+            .write(move |tx| store::sync::record_seen(tx, id, now, skew))
             .await?;
     }
     if req.outbox.is_some() || req.key_refused.is_some() {
@@ -311,15 +291,15 @@ pub async fn pull(
     let since = req.since.unwrap_or_default();
     let held = req.config_version;
     let (config, feedback, cursor) = state
-        .db
-        .read(move |c| {
-            let version = state::config_version(c, device.gemeente)?;
+        .store
+        .read(move |tx| {
+            let version = state::config_version(tx, device.gemeente)?;
             let config = if held == Some(version) {
                 None
             } else {
-                state::device_config(&st, c, device.gemeente)?
+                state::device_config(&st, tx, device.gemeente)?
             };
-            let (feedback, cursor) = feedback_since(c, device.id, since)?;
+            let (feedback, cursor) = feedback_since(tx, device.id, since)?;
             Ok((config, feedback, cursor))
         })
         .await?;
@@ -331,35 +311,24 @@ pub async fn pull(
     }))
 }
 
-/// Feedback on the device's own forms changed after `since`, in server order.
+/// Feedback on the device's own forms changed after `since`, in server order, and the
+/// cursor after it.
 fn feedback_since(
-    c: &rusqlite::Connection,
+    tx: &Tx,
     device: DeviceId,
     since: Cursor,
 ) -> Result<(Vec<Feedback>, Cursor), DbError> {
-    let mut stmt = c.prepare_cached(
-        "SELECT id, status, message, updated_at, feedback_seq FROM care_form
-         WHERE device_id = ?1 AND feedback_seq > ?2 ORDER BY feedback_seq LIMIT 1000",
-    )?;
+    let rows = store::sync::feedback_since(tx, device, since.0 as i64)?;
     let mut cursor = since;
-    let rows = stmt.query_map(params![device, since.0 as i64], |r| {
-        Ok((
-            r.get::<_, CareFormId>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let (form, status, message, updated_at, seq) = row?;
-        cursor = cursor.max(Cursor(seq.max(0) as u64));
+        cursor = cursor.max(Cursor(row.feedback_seq.max(0) as u64));
         out.push(Feedback {
-            form,
-            status: CareStatus::from(status),
-            message,
-            updated_at: Timestamp::from_millisecond(updated_at).unwrap_or(Timestamp::UNIX_EPOCH),
+            form: row.form,
+            status: CareStatus::from(row.status),
+            message: row.message,
+            updated_at: Timestamp::from_millisecond(row.updated_at)
+                .unwrap_or(Timestamp::UNIX_EPOCH),
         });
     }
     Ok((out, cursor))

@@ -71,7 +71,7 @@ pub async fn scoped_wijken(state: &Arc<AppState>, user: &WebUser) -> ApiResult<S
         .db
         .read(move |c| {
             Ok((
-                st.gemeente_rules(c, gemeente)?,
+                st.gemeente_rules(&crate::store::Tx::legacy(c), gemeente)?,
                 super::scope::assigned_wijken(c, user_id)?,
                 super::settings::ptable_of(c, gemeente)?,
             ))

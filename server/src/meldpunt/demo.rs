@@ -349,7 +349,7 @@ pub async fn seed_care_forms(
         let st = state.clone();
         state
             .store
-            .read(move |tx| st.gemeente_rules(tx.legacy_conn(), gemeente))
+            .read(move |tx| st.gemeente_rules(tx, gemeente))
             .await?
     };
     let mut rng = ChaCha8Rng::seed_from_u64(59_905);
@@ -433,7 +433,7 @@ pub async fn seed_care_forms(
         };
         state
             .store
-            .write(move |tx| ingest::commit(tx.legacy_conn(), &ctx, prepared))
+            .write(move |tx| ingest::commit(tx, &ctx, prepared))
             .await?;
         let hours = now.duration_since(received_at).as_hours();
         if let Some(h) = handling(&mut rng, i, received_at, hours) {

@@ -364,7 +364,7 @@ pub fn create(
         },
         now_ms,
     )?;
-    bump_config(tx.legacy_conn(), gemeente)?;
+    bump_config(tx, gemeente)?;
     Ok(key)
 }
 
@@ -474,7 +474,7 @@ pub fn rotate(
         },
         created,
     )?;
-    bump_config(tx.legacy_conn(), gemeente)?;
+    bump_config(tx, gemeente)?;
     Ok(key)
 }
 
@@ -737,10 +737,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (conn, mut d) = open(&dir);
         let g = gemeente(&conn);
-        let before = crate::state::config_version(&conn, g).expect("version");
+        let before = d
+            .read(|tx| crate::state::config_version(tx, g))
+            .expect("version");
         let key = create_key(&mut d, g, &pass("correct paard batterij"), 1).expect("create");
         assert_eq!(
-            crate::state::config_version(&conn, g).expect("v"),
+            d.read(|tx| crate::state::config_version(tx, g)).expect("v"),
             before + 1
         );
         assert!(key.recipient.starts_with("age1"));
@@ -792,7 +794,7 @@ mod tests {
             .expect("db")
             .expect("rotate");
         assert_ne!(old.id, new.id);
-        let current = crate::state::current_meldpunt_key(&conn, g)
+        let current = crate::state::current_meldpunt_key(&crate::store::Tx::legacy(&conn), g)
             .expect("current")
             .expect("some");
         assert_eq!(current, new, "devices get the new recipient");

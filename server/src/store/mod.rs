@@ -20,6 +20,10 @@
 //! - [`retention`]: the retention periods and the sweeps that delete and archive by age.
 //! - [`rules`]: norm sets and area rules as the admin changes them.
 //! - [`setup`]: gemeenten, wijken and places as set up and imported.
+//! - [`sync`]: the sync ledger and everything a push writes (rounds, contacts,
+//!   corrections, arriving care forms); the feedback a pull reads.
+//! - [`config`]: what a phone's configuration is built from (gemeente, wijken, places,
+//!   norms, area rules, the current meldpunt key), the config version, the phone policy.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,11 +34,13 @@ use crate::db::{Db, DbError};
 
 pub mod audit;
 pub mod care_forms;
+pub mod config;
 pub mod devices;
 pub mod meldpunt_keys;
 pub mod retention;
 pub mod rules;
 pub mod setup;
+pub mod sync;
 
 /// An open transaction (from [`Store::write`]) or a consistent read (from
 /// [`Store::read`]). Only the store modules can reach the connection inside.

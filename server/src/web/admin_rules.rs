@@ -287,7 +287,7 @@ async fn norms_page(
     let g = user.gemeente;
     match state
         .store
-        .read(move |tx| Ok(st.gemeente_rules(tx.legacy_conn(), g)?.norms.clone()))
+        .read(move |tx| Ok(st.gemeente_rules(tx, g)?.norms.clone()))
         .await
     {
         Ok(n) => {
@@ -464,7 +464,7 @@ async fn rules_data(state: &Arc<AppState>, user: &WebUser) -> Result<RulesData, 
                 Ok(RulesData {
                     rules: ops::list_area_rules(tx, &caller)?,
                     places: ops::places(tx, &caller)?,
-                    wijken: state::load_wijken(tx.legacy_conn(), g)?
+                    wijken: state::load_wijken(tx, g)?
                         .into_iter()
                         .map(|w| (w.code, w.name, w.boundary))
                         .collect(),
@@ -836,7 +836,7 @@ async fn show_wijken(
     let current = state
         .store
         .read(move |tx| {
-            Ok(state::load_wijken(tx.legacy_conn(), g)?
+            Ok(state::load_wijken(tx, g)?
                 .into_iter()
                 .map(|w| (w.code, w.name, w.boundary))
                 .collect::<Vec<WijkRow>>())

@@ -115,10 +115,10 @@ fn overview(
     user: &WebUser,
 ) -> Result<Overview, DbError> {
     let g = user.gemeente;
-    let gemeente = state::load_gemeente(c, g)?
+    let gemeente = state::load_gemeente(&crate::store::Tx::legacy(c), g)?
         .map(|g| format!("{} ({})", g.name, g.code))
         .unwrap_or_default();
-    let rules = state.gemeente_rules(c, g)?;
+    let rules = state.gemeente_rules(&crate::store::Tx::legacy(c), g)?;
     let n = &rules.norms;
     let fmt = |t: Option<jiff::civil::Time>| {
         t.map_or("geen norm".to_owned(), |t| t.strftime("%H:%M").to_string())

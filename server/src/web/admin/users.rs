@@ -47,7 +47,12 @@ async fn show(
     let g = user.gemeente;
     let data = state
         .db
-        .read(move |c| Ok((admin::users(c, g)?, crate::state::load_wijken(c, g)?)))
+        .read(move |c| {
+            Ok((
+                admin::users(c, g)?,
+                crate::state::load_wijken(&crate::store::Tx::legacy(c), g)?,
+            ))
+        })
         .await;
     let (users, wijken) = match data {
         Ok(d) => d,

@@ -1,0 +1,504 @@
+//! The sync ledger and what a push writes; what a pull reads.
+//!
+//! Owns the tables a phone's push fills: `item` (the idempotency ledger, unique on kind and
+//! id, with the content hash), `round`, `contact`, `correction` and `care_form` as a sealed
+//! form arrives, plus the `feedback` counter that orders a device's feedback, and the
+//! device's last-seen clock on `device`. A pull reads the feedback on a device's own forms
+//! from here. The rules (what is a duplicate, a conflict, a refusal or a wait for a parent)
+//! stay in [`crate::ingest`]; this module keeps and fetches.
+//!
+//! This is the server's hottest path (`bench_sync`): every statement is a cached prepared
+//! statement, and everything runs inside the writer's transaction that the caller opened,
+//! so the ledger row and the item it names are committed together.
+
+use std::sync::LazyLock;
+
+use avondronde_shared::care::CareFormEnvelope;
+use avondronde_shared::contact::ContactFacts;
+use avondronde_shared::round::Round;
+use avondronde_shared::sync::ItemKind;
+use avondronde_shared::{
+    AgeBand, CareFormId, ContactId, CorrectionId, DeviceId, GemeenteId, RoundId, StreetContact,
+    UserId, WijkId,
+};
+use rusqlite::{OptionalExtension, ToSql, params, params_from_iter};
+
+use super::Tx;
+use crate::db::DbError;
+use crate::ingest::{Derived, UnknownWijkRound};
+
+/// Stores when a device was last heard from and how far its clock is off (ms).
+pub fn record_seen(tx: &Tx, device: DeviceId, at_ms: i64, skew_ms: i64) -> Result<(), DbError> {
+    tx.conn()
+        .prepare_cached("UPDATE device SET last_seen_at = ?1, clock_offset_ms = ?2 WHERE id = ?3")?
+        .execute(params![at_ms, skew_ms, device])?;
+    Ok(())
+}
+
+/// Claims `(kind, id)` in the ledger for `device`. Returns the new ledger sequence number,
+/// or `None` when the key is already taken (see [`ledger_entry`]).
+///
+/// `OR IGNORE` rather than `ON CONFLICT … RETURNING`: RETURNING makes SQLite keep a
+/// statement journal, a copy of every page the insert touches, which was most of the
+/// writer's time.
+pub fn claim_item(
+    tx: &Tx,
+    kind: &ItemKind,
+    id: &str,
+    device: DeviceId,
+    hash: &[u8; 32],
+    received_at: i64,
+) -> Result<Option<i64>, DbError> {
+    let conn = tx.conn();
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO item (kind, item_id, device_id, hash, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![kind.code(), id, device, &hash[..], received_at])?;
+    Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+}
+
+/// Takes a claimed key out of the ledger again (for an item that was not stored).
+pub fn release_item(tx: &Tx, seq: i64) -> Result<(), DbError> {
+    tx.conn()
+        .prepare_cached("DELETE FROM item WHERE seq = ?1")?
+        .execute(params![seq])?;
+    Ok(())
+}
+
+/// A ledger row: who first sent an item, with what content, and when.
+#[derive(Debug, Clone)]
+pub struct LedgerEntry {
+    /// The ledger sequence number.
+    pub seq: i64,
+    /// The content hash first received.
+    pub hash: Vec<u8>,
+    /// When it was received (server clock, unix ms).
+    pub received_at: i64,
+    /// The device that sent it.
+    pub device: DeviceId,
+}
+
+/// The ledger row holding `(kind, id)`, which must exist.
+pub fn ledger_entry(tx: &Tx, kind: &ItemKind, id: &str) -> Result<LedgerEntry, DbError> {
+    Ok(tx
+        .conn()
+        .prepare_cached(
+            "SELECT seq, hash, received_at, device_id FROM item WHERE kind = ?1 AND item_id = ?2",
+        )?
+        .query_row(params![kind.code(), id], |r| {
+            Ok(LedgerEntry {
+                seq: r.get(0)?,
+                hash: r.get(1)?,
+                received_at: r.get(2)?,
+                device: r.get(3)?,
+            })
+        })?)
+}
+
+/// Whether a round with this id exists, for any device.
+pub fn round_exists(tx: &Tx, round: RoundId) -> Result<bool, DbError> {
+    Ok(tx
+        .conn()
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM round WHERE id = ?1)")?
+        .query_row(params![round], |r| r.get(0))?)
+}
+
+/// Whether a contact with this id exists, for any device.
+pub fn contact_exists(tx: &Tx, contact: ContactId) -> Result<bool, DbError> {
+    Ok(tx
+        .conn()
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM contact WHERE id = ?1)")?
+        .query_row(params![contact], |r| r.get(0))?)
+}
+
+/// Whether the wijk exists in the gemeente.
+pub fn wijk_in_gemeente(tx: &Tx, wijk: WijkId, gemeente: GemeenteId) -> Result<bool, DbError> {
+    Ok(tx
+        .conn()
+        .prepare_cached("SELECT COUNT(*) > 0 FROM wijk WHERE id = ?1 AND gemeente_id = ?2")?
+        .query_row(params![wijk, gemeente], |row| row.get(0))?)
+}
+
+/// Stores a round of `device`. `wijk` is `None` for a round stored without a wijk; then
+/// `unknown_wijk` keeps the id the phone named. (No wijk is kept as `''`, as the column is
+/// `NOT NULL`.)
+pub fn insert_round(
+    tx: &Tx,
+    round: &Round,
+    device: DeviceId,
+    user: UserId,
+    wijk: Option<WijkId>,
+    unknown_wijk: Option<WijkId>,
+) -> Result<(), DbError> {
+    let wijk: &dyn ToSql = match &wijk {
+        Some(w) => w,
+        None => &"",
+    };
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO round (id, device_id, user_id, wijk_id, partner, started_at, unknown_wijk)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            round.id,
+            device,
+            user,
+            wijk,
+            round.partner,
+            round.started_at.as_second(),
+            unknown_wijk,
+        ])?;
+    Ok(())
+}
+
+/// Sets the end of one of `device`'s rounds (unix seconds). `false`: the device has no
+/// such round.
+pub fn end_round(
+    tx: &Tx,
+    round: RoundId,
+    device: DeviceId,
+    ended_at_s: i64,
+) -> Result<bool, DbError> {
+    let n = tx
+        .conn()
+        .prepare_cached("UPDATE round SET ended_at = ?1 WHERE id = ?2 AND device_id = ?3")?
+        .execute(params![ended_at_s, round, device])?;
+    Ok(n > 0)
+}
+
+/// The wijk of one of `device`'s rounds: `None` when the device has no such round,
+/// `Some(None)` for a round stored without a wijk.
+pub fn own_round_wijk(
+    tx: &Tx,
+    round: RoundId,
+    device: DeviceId,
+) -> Result<Option<Option<WijkId>>, DbError> {
+    Ok(tx
+        .conn()
+        .prepare_cached("SELECT NULLIF(wijk_id, '') FROM round WHERE id = ?1 AND device_id = ?2")?
+        .query_row(params![round, device], |r| r.get(0))
+        .optional()?)
+}
+
+/// The contact columns that hold its facts (and what ingest derived from them), in the
+/// order of [`FactColumns::values`]. A contact's insert and a correction's update both
+/// write exactly these.
+const FACT_COLUMNS: &str = "observed_at, utc_offset_s, source, lat, lon, accuracy_m, fix_age_s, \
+     place_id, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised, behaviours, actions, \
+     brought_home, past_norm, cell_r9, cell_r10";
+const FACT_COUNT: usize = 20;
+
+static INSERT_CONTACT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id,
+           received_at, clock_skew_ms, skew_flag, record_key, {FACT_COLUMNS})
+         VALUES ({})",
+        vec!["?"; 11 + FACT_COUNT].join(", ")
+    )
+});
+
+static CORRECT_CONTACT: LazyLock<String> = LazyLock::new(|| {
+    let assignments = FACT_COLUMNS
+        .split(',')
+        .map(|col| format!("{} = ?", col.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "UPDATE contact SET {assignments}, wijk_id = COALESCE(?, wijk_id), corrected_seq = ?
+         WHERE id = ? AND device_id = ? AND COALESCE(corrected_seq, 0) < ?"
+    )
+});
+
+/// A contact's facts as SQL values.
+struct FactColumns<'a> {
+    f: &'a ContactFacts,
+    d: &'a Derived,
+    observed_at: i64,
+    source: &'a str,
+    place: Option<avondronde_shared::PlaceId>,
+    counts: [u16; 5],
+    behaviours: String,
+    actions: String,
+    cell_r9: Option<i64>,
+    cell_r10: Option<i64>,
+}
+
+impl<'a> FactColumns<'a> {
+    fn new(f: &'a ContactFacts, d: &'a Derived) -> Self {
+        FactColumns {
+            f,
+            d,
+            observed_at: f.observed_at.as_second(),
+            source: f.location.source.code(),
+            place: f.location.place,
+            counts: AgeBand::ALL.map(|b| f.group.get(b)),
+            behaviours: codes(f.behaviours.iter().map(|b| b.code())),
+            actions: codes(f.actions.iter().map(|a| a.code())),
+            cell_r9: d.cell_r9.map(|c| c as i64),
+            cell_r10: d.cell_r10.map(|c| c as i64),
+        }
+    }
+
+    fn values(&self) -> [&dyn ToSql; FACT_COUNT] {
+        let f = self.f;
+        [
+            &self.observed_at,
+            &f.utc_offset_s,
+            &self.source,
+            &f.location.lat,
+            &f.location.lon,
+            &f.location.accuracy_m,
+            &f.location.fix_age_s,
+            &self.place,
+            &self.counts[0],
+            &self.counts[1],
+            &self.counts[2],
+            &self.counts[3],
+            &self.counts[4],
+            &f.supervised,
+            &self.behaviours,
+            &self.actions,
+            &f.brought_home,
+            &self.d.past_norm,
+            &self.cell_r9,
+            &self.cell_r10,
+        ]
+    }
+}
+
+/// Codes as the JSON array the `behaviours` and `actions` columns hold.
+fn codes<T: AsRef<str>>(codes: impl Iterator<Item = T>) -> String {
+    serde_json::to_string(&codes.map(|c| c.as_ref().to_owned()).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
+}
+
+/// A contact as it is stored on arrival.
+pub struct NewContact<'a> {
+    /// The contact as pushed.
+    pub contact: &'a StreetContact,
+    /// What ingest derived from its facts.
+    pub derived: &'a Derived,
+    /// Its ledger sequence number.
+    pub seq: i64,
+    /// The device that sent it.
+    pub device: DeviceId,
+    /// The device's user.
+    pub user: UserId,
+    /// The device's gemeente.
+    pub gemeente: GemeenteId,
+    /// The wijk it is counted in, if any.
+    pub wijk: Option<WijkId>,
+    /// Server clock at arrival, unix ms.
+    pub received_at: i64,
+    /// Device clock minus server clock at the push, ms.
+    pub skew_ms: i64,
+    /// Whether that skew is past the allowed one.
+    pub skew_flag: bool,
+    /// Its random record key (issue 9), never sent back to a phone.
+    pub record_key: i64,
+}
+
+/// Stores a new contact.
+pub fn insert_contact(tx: &Tx, n: &NewContact) -> Result<(), DbError> {
+    let c = n.contact;
+    let head: [&dyn ToSql; 11] = [
+        &c.id,
+        &n.seq,
+        &n.device,
+        &n.user,
+        &n.gemeente,
+        &c.round,
+        &n.wijk,
+        &n.received_at,
+        &n.skew_ms,
+        &n.skew_flag,
+        &n.record_key,
+    ];
+    let facts = FactColumns::new(&c.facts, n.derived);
+    tx.conn()
+        .prepare_cached(&INSERT_CONTACT)?
+        .execute(params_from_iter(head.into_iter().chain(facts.values())))?;
+    Ok(())
+}
+
+/// Overwrites the facts of one of `device`'s contacts with a correction's, unless a later
+/// correction (by ledger `seq`) is already applied. The wijk changes only when `wijk` is
+/// `Some`. `false`: the device has no such contact (or a later correction won).
+pub fn correct_contact(
+    tx: &Tx,
+    contact: ContactId,
+    device: DeviceId,
+    seq: i64,
+    facts: &ContactFacts,
+    derived: &Derived,
+    wijk: Option<WijkId>,
+) -> Result<bool, DbError> {
+    let columns = FactColumns::new(facts, derived);
+    let tail: [&dyn ToSql; 5] = [&wijk, &seq, &contact, &device, &seq];
+    let n = tx
+        .conn()
+        .prepare_cached(&CORRECT_CONTACT)?
+        .execute(params_from_iter(columns.values().into_iter().chain(tail)))?;
+    Ok(n > 0)
+}
+
+/// Keeps a correction's new facts (as JSON) beside the contact it corrected.
+pub fn insert_correction(
+    tx: &Tx,
+    id: CorrectionId,
+    contact: ContactId,
+    seq: i64,
+    facts: &ContactFacts,
+) -> Result<(), DbError> {
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO correction (id, contact_id, seq, facts) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![id, contact, seq, serde_json::to_string(facts)?])?;
+    Ok(())
+}
+
+/// The wijk of one of `device`'s contacts: `None` when the device has no such contact,
+/// `Some(None)` for a contact outside every wijk.
+pub fn own_contact_wijk(
+    tx: &Tx,
+    contact: ContactId,
+    device: DeviceId,
+) -> Result<Option<Option<WijkId>>, DbError> {
+    Ok(tx
+        .conn()
+        .prepare_cached("SELECT wijk_id FROM contact WHERE id = ?1 AND device_id = ?2")?
+        .query_row(params![contact, device], |r| r.get(0))
+        .optional()?)
+}
+
+/// The next number of the server-wide feedback order (each change a phone should hear of
+/// gets one; a pull asks for those after its cursor).
+pub fn next_feedback_seq(tx: &Tx) -> Result<i64, DbError> {
+    Ok(tx
+        .conn()
+        .prepare_cached(
+            "UPDATE counter SET value = value + 1 WHERE name = 'feedback' RETURNING value",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// A sealed care form as it is stored on arrival (status `received`).
+pub struct NewCareForm<'a> {
+    /// The envelope as pushed.
+    pub form: &'a CareFormEnvelope,
+    /// Its ledger sequence number.
+    pub seq: i64,
+    /// The device that sent it.
+    pub device: DeviceId,
+    /// The device's user.
+    pub user: UserId,
+    /// The device's gemeente.
+    pub gemeente: GemeenteId,
+    /// The wijk of its contact, if any.
+    pub wijk: Option<WijkId>,
+    /// The reporter's role code.
+    pub reporter_role: &'a str,
+    /// Server clock at arrival, unix ms (also its first `updated_at`).
+    pub received_at: i64,
+    /// Its number in the feedback order ([`next_feedback_seq`]).
+    pub feedback_seq: i64,
+}
+
+/// Stores a newly arrived care form.
+pub fn insert_care_form(tx: &Tx, n: &NewCareForm) -> Result<(), DbError> {
+    let f = n.form;
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO care_form (id, seq, device_id, user_id, gemeente_id, contact_id, wijk_id,
+               reporter_role, age_band, created_at, received_at, recipient_key, sealed, status,
+               updated_at, feedback_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'received', ?11, ?14)",
+        )?
+        .execute(params![
+            f.id,
+            n.seq,
+            n.device,
+            n.user,
+            n.gemeente,
+            f.contact,
+            n.wijk,
+            n.reporter_role,
+            f.age_band.code(),
+            f.created_at.as_second(),
+            n.received_at,
+            f.recipient_key.0,
+            f.sealed,
+            n.feedback_seq,
+        ])?;
+    Ok(())
+}
+
+/// The gemeente's rounds stored with a wijk the server did not know, newest first.
+pub fn rounds_with_unknown_wijk(
+    tx: &Tx,
+    gemeente: GemeenteId,
+) -> Result<Vec<UnknownWijkRound>, DbError> {
+    let mut stmt = tx.conn().prepare_cached(
+        "SELECT r.id, r.device_id, r.unknown_wijk, r.started_at,
+                (SELECT COUNT(*) FROM contact c WHERE c.round_id = r.id)
+         FROM round r JOIN user u ON u.id = r.user_id
+         WHERE r.unknown_wijk IS NOT NULL AND u.gemeente_id = ?1
+         ORDER BY r.started_at DESC",
+    )?;
+    let rows = stmt.query_map(params![gemeente], |r| {
+        Ok(UnknownWijkRound {
+            round: r.get(0)?,
+            device: r.get(1)?,
+            named_wijk: r.get(2)?,
+            started_at: r.get(3)?,
+            contacts: r.get::<_, i64>(4)?.max(0) as u64,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One change on a device's own care form, as a pull reads it.
+#[derive(Debug, Clone)]
+pub struct FeedbackRow {
+    /// The form.
+    pub form: CareFormId,
+    /// Its status code.
+    pub status: String,
+    /// The meldpunt's message to the field worker, if any.
+    pub message: Option<String>,
+    /// When it changed (unix ms).
+    pub updated_at: i64,
+    /// Its number in the feedback order.
+    pub feedback_seq: i64,
+}
+
+/// The device's forms whose feedback number is past `since`, in that order, at most 1000.
+pub fn feedback_since(tx: &Tx, device: DeviceId, since: i64) -> Result<Vec<FeedbackRow>, DbError> {
+    let mut stmt = tx.conn().prepare_cached(
+        "SELECT id, status, message, updated_at, feedback_seq FROM care_form
+         WHERE device_id = ?1 AND feedback_seq > ?2 ORDER BY feedback_seq LIMIT 1000",
+    )?;
+    let rows = stmt.query_map(params![device, since], |r| {
+        Ok(FeedbackRow {
+            form: r.get(0)?,
+            status: r.get(1)?,
+            message: r.get(2)?,
+            updated_at: r.get(3)?,
+            feedback_seq: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The role code and gemeente of a device's user (for the answer to an enrolment).
+pub fn device_role(tx: &Tx, device: DeviceId) -> Result<(String, GemeenteId), DbError> {
+    Ok(tx.conn().query_row(
+        "SELECT u.role, u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id
+         WHERE d.id = ?1",
+        params![device],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
