@@ -272,11 +272,17 @@ pub fn add_user(
         })?;
         let now = now_ms();
         if new.role == Role::Coordinator {
-            crate::hotspot::scope::assign_wijken(conn, name, &new.wijken, &caller.actor, now)
-                .map_err(|e| match e {
-                    DbError::Domain(m) => AdminError::Input(m),
-                    other => AdminError::Db(other),
-                })?;
+            crate::hotspot::scope::assign_wijken(
+                &crate::store::Tx::legacy(conn),
+                name,
+                &new.wijken,
+                &caller.actor,
+                now,
+            )
+            .map_err(|e| match e {
+                DbError::Domain(m) => AdminError::Input(m),
+                other => AdminError::Db(other),
+            })?;
         }
         let first_password_code = (!new.role.is_field())
             .then(|| insert_reset_code(conn, id, FIRST_PASSWORD_TTL_MS))

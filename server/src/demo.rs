@@ -210,8 +210,12 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
                     let user = setup::add_user(tx, g, name, *role, Some(pw))?;
                     if *role == Role::Coordinator {
                         // The demo coordinator sees both demo wijken (issue 9).
-                        crate::hotspot::scope::assign_all_wijken(c, user, 0)
-                            .map_err(SetupError::Db)?;
+                        crate::hotspot::scope::assign_all_wijken(
+                            &crate::store::Tx::legacy(c),
+                            user,
+                            0,
+                        )
+                        .map_err(SetupError::Db)?;
                     }
                     if crate::mfa::required_for(*role) {
                         let (secret, _recovery) = crate::mfa::enrol_now(c, user)?;

@@ -566,13 +566,19 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
         } => {
             use avondronde_server::hotspot::scope;
             let wijken = if all {
-                scope::wijk_codes_of_user(conn, &username)?
+                scope::wijk_codes_of_user(&avondronde_server::store::Tx::legacy(conn), &username)?
             } else {
                 wijken
             };
             let now = avondronde_server::db::now_ms();
             let cli = avondronde_server::audit::Actor::cli();
-            let n = scope::assign_wijken(conn, &username, &wijken, &cli, now)?;
+            let n = scope::assign_wijken(
+                &avondronde_server::store::Tx::legacy(conn),
+                &username,
+                &wijken,
+                &cli,
+                now,
+            )?;
             println!("{username} now sees {n} wijk(en)");
         }
         Admin::SetDisclosure {
@@ -590,7 +596,13 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             };
             let cli = avondronde_server::audit::Actor::cli();
             let now = avondronde_server::db::now_ms();
-            avondronde_server::hotspot::settings::set_params(conn, g, p, &cli, now)?;
+            avondronde_server::hotspot::settings::set_params(
+                &avondronde_server::store::Tx::legacy(conn),
+                g,
+                p,
+                &cli,
+                now,
+            )?;
             println!(
                 "noise for {gemeente}: maximum {max_noise}, variance {variance}, threshold {threshold}"
             );

@@ -423,7 +423,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (conn, g) = crate::setup::test_gemeente_db(&dir.path().join("a.db"));
         let mut store = Direct::open(&dir.path().join("a.db")).expect("store");
-        let db = crate::db::Db::open(&dir.path().join("a.db")).expect("db");
+        let db = crate::store::Store::open(&dir.path().join("a.db")).expect("db");
         let wijk = delfshaven();
         let cells9: Vec<u64> = StudyArea::of(&wijk.boundary, Res::Nine)
             .expect("tiles")

@@ -548,14 +548,15 @@ async fn a_coordinator_sees_only_assigned_wijken_and_nothing_without_one() {
     let (user, _) = a.seed.login(Role::Coordinator);
     let user = user.to_owned();
     let assign = |codes: Vec<String>| {
-        let conn = a.app.conn();
-        avondronde_server::hotspot::scope::assign_wijken(
-            &conn,
-            &user,
-            &codes,
-            &avondronde_server::audit::Actor::cli(),
-            1,
-        )
+        a.app.direct().transaction(|tx| {
+            avondronde_server::hotspot::scope::assign_wijken(
+                tx,
+                &user,
+                &codes,
+                &avondronde_server::audit::Actor::cli(),
+                1,
+            )
+        })
     };
     assign(vec![]).expect("take every wijk away");
     let list: serde_json::Value = a.get("/api/v1/hotspot/wijken").await.json();

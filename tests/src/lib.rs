@@ -443,8 +443,12 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
             Some(&login.password),
         )?;
         if role == Role::Coordinator {
-            avondronde_server::hotspot::scope::assign_all_wijken(conn, user, 0)
-                .map_err(setup::SetupError::Db)?;
+            avondronde_server::hotspot::scope::assign_all_wijken(
+                &avondronde_server::store::Tx::legacy(conn),
+                user,
+                0,
+            )
+            .map_err(setup::SetupError::Db)?;
         }
         if avondronde_server::mfa::required_for(role) {
             let (secret, _) =

@@ -173,7 +173,11 @@ pub fn prepare(n: usize) -> anyhow::Result<(tempfile::TempDir, PathBuf, String)>
         Role::Coordinator,
         Some(PASSWORD),
     )?;
-    avondronde_server::hotspot::scope::assign_all_wijken(&conn, coordinator, 0)?;
+    avondronde_server::hotspot::scope::assign_all_wijken(
+        &avondronde_server::store::Tx::legacy(&conn),
+        coordinator,
+        0,
+    )?;
     drop(conn);
 
     let t = std::time::Instant::now();

@@ -28,10 +28,7 @@ pub fn router() -> OpenApiRouter<Arc<AppState>> {
 pub async fn health(
     State(state): State<Arc<AppState>>,
 ) -> Result<&'static str, crate::error::ApiError> {
-    state
-        .db
-        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-        .await?;
+    state.store.ping().await?;
     Ok("ok")
 }
 

@@ -19,7 +19,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use rusqlite::params;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -68,12 +67,12 @@ pub async fn scoped_wijken(state: &Arc<AppState>, user: &WebUser) -> ApiResult<S
     let st = state.clone();
     let (gemeente, user_id) = (user.gemeente, user.id);
     let (rules, assigned, ptable) = state
-        .db
-        .read(move |c| {
+        .store
+        .read(move |tx| {
             Ok((
-                st.gemeente_rules(&crate::store::Tx::legacy(c), gemeente)?,
-                super::scope::assigned_wijken(c, user_id)?,
-                super::settings::ptable_of(c, gemeente)?,
+                st.gemeente_rules(tx, gemeente)?,
+                super::scope::assigned_wijken(tx, user_id)?,
+                super::settings::ptable_of(tx, gemeente)?,
             ))
         })
         .await?;
@@ -119,7 +118,7 @@ pub async fn analysed(
     let filter = query.parse().map_err(|e| ApiError::BadRequest(e.0))?;
     let st = state.clone();
     let (index, analysis) = tokio::task::spawn_blocking(move || {
-        let index = st.hotspot.get(&st.db, &wijk, version)?;
+        let index = st.hotspot.get(&st.store, &wijk, version)?;
         let a = analysis::run(&index, &filter, &ptable)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok::<_, ApiError>((index, a))
@@ -232,33 +231,21 @@ fn outline(w: &Wijk, places: Vec<PlaceView>) -> WijkOutline {
 /// The user's gemeente's wijken with outlines and named places.
 pub async fn wijk_outlines(state: &Arc<AppState>, user: &WebUser) -> ApiResult<Vec<WijkOutline>> {
     let wijken = scoped_wijken(state, user).await?.wijken;
-    let gemeente = user.gemeente.to_string();
-    let places: Vec<(String, String, f64, f64)> = state
-        .db
-        .read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT p.wijk_id, p.name, p.lat, p.lon FROM place p JOIN wijk w ON w.id = p.wijk_id
-                 WHERE w.gemeente_id = ?1 ORDER BY p.name",
-            )?;
-            let rows = stmt
-                .query_map(params![gemeente], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
+    let gemeente = user.gemeente;
+    let places = state
+        .store
+        .read(move |tx| crate::store::config::places(tx, gemeente))
         .await?;
     Ok(wijken
         .iter()
         .map(|w| {
-            let id = w.id.to_string();
             let here = places
                 .iter()
-                .filter(|p| p.0 == id)
+                .filter(|p| p.wijk == w.id)
                 .map(|p| PlaceView {
-                    name: p.1.clone(),
-                    lat: p.2,
-                    lon: p.3,
+                    name: p.name.clone(),
+                    lat: p.lat,
+                    lon: p.lon,
                 })
                 .collect();
             outline(w, here)
@@ -431,10 +418,10 @@ pub(crate) async fn audit_export(
     let gemeente = user.gemeente;
     let detail = format!("hotspot {format} wijk={wijk} cells={cells}");
     state
-        .db
-        .write(move |c| {
+        .store
+        .write(move |tx| {
             crate::audit::record(
-                &crate::store::Tx::legacy(c),
+                tx,
                 &crate::audit::Event {
                     gemeente,
                     actor: &actor,

@@ -12,7 +12,7 @@
 //! (one B-tree probe) and, when it moved, reads only the new contacts and corrections, in
 //! the same read transaction, so the index is exactly the committed state at that head.
 //! Contacts past their retention period live on as weighted rows of `contact_archive`
-//! ([`ArchivedContacts`]), loaded with the rest.
+//! ([`crate::store::hotspot::archived_of_wijk`]), loaded with the rest.
 //! A change to the wijk's boundary bumps the gemeente's config version and rebuilds the
 //! index. Code that deletes or rewrites contacts outside the ledger (a retention job, a
 //! bulk import) must call [`Indexes::invalidate`] or [`Indexes::invalidate_all`].
@@ -28,10 +28,10 @@ use h3o::CellIndex;
 use h3o::geom::{ContainmentMode, TilerBuilder};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use rusqlite::{Connection, Row, params};
 
-use super::filter::{Res, behaviour_mask_of_json, flags, local_parts};
-use crate::db::{Db, DbError};
+use super::filter::{Res, flags, local_parts};
+use crate::db::DbError;
+use crate::store::{self, Store, Tx};
 
 /// Marks a contact without a cell in the study area (no location, or a cell whose centre
 /// lies outside the wijk). It still counts for the wijk's totals and charts.
@@ -127,7 +127,7 @@ pub struct IndexRow {
     /// Position in the resolution-10 study area, or [`OUTSIDE`].
     pub cell10: u32,
     /// How many contacts the row stands for: 1 for a contact, more for an archive row of
-    /// contacts with identical facts (see [`ArchivedContacts`]).
+    /// contacts with identical facts (see [`crate::store::hotspot::archived_of_wijk`]).
     pub weight: u32,
     /// The record key of the contact, or the sum of the keys of an archive row's contacts
     /// (the cell-key method, [`avondronde_shared::disclosure`]).
@@ -346,31 +346,6 @@ pub struct RawContact {
 }
 
 impl RawContact {
-    /// The columns of `contact` that [`RawContact::read`] expects, in order, for a query
-    /// that names the table `c`.
-    pub const COLUMNS: &'static str = "c.seq, c.observed_at, c.n_0_5, c.n_6_9, c.n_10_11, c.n_12_13, \
-         c.n_14p, c.brought_home, c.behaviours, c.past_norm, c.cell_r9, c.cell_r10, c.record_key";
-
-    /// Reads the [`RawContact::COLUMNS`] from a row.
-    pub fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
-        let count = |i: usize| -> rusqlite::Result<u16> {
-            Ok(r.get::<_, i64>(i)?.clamp(0, i64::from(u16::MAX)) as u16)
-        };
-        let behaviours = behaviour_mask_of_json(r.get_ref(8)?.as_str().unwrap_or("[]"));
-        Ok(RawContact {
-            seq: r.get(0)?,
-            observed_at: r.get(1)?,
-            counts: [count(2)?, count(3)?, count(4)?, count(5)?, count(6)?],
-            brought_home: count(7)?,
-            behaviours,
-            past_norm: r.get::<_, i64>(9)? != 0,
-            cell_r9: r.get::<_, Option<i64>>(10)?.map(|c| c as u64),
-            cell_r10: r.get::<_, Option<i64>>(11)?.map(|c| c as u64),
-            weight: 1,
-            key: RecordKey::from_i64(r.get::<_, Option<i64>>(12)?.unwrap_or(0)),
-        })
-    }
-
     /// The index row, with local time and study-area positions worked out.
     pub fn index_row(&self, area9: &StudyArea, area10: &StudyArea, tz: &TimeZone) -> IndexRow {
         let at = Timestamp::from_second(self.observed_at).unwrap_or(Timestamp::UNIX_EPOCH);
@@ -404,34 +379,6 @@ impl RawContact {
     }
 }
 
-/// The rows of `contact_archive`: what retention keeps of contacts past their period,
-/// grouped on the facts the map filters on. They enter the index as [`RawContact`]s with
-/// a weight, at the start of the hour they fall in, and with negative `seq`s, which never
-/// meet the ledger's.
-pub struct ArchivedContacts;
-
-impl ArchivedContacts {
-    /// Reads a wijk's archive rows.
-    ///
-    /// # Errors
-    /// Storage errors.
-    pub fn of_wijk(conn: &Connection, wijk: WijkId) -> Result<Vec<RawContact>, DbError> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT -rowid, hour_at, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, brought_home,
-               behaviours, past_norm, cell_r9, cell_r10, key_sum, contacts
-             FROM contact_archive WHERE wijk_id = ?1",
-        )?;
-        let mut q = stmt.query(params![wijk.to_string()])?;
-        let mut out = Vec::new();
-        while let Some(r) = q.next()? {
-            let mut raw = RawContact::read(r)?;
-            raw.weight = r.get::<_, i64>(13)?.clamp(0, i64::from(u32::MAX)) as u32;
-            out.push(raw);
-        }
-        Ok(out)
-    }
-}
-
 type Slot = Arc<Mutex<Option<Arc<WijkIndex>>>>;
 
 /// The indexes of all wijken, loaded on first use. One per server, in [`crate::AppState`].
@@ -444,10 +391,6 @@ impl std::fmt::Debug for Indexes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Indexes").finish_non_exhaustive()
     }
-}
-
-fn ledger_head(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM item", [], |r| r.get(0))
 }
 
 impl Indexes {
@@ -468,26 +411,24 @@ impl Indexes {
     /// Storage errors, or a boundary that cannot be tiled.
     pub fn get(
         &self,
-        db: &Db,
+        store: &Store,
         wijk: &Wijk,
         config_version: u64,
     ) -> Result<Arc<WijkIndex>, DbError> {
         let slot = self.slot(wijk.id);
         let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
-        let fresh = db.read_blocking(|conn| {
-            let tx = conn.unchecked_transaction()?;
-            let head = ledger_head(&tx)?;
+        let fresh = store.snapshot_blocking(|tx| {
+            let head = store::hotspot::ledger_head(tx)?;
             let result = match guard.as_mut() {
                 Some(index) if index.config_version == config_version && index.wijk == *wijk => {
                     if index.through_seq < head {
                         let index = Arc::make_mut(index);
-                        catch_up(&tx, index, head)?;
+                        catch_up(tx, index, head)?;
                     }
                     index.clone()
                 }
-                _ => Arc::new(load(&tx, wijk.clone(), head, config_version)?),
+                _ => Arc::new(load(tx, wijk.clone(), head, config_version)?),
             };
-            tx.commit()?;
             Ok(result)
         })?;
         *guard = Some(fresh.clone());
@@ -509,26 +450,16 @@ impl Indexes {
 }
 
 /// Loads a wijk's contacts from scratch.
-fn load(
-    conn: &Connection,
-    wijk: Wijk,
-    head: i64,
-    config_version: u64,
-) -> Result<WijkIndex, DbError> {
+fn load(tx: &Tx, wijk: Wijk, head: i64, config_version: u64) -> Result<WijkIndex, DbError> {
     let mut index = WijkIndex::empty(wijk, head, config_version)?;
     let tz = avondronde_shared::time::amsterdam();
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM contact c WHERE c.wijk_id = ?1",
-        RawContact::COLUMNS
-    ))?;
-    let mut rows: Vec<IndexRow> = ArchivedContacts::of_wijk(conn, index.wijk.id)?
+    let mut rows: Vec<IndexRow> = store::hotspot::archived_of_wijk(tx, index.wijk.id)?
         .iter()
         .map(|raw| raw.index_row(&index.area9, &index.area10, &tz))
         .collect();
-    let mut q = stmt.query(params![index.wijk.id.to_string()])?;
-    while let Some(r) = q.next()? {
-        rows.push(RawContact::read(r)?.index_row(&index.area9, &index.area10, &tz));
-    }
+    store::hotspot::each_contact_of_wijk(tx, index.wijk.id, |raw| {
+        rows.push(raw.index_row(&index.area9, &index.area10, &tz));
+    })?;
     if !rows.is_sorted_by_key(|r| r.seq) {
         rows.sort_unstable_by_key(|r| r.seq);
     }
@@ -542,38 +473,21 @@ fn load(
 }
 
 /// Reads the contacts and corrections after `index.through_seq` up to `head`.
-fn catch_up(conn: &Connection, index: &mut WijkIndex, head: i64) -> Result<(), DbError> {
+fn catch_up(tx: &Tx, index: &mut WijkIndex, head: i64) -> Result<(), DbError> {
     let tz = avondronde_shared::time::amsterdam();
-    let wijk = index.wijk.id.to_string();
-    let mut new = conn.prepare_cached(&format!(
-        "SELECT {} FROM item i JOIN contact c ON c.id = i.item_id
-         WHERE i.seq > ?1 AND i.seq <= ?2 AND i.kind = 'contact' AND c.wijk_id = ?3
-         ORDER BY i.seq",
-        RawContact::COLUMNS
-    ))?;
-    let mut q = new.query(params![index.through_seq, head, wijk])?;
-    while let Some(r) = q.next()? {
-        let row = RawContact::read(r)?.index_row(&index.area9, &index.area10, &tz);
-        index.contacts.upsert(row);
-    }
-    let mut corrected = conn.prepare_cached(&format!(
-        "SELECT {}, COALESCE(c.wijk_id = ?3, 0) FROM item i JOIN correction k ON k.id = i.item_id
-           JOIN contact c ON c.id = k.contact_id
-         WHERE i.seq > ?1 AND i.seq <= ?2 AND i.kind = 'correction'
-         ORDER BY i.seq",
-        RawContact::COLUMNS
-    ))?;
-    let mut q = corrected.query(params![index.through_seq, head, wijk])?;
-    while let Some(r) = q.next()? {
-        let raw = RawContact::read(r)?;
-        if r.get::<_, bool>(13)? {
-            index
-                .contacts
-                .upsert(raw.index_row(&index.area9, &index.area10, &tz));
+    let (wijk, after) = (index.wijk.id, index.through_seq);
+    let (area9, area10) = (&index.area9, &index.area10);
+    let contacts = &mut index.contacts;
+    store::hotspot::each_new_contact(tx, wijk, after, head, |raw| {
+        contacts.upsert(raw.index_row(area9, area10, &tz));
+    })?;
+    store::hotspot::each_corrected_contact(tx, wijk, after, head, |raw, in_wijk| {
+        if in_wijk {
+            contacts.upsert(raw.index_row(area9, area10, &tz));
         } else {
-            index.contacts.remove(raw.seq);
+            contacts.remove(raw.seq);
         }
-    }
+    })?;
     index.through_seq = head;
     index.day_range = index.contacts.day_range();
     Ok(())

@@ -9,19 +9,15 @@
 
 use std::collections::HashSet;
 
-use avondronde_shared::{GemeenteId, UserId, WijkId};
-use rusqlite::{Connection, params};
+use avondronde_shared::{UserId, WijkId};
 
 use crate::audit::{self, Action, Actor, Event};
 use crate::db::DbError;
+use crate::store::{self, Tx};
 
 /// The wijken assigned to a user.
-pub fn assigned_wijken(conn: &Connection, user: UserId) -> Result<HashSet<WijkId>, DbError> {
-    let mut stmt = conn.prepare_cached("SELECT wijk_id FROM user_wijk WHERE user_id = ?1")?;
-    let ids = stmt
-        .query_map(params![user.to_string()], |r| r.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(ids.into_iter().filter_map(|id| id.parse().ok()).collect())
+pub fn assigned_wijken(tx: &Tx, user: UserId) -> Result<HashSet<WijkId>, DbError> {
+    store::hotspot::assigned_wijken(tx, user)
 }
 
 /// Replaces a coordinator's wijken with `codes` (CBS wijk codes of the user's own
@@ -32,24 +28,13 @@ pub fn assigned_wijken(conn: &Connection, user: UserId) -> Result<HashSet<WijkId
 /// A Dutch message when the user does not exist, is not a coordinator, or a code is not a
 /// wijk of their gemeente; nothing changes then.
 pub fn assign_wijken(
-    conn: &Connection,
+    tx: &Tx,
     username: &str,
     codes: &[String],
     actor: &Actor,
     now_ms: i64,
 ) -> Result<usize, DbError> {
-    let user: Option<(String, String, String)> = conn
-        .query_row(
-            "SELECT id, gemeente_id, role FROM user WHERE username = ?1",
-            params![username],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?;
-    let Some((user_id, gemeente, role)) = user else {
+    let Some((user, gemeente, role)) = store::hotspot::user_by_name(tx, username)? else {
         return Err(DbError::Domain(format!(
             "gebruiker {username:?} bestaat niet"
         )));
@@ -61,18 +46,7 @@ pub fn assign_wijken(
     }
     let mut wijken = Vec::with_capacity(codes.len());
     for code in codes {
-        let id: Option<String> = conn
-            .query_row(
-                "SELECT id FROM wijk WHERE code = ?1 AND gemeente_id = ?2",
-                params![code, gemeente],
-                |r| r.get(0),
-            )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
-        let Some(id) = id else {
+        let Some(id) = store::hotspot::wijk_in_gemeente_by_code(tx, code, gemeente)? else {
             return Err(DbError::Domain(format!(
                 "wijk {code:?} hoort niet bij de gemeente van {username:?}"
             )));
@@ -81,21 +55,12 @@ pub fn assign_wijken(
     }
     wijken.sort();
     wijken.dedup();
-    conn.execute("DELETE FROM user_wijk WHERE user_id = ?1", params![user_id])?;
-    for w in &wijken {
-        conn.execute(
-            "INSERT INTO user_wijk (user_id, wijk_id, assigned_at) VALUES (?1, ?2, ?3)",
-            params![user_id, w, now_ms],
-        )?;
-    }
-    let gemeente: GemeenteId = gemeente
-        .parse()
-        .map_err(|_| DbError::Domain("bad gemeente id".into()))?;
+    store::hotspot::replace_assignment(tx, user, &wijken, now_ms)?;
     let mut listed: Vec<&str> = codes.iter().map(String::as_str).collect();
     listed.sort_unstable();
     listed.dedup();
     audit::record(
-        &crate::store::Tx::legacy(conn),
+        tx,
         &Event {
             gemeente,
             actor,
@@ -117,23 +82,11 @@ pub fn assign_wijken(
 }
 
 /// Gives a coordinator every wijk of their gemeente (the demo and test set-ups).
-pub fn assign_all_wijken(conn: &Connection, user: UserId, now_ms: i64) -> Result<usize, DbError> {
-    Ok(conn.execute(
-        "INSERT OR IGNORE INTO user_wijk (user_id, wijk_id, assigned_at)
-         SELECT u.id, w.id, ?2 FROM user u JOIN wijk w ON w.gemeente_id = u.gemeente_id
-         WHERE u.id = ?1",
-        params![user.to_string(), now_ms],
-    )?)
+pub fn assign_all_wijken(tx: &Tx, user: UserId, now_ms: i64) -> Result<usize, DbError> {
+    store::hotspot::assign_all(tx, user, now_ms)
 }
 
 /// The CBS codes of every wijk of a user's gemeente (for `assign-wijken --all`).
-pub fn wijk_codes_of_user(conn: &Connection, username: &str) -> Result<Vec<String>, DbError> {
-    let mut stmt = conn.prepare(
-        "SELECT w.code FROM wijk w JOIN user u ON u.gemeente_id = w.gemeente_id
-         WHERE u.username = ?1 ORDER BY w.code",
-    )?;
-    let codes = stmt
-        .query_map(params![username], |r| r.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
-    Ok(codes)
+pub fn wijk_codes_of_user(tx: &Tx, username: &str) -> Result<Vec<String>, DbError> {
+    store::hotspot::wijk_codes_of_user(tx, username)
 }

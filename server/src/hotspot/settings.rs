@@ -5,32 +5,20 @@
 
 use avondronde_shared::GemeenteId;
 use avondronde_shared::disclosure::{Ptable, PtableParams};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::audit::{self, Action, Actor, Event};
 use crate::db::DbError;
+use crate::store::{self, Tx};
 
 /// The gemeente's parameters (the defaults when none were set).
-pub fn params_of(conn: &Connection, gemeente: GemeenteId) -> Result<PtableParams, DbError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT max_noise, variance, threshold FROM disclosure_setting WHERE gemeente_id = ?1",
-        )?
-        .query_row(params![gemeente.to_string()], |r| {
-            Ok(PtableParams {
-                max_noise: r.get(0)?,
-                variance: r.get(1)?,
-                threshold: r.get(2)?,
-            })
-        })
-        .optional()?
-        .unwrap_or_default())
+pub fn params_of(tx: &Tx, gemeente: GemeenteId) -> Result<PtableParams, DbError> {
+    Ok(store::hotspot::disclosure_params(tx, gemeente)?.unwrap_or_default())
 }
 
 /// The gemeente's perturbation table. Parameters stored by hand outside the bounds fall
 /// back to the defaults rather than weakening the protection.
-pub fn ptable_of(conn: &Connection, gemeente: GemeenteId) -> Result<Ptable, DbError> {
-    let params = params_of(conn, gemeente)?;
+pub fn ptable_of(tx: &Tx, gemeente: GemeenteId) -> Result<Ptable, DbError> {
+    let params = params_of(tx, gemeente)?;
     Ptable::new(params)
         .or_else(|_| Ptable::new(PtableParams::default()))
         .map_err(|e| DbError::Domain(e.0))
@@ -42,29 +30,16 @@ pub fn ptable_of(conn: &Connection, gemeente: GemeenteId) -> Result<Ptable, DbEr
 /// # Errors
 /// A Dutch message naming the parameter out of bounds; nothing changes then.
 pub fn set_params(
-    conn: &Connection,
+    tx: &Tx,
     gemeente: GemeenteId,
     p: PtableParams,
     actor: &Actor,
     now_ms: i64,
 ) -> Result<(), DbError> {
     Ptable::new(p).map_err(|e| DbError::Domain(e.0))?;
-    conn.execute(
-        "INSERT INTO disclosure_setting (gemeente_id, max_noise, variance, threshold, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (gemeente_id) DO UPDATE SET max_noise = excluded.max_noise,
-           variance = excluded.variance, threshold = excluded.threshold,
-           updated_at = excluded.updated_at",
-        params![
-            gemeente.to_string(),
-            p.max_noise,
-            p.variance,
-            p.threshold,
-            now_ms
-        ],
-    )?;
+    store::hotspot::set_disclosure_params(tx, gemeente, &p, now_ms)?;
     audit::record(
-        &crate::store::Tx::legacy(conn),
+        tx,
         &Event {
             gemeente,
             actor,

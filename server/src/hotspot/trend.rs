@@ -726,7 +726,7 @@ async fn analysed(
     let step = Step::parse(step.step.as_deref()).map_err(ApiError::BadRequest)?;
     let st = state.clone();
     let collection = tokio::task::spawn_blocking(move || {
-        let index = st.hotspot.get(&st.db, &wijk, version)?;
+        let index = st.hotspot.get(&st.store, &wijk, version)?;
         let a = run(&index, &filter, step, &ptable)?;
         Ok::<_, ApiError>(collection(&index, &a))
     })

@@ -13,6 +13,8 @@
 //!
 //! One module per concept; each owns its tables:
 //! - [`devices`]: a phone's own reports (outbox counts, key refusals).
+//! - [`hotspot`]: what the hotspot map reads (contacts by wijk and since a ledger point,
+//!   archive groups), the coordinator scope and the disclosure settings.
 //! - [`care_forms`]: sealed care forms in the meldpunt inbox, their handling, feedback to
 //!   the reporter and the open-forms retention marks.
 //! - [`meldpunt_keys`]: the meldpunt's key rows and the signed key chain.
@@ -36,6 +38,7 @@ pub mod audit;
 pub mod care_forms;
 pub mod config;
 pub mod devices;
+pub mod hotspot;
 pub mod meldpunt_keys;
 pub mod retention;
 pub mod rules;
@@ -130,6 +133,30 @@ impl Store {
         F: FnOnce(&Tx) -> Result<T, DbError> + Send + 'static,
     {
         self.db.read_point(move |c| f(&Tx::sqlite(c))).await
+    }
+
+    /// Runs `f` as one consistent read (a read transaction) on this thread, for code
+    /// already on a blocking thread that reads several statements which must agree.
+    pub fn snapshot_blocking<T>(
+        &self,
+        f: impl FnOnce(&Tx) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        self.db.read_blocking(|c| {
+            let t = c.unchecked_transaction()?;
+            let value = f(&Tx::sqlite(&t))?;
+            t.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Whether the database answers a trivial query (the health check).
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.read(|tx| {
+            tx.conn()
+                .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
+            Ok(())
+        })
+        .await
     }
 
     /// Runs `f` as a read on this thread (for code already on a blocking thread).

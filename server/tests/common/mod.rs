@@ -365,7 +365,12 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
         )
         .expect("user");
         if role == Role::Coordinator {
-            avondronde_server::hotspot::scope::assign_all_wijken(conn, id, 0).expect("wijken");
+            avondronde_server::hotspot::scope::assign_all_wijken(
+                &avondronde_server::store::Tx::legacy(conn),
+                id,
+                0,
+            )
+            .expect("wijken");
         }
         if web_users && avondronde_server::mfa::required_for(role) {
             avondronde_server::mfa::enrol_now(conn, id).expect("totp");

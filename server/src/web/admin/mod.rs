@@ -22,6 +22,7 @@ use crate::auth::{Page, WebUser, roles};
 use crate::db::DbError;
 use crate::error::ApiError;
 use crate::state::{self, AppState};
+use crate::store::Tx;
 
 pub mod phones;
 pub mod settings;
@@ -109,16 +110,12 @@ struct Overview {
     key: crate::meldpunt::keys::KeyStatus,
 }
 
-fn overview(
-    state: &AppState,
-    c: &rusqlite::Connection,
-    user: &WebUser,
-) -> Result<Overview, DbError> {
+fn overview(state: &AppState, tx: &Tx, user: &WebUser) -> Result<Overview, DbError> {
     let g = user.gemeente;
-    let gemeente = state::load_gemeente(&crate::store::Tx::legacy(c), g)?
+    let gemeente = state::load_gemeente(tx, g)?
         .map(|g| format!("{} ({})", g.name, g.code))
         .unwrap_or_default();
-    let rules = state.gemeente_rules(&crate::store::Tx::legacy(c), g)?;
+    let rules = state.gemeente_rules(tx, g)?;
     let n = &rules.norms;
     let fmt = |t: Option<jiff::civil::Time>| {
         t.map_or("geen norm".to_owned(), |t| t.strftime("%H:%M").to_string())
@@ -135,8 +132,8 @@ fn overview(
         .iter()
         .map(|w| (w.code.clone(), w.name.clone()))
         .collect();
-    let users = crate::admin::users(c, g)?;
-    let devices = crate::admin::devices(c, g)?;
+    let users = crate::admin::users(tx.legacy_conn(), g)?;
+    let devices = crate::admin::devices(tx.legacy_conn(), g)?;
     let active: Vec<_> = devices.iter().filter(|d| !d.revoked).collect();
     Ok(Overview {
         gemeente,
@@ -145,7 +142,7 @@ fn overview(
         users: users.iter().filter(|u| !u.disabled).count(),
         phones: active.len(),
         unsent: active.iter().filter_map(|d| d.unsent).sum(),
-        key: crate::meldpunt::keys::status(&crate::store::Tx::legacy(c), g)?,
+        key: crate::meldpunt::keys::status(tx, g)?,
     })
 }
 
@@ -155,7 +152,7 @@ async fn overview_page(
 ) -> Response {
     let st = state.clone();
     let u = user.clone();
-    let o = match state.db.read(move |c| overview(&st, c, &u)).await {
+    let o = match state.store.read(move |tx| overview(&st, tx, &u)).await {
         Ok(o) => o,
         Err(e) => return failed(e),
     };
