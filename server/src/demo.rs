@@ -214,12 +214,12 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
                             .map_err(SetupError::Db)?;
                     }
                     if crate::mfa::required_for(*role) {
-                        let (secret, _recovery) = crate::mfa::enrol_now(c, user)?;
+                        let (secret, _recovery) = crate::mfa::enrol_now(tx, user)?;
                         totp.push((*role, secret.0));
                     }
                     if role.is_field() {
-                        let code = auth::issue_enrolment_code(c, user, ENROLMENT_TTL_MS)?;
-                        let (device, _token) = auth::enrol(c, &code, "demo")?.map_err(|e| {
+                        let code = auth::issue_enrolment_code(tx, user, ENROLMENT_TTL_MS)?;
+                        let (device, _token) = auth::enrol(tx, &code, "demo")?.map_err(|e| {
                             SetupError::Input(format!("demo enrolment failed: {e:?}"))
                         })?;
                         field.push(Device {
@@ -278,7 +278,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
             .write(move |tx| {
                 field_users
                     .iter()
-                    .map(|u| auth::issue_enrolment_code(tx.legacy_conn(), *u, ENROLMENT_TTL_MS))
+                    .map(|u| auth::issue_enrolment_code(tx, *u, ENROLMENT_TTL_MS))
                     .collect::<Result<Vec<_>, _>>()
             })
             .await?

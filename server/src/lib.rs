@@ -144,7 +144,12 @@ pub async fn sweep(state: &AppState) {
     let now = db::now_ms();
     match state
         .db
-        .write(move |c| Ok((auth::sweep_sessions(c, now)?, auth::live_sessions(c)?)))
+        .write(move |c| {
+            Ok((
+                auth::sweep_sessions(&crate::store::Tx::legacy(c), now)?,
+                auth::live_sessions(&crate::store::Tx::legacy(c))?,
+            ))
+        })
         .await
     {
         Ok((ended, live)) => {

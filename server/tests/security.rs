@@ -338,15 +338,21 @@ async fn a_second_factor_code_seen_once_cannot_be_replayed_by_an_attacker_who_ha
     // An older code than the one used is refused as well, and so is the same code on the
     // second-step route.
     let conn = app.conn();
-    let (_token, user) = auth::login(&conn, u, p).expect("db").expect("login");
+    let mut db = app.direct();
+    let (_token, user) = db
+        .transaction(|tx| auth::login(tx, u, p))
+        .expect("db")
+        .expect("login");
     assert_eq!(
-        auth::complete_mfa(&conn, &user, &code).expect("db"),
+        db.transaction(|tx| auth::complete_mfa(tx, &user, &code))
+            .expect("db"),
         auth::MfaOutcome::Wrong
     );
     // The next unused code works: the user is not locked out by the guard.
     let fresh = totp_code(&conn, u).expect("enrolled");
     assert_eq!(
-        auth::complete_mfa(&conn, &user, &fresh).expect("db"),
+        db.transaction(|tx| auth::complete_mfa(tx, &user, &fresh))
+            .expect("db"),
         auth::MfaOutcome::Done
     );
 }
@@ -356,16 +362,21 @@ async fn five_wrong_second_factor_codes_end_the_pending_session() {
     let app = TestApp::new();
     let seed = app.seed(true);
     let (u, p) = seed.login(Role::Admin);
-    let conn = app.conn();
-    let (token, user) = auth::login(&conn, u, p).expect("db").expect("login");
+    let mut db = app.direct();
+    let (token, user) = db
+        .transaction(|tx| auth::login(tx, u, p))
+        .expect("db")
+        .expect("login");
     for _ in 0..4 {
         assert_eq!(
-            auth::complete_mfa(&conn, &user, "000000").expect("db"),
+            db.transaction(|tx| auth::complete_mfa(tx, &user, "000000"))
+                .expect("db"),
             auth::MfaOutcome::Wrong
         );
     }
     assert_eq!(
-        auth::complete_mfa(&conn, &user, "000000").expect("db"),
+        db.transaction(|tx| auth::complete_mfa(tx, &user, "000000"))
+            .expect("db"),
         auth::MfaOutcome::Ended
     );
     let me = app
@@ -390,7 +401,11 @@ async fn a_disabled_users_sessions_and_devices_stop_working_at_once() {
             .status,
         StatusCode::OK
     );
-    let ended = admin::disable_user(&app.conn(), &Caller::cli(), u).expect("disable");
+    let ended = app
+        .direct()
+        .transaction(|tx| Ok(admin::disable_user(tx, &Caller::cli(), u)))
+        .expect("db")
+        .expect("disable");
     assert_eq!((ended.sessions.len(), ended.devices), (1, 1));
     let me = app.send(get("/api/v1/me", Auth::Cookie(&cookie))).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);

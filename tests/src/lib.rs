@@ -189,7 +189,8 @@ impl TestServer {
     /// # Panics
     /// If the database write fails.
     pub fn issue_code(&self, user: UserId) -> String {
-        auth::issue_enrolment_code(&self.conn(), user, ENROLMENT_TTL_MS)
+        self.direct()
+            .transaction(|tx| auth::issue_enrolment_code(tx, user, ENROLMENT_TTL_MS))
             .expect("issuing an enrolment code")
     }
 
@@ -447,8 +448,11 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
                 .map_err(setup::SetupError::Db)?;
         }
         if avondronde_server::mfa::required_for(role) {
-            let (secret, _) =
-                avondronde_server::mfa::enrol_now(conn, user).map_err(setup::SetupError::Db)?;
+            let (secret, _) = avondronde_server::mfa::enrol_now(
+                &avondronde_server::store::Tx::legacy(conn),
+                user,
+            )
+            .map_err(setup::SetupError::Db)?;
             login.totp_secret = Some(secret.0);
         }
         if role == Role::Straatcoach {
@@ -458,8 +462,12 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
     }
     let (field_user, field_username) =
         field.ok_or_else(|| setup::SetupError::Input("no straatcoach".into()))?;
-    let enrolment_code = auth::issue_enrolment_code(conn, field_user, ENROLMENT_TTL_MS)
-        .map_err(setup::SetupError::Db)?;
+    let enrolment_code = auth::issue_enrolment_code(
+        &avondronde_server::store::Tx::legacy(conn),
+        field_user,
+        ENROLMENT_TTL_MS,
+    )
+    .map_err(setup::SetupError::Db)?;
     Ok(Seed {
         gemeente,
         gemeente_code,

@@ -98,7 +98,7 @@ pub async fn enrol(
     let outcome = state
         .db
         .write(move |c| {
-            let res = auth::enrol(c, &code, &label)?;
+            let res = auth::enrol(&crate::store::Tx::legacy(c), &code, &label)?;
             let role = match &res {
                 Ok((device, _)) => Some(c.query_row(
                     "SELECT u.role, u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id

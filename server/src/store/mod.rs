@@ -12,7 +12,11 @@
 //! in the same transaction as the item, and a receipt is sent only after the commit.
 //!
 //! One module per concept; each owns its tables:
-//! - [`devices`]: a phone's own reports (outbox counts, key refusals).
+//! - [`accounts`]: users, their password hashes, TOTP secrets and last used step, recovery
+//!   codes, first-password and reset codes, and their wijken as the admin's list shows them.
+//! - [`sessions`]: web sessions, keyed by the hash of their token.
+//! - [`devices`]: phones (token hashes, revocation, enrolment codes) and their own reports
+//!   (outbox counts, key refusals).
 //! - [`care_forms`]: sealed care forms in the meldpunt inbox, their handling, feedback to
 //!   the reporter and the open-forms retention marks.
 //! - [`meldpunt_keys`]: the meldpunt's key rows and the signed key chain.
@@ -28,13 +32,37 @@ use rusqlite::Connection;
 
 use crate::db::{Db, DbError};
 
+pub mod accounts;
 pub mod audit;
 pub mod care_forms;
 pub mod devices;
 pub mod meldpunt_keys;
 pub mod retention;
 pub mod rules;
+pub mod sessions;
 pub mod setup;
+
+/// Runs `f` all-or-nothing in a savepoint, which works both on its own (the command line)
+/// and inside the database writer's transaction (the server): if `f` fails, nothing it
+/// wrote is kept and its error is returned.
+pub fn atomically<T, E: From<DbError>>(tx: &Tx, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    let batch = |sql: &str| {
+        tx.conn()
+            .execute_batch(sql)
+            .map_err(|e| E::from(DbError::from(e)))
+    };
+    batch("SAVEPOINT admin_op")?;
+    match f() {
+        Ok(v) => {
+            batch("RELEASE admin_op")?;
+            Ok(v)
+        }
+        Err(e) => {
+            batch("ROLLBACK TO admin_op; RELEASE admin_op")?;
+            Err(e)
+        }
+    }
+}
 
 /// An open transaction (from [`Store::write`]) or a consistent read (from
 /// [`Store::read`]). Only the store modules can reach the connection inside.

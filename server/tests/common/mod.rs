@@ -108,7 +108,9 @@ impl TestApp {
 
     /// Enrols a fresh device for the seed's field user.
     pub async fn device(&self, seed: &Seed) -> String {
-        let code = auth::issue_enrolment_code(&self.conn(), seed.field_user, ENROLMENT_TTL_MS)
+        let code = self
+            .direct()
+            .transaction(|tx| auth::issue_enrolment_code(tx, seed.field_user, ENROLMENT_TTL_MS))
             .expect("code");
         self.enrol(&code).await
     }
@@ -183,12 +185,17 @@ pub fn totp_code(conn: &rusqlite::Connection, username: &str) -> Option<String> 
 /// the user has one), as a `Cookie` header value: for tests that need many sessions
 /// without going through the login throttle.
 pub fn session_cookie(conn: &rusqlite::Connection, username: &str, password: &str) -> String {
-    let (token, user) = auth::login(conn, username, password)
-        .expect("db")
-        .expect("valid login");
+    let (token, user) = auth::login(
+        &avondronde_server::store::Tx::legacy(conn),
+        username,
+        password,
+    )
+    .expect("db")
+    .expect("valid login");
     if let Some(code) = totp_code(conn, username) {
         assert_eq!(
-            auth::complete_mfa(conn, &user, &code).expect("db"),
+            auth::complete_mfa(&avondronde_server::store::Tx::legacy(conn), &user, &code)
+                .expect("db"),
             auth::MfaOutcome::Done
         );
     }
@@ -368,7 +375,8 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
             avondronde_server::hotspot::scope::assign_all_wijken(conn, id, 0).expect("wijken");
         }
         if web_users && avondronde_server::mfa::required_for(role) {
-            avondronde_server::mfa::enrol_now(conn, id).expect("totp");
+            avondronde_server::mfa::enrol_now(&avondronde_server::store::Tx::legacy(conn), id)
+                .expect("totp");
         }
         if role == Role::Straatcoach {
             field_user = Some(id);
@@ -378,8 +386,12 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
         }
     }
     let field_user = field_user.expect("straatcoach");
-    let enrolment_code =
-        auth::issue_enrolment_code(conn, field_user, ENROLMENT_TTL_MS).expect("code");
+    let enrolment_code = auth::issue_enrolment_code(
+        &avondronde_server::store::Tx::legacy(conn),
+        field_user,
+        ENROLMENT_TTL_MS,
+    )
+    .expect("code");
     Seed {
         gemeente,
         wijk,

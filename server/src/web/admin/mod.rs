@@ -135,8 +135,8 @@ fn overview(
         .iter()
         .map(|w| (w.code.clone(), w.name.clone()))
         .collect();
-    let users = crate::admin::users(c, g)?;
-    let devices = crate::admin::devices(c, g)?;
+    let users = crate::admin::users(&crate::store::Tx::legacy(c), g)?;
+    let devices = crate::admin::devices(&crate::store::Tx::legacy(c), g)?;
     let active: Vec<_> = devices.iter().filter(|d| !d.revoked).collect();
     Ok(Overview {
         gemeente,
