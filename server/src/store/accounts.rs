@@ -375,3 +375,77 @@ pub fn use_reset_codes(tx: &Tx, user: UserId, now: i64) -> Result<(), DbError> {
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Direct;
+
+    fn user(db: &mut Direct) -> UserId {
+        let id = UserId::new();
+        db.transaction(|tx| {
+            let g = GemeenteId::new();
+            crate::store::setup::insert_gemeente(
+                tx,
+                g,
+                "Test",
+                "GM9999",
+                &avondronde_shared::norms::NormSet::rotterdam(),
+            )?;
+            let stored = insert_user(
+                tx,
+                &NewUser {
+                    id,
+                    gemeente: g,
+                    username: "mp",
+                    role: Role::Meldpunt,
+                    password_hash: None,
+                    created_at: 0,
+                },
+            )?;
+            assert!(stored);
+            Ok(())
+        })
+        .expect("user");
+        id
+    }
+
+    #[test]
+    fn a_totp_step_is_taken_once_and_never_an_earlier_one_after_it() {
+        let mut db = Direct::in_memory().expect("db");
+        let id = user(&mut db);
+        let mut take = |step| {
+            db.transaction(|tx| use_totp_step(tx, id, step))
+                .expect("db")
+        };
+        assert!(take(100), "the first use of a step");
+        assert!(!take(100), "the same step again (a replayed code)");
+        assert!(!take(99), "an earlier step");
+        assert!(take(101), "the next step");
+    }
+
+    #[test]
+    fn a_taken_username_is_refused_without_storing_anything() {
+        let mut db = Direct::in_memory().expect("db");
+        let first = user(&mut db);
+        let again = db
+            .transaction(|tx| {
+                let row = user_by_name(tx, "mp")?.expect("user");
+                insert_user(
+                    tx,
+                    &NewUser {
+                        id: UserId::new(),
+                        gemeente: row.gemeente,
+                        username: "mp",
+                        role: Role::Admin,
+                        password_hash: None,
+                        created_at: 0,
+                    },
+                )
+            })
+            .expect("db");
+        assert!(!again);
+        let found = db.read(|tx| user_id_by_name(tx, "mp")).expect("db");
+        assert_eq!(found, Some(first));
+    }
+}

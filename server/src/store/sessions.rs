@@ -158,3 +158,77 @@ pub fn expiry(tx: &Tx, token_hash: &[u8]) -> Result<Option<i64>, DbError> {
         .query_row(params![token_hash], |r| r.get(0))
         .optional()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Direct;
+    use crate::store::accounts::{self, NewUser};
+
+    #[test]
+    fn a_session_is_found_only_while_it_lasts_and_its_user_is_not_disabled() {
+        let mut db = Direct::in_memory().expect("db");
+        let user = UserId::new();
+        let hash = [7u8; 32];
+        db.transaction(|tx| {
+            let g = GemeenteId::new();
+            crate::store::setup::insert_gemeente(
+                tx,
+                g,
+                "Test",
+                "GM9999",
+                &avondronde_shared::norms::NormSet::rotterdam(),
+            )?;
+            accounts::insert_user(
+                tx,
+                &NewUser {
+                    id: user,
+                    gemeente: g,
+                    username: "mp",
+                    role: Role::Meldpunt,
+                    password_hash: None,
+                    created_at: 0,
+                },
+            )?;
+            insert(
+                tx,
+                &NewSession {
+                    token_hash: &hash,
+                    user,
+                    now: 1_000,
+                    expires_at: 2_000,
+                    mfa_pending: true,
+                },
+            )
+        })
+        .expect("arrange");
+        let found = db.read(|tx| live_session(tx, &hash, 1_500)).expect("db");
+        let found = found.expect("live");
+        assert_eq!((found.user, found.role), (user, Role::Meldpunt));
+        assert!(found.mfa_pending);
+        assert_eq!(found.last_seen, 1_000);
+        assert!(
+            db.read(|tx| live_session(tx, &hash, 2_000))
+                .expect("db")
+                .is_none()
+        );
+        assert_eq!(db.read(|tx| expiry(tx, &hash)).expect("db"), Some(2_000));
+        // Idle since before 1_200: an ended meldpunt session, though not yet expired.
+        assert_eq!(
+            db.read(|tx| ended(tx, 1_500, 1_200)).expect("db"),
+            vec![hash.to_vec()]
+        );
+        db.transaction(|tx| accounts::disable_user(tx, user, 1_600))
+            .expect("disable");
+        assert!(
+            db.read(|tx| live_session(tx, &hash, 1_700))
+                .expect("db")
+                .is_none()
+        );
+        let gone = db
+            .transaction(|tx| delete_of_user_returning(tx, user))
+            .expect("db");
+        assert_eq!(gone, vec![hash.to_vec()]);
+        assert!(db.read(all).expect("db").is_empty());
+    }
+}
