@@ -8,11 +8,11 @@
 use std::net::IpAddr;
 
 use avondronde_shared::{DeviceId, GemeenteId, Role, UserId};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::audit::{self, Action, Actor};
 use crate::auth;
 use crate::db::{DbError, now_ms};
+use crate::store::{self, Tx, atomically};
 
 /// How long a password-reset code is valid.
 pub const RESET_TTL_MS: i64 = 3600 * 1000;
@@ -74,12 +74,6 @@ pub enum AdminError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for AdminError {
-    fn from(e: rusqlite::Error) -> Self {
-        AdminError::Db(e.into())
-    }
-}
-
 impl From<AdminError> for crate::error::ApiError {
     fn from(e: AdminError) -> Self {
         match e {
@@ -99,20 +93,13 @@ struct Target {
     disabled: bool,
 }
 
-fn target(conn: &Connection, caller: &Caller, username: &str) -> Result<Target, AdminError> {
-    let row: Option<(String, String, String, bool)> = conn
-        .query_row(
-            "SELECT id, gemeente_id, role, disabled_at IS NOT NULL FROM user WHERE username = ?1",
-            params![username.trim()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    let (id, gemeente, role, disabled) = row.ok_or(AdminError::NotFound)?;
+fn target(tx: &Tx, caller: &Caller, username: &str) -> Result<Target, AdminError> {
+    let row = store::accounts::user_by_name(tx, username.trim())?.ok_or(AdminError::NotFound)?;
     let t = Target {
-        id: id.parse().map_err(|_| AdminError::NotFound)?,
-        gemeente: gemeente.parse().map_err(|_| AdminError::NotFound)?,
-        role: Role::from_code(&role).ok_or(AdminError::NotFound)?,
-        disabled,
+        id: row.id,
+        gemeente: row.gemeente,
+        role: row.role.ok_or(AdminError::NotFound)?,
+        disabled: row.disabled,
     };
     if caller.scope.is_some_and(|g| g != t.gemeente) {
         return Err(AdminError::NotFound);
@@ -120,35 +107,16 @@ fn target(conn: &Connection, caller: &Caller, username: &str) -> Result<Target, 
     Ok(t)
 }
 
-/// Runs `f` all-or-nothing in a savepoint, which works both on its own (the command
-/// line) and inside the database writer's transaction (the server).
-fn atomically<T>(
-    conn: &Connection,
-    f: impl FnOnce() -> Result<T, AdminError>,
-) -> Result<T, AdminError> {
-    conn.execute_batch("SAVEPOINT admin_op")?;
-    match f() {
-        Ok(v) => {
-            conn.execute_batch("RELEASE admin_op")?;
-            Ok(v)
-        }
-        Err(e) => {
-            conn.execute_batch("ROLLBACK TO admin_op; RELEASE admin_op")?;
-            Err(e)
-        }
-    }
-}
-
 /// Writes one admin event to the audit log (in the caller's transaction).
 pub(crate) fn record(
-    conn: &Connection,
+    tx: &Tx,
     caller: &Caller,
     gemeente: GemeenteId,
     action: Action,
     detail: String,
 ) -> Result<(), AdminError> {
     audit::record(
-        &crate::store::Tx::legacy(conn),
+        tx,
         &audit::Event {
             gemeente,
             actor: &caller.actor,
@@ -162,13 +130,10 @@ pub(crate) fn record(
     Ok(())
 }
 
-fn insert_reset_code(conn: &Connection, user: UserId, ttl_ms: i64) -> Result<String, AdminError> {
+fn insert_reset_code(tx: &Tx, user: UserId, ttl_ms: i64) -> Result<String, AdminError> {
     let code = auth::new_enrolment_code();
     let now = now_ms();
-    conn.execute(
-        "INSERT INTO password_reset (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![auth::secret_hash(&code), user.to_string(), now, now + ttl_ms],
-    )?;
+    store::accounts::insert_reset_code(tx, &auth::secret_hash(&code), user, now, now + ttl_ms)?;
     Ok(code)
 }
 
@@ -222,7 +187,7 @@ fn check_username(username: &str) -> Result<(), AdminError> {
 /// coordinator without wijken, wijken for another role, or a wijk of another gemeente;
 /// nothing changes then.
 pub fn add_user(
-    conn: &Connection,
+    tx: &Tx,
     caller: &Caller,
     gemeente: GemeenteId,
     new: &NewUser,
@@ -232,14 +197,7 @@ pub fn add_user(
     }
     check_username(&new.username)?;
     let name = new.username.trim();
-    let taken: Option<i64> = conn
-        .query_row(
-            "SELECT 1 FROM user WHERE username = ?1",
-            params![name],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if taken.is_some() {
+    if store::accounts::username_taken(tx, name)? {
         return Err(AdminError::Input(format!(
             "De gebruikersnaam \u{201c}{name}\u{201d} is al in gebruik; kies een andere."
         )));
@@ -258,37 +216,25 @@ pub fn add_user(
         }
         _ => {}
     }
-    atomically(conn, || {
-        let id = crate::setup::add_user(
-            &crate::store::Tx::legacy(conn),
-            gemeente,
-            name,
-            new.role,
-            None,
-        )
-        .map_err(|e| match e {
-            crate::setup::SetupError::Db(e) => AdminError::Db(e),
-            other => AdminError::Input(other.to_string()),
-        })?;
+    atomically(tx, || {
+        let id =
+            crate::setup::add_user(tx, gemeente, name, new.role, None).map_err(|e| match e {
+                crate::setup::SetupError::Db(e) => AdminError::Db(e),
+                other => AdminError::Input(other.to_string()),
+            })?;
         let now = now_ms();
         if new.role == Role::Coordinator {
-            crate::hotspot::scope::assign_wijken(
-                &crate::store::Tx::legacy(conn),
-                name,
-                &new.wijken,
-                &caller.actor,
-                now,
-            )
-            .map_err(|e| match e {
-                DbError::Domain(m) => AdminError::Input(m),
-                other => AdminError::Db(other),
-            })?;
+            crate::hotspot::scope::assign_wijken(tx, name, &new.wijken, &caller.actor, now)
+                .map_err(|e| match e {
+                    DbError::Domain(m) => AdminError::Input(m),
+                    other => AdminError::Db(other),
+                })?;
         }
         let first_password_code = (!new.role.is_field())
-            .then(|| insert_reset_code(conn, id, FIRST_PASSWORD_TTL_MS))
+            .then(|| insert_reset_code(tx, id, FIRST_PASSWORD_TTL_MS))
             .transpose()?;
         record(
-            conn,
+            tx,
             caller,
             gemeente,
             Action::UserAdd,
@@ -302,118 +248,25 @@ pub fn add_user(
 }
 
 /// A user as the admin's list shows it.
-#[derive(Debug, Clone)]
-pub struct UserSummary {
-    /// Username.
-    pub username: String,
-    /// Role.
-    pub role: Option<Role>,
-    /// Disabled (no login, devices revoked).
-    pub disabled: bool,
-    /// Whether a password is set (a new user has none until they use their code).
-    pub has_password: bool,
-    /// CBS codes of a coordinator's wijken.
-    pub wijken: Vec<String>,
-    /// Active (not revoked) devices.
-    pub devices: i64,
-}
+pub use crate::store::accounts::UserListRow as UserSummary;
 
 /// The users of a gemeente: active first, by role and name.
-pub fn users(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<UserSummary>, DbError> {
-    let mut stmt = conn.prepare(
-        "SELECT u.username, u.role, u.disabled_at IS NOT NULL, u.password_hash IS NOT NULL,
-                (SELECT group_concat(code, ', ') FROM
-                   (SELECT w.code FROM user_wijk uw JOIN wijk w ON w.id = uw.wijk_id
-                    WHERE uw.user_id = u.id ORDER BY w.code)),
-                (SELECT COUNT(*) FROM device d WHERE d.user_id = u.id AND d.revoked_at IS NULL)
-         FROM user u WHERE u.gemeente_id = ?1
-         ORDER BY u.disabled_at IS NOT NULL, u.role, u.username",
-    )?;
-    let rows = stmt
-        .query_map(params![gemeente.to_string()], |r| {
-            let wijken: Option<String> = r.get(4)?;
-            Ok(UserSummary {
-                username: r.get(0)?,
-                role: Role::from_code(&r.get::<_, String>(1)?),
-                disabled: r.get(2)?,
-                has_password: r.get(3)?,
-                wijken: wijken
-                    .map(|w| w.split(", ").map(str::to_owned).collect())
-                    .unwrap_or_default(),
-                devices: r.get(5)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+pub fn users(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<UserSummary>, DbError> {
+    store::accounts::users_of_gemeente(tx, gemeente)
 }
 
 /// A phone as the admin's list shows it.
-#[derive(Debug, Clone)]
-pub struct DeviceSummary {
-    /// The device.
-    pub id: DeviceId,
-    /// Its user's username.
-    pub username: String,
-    /// The label the phone gave at enrolment.
-    pub label: String,
-    /// Last sync, unix ms.
-    pub last_seen: Option<i64>,
-    /// How far the phone's clock was off at its last sync, ms.
-    pub offset_ms: Option<i64>,
-    /// Revoked.
-    pub revoked: bool,
-    /// Items and drafts the phone last reported as not yet sent (issue 10).
-    pub unsent: Option<i64>,
-}
+pub use crate::store::devices::DeviceListRow as DeviceSummary;
 
 /// The phones of a gemeente's users: active first.
-pub fn devices(conn: &Connection, gemeente: GemeenteId) -> Result<Vec<DeviceSummary>, DbError> {
-    let mut stmt = conn.prepare(
-        "SELECT d.id, u.username, d.label, d.last_seen_at, d.clock_offset_ms, d.revoked_at IS NOT NULL,
-                d.outbox_pending
-         FROM device d JOIN user u ON u.id = d.user_id WHERE u.gemeente_id = ?1
-         ORDER BY d.revoked_at IS NOT NULL, u.username, d.created_at",
-    )?;
-    let rows = stmt
-        .query_map(params![gemeente.to_string()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    // A row whose id does not parse is not a device this server made; leave it out.
-    Ok(rows
-        .into_iter()
-        .filter_map(
-            |(id, username, label, last_seen, offset_ms, revoked, unsent)| {
-                Some(DeviceSummary {
-                    id: id.parse().ok()?,
-                    username,
-                    label,
-                    last_seen,
-                    offset_ms,
-                    revoked,
-                    unsent,
-                })
-            },
-        )
-        .collect())
+pub fn devices(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<DeviceSummary>, DbError> {
+    store::devices::of_gemeente(tx, gemeente)
 }
 
 /// Issues a one-time enrolment code (24 hours) for a field user's phone.
-pub fn issue_code(
-    conn: &Connection,
-    caller: &Caller,
-    username: &str,
-) -> Result<String, AdminError> {
-    atomically(conn, || {
-        let t = target(conn, caller, username)?;
+pub fn issue_code(tx: &Tx, caller: &Caller, username: &str) -> Result<String, AdminError> {
+    atomically(tx, || {
+        let t = target(tx, caller, username)?;
         if !t.role.is_field() {
             return Err(AdminError::NotFieldUser);
         }
@@ -422,9 +275,9 @@ pub fn issue_code(
                 "Deze gebruiker is uitgeschakeld en krijgt geen aanmeldcode.".into(),
             ));
         }
-        let code = auth::issue_enrolment_code(conn, t.id, auth::ENROLMENT_TTL_MS)?;
+        let code = auth::issue_enrolment_code(tx, t.id, auth::ENROLMENT_TTL_MS)?;
         record(
-            conn,
+            tx,
             caller,
             t.gemeente,
             Action::EnrolmentCode,
@@ -435,25 +288,16 @@ pub fn issue_code(
 }
 
 /// Revokes a device: its token stops working at once.
-pub fn revoke(conn: &Connection, caller: &Caller, device: DeviceId) -> Result<(), AdminError> {
-    atomically(conn, || {
-        let gemeente: Option<String> = conn
-            .query_row(
-                "SELECT u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id
-                 WHERE d.id = ?1 AND d.revoked_at IS NULL",
-                params![device.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let gemeente: GemeenteId = gemeente
-            .and_then(|g| g.parse().ok())
-            .ok_or(AdminError::NotFound)?;
+pub fn revoke(tx: &Tx, caller: &Caller, device: DeviceId) -> Result<(), AdminError> {
+    atomically(tx, || {
+        let gemeente =
+            store::devices::active_device_gemeente(tx, device)?.ok_or(AdminError::NotFound)?;
         if caller.scope.is_some_and(|g| g != gemeente) {
             return Err(AdminError::NotFound);
         }
-        auth::revoke_device(conn, device)?;
+        auth::revoke_device(tx, device)?;
         record(
-            conn,
+            tx,
             caller,
             gemeente,
             Action::DeviceRevoke,
@@ -463,11 +307,8 @@ pub fn revoke(conn: &Connection, caller: &Caller, device: DeviceId) -> Result<()
     })
 }
 
-fn revoke_all_devices(conn: &Connection, user: UserId) -> Result<usize, DbError> {
-    Ok(conn.execute(
-        "UPDATE device SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
-        params![now_ms(), user.to_string()],
-    )?)
+fn revoke_all_devices(tx: &Tx, user: UserId) -> Result<usize, DbError> {
+    store::devices::revoke_all_of_user(tx, user, now_ms())
 }
 
 /// What ending someone's access did.
@@ -481,28 +322,21 @@ pub struct Ended {
 
 /// Disables a user: no more logins, every session ends and every device is revoked, at
 /// once.
-pub fn disable_user(
-    conn: &Connection,
-    caller: &Caller,
-    username: &str,
-) -> Result<Ended, AdminError> {
-    atomically(conn, || {
-        let t = target(conn, caller, username)?;
+pub fn disable_user(tx: &Tx, caller: &Caller, username: &str) -> Result<Ended, AdminError> {
+    atomically(tx, || {
+        let t = target(tx, caller, username)?;
         if caller.actor.id == Some(t.id) {
             return Err(AdminError::Input(
                 "U kunt uzelf niet uitschakelen; vraag een andere beheerder.".into(),
             ));
         }
-        conn.execute(
-            "UPDATE user SET disabled_at = COALESCE(disabled_at, ?1) WHERE id = ?2",
-            params![now_ms(), t.id.to_string()],
-        )?;
+        store::accounts::disable_user(tx, t.id, now_ms())?;
         let ended = Ended {
-            sessions: auth::end_user_sessions(conn, t.id)?,
-            devices: revoke_all_devices(conn, t.id)?,
+            sessions: auth::end_user_sessions(tx, t.id)?,
+            devices: revoke_all_devices(tx, t.id)?,
         };
         record(
-            conn,
+            tx,
             caller,
             t.gemeente,
             Action::UserDisable,
@@ -518,19 +352,15 @@ pub fn disable_user(
 }
 
 /// Ends every web session of a user (their devices keep working).
-pub fn end_sessions(
-    conn: &Connection,
-    caller: &Caller,
-    username: &str,
-) -> Result<Ended, AdminError> {
-    atomically(conn, || {
-        let t = target(conn, caller, username)?;
+pub fn end_sessions(tx: &Tx, caller: &Caller, username: &str) -> Result<Ended, AdminError> {
+    atomically(tx, || {
+        let t = target(tx, caller, username)?;
         let ended = Ended {
-            sessions: auth::end_user_sessions(conn, t.id)?,
+            sessions: auth::end_user_sessions(tx, t.id)?,
             devices: 0,
         };
         record(
-            conn,
+            tx,
             caller,
             t.gemeente,
             Action::SessionsEnd,
@@ -548,19 +378,19 @@ pub fn end_sessions(
 /// The admin hands the code over; the user chooses a new password with it at
 /// `/wachtwoord`. No password is ever sent.
 pub fn reset_password(
-    conn: &Connection,
+    tx: &Tx,
     caller: &Caller,
     username: &str,
 ) -> Result<(String, Ended), AdminError> {
-    atomically(conn, || {
-        let t = target(conn, caller, username)?;
-        let code = insert_reset_code(conn, t.id, RESET_TTL_MS)?;
+    atomically(tx, || {
+        let t = target(tx, caller, username)?;
+        let code = insert_reset_code(tx, t.id, RESET_TTL_MS)?;
         let ended = Ended {
-            sessions: auth::end_user_sessions(conn, t.id)?,
+            sessions: auth::end_user_sessions(tx, t.id)?,
             devices: 0,
         };
         record(
-            conn,
+            tx,
             caller,
             t.gemeente,
             Action::PasswordReset,
@@ -572,16 +402,16 @@ pub fn reset_password(
 
 /// Switches a user's second factor off (a lost phone); they set it up again at their
 /// next login. Their sessions end.
-pub fn reset_mfa(conn: &Connection, caller: &Caller, username: &str) -> Result<Ended, AdminError> {
-    atomically(conn, || {
-        let t = target(conn, caller, username)?;
-        crate::mfa::reset(conn, t.id)?;
+pub fn reset_mfa(tx: &Tx, caller: &Caller, username: &str) -> Result<Ended, AdminError> {
+    atomically(tx, || {
+        let t = target(tx, caller, username)?;
+        crate::mfa::reset(tx, t.id)?;
         let ended = Ended {
-            sessions: auth::end_user_sessions(conn, t.id)?,
+            sessions: auth::end_user_sessions(tx, t.id)?,
             devices: 0,
         };
         record(
-            conn,
+            tx,
             caller,
             t.gemeente,
             Action::MfaReset,
@@ -606,7 +436,7 @@ pub enum RedeemError {
 
 /// Sets a new password with a one-time reset code.
 pub fn redeem_reset(
-    conn: &Connection,
+    tx: &Tx,
     username: &str,
     code: &str,
     new_password: &str,
@@ -614,48 +444,37 @@ pub fn redeem_reset(
     if new_password.chars().count() < MIN_PASSWORD_CHARS {
         return Ok(Err(RedeemError::TooShort));
     }
-    atomically(conn, || {
-        let row: Option<(String, String)> = conn
-            .query_row(
-                "SELECT r.user_id, u.gemeente_id FROM password_reset r JOIN user u ON u.id = r.user_id
-                 WHERE r.code_hash = ?1 AND u.username = ?2 AND r.used_at IS NULL AND r.expires_at > ?3
-                   AND u.disabled_at IS NULL",
-                params![auth::secret_hash(code), username.trim(), now_ms()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+    atomically(tx, || {
+        let row = store::accounts::reset_code_user(
+            tx,
+            &auth::secret_hash(code),
+            username.trim(),
+            now_ms(),
+        )?;
         let Some((user, gemeente)) = row else {
             return Ok(Err(RedeemError::BadCode));
         };
         let hash = auth::hash_password(new_password)?;
-        conn.execute(
-            "UPDATE user SET password_hash = ?1 WHERE id = ?2",
-            params![hash, user],
+        store::accounts::set_password_hash(tx, user, &hash)?;
+        store::accounts::use_reset_codes(tx, user, now_ms())?;
+        store::sessions::delete_of_user(tx, user)?;
+        let actor = Actor {
+            id: Some(user),
+            name: username.trim().to_owned(),
+            role: "user".into(),
+        };
+        audit::record(
+            tx,
+            &audit::Event {
+                gemeente,
+                actor: &actor,
+                action: Action::PasswordChanged,
+                form: None,
+                address: None,
+                detail: String::new(),
+            },
+            now_ms(),
         )?;
-        conn.execute(
-            "UPDATE password_reset SET used_at = ?1 WHERE user_id = ?2 AND used_at IS NULL",
-            params![now_ms(), user],
-        )?;
-        conn.execute("DELETE FROM web_session WHERE user_id = ?1", params![user])?;
-        if let Ok(g) = gemeente.parse() {
-            let actor = Actor {
-                id: user.parse().ok(),
-                name: username.trim().to_owned(),
-                role: "user".into(),
-            };
-            audit::record(
-                &crate::store::Tx::legacy(conn),
-                &audit::Event {
-                    gemeente: g,
-                    actor: &actor,
-                    action: Action::PasswordChanged,
-                    form: None,
-                    address: None,
-                    detail: String::new(),
-                },
-                now_ms(),
-            )?;
-        }
         Ok(Ok(()))
     })
     .map_err(|e| match e {
@@ -668,109 +487,104 @@ pub fn redeem_reset(
 mod tests {
     use super::*;
     use crate::setup;
+    use crate::store::Direct;
 
-    fn db() -> (tempfile::TempDir, Connection, GemeenteId) {
+    fn db() -> (tempfile::TempDir, Direct, GemeenteId) {
         let dir = tempfile::tempdir().expect("dir");
-        let conn = crate::db::open_connection(&dir.path().join("t.sqlite")).expect("open");
-        let g = setup::create_gemeente(
-            &crate::store::Tx::legacy(&conn),
-            "Test",
-            "GM9999",
-            &avondronde_shared::norms::NormSet::rotterdam(),
-        )
-        .expect("gemeente");
-        (dir, conn, g)
+        let mut db = Direct::open(&dir.path().join("t.sqlite")).expect("open");
+        let g = db
+            .transaction(|tx| {
+                setup::create_gemeente(
+                    tx,
+                    "Test",
+                    "GM9999",
+                    &avondronde_shared::norms::NormSet::rotterdam(),
+                )
+                .map_err(|e| DbError::Domain(e.to_string()))
+            })
+            .expect("gemeente");
+        (dir, db, g)
+    }
+
+    fn add(db: &mut Direct, g: GemeenteId, name: &str, role: Role, password: Option<&str>) {
+        db.transaction(|tx| {
+            setup::add_user(tx, g, name, role, password).map_err(|e| DbError::Domain(e.to_string()))
+        })
+        .expect("user");
+    }
+
+    /// Runs an admin operation in its own transaction, like the command line.
+    fn run<T>(
+        db: &mut Direct,
+        f: impl FnOnce(&Tx) -> Result<T, AdminError>,
+    ) -> Result<T, AdminError> {
+        db.transaction(|tx| Ok(f(tx))).expect("db")
     }
 
     #[test]
     fn an_enrolment_code_is_refused_for_every_non_field_role_even_from_the_command_line() {
-        let (_dir, conn, g) = db();
+        let (_dir, mut db, g) = db();
         for role in [Role::Admin, Role::Meldpunt, Role::Coordinator] {
             let name = format!("x-{}", role.code());
-            setup::add_user(&crate::store::Tx::legacy(&conn), g, &name, role, None).expect("user");
+            add(&mut db, g, &name, role, None);
             assert!(matches!(
-                issue_code(&conn, &Caller::cli(), &name),
+                run(&mut db, |tx| issue_code(tx, &Caller::cli(), &name)),
                 Err(AdminError::NotFieldUser)
             ));
         }
-        setup::add_user(
-            &crate::store::Tx::legacy(&conn),
-            g,
-            "coach",
-            Role::Straatcoach,
-            None,
-        )
-        .expect("user");
-        assert!(issue_code(&conn, &Caller::cli(), "coach").is_ok());
+        add(&mut db, g, "coach", Role::Straatcoach, None);
+        assert!(run(&mut db, |tx| issue_code(tx, &Caller::cli(), "coach")).is_ok());
     }
 
     #[test]
     fn a_disabled_field_user_gets_no_enrolment_code() {
-        let (_dir, conn, g) = db();
-        setup::add_user(
-            &crate::store::Tx::legacy(&conn),
-            g,
-            "coach",
-            Role::Straatcoach,
-            None,
-        )
-        .expect("user");
-        disable_user(&conn, &Caller::cli(), "coach").expect("disable");
-        let codes = |c: &Connection| -> i64 {
-            c.query_row("SELECT COUNT(*) FROM enrolment_code", [], |r| r.get(0))
+        let (dir, mut db, g) = db();
+        add(&mut db, g, "coach", Role::Straatcoach, None);
+        run(&mut db, |tx| disable_user(tx, &Caller::cli(), "coach")).expect("disable");
+        // Counted behind the store's back, as an attacker with a copy would.
+        let codes = || -> i64 {
+            crate::db::open_connection(&dir.path().join("t.sqlite"))
+                .expect("open")
+                .query_row("SELECT COUNT(*) FROM enrolment_code", [], |r| r.get(0))
                 .expect("count")
         };
-        let before = codes(&conn);
-        let e = issue_code(&conn, &Caller::cli(), "coach").expect_err("disabled");
+        let before = codes();
+        let e = run(&mut db, |tx| issue_code(tx, &Caller::cli(), "coach")).expect_err("disabled");
         assert!(e.to_string().contains("uitgeschakeld"), "{e}");
-        assert_eq!(codes(&conn), before);
+        assert_eq!(codes(), before);
     }
 
     #[test]
     fn a_reset_code_works_once_and_only_for_its_user() {
-        let (_dir, conn, g) = db();
-        setup::add_user(
-            &crate::store::Tx::legacy(&conn),
-            g,
-            "mp",
-            Role::Meldpunt,
-            Some("oud-wachtwoord-123"),
-        )
-        .expect("user");
-        setup::add_user(
-            &crate::store::Tx::legacy(&conn),
+        let (_dir, mut db, g) = db();
+        add(&mut db, g, "mp", Role::Meldpunt, Some("oud-wachtwoord-123"));
+        add(
+            &mut db,
             g,
             "ander",
             Role::Meldpunt,
             Some("oud-wachtwoord-123"),
-        )
-        .expect("user");
-        let (code, _) = reset_password(&conn, &Caller::cli(), "mp").expect("reset");
+        );
+        let (code, _) = run(&mut db, |tx| reset_password(tx, &Caller::cli(), "mp")).expect("reset");
+        let mut redeem = |user: &str, password: &str| {
+            db.transaction(|tx| redeem_reset(tx, user, &code, password))
+                .expect("db")
+        };
         assert_eq!(
-            redeem_reset(&conn, "ander", &code, "nieuw-wachtwoord-123").expect("db"),
+            redeem("ander", "nieuw-wachtwoord-123"),
             Err(RedeemError::BadCode)
         );
+        assert_eq!(redeem("mp", "kort"), Err(RedeemError::TooShort));
+        assert_eq!(redeem("mp", "nieuw-wachtwoord-123"), Ok(()));
         assert_eq!(
-            redeem_reset(&conn, "mp", &code, "kort").expect("db"),
-            Err(RedeemError::TooShort)
-        );
-        assert_eq!(
-            redeem_reset(&conn, "mp", &code, "nieuw-wachtwoord-123").expect("db"),
-            Ok(())
-        );
-        assert_eq!(
-            redeem_reset(&conn, "mp", &code, "nog-een-wachtwoord").expect("db"),
+            redeem("mp", "nog-een-wachtwoord"),
             Err(RedeemError::BadCode)
         );
-        assert!(
-            auth::login(&conn, "mp", "nieuw-wachtwoord-123")
+        let mut login = |password: &str| {
+            db.transaction(|tx| auth::login(tx, "mp", password))
                 .expect("db")
-                .is_some()
-        );
-        assert!(
-            auth::login(&conn, "mp", "oud-wachtwoord-123")
-                .expect("db")
-                .is_none()
-        );
+        };
+        assert!(login("nieuw-wachtwoord-123").is_some());
+        assert!(login("oud-wachtwoord-123").is_none());
     }
 }

@@ -16,7 +16,7 @@ use crate::admin::{Caller, record as record_event};
 use crate::audit::Action;
 use crate::db::DbError;
 use crate::state::bump_config;
-use crate::store::rules::atomically;
+use crate::store::atomically;
 use crate::store::{self, Tx};
 
 /// Why a change was refused. The messages are Dutch, for the admin.
@@ -118,7 +118,7 @@ pub fn set_norms(tx: &Tx, caller: &Caller, norms: &NormSet) -> Result<(), RulesE
         bump_config(tx, gemeente)?;
         let t = |t: Option<Time>| t.map_or("geen".to_owned(), time_nl);
         record_event(
-            tx.legacy_conn(),
+            tx,
             caller,
             gemeente,
             Action::Norms,
@@ -196,7 +196,7 @@ pub fn add_area_rule(
             other => RulesError::Invalid(other.to_string()),
         })?;
         record_event(
-            tx.legacy_conn(),
+            tx,
             caller,
             gemeente,
             Action::AreaRule,
@@ -232,7 +232,7 @@ pub fn end_area_rule(tx: &Tx, caller: &Caller, id: AreaRuleId) -> Result<(), Rul
         }
         bump_config(tx, gemeente)?;
         record_event(
-            tx.legacy_conn(),
+            tx,
             caller,
             gemeente,
             Action::AreaRule,
@@ -245,7 +245,7 @@ pub fn end_area_rule(tx: &Tx, caller: &Caller, id: AreaRuleId) -> Result<(), Rul
 /// The gemeente's hangplekken (named places).
 pub fn places(tx: &Tx, caller: &Caller) -> Result<Vec<Place>, RulesError> {
     let gemeente = scope(caller)?;
-    Ok(store::setup::places_of_gemeente(tx, gemeente)?)
+    Ok(store::config::places(tx, gemeente)?)
 }
 
 /// The names of the hangplekken that lie in an area (boundary included).
@@ -436,7 +436,7 @@ pub fn import_wijken(
         }
         bump_config(tx, gemeente)?;
         record_event(
-            tx.legacy_conn(),
+            tx,
             caller,
             gemeente,
             Action::Wijken,

@@ -29,11 +29,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::{DbError, now_ms};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::{self, Tx};
 
 /// Name of the session cookie over plain HTTP (development, or behind a TLS proxy).
 pub const SESSION_COOKIE: &str = "avondronde_session";
@@ -202,26 +202,6 @@ pub fn session_token(parts: &Parts, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty() && v.len() <= 64)
 }
 
-fn parse_id<T: std::str::FromStr>(s: String) -> rusqlite::Result<T> {
-    s.parse().map_err(|_| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            "bad id in database".into(),
-        )
-    })
-}
-
-fn parse_role(s: &str) -> rusqlite::Result<Role> {
-    Role::from_code(s).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            "bad role in database".into(),
-        )
-    })
-}
-
 /// What a device token turned out to be.
 #[derive(Debug)]
 pub enum DeviceLookup {
@@ -233,32 +213,19 @@ pub enum DeviceLookup {
     Unknown,
 }
 
-/// Looks up a device by its token.
-pub fn device_by_token(conn: &Connection, token: &str) -> Result<DeviceLookup, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT d.id, d.user_id, u.gemeente_id, u.role,
-                d.revoked_at IS NOT NULL OR u.disabled_at IS NOT NULL
-         FROM device d JOIN user u ON u.id = d.user_id
-         WHERE d.token_hash = ?1",
-    )?;
-    let row = stmt
-        .query_row(params![token_hash(token)], |r| {
-            Ok((
-                Device {
-                    id: parse_id(r.get(0)?)?,
-                    user: parse_id(r.get(1)?)?,
-                    gemeente: parse_id(r.get(2)?)?,
-                    role: parse_role(&r.get::<_, String>(3)?)?,
-                },
-                r.get::<_, bool>(4)?,
-            ))
-        })
-        .optional()?;
+/// Looks up a device by its token (one cached point query on the token's hash).
+pub fn device_by_token(tx: &Tx, token: &str) -> Result<DeviceLookup, DbError> {
+    let row = store::devices::by_token_hash(tx, &token_hash(token))?;
     // A phone of a disabled user counts as revoked (disabling revokes every phone), so
     // it answers `device_revoked` and the app wipes its store (issue 10).
     Ok(match row {
-        Some((d, false)) => DeviceLookup::Active(d),
-        Some((_, true)) => DeviceLookup::Revoked,
+        Some(d) if !d.revoked => DeviceLookup::Active(Device {
+            id: d.id,
+            user: d.user,
+            gemeente: d.gemeente,
+            role: d.role,
+        }),
+        Some(_) => DeviceLookup::Revoked,
         None => DeviceLookup::Unknown,
     })
 }
@@ -272,8 +239,8 @@ impl FromRequestParts<Arc<AppState>> for Device {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?.to_owned();
         let device = state
-            .db
-            .read_point(move |c| device_by_token(c, &token))
+            .store
+            .read_point(move |tx| device_by_token(tx, &token))
             .await?;
         let device = match device {
             DeviceLookup::Active(d) => d,
@@ -309,30 +276,22 @@ pub async fn current_session(
     let now = now_ms();
     let key = hash.clone();
     let found = state
-        .db
-        .read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT u.id, u.username, u.gemeente_id, u.role, s.mfa_pending, s.last_seen_at
-                 FROM web_session s JOIN user u ON u.id = s.user_id
-                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
-            )?;
-            Ok(stmt
-                .query_row(params![key, now], |r| {
-                    Ok((
-                        WebUser {
-                            id: parse_id(r.get(0)?)?,
-                            username: r.get(1)?,
-                            gemeente: parse_id(r.get(2)?)?,
-                            role: parse_role(&r.get::<_, String>(3)?)?,
-                            session: key.clone(),
-                        },
-                        r.get::<_, i64>(4)? != 0,
-                        r.get::<_, i64>(5)?,
-                    ))
-                })
-                .optional()?)
-        })
+        .store
+        .read(move |tx| store::sessions::live_session(tx, &key, now))
         .await?;
+    let found = found.map(|row| {
+        (
+            WebUser {
+                id: row.user,
+                username: row.username,
+                gemeente: row.gemeente,
+                role: row.role,
+                session: hash.clone(),
+            },
+            row.mfa_pending,
+            row.last_seen,
+        )
+    });
     let Some((user, mfa_pending, last_seen)) = found else {
         state.vault.forget(&hash);
         return Ok(None);
@@ -344,14 +303,8 @@ pub async fn current_session(
     if now - last_seen >= LAST_SEEN_STEP_MS {
         let key = hash.clone();
         state
-            .db
-            .write(move |c| {
-                c.execute(
-                    "UPDATE web_session SET last_seen_at = ?1 WHERE token_hash = ?2",
-                    params![now, key],
-                )?;
-                Ok(())
-            })
+            .store
+            .write(move |tx| store::sessions::touch(tx, &key, now))
             .await?;
     }
     Ok(Some(Session { user, mfa_pending }))
@@ -365,32 +318,23 @@ pub fn idle_expired(role: Role, last_seen: i64, now: i64) -> bool {
 /// Ends a session: its row and its unlocked meldpunt key.
 pub async fn end_session(state: &AppState, hash: Vec<u8>) -> Result<(), DbError> {
     state.vault.forget(&hash);
-    state.db.write(move |c| logout(c, &hash)).await
+    state.store.write(move |tx| logout(tx, &hash)).await
 }
 
 /// Deletes expired and idle sessions and forgets their meldpunt keys; returns how many
 /// ended. The server runs this every minute.
-pub fn sweep_sessions(conn: &Connection, now: i64) -> Result<Vec<Vec<u8>>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT s.token_hash FROM web_session s JOIN user u ON u.id = s.user_id
-         WHERE s.expires_at <= ?1 OR u.disabled_at IS NOT NULL
-            OR (u.role = 'meldpunt' AND s.last_seen_at < ?2)",
-    )?;
-    let ended: Vec<Vec<u8>> = stmt
-        .query_map(params![now, now - MELDPUNT_IDLE_MS], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+pub fn sweep_sessions(tx: &Tx, now: i64) -> Result<Vec<Vec<u8>>, DbError> {
+    let ended = store::sessions::ended(tx, now, now - MELDPUNT_IDLE_MS)?;
     for h in &ended {
-        logout(conn, h)?;
+        logout(tx, h)?;
     }
     Ok(ended)
 }
 
 /// Every live session's hash (to drop unlocked keys of sessions ended elsewhere, such as
 /// by the command line).
-pub fn live_sessions(conn: &Connection) -> Result<Vec<Vec<u8>>, DbError> {
-    let mut stmt = conn.prepare_cached("SELECT token_hash FROM web_session")?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn live_sessions(tx: &Tx) -> Result<Vec<Vec<u8>>, DbError> {
+    store::sessions::all(tx)
 }
 
 /// A set of roles allowed to call a handler.
@@ -476,8 +420,8 @@ pub async fn device_or_unauthorized(parts: &Parts, state: &Arc<AppState>) -> Api
         return ApiError::Unauthorized;
     };
     match state
-        .db
-        .read_point(move |c| device_by_token(c, &token))
+        .store
+        .read_point(move |tx| device_by_token(tx, &token))
         .await
     {
         Ok(DeviceLookup::Active(_)) => ApiError::Forbidden,
@@ -618,23 +562,17 @@ impl StoredLogin {
 
 /// Reads the stored login of `username`, if there is such a user and they are not
 /// disabled.
-pub fn stored_login(conn: &Connection, username: &str) -> Result<Option<StoredLogin>, DbError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, password_hash, gemeente_id, role, username, totp_enabled FROM user
-             WHERE username = ?1 AND disabled_at IS NULL",
-        )?
-        .query_row(params![username], |r| {
-            Ok(StoredLogin {
-                id: parse_id(r.get(0)?)?,
-                phc: r.get(1)?,
-                gemeente: parse_id(r.get(2)?)?,
-                role: parse_role(&r.get::<_, String>(3)?)?,
-                username: r.get(4)?,
-                totp_enabled: r.get::<_, i64>(5)? != 0,
-            })
-        })
-        .optional()?)
+pub fn stored_login(tx: &Tx, username: &str) -> Result<Option<StoredLogin>, DbError> {
+    Ok(
+        store::accounts::login_by_name(tx, username)?.map(|r| StoredLogin {
+            id: r.id,
+            phc: r.password_hash,
+            gemeente: r.gemeente,
+            role: r.role,
+            username: r.username,
+            totp_enabled: r.totp_enabled,
+        }),
+    )
 }
 
 /// Whether `password` opens `stored`. Costs one argon2id verification whether or not the
@@ -653,7 +591,7 @@ pub fn check_password(stored: Option<&StoredLogin>, password: &str) -> bool {
 /// Starts a session for a login whose password was checked; returns its token and the
 /// user. `mfa_pending` sessions last [`MFA_PENDING_TTL_MS`] and can only finish the login.
 pub fn create_session(
-    conn: &Connection,
+    tx: &Tx,
     login: &StoredLogin,
     mfa_pending: bool,
 ) -> Result<(String, WebUser), DbError> {
@@ -665,10 +603,15 @@ pub fn create_session(
     } else {
         SESSION_TTL_MS
     };
-    conn.execute(
-        "INSERT INTO web_session (token_hash, user_id, created_at, expires_at, mfa_pending, last_seen_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?3)",
-        params![session, login.id.to_string(), now, now + ttl, mfa_pending],
+    store::sessions::insert(
+        tx,
+        &store::sessions::NewSession {
+            token_hash: &session,
+            user: login.id,
+            now,
+            expires_at: now + ttl,
+            mfa_pending,
+        },
     )?;
     let user = WebUser {
         id: login.id,
@@ -695,75 +638,60 @@ pub enum MfaOutcome {
 
 /// Finishes a pending session's login with a TOTP or recovery code (or, for a user
 /// still enrolling, the first code of the new secret).
-pub fn complete_mfa(conn: &Connection, user: &WebUser, code: &str) -> Result<MfaOutcome, DbError> {
-    let st = crate::mfa::state(conn, user.id)?;
+pub fn complete_mfa(tx: &Tx, user: &WebUser, code: &str) -> Result<MfaOutcome, DbError> {
+    let st = crate::mfa::state(tx, user.id)?;
     let outcome = if st.enabled {
-        if crate::mfa::verify(conn, user.id, code)? {
+        if crate::mfa::verify(tx, user.id, code)? {
             MfaOutcome::Done
         } else {
             MfaOutcome::Wrong
         }
     } else {
-        match crate::mfa::confirm(conn, user.id, code)? {
+        match crate::mfa::confirm(tx, user.id, code)? {
             Some(codes) => MfaOutcome::Enrolled(codes),
             None => MfaOutcome::Wrong,
         }
     };
     if outcome == MfaOutcome::Wrong {
-        let attempts: i64 = conn.query_row(
-            "UPDATE web_session SET mfa_attempts = mfa_attempts + 1 WHERE token_hash = ?1
-             RETURNING mfa_attempts",
-            params![user.session],
-            |r| r.get(0),
-        )?;
+        let attempts = store::sessions::count_wrong_code(tx, &user.session)?;
         if attempts >= crate::mfa::MAX_ATTEMPTS {
-            logout(conn, &user.session)?;
+            logout(tx, &user.session)?;
             return Ok(MfaOutcome::Ended);
         }
         return Ok(outcome);
     }
     let now = now_ms();
-    conn.execute(
-        "UPDATE web_session SET mfa_pending = 0, expires_at = ?1, last_seen_at = ?2 WHERE token_hash = ?3",
-        params![now + SESSION_TTL_MS, now, user.session],
-    )?;
+    store::sessions::finish_mfa(tx, &user.session, now + SESSION_TTL_MS, now)?;
     Ok(outcome)
 }
 
 /// Checks a username and password; on success creates a session and returns its token
 /// and the user. The session still waits for its second factor when the user needs one
-/// (finish it with [`complete_mfa`]). All on one connection: for tools and tests. The
+/// (finish it with [`complete_mfa`]). All in one transaction: for tools and tests. The
 /// server splits these steps so that the password check never holds up the database
 /// writer.
 pub fn login(
-    conn: &Connection,
+    tx: &Tx,
     username: &str,
     password: &str,
 ) -> Result<Option<(String, WebUser)>, DbError> {
-    let stored = stored_login(conn, username)?;
+    let stored = stored_login(tx, username)?;
     if !check_password(stored.as_ref(), password) {
         return Ok(None);
     }
     stored
-        .map(|login| create_session(conn, &login, login.needs_mfa()))
+        .map(|login| create_session(tx, &login, login.needs_mfa()))
         .transpose()
 }
 
 /// Ends a session.
-pub fn logout(conn: &Connection, session_hash: &[u8]) -> Result<(), DbError> {
-    conn.execute(
-        "DELETE FROM web_session WHERE token_hash = ?1",
-        params![session_hash],
-    )?;
-    Ok(())
+pub fn logout(tx: &Tx, session_hash: &[u8]) -> Result<(), DbError> {
+    store::sessions::delete(tx, session_hash)
 }
 
 /// Ends every session of a user; returns their hashes (to forget unlocked keys).
-pub fn end_user_sessions(conn: &Connection, user: UserId) -> Result<Vec<Vec<u8>>, DbError> {
-    let mut stmt =
-        conn.prepare_cached("DELETE FROM web_session WHERE user_id = ?1 RETURNING token_hash")?;
-    let rows = stmt.query_map(params![user.to_string()], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn end_user_sessions(tx: &Tx, user: UserId) -> Result<Vec<Vec<u8>>, DbError> {
+    store::sessions::delete_of_user_returning(tx, user)
 }
 
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2r1UQ4b3z3Jc5mSg2zJdU9ZkqkT0lU9xq0c3j9k1Xy8";
@@ -780,66 +708,40 @@ pub enum EnrolError {
 }
 
 /// Issues a one-time enrolment code for a field user, valid for `ttl_ms`.
-pub fn issue_enrolment_code(
-    conn: &Connection,
-    user: UserId,
-    ttl_ms: i64,
-) -> Result<String, DbError> {
+pub fn issue_enrolment_code(tx: &Tx, user: UserId, ttl_ms: i64) -> Result<String, DbError> {
     let code = new_enrolment_code();
     let now = now_ms();
-    conn.execute(
-        "INSERT INTO enrolment_code (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![secret_hash(&code), user.to_string(), now, now + ttl_ms],
-    )?;
+    store::devices::insert_enrolment_code(tx, &secret_hash(&code), user, now, now + ttl_ms)?;
     Ok(code)
 }
 
 /// Turns an enrolment code into a device; returns the device and its token (shown once).
 pub fn enrol(
-    conn: &Connection,
+    tx: &Tx,
     code: &str,
     label: &str,
 ) -> Result<Result<(DeviceId, String), EnrolError>, DbError> {
     let now = now_ms();
-    let row: Option<(String, i64, Option<i64>)> = conn
-        .query_row(
-            "SELECT user_id, expires_at, used_at FROM enrolment_code WHERE code_hash = ?1",
-            params![secret_hash(&canonical_enrolment_code(code))],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let Some((user_id, expires_at, used_at)) = row else {
+    let code_hash = secret_hash(&canonical_enrolment_code(code));
+    let Some(row) = store::devices::enrolment_code(tx, &code_hash)? else {
         return Ok(Err(EnrolError::Unknown));
     };
-    if used_at.is_some() {
+    if row.used_at.is_some() {
         return Ok(Err(EnrolError::Used));
     }
-    if expires_at <= now {
+    if row.expires_at <= now {
         return Ok(Err(EnrolError::Expired));
     }
     let device = DeviceId::new();
     let token = new_secret();
-    conn.execute(
-        "INSERT INTO device (id, user_id, token_hash, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![device.to_string(), user_id, token_hash(&token), label, now],
-    )?;
-    conn.execute(
-        "UPDATE enrolment_code SET used_at = ?1, device_id = ?2 WHERE code_hash = ?3",
-        params![
-            now,
-            device.to_string(),
-            secret_hash(&canonical_enrolment_code(code))
-        ],
-    )?;
+    store::devices::insert(tx, device, row.user, &token_hash(&token), label, now)?;
+    store::devices::use_enrolment_code(tx, &code_hash, now, device)?;
     Ok(Ok((device, token)))
 }
 
 /// Revokes a device: its token stops working at once. Returns whether it existed.
-pub fn revoke_device(conn: &Connection, device: DeviceId) -> Result<bool, DbError> {
-    Ok(conn.execute(
-        "UPDATE device SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-        params![now_ms(), device.to_string()],
-    )? > 0)
+pub fn revoke_device(tx: &Tx, device: DeviceId) -> Result<bool, DbError> {
+    store::devices::revoke(tx, device, now_ms())
 }
 
 #[cfg(test)]

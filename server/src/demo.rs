@@ -183,7 +183,6 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
         .write(move |tx| {
             // Set-up goes through the set-up functions; what other modules own (wijk
             // assignment, TOTP, enrolment, the meldpunt key) through theirs.
-            let c = tx.legacy_conn();
             let run = || -> Result<_, SetupError> {
                 let g = setup::create_gemeente(tx, "Rotterdam", "GM0599", &NormSet::rotterdam())?;
                 let wijken: Vec<(WijkId, MultiPolygon<f64>)> = wijk_shapes()
@@ -210,20 +209,16 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
                     let user = setup::add_user(tx, g, name, *role, Some(pw))?;
                     if *role == Role::Coordinator {
                         // The demo coordinator sees both demo wijken (issue 9).
-                        crate::hotspot::scope::assign_all_wijken(
-                            &crate::store::Tx::legacy(c),
-                            user,
-                            0,
-                        )
-                        .map_err(SetupError::Db)?;
+                        crate::hotspot::scope::assign_all_wijken(tx, user, 0)
+                            .map_err(SetupError::Db)?;
                     }
                     if crate::mfa::required_for(*role) {
-                        let (secret, _recovery) = crate::mfa::enrol_now(c, user)?;
+                        let (secret, _recovery) = crate::mfa::enrol_now(tx, user)?;
                         totp.push((*role, secret.0));
                     }
                     if role.is_field() {
-                        let code = auth::issue_enrolment_code(c, user, ENROLMENT_TTL_MS)?;
-                        let (device, _token) = auth::enrol(c, &code, "demo")?.map_err(|e| {
+                        let code = auth::issue_enrolment_code(tx, user, ENROLMENT_TTL_MS)?;
+                        let (device, _token) = auth::enrol(tx, &code, "demo")?.map_err(|e| {
                             SetupError::Input(format!("demo enrolment failed: {e:?}"))
                         })?;
                         field.push(Device {
@@ -234,11 +229,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
                         });
                     }
                 }
-                crate::meldpunt::demo::create_key(
-                    &crate::store::Tx::legacy(c),
-                    g,
-                    &setup_passphrase,
-                )?;
+                crate::meldpunt::demo::create_key(tx, g, &setup_passphrase)?;
                 Ok((g, wijken, places, field, totp))
             };
             run().map_err(|e| DbError::Domain(e.to_string()))
@@ -282,7 +273,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
             .write(move |tx| {
                 field_users
                     .iter()
-                    .map(|u| auth::issue_enrolment_code(tx.legacy_conn(), *u, ENROLMENT_TTL_MS))
+                    .map(|u| auth::issue_enrolment_code(tx, *u, ENROLMENT_TTL_MS))
                     .collect::<Result<Vec<_>, _>>()
             })
             .await?

@@ -143,8 +143,8 @@ pub async fn run_sweeper(state: Arc<AppState>) {
 pub async fn sweep(state: &AppState) {
     let now = db::now_ms();
     match state
-        .db
-        .write(move |c| Ok((auth::sweep_sessions(c, now)?, auth::live_sessions(c)?)))
+        .store
+        .write(move |tx| Ok((auth::sweep_sessions(tx, now)?, auth::live_sessions(tx)?)))
         .await
     {
         Ok((ended, live)) => {

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use avondronde_server::store::{Direct, Tx};
 use avondronde_server::{AppState, Config, db, demo, setup};
 use clap::{Parser, Subcommand};
 
@@ -269,7 +270,8 @@ fn main() -> anyhow::Result<()> {
             config.public_url = public_url;
             config.trusted_proxies = trusted_proxies;
             config.tls = tls_cert.is_some();
-            let db = db::Db::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let db = avondronde_server::store::Store::open(&db)
+                .with_context(|| format!("opening {}", db.display()))?;
             let state = AppState::new(db, config);
             match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => runtime.block_on(run_tls(state, addr, cert, key)),
@@ -284,7 +286,10 @@ fn main() -> anyhow::Result<()> {
         } => {
             let dir = tempfile::tempdir()?;
             let path = db.unwrap_or_else(|| dir.path().join("demo.sqlite"));
-            let state = AppState::new(db::Db::open(&path)?, config(basemap_url));
+            let state = AppState::new(
+                avondronde_server::store::Store::open(&path)?,
+                config(basemap_url),
+            );
             let creds = runtime.block_on(demo::build(&state, jiff::Timestamp::now()))?;
             println!("{}", creds.readable());
             if let Some(file) = credentials {
@@ -295,9 +300,8 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(run(state, addr))
         }
         Command::Admin { db, action } => {
-            let conn =
-                db::open_connection(&db).with_context(|| format!("opening {}", db.display()))?;
-            admin(&conn, action)
+            let mut db = Direct::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            admin(&mut db, action)
         }
     }
 }
@@ -362,28 +366,73 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
+/// Runs `f` in one transaction: all of it is kept, or, if `f` fails, none of it (and its
+/// error is returned as it was).
+fn write<T, E: Into<anyhow::Error>>(
+    db: &mut Direct,
+    f: impl FnOnce(&Tx) -> Result<T, E>,
+) -> anyhow::Result<T> {
+    let mut failed = None;
+    let done = db.transaction(|tx| {
+        f(tx).map_err(|e| {
+            failed = Some(e.into());
+            db::DbError::Domain("rolled back".into())
+        })
+    });
+    match (done, failed) {
+        (_, Some(e)) => Err(e),
+        (Ok(v), None) => Ok(v),
+        (Err(e), None) => Err(e.into()),
+    }
+}
+
+/// Runs `f` as a read.
+fn read<T, E: Into<anyhow::Error>>(
+    db: &Direct,
+    f: impl FnOnce(&Tx) -> Result<T, E>,
+) -> anyhow::Result<T> {
+    let mut failed = None;
+    let done = db.read(|tx| {
+        f(tx).map_err(|e| {
+            failed = Some(e.into());
+            db::DbError::Domain("failed".into())
+        })
+    });
+    match (done, failed) {
+        (_, Some(e)) => Err(e),
+        (Ok(v), None) => Ok(v),
+        (Err(e), None) => Err(e.into()),
+    }
+}
+
+fn admin(db: &mut Direct, action: Admin) -> anyhow::Result<()> {
     use avondronde_server::admin::{self, Caller};
-    use avondronde_server::store::Tx;
     use avondronde_shared::Role;
     match action {
         Admin::CreateGemeente { name, code } => {
-            let id = setup::create_gemeente(
-                &Tx::legacy(conn),
-                &name,
-                &code,
-                &avondronde_shared::norms::NormSet::rotterdam(),
-            )?;
+            let id = write(db, |tx| {
+                setup::create_gemeente(
+                    tx,
+                    &name,
+                    &code,
+                    &avondronde_shared::norms::NormSet::rotterdam(),
+                )
+            })?;
             println!("gemeente {name} ({code}) created: {id}");
         }
         Admin::ImportWijken { gemeente, file } => {
-            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
-            let ids = setup::import_wijken(&Tx::legacy(conn), g, &file)?;
+            let ids = write(db, |tx| {
+                let g = setup::gemeente_by_code(tx, &gemeente)?;
+                setup::import_wijken(tx, g, &file)
+            })?;
             println!("{} wijken imported", ids.len());
         }
         Admin::SetNorms { gemeente, file } => {
-            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
-            for w in setup::set_norms(&Tx::legacy(conn), g, &file)? {
+            let warnings = write(db, |tx| {
+                let g = setup::gemeente_by_code(tx, &gemeente)?;
+                setup::set_norms(tx, g, &file)
+            })?;
+            for w in warnings {
                 println!("warning: {w}");
             }
             println!("norms set");
@@ -395,20 +444,22 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             web_login,
         } => {
             use age::secrecy::ExposeSecret;
-            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
+            let g = read(db, |tx| setup::gemeente_by_code(tx, &gemeente))?;
             let role = Role::from_code(&role).with_context(|| {
                 format!("unknown role {role:?}: use straatcoach, boa, wijkagent, coordinator, meldpunt or admin")
             })?;
             let password = web_login
                 .then(|| secret("AVONDRONDE_PASSWORD", "Wachtwoord (minstens 12 tekens)"))
                 .transpose()?;
-            setup::add_user(
-                &Tx::legacy(conn),
-                g,
-                &username,
-                role,
-                password.as_ref().map(|p| p.expose_secret()),
-            )?;
+            write(db, |tx| {
+                setup::add_user(
+                    tx,
+                    g,
+                    &username,
+                    role,
+                    password.as_ref().map(|p| p.expose_secret()),
+                )
+            })?;
             println!("user {username} added as {}", role.code());
             if avondronde_server::mfa::required_for(role) && web_login {
                 println!("{username} sets up the authenticator app (TOTP) at the first web login");
@@ -420,11 +471,11 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             }
         }
         Admin::IssueCode { username } => {
-            let code = admin::issue_code(conn, &Caller::cli(), &username)?;
+            let code = write(db, |tx| admin::issue_code(tx, &Caller::cli(), &username))?;
             println!("enrolment code for {username} (single use, 24 hours): {code}");
         }
         Admin::DisableUser { username } => {
-            let ended = admin::disable_user(conn, &Caller::cli(), &username)?;
+            let ended = write(db, |tx| admin::disable_user(tx, &Caller::cli(), &username))?;
             println!(
                 "{username} disabled: {} sessions ended, {} devices revoked",
                 ended.sessions.len(),
@@ -432,22 +483,24 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             );
         }
         Admin::EndSessions { username } => {
-            let ended = admin::end_sessions(conn, &Caller::cli(), &username)?;
+            let ended = write(db, |tx| admin::end_sessions(tx, &Caller::cli(), &username))?;
             println!("{} sessions of {username} ended", ended.sessions.len());
         }
         Admin::ResetPassword { username } => {
-            let (code, _) = admin::reset_password(conn, &Caller::cli(), &username)?;
+            let (code, _) = write(db, |tx| {
+                admin::reset_password(tx, &Caller::cli(), &username)
+            })?;
             println!(
                 "password-reset code for {username} (single use, one hour; enter it at /wachtwoord): {code}"
             );
         }
         Admin::ResetMfa { username } => {
-            admin::reset_mfa(conn, &Caller::cli(), &username)?;
+            write(db, |tx| admin::reset_mfa(tx, &Caller::cli(), &username))?;
             println!("{username} sets up a new authenticator app at the next login");
         }
         Admin::CreateMeldpuntKey { gemeente } => {
             use avondronde_server::{audit, meldpunt::keys};
-            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
+            let g = read(db, |tx| setup::gemeente_by_code(tx, &gemeente))?;
             let p = secret(
                 "AVONDRONDE_PASSPHRASE",
                 "Wachtwoordzin voor de meldpuntsleutel",
@@ -458,13 +511,7 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
                 address: None,
             };
             let now = avondronde_server::db::now_ms();
-            let (key, fingerprint) = keys::create_recorded(
-                &avondronde_server::store::Tx::legacy(conn),
-                g,
-                &p,
-                &by,
-                now,
-            )?;
+            let (key, fingerprint) = write(db, |tx| keys::create_recorded(tx, g, &p, &by, now))?;
             println!(
                 "meldpunt key {} created for {gemeente}; devices pull it at their next sync",
                 key.id.0
@@ -478,7 +525,7 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
         }
         Admin::RotateMeldpuntKey { gemeente } => {
             use avondronde_server::{audit, meldpunt::keys};
-            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
+            let g = read(db, |tx| setup::gemeente_by_code(tx, &gemeente))?;
             let old = secret("AVONDRONDE_PASSPHRASE", "Huidige wachtwoordzin")?;
             let new = secret("AVONDRONDE_NEW_PASSPHRASE", "Nieuwe wachtwoordzin")?;
             let cli = audit::Actor::cli();
@@ -488,14 +535,7 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             };
             let now = avondronde_server::db::now_ms();
             // All or nothing: a wrong passphrase or a failure leaves the keys as they were.
-            let (key, _) = keys::rotate_recorded(
-                &avondronde_server::store::Tx::legacy(conn),
-                g,
-                &old,
-                &new,
-                &by,
-                now,
-            )?;
+            let (key, _) = write(db, |tx| keys::rotate_recorded(tx, g, &old, &new, &by, now))?;
             println!(
                 "meldpunt key {} is now current for {gemeente}; old forms stay readable with the new passphrase",
                 key.id.0
@@ -509,20 +549,23 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             open_form_months,
         } => {
             use avondronde_server::retention;
-            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
             let periods = retention::Periods {
                 care_form_months,
                 contact_months,
                 open_form_warn_months,
                 open_form_months,
             };
-            retention::set_periods(
-                &Tx::legacy(conn),
-                g,
-                periods,
-                &avondronde_server::audit::Actor::cli(),
-                avondronde_server::db::now_ms(),
-            )?;
+            write(db, |tx| {
+                let g = setup::gemeente_by_code(tx, &gemeente)?;
+                retention::set_periods(
+                    tx,
+                    g,
+                    periods,
+                    &avondronde_server::audit::Actor::cli(),
+                    avondronde_server::db::now_ms(),
+                )
+                .map_err(anyhow::Error::from)
+            })?;
             println!(
                 "retention for {gemeente}: closed care forms {care_form_months} months, contacts {contact_months} months"
             );
@@ -532,25 +575,29 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             contact_days,
             lock_minutes,
         } => {
-            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
             let policy = avondronde_shared::sync::PhonePolicy {
                 contact_retention_days: contact_days,
                 lock_after_minutes: lock_minutes,
             };
-            avondronde_server::phone_policy::set(
-                &avondronde_server::store::Tx::legacy(conn),
-                g,
-                policy,
-                &avondronde_server::audit::Actor::cli(),
-                avondronde_server::db::now_ms(),
-            )?;
+            write(db, |tx| {
+                let g = setup::gemeente_by_code(tx, &gemeente)?;
+                avondronde_server::phone_policy::set(
+                    tx,
+                    g,
+                    policy,
+                    &avondronde_server::audit::Actor::cli(),
+                    avondronde_server::db::now_ms(),
+                )
+                .map_err(anyhow::Error::from)
+            })?;
             println!(
                 "phones of {gemeente}: contacts kept {contact_days} days, PIN after {lock_minutes} minutes"
             );
         }
         Admin::RunRetention => {
-            let report =
-                avondronde_server::retention::enforce(&Tx::legacy(conn), jiff::Timestamp::now())?;
+            let report = write(db, |tx| {
+                avondronde_server::retention::enforce(tx, jiff::Timestamp::now())
+            })?;
             for (g, r) in report {
                 println!(
                     "{g}: {} care forms, {} contacts, {} corrections, {} rounds removed",
@@ -565,20 +612,16 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             none: _,
         } => {
             use avondronde_server::hotspot::scope;
-            let wijken = if all {
-                scope::wijk_codes_of_user(&avondronde_server::store::Tx::legacy(conn), &username)?
-            } else {
-                wijken
-            };
             let now = avondronde_server::db::now_ms();
             let cli = avondronde_server::audit::Actor::cli();
-            let n = scope::assign_wijken(
-                &avondronde_server::store::Tx::legacy(conn),
-                &username,
-                &wijken,
-                &cli,
-                now,
-            )?;
+            let n = write(db, |tx| {
+                let wijken = if all {
+                    scope::wijk_codes_of_user(tx, &username)?
+                } else {
+                    wijken
+                };
+                scope::assign_wijken(tx, &username, &wijken, &cli, now)
+            })?;
             println!("{username} now sees {n} wijk(en)");
         }
         Admin::SetDisclosure {
@@ -588,7 +631,6 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             threshold,
         } => {
             use avondronde_shared::disclosure::PtableParams;
-            let g = setup::gemeente_by_code(&Tx::legacy(conn), &gemeente)?;
             let p = PtableParams {
                 max_noise,
                 variance,
@@ -596,13 +638,11 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             };
             let cli = avondronde_server::audit::Actor::cli();
             let now = avondronde_server::db::now_ms();
-            avondronde_server::hotspot::settings::set_params(
-                &avondronde_server::store::Tx::legacy(conn),
-                g,
-                p,
-                &cli,
-                now,
-            )?;
+            write(db, |tx| {
+                let g = setup::gemeente_by_code(tx, &gemeente)?;
+                avondronde_server::hotspot::settings::set_params(tx, g, p, &cli, now)
+                    .map_err(anyhow::Error::from)
+            })?;
             println!(
                 "noise for {gemeente}: maximum {max_noise}, variance {variance}, threshold {threshold}"
             );
@@ -611,7 +651,7 @@ fn admin(conn: &rusqlite::Connection, action: Admin) -> anyhow::Result<()> {
             let device = id
                 .parse()
                 .with_context(|| format!("{id:?} is not a device id"))?;
-            admin::revoke(conn, &Caller::cli(), device)
+            write(db, |tx| admin::revoke(tx, &Caller::cli(), device))
                 .with_context(|| format!("no active device {id}"))?;
             println!("device {id} revoked");
         }

@@ -11,10 +11,10 @@
 //! someone with a copy of the database can compute codes, but still needs the password.
 
 use avondronde_shared::{Role, UserId};
-use rusqlite::{Connection, OptionalExtension, params};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::db::DbError;
+use crate::store::{self, Tx};
 
 /// How many recovery codes a user gets.
 pub const RECOVERY_CODES: usize = 10;
@@ -145,20 +145,13 @@ pub struct State {
 }
 
 /// Reads a user's second-factor state.
-pub fn state(conn: &Connection, user: UserId) -> Result<State, DbError> {
-    Ok(conn
-        .query_row(
-            "SELECT totp_enabled, totp_secret, totp_last_step FROM user WHERE id = ?1",
-            params![user.to_string()],
-            |r| {
-                Ok(State {
-                    enabled: r.get::<_, i64>(0)? != 0,
-                    secret: r.get::<_, Option<String>>(1)?.map(TotpSecret),
-                    last_step: r.get::<_, Option<i64>>(2)?.map(|s| s.max(0) as u64),
-                })
-            },
-        )
-        .optional()?
+pub fn state(tx: &Tx, user: UserId) -> Result<State, DbError> {
+    Ok(store::accounts::totp(tx, user)?
+        .map(|r| State {
+            enabled: r.enabled,
+            secret: r.secret.map(TotpSecret),
+            last_step: r.last_step.map(|s| s.max(0) as u64),
+        })
         .unwrap_or(State {
             enabled: false,
             secret: None,
@@ -167,29 +160,19 @@ pub fn state(conn: &Connection, user: UserId) -> Result<State, DbError> {
 }
 
 /// Starts enrolment: the pending secret (made now if there is none), not yet switched on.
-pub fn begin(conn: &Connection, user: UserId) -> Result<TotpSecret, DbError> {
+pub fn begin(tx: &Tx, user: UserId) -> Result<TotpSecret, DbError> {
     let secret = TotpSecret::generate();
-    conn.execute(
-        "UPDATE user SET totp_secret = ?1 WHERE id = ?2 AND totp_enabled = 0 AND totp_secret IS NULL",
-        params![secret.0, user.to_string()],
-    )?;
-    Ok(state(conn, user)?.secret.unwrap_or(secret))
+    store::accounts::set_pending_totp_secret(tx, user, &secret.0)?;
+    Ok(state(tx, user)?.secret.unwrap_or(secret))
 }
 
 /// Switches the pending secret on if `code` matches it; returns the fresh recovery codes.
-pub fn confirm(
-    conn: &Connection,
-    user: UserId,
-    code: &str,
-) -> Result<Option<Vec<String>>, DbError> {
-    let st = state(conn, user)?;
+pub fn confirm(tx: &Tx, user: UserId, code: &str) -> Result<Option<Vec<String>>, DbError> {
+    let st = state(tx, user)?;
     match st.secret {
-        Some(secret) if !st.enabled && use_code(conn, user, &secret, code)? => {
-            conn.execute(
-                "UPDATE user SET totp_enabled = 1 WHERE id = ?1",
-                params![user.to_string()],
-            )?;
-            Ok(Some(new_recovery_codes(conn, user)?))
+        Some(secret) if !st.enabled && use_code(tx, user, &secret, code)? => {
+            store::accounts::enable_totp(tx, user)?;
+            Ok(Some(new_recovery_codes(tx, user)?))
         }
         _ => Ok(None),
     }
@@ -198,93 +181,65 @@ pub fn confirm(
 /// Enrols a user at once, without a confirmation round (the demo, tests and the CLI,
 /// which show the secret to the person who will use it). Returns the secret and the
 /// recovery codes.
-pub fn enrol_now(conn: &Connection, user: UserId) -> Result<(TotpSecret, Vec<String>), DbError> {
+pub fn enrol_now(tx: &Tx, user: UserId) -> Result<(TotpSecret, Vec<String>), DbError> {
     let secret = TotpSecret::generate();
-    conn.execute(
-        "UPDATE user SET totp_secret = ?1, totp_enabled = 1, totp_last_step = NULL WHERE id = ?2",
-        params![secret.0, user.to_string()],
-    )?;
-    Ok((secret, new_recovery_codes(conn, user)?))
+    store::accounts::set_enabled_totp_secret(tx, user, &secret.0)?;
+    Ok((secret, new_recovery_codes(tx, user)?))
 }
 
 /// Switches the second factor off (an admin resetting a lost phone); the user enrols
 /// again at the next login.
-pub fn reset(conn: &Connection, user: UserId) -> Result<(), DbError> {
-    conn.execute(
-        "UPDATE user SET totp_secret = NULL, totp_enabled = 0, totp_last_step = NULL WHERE id = ?1",
-        params![user.to_string()],
-    )?;
-    conn.execute(
-        "DELETE FROM recovery_code WHERE user_id = ?1",
-        params![user.to_string()],
-    )?;
-    Ok(())
+pub fn reset(tx: &Tx, user: UserId) -> Result<(), DbError> {
+    store::accounts::clear_totp(tx, user)?;
+    store::accounts::delete_recovery_codes(tx, user)
 }
 
 /// Accepts `code` if it is valid now and its step comes after the last one used, and
 /// records its step, in one statement: of two logins racing with the same code, one wins.
-fn use_code(
-    conn: &Connection,
-    user: UserId,
-    secret: &TotpSecret,
-    code: &str,
-) -> Result<bool, DbError> {
+fn use_code(tx: &Tx, user: UserId, secret: &TotpSecret, code: &str) -> Result<bool, DbError> {
     let Some(step) = secret.step_of(code, now_secs()) else {
         return Ok(false);
     };
     let step = i64::try_from(step).unwrap_or(i64::MAX);
-    Ok(conn.execute(
-        "UPDATE user SET totp_last_step = ?1
-         WHERE id = ?2 AND (totp_last_step IS NULL OR totp_last_step < ?1)",
-        params![step, user.to_string()],
-    )? == 1)
+    store::accounts::use_totp_step(tx, user, step)
 }
 
 fn now_secs() -> u64 {
     jiff::Timestamp::now().as_second().max(0) as u64
 }
 
-fn new_recovery_codes(conn: &Connection, user: UserId) -> Result<Vec<String>, DbError> {
-    conn.execute(
-        "DELETE FROM recovery_code WHERE user_id = ?1",
-        params![user.to_string()],
-    )?;
+fn new_recovery_codes(tx: &Tx, user: UserId) -> Result<Vec<String>, DbError> {
+    store::accounts::delete_recovery_codes(tx, user)?;
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| crate::auth::new_enrolment_code())
         .collect();
     for c in &codes {
-        conn.execute(
-            "INSERT INTO recovery_code (user_id, code_hash) VALUES (?1, ?2)",
-            params![user.to_string(), crate::auth::secret_hash(c)],
-        )?;
+        store::accounts::insert_recovery_code(tx, user, &crate::auth::secret_hash(c))?;
     }
     Ok(codes)
 }
 
 /// Whether `code` is the user's current TOTP code or an unused recovery code (which is
 /// then used up).
-pub fn verify(conn: &Connection, user: UserId, code: &str) -> Result<bool, DbError> {
-    let st = state(conn, user)?;
+pub fn verify(tx: &Tx, user: UserId, code: &str) -> Result<bool, DbError> {
+    let st = state(tx, user)?;
     if !st.enabled {
         return Ok(false);
     }
     if let Some(secret) = &st.secret
-        && use_code(conn, user, secret, code)?
+        && use_code(tx, user, secret, code)?
     {
         return Ok(true);
     }
     if code.trim().len() > 20 {
         return Ok(false);
     }
-    Ok(conn.execute(
-        "UPDATE recovery_code SET used_at = ?1
-         WHERE user_id = ?2 AND code_hash = ?3 AND used_at IS NULL",
-        params![
-            crate::db::now_ms(),
-            user.to_string(),
-            crate::auth::secret_hash(&code.replace(' ', ""))
-        ],
-    )? > 0)
+    store::accounts::use_recovery_code(
+        tx,
+        user,
+        &crate::auth::secret_hash(&code.replace(' ', "")),
+        crate::db::now_ms(),
+    )
 }
 
 #[cfg(test)]

@@ -361,7 +361,7 @@ mod tests {
             1,
             "its deletion has an audit entry of its own"
         );
-        let warned = crate::meldpunt::open_forms::stale(&crate::store::Tx::legacy(&conn), g, now)
+        let warned = crate::meldpunt::open_forms::stale(&crate::store::Tx::over(&conn), g, now)
             .expect("stale");
         assert_eq!(
             warned.len(),
@@ -389,7 +389,7 @@ mod tests {
             .as_second();
         assert_eq!(archived, vec![(hour, 1, 1, 0, 1), (hour, 1, 2, 1, 1)]);
         assert!(
-            audit::verify(&crate::store::Tx::legacy(&conn), g)
+            audit::verify(&crate::store::Tx::over(&conn), g)
                 .expect("verify")
                 .intact()
         );

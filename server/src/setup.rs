@@ -227,9 +227,9 @@ pub fn add_user(
     }
     let hash = password.map(auth::hash_password).transpose()?;
     let id = UserId::new();
-    let stored = store::setup::insert_user(
+    let stored = store::accounts::insert_user(
         tx,
-        &store::setup::NewUser {
+        &store::accounts::NewUser {
             id,
             gemeente,
             username: username.trim(),
@@ -246,7 +246,7 @@ pub fn add_user(
 
 /// Finds a user id by username.
 pub fn user_by_name(tx: &Tx, username: &str) -> Result<UserId, SetupError> {
-    store::setup::user_id_by_name(tx, username)?
+    store::accounts::user_id_by_name(tx, username)?
         .ok_or_else(|| SetupError::Input(format!("no user {username:?}")))
 }
 
@@ -255,7 +255,7 @@ pub fn user_by_name(tx: &Tx, username: &str) -> Result<UserId, SetupError> {
 pub(crate) fn test_gemeente_db(path: &std::path::Path) -> (rusqlite::Connection, GemeenteId) {
     let conn = crate::db::open_connection(path).expect("open");
     let g = create_gemeente(
-        &Tx::legacy(&conn),
+        &Tx::over(&conn),
         "Test",
         "GM0001",
         &avondronde_shared::norms::NormSet::rotterdam(),

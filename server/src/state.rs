@@ -12,7 +12,7 @@ use avondronde_shared::sync::{DeviceConfig, MeldpuntKey};
 use avondronde_shared::{DeviceId, GemeenteId};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::db::{Db, DbError};
+use crate::db::DbError;
 use crate::store::{self, Tx};
 
 /// Settings that differ between deployments.
@@ -118,8 +118,6 @@ pub struct GemeenteRules {
 
 /// The server's state, shared by all handlers.
 pub struct AppState {
-    /// The store (being moved behind [`crate::store::Store`]; new code uses `store`).
-    pub db: Arc<Db>,
     /// The store layer: the only way to the data.
     pub store: crate::store::Store,
     /// Settings.
@@ -142,17 +140,15 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// New state over an open database.
-    pub fn new(db: Db, config: Config) -> Arc<AppState> {
+    /// New state over an open store.
+    pub fn new(store: crate::store::Store, config: Config) -> Arc<AppState> {
         let rps = NonZeroU32::new(config.device_rps.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.device_rps.max(1).saturating_mul(4)).unwrap_or(rps);
         let logins = NonZeroU32::new(config.logins_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         let enrolments =
             NonZeroU32::new(config.enrolments_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
-        let db = Arc::new(db);
         Arc::new(AppState {
-            store: crate::store::Store::over(db.clone()),
-            db,
+            store,
             limits: Limits {
                 device: RateLimiter::keyed(Quota::per_second(rps).allow_burst(burst)),
                 login: crate::throttle::LoginThrottle::new(logins.get()),

@@ -194,10 +194,12 @@ impl World {
 
     /// A fresh device of the seed's field user, enrolled directly in the database.
     fn fresh_device(&self, seed: &Seed) -> (DeviceId, String) {
-        let conn = self.app.conn();
-        let code =
-            auth::issue_enrolment_code(&conn, seed.field_user, ENROLMENT_TTL_MS).expect("code");
-        auth::enrol(&conn, &code, "matrix")
+        self.app
+            .direct()
+            .transaction(|tx| {
+                let code = auth::issue_enrolment_code(tx, seed.field_user, ENROLMENT_TTL_MS)?;
+                auth::enrol(tx, &code, "matrix")
+            })
             .expect("db")
             .expect("fresh code enrols")
     }
@@ -254,7 +256,9 @@ fn world() -> World {
         .iter()
         .map(|(role, username, password)| (*role, session_cookie(&conn, username, password)))
         .collect();
-    let (_, device) = auth::enrol(&conn, &own.enrolment_code, "matrix")
+    let (_, device) = app
+        .direct()
+        .transaction(|tx| auth::enrol(tx, &own.enrolment_code, "matrix"))
         .expect("db")
         .expect("enrol");
     World {
@@ -408,9 +412,13 @@ async fn authorisation_matrix(
     let mut code_target = None;
     let req = match endpoint {
         Endpoint::Enrol => {
-            let code =
-                auth::issue_enrolment_code(&world.app.conn(), target.field_user, ENROLMENT_TTL_MS)
-                    .expect("code");
+            let code = world
+                .app
+                .direct()
+                .transaction(|tx| {
+                    auth::issue_enrolment_code(tx, target.field_user, ENROLMENT_TTL_MS)
+                })
+                .expect("code");
             post(
                 "/api/v1/enrol",
                 auth,

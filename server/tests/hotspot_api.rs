@@ -508,17 +508,13 @@ async fn every_export_is_written_to_the_audit_log() {
         let reply = a.get(&a.url(file, "res=9")).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     }
-    let details: Vec<String> = a
-        .app
-        .state
-        .db
-        .read(|c| {
-            let mut s =
-                c.prepare("SELECT detail FROM audit_log WHERE action = 'export' ORDER BY seq")?;
-            let rows = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-            Ok(rows)
-        })
-        .await
+    let conn = a.app.conn();
+    let mut s = conn
+        .prepare("SELECT detail FROM audit_log WHERE action = 'export' ORDER BY seq")
+        .expect("query");
+    let details: Vec<String> = s
+        .query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect())
         .expect("audit rows");
     assert_eq!(details.len(), 2, "{details:?}");
     assert!(details[0].starts_with("hotspot csv"), "{details:?}");

@@ -185,17 +185,13 @@ async fn both_trend_exports_are_audited_and_open_in_excel() {
     assert!(text.contains("toenemend"));
     let geojson = a.get(&a.url("trends/export.geojson", &a.period())).await;
     assert_eq!(geojson.status, StatusCode::OK);
-    let details: Vec<String> = a
-        .app
-        .state
-        .db
-        .read(|c| {
-            let mut s =
-                c.prepare("SELECT detail FROM audit_log WHERE action = 'export' ORDER BY seq")?;
-            let rows = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-            Ok(rows)
-        })
-        .await
+    let conn = a.app.conn();
+    let mut s = conn
+        .prepare("SELECT detail FROM audit_log WHERE action = 'export' ORDER BY seq")
+        .expect("query");
+    let details: Vec<String> = s
+        .query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect())
         .expect("audit rows");
     assert_eq!(details.len(), 2, "{details:?}");
     assert!(details[0].starts_with("hotspot trends-csv"), "{details:?}");

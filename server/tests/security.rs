@@ -338,15 +338,21 @@ async fn a_second_factor_code_seen_once_cannot_be_replayed_by_an_attacker_who_ha
     // An older code than the one used is refused as well, and so is the same code on the
     // second-step route.
     let conn = app.conn();
-    let (_token, user) = auth::login(&conn, u, p).expect("db").expect("login");
+    let mut db = app.direct();
+    let (_token, user) = db
+        .transaction(|tx| auth::login(tx, u, p))
+        .expect("db")
+        .expect("login");
     assert_eq!(
-        auth::complete_mfa(&conn, &user, &code).expect("db"),
+        db.transaction(|tx| auth::complete_mfa(tx, &user, &code))
+            .expect("db"),
         auth::MfaOutcome::Wrong
     );
     // The next unused code works: the user is not locked out by the guard.
     let fresh = totp_code(&conn, u).expect("enrolled");
     assert_eq!(
-        auth::complete_mfa(&conn, &user, &fresh).expect("db"),
+        db.transaction(|tx| auth::complete_mfa(tx, &user, &fresh))
+            .expect("db"),
         auth::MfaOutcome::Done
     );
 }
@@ -356,16 +362,21 @@ async fn five_wrong_second_factor_codes_end_the_pending_session() {
     let app = TestApp::new();
     let seed = app.seed(true);
     let (u, p) = seed.login(Role::Admin);
-    let conn = app.conn();
-    let (token, user) = auth::login(&conn, u, p).expect("db").expect("login");
+    let mut db = app.direct();
+    let (token, user) = db
+        .transaction(|tx| auth::login(tx, u, p))
+        .expect("db")
+        .expect("login");
     for _ in 0..4 {
         assert_eq!(
-            auth::complete_mfa(&conn, &user, "000000").expect("db"),
+            db.transaction(|tx| auth::complete_mfa(tx, &user, "000000"))
+                .expect("db"),
             auth::MfaOutcome::Wrong
         );
     }
     assert_eq!(
-        auth::complete_mfa(&conn, &user, "000000").expect("db"),
+        db.transaction(|tx| auth::complete_mfa(tx, &user, "000000"))
+            .expect("db"),
         auth::MfaOutcome::Ended
     );
     let me = app
@@ -390,7 +401,11 @@ async fn a_disabled_users_sessions_and_devices_stop_working_at_once() {
             .status,
         StatusCode::OK
     );
-    let ended = admin::disable_user(&app.conn(), &Caller::cli(), u).expect("disable");
+    let ended = app
+        .direct()
+        .transaction(|tx| Ok(admin::disable_user(tx, &Caller::cli(), u)))
+        .expect("db")
+        .expect("disable");
     assert_eq!((ended.sessions.len(), ended.devices), (1, 1));
     let me = app.send(get("/api/v1/me", Auth::Cookie(&cookie))).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
@@ -592,7 +607,7 @@ async fn the_server_terminates_tls_with_a_generated_certificate() {
     let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
-    let db = avondronde_server::db::Db::open(&dir.path().join("tls.sqlite")).expect("db");
+    let db = avondronde_server::store::Store::open(&dir.path().join("tls.sqlite")).expect("db");
     let state = avondronde_server::AppState::new(
         db,
         Config {

@@ -65,7 +65,10 @@ async fn enrolment_with_a_fresh_code_gives_a_token_that_can_pull() {
 async fn enrolment_with_an_expired_code_answers_410_gone() {
     let app = TestApp::new();
     let seed = app.seed(false);
-    let expired = auth::issue_enrolment_code(&app.conn(), seed.field_user, -1).expect("code");
+    let expired = app
+        .direct()
+        .transaction(|tx| auth::issue_enrolment_code(tx, seed.field_user, -1))
+        .expect("code");
     let reply = app
         .send(post(
             "/api/v1/enrol",
@@ -655,7 +658,11 @@ async fn revoked_device_gets_401_device_revoked_on_push_and_pull() {
         .expect("device")
         .parse()
         .expect("id");
-    assert!(auth::revoke_device(&app.conn(), device).expect("revoke"));
+    assert!(
+        app.direct()
+            .transaction(|tx| auth::revoke_device(tx, device))
+            .expect("revoke")
+    );
 
     let push = app
         .push(

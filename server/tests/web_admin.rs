@@ -154,7 +154,9 @@ async fn an_admin_adds_a_coordinator_for_one_wijk_who_sets_a_password_with_the_c
     assert_eq!(wijken, vec![w.second_wijk.clone()]);
     // No password until the user chooses one with the code, at /wachtwoord.
     assert!(
-        auth::login(&w.app.conn(), "k.de.vries", "")
+        w.app
+            .direct()
+            .transaction(|tx| auth::login(tx, "k.de.vries", ""))
             .expect("db")
             .is_none()
     );
@@ -172,7 +174,9 @@ async fn an_admin_adds_a_coordinator_for_one_wijk_who_sets_a_password_with_the_c
         .await;
     assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.text());
     assert!(
-        auth::login(&w.app.conn(), "k.de.vries", "een-eigen-wachtwoord")
+        w.app
+            .direct()
+            .transaction(|tx| auth::login(tx, "k.de.vries", "een-eigen-wachtwoord"))
             .expect("db")
             .is_some(),
         "the new coordinator logs in"
@@ -259,7 +263,9 @@ async fn disabling_asks_first_then_refuses_the_login_and_revokes_the_phones() {
     assert!(ask.contains("uitschakelen?"), "{ask}");
     assert!(ask.contains("3 nog niet verzonden"), "{ask}");
     assert!(
-        auth::login(&w.app.conn(), name, password)
+        w.app
+            .direct()
+            .transaction(|tx| auth::login(tx, name, password))
             .expect("db")
             .is_some(),
         "asking changed nothing"
@@ -273,7 +279,9 @@ async fn disabling_asks_first_then_refuses_the_login_and_revokes_the_phones() {
         .text();
     assert!(done.contains("is uitgeschakeld"), "{done}");
     assert!(
-        auth::login(&w.app.conn(), name, password)
+        w.app
+            .direct()
+            .transaction(|tx| auth::login(tx, name, password))
             .expect("db")
             .is_none()
     );
@@ -349,7 +357,10 @@ async fn a_reset_code_ends_the_sessions_and_sets_a_new_password() {
     let code = element_text(&page, "reset-code").expect("code shown");
     let me = w.app.send(get("/api/v1/me", Auth::Cookie(&session))).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED, "the session ended");
-    let redeemed = admin::redeem_reset(&w.app.conn(), name, &code, "heel-nieuw-wachtwoord");
+    let redeemed = w
+        .app
+        .direct()
+        .transaction(|tx| admin::redeem_reset(tx, name, &code, "heel-nieuw-wachtwoord"));
     assert_eq!(redeemed.expect("db"), Ok(()));
 }
 

@@ -26,7 +26,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use avondronde_server::auth::{self, ENROLMENT_TTL_MS};
-use avondronde_server::db::{self, Db};
+use avondronde_server::db;
 use avondronde_server::setup;
 use avondronde_server::{AppState, Config};
 use avondronde_shared::norms::NormSet;
@@ -189,7 +189,8 @@ impl TestServer {
     /// # Panics
     /// If the database write fails.
     pub fn issue_code(&self, user: UserId) -> String {
-        auth::issue_enrolment_code(&self.conn(), user, ENROLMENT_TTL_MS)
+        self.direct()
+            .transaction(|tx| auth::issue_enrolment_code(tx, user, ENROLMENT_TTL_MS))
             .expect("issuing an enrolment code")
     }
 
@@ -245,7 +246,7 @@ fn spawn(
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let db = Db::open(db_path).map_err(std::io::Error::other)?;
+    let db = avondronde_server::store::Store::open(db_path).map_err(std::io::Error::other)?;
     let state = AppState::new(db, config);
     let (shutdown, signal) = watch::channel(false);
     let served = state.clone();
@@ -415,13 +416,13 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
     let outline: Vec<(f64, f64)> = DELFSHAVEN.iter().map(|&(x, y)| (x, y + north)).collect();
     let boundary = MultiPolygon(vec![setup::polygon(&outline)]);
     let gemeente = setup::create_gemeente(
-        &avondronde_server::store::Tx::legacy(conn),
+        &avondronde_server::store::Tx::over(conn),
         &name,
         &gemeente_code,
         &NormSet::rotterdam(),
     )?;
     let wijk = setup::create_wijk(
-        &avondronde_server::store::Tx::legacy(conn),
+        &avondronde_server::store::Tx::over(conn),
         gemeente,
         &wijk_code,
         "Delfshaven",
@@ -436,7 +437,7 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
             totp_secret: None,
         };
         let user = setup::add_user(
-            &avondronde_server::store::Tx::legacy(conn),
+            &avondronde_server::store::Tx::over(conn),
             gemeente,
             &login.username,
             role,
@@ -444,7 +445,7 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
         )?;
         if role == Role::Coordinator {
             avondronde_server::hotspot::scope::assign_all_wijken(
-                &avondronde_server::store::Tx::legacy(conn),
+                &avondronde_server::store::Tx::over(conn),
                 user,
                 0,
             )
@@ -452,7 +453,8 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
         }
         if avondronde_server::mfa::required_for(role) {
             let (secret, _) =
-                avondronde_server::mfa::enrol_now(conn, user).map_err(setup::SetupError::Db)?;
+                avondronde_server::mfa::enrol_now(&avondronde_server::store::Tx::over(conn), user)
+                    .map_err(setup::SetupError::Db)?;
             login.totp_secret = Some(secret.0);
         }
         if role == Role::Straatcoach {
@@ -462,8 +464,12 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
     }
     let (field_user, field_username) =
         field.ok_or_else(|| setup::SetupError::Input("no straatcoach".into()))?;
-    let enrolment_code = auth::issue_enrolment_code(conn, field_user, ENROLMENT_TTL_MS)
-        .map_err(setup::SetupError::Db)?;
+    let enrolment_code = auth::issue_enrolment_code(
+        &avondronde_server::store::Tx::over(conn),
+        field_user,
+        ENROLMENT_TTL_MS,
+    )
+    .map_err(setup::SetupError::Db)?;
     Ok(Seed {
         gemeente,
         gemeente_code,

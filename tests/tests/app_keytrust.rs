@@ -264,7 +264,12 @@ async fn a_revoked_phone_wipes_its_database_key_and_token_and_can_enrol_afresh()
     assert_eq!(unsent, Some(1), "the draft, counted as of the last pull");
     ctx.save_contact(&common_case(&seed)).expect("save unsent");
 
-    assert!(avondronde_server::auth::revoke_device(&server.conn(), device_id).expect("revoke"));
+    assert!(
+        server
+            .direct()
+            .transaction(|tx| avondronde_server::auth::revoke_device(tx, device_id))
+            .expect("revoke")
+    );
     let err = ctx.sync.engine().sync_once().await.expect_err("revoked");
     assert!(matches!(err, SyncError::Revoked), "{err}");
     let left: Vec<String> = std::fs::read_dir(dir)

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use avondronde_server::db::{Db, open_connection};
+use avondronde_server::db::open_connection;
 use avondronde_server::{AppState, Config, setup};
 use avondronde_shared::Role;
 use avondronde_shared::norms::NormSet;
@@ -154,27 +154,27 @@ pub fn prepare(n: usize) -> anyhow::Result<(tempfile::TempDir, PathBuf, String)>
     let path = dir.path().join("bench.sqlite");
     let conn = open_connection(&path)?;
     let gemeente = setup::create_gemeente(
-        &avondronde_server::store::Tx::legacy(&conn),
+        &avondronde_server::store::Tx::over(&conn),
         "Rotterdam",
         "GM0599",
         &NormSet::rotterdam(),
     )?;
     let wijk = setup::create_wijk(
-        &avondronde_server::store::Tx::legacy(&conn),
+        &avondronde_server::store::Tx::over(&conn),
         gemeente,
         "WK059903",
         "Delfshaven",
         &delfshaven(),
     )?;
     let coordinator = setup::add_user(
-        &avondronde_server::store::Tx::legacy(&conn),
+        &avondronde_server::store::Tx::over(&conn),
         gemeente,
         "coordinator",
         Role::Coordinator,
         Some(PASSWORD),
     )?;
     avondronde_server::hotspot::scope::assign_all_wijken(
-        &avondronde_server::store::Tx::legacy(&conn),
+        &avondronde_server::store::Tx::over(&conn),
         coordinator,
         0,
     )?;
@@ -204,7 +204,10 @@ pub struct Served {
 impl Served {
     /// Starts the server and logs the coordinator in.
     pub async fn start(path: &Path) -> anyhow::Result<Served> {
-        let state = AppState::new(Db::open(path)?, Config::default());
+        let state = AppState::new(
+            avondronde_server::store::Store::open(path)?,
+            Config::default(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -58,8 +58,8 @@ pub async fn issue_code(
 ) -> ApiResult<Json<CodeResponse>> {
     let caller = Caller::web(&user, address);
     let code = state
-        .db
-        .write(move |c| Ok(admin::issue_code(c, &caller, &req.username)))
+        .store
+        .write(move |tx| Ok(admin::issue_code(tx, &caller, &req.username)))
         .await?
         .map_err(|e| match e {
             // A non-field user is as absent as an unknown one here: the API never says
@@ -89,8 +89,8 @@ pub async fn revoke(
     let device: DeviceId = id.parse().map_err(|_| ApiError::NotFound)?;
     let caller = Caller::web(&user, address);
     state
-        .db
-        .write(move |c| Ok(admin::revoke(c, &caller, device)))
+        .store
+        .write(move |tx| Ok(admin::revoke(tx, &caller, device)))
         .await??;
     tracing::info!("device revoked");
     Ok(axum::http::StatusCode::NO_CONTENT)

@@ -125,8 +125,8 @@ pub async fn start_session(
     }
     let lookup = name.clone();
     let stored = state
-        .db
-        .read(move |c| auth::stored_login(c, &lookup))
+        .store
+        .read(move |tx| auth::stored_login(tx, &lookup))
         .await?;
     if let Some(s) = &stored
         && state.limits.login.account_open(s.id(), address).is_err()
@@ -160,8 +160,8 @@ pub async fn start_session(
     let needs_mfa = login.needs_mfa();
     let mfa_enabled = login.mfa_enabled();
     let (token, user) = state
-        .db
-        .write(move |c| auth::create_session(c, &login, needs_mfa))
+        .store
+        .write(move |tx| auth::create_session(tx, &login, needs_mfa))
         .await?;
     let mut mfa_pending = needs_mfa;
     if needs_mfa
@@ -170,8 +170,8 @@ pub async fn start_session(
     {
         let u = user.clone();
         match state
-            .db
-            .write(move |c| auth::complete_mfa(c, &u, &code))
+            .store
+            .write(move |tx| auth::complete_mfa(tx, &u, &code))
             .await?
         {
             MfaOutcome::Done | MfaOutcome::Enrolled(_) => mfa_pending = false,
@@ -260,8 +260,8 @@ pub async fn totp(
     }
     let user = session.user.clone();
     let outcome = state
-        .db
-        .write(move |c| auth::complete_mfa(c, &user, &req.code))
+        .store
+        .write(move |tx| auth::complete_mfa(tx, &user, &req.code))
         .await?;
     let recovery_codes = match outcome {
         MfaOutcome::Done => Vec::new(),
@@ -303,15 +303,18 @@ pub async fn totp_setup(
 ) -> ApiResult<Json<TotpSetup>> {
     let id = session.user.id;
     let enabled = state
-        .db
-        .read(move |c| Ok(crate::mfa::state(c, id)?.enabled))
+        .store
+        .read(move |tx| Ok(crate::mfa::state(tx, id)?.enabled))
         .await?;
     if !session.mfa_pending || enabled {
         return Err(ApiError::Conflict(
             "de tweede stap is al ingesteld; vraag de beheerder om hem te herstellen".into(),
         ));
     }
-    let secret = state.db.write(move |c| crate::mfa::begin(c, id)).await?;
+    let secret = state
+        .store
+        .write(move |tx| crate::mfa::begin(tx, id))
+        .await?;
     Ok(Json(TotpSetup {
         url: secret.url(&session.user.username),
         secret: secret.0,

@@ -98,7 +98,7 @@ pub async fn enrol(
     let outcome = state
         .store
         .write(move |tx| {
-            let res = auth::enrol(tx.legacy_conn(), &code, &label)?;
+            let res = auth::enrol(tx, &code, &label)?;
             let role = match &res {
                 Ok((device, _)) => {
                     let (role, gemeente) = store::sync::device_role(tx, *device)?;

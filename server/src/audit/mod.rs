@@ -480,7 +480,7 @@ mod tests {
     fn a_fresh_chain_verifies_and_each_gemeente_has_its_own() {
         let (_dir, conn, mut d, g) = setup();
         let other = crate::setup::create_gemeente(
-            &crate::store::Tx::legacy(&conn),
+            &crate::store::Tx::over(&conn),
             "Ander",
             "GM0002",
             &avondronde_shared::norms::NormSet::rotterdam(),

@@ -703,7 +703,7 @@ mod tests {
 
     fn gemeente(conn: &Connection) -> GemeenteId {
         crate::setup::create_gemeente(
-            &crate::store::Tx::legacy(conn),
+            &crate::store::Tx::over(conn),
             "Test",
             "GM0001",
             &avondronde_shared::norms::NormSet::rotterdam(),
@@ -766,7 +766,7 @@ mod tests {
 
     fn gemeente_b(conn: &Connection) -> GemeenteId {
         crate::setup::create_gemeente(
-            &crate::store::Tx::legacy(conn),
+            &crate::store::Tx::over(conn),
             "B",
             "GM0002",
             &avondronde_shared::norms::NormSet::rotterdam(),
@@ -794,7 +794,7 @@ mod tests {
             .expect("db")
             .expect("rotate");
         assert_ne!(old.id, new.id);
-        let current = crate::state::current_meldpunt_key(&crate::store::Tx::legacy(&conn), g)
+        let current = crate::state::current_meldpunt_key(&crate::store::Tx::over(&conn), g)
             .expect("current")
             .expect("some");
         assert_eq!(current, new, "devices get the new recipient");

@@ -76,7 +76,7 @@ pub async fn unlock(
     let (stored, expires_at) = state
         .store
         .read(move |tx| {
-            let expires = store::meldpunt_keys::session_expiry(tx, &session)?;
+            let expires = store::sessions::expiry(tx, &session)?;
             Ok((keys::load(tx, gemeente)?, expires))
         })
         .await?;

@@ -1,10 +1,15 @@
-//! A phone's own reports, kept on its `device` row: the outbox counts of each pull and its
-//! last refusal of the meldpunt key chain.
+//! Phones: the `device` rows (who a phone belongs to, the BLAKE3 hash of its bearer token,
+//! its label, revocation, and the phone's own reports: outbox counts of each pull and its
+//! last refusal of the meldpunt key chain) and the `enrolment_code` rows that turn into
+//! them. Owns the reads and writes of [`crate::auth`]'s token look-up and enrolment, of
+//! [`crate::admin`]'s phone list and revocation, and of [`crate::devices`]; whether a code
+//! is still good and who may revoke what are decided there, not here.
 
-use avondronde_shared::DeviceId;
-use rusqlite::params;
+use avondronde_shared::{DeviceId, GemeenteId, Role, UserId};
+use rusqlite::{OptionalExtension, params};
 
 use super::Tx;
+use super::accounts::role_at;
 use crate::db::DbError;
 
 /// Stores the outbox counts a phone reported at `now_ms`.
@@ -41,4 +46,190 @@ pub fn key_refused(tx: &Tx, device: DeviceId) -> Result<Option<String>, DbError>
         params![device],
         |r| r.get(0),
     )?)
+}
+
+/// A device as found by its token hash.
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    /// The device.
+    pub id: DeviceId,
+    /// The field worker it belongs to.
+    pub user: UserId,
+    /// Their gemeente.
+    pub gemeente: GemeenteId,
+    /// Their role.
+    pub role: Role,
+    /// The device is revoked or its user disabled.
+    pub revoked: bool,
+}
+
+/// The device whose token has this hash, if any. One cached point query.
+pub fn by_token_hash(tx: &Tx, token_hash: &[u8]) -> Result<Option<TokenRow>, DbError> {
+    let mut stmt = tx.conn().prepare_cached(
+        "SELECT d.id, d.user_id, u.gemeente_id, u.role,
+                d.revoked_at IS NOT NULL OR u.disabled_at IS NOT NULL
+         FROM device d JOIN user u ON u.id = d.user_id
+         WHERE d.token_hash = ?1",
+    )?;
+    Ok(stmt
+        .query_row(params![token_hash], |r| {
+            Ok(TokenRow {
+                id: r.get(0)?,
+                user: r.get(1)?,
+                gemeente: r.get(2)?,
+                role: role_at(r, 3)?,
+                revoked: r.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Stores an enrolment code's hash for a user, valid until `expires_at`.
+pub fn insert_enrolment_code(
+    tx: &Tx,
+    code_hash: &[u8],
+    user: UserId,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), DbError> {
+    tx.conn().execute(
+        "INSERT INTO enrolment_code (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![code_hash, user, now, expires_at],
+    )?;
+    Ok(())
+}
+
+/// An enrolment code as stored.
+#[derive(Debug, Clone)]
+pub struct EnrolmentCodeRow {
+    /// Whose phone it enrols.
+    pub user: UserId,
+    /// Valid until, unix ms.
+    pub expires_at: i64,
+    /// When it was used, if it was.
+    pub used_at: Option<i64>,
+}
+
+/// The enrolment code with this hash, if any.
+pub fn enrolment_code(tx: &Tx, code_hash: &[u8]) -> Result<Option<EnrolmentCodeRow>, DbError> {
+    Ok(tx
+        .conn()
+        .query_row(
+            "SELECT user_id, expires_at, used_at FROM enrolment_code WHERE code_hash = ?1",
+            params![code_hash],
+            |r| {
+                Ok(EnrolmentCodeRow {
+                    user: r.get(0)?,
+                    expires_at: r.get(1)?,
+                    used_at: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Marks the enrolment code with this hash used at `now`, for `device`.
+pub fn use_enrolment_code(
+    tx: &Tx,
+    code_hash: &[u8],
+    now: i64,
+    device: DeviceId,
+) -> Result<(), DbError> {
+    tx.conn().execute(
+        "UPDATE enrolment_code SET used_at = ?1, device_id = ?2 WHERE code_hash = ?3",
+        params![now, device, code_hash],
+    )?;
+    Ok(())
+}
+
+/// Stores a new device of a user, with its token's hash.
+pub fn insert(
+    tx: &Tx,
+    id: DeviceId,
+    user: UserId,
+    token_hash: &[u8],
+    label: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    tx.conn().execute(
+        "INSERT INTO device (id, user_id, token_hash, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, user, token_hash, label, now],
+    )?;
+    Ok(())
+}
+
+/// Marks a device revoked at `now`, unless it already was. Whether it was not.
+pub fn revoke(tx: &Tx, device: DeviceId, now: i64) -> Result<bool, DbError> {
+    Ok(tx.conn().execute(
+        "UPDATE device SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+        params![now, device],
+    )? > 0)
+}
+
+/// Marks every device of a user revoked at `now`; returns how many were not yet.
+pub fn revoke_all_of_user(tx: &Tx, user: UserId, now: i64) -> Result<usize, DbError> {
+    Ok(tx.conn().execute(
+        "UPDATE device SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
+        params![now, user],
+    )?)
+}
+
+/// The gemeente of an active (not revoked) device's user, if there is such a device.
+pub fn active_device_gemeente(tx: &Tx, device: DeviceId) -> Result<Option<GemeenteId>, DbError> {
+    Ok(tx
+        .conn()
+        .query_row(
+            "SELECT u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id
+             WHERE d.id = ?1 AND d.revoked_at IS NULL",
+            params![device],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// A phone as the admin's list shows it.
+#[derive(Debug, Clone)]
+pub struct DeviceListRow {
+    /// The device.
+    pub id: DeviceId,
+    /// Its user's username.
+    pub username: String,
+    /// The label the phone gave at enrolment.
+    pub label: String,
+    /// Last sync, unix ms.
+    pub last_seen: Option<i64>,
+    /// How far the phone's clock was off at its last sync, ms.
+    pub offset_ms: Option<i64>,
+    /// Revoked.
+    pub revoked: bool,
+    /// Items and drafts the phone last reported as not yet sent.
+    pub unsent: Option<i64>,
+}
+
+/// The phones of a gemeente's users: active first, then by username and age. A row whose
+/// id is not a device id this server makes is left out.
+pub fn of_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<DeviceListRow>, DbError> {
+    let mut stmt = tx.conn().prepare(
+        "SELECT d.id, u.username, d.label, d.last_seen_at, d.clock_offset_ms, d.revoked_at IS NOT NULL,
+                d.outbox_pending
+         FROM device d JOIN user u ON u.id = d.user_id WHERE u.gemeente_id = ?1
+         ORDER BY d.revoked_at IS NOT NULL, u.username, d.created_at",
+    )?;
+    let rows = stmt
+        .query_map(params![gemeente], |r| {
+            let Ok(id) = r.get::<_, DeviceId>(0) else {
+                return Ok(None);
+            };
+            Ok(Some(DeviceListRow {
+                id,
+                username: r.get(1)?,
+                label: r.get(2)?,
+                last_seen: r.get(3)?,
+                offset_ms: r.get(4)?,
+                revoked: r.get(5)?,
+                unsent: r.get(6)?,
+            }))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows.into_iter().flatten().collect())
 }

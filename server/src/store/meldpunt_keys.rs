@@ -3,9 +3,9 @@
 //! phones verify (sequence, signing key, validity, signature).
 //!
 //! The cryptography (wrapping, unwrapping, signing the chain, which key is the root) stays
-//! in [`crate::meldpunt::keys`]; this module only keeps and fetches the rows. It also reads
-//! a web session's expiry (never writes it), because an unlocked key ring is held no
-//! longer than the session that unlocked it.
+//! in [`crate::meldpunt::keys`]; this module only keeps and fetches the rows. (A web
+//! session's expiry, which bounds how long an unlocked key ring is held, is read from
+//! [`super::sessions`].)
 
 use avondronde_shared::GemeenteId;
 use avondronde_shared::care::RecipientKeyId;
@@ -186,13 +186,4 @@ pub fn in_savepoint<T, E: From<DbError>>(
             Err(e)
         }
     }
-}
-
-/// When the web session with this token hash expires (unix ms), if it exists.
-pub fn session_expiry(tx: &Tx, token_hash: &[u8]) -> Result<Option<i64>, DbError> {
-    Ok(tx
-        .conn()
-        .prepare_cached("SELECT expires_at FROM web_session WHERE token_hash = ?1")?
-        .query_row(params![token_hash], |r| r.get(0))
-        .optional()?)
 }

@@ -12,7 +12,11 @@
 //! in the same transaction as the item, and a receipt is sent only after the commit.
 //!
 //! One module per concept; each owns its tables:
-//! - [`devices`]: a phone's own reports (outbox counts, key refusals).
+//! - [`accounts`]: users, their password hashes, TOTP secrets and last used step, recovery
+//!   codes, first-password and reset codes, and their wijken as the admin's list shows them.
+//! - [`sessions`]: web sessions, keyed by the hash of their token.
+//! - [`devices`]: phones (token hashes, revocation, enrolment codes) and their own reports
+//!   (outbox counts, key refusals).
 //! - [`hotspot`]: what the hotspot map reads (contacts by wijk and since a ledger point,
 //!   archive groups), the coordinator scope and the disclosure settings.
 //! - [`care_forms`]: sealed care forms in the meldpunt inbox, their handling, feedback to
@@ -34,6 +38,7 @@ use rusqlite::Connection;
 
 use crate::db::{Db, DbError};
 
+pub mod accounts;
 pub mod audit;
 pub mod care_forms;
 pub mod config;
@@ -42,8 +47,31 @@ pub mod hotspot;
 pub mod meldpunt_keys;
 pub mod retention;
 pub mod rules;
+pub mod sessions;
 pub mod setup;
 pub mod sync;
+
+/// Runs `f` all-or-nothing in a savepoint, which works both on its own (the command line)
+/// and inside the database writer's transaction (the server): if `f` fails, nothing it
+/// wrote is kept and its error is returned.
+pub fn atomically<T, E: From<DbError>>(tx: &Tx, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    let batch = |sql: &str| {
+        tx.conn()
+            .execute_batch(sql)
+            .map_err(|e| E::from(DbError::from(e)))
+    };
+    batch("SAVEPOINT admin_op")?;
+    match f() {
+        Ok(v) => {
+            batch("RELEASE admin_op")?;
+            Ok(v)
+        }
+        Err(e) => {
+            batch("ROLLBACK TO admin_op; RELEASE admin_op")?;
+            Err(e)
+        }
+    }
+}
 
 /// An open transaction (from [`Store::write`]) or a consistent read (from
 /// [`Store::read`]). Only the store modules can reach the connection inside.
@@ -61,18 +89,11 @@ impl<'a> Tx<'a> {
         self.conn
     }
 
-    /// Transitional, while the domain modules move behind the store: a `Tx` over a
-    /// connection that code not yet moved still holds. Goes when the move is done.
-    #[doc(hidden)]
-    pub fn legacy(conn: &'a Connection) -> Tx<'a> {
+    /// A `Tx` over a connection the caller opened itself: for tests and benchmarks that
+    /// arrange rows through the server's own functions on a connection they also inspect.
+    /// The caller owns the transaction (if any).
+    pub fn over(conn: &'a Connection) -> Tx<'a> {
         Tx { conn }
-    }
-
-    /// Transitional, while the domain modules move behind the store: the connection, for
-    /// calling a function not yet moved. Goes when the move is done.
-    #[doc(hidden)]
-    pub fn legacy_conn(&self) -> &'a Connection {
-        self.conn
     }
 }
 

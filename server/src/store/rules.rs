@@ -11,28 +11,6 @@ use rusqlite::params;
 use super::Tx;
 use crate::db::DbError;
 
-/// Runs `f` all-or-nothing in a savepoint, which works both on its own (the command line)
-/// and inside the database writer's transaction (the server): if `f` fails, nothing it
-/// wrote is kept and its error is returned.
-pub fn atomically<T, E: From<DbError>>(tx: &Tx, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-    let batch = |sql: &str| {
-        tx.conn()
-            .execute_batch(sql)
-            .map_err(|e| E::from(DbError::from(e)))
-    };
-    batch("SAVEPOINT admin_op")?;
-    match f() {
-        Ok(v) => {
-            batch("RELEASE admin_op")?;
-            Ok(v)
-        }
-        Err(e) => {
-            batch("ROLLBACK TO admin_op; RELEASE admin_op")?;
-            Err(e)
-        }
-    }
-}
-
 /// Replaces a gemeente's norms. Returns how many gemeenten changed (0 or 1).
 pub fn set_norms(tx: &Tx, gemeente: GemeenteId, norms: &NormSet) -> Result<usize, DbError> {
     Ok(tx.conn().execute(

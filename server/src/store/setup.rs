@@ -1,12 +1,12 @@
 //! A gemeente as it is set up and imported: the `gemeente` row (with its norms), its
-//! `wijk` rows (boundaries as GeoJSON-like JSON), its `place` rows (hangplekken), and the
-//! `user` rows the set-up creates. Owns the inserts and look-ups of [`crate::setup`] and
-//! the wijk upload of [`crate::admin_rules`]; which codes are valid, what a taken username
-//! means and when the config version moves are decided there, not here.
+//! `wijk` rows (boundaries as GeoJSON-like JSON) and its `place` rows (hangplekken); the
+//! `user` rows the set-up creates are kept by [`super::accounts`]. Owns the inserts and
+//! look-ups of [`crate::setup`] and the wijk upload of [`crate::admin_rules`]; which codes
+//! are valid and when the config version moves are decided there, not here.
 
 use avondronde_shared::area::Place;
 use avondronde_shared::norms::NormSet;
-use avondronde_shared::{GemeenteId, PlaceId, Role, UserId, WijkId};
+use avondronde_shared::{GemeenteId, PlaceId, WijkId};
 use geo::MultiPolygon;
 use rusqlite::{OptionalExtension, params};
 
@@ -116,73 +116,3 @@ pub fn insert_place(
     Ok(())
 }
 
-/// The places in a gemeente's wijken, by name.
-pub fn places_of_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<Place>, DbError> {
-    let mut stmt = tx.conn().prepare(
-        "SELECT p.id, p.wijk_id, p.name, p.lat, p.lon FROM place p JOIN wijk w ON w.id = p.wijk_id
-         WHERE w.gemeente_id = ?1 ORDER BY p.name",
-    )?;
-    let rows = stmt.query_map(params![gemeente], |r| {
-        Ok(Place {
-            id: r.get(0)?,
-            wijk: r.get(1)?,
-            name: r.get(2)?,
-            lat: r.get(3)?,
-            lon: r.get(4)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// A user as the set-up creates it.
-pub struct NewUser<'a> {
-    /// Its id.
-    pub id: UserId,
-    /// Its gemeente.
-    pub gemeente: GemeenteId,
-    /// Login name, as it is to be stored.
-    pub username: &'a str,
-    /// Role.
-    pub role: Role,
-    /// Password hash, for web users.
-    pub password_hash: Option<&'a str>,
-    /// When, in milliseconds since the epoch.
-    pub created_at: i64,
-}
-
-/// Stores a new user. `Ok(false)` if a constraint refused the row (the username is
-/// taken); nothing is stored then.
-pub fn insert_user(tx: &Tx, user: &NewUser<'_>) -> Result<bool, DbError> {
-    let done = tx.conn().execute(
-        "INSERT INTO user (id, gemeente_id, username, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            user.id,
-            user.gemeente,
-            user.username,
-            user.role.code(),
-            user.password_hash,
-            user.created_at
-        ],
-    );
-    match done {
-        Ok(_) => Ok(true),
-        Err(rusqlite::Error::SqliteFailure(f, _))
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The id of the user with this username, if any.
-pub fn user_id_by_name(tx: &Tx, username: &str) -> Result<Option<UserId>, DbError> {
-    Ok(tx
-        .conn()
-        .query_row(
-            "SELECT id FROM user WHERE username = ?1",
-            params![username],
-            |r| r.get(0),
-        )
-        .optional()?)
-}

@@ -258,13 +258,13 @@ async fn code_page(
     }
     let id = session.user.id;
     let secret = match state
-        .db
-        .write(move |c| {
-            let st = crate::mfa::state(c, id)?;
+        .store
+        .write(move |tx| {
+            let st = crate::mfa::state(tx, id)?;
             if st.enabled {
                 Ok(None)
             } else {
-                crate::mfa::begin(c, id).map(Some)
+                crate::mfa::begin(tx, id).map(Some)
             }
         })
         .await
@@ -325,8 +325,8 @@ async fn code_submit(
     }
     let user = session.user.clone();
     let outcome = state
-        .db
-        .write(move |c| auth::complete_mfa(c, &user, &form.code))
+        .store
+        .write(move |tx| auth::complete_mfa(tx, &user, &form.code))
         .await;
     match outcome {
         Ok(MfaOutcome::Done) => Redirect::to(home_path(session.user.role)).into_response(),
@@ -409,8 +409,8 @@ async fn reset_submit(
             .into_response();
     }
     let outcome = state
-        .db
-        .write(move |c| crate::admin::redeem_reset(c, &form.username, &form.code, &form.password))
+        .store
+        .write(move |tx| crate::admin::redeem_reset(tx, &form.username, &form.code, &form.password))
         .await;
     match outcome {
         Ok(Ok(())) => Redirect::to("/login").into_response(),

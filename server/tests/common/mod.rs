@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use avondronde_server::auth::{self, ENROLMENT_TTL_MS};
-use avondronde_server::db::{self, Db};
+use avondronde_server::db;
 use avondronde_server::error::ErrorBody;
 use avondronde_server::{AppState, Config, setup};
 use avondronde_shared::contact::{Action, Behaviour, ContactFacts, GroupCounts, Location};
@@ -46,7 +46,8 @@ impl TestApp {
 
     pub fn with_config(config: Config) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = Db::open(&dir.path().join("test.sqlite")).expect("open db");
+        let db = avondronde_server::store::Store::open(&dir.path().join("test.sqlite"))
+            .expect("open db");
         let state = AppState::new(db, config);
         TestApp {
             router: avondronde_server::app(state.clone()),
@@ -108,7 +109,9 @@ impl TestApp {
 
     /// Enrols a fresh device for the seed's field user.
     pub async fn device(&self, seed: &Seed) -> String {
-        let code = auth::issue_enrolment_code(&self.conn(), seed.field_user, ENROLMENT_TTL_MS)
+        let code = self
+            .direct()
+            .transaction(|tx| auth::issue_enrolment_code(tx, seed.field_user, ENROLMENT_TTL_MS))
             .expect("code");
         self.enrol(&code).await
     }
@@ -183,12 +186,17 @@ pub fn totp_code(conn: &rusqlite::Connection, username: &str) -> Option<String> 
 /// the user has one), as a `Cookie` header value: for tests that need many sessions
 /// without going through the login throttle.
 pub fn session_cookie(conn: &rusqlite::Connection, username: &str, password: &str) -> String {
-    let (token, user) = auth::login(conn, username, password)
-        .expect("db")
-        .expect("valid login");
+    let (token, user) = auth::login(
+        &avondronde_server::store::Tx::over(conn),
+        username,
+        password,
+    )
+    .expect("db")
+    .expect("valid login");
     if let Some(code) = totp_code(conn, username) {
         assert_eq!(
-            auth::complete_mfa(conn, &user, &code).expect("db"),
+            auth::complete_mfa(&avondronde_server::store::Tx::over(conn), &user, &code)
+                .expect("db"),
             auth::MfaOutcome::Done
         );
     }
@@ -333,14 +341,14 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
     .collect();
     let boundary = MultiPolygon(vec![setup::polygon(&outline)]);
     let gemeente = setup::create_gemeente(
-        &avondronde_server::store::Tx::legacy(conn),
+        &avondronde_server::store::Tx::over(conn),
         &format!("Gemeente {n}"),
         &format!("GM{number:04}"),
         &NormSet::rotterdam(),
     )
     .expect("gemeente");
     let wijk = setup::create_wijk(
-        &avondronde_server::store::Tx::legacy(conn),
+        &avondronde_server::store::Tx::over(conn),
         gemeente,
         &format!("WK{number:04}01"),
         "Wijk",
@@ -357,7 +365,7 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
         let password = format!("wachtwoord-{}-{n}", role.code());
         let pw = web_users.then_some(password.as_str());
         let id = setup::add_user(
-            &avondronde_server::store::Tx::legacy(conn),
+            &avondronde_server::store::Tx::over(conn),
             gemeente,
             &username,
             role,
@@ -366,14 +374,15 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
         .expect("user");
         if role == Role::Coordinator {
             avondronde_server::hotspot::scope::assign_all_wijken(
-                &avondronde_server::store::Tx::legacy(conn),
+                &avondronde_server::store::Tx::over(conn),
                 id,
                 0,
             )
             .expect("wijken");
         }
         if web_users && avondronde_server::mfa::required_for(role) {
-            avondronde_server::mfa::enrol_now(conn, id).expect("totp");
+            avondronde_server::mfa::enrol_now(&avondronde_server::store::Tx::over(conn), id)
+                .expect("totp");
         }
         if role == Role::Straatcoach {
             field_user = Some(id);
@@ -383,8 +392,12 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
         }
     }
     let field_user = field_user.expect("straatcoach");
-    let enrolment_code =
-        auth::issue_enrolment_code(conn, field_user, ENROLMENT_TTL_MS).expect("code");
+    let enrolment_code = auth::issue_enrolment_code(
+        &avondronde_server::store::Tx::over(conn),
+        field_user,
+        ENROLMENT_TTL_MS,
+    )
+    .expect("code");
     Seed {
         gemeente,
         wijk,

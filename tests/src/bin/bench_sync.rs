@@ -110,9 +110,12 @@ fn enrol_direct(
     seed: &Seed,
     http: &reqwest::Client,
 ) -> anyhow::Result<DeviceClient> {
-    let conn = server.conn();
-    let code = auth::issue_enrolment_code(&conn, seed.field_user, ENROLMENT_TTL_MS)?;
-    let (_, token) = auth::enrol(&conn, &code, "bench")?
+    let (_, token) = server
+        .direct()
+        .transaction(|tx| {
+            let code = auth::issue_enrolment_code(tx, seed.field_user, ENROLMENT_TTL_MS)?;
+            auth::enrol(tx, &code, "bench")
+        })?
         .map_err(|e| anyhow::anyhow!("enrolment failed: {e:?}"))?;
     Ok(DeviceClient::with_token(http, &server.url(), &token))
 }

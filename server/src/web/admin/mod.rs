@@ -132,8 +132,8 @@ fn overview(state: &AppState, tx: &Tx, user: &WebUser) -> Result<Overview, DbErr
         .iter()
         .map(|w| (w.code.clone(), w.name.clone()))
         .collect();
-    let users = crate::admin::users(tx.legacy_conn(), g)?;
-    let devices = crate::admin::devices(tx.legacy_conn(), g)?;
+    let users = crate::admin::users(tx, g)?;
+    let devices = crate::admin::devices(tx, g)?;
     let active: Vec<_> = devices.iter().filter(|d| !d.revoked).collect();
     Ok(Overview {
         gemeente,

@@ -69,8 +69,8 @@ pub fn invite_qr_svg(invite: &EnrolInvite) -> Option<String> {
 async fn show(state: &Arc<AppState>, user: &WebUser, notice: Option<Markup>) -> Response {
     let g = user.gemeente;
     let data = state
-        .db
-        .read(move |c| Ok((admin::devices(c, g)?, admin::users(c, g)?)))
+        .store
+        .read(move |tx| Ok((admin::devices(tx, g)?, admin::users(tx, g)?)))
         .await;
     let (devices, users) = match data {
         Ok(d) => d,
@@ -202,11 +202,10 @@ async fn issue_code(
     let n = name.clone();
     let g = user.gemeente;
     let issued = state
-        .db
-        .write(move |c| {
-            Ok(admin::issue_code(c, &caller, &n).and_then(|code| {
-                let fp: Option<Fingerprint> =
-                    crate::meldpunt::keys::root_fingerprint(&crate::store::Tx::legacy(c), g)?;
+        .store
+        .write(move |tx| {
+            Ok(admin::issue_code(tx, &caller, &n).and_then(|code| {
+                let fp: Option<Fingerprint> = crate::meldpunt::keys::root_fingerprint(tx, g)?;
                 Ok((code, fp))
             }))
         })
@@ -249,7 +248,7 @@ async fn revoke(
     };
     if form.bevestigd.as_deref() != Some("1") {
         let g = user.gemeente;
-        let devices = match state.db.read(move |c| admin::devices(c, g)).await {
+        let devices = match state.store.read(move |tx| admin::devices(tx, g)).await {
             Ok(d) => d,
             Err(e) => return failed(e),
         };
@@ -274,8 +273,8 @@ async fn revoke(
     }
     let caller = Caller::web(&user, address);
     let done_ = state
-        .db
-        .write(move |c| Ok(admin::revoke(c, &caller, device)))
+        .store
+        .write(move |tx| Ok(admin::revoke(tx, &caller, device)))
         .await;
     let notice = match done_ {
         Ok(Ok(())) => done(
@@ -339,7 +338,7 @@ mod tests {
     #[test]
     fn the_server_address_is_the_configured_one_else_the_browsers() {
         let state = AppState::new(
-            crate::db::Db::open(&tempfile::tempdir().expect("dir").path().join("t.sqlite"))
+            crate::store::Store::open(&tempfile::tempdir().expect("dir").path().join("t.sqlite"))
                 .expect("db"),
             crate::Config::default(),
         );
@@ -356,7 +355,7 @@ mod tests {
         headers.insert(header::HOST, "evil;x".parse().expect("host"));
         assert_eq!(server_address(&state, &headers), "http://localhost");
         let configured = AppState::new(
-            crate::db::Db::open(&tempfile::tempdir().expect("dir").path().join("t.sqlite"))
+            crate::store::Store::open(&tempfile::tempdir().expect("dir").path().join("t.sqlite"))
                 .expect("db"),
             crate::Config {
                 public_url: Some("https://avondronde.gemeente.nl/".into()),

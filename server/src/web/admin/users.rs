@@ -46,13 +46,8 @@ async fn show(
 ) -> Response {
     let g = user.gemeente;
     let data = state
-        .db
-        .read(move |c| {
-            Ok((
-                admin::users(c, g)?,
-                crate::state::load_wijken(&crate::store::Tx::legacy(c), g)?,
-            ))
-        })
+        .store
+        .read(move |tx| Ok((admin::users(tx, g)?, crate::state::load_wijken(tx, g)?)))
         .await;
     let (users, wijken) = match data {
         Ok(d) => d,
@@ -195,8 +190,8 @@ async fn add(
     let caller = Caller::web(&user, address);
     let g = user.gemeente;
     let added = state
-        .db
-        .write(move |c| Ok(admin::add_user(c, &caller, g, &new)))
+        .store
+        .write(move |tx| Ok(admin::add_user(tx, &caller, g, &new)))
         .await;
     let name = d.username.trim().to_owned();
     let notice = match added {
@@ -244,7 +239,7 @@ async fn disable(
     if form.bevestigd.as_deref() != Some("1") {
         // First ask: disabling also revokes every phone, and unsent work on them is lost.
         let g = user.gemeente;
-        let devices = match state.db.read(move |c| admin::devices(c, g)).await {
+        let devices = match state.store.read(move |tx| admin::devices(tx, g)).await {
             Ok(d) => d,
             Err(e) => return failed(e),
         };
@@ -274,8 +269,8 @@ async fn disable(
     let caller = Caller::web(&user, address);
     let n = name.clone();
     let ended = state
-        .db
-        .write(move |c| Ok(admin::disable_user(c, &caller, &n)))
+        .store
+        .write(move |tx| Ok(admin::disable_user(tx, &caller, &n)))
         .await;
     let notice = match ended {
         Ok(Ok(e)) => {
@@ -304,8 +299,8 @@ async fn reset(
     let name = form.username.trim().to_owned();
     let n = name.clone();
     let out = state
-        .db
-        .write(move |c| Ok(admin::reset_password(c, &caller, &n)))
+        .store
+        .write(move |tx| Ok(admin::reset_password(tx, &caller, &n)))
         .await;
     let notice = match out {
         Ok(Ok((code, ended))) => {
@@ -336,8 +331,8 @@ async fn end_sessions(
     let name = form.username.trim().to_owned();
     let n = name.clone();
     let out = state
-        .db
-        .write(move |c| Ok(admin::end_sessions(c, &caller, &n)))
+        .store
+        .write(move |tx| Ok(admin::end_sessions(tx, &caller, &n)))
         .await;
     let notice = match out {
         Ok(Ok(ended)) => {
@@ -365,8 +360,8 @@ async fn reset_mfa(
     let name = form.username.trim().to_owned();
     let n = name.clone();
     let out = state
-        .db
-        .write(move |c| Ok(admin::reset_mfa(c, &caller, &n)))
+        .store
+        .write(move |tx| Ok(admin::reset_mfa(tx, &caller, &n)))
         .await;
     let notice = match out {
         Ok(Ok(ended)) => {

@@ -1,0 +1,234 @@
+//! Web sessions: the `web_session` rows, keyed by the BLAKE3 hash of the cookie's token
+//! (the token itself is never stored), with their expiry, last request, pending second
+//! factor and wrong-code count. Owns the reads and writes of [`crate::auth`]'s sessions
+//! and the meldpunt's expiry look-up; how long a session lasts, when it is idle too long
+//! and how many wrong codes end it are decided there, not here.
+
+use avondronde_shared::{GemeenteId, Role, UserId};
+use rusqlite::{OptionalExtension, params};
+
+use super::Tx;
+use super::accounts::role_at;
+use crate::db::DbError;
+
+/// A live session as found by its hash, with its user.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    /// The user.
+    pub user: UserId,
+    /// Their username.
+    pub username: String,
+    /// Their gemeente.
+    pub gemeente: GemeenteId,
+    /// Their role.
+    pub role: Role,
+    /// The second factor is still to come.
+    pub mfa_pending: bool,
+    /// The last request, unix ms (written at most once a minute).
+    pub last_seen: i64,
+}
+
+/// The session with this hash, if it has not expired at `now` and its user is not
+/// disabled. One cached point query.
+pub fn live_session(tx: &Tx, token_hash: &[u8], now: i64) -> Result<Option<SessionRow>, DbError> {
+    let mut stmt = tx.conn().prepare_cached(
+        "SELECT u.id, u.username, u.gemeente_id, u.role, s.mfa_pending, s.last_seen_at
+         FROM web_session s JOIN user u ON u.id = s.user_id
+         WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
+    )?;
+    Ok(stmt
+        .query_row(params![token_hash, now], |r| {
+            Ok(SessionRow {
+                user: r.get(0)?,
+                username: r.get(1)?,
+                gemeente: r.get(2)?,
+                role: role_at(r, 3)?,
+                mfa_pending: r.get::<_, i64>(4)? != 0,
+                last_seen: r.get(5)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Records a request of the session at `now`.
+pub fn touch(tx: &Tx, token_hash: &[u8], now: i64) -> Result<(), DbError> {
+    tx.conn().execute(
+        "UPDATE web_session SET last_seen_at = ?1 WHERE token_hash = ?2",
+        params![now, token_hash],
+    )?;
+    Ok(())
+}
+
+/// The hashes of sessions expired at `now`, of disabled users, and of meldpunt sessions
+/// not seen since `idle_since`.
+pub fn ended(tx: &Tx, now: i64, idle_since: i64) -> Result<Vec<Vec<u8>>, DbError> {
+    let mut stmt = tx.conn().prepare_cached(
+        "SELECT s.token_hash FROM web_session s JOIN user u ON u.id = s.user_id
+         WHERE s.expires_at <= ?1 OR u.disabled_at IS NOT NULL
+            OR (u.role = 'meldpunt' AND s.last_seen_at < ?2)",
+    )?;
+    Ok(stmt
+        .query_map(params![now, idle_since], |r| r.get(0))?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Every session's hash.
+pub fn all(tx: &Tx) -> Result<Vec<Vec<u8>>, DbError> {
+    let mut stmt = tx
+        .conn()
+        .prepare_cached("SELECT token_hash FROM web_session")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A new session to store.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    /// The token's hash.
+    pub token_hash: &'a [u8],
+    /// Whose it is.
+    pub user: UserId,
+    /// Created (and last seen), unix ms.
+    pub now: i64,
+    /// Ends, unix ms.
+    pub expires_at: i64,
+    /// The second factor is still to come.
+    pub mfa_pending: bool,
+}
+
+/// Stores a new session.
+pub fn insert(tx: &Tx, s: &NewSession<'_>) -> Result<(), DbError> {
+    tx.conn().execute(
+        "INSERT INTO web_session (token_hash, user_id, created_at, expires_at, mfa_pending, last_seen_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?3)",
+        params![s.token_hash, s.user, s.now, s.expires_at, s.mfa_pending],
+    )?;
+    Ok(())
+}
+
+/// Counts one more wrong second-factor code for the session; returns the count.
+pub fn count_wrong_code(tx: &Tx, token_hash: &[u8]) -> Result<i64, DbError> {
+    Ok(tx.conn().query_row(
+        "UPDATE web_session SET mfa_attempts = mfa_attempts + 1 WHERE token_hash = ?1
+         RETURNING mfa_attempts",
+        params![token_hash],
+        |r| r.get(0),
+    )?)
+}
+
+/// Marks the session's second factor done, with a new expiry, seen at `now`.
+pub fn finish_mfa(tx: &Tx, token_hash: &[u8], expires_at: i64, now: i64) -> Result<(), DbError> {
+    tx.conn().execute(
+        "UPDATE web_session SET mfa_pending = 0, expires_at = ?1, last_seen_at = ?2 WHERE token_hash = ?3",
+        params![expires_at, now, token_hash],
+    )?;
+    Ok(())
+}
+
+/// Deletes one session.
+pub fn delete(tx: &Tx, token_hash: &[u8]) -> Result<(), DbError> {
+    tx.conn().execute(
+        "DELETE FROM web_session WHERE token_hash = ?1",
+        params![token_hash],
+    )?;
+    Ok(())
+}
+
+/// Deletes every session of a user; returns their hashes.
+pub fn delete_of_user_returning(tx: &Tx, user: UserId) -> Result<Vec<Vec<u8>>, DbError> {
+    let mut stmt = tx
+        .conn()
+        .prepare_cached("DELETE FROM web_session WHERE user_id = ?1 RETURNING token_hash")?;
+    let rows = stmt.query_map(params![user], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Deletes every session of a user.
+pub fn delete_of_user(tx: &Tx, user: UserId) -> Result<(), DbError> {
+    tx.conn()
+        .execute("DELETE FROM web_session WHERE user_id = ?1", params![user])?;
+    Ok(())
+}
+
+/// When the web session with this token hash expires (unix ms), if it exists.
+pub fn expiry(tx: &Tx, token_hash: &[u8]) -> Result<Option<i64>, DbError> {
+    Ok(tx
+        .conn()
+        .prepare_cached("SELECT expires_at FROM web_session WHERE token_hash = ?1")?
+        .query_row(params![token_hash], |r| r.get(0))
+        .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Direct;
+    use crate::store::accounts::{self, NewUser};
+
+    #[test]
+    fn a_session_is_found_only_while_it_lasts_and_its_user_is_not_disabled() {
+        let mut db = Direct::in_memory().expect("db");
+        let user = UserId::new();
+        let hash = [7u8; 32];
+        db.transaction(|tx| {
+            let g = GemeenteId::new();
+            crate::store::setup::insert_gemeente(
+                tx,
+                g,
+                "Test",
+                "GM9999",
+                &avondronde_shared::norms::NormSet::rotterdam(),
+            )?;
+            accounts::insert_user(
+                tx,
+                &NewUser {
+                    id: user,
+                    gemeente: g,
+                    username: "mp",
+                    role: Role::Meldpunt,
+                    password_hash: None,
+                    created_at: 0,
+                },
+            )?;
+            insert(
+                tx,
+                &NewSession {
+                    token_hash: &hash,
+                    user,
+                    now: 1_000,
+                    expires_at: 2_000,
+                    mfa_pending: true,
+                },
+            )
+        })
+        .expect("arrange");
+        let found = db.read(|tx| live_session(tx, &hash, 1_500)).expect("db");
+        let found = found.expect("live");
+        assert_eq!((found.user, found.role), (user, Role::Meldpunt));
+        assert!(found.mfa_pending);
+        assert_eq!(found.last_seen, 1_000);
+        assert!(
+            db.read(|tx| live_session(tx, &hash, 2_000))
+                .expect("db")
+                .is_none()
+        );
+        assert_eq!(db.read(|tx| expiry(tx, &hash)).expect("db"), Some(2_000));
+        // Idle since before 1_200: an ended meldpunt session, though not yet expired.
+        assert_eq!(
+            db.read(|tx| ended(tx, 1_500, 1_200)).expect("db"),
+            vec![hash.to_vec()]
+        );
+        db.transaction(|tx| accounts::disable_user(tx, user, 1_600))
+            .expect("disable");
+        assert!(
+            db.read(|tx| live_session(tx, &hash, 1_700))
+                .expect("db")
+                .is_none()
+        );
+        let gone = db
+            .transaction(|tx| delete_of_user_returning(tx, user))
+            .expect("db");
+        assert_eq!(gone, vec![hash.to_vec()]);
+        assert!(db.read(all).expect("db").is_empty());
+    }
+}
