@@ -4,7 +4,6 @@
 //! look-ups of [`crate::setup`] and the wijk upload of [`crate::admin_rules`]; which codes
 //! are valid and when the config version moves are decided there, not here.
 
-use avondronde_shared::area::Place;
 use avondronde_shared::norms::NormSet;
 use avondronde_shared::{GemeenteId, PlaceId, WijkId};
 use geo::MultiPolygon;
@@ -115,4 +114,3 @@ pub fn insert_place(
     )?;
     Ok(())
 }
-
