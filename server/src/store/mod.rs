@@ -13,6 +13,8 @@
 //!
 //! One module per concept; each owns its tables:
 //! - [`devices`]: a phone's own reports (outbox counts, key refusals).
+//! - [`postgres`]: the PostgreSQL backend (pool, per-gemeente transactions under row-level
+//!   security, its migrations and partition maintenance); used only when asked for.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use rusqlite::Connection;
 use crate::db::{Db, DbError};
 
 pub mod devices;
+pub mod postgres;
 
 /// An open transaction (from [`Store::write`]) or a consistent read (from
 /// [`Store::read`]). Only the store modules can reach the connection inside.
