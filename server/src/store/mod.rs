@@ -30,6 +30,8 @@
 //!   corrections, arriving care forms); the feedback a pull reads.
 //! - [`config`]: what a phone's configuration is built from (gemeente, wijken, places,
 //!   norms, area rules, the current meldpunt key), the config version, the phone policy.
+//! - [`postgres`]: the PostgreSQL backend (pool, per-gemeente transactions under row-level
+//!   security, its migrations and partition maintenance); not yet wired to the server.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -45,6 +47,7 @@ pub mod config;
 pub mod devices;
 pub mod hotspot;
 pub mod meldpunt_keys;
+pub mod postgres;
 pub mod retention;
 pub mod rules;
 pub mod sessions;
