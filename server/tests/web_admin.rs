@@ -673,3 +673,73 @@ async fn every_admin_page_says_lang_nl_and_links_the_sections() {
         }
     }
 }
+
+/// Issue 13: a round whose wijk the server no longer knows is stored and flagged for the
+/// admin. The overview says how many such rounds the admin's own gemeente has (not
+/// another's, not rounds in a known wijk) and what to do; without any, it says nothing.
+#[tokio::test]
+async fn the_overview_flags_rounds_whose_wijk_the_server_does_not_know_and_says_what_to_do() {
+    use avondronde_shared::WijkId;
+    use avondronde_shared::sync::{Outcome, Payload};
+
+    let w = world().await;
+    let before = w.app.send(get("/beheer", Auth::Cookie(&w.admin))).await;
+    assert_eq!(before.status, StatusCode::OK);
+    assert!(
+        !before.text().contains("id=\"onbekende-wijk\""),
+        "no notice while every round has a known wijk"
+    );
+
+    let push = |code: String, batch: Vec<Payload>| {
+        let app = &w.app;
+        async move {
+            let token = app.enrol(&code).await;
+            let res = app
+                .push_ok(&token, &push_request(jiff::Timestamp::now(), &batch))
+                .await;
+            for r in &res.receipts {
+                assert!(matches!(r.outcome, Outcome::Accepted(_)), "{r:?}");
+            }
+        }
+    };
+    // Own gemeente: one round in a wijk that is gone (with one contact), one in its wijk.
+    let gone = round(WijkId::new(), minutes_ago(60));
+    let known = round(w.seed.wijk, minutes_ago(50));
+    push(
+        w.seed.enrolment_code.clone(),
+        vec![
+            Payload::Round(gone.clone()),
+            Payload::Round(known.clone()),
+            Payload::Contact(contact(gone.id, minutes_ago(40), w.seed.inside)),
+            Payload::Contact(contact(known.id, minutes_ago(30), w.seed.inside)),
+        ],
+    )
+    .await;
+    // Another gemeente: two rounds in a wijk it does not know; not this admin's business.
+    push(
+        w.other.enrolment_code.clone(),
+        vec![
+            Payload::Round(round(WijkId::new(), minutes_ago(60))),
+            Payload::Round(round(WijkId::new(), minutes_ago(55))),
+        ],
+    )
+    .await;
+
+    let page = w.app.send(get("/beheer", Auth::Cookie(&w.admin))).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let text = page.text();
+    let at = text
+        .find("id=\"onbekende-wijk\"")
+        .expect("the overview shows the notice");
+    let notice = &text[at..at + text[at..].find("</div>").expect("notice ends")];
+    assert!(
+        notice.contains("1 ronde noemt een wijk die de server niet kent"),
+        "counts only the own gemeente's round with an unknown wijk: {notice}"
+    );
+    assert!(notice.contains("(samen 1 contact)"), "{notice}");
+    assert!(
+        notice.contains("upload de wijken dan opnieuw met de code van die wijk"),
+        "says what to do: {notice}"
+    );
+    assert!(notice.contains("href=\"/beheer/wijken\""), "{notice}");
+}

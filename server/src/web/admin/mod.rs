@@ -108,6 +108,9 @@ struct Overview {
     phones: usize,
     unsent: i64,
     key: crate::meldpunt::keys::KeyStatus,
+    /// Rounds stored with a wijk the server did not know (issue 13): (rounds, their
+    /// contacts).
+    unknown_wijk: (usize, u64),
 }
 
 fn overview(state: &AppState, tx: &Tx, user: &WebUser) -> Result<Overview, DbError> {
@@ -135,6 +138,7 @@ fn overview(state: &AppState, tx: &Tx, user: &WebUser) -> Result<Overview, DbErr
     let users = crate::admin::users(tx, g)?;
     let devices = crate::admin::devices(tx, g)?;
     let active: Vec<_> = devices.iter().filter(|d| !d.revoked).collect();
+    let unknown = crate::ingest::rounds_with_unknown_wijk(tx.legacy_conn(), g)?;
     Ok(Overview {
         gemeente,
         norms,
@@ -143,6 +147,35 @@ fn overview(state: &AppState, tx: &Tx, user: &WebUser) -> Result<Overview, DbErr
         phones: active.len(),
         unsent: active.iter().filter_map(|d| d.unsent).sum(),
         key: crate::meldpunt::keys::status(tx, g)?,
+        unknown_wijk: (unknown.len(), unknown.iter().map(|r| r.contacts).sum()),
+    })
+}
+
+/// The notice about rounds whose wijk the server no longer knows, if there are any: they
+/// are kept (their contacts count where their location lies), and the admin can make the
+/// wijk known again.
+fn unknown_wijk_notice((rounds, contacts): (usize, u64)) -> Option<Markup> {
+    (rounds > 0).then(|| {
+        html! {
+            div.notice.info #onbekende-wijk role="status" {
+                p {
+                    strong { "Let op: " }
+                    @if rounds == 1 {
+                        "1 ronde noemt een wijk die de server niet kent"
+                    } @else {
+                        (rounds) " rondes noemen een wijk die de server niet kent"
+                    }
+                    " (samen " (contacts) @if contacts == 1 { " contact" } @else { " contacten" } ")."
+                    " Ze zijn bewaard; de contacten tellen mee in de wijk waar hun locatie ligt."
+                }
+                p {
+                    "Meestal heeft een telefoon niet gesynchroniseerd sinds een wijk is verwijderd. "
+                    "Hoort die wijk er nog bij, upload de wijken dan opnieuw met de code van die wijk op "
+                    a href="/beheer/wijken" { "Wijken" }
+                    ". Laat daarna de telefoons synchroniseren, zodat hun volgende ronde een bekende wijk gebruikt."
+                }
+            }
+        }
     })
 }
 
@@ -160,7 +193,7 @@ async fn overview_page(
         &user,
         &format!("Beheer · {}", o.gemeente),
         "/beheer",
-        None,
+        unknown_wijk_notice(o.unknown_wijk),
         html! {
             div.grid2 {
                 section.panel {
