@@ -138,7 +138,7 @@ fn overview(state: &AppState, tx: &Tx, user: &WebUser) -> Result<Overview, DbErr
     let users = crate::admin::users(tx, g)?;
     let devices = crate::admin::devices(tx, g)?;
     let active: Vec<_> = devices.iter().filter(|d| !d.revoked).collect();
-    let unknown = crate::ingest::rounds_with_unknown_wijk(tx.legacy_conn(), g)?;
+    let unknown = crate::ingest::rounds_with_unknown_wijk(tx, g)?;
     Ok(Overview {
         gemeente,
         norms,
