@@ -421,7 +421,7 @@ fn write(
             let Some(wijk) = store::sync::own_contact_wijk(tx, f.contact, device)? else {
                 return Ok(Err(missing_contact(tx, f.contact)?));
             };
-            let feedback_seq = store::sync::next_feedback_seq(tx)?;
+            let feedback_seq = store::care_forms::next_feedback_seq(tx)?;
             store::sync::insert_care_form(
                 tx,
                 &store::sync::NewCareForm {

@@ -231,7 +231,7 @@ pub fn load_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Option<Gemeente>, 
 
 /// The current (unretired) meldpunt key of a gemeente.
 pub fn current_meldpunt_key(tx: &Tx, gemeente: GemeenteId) -> Result<Option<MeldpuntKey>, DbError> {
-    store::config::current_meldpunt_key(tx, gemeente)
+    store::meldpunt_keys::current(tx, gemeente)
 }
 
 /// Everything a device of this gemeente needs offline.

@@ -172,7 +172,9 @@ pub fn set_care(
     Ok(())
 }
 
-/// The next position on the feedback cursor that devices pull from.
+/// The next number of the server-wide feedback order: each change a phone should hear of
+/// (a form's arrival, the meldpunt's handling) gets one, and a pull asks for those after its
+/// cursor.
 pub fn next_feedback_seq(tx: &Tx) -> Result<i64, DbError> {
     Ok(tx
         .conn()

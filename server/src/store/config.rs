@@ -2,15 +2,13 @@
 //!
 //! Reads the `gemeente` row (name, code, norms, and its `config_version`, which every
 //! change a phone must pull bumps), the gemeente's `wijk`, `place` and `area_rule` rows,
-//! its current `meldpunt_key`, and owns the `phone_policy` table (issue 10). The caches
-//! and defaults (a gemeente without norms gets Rotterdam's, without a phone policy the
-//! default one) stay in [`crate::state`] and [`crate::phone_policy`]; this module keeps
-//! and fetches.
+//! and owns the `phone_policy` table (issue 10); the current meldpunt key comes from
+//! [`super::meldpunt_keys`]. The caches and defaults (a gemeente without norms gets
+//! Rotterdam's, without a phone policy the default one) stay in [`crate::state`] and
+//! [`crate::phone_policy`]; this module keeps and fetches.
 
 use avondronde_shared::area::{Gemeente, Place, Wijk};
-use avondronde_shared::care::RecipientKeyId;
 use avondronde_shared::norms::{AreaRule, NormSet};
-use avondronde_shared::sync::MeldpuntKey;
 use avondronde_shared::{GemeenteId, WijkId};
 use rusqlite::{OptionalExtension, params};
 
@@ -120,24 +118,6 @@ pub fn places(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<Place>, DbError> {
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// The gemeente's newest meldpunt key that is not retired, if any.
-pub fn current_meldpunt_key(tx: &Tx, gemeente: GemeenteId) -> Result<Option<MeldpuntKey>, DbError> {
-    Ok(tx
-        .conn()
-        .query_row(
-            "SELECT id, recipient FROM meldpunt_key WHERE gemeente_id = ?1 AND retired_at IS NULL
-             ORDER BY created_at DESC LIMIT 1",
-            params![gemeente],
-            |r| {
-                Ok(MeldpuntKey {
-                    id: RecipientKeyId(r.get(0)?),
-                    recipient: r.get(1)?,
-                })
-            },
-        )
-        .optional()?)
 }
 
 /// A gemeente's phone policy row as stored (days a receipted contact stays on a phone,

@@ -374,17 +374,6 @@ pub fn own_contact_wijk(
         .optional()?)
 }
 
-/// The next number of the server-wide feedback order (each change a phone should hear of
-/// gets one; a pull asks for those after its cursor).
-pub fn next_feedback_seq(tx: &Tx) -> Result<i64, DbError> {
-    Ok(tx
-        .conn()
-        .prepare_cached(
-            "UPDATE counter SET value = value + 1 WHERE name = 'feedback' RETURNING value",
-        )?
-        .query_row([], |r| r.get(0))?)
-}
-
 /// A sealed care form as it is stored on arrival (status `received`).
 pub struct NewCareForm<'a> {
     /// The envelope as pushed.
@@ -403,7 +392,7 @@ pub struct NewCareForm<'a> {
     pub reporter_role: &'a str,
     /// Server clock at arrival, unix ms (also its first `updated_at`).
     pub received_at: i64,
-    /// Its number in the feedback order ([`next_feedback_seq`]).
+    /// Its number in the feedback order ([`super::care_forms::next_feedback_seq`]).
     pub feedback_seq: i64,
 }
 
