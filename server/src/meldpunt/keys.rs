@@ -519,7 +519,7 @@ pub fn create_recorded(
     by: &KeyActor<'_>,
     now_ms: i64,
 ) -> Result<(MeldpuntKey, Option<Fingerprint>), KeyError> {
-    store::meldpunt_keys::in_savepoint(tx, || {
+    store::atomically(tx, || {
         let key = create(tx, gemeente, passphrase, now_ms)?;
         record_key_event(
             tx,
@@ -543,7 +543,7 @@ pub fn rotate_recorded(
     by: &KeyActor<'_>,
     now_ms: i64,
 ) -> Result<(MeldpuntKey, Option<Fingerprint>), KeyError> {
-    store::meldpunt_keys::in_savepoint(tx, || {
+    store::atomically(tx, || {
         let key = rotate(tx, gemeente, old_passphrase, new_passphrase, now_ms)?;
         record_key_event(
             tx,

@@ -164,26 +164,3 @@ pub fn retire_current(tx: &Tx, gemeente: GemeenteId, now_ms: i64) -> Result<(), 
     )?;
     Ok(())
 }
-
-/// Runs `f` all-or-nothing in a savepoint, which works alone and inside the writer's
-/// transaction: if `f` fails, everything it wrote is undone and its error returned.
-pub fn in_savepoint<T, E: From<DbError>>(
-    tx: &Tx,
-    f: impl FnOnce() -> Result<T, E>,
-) -> Result<T, E> {
-    let conn = tx.conn();
-    conn.execute_batch("SAVEPOINT meldpunt_key_op")
-        .map_err(DbError::from)?;
-    match f() {
-        Ok(v) => {
-            conn.execute_batch("RELEASE meldpunt_key_op")
-                .map_err(DbError::from)?;
-            Ok(v)
-        }
-        Err(e) => {
-            conn.execute_batch("ROLLBACK TO meldpunt_key_op; RELEASE meldpunt_key_op")
-                .map_err(DbError::from)?;
-            Err(e)
-        }
-    }
-}

@@ -63,14 +63,14 @@ pub fn atomically<T, E: From<DbError>>(tx: &Tx, f: impl FnOnce() -> Result<T, E>
             .execute_batch(sql)
             .map_err(|e| E::from(DbError::from(e)))
     };
-    batch("SAVEPOINT admin_op")?;
+    batch("SAVEPOINT atomically")?;
     match f() {
         Ok(v) => {
-            batch("RELEASE admin_op")?;
+            batch("RELEASE atomically")?;
             Ok(v)
         }
         Err(e) => {
-            batch("ROLLBACK TO admin_op; RELEASE admin_op")?;
+            batch("ROLLBACK TO atomically; RELEASE atomically")?;
             Err(e)
         }
     }
