@@ -33,7 +33,7 @@ use rand::RngCore;
 use crate::db::{DbError, now_ms};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{self, Tx};
+use crate::store::{self, RouteKind, Scope, Tx};
 
 /// Name of the session cookie over plain HTTP (development, or behind a TLS proxy).
 pub const SESSION_COOKIE: &str = "avondronde_session";
@@ -202,6 +202,29 @@ pub fn session_token(parts: &Parts, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty() && v.len() <= 64)
 }
 
+/// The scope of a request bearing a device token: the token's gemeente, if any.
+pub fn device_scope(token: &str) -> Scope {
+    Scope::Route(RouteKind::DeviceToken, token_hash(token))
+}
+
+/// The scope of a request bearing a session cookie (by the token's hash).
+pub fn session_scope(hash: &[u8]) -> Scope {
+    Scope::Route(RouteKind::WebSession, hash.to_vec())
+}
+
+/// The scope of a login or a password reset: the gemeente of the user by that name.
+pub fn username_scope(username: &str) -> Scope {
+    Scope::Route(RouteKind::Username, username.as_bytes().to_vec())
+}
+
+/// The scope of an enrolment: the gemeente of the user the code was issued to.
+pub fn enrolment_scope(code: &str) -> Scope {
+    Scope::Route(
+        RouteKind::EnrolmentCode,
+        secret_hash(&canonical_enrolment_code(code)),
+    )
+}
+
 /// What a device token turned out to be.
 #[derive(Debug)]
 pub enum DeviceLookup {
@@ -240,7 +263,7 @@ impl FromRequestParts<Arc<AppState>> for Device {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?.to_owned();
         let device = state
             .store
-            .read_point(move |tx| device_by_token(tx, &token))
+            .read_point(device_scope(&token), move |tx| device_by_token(tx, &token))
             .await?;
         let device = match device {
             DeviceLookup::Active(d) => d,
@@ -277,7 +300,9 @@ pub async fn current_session(
     let key = hash.clone();
     let found = state
         .store
-        .read(move |tx| store::sessions::live_session(tx, &key, now))
+        .read(session_scope(&hash), move |tx| {
+            store::sessions::live_session(tx, &key, now)
+        })
         .await?;
     let found = found.map(|row| {
         (
@@ -304,7 +329,9 @@ pub async fn current_session(
         let key = hash.clone();
         state
             .store
-            .write(move |tx| store::sessions::touch(tx, &key, now))
+            .write(user.gemeente, move |tx| {
+                store::sessions::touch(tx, &key, now)
+            })
             .await?;
     }
     Ok(Some(Session { user, mfa_pending }))
@@ -318,13 +345,16 @@ pub fn idle_expired(role: Role, last_seen: i64, now: i64) -> bool {
 /// Ends a session: its row and its unlocked meldpunt key.
 pub async fn end_session(state: &AppState, hash: Vec<u8>) -> Result<(), DbError> {
     state.vault.forget(&hash);
-    state.store.write(move |tx| logout(tx, &hash)).await
+    state
+        .store
+        .write(session_scope(&hash), move |tx| logout(tx, &hash))
+        .await
 }
 
 /// Deletes expired and idle sessions and forgets their meldpunt keys; returns how many
-/// ended. The server runs this every minute.
-pub fn sweep_sessions(tx: &Tx, now: i64) -> Result<Vec<Vec<u8>>, DbError> {
-    let ended = store::sessions::ended(tx, now, now - MELDPUNT_IDLE_MS)?;
+/// ended. The server runs this every minute, gemeente by gemeente.
+pub fn sweep_sessions(tx: &Tx, gemeente: GemeenteId, now: i64) -> Result<Vec<Vec<u8>>, DbError> {
+    let ended = store::sessions::ended(tx, gemeente, now, now - MELDPUNT_IDLE_MS)?;
     for h in &ended {
         logout(tx, h)?;
     }
@@ -332,9 +362,9 @@ pub fn sweep_sessions(tx: &Tx, now: i64) -> Result<Vec<Vec<u8>>, DbError> {
 }
 
 /// Every live session's hash (to drop unlocked keys of sessions ended elsewhere, such as
-/// by the command line).
-pub fn live_sessions(tx: &Tx) -> Result<Vec<Vec<u8>>, DbError> {
-    store::sessions::all(tx)
+/// by the command line) of a gemeente.
+pub fn live_sessions(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<Vec<u8>>, DbError> {
+    store::sessions::all(tx, gemeente)
 }
 
 /// A set of roles allowed to call a handler.
@@ -421,7 +451,7 @@ pub async fn device_or_unauthorized(parts: &Parts, state: &Arc<AppState>) -> Api
     };
     match state
         .store
-        .read_point(move |tx| device_by_token(tx, &token))
+        .read_point(device_scope(&token), move |tx| device_by_token(tx, &token))
         .await
     {
         Ok(DeviceLookup::Active(_)) => ApiError::Forbidden,
@@ -543,6 +573,11 @@ impl std::fmt::Debug for StoredLogin {
 }
 
 impl StoredLogin {
+    /// The gemeente of the user: the scope of the session about to be made.
+    pub fn gemeente(&self) -> GemeenteId {
+        self.gemeente
+    }
+
     /// The user.
     pub fn id(&self) -> UserId {
         self.id

@@ -42,6 +42,13 @@ pub enum DbError {
     /// SQLite said no.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL said no, or the connection broke (shown with the server's SQLSTATE and
+    /// message, never the statement's parameters).
+    #[error("database: {}", crate::store::postgres::describe(.0))]
+    Postgres(#[from] ::postgres::Error),
+    /// No PostgreSQL connection could be had from the pool in time.
+    #[error("database pool: {0}")]
+    Pool(#[from] r2d2_postgres::r2d2::Error),
     /// Stored JSON could not be read back.
     #[error("stored value is not valid: {0}")]
     Json(#[from] serde_json::Error),

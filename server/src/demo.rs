@@ -180,7 +180,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
     let setup_passphrase = meldpunt_passphrase.clone();
     let (gemeente, wijken, places, field, totp) = state
         .store
-        .write(move |tx| {
+        .write(crate::store::Scope::System, move |tx| {
             // Set-up goes through the set-up functions; what other modules own (wijk
             // assignment, TOTP, enrolment, the meldpunt key) through theirs.
             let run = || -> Result<_, SetupError> {
@@ -240,7 +240,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
         let st = state.clone();
         state
             .store
-            .read(move |tx| st.gemeente_rules(tx, gemeente))
+            .read(gemeente, move |tx| st.gemeente_rules(tx, gemeente))
             .await?
     };
     let mut rng = ChaCha8Rng::seed_from_u64(59_903);
@@ -259,7 +259,9 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
             };
             state
                 .store
-                .write(move |tx| ingest::commit(tx, &ctx, prepared))
+                .write(ctx.device.gemeente, move |tx| {
+                    ingest::commit(tx, &ctx, prepared)
+                })
                 .await?;
         }
     }
@@ -270,7 +272,7 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
         let field_users: Vec<_> = field.iter().map(|d| d.user).collect();
         state
             .store
-            .write(move |tx| {
+            .write(gemeente, move |tx| {
                 field_users
                     .iter()
                     .map(|u| auth::issue_enrolment_code(tx, *u, ENROLMENT_TTL_MS))

@@ -142,11 +142,24 @@ pub async fn run_sweeper(state: Arc<AppState>) {
 /// One pass of [`run_sweeper`].
 pub async fn sweep(state: &AppState) {
     let now = db::now_ms();
-    match state
-        .store
-        .write(move |tx| Ok((auth::sweep_sessions(tx, now)?, auth::live_sessions(tx)?)))
-        .await
-    {
+    let swept = async {
+        let (mut ended, mut live) = (Vec::new(), Vec::new());
+        for g in state.store.gemeenten().await? {
+            let (e, l) = state
+                .store
+                .write(g, move |tx| {
+                    Ok((
+                        auth::sweep_sessions(tx, g, now)?,
+                        auth::live_sessions(tx, g)?,
+                    ))
+                })
+                .await?;
+            ended.extend(e);
+            live.extend(l);
+        }
+        Ok::<_, db::DbError>((ended, live))
+    };
+    match swept.await {
         Ok((ended, live)) => {
             for h in &ended {
                 state.vault.forget(h);

@@ -176,47 +176,50 @@ pub fn months_before(now: Timestamp, months: u32) -> Timestamp {
 
 /// Enforces every gemeente's periods at `now`, in the caller's transaction.
 pub fn enforce(tx: &Tx, now: Timestamp) -> Result<Vec<(GemeenteId, Removed)>, DbError> {
-    let gemeenten = store::setup::gemeenten(tx)?;
-    let mut out = Vec::new();
-    for gemeente in gemeenten {
-        let p = periods(tx, gemeente)?;
-        let forms_before = months_before(now, p.care_form_months).as_millisecond();
-        let contacts_before = months_before(now, p.contact_months).as_second();
-        let mut removed = Removed {
-            care_forms: store::retention::delete_closed_care_forms(tx, gemeente, forms_before)?,
-            open_care_forms: crate::meldpunt::open_forms::delete_expired(tx, gemeente, now)?,
-            ..Removed::default()
-        };
-        store::retention::archive_contacts(tx, gemeente, contacts_before)?;
-        removed.corrections =
-            store::retention::delete_corrections_before(tx, gemeente, contacts_before)?;
-        removed.contacts = store::retention::delete_contacts_before(tx, gemeente, contacts_before)?;
-        removed.rounds =
-            store::retention::delete_empty_rounds_before(tx, gemeente, contacts_before)?;
-        if removed.any() {
-            audit::record(
-                tx,
-                &Event {
-                    gemeente,
-                    actor: &Actor::system(),
-                    action: Action::Retention,
-                    form: None,
-                    address: None,
-                    detail: format!(
-                        "zorgformulieren: {}; open zorgformulieren: {}; contacten: {}; correcties: {}; rondes: {}",
-                        removed.care_forms,
-                        removed.open_care_forms,
-                        removed.contacts,
-                        removed.corrections,
-                        removed.rounds
-                    ),
-                },
-                now.as_millisecond(),
-            )?;
-        }
-        out.push((gemeente, removed));
+    store::setup::gemeenten(tx)?
+        .into_iter()
+        .map(|gemeente| Ok((gemeente, enforce_in(tx, gemeente, now)?)))
+        .collect()
+}
+
+/// [`enforce`] for one gemeente: what it removed. The server runs it in a transaction of
+/// that gemeente.
+pub fn enforce_in(tx: &Tx, gemeente: GemeenteId, now: Timestamp) -> Result<Removed, DbError> {
+    let p = periods(tx, gemeente)?;
+    let forms_before = months_before(now, p.care_form_months).as_millisecond();
+    let contacts_before = months_before(now, p.contact_months).as_second();
+    let mut removed = Removed {
+        care_forms: store::retention::delete_closed_care_forms(tx, gemeente, forms_before)?,
+        open_care_forms: crate::meldpunt::open_forms::delete_expired(tx, gemeente, now)?,
+        ..Removed::default()
+    };
+    store::retention::archive_contacts(tx, gemeente, contacts_before)?;
+    removed.corrections =
+        store::retention::delete_corrections_before(tx, gemeente, contacts_before)?;
+    removed.contacts = store::retention::delete_contacts_before(tx, gemeente, contacts_before)?;
+    removed.rounds = store::retention::delete_empty_rounds_before(tx, gemeente, contacts_before)?;
+    if removed.any() {
+        audit::record(
+            tx,
+            &Event {
+                gemeente,
+                actor: &Actor::system(),
+                action: Action::Retention,
+                form: None,
+                address: None,
+                detail: format!(
+                    "zorgformulieren: {}; open zorgformulieren: {}; contacten: {}; correcties: {}; rondes: {}",
+                    removed.care_forms,
+                    removed.open_care_forms,
+                    removed.contacts,
+                    removed.corrections,
+                    removed.rounds
+                ),
+            },
+            now.as_millisecond(),
+        )?;
     }
-    Ok(out)
+    Ok(removed)
 }
 
 /// Runs [`enforce`] after [`FIRST_RUN_AFTER`] and then every [`EVERY`], until the task
@@ -227,7 +230,20 @@ pub async fn run_daily(state: Arc<AppState>) {
         tokio::time::sleep(wait).await;
         wait = EVERY;
         let now = Timestamp::now();
-        match state.store.write(move |tx| enforce(tx, now)).await {
+        let run = async {
+            let mut report = Vec::new();
+            for g in state.store.gemeenten().await? {
+                report.push((
+                    g,
+                    state
+                        .store
+                        .write(g, move |tx| enforce_in(tx, g, now))
+                        .await?,
+                ));
+            }
+            Ok::<_, DbError>(report)
+        };
+        match run.await {
             Ok(report) => {
                 if report.iter().any(|(_, r)| r.contacts > 0) {
                     // The map's in-memory indexes still hold the deleted contacts; the next

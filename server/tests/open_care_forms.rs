@@ -71,7 +71,9 @@ async fn an_old_open_form_is_warned_about_and_kept_only_when_held_on_purpose() {
     let report = app
         .state
         .store
-        .write(|tx| avondronde_server::retention::enforce(tx, Timestamp::now()))
+        .write(seed.gemeente, |tx| {
+            avondronde_server::retention::enforce(tx, Timestamp::now())
+        })
         .await
         .expect("retention");
     assert_eq!(report[0].1.open_care_forms, 1);

@@ -65,6 +65,35 @@ macro_rules! id_newtype {
                     .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
             }
         }
+
+        /// Stored as its hyphenated lower-case text in a `text` column, as in SQLite.
+        #[cfg(feature = "postgres")]
+        impl postgres_types::ToSql for $name {
+            fn to_sql(
+                &self,
+                ty: &postgres_types::Type,
+                out: &mut bytes::BytesMut,
+            ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+                self.0.to_string().as_str().to_sql(ty, out)
+            }
+
+            postgres_types::accepts!(TEXT, VARCHAR);
+            postgres_types::to_sql_checked!();
+        }
+
+        /// Read from text; anything but a UUID is a conversion error, never a panic.
+        #[cfg(feature = "postgres")]
+        impl<'a> postgres_types::FromSql<'a> for $name {
+            fn from_sql(
+                ty: &postgres_types::Type,
+                raw: &'a [u8],
+            ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+                let text = <&str as postgres_types::FromSql>::from_sql(ty, raw)?;
+                Ok(Self(Uuid::parse_str(text)?))
+            }
+
+            postgres_types::accepts!(TEXT, VARCHAR);
+        }
     )+};
 }
 

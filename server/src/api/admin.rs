@@ -59,7 +59,9 @@ pub async fn issue_code(
     let caller = Caller::web(&user, address);
     let code = state
         .store
-        .write(move |tx| Ok(admin::issue_code(tx, &caller, &req.username)))
+        .write(user.gemeente, move |tx| {
+            Ok(admin::issue_code(tx, &caller, &req.username))
+        })
         .await?
         .map_err(|e| match e {
             // A non-field user is as absent as an unknown one here: the API never says
@@ -90,7 +92,9 @@ pub async fn revoke(
     let caller = Caller::web(&user, address);
     state
         .store
-        .write(move |tx| Ok(admin::revoke(tx, &caller, device)))
+        .write(user.gemeente, move |tx| {
+            Ok(admin::revoke(tx, &caller, device))
+        })
         .await??;
     tracing::info!("device revoked");
     Ok(axum::http::StatusCode::NO_CONTENT)

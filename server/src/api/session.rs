@@ -126,7 +126,9 @@ pub async fn start_session(
     let lookup = name.clone();
     let stored = state
         .store
-        .read(move |tx| auth::stored_login(tx, &lookup))
+        .read(auth::username_scope(&name), move |tx| {
+            auth::stored_login(tx, &lookup)
+        })
         .await?;
     if let Some(s) = &stored
         && state.limits.login.account_open(s.id(), address).is_err()
@@ -161,7 +163,9 @@ pub async fn start_session(
     let mfa_enabled = login.mfa_enabled();
     let (token, user) = state
         .store
-        .write(move |tx| auth::create_session(tx, &login, needs_mfa))
+        .write(login.gemeente(), move |tx| {
+            auth::create_session(tx, &login, needs_mfa)
+        })
         .await?;
     let mut mfa_pending = needs_mfa;
     if needs_mfa
@@ -171,7 +175,7 @@ pub async fn start_session(
         let u = user.clone();
         match state
             .store
-            .write(move |tx| auth::complete_mfa(tx, &u, &code))
+            .write(u.gemeente, move |tx| auth::complete_mfa(tx, &u, &code))
             .await?
         {
             MfaOutcome::Done | MfaOutcome::Enrolled(_) => mfa_pending = false,
@@ -261,7 +265,9 @@ pub async fn totp(
     let user = session.user.clone();
     let outcome = state
         .store
-        .write(move |tx| auth::complete_mfa(tx, &user, &req.code))
+        .write(user.gemeente, move |tx| {
+            auth::complete_mfa(tx, &user, &req.code)
+        })
         .await?;
     let recovery_codes = match outcome {
         MfaOutcome::Done => Vec::new(),
@@ -304,7 +310,9 @@ pub async fn totp_setup(
     let id = session.user.id;
     let enabled = state
         .store
-        .read(move |tx| Ok(crate::mfa::state(tx, id)?.enabled))
+        .read(session.user.gemeente, move |tx| {
+            Ok(crate::mfa::state(tx, id)?.enabled)
+        })
         .await?;
     if !session.mfa_pending || enabled {
         return Err(ApiError::Conflict(
@@ -313,7 +321,7 @@ pub async fn totp_setup(
     }
     let secret = state
         .store
-        .write(move |tx| crate::mfa::begin(tx, id))
+        .write(session.user.gemeente, move |tx| crate::mfa::begin(tx, id))
         .await?;
     Ok(Json(TotpSetup {
         url: secret.url(&session.user.username),

@@ -97,7 +97,7 @@ pub async fn enrol(
     let label = req.label;
     let outcome = state
         .store
-        .write(move |tx| {
+        .write(auth::enrolment_scope(&code), move |tx| {
             let res = auth::enrol(tx, &code, &label)?;
             let role = match &res {
                 Ok((device, _)) => {
@@ -164,7 +164,7 @@ pub async fn push(
     let st = state.clone();
     let rules = state
         .store
-        .read_point(move |tx| st.gemeente_rules(tx, gemeente))
+        .read_point(gemeente, move |tx| st.gemeente_rules(tx, gemeente))
         .await?;
     // Validate against the later of the two clocks: a device whose clock runs ahead is
     // flagged, not refused, and nothing it recorded is lost.
@@ -188,11 +188,9 @@ pub async fn push(
             .map(|item| ingest::prepare(item, now, &rules))
             .collect();
         let ctx = ctx.clone();
-        stored.push(
-            state
-                .store
-                .submit(move |tx| ingest::commit(tx, &ctx, prepared))?,
-        );
+        stored.push(state.store.submit(ctx.device.gemeente, move |tx| {
+            ingest::commit(tx, &ctx, prepared)
+        })?);
         if items.peek().is_none() {
             break;
         }
@@ -271,7 +269,9 @@ pub async fn pull(
         let id = device.id;
         state
             .store
-            .write(move |tx| store::sync::record_seen(tx, id, now, skew))
+            .write(device.gemeente, move |tx| {
+                store::sync::record_seen(tx, id, now, skew)
+            })
             .await?;
     }
     if req.outbox.is_some() || req.key_refused.is_some() {
@@ -284,7 +284,9 @@ pub async fn pull(
         }
         state
             .store
-            .write(move |tx| crate::devices::record_report(tx, id, outbox, refused.as_deref(), now))
+            .write(device.gemeente, move |tx| {
+                crate::devices::record_report(tx, id, outbox, refused.as_deref(), now)
+            })
             .await?;
     }
     let st = state.clone();
@@ -292,7 +294,7 @@ pub async fn pull(
     let held = req.config_version;
     let (config, feedback, cursor) = state
         .store
-        .read(move |tx| {
+        .read(device.gemeente, move |tx| {
             let version = state::config_version(tx, device.gemeente)?;
             let config = if held == Some(version) {
                 None

@@ -66,7 +66,7 @@ async fn load(
     let gemeente = user.gemeente;
     Ok(state
         .store
-        .read(move |tx| {
+        .read(gemeente, move |tx| {
             Ok(AuditLog {
                 chain: super::verify(tx, gemeente)?,
                 entries: super::list(tx, gemeente, before, PAGE)?,

@@ -68,7 +68,7 @@ pub async fn scoped_wijken(state: &Arc<AppState>, user: &WebUser) -> ApiResult<S
     let (gemeente, user_id) = (user.gemeente, user.id);
     let (rules, assigned, ptable) = state
         .store
-        .read(move |tx| {
+        .read(gemeente, move |tx| {
             Ok((
                 st.gemeente_rules(tx, gemeente)?,
                 super::scope::assigned_wijken(tx, user_id)?,
@@ -234,7 +234,9 @@ pub async fn wijk_outlines(state: &Arc<AppState>, user: &WebUser) -> ApiResult<V
     let gemeente = user.gemeente;
     let places = state
         .store
-        .read(move |tx| crate::store::config::places(tx, gemeente))
+        .read(gemeente, move |tx| {
+            crate::store::config::places(tx, gemeente)
+        })
         .await?;
     Ok(wijken
         .iter()
@@ -419,7 +421,7 @@ pub(crate) async fn audit_export(
     let detail = format!("hotspot {format} wijk={wijk} cells={cells}");
     state
         .store
-        .write(move |tx| {
+        .write(gemeente, move |tx| {
             crate::audit::record(
                 tx,
                 &crate::audit::Event {

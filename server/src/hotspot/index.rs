@@ -417,7 +417,7 @@ impl Indexes {
     ) -> Result<Arc<WijkIndex>, DbError> {
         let slot = self.slot(wijk.id);
         let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
-        let fresh = store.snapshot_blocking(|tx| {
+        let fresh = store.snapshot_blocking(wijk.gemeente, |tx| {
             let head = store::hotspot::ledger_head(tx)?;
             let result = match guard.as_mut() {
                 Some(index) if index.config_version == config_version && index.wijk == *wijk => {

@@ -334,7 +334,7 @@ pub async fn seed_care_forms(
 ) -> Result<usize, SetupError> {
     let (key, found, meldpunt) = state
         .store
-        .read(move |tx| {
+        .read(gemeente, move |tx| {
             let key = store::meldpunt_keys::current(tx, gemeente)?;
             let meldpunt = store::care_forms::demo_meldpunt_user(tx, gemeente)
                 .ok()
@@ -349,7 +349,7 @@ pub async fn seed_care_forms(
         let st = state.clone();
         state
             .store
-            .read(move |tx| st.gemeente_rules(tx, gemeente))
+            .read(gemeente, move |tx| st.gemeente_rules(tx, gemeente))
             .await?
     };
     let mut rng = ChaCha8Rng::seed_from_u64(59_905);
@@ -433,7 +433,9 @@ pub async fn seed_care_forms(
         };
         state
             .store
-            .write(move |tx| ingest::commit(tx, &ctx, prepared))
+            .write(ctx.device.gemeente, move |tx| {
+                ingest::commit(tx, &ctx, prepared)
+            })
             .await?;
         let hours = now.duration_since(received_at).as_hours();
         if let Some(h) = handling(&mut rng, i, received_at, hours) {
@@ -449,7 +451,7 @@ pub async fn seed_care_forms(
         };
         state
             .store
-            .write(move |tx| {
+            .write(gemeente, move |tx| {
                 for (id, h) in &handled {
                     inbox::update(tx, gemeente, *id, h, &actor, None, now_ms())?;
                 }

@@ -36,7 +36,7 @@ pub fn router() -> Router<Arc<AppState>> {
 
 async fn show(state: &Arc<AppState>, user: &WebUser, notice: Option<Markup>) -> Response {
     let g = user.gemeente;
-    let status = match state.store.read(move |tx| keys::status(tx, g)).await {
+    let status = match state.store.read(g, move |tx| keys::status(tx, g)).await {
         Ok(s) => s,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -174,7 +174,7 @@ async fn create(
     let g = user.gemeente;
     let r = state
         .store
-        .write(move |tx| {
+        .write(g, move |tx| {
             let by = KeyActor {
                 actor: &actor,
                 address,
@@ -217,7 +217,7 @@ async fn rotate(
     let g = user.gemeente;
     let r = state
         .store
-        .write(move |tx| {
+        .write(g, move |tx| {
             let by = KeyActor {
                 actor: &actor,
                 address,

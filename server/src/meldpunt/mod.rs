@@ -75,7 +75,7 @@ pub async fn unlock(
     let session = user.session.clone();
     let (stored, expires_at) = state
         .store
-        .read(move |tx| {
+        .read(gemeente, move |tx| {
             let expires = store::sessions::expiry(tx, &session)?;
             Ok((keys::load(tx, gemeente)?, expires))
         })
@@ -97,7 +97,7 @@ pub async fn unlock(
     let actor = Actor::user(user);
     state
         .store
-        .write(move |tx| {
+        .write(user.gemeente, move |tx| {
             audit::record(
                 tx,
                 &Event {
@@ -130,7 +130,7 @@ pub async fn lock(
         let gemeente = user.gemeente;
         state
             .store
-            .write(move |tx| {
+            .write(gemeente, move |tx| {
                 audit::record(
                     tx,
                     &Event {
@@ -162,7 +162,7 @@ pub async fn refresh_pseudonyms(
     let gemeente = user.gemeente;
     let pending = state
         .store
-        .read(move |tx| inbox::pending_pseudonyms(tx, gemeente))
+        .read(gemeente, move |tx| inbox::pending_pseudonyms(tx, gemeente))
         .await?;
     if pending.is_empty() {
         return Ok(0);
@@ -173,7 +173,7 @@ pub async fn refresh_pseudonyms(
     let actor = Actor::user(user);
     let stored = state
         .store
-        .write(move |tx| {
+        .write(gemeente, move |tx| {
             let n = inbox::store_pseudonyms(tx, gemeente, &computed)?;
             if n > 0 {
                 audit::record(
@@ -208,7 +208,7 @@ pub async fn list(
     let now = jiff::Timestamp::now();
     Ok(state
         .store
-        .read(move |tx| inbox::list(tx, gemeente, all, now))
+        .read(gemeente, move |tx| inbox::list(tx, gemeente, all, now))
         .await?)
 }
 
@@ -237,7 +237,9 @@ pub async fn open(
     let gemeente = user.gemeente;
     let exists = state
         .store
-        .read(move |tx| Ok(inbox::sealed(tx, gemeente, id)?.is_some()))
+        .read(gemeente, move |tx| {
+            Ok(inbox::sealed(tx, gemeente, id)?.is_some())
+        })
         .await?;
     if !exists {
         return Err(ApiError::NotFound);
@@ -246,7 +248,7 @@ pub async fn open(
     let actor = Actor::user(user);
     let found = state
         .store
-        .write(move |tx| {
+        .write(gemeente, move |tx| {
             let Some((key, sealed)) = inbox::sealed(tx, gemeente, id)? else {
                 return Ok(None);
             };
@@ -300,7 +302,7 @@ pub async fn handle(
     let actor = Actor::user(user);
     let result = state
         .store
-        .write(move |tx| {
+        .write(gemeente, move |tx| {
             let Some(current) = inbox::get(tx, gemeente, id)? else {
                 return Ok(Err(ApiError::NotFound));
             };

@@ -176,7 +176,9 @@ async fn key_state(state: &Arc<AppState>, user: &WebUser) -> Result<(bool, bool)
     let gemeente = user.gemeente;
     let has_key = state
         .store
-        .read(move |tx| Ok(store::meldpunt_keys::current(tx, gemeente)?.is_some()))
+        .read(gemeente, move |tx| {
+            Ok(store::meldpunt_keys::current(tx, gemeente)?.is_some())
+        })
         .await?;
     Ok((has_key, super::ring(state, user).is_some()))
 }
@@ -226,7 +228,9 @@ async fn inbox_page(
     let gemeente = user.gemeente;
     let fingerprint = match state
         .store
-        .read(move |tx| super::keys::root_fingerprint(tx, gemeente))
+        .read(gemeente, move |tx| {
+            super::keys::root_fingerprint(tx, gemeente)
+        })
         .await
     {
         Ok(f) => f,
@@ -245,7 +249,9 @@ async fn inbox_page(
     let gemeente = user.gemeente;
     let stale = match state
         .store
-        .read(move |tx| super::open_forms::stale(tx, gemeente, now))
+        .read(gemeente, move |tx| {
+            super::open_forms::stale(tx, gemeente, now)
+        })
         .await
     {
         Ok(s) => s,
@@ -365,7 +371,9 @@ async fn hold(
     let now = crate::db::now_ms();
     match state
         .store
-        .write(move |tx| super::open_forms::set_held(tx, gemeente, id, held, &actor, now))
+        .write(gemeente, move |tx| {
+            super::open_forms::set_held(tx, gemeente, id, held, &actor, now)
+        })
         .await
     {
         Ok(true) => Redirect::to("/meldpunt?melding=opgeslagen").into_response(),
@@ -542,7 +550,7 @@ async fn form_page(
         let gemeente = user.gemeente;
         let row = match state
             .store
-            .read(move |tx| inbox::get(tx, gemeente, id))
+            .read(gemeente, move |tx| inbox::get(tx, gemeente, id))
             .await
         {
             Ok(Some(r)) => r,

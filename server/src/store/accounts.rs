@@ -42,7 +42,7 @@ pub struct NewUser<'a> {
 /// Stores a new user. `Ok(false)` if a constraint refused the row (the username is
 /// taken); nothing is stored then.
 pub fn insert_user(tx: &Tx, user: &NewUser<'_>) -> Result<bool, DbError> {
-    let done = tx.conn().execute(
+    let done = tx.conn()?.execute(
         "INSERT INTO user (id, gemeente_id, username, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             user.id,
@@ -67,7 +67,7 @@ pub fn insert_user(tx: &Tx, user: &NewUser<'_>) -> Result<bool, DbError> {
 /// The id of the user with this username, if any.
 pub fn user_id_by_name(tx: &Tx, username: &str) -> Result<Option<UserId>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT id FROM user WHERE username = ?1",
             params![username],
@@ -79,7 +79,7 @@ pub fn user_id_by_name(tx: &Tx, username: &str) -> Result<Option<UserId>, DbErro
 /// Whether a user (disabled or not) has this username.
 pub fn username_taken(tx: &Tx, username: &str) -> Result<bool, DbError> {
     let taken: Option<i64> = tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT 1 FROM user WHERE username = ?1",
             params![username],
@@ -105,7 +105,7 @@ pub struct UserRow {
 /// The user with this username, if any.
 pub fn user_by_name(tx: &Tx, username: &str) -> Result<Option<UserRow>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT id, gemeente_id, role, disabled_at IS NOT NULL FROM user WHERE username = ?1",
             params![username],
@@ -141,7 +141,7 @@ pub struct LoginRow {
 /// The login of the user with this username, unless there is none or they are disabled.
 pub fn login_by_name(tx: &Tx, username: &str) -> Result<Option<LoginRow>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached(
             "SELECT id, password_hash, gemeente_id, role, username, totp_enabled FROM user
              WHERE username = ?1 AND disabled_at IS NULL",
@@ -161,7 +161,7 @@ pub fn login_by_name(tx: &Tx, username: &str) -> Result<Option<LoginRow>, DbErro
 
 /// Marks a user disabled at `now` (an earlier mark stays).
 pub fn disable_user(tx: &Tx, user: UserId, now: i64) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE user SET disabled_at = COALESCE(disabled_at, ?1) WHERE id = ?2",
         params![now, user],
     )?;
@@ -170,7 +170,7 @@ pub fn disable_user(tx: &Tx, user: UserId, now: i64) -> Result<(), DbError> {
 
 /// Stores a user's new password hash.
 pub fn set_password_hash(tx: &Tx, user: UserId, phc: &str) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE user SET password_hash = ?1 WHERE id = ?2",
         params![phc, user],
     )?;
@@ -197,7 +197,7 @@ pub struct UserListRow {
 
 /// The users of a gemeente: active first, by role and name.
 pub fn users_of_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<UserListRow>, DbError> {
-    let mut stmt = tx.conn().prepare(
+    let mut stmt = tx.conn()?.prepare(
         "SELECT u.username, u.role, u.disabled_at IS NOT NULL, u.password_hash IS NOT NULL,
                 (SELECT group_concat(code, ', ') FROM
                    (SELECT w.code FROM user_wijk uw JOIN wijk w ON w.id = uw.wijk_id
@@ -238,7 +238,7 @@ pub struct TotpRow {
 /// A user's TOTP columns, if there is such a user.
 pub fn totp(tx: &Tx, user: UserId) -> Result<Option<TotpRow>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT totp_enabled, totp_secret, totp_last_step FROM user WHERE id = ?1",
             params![user],
@@ -255,7 +255,7 @@ pub fn totp(tx: &Tx, user: UserId) -> Result<Option<TotpRow>, DbError> {
 
 /// Stores a pending TOTP secret, only if the user has none and is not enrolled.
 pub fn set_pending_totp_secret(tx: &Tx, user: UserId, secret: &str) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE user SET totp_secret = ?1 WHERE id = ?2 AND totp_enabled = 0 AND totp_secret IS NULL",
         params![secret, user],
     )?;
@@ -264,7 +264,7 @@ pub fn set_pending_totp_secret(tx: &Tx, user: UserId, secret: &str) -> Result<()
 
 /// Switches the stored secret on.
 pub fn enable_totp(tx: &Tx, user: UserId) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE user SET totp_enabled = 1 WHERE id = ?1",
         params![user],
     )?;
@@ -273,7 +273,7 @@ pub fn enable_totp(tx: &Tx, user: UserId) -> Result<(), DbError> {
 
 /// Stores a secret switched on at once, with no step used yet.
 pub fn set_enabled_totp_secret(tx: &Tx, user: UserId, secret: &str) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE user SET totp_secret = ?1, totp_enabled = 1, totp_last_step = NULL WHERE id = ?2",
         params![secret, user],
     )?;
@@ -282,7 +282,7 @@ pub fn set_enabled_totp_secret(tx: &Tx, user: UserId, secret: &str) -> Result<()
 
 /// Removes a user's TOTP secret, switches it off and forgets the last step.
 pub fn clear_totp(tx: &Tx, user: UserId) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE user SET totp_secret = NULL, totp_enabled = 0, totp_last_step = NULL WHERE id = ?1",
         params![user],
     )?;
@@ -292,7 +292,7 @@ pub fn clear_totp(tx: &Tx, user: UserId) -> Result<(), DbError> {
 /// Records `step` as the user's last used TOTP step if it comes after the one stored, in
 /// one conditional statement (of two racing uses of a step, one wins). Whether it did.
 pub fn use_totp_step(tx: &Tx, user: UserId, step: i64) -> Result<bool, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         "UPDATE user SET totp_last_step = ?1
          WHERE id = ?2 AND (totp_last_step IS NULL OR totp_last_step < ?1)",
         params![step, user],
@@ -301,7 +301,7 @@ pub fn use_totp_step(tx: &Tx, user: UserId, step: i64) -> Result<bool, DbError> 
 
 /// Removes every recovery code of a user.
 pub fn delete_recovery_codes(tx: &Tx, user: UserId) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "DELETE FROM recovery_code WHERE user_id = ?1",
         params![user],
     )?;
@@ -310,7 +310,7 @@ pub fn delete_recovery_codes(tx: &Tx, user: UserId) -> Result<(), DbError> {
 
 /// Stores one recovery code's hash.
 pub fn insert_recovery_code(tx: &Tx, user: UserId, code_hash: &[u8]) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "INSERT INTO recovery_code (user_id, code_hash) VALUES (?1, ?2)",
         params![user, code_hash],
     )?;
@@ -325,7 +325,7 @@ pub fn use_recovery_code(
     code_hash: &[u8],
     now: i64,
 ) -> Result<bool, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         "UPDATE recovery_code SET used_at = ?1
          WHERE user_id = ?2 AND code_hash = ?3 AND used_at IS NULL",
         params![now, user, code_hash],
@@ -340,7 +340,7 @@ pub fn insert_reset_code(
     now: i64,
     expires_at: i64,
 ) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "INSERT INTO password_reset (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
         params![code_hash, user, now, expires_at],
     )?;
@@ -356,7 +356,7 @@ pub fn reset_code_user(
     now: i64,
 ) -> Result<Option<(UserId, GemeenteId)>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT r.user_id, u.gemeente_id FROM password_reset r JOIN user u ON u.id = r.user_id
              WHERE r.code_hash = ?1 AND u.username = ?2 AND r.used_at IS NULL AND r.expires_at > ?3
@@ -369,7 +369,7 @@ pub fn reset_code_user(
 
 /// Marks every unused reset code of a user used at `now`.
 pub fn use_reset_codes(tx: &Tx, user: UserId, now: i64) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE password_reset SET used_at = ?1 WHERE user_id = ?2 AND used_at IS NULL",
         params![now, user],
     )?;

@@ -96,7 +96,7 @@ pub struct ListedRow {
 /// The hash of the gemeente's newest row (the chain head), if it has any.
 pub fn head(tx: &Tx, gemeente: GemeenteId) -> Result<Option<Vec<u8>>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached(
             "SELECT hash FROM audit_log WHERE gemeente_id = ?1 ORDER BY seq DESC LIMIT 1",
         )?
@@ -107,7 +107,7 @@ pub fn head(tx: &Tx, gemeente: GemeenteId) -> Result<Option<Vec<u8>>, DbError> {
 /// Appends a row; returns its seq.
 pub fn append(tx: &Tx, row: &NewRow<'_>) -> Result<i64, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached(
             "INSERT INTO audit_log (gemeente_id, at, actor_id, actor_name, actor_role, action,
                form_id, address, detail, prev_hash, hash)
@@ -138,7 +138,7 @@ pub fn each_in_chain(
     gemeente: GemeenteId,
     mut each: impl FnMut(ChainRow),
 ) -> Result<(), DbError> {
-    let mut stmt = tx.conn().prepare_cached(
+    let mut stmt = tx.conn()?.prepare_cached(
         "SELECT seq, at, actor_id, actor_name, actor_role, action, form_id, address, detail,
                 prev_hash, hash
          FROM audit_log WHERE gemeente_id = ?1 ORDER BY seq",
@@ -169,7 +169,7 @@ pub fn page(
     before: i64,
     limit: u32,
 ) -> Result<Vec<ListedRow>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(
+    let mut stmt = tx.conn()?.prepare_cached(
         "SELECT seq, at, actor_name, actor_role, action, form_id, address, detail, hash
          FROM audit_log WHERE gemeente_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
     )?;

@@ -73,7 +73,7 @@ fn form_row(r: &Row<'_>) -> rusqlite::Result<FormRow> {
 
 /// Every form of the gemeente, in no particular order.
 pub fn rows(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<FormRow>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(ROW_SQL)?;
+    let mut stmt = tx.conn()?.prepare_cached(ROW_SQL)?;
     let rows = stmt
         .query_map(params![gemeente], form_row)?
         .collect::<Result<Vec<_>, _>>()?;
@@ -84,7 +84,7 @@ pub fn rows(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<FormRow>, DbError> {
 pub fn row(tx: &Tx, gemeente: GemeenteId, id: CareFormId) -> Result<Option<FormRow>, DbError> {
     let sql = format!("{ROW_SQL} AND f.id = ?2");
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached(&sql)?
         .query_row(params![gemeente, id], form_row)
         .optional()?)
@@ -92,7 +92,7 @@ pub fn row(tx: &Tx, gemeente: GemeenteId, id: CareFormId) -> Result<Option<FormR
 
 /// The forms with the same pseudonym made *after* this one, oldest first.
 pub fn later(tx: &Tx, gemeente: GemeenteId, id: CareFormId) -> Result<Vec<CareFormId>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(
+    let mut stmt = tx.conn()?.prepare_cached(
         "SELECT e.id FROM care_form f JOIN care_form e
            ON e.gemeente_id = f.gemeente_id AND e.pseudonym = f.pseudonym AND e.id <> f.id
          WHERE f.gemeente_id = ?1 AND f.id = ?2 AND length(f.pseudonym) > 0
@@ -110,7 +110,7 @@ pub fn sealed(
     id: CareFormId,
 ) -> Result<Option<(RecipientKeyId, Vec<u8>)>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached(
             "SELECT recipient_key, sealed FROM care_form WHERE gemeente_id = ?1 AND id = ?2",
         )?
@@ -122,7 +122,7 @@ pub fn sealed(
 
 /// Forms of the gemeente without a match pseudonym, in arrival order.
 pub fn without_pseudonym(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<Pending>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(
+    let mut stmt = tx.conn()?.prepare_cached(
         "SELECT id, recipient_key, sealed FROM care_form
          WHERE gemeente_id = ?1 AND pseudonym IS NULL ORDER BY seq",
     )?;
@@ -144,7 +144,7 @@ pub fn set_pseudonym(
     pseudonym: &[u8],
 ) -> Result<usize, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached(
             "UPDATE care_form SET pseudonym = ?1 WHERE gemeente_id = ?2 AND id = ?3 AND pseudonym IS NULL",
         )?
@@ -159,7 +159,7 @@ pub fn set_care(
     known_to: Option<KnownTo>,
     visit_at: Option<Timestamp>,
 ) -> Result<(), DbError> {
-    tx.conn()
+    tx.conn()?
         .prepare_cached(
             "UPDATE care_form SET known_to = ?1, visit_at = ?2 WHERE gemeente_id = ?3 AND id = ?4",
         )?
@@ -177,7 +177,7 @@ pub fn set_care(
 /// cursor.
 pub fn next_feedback_seq(tx: &Tx) -> Result<i64, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached(
             "UPDATE counter SET value = value + 1 WHERE name = 'feedback' RETURNING value",
         )?
@@ -194,7 +194,7 @@ pub fn set_feedback(
     now_ms: i64,
     seq: i64,
 ) -> Result<(), DbError> {
-    tx.conn()
+    tx.conn()?
         .prepare_cached(
             "UPDATE care_form SET status = ?1, message = ?2, updated_at = ?3, feedback_seq = ?4
              WHERE gemeente_id = ?5 AND id = ?6",
@@ -220,7 +220,7 @@ pub fn open_changed_before(
     gemeente: GemeenteId,
     before_ms: i64,
 ) -> Result<Vec<OpenRow>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(&format!(
+    let mut stmt = tx.conn()?.prepare_cached(&format!(
         "SELECT id, updated_at, held FROM care_form
          WHERE gemeente_id = ?1 AND {OPEN} AND updated_at < ?2 ORDER BY updated_at"
     ))?;
@@ -242,7 +242,7 @@ pub fn set_held(
     id: CareFormId,
     held: bool,
 ) -> Result<usize, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         &format!("UPDATE care_form SET held = ?1 WHERE id = ?2 AND gemeente_id = ?3 AND {OPEN}"),
         params![held, id, gemeente],
     )?)
@@ -255,7 +255,7 @@ pub fn open_unheld_changed_before(
     before_ms: i64,
 ) -> Result<Vec<CareFormId>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached(&format!(
             "SELECT id FROM care_form WHERE gemeente_id = ?1 AND {OPEN} AND held = 0
                AND updated_at < ?2"
@@ -266,7 +266,7 @@ pub fn open_unheld_changed_before(
 
 /// Deletes a form.
 pub fn delete(tx: &Tx, id: CareFormId) -> Result<(), DbError> {
-    tx.conn()
+    tx.conn()?
         .execute("DELETE FROM care_form WHERE id = ?1", params![id])?;
     Ok(())
 }
@@ -290,7 +290,7 @@ pub struct DemoContact {
 /// The demo: the gemeente's most recent brought-home contacts (at most 5000), newest first.
 #[cfg(feature = "demo")]
 pub fn demo_brought_home(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<DemoContact>, DbError> {
-    let mut stmt = tx.conn().prepare(
+    let mut stmt = tx.conn()?.prepare(
         "SELECT c.id, c.device_id, c.observed_at, c.n_0_5, c.n_6_9, c.n_10_11, w.code
          FROM contact c LEFT JOIN wijk w ON w.id = c.wijk_id
          WHERE c.gemeente_id = ?1 AND c.brought_home > 0
@@ -315,7 +315,7 @@ pub fn demo_meldpunt_user(
     gemeente: GemeenteId,
 ) -> Result<Option<(avondronde_shared::UserId, String)>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT id, username FROM user WHERE gemeente_id = ?1 AND role = 'meldpunt'
              ORDER BY username LIMIT 1",

@@ -18,7 +18,7 @@ use crate::db::DbError;
 /// The gemeente's config version as stored; `None` if the gemeente does not exist.
 pub fn config_version(tx: &Tx, gemeente: GemeenteId) -> Result<Option<i64>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached("SELECT config_version FROM gemeente WHERE id = ?1")?
         .query_row(params![gemeente], |r| r.get::<_, i64>(0))
         .optional()?)
@@ -26,7 +26,7 @@ pub fn config_version(tx: &Tx, gemeente: GemeenteId) -> Result<Option<i64>, DbEr
 
 /// Adds one to the gemeente's config version.
 pub fn bump_config_version(tx: &Tx, gemeente: GemeenteId) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE gemeente SET config_version = config_version + 1 WHERE id = ?1",
         params![gemeente],
     )?;
@@ -36,7 +36,7 @@ pub fn bump_config_version(tx: &Tx, gemeente: GemeenteId) -> Result<(), DbError>
 /// The gemeente's norms; `None` if the gemeente does not exist.
 pub fn norms(tx: &Tx, gemeente: GemeenteId) -> Result<Option<NormSet>, DbError> {
     let json: Option<String> = tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT norms FROM gemeente WHERE id = ?1",
             params![gemeente],
@@ -52,7 +52,7 @@ pub fn norms(tx: &Tx, gemeente: GemeenteId) -> Result<Option<NormSet>, DbError> 
 /// The gemeente's area rules.
 pub fn area_rules(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<AreaRule>, DbError> {
     let mut stmt = tx
-        .conn()
+        .conn()?
         .prepare_cached("SELECT rule FROM area_rule WHERE gemeente_id = ?1")?;
     let rows = stmt.query_map(params![gemeente], |r| r.get::<_, String>(0))?;
     rows.map(|j| Ok(serde_json::from_str(&j?)?)).collect()
@@ -60,7 +60,7 @@ pub fn area_rules(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<AreaRule>, DbErro
 
 /// The gemeente's wijken with their boundaries, ordered by code.
 pub fn wijken(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<Wijk>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(
+    let mut stmt = tx.conn()?.prepare_cached(
         "SELECT id, code, name, boundary FROM wijk WHERE gemeente_id = ?1 ORDER BY code",
     )?;
     let rows = stmt.query_map(params![gemeente], |r| {
@@ -87,7 +87,7 @@ pub fn wijken(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<Wijk>, DbError> {
 /// The gemeente record, if it exists.
 pub fn gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Option<Gemeente>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT name, code FROM gemeente WHERE id = ?1",
             params![gemeente],
@@ -104,7 +104,7 @@ pub fn gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Option<Gemeente>, DbErr
 
 /// The named places in the gemeente's wijken, ordered by name.
 pub fn places(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<Place>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(
+    let mut stmt = tx.conn()?.prepare_cached(
         "SELECT p.id, p.wijk_id, p.name, p.lat, p.lon FROM place p JOIN wijk w ON w.id = p.wijk_id
          WHERE w.gemeente_id = ?1 ORDER BY p.name",
     )?;
@@ -133,7 +133,7 @@ pub struct PhonePolicyRow {
 /// The gemeente's phone policy row, if it set one.
 pub fn phone_policy(tx: &Tx, gemeente: GemeenteId) -> Result<Option<PhonePolicyRow>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached(
             "SELECT contact_retention_days, lock_after_minutes FROM phone_policy
              WHERE gemeente_id = ?1",
@@ -155,7 +155,7 @@ pub fn set_phone_policy(
     lock_after_minutes: u16,
     now_ms: i64,
 ) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "INSERT INTO phone_policy (gemeente_id, contact_retention_days, lock_after_minutes, updated_at)
          VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (gemeente_id) DO UPDATE SET

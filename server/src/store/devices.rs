@@ -20,7 +20,7 @@ pub fn set_outbox(
     quarantined: u32,
     now_ms: i64,
 ) -> Result<(), DbError> {
-    tx.conn()
+    tx.conn()?
         .prepare_cached(
             "UPDATE device SET outbox_pending = ?1, outbox_quarantined = ?2,
                     outbox_reported_at = ?3 WHERE id = ?4",
@@ -31,7 +31,7 @@ pub fn set_outbox(
 
 /// Stores the refusal code a phone reported at `now_ms`.
 pub fn set_key_refused(tx: &Tx, device: DeviceId, code: &str, now_ms: i64) -> Result<(), DbError> {
-    tx.conn()
+    tx.conn()?
         .prepare_cached(
             "UPDATE device SET key_refused_code = ?1, key_refused_at = ?2 WHERE id = ?3",
         )?
@@ -41,7 +41,7 @@ pub fn set_key_refused(tx: &Tx, device: DeviceId, code: &str, now_ms: i64) -> Re
 
 /// The last refusal code a device reported, if any.
 pub fn key_refused(tx: &Tx, device: DeviceId) -> Result<Option<String>, DbError> {
-    Ok(tx.conn().query_row(
+    Ok(tx.conn()?.query_row(
         "SELECT key_refused_code FROM device WHERE id = ?1",
         params![device],
         |r| r.get(0),
@@ -65,7 +65,7 @@ pub struct TokenRow {
 
 /// The device whose token has this hash, if any. One cached point query.
 pub fn by_token_hash(tx: &Tx, token_hash: &[u8]) -> Result<Option<TokenRow>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(
+    let mut stmt = tx.conn()?.prepare_cached(
         "SELECT d.id, d.user_id, u.gemeente_id, u.role,
                 d.revoked_at IS NOT NULL OR u.disabled_at IS NOT NULL
          FROM device d JOIN user u ON u.id = d.user_id
@@ -92,7 +92,7 @@ pub fn insert_enrolment_code(
     now: i64,
     expires_at: i64,
 ) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "INSERT INTO enrolment_code (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
         params![code_hash, user, now, expires_at],
     )?;
@@ -113,7 +113,7 @@ pub struct EnrolmentCodeRow {
 /// The enrolment code with this hash, if any.
 pub fn enrolment_code(tx: &Tx, code_hash: &[u8]) -> Result<Option<EnrolmentCodeRow>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT user_id, expires_at, used_at FROM enrolment_code WHERE code_hash = ?1",
             params![code_hash],
@@ -135,7 +135,7 @@ pub fn use_enrolment_code(
     now: i64,
     device: DeviceId,
 ) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE enrolment_code SET used_at = ?1, device_id = ?2 WHERE code_hash = ?3",
         params![now, device, code_hash],
     )?;
@@ -151,7 +151,7 @@ pub fn insert(
     label: &str,
     now: i64,
 ) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "INSERT INTO device (id, user_id, token_hash, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, user, token_hash, label, now],
     )?;
@@ -160,7 +160,7 @@ pub fn insert(
 
 /// Marks a device revoked at `now`, unless it already was. Whether it was not.
 pub fn revoke(tx: &Tx, device: DeviceId, now: i64) -> Result<bool, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         "UPDATE device SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
         params![now, device],
     )? > 0)
@@ -168,7 +168,7 @@ pub fn revoke(tx: &Tx, device: DeviceId, now: i64) -> Result<bool, DbError> {
 
 /// Marks every device of a user revoked at `now`; returns how many were not yet.
 pub fn revoke_all_of_user(tx: &Tx, user: UserId, now: i64) -> Result<usize, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         "UPDATE device SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
         params![now, user],
     )?)
@@ -177,7 +177,7 @@ pub fn revoke_all_of_user(tx: &Tx, user: UserId, now: i64) -> Result<usize, DbEr
 /// The gemeente of an active (not revoked) device's user, if there is such a device.
 pub fn active_device_gemeente(tx: &Tx, device: DeviceId) -> Result<Option<GemeenteId>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id
              WHERE d.id = ?1 AND d.revoked_at IS NULL",
@@ -209,7 +209,7 @@ pub struct DeviceListRow {
 /// The phones of a gemeente's users: active first, then by username and age. A row whose
 /// id is not a device id this server makes is left out.
 pub fn of_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<DeviceListRow>, DbError> {
-    let mut stmt = tx.conn().prepare(
+    let mut stmt = tx.conn()?.prepare(
         "SELECT d.id, u.username, d.label, d.last_seen_at, d.clock_offset_ms, d.revoked_at IS NOT NULL,
                 d.outbox_pending
          FROM device d JOIN user u ON u.id = d.user_id WHERE u.gemeente_id = ?1

@@ -50,7 +50,7 @@ fn raw_contact(r: &Row<'_>) -> rusqlite::Result<RawContact> {
 /// The ledger's newest sequence number (0 for an empty ledger).
 pub fn ledger_head(tx: &Tx) -> Result<i64, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row("SELECT COALESCE(MAX(seq), 0) FROM item", [], |r| r.get(0))?)
 }
 
@@ -60,7 +60,7 @@ pub fn each_contact_of_wijk(
     wijk: WijkId,
     mut f: impl FnMut(RawContact),
 ) -> Result<(), DbError> {
-    let mut stmt = tx.conn().prepare(&format!(
+    let mut stmt = tx.conn()?.prepare(&format!(
         "SELECT {COLUMNS} FROM contact c WHERE c.wijk_id = ?1"
     ))?;
     let mut q = stmt.query(params![wijk])?;
@@ -73,7 +73,7 @@ pub fn each_contact_of_wijk(
 /// A wijk's archive groups, as contacts with a weight, at the start of their hour and with
 /// negative `seq`s (which never meet the ledger's).
 pub fn archived_of_wijk(tx: &Tx, wijk: WijkId) -> Result<Vec<RawContact>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(
+    let mut stmt = tx.conn()?.prepare_cached(
         "SELECT -rowid, hour_at, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, brought_home,
            behaviours, past_norm, cell_r9, cell_r10, key_sum, contacts
          FROM contact_archive WHERE wijk_id = ?1",
@@ -97,7 +97,7 @@ pub fn each_new_contact(
     head: i64,
     mut f: impl FnMut(RawContact),
 ) -> Result<(), DbError> {
-    let mut stmt = tx.conn().prepare_cached(&format!(
+    let mut stmt = tx.conn()?.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM item i JOIN contact c ON c.id = i.item_id
          WHERE i.seq > ?1 AND i.seq <= ?2 AND i.kind = 'contact' AND c.wijk_id = ?3
          ORDER BY i.seq"
@@ -118,7 +118,7 @@ pub fn each_corrected_contact(
     head: i64,
     mut f: impl FnMut(RawContact, bool),
 ) -> Result<(), DbError> {
-    let mut stmt = tx.conn().prepare_cached(&format!(
+    let mut stmt = tx.conn()?.prepare_cached(&format!(
         "SELECT {COLUMNS}, COALESCE(c.wijk_id = ?3, 0) FROM item i
            JOIN correction k ON k.id = i.item_id JOIN contact c ON c.id = k.contact_id
          WHERE i.seq > ?1 AND i.seq <= ?2 AND i.kind = 'correction'
@@ -134,7 +134,7 @@ pub fn each_corrected_contact(
 /// The wijken assigned to a user.
 pub fn assigned_wijken(tx: &Tx, user: UserId) -> Result<HashSet<WijkId>, DbError> {
     let mut stmt = tx
-        .conn()
+        .conn()?
         .prepare_cached("SELECT wijk_id FROM user_wijk WHERE user_id = ?1")?;
     let ids = stmt.query_map(params![user], |r| r.get::<_, WijkId>(0))?;
     Ok(ids.collect::<Result<_, _>>()?)
@@ -146,7 +146,7 @@ pub fn user_by_name(
     username: &str,
 ) -> Result<Option<(UserId, GemeenteId, String)>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT id, gemeente_id, role FROM user WHERE username = ?1",
             params![username],
@@ -162,7 +162,7 @@ pub fn wijk_in_gemeente_by_code(
     gemeente: GemeenteId,
 ) -> Result<Option<WijkId>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT id FROM wijk WHERE code = ?1 AND gemeente_id = ?2",
             params![code, gemeente],
@@ -178,7 +178,7 @@ pub fn replace_assignment(
     wijken: &[WijkId],
     now_ms: i64,
 ) -> Result<(), DbError> {
-    let conn = tx.conn();
+    let conn = tx.conn()?;
     conn.execute("DELETE FROM user_wijk WHERE user_id = ?1", params![user])?;
     for w in wijken {
         conn.execute(
@@ -191,7 +191,7 @@ pub fn replace_assignment(
 
 /// Assigns a user every wijk of their gemeente. Returns how many were added.
 pub fn assign_all(tx: &Tx, user: UserId, now_ms: i64) -> Result<usize, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         "INSERT OR IGNORE INTO user_wijk (user_id, wijk_id, assigned_at)
          SELECT u.id, w.id, ?2 FROM user u JOIN wijk w ON w.gemeente_id = u.gemeente_id
          WHERE u.id = ?1",
@@ -201,7 +201,7 @@ pub fn assign_all(tx: &Tx, user: UserId, now_ms: i64) -> Result<usize, DbError> 
 
 /// The CBS codes of every wijk of a user's gemeente, in order.
 pub fn wijk_codes_of_user(tx: &Tx, username: &str) -> Result<Vec<String>, DbError> {
-    let mut stmt = tx.conn().prepare(
+    let mut stmt = tx.conn()?.prepare(
         "SELECT w.code FROM wijk w JOIN user u ON u.gemeente_id = w.gemeente_id
          WHERE u.username = ?1 ORDER BY w.code",
     )?;
@@ -212,7 +212,7 @@ pub fn wijk_codes_of_user(tx: &Tx, username: &str) -> Result<Vec<String>, DbErro
 /// The gemeente's stored disclosure parameters, if it set any.
 pub fn disclosure_params(tx: &Tx, gemeente: GemeenteId) -> Result<Option<PtableParams>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached(
             "SELECT max_noise, variance, threshold FROM disclosure_setting WHERE gemeente_id = ?1",
         )?
@@ -233,7 +233,7 @@ pub fn set_disclosure_params(
     p: &PtableParams,
     now_ms: i64,
 ) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "INSERT INTO disclosure_setting (gemeente_id, max_noise, variance, threshold, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (gemeente_id) DO UPDATE SET max_noise = excluded.max_noise,

@@ -20,7 +20,7 @@ use crate::meldpunt::keys::StoredKey;
 /// A gemeente's keys, oldest first. A link whose stored fields are incomplete or out of
 /// range reads as `None` (a key made before key chains existed).
 pub fn load(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<StoredKey>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(
+    let mut stmt = tx.conn()?.prepare_cached(
         "SELECT id, recipient, identity, created_at, retired_at, signing_seed,
                 seq, signing_key, valid_from, valid_until, signature
          FROM meldpunt_key
@@ -72,7 +72,7 @@ pub fn load(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<StoredKey>, DbError> {
 /// The gemeente's current (unretired, newest) key: what devices seal to.
 pub fn current(tx: &Tx, gemeente: GemeenteId) -> Result<Option<MeldpuntKey>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT id, recipient FROM meldpunt_key WHERE gemeente_id = ?1 AND retired_at IS NULL
              ORDER BY created_at DESC LIMIT 1",
@@ -106,7 +106,7 @@ pub struct NewKey<'a> {
 
 /// Stores a new key of the gemeente.
 pub fn insert(tx: &Tx, gemeente: GemeenteId, key: &NewKey<'_>) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "INSERT INTO meldpunt_key (id, gemeente_id, recipient, identity, created_at,
                                    signing_seed, seq, signing_key, valid_from, valid_until,
                                    signature)
@@ -135,7 +135,7 @@ pub fn set_identity(
     id: &RecipientKeyId,
     wrapped: &[u8],
 ) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE meldpunt_key SET identity = ?1 WHERE id = ?2 AND gemeente_id = ?3",
         params![wrapped, id.0, gemeente],
     )?;
@@ -149,7 +149,7 @@ pub fn set_signing_seed(
     id: &RecipientKeyId,
     wrapped: &[u8],
 ) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE meldpunt_key SET signing_seed = ?1 WHERE id = ?2 AND gemeente_id = ?3",
         params![wrapped, id.0, gemeente],
     )?;
@@ -158,7 +158,7 @@ pub fn set_signing_seed(
 
 /// Retires the gemeente's current key(s) at `now_ms`.
 pub fn retire_current(tx: &Tx, gemeente: GemeenteId, now_ms: i64) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE meldpunt_key SET retired_at = ?1 WHERE gemeente_id = ?2 AND retired_at IS NULL",
         params![now_ms, gemeente],
     )?;

@@ -31,14 +31,25 @@
 //! - [`config`]: what a phone's configuration is built from (gemeente, wijken, places,
 //!   norms, area rules, the current meldpunt key), the config version, the phone policy.
 //! - [`postgres`]: the PostgreSQL backend (pool, per-gemeente transactions under row-level
-//!   security, its migrations and partition maintenance); not yet wired to the server.
+//!   security, its migrations and partition maintenance).
+//!
+//! **Two backends.** A [`Store`] is either the embedded SQLite or a PostgreSQL pool, chosen
+//! at start-up; a [`Tx`] is a transaction of either, and each store function speaks both
+//! dialects (`match tx.backend()`), so the SQL of one concept stays in one file. Every
+//! transaction names its [`Scope`]: the gemeente whose rows it may touch. PostgreSQL
+//! enforces that with row-level security (the gemeente is set for the transaction only);
+//! SQLite's queries carry the gemeente in their `WHERE`, as before.
 
+use std::cell::{RefCell, RefMut};
 use std::path::Path;
 use std::sync::Arc;
 
+use avondronde_shared::ids::GemeenteId;
 use rusqlite::Connection;
 
 use crate::db::{Db, DbError};
+use postgres::PgStore;
+pub use postgres::RouteKind;
 
 pub mod accounts;
 pub mod audit;
@@ -58,11 +69,7 @@ pub mod sync;
 /// and inside the database writer's transaction (the server): if `f` fails, nothing it
 /// wrote is kept and its error is returned.
 pub fn atomically<T, E: From<DbError>>(tx: &Tx, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-    let batch = |sql: &str| {
-        tx.conn()
-            .execute_batch(sql)
-            .map_err(|e| E::from(DbError::from(e)))
-    };
+    let batch = |sql: &str| tx.batch(sql).map_err(E::from);
     batch("SAVEPOINT atomically")?;
     match f() {
         Ok(v) => {
@@ -76,34 +83,136 @@ pub fn atomically<T, E: From<DbError>>(tx: &Tx, f: impl FnOnce() -> Result<T, E>
     }
 }
 
+/// Whose rows a transaction may touch.
+///
+/// On PostgreSQL this is enforced by the database: the transaction's gemeente is set (for
+/// that transaction only) before any store function runs, and row-level security hides
+/// every row of every other gemeente. On SQLite the store's queries name the gemeente
+/// themselves; the scope is not needed there.
+#[derive(Clone, Debug)]
+pub enum Scope {
+    /// One gemeente's rows.
+    Gemeente(GemeenteId),
+    /// The rows of the gemeente a secret belongs to (a device token's or session's hash, an
+    /// enrolment or reset code's hash, a username's bytes), found inside the transaction.
+    /// When the key is unknown, no gemeente is set and every tenant table is empty.
+    Route(RouteKind, Vec<u8>),
+    /// No gemeente: only the cross-tenant questions (which gemeenten exist) are answered.
+    /// For start-up and sweeps, which then open a transaction per gemeente.
+    System,
+}
+
+impl From<GemeenteId> for Scope {
+    fn from(g: GemeenteId) -> Scope {
+        Scope::Gemeente(g)
+    }
+}
+
+impl From<&GemeenteId> for Scope {
+    fn from(g: &GemeenteId) -> Scope {
+        Scope::Gemeente(*g)
+    }
+}
+
 /// An open transaction (from [`Store::write`]) or a consistent read (from
-/// [`Store::read`]). Only the store modules can reach the connection inside.
+/// [`Store::read`]), on either backend. Only the store modules can reach the connection
+/// inside.
 pub struct Tx<'a> {
-    conn: &'a Connection,
+    inner: Inner<'a>,
+}
+
+enum Inner<'a> {
+    Sqlite(&'a Connection),
+    Postgres(RefCell<::postgres::Transaction<'a>>),
+}
+
+/// The connection behind a [`Tx`], for the store modules: `match tx.backend()` and speak
+/// that backend's dialect.
+pub(in crate::store) enum Backend<'t, 'a> {
+    /// The embedded SQLite.
+    Sqlite(&'a Connection),
+    /// A PostgreSQL transaction, with the scope's gemeente set.
+    Postgres(RefMut<'t, ::postgres::Transaction<'a>>),
 }
 
 impl<'a> Tx<'a> {
     fn sqlite(conn: &'a Connection) -> Tx<'a> {
-        Tx { conn }
+        Tx {
+            inner: Inner::Sqlite(conn),
+        }
     }
 
-    /// The SQLite connection, for the store modules only.
-    pub(in crate::store) fn conn(&self) -> &'a Connection {
-        self.conn
+    pub(in crate::store) fn postgres(tx: ::postgres::Transaction<'a>) -> Tx<'a> {
+        Tx {
+            inner: Inner::Postgres(RefCell::new(tx)),
+        }
     }
 
-    /// A `Tx` over a connection the caller opened itself: for tests and benchmarks that
-    /// arrange rows through the server's own functions on a connection they also inspect.
-    /// The caller owns the transaction (if any).
+    /// The PostgreSQL transaction back, to commit it.
+    pub(in crate::store) fn into_postgres(self) -> Option<::postgres::Transaction<'a>> {
+        match self.inner {
+            Inner::Postgres(t) => Some(t.into_inner()),
+            Inner::Sqlite(_) => None,
+        }
+    }
+
+    /// The connection of this transaction's backend, for the store modules only.
+    pub(in crate::store) fn backend(&self) -> Backend<'_, 'a> {
+        match &self.inner {
+            Inner::Sqlite(c) => Backend::Sqlite(c),
+            Inner::Postgres(t) => Backend::Postgres(t.borrow_mut()),
+        }
+    }
+
+    /// The SQLite connection, for the store functions not yet written for PostgreSQL: on
+    /// PostgreSQL they fail with an error that names them, and never panic.
+    pub(in crate::store) fn conn(&self) -> Result<&'a Connection, DbError> {
+        match &self.inner {
+            Inner::Sqlite(c) => Ok(c),
+            Inner::Postgres(_) => Err(DbError::Domain(
+                "this operation is not yet available on PostgreSQL".into(),
+            )),
+        }
+    }
+
+    /// Runs statements without results (savepoints), on either backend.
+    pub(in crate::store) fn batch(&self, sql: &str) -> Result<(), DbError> {
+        match self.backend() {
+            Backend::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Backend::Postgres(mut t) => Ok(t.batch_execute(sql)?),
+        }
+    }
+
+    /// Whether this is a PostgreSQL transaction (for the few callers whose work differs,
+    /// such as retention dropping whole months).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.inner, Inner::Postgres(_))
+    }
+
+    /// A `Tx` over a SQLite connection the caller opened itself: for tests and benchmarks
+    /// that arrange rows through the server's own functions on a connection they also
+    /// inspect. The caller owns the transaction (if any).
     pub fn over(conn: &'a Connection) -> Tx<'a> {
-        Tx { conn }
+        Tx::sqlite(conn)
     }
 }
 
-/// The server's handle to its storage. Cheap to clone.
+/// The server's handle to its storage: the embedded SQLite or a PostgreSQL pool. Cheap to
+/// clone.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Db>,
+    backend: StoreBackend,
+}
+
+#[derive(Clone)]
+enum StoreBackend {
+    Sqlite(Arc<Db>),
+    Postgres(PgStore),
+}
+
+/// A blocking-pool task that did not finish (the runtime is shutting down).
+fn joined<T>(r: Result<Result<T, DbError>, tokio::task::JoinError>) -> Result<T, DbError> {
+    r.map_err(|_| DbError::WriterGone)?
 }
 
 impl Store {
@@ -112,104 +221,193 @@ impl Store {
         Ok(Store::over(Arc::new(Db::open(path)?)))
     }
 
-    /// A store over an already open database.
+    /// A store over an already open SQLite database.
     pub fn over(db: Arc<Db>) -> Store {
-        Store { db }
+        Store {
+            backend: StoreBackend::Sqlite(db),
+        }
     }
 
-    /// Runs `f` in a write transaction and returns its result once committed. If `f`
-    /// fails, nothing it wrote is kept.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
+    /// Connects to a PostgreSQL database already set up with `admin` (roles and
+    /// migrations), as the application role in `url`.
+    pub fn connect(url: &str) -> Result<Store, DbError> {
+        Ok(Store {
+            backend: StoreBackend::Postgres(PgStore::connect(url)?),
+        })
+    }
+
+    /// Whether this store is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, StoreBackend::Postgres(_))
+    }
+
+    /// Runs `f` in a write transaction of `scope` and returns its result once committed.
+    /// If `f` fails, nothing it wrote is kept.
+    pub async fn write<T, F>(&self, scope: impl Into<Scope>, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&Tx) -> Result<T, DbError> + Send + 'static,
     {
-        self.db.write(move |c| f(&Tx::sqlite(c))).await
+        match &self.backend {
+            StoreBackend::Sqlite(db) => db.write(move |c| f(&Tx::sqlite(c))).await,
+            StoreBackend::Postgres(pg) => {
+                let (pg, scope) = (pg.clone(), scope.into());
+                joined(tokio::task::spawn_blocking(move || pg.run(&scope, false, f)).await)
+            }
+        }
     }
 
     /// Queues `f` for writing at once and returns a future of its result, which resolves
-    /// once committed. Jobs run in the order they were queued (see [`Db::submit`]).
-    pub fn submit<T, F>(
+    /// once committed. On SQLite jobs run in the order they were queued (see
+    /// [`Db::submit`]); on PostgreSQL each is a transaction of its own, started at once.
+    pub fn submit<T, F, S>(
         &self,
+        scope: S,
         f: F,
-    ) -> Result<impl Future<Output = Result<T, DbError>> + use<T, F>, DbError>
+    ) -> Result<impl Future<Output = Result<T, DbError>> + use<T, F, S>, DbError>
     where
+        S: Into<Scope>,
         T: Send + 'static,
         F: FnOnce(&Tx) -> Result<T, DbError> + Send + 'static,
     {
-        self.db.submit(move |c| f(&Tx::sqlite(c)))
+        let job: Submitted<T> = match &self.backend {
+            StoreBackend::Sqlite(db) => {
+                Submitted::Sqlite(Box::pin(db.submit(move |c| f(&Tx::sqlite(c)))?))
+            }
+            StoreBackend::Postgres(pg) => {
+                let (pg, scope) = (pg.clone(), scope.into());
+                Submitted::Postgres(tokio::task::spawn_blocking(move || {
+                    pg.run(&scope, false, f)
+                }))
+            }
+        };
+        Ok(async move {
+            match job {
+                Submitted::Sqlite(f) => f.await,
+                Submitted::Postgres(h) => joined(h.await),
+            }
+        })
     }
 
-    /// Runs `f` as a read on the blocking pool.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
+    /// Runs `f` as a read of `scope` on the blocking pool.
+    pub async fn read<T, F>(&self, scope: impl Into<Scope>, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&Tx) -> Result<T, DbError> + Send + 'static,
     {
-        self.db.read(move |c| f(&Tx::sqlite(c))).await
+        match &self.backend {
+            StoreBackend::Sqlite(db) => db.read(move |c| f(&Tx::sqlite(c))).await,
+            StoreBackend::Postgres(pg) => {
+                let (pg, scope) = (pg.clone(), scope.into());
+                joined(tokio::task::spawn_blocking(move || pg.run(&scope, true, f)).await)
+            }
+        }
     }
 
-    /// A read of a few microseconds, run on the caller's task when a reader is free
-    /// (see [`Db::read_point`]).
-    pub async fn read_point<T, F>(&self, f: F) -> Result<T, DbError>
+    /// A read of a few microseconds, run on the caller's task when a SQLite reader is free
+    /// (see [`Db::read_point`]); on PostgreSQL, a read on the blocking pool.
+    pub async fn read_point<T, F>(&self, scope: impl Into<Scope>, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&Tx) -> Result<T, DbError> + Send + 'static,
     {
-        self.db.read_point(move |c| f(&Tx::sqlite(c))).await
+        match &self.backend {
+            StoreBackend::Sqlite(db) => db.read_point(move |c| f(&Tx::sqlite(c))).await,
+            StoreBackend::Postgres(_) => self.read(scope, f).await,
+        }
     }
 
     /// Runs `f` as one consistent read (a read transaction) on this thread, for code
     /// already on a blocking thread that reads several statements which must agree.
     pub fn snapshot_blocking<T>(
         &self,
+        scope: impl Into<Scope>,
         f: impl FnOnce(&Tx) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        self.db.read_blocking(|c| {
-            let t = c.unchecked_transaction()?;
-            let value = f(&Tx::sqlite(&t))?;
-            t.commit()?;
-            Ok(value)
-        })
-    }
-
-    /// Whether the database answers a trivial query (the health check).
-    pub async fn ping(&self) -> Result<(), DbError> {
-        self.read(|tx| {
-            tx.conn()
-                .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
-            Ok(())
-        })
-        .await
+        match &self.backend {
+            StoreBackend::Sqlite(db) => db.read_blocking(|c| {
+                let t = c.unchecked_transaction()?;
+                let value = f(&Tx::sqlite(&t))?;
+                t.commit()?;
+                Ok(value)
+            }),
+            StoreBackend::Postgres(pg) => pg.run(&scope.into(), true, f),
+        }
     }
 
     /// Runs `f` as a read on this thread (for code already on a blocking thread).
     pub fn read_blocking<T>(
         &self,
+        scope: impl Into<Scope>,
         f: impl FnOnce(&Tx) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        self.db.read_blocking(|c| f(&Tx::sqlite(c)))
+        match &self.backend {
+            StoreBackend::Sqlite(db) => db.read_blocking(|c| f(&Tx::sqlite(c))),
+            StoreBackend::Postgres(pg) => pg.run(&scope.into(), true, f),
+        }
     }
+
+    /// Every gemeente in the database, for start-up and sweeps that then work gemeente by
+    /// gemeente.
+    pub async fn gemeenten(&self) -> Result<Vec<GemeenteId>, DbError> {
+        self.read(Scope::System, setup::gemeenten).await
+    }
+
+    /// Whether the database answers a trivial query (the health check).
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.read(Scope::System, |tx| tx.batch("SELECT 1")).await
+    }
+}
+
+enum Submitted<T> {
+    Sqlite(std::pin::Pin<Box<dyn Future<Output = Result<T, DbError>> + Send>>),
+    Postgres(tokio::task::JoinHandle<Result<T, DbError>>),
 }
 
 /// One direct connection, for the admin CLI and for tests: no writer thread, no pool.
 /// Each [`Direct::transaction`] commits on its own.
+///
+/// On PostgreSQL it connects as a role that bypasses row-level security (the cluster's
+/// admin): the admin CLI works for the provider across gemeenten, and the store's queries
+/// name their gemeente themselves. The server never connects that way.
 pub struct Direct {
-    conn: Connection,
+    backend: DirectBackend,
+}
+
+enum DirectBackend {
+    Sqlite(Connection),
+    Postgres(PgStore),
 }
 
 impl Direct {
-    /// Opens (creating and migrating if needed) the database at `path`.
+    /// Opens (creating and migrating if needed) the SQLite database at `path`.
     pub fn open(path: &Path) -> Result<Direct, DbError> {
         Ok(Direct {
-            conn: crate::db::open_connection(path)?,
+            backend: DirectBackend::Sqlite(crate::db::open_connection(path)?),
         })
     }
 
-    /// A migrated database in memory, for tests.
+    /// A migrated SQLite database in memory, for tests.
     pub fn in_memory() -> Result<Direct, DbError> {
         Ok(Direct {
-            conn: crate::db::open_connection(Path::new(":memory:"))?,
+            backend: DirectBackend::Sqlite(crate::db::open_connection(Path::new(":memory:"))?),
+        })
+    }
+
+    /// One connection to a PostgreSQL database already set up (roles and migrations), as
+    /// the role in `url`, which must bypass row-level security.
+    pub fn connect(url: &str) -> Result<Direct, DbError> {
+        let pg = PgStore::connect_with(url, 1)?;
+        if !pg.bypasses_rls()? {
+            return Err(DbError::Domain(
+                "the admin commands need a PostgreSQL role that bypasses row-level security \
+                 (the cluster's admin, e.g. postgres://postgres@…); the server's own role \
+                 sees one gemeente at a time"
+                    .into(),
+            ));
+        }
+        Ok(Direct {
+            backend: DirectBackend::Postgres(pg),
         })
     }
 
@@ -218,14 +416,22 @@ impl Direct {
         &mut self,
         f: impl FnOnce(&Tx) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let tx = self.conn.transaction()?;
-        let value = f(&Tx::sqlite(&tx))?;
-        tx.commit()?;
-        Ok(value)
+        match &mut self.backend {
+            DirectBackend::Sqlite(conn) => {
+                let tx = conn.transaction()?;
+                let value = f(&Tx::sqlite(&tx))?;
+                tx.commit()?;
+                Ok(value)
+            }
+            DirectBackend::Postgres(pg) => pg.run(&Scope::System, false, f),
+        }
     }
 
     /// Runs `f` as a read.
     pub fn read<T>(&self, f: impl FnOnce(&Tx) -> Result<T, DbError>) -> Result<T, DbError> {
-        f(&Tx::sqlite(&self.conn))
+        match &self.backend {
+            DirectBackend::Sqlite(conn) => f(&Tx::sqlite(conn)),
+            DirectBackend::Postgres(pg) => pg.run(&Scope::System, true, f),
+        }
     }
 }

@@ -26,7 +26,7 @@ pub struct PeriodsRow {
 /// The gemeente's stored periods, if any were set.
 pub fn periods(tx: &Tx, gemeente: GemeenteId) -> Result<Option<PeriodsRow>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached(
             "SELECT care_form_months, contact_months, open_form_warn_months, open_form_months
              FROM retention_setting WHERE gemeente_id = ?1",
@@ -44,7 +44,7 @@ pub fn periods(tx: &Tx, gemeente: GemeenteId) -> Result<Option<PeriodsRow>, DbEr
 
 /// Stores (inserts or replaces) the gemeente's periods, changed at `now_ms`.
 pub fn set_periods(tx: &Tx, gemeente: GemeenteId, p: &Periods, now_ms: i64) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "INSERT INTO retention_setting (gemeente_id, care_form_months, contact_months, updated_at,
            open_form_warn_months, open_form_months)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -71,7 +71,7 @@ pub fn delete_closed_care_forms(
     gemeente: GemeenteId,
     before_ms: i64,
 ) -> Result<usize, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         "DELETE FROM care_form WHERE gemeente_id = ?1
            AND status IN ('closed', 'not_taken_up') AND updated_at < ?2",
         params![gemeente, before_ms],
@@ -82,7 +82,7 @@ pub fn delete_closed_care_forms(
 /// on the facts the hotspot map filters on, with their count and key sum (mod 2³²). Returns
 /// how many archive rows were written.
 pub fn archive_contacts(tx: &Tx, gemeente: GemeenteId, before_s: i64) -> Result<usize, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         "INSERT INTO contact_archive (gemeente_id, wijk_id, hour_at, cell_r9, cell_r10,
            n_0_5, n_6_9, n_10_11, n_12_13, n_14p, brought_home, behaviours, past_norm,
            contacts, key_sum)
@@ -101,7 +101,7 @@ pub fn delete_corrections_before(
     gemeente: GemeenteId,
     before_s: i64,
 ) -> Result<usize, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         "DELETE FROM correction WHERE contact_id IN
            (SELECT id FROM contact WHERE gemeente_id = ?1 AND observed_at < ?2)",
         params![gemeente, before_s],
@@ -114,7 +114,7 @@ pub fn delete_contacts_before(
     gemeente: GemeenteId,
     before_s: i64,
 ) -> Result<usize, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         "DELETE FROM contact WHERE gemeente_id = ?1 AND observed_at < ?2",
         params![gemeente, before_s],
     )?)
@@ -126,7 +126,7 @@ pub fn delete_empty_rounds_before(
     gemeente: GemeenteId,
     before_s: i64,
 ) -> Result<usize, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         "DELETE FROM round WHERE started_at < ?2
            AND user_id IN (SELECT id FROM user WHERE gemeente_id = ?1)
            AND NOT EXISTS (SELECT 1 FROM contact c WHERE c.round_id = round.id)",

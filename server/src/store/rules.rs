@@ -13,7 +13,7 @@ use crate::db::DbError;
 
 /// Replaces a gemeente's norms. Returns how many gemeenten changed (0 or 1).
 pub fn set_norms(tx: &Tx, gemeente: GemeenteId, norms: &NormSet) -> Result<usize, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         "UPDATE gemeente SET norms = ?1 WHERE id = ?2",
         params![serde_json::to_string(norms)?, gemeente],
     )?)
@@ -21,7 +21,7 @@ pub fn set_norms(tx: &Tx, gemeente: GemeenteId, norms: &NormSet) -> Result<usize
 
 /// Removes every area rule of a gemeente. Returns how many went.
 pub fn delete_area_rules_of(tx: &Tx, gemeente: GemeenteId) -> Result<usize, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         "DELETE FROM area_rule WHERE gemeente_id = ?1",
         params![gemeente],
     )?)
@@ -29,7 +29,7 @@ pub fn delete_area_rules_of(tx: &Tx, gemeente: GemeenteId) -> Result<usize, DbEr
 
 /// Stores one area rule (in its own gemeente).
 pub fn insert_area_rule(tx: &Tx, rule: &AreaRule) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "INSERT INTO area_rule (id, gemeente_id, rule) VALUES (?1, ?2, ?3)",
         params![rule.id, rule.gemeente, serde_json::to_string(rule)?],
     )?;
@@ -39,7 +39,7 @@ pub fn insert_area_rule(tx: &Tx, rule: &AreaRule) -> Result<(), DbError> {
 /// A gemeente's area rules, in no particular order.
 pub fn area_rules_of(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<AreaRule>, DbError> {
     let mut stmt = tx
-        .conn()
+        .conn()?
         .prepare("SELECT rule FROM area_rule WHERE gemeente_id = ?1")?;
     let rows = stmt.query_map(params![gemeente], |r| r.get::<_, String>(0))?;
     rows.map(|j| Ok(serde_json::from_str(&j?)?)).collect()
@@ -48,7 +48,7 @@ pub fn area_rules_of(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<AreaRule>, DbE
 /// Removes one area rule of a gemeente. Returns how many went (0 if it is not there or
 /// belongs to another gemeente).
 pub fn delete_area_rule(tx: &Tx, id: AreaRuleId, gemeente: GemeenteId) -> Result<usize, DbError> {
-    Ok(tx.conn().execute(
+    Ok(tx.conn()?.execute(
         "DELETE FROM area_rule WHERE id = ?1 AND gemeente_id = ?2",
         params![id, gemeente],
     )?)

@@ -31,7 +31,7 @@ pub struct SessionRow {
 /// The session with this hash, if it has not expired at `now` and its user is not
 /// disabled. One cached point query.
 pub fn live_session(tx: &Tx, token_hash: &[u8], now: i64) -> Result<Option<SessionRow>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(
+    let mut stmt = tx.conn()?.prepare_cached(
         "SELECT u.id, u.username, u.gemeente_id, u.role, s.mfa_pending, s.last_seen_at
          FROM web_session s JOIN user u ON u.id = s.user_id
          WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
@@ -52,7 +52,7 @@ pub fn live_session(tx: &Tx, token_hash: &[u8], now: i64) -> Result<Option<Sessi
 
 /// Records a request of the session at `now`.
 pub fn touch(tx: &Tx, token_hash: &[u8], now: i64) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE web_session SET last_seen_at = ?1 WHERE token_hash = ?2",
         params![now, token_hash],
     )?;
@@ -61,23 +61,30 @@ pub fn touch(tx: &Tx, token_hash: &[u8], now: i64) -> Result<(), DbError> {
 
 /// The hashes of sessions expired at `now`, of disabled users, and of meldpunt sessions
 /// not seen since `idle_since`.
-pub fn ended(tx: &Tx, now: i64, idle_since: i64) -> Result<Vec<Vec<u8>>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(
+pub fn ended(
+    tx: &Tx,
+    gemeente: GemeenteId,
+    now: i64,
+    idle_since: i64,
+) -> Result<Vec<Vec<u8>>, DbError> {
+    let mut stmt = tx.conn()?.prepare_cached(
         "SELECT s.token_hash FROM web_session s JOIN user u ON u.id = s.user_id
-         WHERE s.expires_at <= ?1 OR u.disabled_at IS NOT NULL
-            OR (u.role = 'meldpunt' AND s.last_seen_at < ?2)",
+         WHERE u.gemeente_id = ?3
+           AND (s.expires_at <= ?1 OR u.disabled_at IS NOT NULL
+                OR (u.role = 'meldpunt' AND s.last_seen_at < ?2))",
     )?;
     Ok(stmt
-        .query_map(params![now, idle_since], |r| r.get(0))?
+        .query_map(params![now, idle_since, gemeente], |r| r.get(0))?
         .collect::<Result<_, _>>()?)
 }
 
-/// Every session's hash.
-pub fn all(tx: &Tx) -> Result<Vec<Vec<u8>>, DbError> {
-    let mut stmt = tx
-        .conn()
-        .prepare_cached("SELECT token_hash FROM web_session")?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
+/// Every session's hash of the gemeente's users.
+pub fn all(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<Vec<u8>>, DbError> {
+    let mut stmt = tx.conn()?.prepare_cached(
+        "SELECT s.token_hash FROM web_session s JOIN user u ON u.id = s.user_id
+         WHERE u.gemeente_id = ?1",
+    )?;
+    let rows = stmt.query_map([gemeente], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -98,7 +105,7 @@ pub struct NewSession<'a> {
 
 /// Stores a new session.
 pub fn insert(tx: &Tx, s: &NewSession<'_>) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "INSERT INTO web_session (token_hash, user_id, created_at, expires_at, mfa_pending, last_seen_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?3)",
         params![s.token_hash, s.user, s.now, s.expires_at, s.mfa_pending],
@@ -108,7 +115,7 @@ pub fn insert(tx: &Tx, s: &NewSession<'_>) -> Result<(), DbError> {
 
 /// Counts one more wrong second-factor code for the session; returns the count.
 pub fn count_wrong_code(tx: &Tx, token_hash: &[u8]) -> Result<i64, DbError> {
-    Ok(tx.conn().query_row(
+    Ok(tx.conn()?.query_row(
         "UPDATE web_session SET mfa_attempts = mfa_attempts + 1 WHERE token_hash = ?1
          RETURNING mfa_attempts",
         params![token_hash],
@@ -118,7 +125,7 @@ pub fn count_wrong_code(tx: &Tx, token_hash: &[u8]) -> Result<i64, DbError> {
 
 /// Marks the session's second factor done, with a new expiry, seen at `now`.
 pub fn finish_mfa(tx: &Tx, token_hash: &[u8], expires_at: i64, now: i64) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE web_session SET mfa_pending = 0, expires_at = ?1, last_seen_at = ?2 WHERE token_hash = ?3",
         params![expires_at, now, token_hash],
     )?;
@@ -127,7 +134,7 @@ pub fn finish_mfa(tx: &Tx, token_hash: &[u8], expires_at: i64, now: i64) -> Resu
 
 /// Deletes one session.
 pub fn delete(tx: &Tx, token_hash: &[u8]) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "DELETE FROM web_session WHERE token_hash = ?1",
         params![token_hash],
     )?;
@@ -137,7 +144,7 @@ pub fn delete(tx: &Tx, token_hash: &[u8]) -> Result<(), DbError> {
 /// Deletes every session of a user; returns their hashes.
 pub fn delete_of_user_returning(tx: &Tx, user: UserId) -> Result<Vec<Vec<u8>>, DbError> {
     let mut stmt = tx
-        .conn()
+        .conn()?
         .prepare_cached("DELETE FROM web_session WHERE user_id = ?1 RETURNING token_hash")?;
     let rows = stmt.query_map(params![user], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -145,7 +152,7 @@ pub fn delete_of_user_returning(tx: &Tx, user: UserId) -> Result<Vec<Vec<u8>>, D
 
 /// Deletes every session of a user.
 pub fn delete_of_user(tx: &Tx, user: UserId) -> Result<(), DbError> {
-    tx.conn()
+    tx.conn()?
         .execute("DELETE FROM web_session WHERE user_id = ?1", params![user])?;
     Ok(())
 }
@@ -153,7 +160,7 @@ pub fn delete_of_user(tx: &Tx, user: UserId) -> Result<(), DbError> {
 /// When the web session with this token hash expires (unix ms), if it exists.
 pub fn expiry(tx: &Tx, token_hash: &[u8]) -> Result<Option<i64>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached("SELECT expires_at FROM web_session WHERE token_hash = ?1")?
         .query_row(params![token_hash], |r| r.get(0))
         .optional()?)
@@ -170,8 +177,8 @@ mod tests {
         let mut db = Direct::in_memory().expect("db");
         let user = UserId::new();
         let hash = [7u8; 32];
+        let g = GemeenteId::new();
         db.transaction(|tx| {
-            let g = GemeenteId::new();
             crate::store::setup::insert_gemeente(
                 tx,
                 g,
@@ -215,7 +222,7 @@ mod tests {
         assert_eq!(db.read(|tx| expiry(tx, &hash)).expect("db"), Some(2_000));
         // Idle since before 1_200: an ended meldpunt session, though not yet expired.
         assert_eq!(
-            db.read(|tx| ended(tx, 1_500, 1_200)).expect("db"),
+            db.read(|tx| ended(tx, g, 1_500, 1_200)).expect("db"),
             vec![hash.to_vec()]
         );
         db.transaction(|tx| accounts::disable_user(tx, user, 1_600))
@@ -229,6 +236,6 @@ mod tests {
             .transaction(|tx| delete_of_user_returning(tx, user))
             .expect("db");
         assert_eq!(gone, vec![hash.to_vec()]);
-        assert!(db.read(all).expect("db").is_empty());
+        assert!(db.read(|tx| all(tx, g)).expect("db").is_empty());
     }
 }

@@ -20,7 +20,7 @@ pub fn insert_gemeente(
     code: &str,
     norms: &NormSet,
 ) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "INSERT INTO gemeente (id, name, code, norms) VALUES (?1, ?2, ?3, ?4)",
         params![id, name, code, serde_json::to_string(norms)?],
     )?;
@@ -30,7 +30,7 @@ pub fn insert_gemeente(
 /// The gemeente with this CBS code, if any.
 pub fn gemeente_by_code(tx: &Tx, code: &str) -> Result<Option<GemeenteId>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT id FROM gemeente WHERE code = ?1",
             params![code],
@@ -42,7 +42,7 @@ pub fn gemeente_by_code(tx: &Tx, code: &str) -> Result<Option<GemeenteId>, DbErr
 /// Every gemeente, in the order of their CBS codes.
 pub fn gemeenten(tx: &Tx) -> Result<Vec<GemeenteId>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare("SELECT id FROM gemeente ORDER BY code")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?)
@@ -57,7 +57,7 @@ pub fn insert_wijk(
     name: &str,
     boundary: &MultiPolygon<f64>,
 ) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "INSERT INTO wijk (id, gemeente_id, code, name, boundary) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, gemeente, code, name, serde_json::to_string(boundary)?],
     )?;
@@ -67,7 +67,7 @@ pub fn insert_wijk(
 /// The wijk with this CBS code and the gemeente it belongs to, if any (in any gemeente).
 pub fn wijk_by_code(tx: &Tx, code: &str) -> Result<Option<(WijkId, GemeenteId)>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .query_row(
             "SELECT id, gemeente_id FROM wijk WHERE code = ?1",
             params![code],
@@ -83,7 +83,7 @@ pub fn update_wijk(
     name: &str,
     boundary: &MultiPolygon<f64>,
 ) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "UPDATE wijk SET name = ?1, boundary = ?2 WHERE id = ?3",
         params![name, serde_json::to_string(boundary)?, id],
     )?;
@@ -92,7 +92,7 @@ pub fn update_wijk(
 
 /// The gemeente a wijk belongs to (an error if there is no such wijk).
 pub fn gemeente_of_wijk(tx: &Tx, wijk: WijkId) -> Result<GemeenteId, DbError> {
-    Ok(tx.conn().query_row(
+    Ok(tx.conn()?.query_row(
         "SELECT gemeente_id FROM wijk WHERE id = ?1",
         params![wijk],
         |r| r.get(0),
@@ -108,7 +108,7 @@ pub fn insert_place(
     lat: f64,
     lon: f64,
 ) -> Result<(), DbError> {
-    tx.conn().execute(
+    tx.conn()?.execute(
         "INSERT INTO place (id, wijk_id, name, lat, lon) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, wijk, name, lat, lon],
     )?;

@@ -29,7 +29,7 @@ use crate::ingest::{Derived, UnknownWijkRound};
 
 /// Stores when a device was last heard from and how far its clock is off (ms).
 pub fn record_seen(tx: &Tx, device: DeviceId, at_ms: i64, skew_ms: i64) -> Result<(), DbError> {
-    tx.conn()
+    tx.conn()?
         .prepare_cached("UPDATE device SET last_seen_at = ?1, clock_offset_ms = ?2 WHERE id = ?3")?
         .execute(params![at_ms, skew_ms, device])?;
     Ok(())
@@ -49,7 +49,7 @@ pub fn claim_item(
     hash: &[u8; 32],
     received_at: i64,
 ) -> Result<Option<i64>, DbError> {
-    let conn = tx.conn();
+    let conn = tx.conn()?;
     let inserted = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO item (kind, item_id, device_id, hash, received_at)
@@ -61,7 +61,7 @@ pub fn claim_item(
 
 /// Takes a claimed key out of the ledger again (for an item that was not stored).
 pub fn release_item(tx: &Tx, seq: i64) -> Result<(), DbError> {
-    tx.conn()
+    tx.conn()?
         .prepare_cached("DELETE FROM item WHERE seq = ?1")?
         .execute(params![seq])?;
     Ok(())
@@ -83,7 +83,7 @@ pub struct LedgerEntry {
 /// The ledger row holding `(kind, id)`, which must exist.
 pub fn ledger_entry(tx: &Tx, kind: &ItemKind, id: &str) -> Result<LedgerEntry, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached(
             "SELECT seq, hash, received_at, device_id FROM item WHERE kind = ?1 AND item_id = ?2",
         )?
@@ -100,7 +100,7 @@ pub fn ledger_entry(tx: &Tx, kind: &ItemKind, id: &str) -> Result<LedgerEntry, D
 /// Whether a round with this id exists, for any device.
 pub fn round_exists(tx: &Tx, round: RoundId) -> Result<bool, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM round WHERE id = ?1)")?
         .query_row(params![round], |r| r.get(0))?)
 }
@@ -108,7 +108,7 @@ pub fn round_exists(tx: &Tx, round: RoundId) -> Result<bool, DbError> {
 /// Whether a contact with this id exists, for any device.
 pub fn contact_exists(tx: &Tx, contact: ContactId) -> Result<bool, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM contact WHERE id = ?1)")?
         .query_row(params![contact], |r| r.get(0))?)
 }
@@ -116,7 +116,7 @@ pub fn contact_exists(tx: &Tx, contact: ContactId) -> Result<bool, DbError> {
 /// Whether the wijk exists in the gemeente.
 pub fn wijk_in_gemeente(tx: &Tx, wijk: WijkId, gemeente: GemeenteId) -> Result<bool, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached("SELECT COUNT(*) > 0 FROM wijk WHERE id = ?1 AND gemeente_id = ?2")?
         .query_row(params![wijk, gemeente], |row| row.get(0))?)
 }
@@ -136,7 +136,7 @@ pub fn insert_round(
         Some(w) => w,
         None => &"",
     };
-    tx.conn()
+    tx.conn()?
         .prepare_cached(
             "INSERT INTO round (id, device_id, user_id, wijk_id, partner, started_at, unknown_wijk)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -162,7 +162,7 @@ pub fn end_round(
     ended_at_s: i64,
 ) -> Result<bool, DbError> {
     let n = tx
-        .conn()
+        .conn()?
         .prepare_cached("UPDATE round SET ended_at = ?1 WHERE id = ?2 AND device_id = ?3")?
         .execute(params![ended_at_s, round, device])?;
     Ok(n > 0)
@@ -176,7 +176,7 @@ pub fn own_round_wijk(
     device: DeviceId,
 ) -> Result<Option<Option<WijkId>>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached("SELECT NULLIF(wijk_id, '') FROM round WHERE id = ?1 AND device_id = ?2")?
         .query_row(params![round, device], |r| r.get(0))
         .optional()?)
@@ -317,7 +317,7 @@ pub fn insert_contact(tx: &Tx, n: &NewContact) -> Result<(), DbError> {
         &n.record_key,
     ];
     let facts = FactColumns::new(&c.facts, n.derived);
-    tx.conn()
+    tx.conn()?
         .prepare_cached(&INSERT_CONTACT)?
         .execute(params_from_iter(head.into_iter().chain(facts.values())))?;
     Ok(())
@@ -338,7 +338,7 @@ pub fn correct_contact(
     let columns = FactColumns::new(facts, derived);
     let tail: [&dyn ToSql; 5] = [&wijk, &seq, &contact, &device, &seq];
     let n = tx
-        .conn()
+        .conn()?
         .prepare_cached(&CORRECT_CONTACT)?
         .execute(params_from_iter(columns.values().into_iter().chain(tail)))?;
     Ok(n > 0)
@@ -352,7 +352,7 @@ pub fn insert_correction(
     seq: i64,
     facts: &ContactFacts,
 ) -> Result<(), DbError> {
-    tx.conn()
+    tx.conn()?
         .prepare_cached(
             "INSERT INTO correction (id, contact_id, seq, facts) VALUES (?1, ?2, ?3, ?4)",
         )?
@@ -368,7 +368,7 @@ pub fn own_contact_wijk(
     device: DeviceId,
 ) -> Result<Option<Option<WijkId>>, DbError> {
     Ok(tx
-        .conn()
+        .conn()?
         .prepare_cached("SELECT wijk_id FROM contact WHERE id = ?1 AND device_id = ?2")?
         .query_row(params![contact, device], |r| r.get(0))
         .optional()?)
@@ -399,7 +399,7 @@ pub struct NewCareForm<'a> {
 /// Stores a newly arrived care form.
 pub fn insert_care_form(tx: &Tx, n: &NewCareForm) -> Result<(), DbError> {
     let f = n.form;
-    tx.conn()
+    tx.conn()?
         .prepare_cached(
             "INSERT INTO care_form (id, seq, device_id, user_id, gemeente_id, contact_id, wijk_id,
                reporter_role, age_band, created_at, received_at, recipient_key, sealed, status,
@@ -430,7 +430,7 @@ pub fn rounds_with_unknown_wijk(
     tx: &Tx,
     gemeente: GemeenteId,
 ) -> Result<Vec<UnknownWijkRound>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(
+    let mut stmt = tx.conn()?.prepare_cached(
         "SELECT r.id, r.device_id, r.unknown_wijk, r.started_at,
                 (SELECT COUNT(*) FROM contact c WHERE c.round_id = r.id)
          FROM round r JOIN user u ON u.id = r.user_id
@@ -466,7 +466,7 @@ pub struct FeedbackRow {
 
 /// The device's forms whose feedback number is past `since`, in that order, at most 1000.
 pub fn feedback_since(tx: &Tx, device: DeviceId, since: i64) -> Result<Vec<FeedbackRow>, DbError> {
-    let mut stmt = tx.conn().prepare_cached(
+    let mut stmt = tx.conn()?.prepare_cached(
         "SELECT id, status, message, updated_at, feedback_seq FROM care_form
          WHERE device_id = ?1 AND feedback_seq > ?2 ORDER BY feedback_seq LIMIT 1000",
     )?;
@@ -484,7 +484,7 @@ pub fn feedback_since(tx: &Tx, device: DeviceId, since: i64) -> Result<Vec<Feedb
 
 /// The role code and gemeente of a device's user (for the answer to an enrolment).
 pub fn device_role(tx: &Tx, device: DeviceId) -> Result<(String, GemeenteId), DbError> {
-    Ok(tx.conn().query_row(
+    Ok(tx.conn()?.query_row(
         "SELECT u.role, u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id
          WHERE d.id = ?1",
         params![device],

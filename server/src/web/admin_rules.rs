@@ -287,7 +287,7 @@ async fn norms_page(
     let g = user.gemeente;
     match state
         .store
-        .read(move |tx| Ok(st.gemeente_rules(tx, g)?.norms.clone()))
+        .read(g, move |tx| Ok(st.gemeente_rules(tx, g)?.norms.clone()))
         .await
     {
         Ok(n) => {
@@ -326,7 +326,7 @@ async fn norms_submit(
     let n = norms.clone();
     let done = state
         .store
-        .write(move |tx| Ok(ops::set_norms(tx, &caller, &n)))
+        .write(user.gemeente, move |tx| Ok(ops::set_norms(tx, &caller, &n)))
         .await;
     match done {
         Ok(Ok(())) => render_norms(
@@ -459,7 +459,7 @@ async fn rules_data(state: &Arc<AppState>, user: &WebUser) -> Result<RulesData, 
     let g = user.gemeente;
     let read = state
         .store
-        .read(move |tx| {
+        .read(g, move |tx| {
             let load = || -> Result<RulesData, RulesError> {
                 Ok(RulesData {
                     rules: ops::list_area_rules(tx, &caller)?,
@@ -703,7 +703,9 @@ async fn rules_submit(
     let r = rule.clone();
     let done = state
         .store
-        .write(move |tx| Ok(ops::add_area_rule(tx, &caller, &r)))
+        .write(user.gemeente, move |tx| {
+            Ok(ops::add_area_rule(tx, &caller, &r))
+        })
         .await;
     match done {
         Ok(Ok(w)) => {
@@ -742,7 +744,9 @@ async fn rule_end(
     let caller = Caller::web(&user, address);
     let done = state
         .store
-        .write(move |tx| Ok(ops::end_area_rule(tx, &caller, id)))
+        .write(user.gemeente, move |tx| {
+            Ok(ops::end_area_rule(tx, &caller, id))
+        })
         .await;
     let notice = match done {
         Ok(Ok(())) => {
@@ -835,7 +839,7 @@ async fn show_wijken(
     let g = user.gemeente;
     let current = state
         .store
-        .read(move |tx| {
+        .read(g, move |tx| {
             Ok(state::load_wijken(tx, g)?
                 .into_iter()
                 .map(|w| (w.code, w.name, w.boundary))
@@ -889,7 +893,9 @@ async fn wijken_confirm(
     let caller = Caller::web(&user, address);
     let done = state
         .store
-        .write(move |tx| Ok(ops::import_wijken(tx, &caller, &parsed)))
+        .write(user.gemeente, move |tx| {
+            Ok(ops::import_wijken(tx, &caller, &parsed))
+        })
         .await;
     let notice = match done {
         Ok(Ok((added, updated))) => html! {

@@ -259,7 +259,7 @@ async fn code_page(
     let id = session.user.id;
     let secret = match state
         .store
-        .write(move |tx| {
+        .write(session.user.gemeente, move |tx| {
             let st = crate::mfa::state(tx, id)?;
             if st.enabled {
                 Ok(None)
@@ -326,7 +326,9 @@ async fn code_submit(
     let user = session.user.clone();
     let outcome = state
         .store
-        .write(move |tx| auth::complete_mfa(tx, &user, &form.code))
+        .write(user.gemeente, move |tx| {
+            auth::complete_mfa(tx, &user, &form.code)
+        })
         .await;
     match outcome {
         Ok(MfaOutcome::Done) => Redirect::to(home_path(session.user.role)).into_response(),
@@ -410,7 +412,9 @@ async fn reset_submit(
     }
     let outcome = state
         .store
-        .write(move |tx| crate::admin::redeem_reset(tx, &form.username, &form.code, &form.password))
+        .write(crate::auth::username_scope(&form.username), move |tx| {
+            crate::admin::redeem_reset(tx, &form.username, &form.code, &form.password)
+        })
         .await;
     match outcome {
         Ok(Ok(())) => Redirect::to("/login").into_response(),

@@ -29,6 +29,9 @@
 use std::time::Duration;
 
 use ::postgres::{Client, NoTls, Transaction};
+
+use super::{Scope, Tx};
+use crate::db::DbError;
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::r2d2;
 
@@ -46,6 +49,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "002_contact_partitions",
         include_str!("migrations/002_contact_partitions.sql"),
     ),
+    (3, "003_tenants", include_str!("migrations/003_tenants.sql")),
 ];
 
 /// What can go wrong talking to PostgreSQL.
@@ -68,7 +72,7 @@ pub enum PgError {
 
 /// The server's SQLSTATE and message of a database error (the client's own `Display` says
 /// only "db error"), or the client's text for anything else.
-fn describe(e: &::postgres::Error) -> String {
+pub(crate) fn describe(e: &::postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => e.to_string(),
@@ -142,6 +146,18 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
+    /// Whether the role connected as bypasses row-level security (a superuser, or
+    /// `BYPASSRLS`): what the admin CLI needs, and what the server's role must never have.
+    pub fn bypasses_rls(&self) -> Result<bool, DbError> {
+        let mut conn = self.pool.get()?;
+        Ok(conn
+            .query_one(
+                "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+                &[],
+            )?
+            .get(0))
+    }
+
     /// Runs `f` in a transaction of `gemeente`: all of it is kept, or, if `f` fails, none of
     /// it. Blocks; call it from the blocking pool.
     pub fn transaction<T>(
@@ -149,7 +165,7 @@ impl PgStore {
         gemeente: &str,
         f: impl FnOnce(&mut PgTx) -> Result<T, PgError>,
     ) -> Result<T, PgError> {
-        self.run(Some(gemeente), false, f)
+        self.run_raw(Some(gemeente), false, f)
     }
 
     /// Runs `f` in a read-only transaction of `gemeente`.
@@ -158,14 +174,14 @@ impl PgStore {
         gemeente: &str,
         f: impl FnOnce(&mut PgTx) -> Result<T, PgError>,
     ) -> Result<T, PgError> {
-        self.run(Some(gemeente), true, f)
+        self.run_raw(Some(gemeente), true, f)
     }
 
     /// Runs `f` in a read-only transaction with no gemeente: every tenant table is empty to
     /// it. For the cross-tenant look-ups that go through `route_lookup` (see
     /// [`PgStore::route`]).
     pub fn system<T>(&self, f: impl FnOnce(&mut PgTx) -> Result<T, PgError>) -> Result<T, PgError> {
-        self.run(None, true, f)
+        self.run_raw(None, true, f)
     }
 
     /// Which gemeente, and which row, the key belongs to, or `None`. The key is a token or
@@ -180,7 +196,47 @@ impl PgStore {
         })
     }
 
-    fn run<T>(
+    /// Runs `f` in a transaction of `scope` (read-only if asked), as a store [`Tx`]: the
+    /// gemeente is set for this transaction only, before `f` runs. Blocks; call it from the
+    /// blocking pool.
+    pub(in crate::store) fn run<T>(
+        &self,
+        scope: &Scope,
+        read_only: bool,
+        f: impl FnOnce(&Tx) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut conn = self.pool.get()?;
+        let mut builder = conn.build_transaction();
+        if read_only {
+            builder = builder.read_only(true);
+        }
+        let mut tx = builder.start()?;
+        match scope {
+            Scope::Gemeente(g) => {
+                tx.execute(
+                    "SELECT set_config('app.gemeente', $1, true)",
+                    &[&g.to_string()],
+                )?;
+            }
+            Scope::Route(kind, key) => {
+                // One round trip: the look-up, and the setting only if the key is known.
+                tx.execute(
+                    "SELECT set_config('app.gemeente', r.gemeente_id, true)
+                     FROM route_lookup($1, $2) r",
+                    &[&kind.code(), key],
+                )?;
+            }
+            Scope::System => {}
+        }
+        let tx = Tx::postgres(tx);
+        let value = f(&tx)?;
+        if let Some(t) = tx.into_postgres() {
+            t.commit()?;
+        }
+        Ok(value)
+    }
+
+    fn run_raw<T>(
         &self,
         gemeente: Option<&str>,
         read_only: bool,
@@ -351,5 +407,15 @@ impl PgAdmin {
     /// The connection, for the admin CLI's own statements and for tests.
     pub fn client(&mut self) -> &mut Client {
         &mut self.client
+    }
+}
+
+impl From<PgError> for DbError {
+    fn from(e: PgError) -> DbError {
+        match e {
+            PgError::Postgres(e) => DbError::Postgres(e),
+            PgError::Pool(e) => DbError::Pool(e),
+            PgError::Invalid(m) | PgError::Domain(m) => DbError::Domain(m),
+        }
     }
 }

@@ -185,7 +185,11 @@ async fn overview_page(
 ) -> Response {
     let st = state.clone();
     let u = user.clone();
-    let o = match state.store.read(move |tx| overview(&st, tx, &u)).await {
+    let o = match state
+        .store
+        .read(u.gemeente, move |tx| overview(&st, tx, &u))
+        .await
+    {
         Ok(o) => o,
         Err(e) => return failed(e),
     };

@@ -70,7 +70,9 @@ async fn show(state: &Arc<AppState>, user: &WebUser, notice: Option<Markup>) -> 
     let g = user.gemeente;
     let data = state
         .store
-        .read(move |tx| Ok((admin::devices(tx, g)?, admin::users(tx, g)?)))
+        .read(g, move |tx| {
+            Ok((admin::devices(tx, g)?, admin::users(tx, g)?))
+        })
         .await;
     let (devices, users) = match data {
         Ok(d) => d,
@@ -203,7 +205,7 @@ async fn issue_code(
     let g = user.gemeente;
     let issued = state
         .store
-        .write(move |tx| {
+        .write(g, move |tx| {
             Ok(admin::issue_code(tx, &caller, &n).and_then(|code| {
                 let fp: Option<Fingerprint> = crate::meldpunt::keys::root_fingerprint(tx, g)?;
                 Ok((code, fp))
@@ -248,7 +250,7 @@ async fn revoke(
     };
     if form.bevestigd.as_deref() != Some("1") {
         let g = user.gemeente;
-        let devices = match state.store.read(move |tx| admin::devices(tx, g)).await {
+        let devices = match state.store.read(g, move |tx| admin::devices(tx, g)).await {
             Ok(d) => d,
             Err(e) => return failed(e),
         };
@@ -274,7 +276,9 @@ async fn revoke(
     let caller = Caller::web(&user, address);
     let done_ = state
         .store
-        .write(move |tx| Ok(admin::revoke(tx, &caller, device)))
+        .write(user.gemeente, move |tx| {
+            Ok(admin::revoke(tx, &caller, device))
+        })
         .await;
     let notice = match done_ {
         Ok(Ok(())) => done(

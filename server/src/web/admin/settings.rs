@@ -67,7 +67,9 @@ async fn show(
     let g = user.gemeente;
     let data = state
         .store
-        .read(move |tx| Ok((retention::periods(tx, g)?, keys::status(tx, g)?)))
+        .read(g, move |tx| {
+            Ok((retention::periods(tx, g)?, keys::status(tx, g)?))
+        })
         .await;
     let (p, key) = match data {
         Ok(d) => d,
@@ -170,13 +172,13 @@ async fn set_retention(
     let g = user.gemeente;
     let out = state
         .store
-        .write(
-            move |tx| match retention::set_periods(tx, g, periods, &actor, now_ms()) {
+        .write(g, move |tx| {
+            match retention::set_periods(tx, g, periods, &actor, now_ms()) {
                 Ok(()) => Ok(Ok(())),
                 Err(DbError::Domain(m)) => Ok(Err(m)),
                 Err(e) => Err(e),
-            },
-        )
+            }
+        })
         .await;
     match out {
         Ok(Ok(())) => {

@@ -47,7 +47,9 @@ async fn show(
     let g = user.gemeente;
     let data = state
         .store
-        .read(move |tx| Ok((admin::users(tx, g)?, crate::state::load_wijken(tx, g)?)))
+        .read(g, move |tx| {
+            Ok((admin::users(tx, g)?, crate::state::load_wijken(tx, g)?))
+        })
         .await;
     let (users, wijken) = match data {
         Ok(d) => d,
@@ -191,7 +193,7 @@ async fn add(
     let g = user.gemeente;
     let added = state
         .store
-        .write(move |tx| Ok(admin::add_user(tx, &caller, g, &new)))
+        .write(g, move |tx| Ok(admin::add_user(tx, &caller, g, &new)))
         .await;
     let name = d.username.trim().to_owned();
     let notice = match added {
@@ -239,7 +241,7 @@ async fn disable(
     if form.bevestigd.as_deref() != Some("1") {
         // First ask: disabling also revokes every phone, and unsent work on them is lost.
         let g = user.gemeente;
-        let devices = match state.store.read(move |tx| admin::devices(tx, g)).await {
+        let devices = match state.store.read(g, move |tx| admin::devices(tx, g)).await {
             Ok(d) => d,
             Err(e) => return failed(e),
         };
@@ -270,7 +272,9 @@ async fn disable(
     let n = name.clone();
     let ended = state
         .store
-        .write(move |tx| Ok(admin::disable_user(tx, &caller, &n)))
+        .write(user.gemeente, move |tx| {
+            Ok(admin::disable_user(tx, &caller, &n))
+        })
         .await;
     let notice = match ended {
         Ok(Ok(e)) => {
@@ -300,7 +304,9 @@ async fn reset(
     let n = name.clone();
     let out = state
         .store
-        .write(move |tx| Ok(admin::reset_password(tx, &caller, &n)))
+        .write(user.gemeente, move |tx| {
+            Ok(admin::reset_password(tx, &caller, &n))
+        })
         .await;
     let notice = match out {
         Ok(Ok((code, ended))) => {
@@ -332,7 +338,9 @@ async fn end_sessions(
     let n = name.clone();
     let out = state
         .store
-        .write(move |tx| Ok(admin::end_sessions(tx, &caller, &n)))
+        .write(user.gemeente, move |tx| {
+            Ok(admin::end_sessions(tx, &caller, &n))
+        })
         .await;
     let notice = match out {
         Ok(Ok(ended)) => {
@@ -361,7 +369,9 @@ async fn reset_mfa(
     let n = name.clone();
     let out = state
         .store
-        .write(move |tx| Ok(admin::reset_mfa(tx, &caller, &n)))
+        .write(user.gemeente, move |tx| {
+            Ok(admin::reset_mfa(tx, &caller, &n))
+        })
         .await;
     let notice = match out {
         Ok(Ok(ended)) => {
