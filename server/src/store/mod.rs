@@ -183,6 +183,19 @@ impl<'a> Tx<'a> {
         }
     }
 
+    /// Makes `gemeente` this transaction's gemeente from here on (PostgreSQL; nothing on
+    /// SQLite). Only for the store functions that create a gemeente or find one by its
+    /// code for the set-up commands: everything else gets its gemeente from the [`Scope`].
+    pub(in crate::store) fn enter(&self, gemeente: GemeenteId) -> Result<(), DbError> {
+        if let Backend::Postgres(mut t) = self.backend() {
+            t.execute(
+                "SELECT set_config('app.gemeente', $1, true)",
+                &[&gemeente.to_string()],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Whether this is a PostgreSQL transaction (for the few callers whose work differs,
     /// such as retention dropping whole months).
     pub fn is_postgres(&self) -> bool {
