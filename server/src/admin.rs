@@ -514,9 +514,9 @@ mod tests {
     }
 
     /// Runs an admin operation in its own transaction, like the command line.
-    fn run<T>(
+    fn run<T: Send>(
         db: &mut Direct,
-        f: impl FnOnce(&Tx) -> Result<T, AdminError>,
+        f: impl FnOnce(&Tx) -> Result<T, AdminError> + Send,
     ) -> Result<T, AdminError> {
         db.transaction(|tx| Ok(f(tx))).expect("db")
     }

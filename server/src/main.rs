@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use avondronde_server::store::{Direct, Tx};
+use avondronde_server::store::{Direct, Store, Tx};
 use avondronde_server::{AppState, Config, db, demo, setup};
 use clap::{Parser, Subcommand};
 
@@ -20,9 +20,8 @@ struct Cli {
 enum Command {
     /// Serve the API and web pages.
     Serve {
-        /// SQLite database file (created if missing).
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        database: Database,
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
@@ -49,9 +48,9 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
-        /// Database file; a fresh temporary one when omitted.
-        #[arg(long)]
-        db: Option<PathBuf>,
+        /// Where the demo is stored; a fresh temporary SQLite file when omitted.
+        #[command(flatten)]
+        database: Database,
         /// Where to write the login credentials as JSON.
         #[arg(long)]
         credentials: Option<PathBuf>,
@@ -61,16 +60,80 @@ enum Command {
     },
     /// Set up a gemeente: wijken, norms, users, devices.
     Admin {
-        /// SQLite database file.
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        database: Database,
         #[command(subcommand)]
         action: Admin,
     },
 }
 
+/// Where the data lives: the embedded SQLite (the default: one file, nothing to install) or
+/// PostgreSQL 15 or later (for a provider hosting many gemeenten; see docs/postgres.md).
+#[derive(Debug, clap::Args)]
+struct Database {
+    /// SQLite database file (created if missing).
+    #[arg(long, conflicts_with = "database_url")]
+    db: Option<PathBuf>,
+    /// PostgreSQL URL, e.g. postgres://avondronde_app@db.example/avondronde. The server
+    /// connects as the application role; the `admin` commands as the cluster's admin. Best
+    /// given in the environment, so that a password does not show in `ps`.
+    #[arg(long, env = "AVONDRONDE_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl Database {
+    fn describe(&self) -> String {
+        match (&self.db, &self.database_url) {
+            (Some(p), _) => p.display().to_string(),
+            (None, Some(_)) => "the PostgreSQL database".into(),
+            (None, None) => "no database".into(),
+        }
+    }
+
+    fn store(&self) -> anyhow::Result<Store> {
+        match (&self.db, &self.database_url) {
+            (Some(path), _) => Store::open(path),
+            (None, Some(url)) => Store::connect(url),
+            (None, None) => anyhow::bail!(NO_DATABASE),
+        }
+        .with_context(|| format!("opening {}", self.describe()))
+    }
+
+    fn direct(&self) -> anyhow::Result<Direct> {
+        match (&self.db, &self.database_url) {
+            (Some(path), _) => Direct::open(path),
+            (None, Some(url)) => Direct::connect(url),
+            (None, None) => anyhow::bail!(NO_DATABASE),
+        }
+        .with_context(|| format!("opening {}", self.describe()))
+    }
+}
+
+const NO_DATABASE: &str =
+    "say where the data is: --db FILE (SQLite) or --database-url postgres://… (PostgreSQL)";
+
 #[derive(Debug, Subcommand)]
 enum Admin {
+    /// Prepare a PostgreSQL database (run once, and again after an upgrade and monthly):
+    /// creates the owner and application roles, applies the migrations and creates the
+    /// contact tables of the coming months. Needs the cluster's admin in --database-url.
+    /// The application role's password comes from AVONDRONDE_APP_PASSWORD, if set.
+    PostgresInit,
+    /// Move one gemeente between SQLite and PostgreSQL (either way), verified: row counts,
+    /// the audit chain's head and a sample of records. Stops with nothing written when the
+    /// target already holds the gemeente. The source is only read. PostgreSQL as the
+    /// cluster's admin, set up with postgres-init.
+    Migrate {
+        /// The source: a SQLite file or a postgres:// URL.
+        #[arg(long)]
+        from: String,
+        /// The target: a SQLite file (created if missing) or a postgres:// URL.
+        #[arg(long)]
+        to: String,
+        /// The gemeente's CBS code, e.g. GM0599.
+        #[arg(long)]
+        gemeente: String,
+    },
     /// Create a gemeente with Rotterdam's default norms.
     CreateGemeente {
         /// Name, e.g. Rotterdam.
@@ -258,7 +321,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         Command::Serve {
-            db,
+            database,
             addr,
             basemap_url,
             trusted_proxies,
@@ -270,9 +333,7 @@ fn main() -> anyhow::Result<()> {
             config.public_url = public_url;
             config.trusted_proxies = trusted_proxies;
             config.tls = tls_cert.is_some();
-            let db = avondronde_server::store::Store::open(&db)
-                .with_context(|| format!("opening {}", db.display()))?;
-            let state = AppState::new(db, config);
+            let state = AppState::new(database.store()?, config);
             match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => runtime.block_on(run_tls(state, addr, cert, key)),
                 _ => runtime.block_on(run(state, addr)),
@@ -280,16 +341,15 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Demo {
             addr,
-            db,
+            mut database,
             credentials,
             basemap_url,
         } => {
             let dir = tempfile::tempdir()?;
-            let path = db.unwrap_or_else(|| dir.path().join("demo.sqlite"));
-            let state = AppState::new(
-                avondronde_server::store::Store::open(&path)?,
-                config(basemap_url),
-            );
+            if database.db.is_none() && database.database_url.is_none() {
+                database.db = Some(dir.path().join("demo.sqlite"));
+            }
+            let state = AppState::new(database.store()?, config(basemap_url));
             let creds = runtime.block_on(demo::build(&state, jiff::Timestamp::now()))?;
             println!("{}", creds.readable());
             if let Some(file) = credentials {
@@ -299,10 +359,34 @@ fn main() -> anyhow::Result<()> {
             }
             runtime.block_on(run(state, addr))
         }
-        Command::Admin { db, action } => {
-            let mut db = Direct::open(&db).with_context(|| format!("opening {}", db.display()))?;
-            admin(&mut db, action)
+        Command::Admin {
+            database,
+            action: Admin::PostgresInit,
+        } => {
+            let url = database
+                .database_url
+                .context("postgres-init needs --database-url (the cluster's admin)")?;
+            postgres_init(&url)
         }
+        Command::Admin {
+            action: Admin::Migrate { from, to, gemeente },
+            ..
+        } => {
+            use avondronde_server::store::migrate::{Endpoint, migrate};
+            let report = migrate(&Endpoint::parse(&from), &Endpoint::parse(&to), &gemeente)?;
+            for (table, n) in &report.rows {
+                println!("{table:>20}  {n}");
+            }
+            println!(
+                "moved gemeente {gemeente} ({}): counts match, audit head {}, {} sampled \
+                 records identical",
+                report.gemeente,
+                report.audit_head.as_deref().unwrap_or("(no audit rows)"),
+                report.sampled
+            );
+            Ok(())
+        }
+        Command::Admin { database, action } => admin(&mut database.direct()?, action),
     }
 }
 
@@ -366,11 +450,38 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// `admin postgres-init`: roles, migrations and the contact tables of the coming months.
+fn postgres_init(url: &str) -> anyhow::Result<()> {
+    use avondronde_server::store::postgres::PgAdmin;
+    let mut pg = PgAdmin::connect(url).context("connecting to PostgreSQL")?;
+    let password = std::env::var("AVONDRONDE_APP_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    pg.ensure_roles(password.as_deref())
+        .context("creating the roles")?;
+    let applied = pg.migrate().context("applying the migrations")?;
+    // Two years back (a migrated gemeente's history) and three months ahead.
+    let today = jiff::Zoned::now().date();
+    let from = today
+        .first_of_month()
+        .checked_sub(jiff::Span::new().months(24))
+        .context("date arithmetic")?;
+    let made = pg
+        .ensure_contact_partitions(from, 28)
+        .context("creating the contact months")?;
+    println!(
+        "PostgreSQL ready: {} migration(s) applied, {made} contact month(s) created. \
+         Serve with --database-url postgres://avondronde_app@…",
+        applied.len()
+    );
+    Ok(())
+}
+
 /// Runs `f` in one transaction: all of it is kept, or, if `f` fails, none of it (and its
 /// error is returned as it was).
-fn write<T, E: Into<anyhow::Error>>(
+fn write<T: Send, E: Into<anyhow::Error>>(
     db: &mut Direct,
-    f: impl FnOnce(&Tx) -> Result<T, E>,
+    f: impl FnOnce(&Tx) -> Result<T, E> + Send,
 ) -> anyhow::Result<T> {
     let mut failed = None;
     let done = db.transaction(|tx| {
@@ -387,9 +498,9 @@ fn write<T, E: Into<anyhow::Error>>(
 }
 
 /// Runs `f` as a read.
-fn read<T, E: Into<anyhow::Error>>(
+fn read<T: Send, E: Into<anyhow::Error>>(
     db: &Direct,
-    f: impl FnOnce(&Tx) -> Result<T, E>,
+    f: impl FnOnce(&Tx) -> Result<T, E> + Send,
 ) -> anyhow::Result<T> {
     let mut failed = None;
     let done = db.read(|tx| {
@@ -646,6 +757,9 @@ fn admin(db: &mut Direct, action: Admin) -> anyhow::Result<()> {
             println!(
                 "noise for {gemeente}: maximum {max_noise}, variance {variance}, threshold {threshold}"
             );
+        }
+        Admin::PostgresInit | Admin::Migrate { .. } => {
+            anyhow::bail!("this command opens its own connections")
         }
         Admin::RevokeDevice { id } => {
             let device = id

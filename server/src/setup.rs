@@ -289,9 +289,9 @@ mod tests {
     }
 
     /// Runs a set-up step in its own transaction, keeping its error as it is.
-    fn run<T>(
+    fn run<T: Send>(
         store: &mut Direct,
-        f: impl FnOnce(&Tx) -> Result<T, SetupError>,
+        f: impl FnOnce(&Tx) -> Result<T, SetupError> + Send,
     ) -> Result<T, SetupError> {
         let mut out = None;
         let kept = store.transaction(|tx| {

@@ -44,7 +44,7 @@ async fn world() -> World {
     let app = TestApp::new();
     let seed = app.seed(true);
     let (u, p) = seed.login(Role::Admin);
-    let admin = session_cookie(&app.conn(), u, p);
+    let admin = app.session_cookie(u, p);
     let device = app.device(&seed).await;
     World {
         app,
@@ -401,7 +401,7 @@ async fn an_admin_cannot_end_another_gemeentes_rule() {
     let w = world().await;
     let other = w.app.seed(true);
     let (u, p) = other.login(Role::Admin);
-    let other_admin = session_cookie(&w.app.conn(), u, p);
+    let other_admin = w.app.session_cookie(u, p);
     let square = w.square();
     w.post(
         "/beheer/gebiedsregels",

@@ -250,11 +250,10 @@ fn world() -> World {
     });
     let own = app.seed(true);
     let other = app.seed(true);
-    let conn = app.conn();
     let sessions = own
         .web_users
         .iter()
-        .map(|(role, username, password)| (*role, session_cookie(&conn, username, password)))
+        .map(|(role, username, password)| (*role, app.session_cookie(username, password)))
         .collect();
     let (_, device) = app
         .direct()
@@ -397,7 +396,7 @@ async fn authorisation_matrix(
     let session = match (endpoint, who.role()) {
         (Endpoint::Logout, Some(role)) => {
             let (username, password) = world.own.login(role);
-            Some(session_cookie(&world.app.conn(), username, password))
+            Some(world.app.session_cookie(username, password))
         }
         (_, Some(role)) => Some(world.session(role).to_owned()),
         (_, None) => None,
@@ -890,7 +889,7 @@ async fn page_matrix(
     let session = match (page, who.role()) {
         (PageRoute::Logout | PageRoute::MeldpuntLock, Some(role)) => {
             let (username, password) = world.own.login(role);
-            Some(session_cookie(&world.app.conn(), username, password))
+            Some(world.app.session_cookie(username, password))
         }
         (_, Some(role)) => Some(world.session(role).to_owned()),
         (_, None) => None,

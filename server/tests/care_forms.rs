@@ -647,7 +647,7 @@ impl World {
     /// A fresh session (for unlock and lock, which change the session they run in).
     fn fresh(&self, seed: &Seed, role: Role) -> String {
         let (u, p) = seed.login(role);
-        session_cookie(&self.app.conn(), u, p)
+        self.app.session_cookie(u, p)
     }
 }
 

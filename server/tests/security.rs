@@ -197,7 +197,7 @@ async fn every_page_and_answer_carries_the_browser_security_headers() {
     let seed = app.seed(true);
     let session = |role| {
         let (u, p) = seed.login(role);
-        session_cookie(&app.conn(), u, p)
+        app.session_cookie(u, p)
     };
     let admin = session(Role::Admin);
     let coordinator = session(Role::Coordinator);
@@ -231,9 +231,9 @@ async fn pages_and_answers_with_personal_data_are_not_cached_but_assets_are() {
     let app = TestApp::new();
     let seed = app.seed(true);
     let (u, p) = seed.login(Role::Meldpunt);
-    let meldpunt = session_cookie(&app.conn(), u, p);
+    let meldpunt = app.session_cookie(u, p);
     let (u, p) = seed.login(Role::Admin);
-    let admin = session_cookie(&app.conn(), u, p);
+    let admin = app.session_cookie(u, p);
     for (path, cookie) in [
         (
             format!("/meldpunt/formulieren/{}", CareFormId::new()),
@@ -295,7 +295,7 @@ async fn a_meldpunt_login_with_a_password_alone_cannot_list_care_forms() {
         ))
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    let code = totp_code(&app.conn(), u).expect("enrolled");
+    let code = app.totp_code(u).expect("enrolled");
     let right = app
         .send(post(
             "/api/v1/session/totp",
@@ -317,7 +317,7 @@ async fn a_second_factor_code_seen_once_cannot_be_replayed_by_an_attacker_who_ha
     let app = TestApp::new();
     let seed = app.seed(true);
     let (u, p) = seed.login(Role::Meldpunt);
-    let code = totp_code(&app.conn(), u).expect("enrolled");
+    let code = app.totp_code(u).expect("enrolled");
     let mut outcomes = Vec::new();
     for _ in 0..2 {
         let body = serde_json::json!({ "username": u, "password": p, "totp": code });
@@ -337,7 +337,6 @@ async fn a_second_factor_code_seen_once_cannot_be_replayed_by_an_attacker_who_ha
     );
     // An older code than the one used is refused as well, and so is the same code on the
     // second-step route.
-    let conn = app.conn();
     let mut db = app.direct();
     let (_token, user) = db
         .transaction(|tx| auth::login(tx, u, p))
@@ -349,7 +348,7 @@ async fn a_second_factor_code_seen_once_cannot_be_replayed_by_an_attacker_who_ha
         auth::MfaOutcome::Wrong
     );
     // The next unused code works: the user is not locked out by the guard.
-    let fresh = totp_code(&conn, u).expect("enrolled");
+    let fresh = app.totp_code(u).expect("enrolled");
     assert_eq!(
         db.transaction(|tx| auth::complete_mfa(tx, &user, &fresh))
             .expect("db"),
@@ -393,7 +392,7 @@ async fn a_disabled_users_sessions_and_devices_stop_working_at_once() {
     let app = TestApp::new();
     let seed = app.seed(true);
     let (u, p) = seed.login(Role::Straatcoach);
-    let cookie = session_cookie(&app.conn(), u, p);
+    let cookie = app.session_cookie(u, p);
     let token = app.enrol(&seed.enrolment_code).await;
     assert_eq!(
         app.send(get("/api/v1/me", Auth::Cookie(&cookie)))
@@ -442,7 +441,7 @@ async fn unlocked_meldpunt(app: &TestApp, seed: &Seed) -> String {
         .expect("db")
         .expect("key");
     let (u, p) = seed.login(Role::Meldpunt);
-    let cookie = session_cookie(&app.conn(), u, p);
+    let cookie = app.session_cookie(u, p);
     let unlock = app
         .send(post(
             "/api/v1/meldpunt/unlock",
@@ -493,7 +492,7 @@ async fn the_sweeper_forgets_keys_of_idle_and_ended_sessions_without_any_request
     assert_eq!(app.scalar("SELECT COUNT(*) FROM web_session"), 0);
     // An expired session of another role is cleared too.
     let (u, p) = seed.login(Role::Coordinator);
-    let _ = session_cookie(&app.conn(), u, p);
+    let _ = app.session_cookie(u, p);
     app.conn()
         .execute("UPDATE web_session SET expires_at = 0", [])
         .expect("expire");
@@ -505,9 +504,10 @@ async fn the_sweeper_forgets_keys_of_idle_and_ended_sessions_without_any_request
 fn the_command_line_refuses_to_enrol_an_admin_phone() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("cli.sqlite");
-    let conn = avondronde_server::db::open_connection(&path).expect("db");
-    let seed = seed(&conn, true);
-    drop(conn);
+    let seed = avondronde_server::store::Direct::open(&path)
+        .expect("db")
+        .transaction(|tx| Ok(seed(tx, true)))
+        .expect("seed");
     let run = |username: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_avondronde-server"))
             .args(["admin", "--db"])

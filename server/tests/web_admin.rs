@@ -373,11 +373,7 @@ async fn switching_the_second_step_off_makes_the_user_set_it_up_again() {
         .await
         .text();
     assert!(page.contains("staat uit"), "{page}");
-    assert_eq!(
-        totp_code(&w.app.conn(), name),
-        None,
-        "no confirmed secret left"
-    );
+    assert_eq!(w.app.totp_code(name), None, "no confirmed secret left");
     // The next login asks to set the app up again (the second step is still required).
     let login = w
         .app

@@ -41,14 +41,41 @@ pub mod fixtures;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The running Avondronde server, on loopback with its own database. Shuts down on drop.
+///
+/// With `AVONDRONDE_TEST_POSTGRES` set (a superuser's URL without a database, as
+/// `scripts/test` sets it), [`TestServer::start`] puts it on a fresh PostgreSQL database of
+/// its own instead of a SQLite file.
 pub struct TestServer {
     addr: SocketAddr,
     db_path: PathBuf,
+    postgres: Option<Arc<TestPg>>,
     config: Config,
     state: Arc<AppState>,
     running: Option<Running>,
     // Declared last so the server is gone before its database directory is removed.
     _dir: Option<tempfile::TempDir>,
+}
+
+/// A PostgreSQL database of one test server, dropped with it.
+struct TestPg {
+    server: String,
+    app_url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for TestPg {
+    fn drop(&mut self) {
+        let _ = off_runtime(|| {
+            avondronde_server::store::postgres::drop_database(&self.server, &self.name)
+        });
+    }
+}
+
+/// Runs `f` on a thread of its own: the synchronous PostgreSQL client blocks on a runtime
+/// of its own, which tokio does not allow on a test's async thread.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().expect("no panic"))
 }
 
 struct Running {
@@ -73,7 +100,21 @@ impl TestServer {
     pub fn start_with(config: Config) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory for the test database");
         let db_path = dir.path().join("avondronde.sqlite");
-        let mut server = TestServer::launch(local(0), db_path, config)
+        let postgres = std::env::var("AVONDRONDE_TEST_POSTGRES")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .map(|server| {
+                let (app_url, admin_url, name) =
+                    off_runtime(|| avondronde_server::store::postgres::fresh_database(&server))
+                        .expect("a fresh PostgreSQL database");
+                Arc::new(TestPg {
+                    server,
+                    app_url,
+                    admin_url,
+                    name,
+                })
+            });
+        let mut server = TestServer::launch(local(0), db_path, postgres, config)
             .expect("starting the test server on 127.0.0.1:0");
         server._dir = Some(dir);
         server
@@ -85,14 +126,20 @@ impl TestServer {
     /// # Errors
     /// If the address cannot be bound or the database cannot be opened.
     pub fn start_on(addr: SocketAddr, db: &Path) -> std::io::Result<TestServer> {
-        TestServer::launch(addr, db.to_owned(), Config::default())
+        TestServer::launch(addr, db.to_owned(), None, Config::default())
     }
 
-    fn launch(addr: SocketAddr, db_path: PathBuf, config: Config) -> std::io::Result<TestServer> {
-        let (addr, state, running) = spawn(addr, &db_path, config.clone())?;
+    fn launch(
+        addr: SocketAddr,
+        db_path: PathBuf,
+        postgres: Option<Arc<TestPg>>,
+        config: Config,
+    ) -> std::io::Result<TestServer> {
+        let (addr, state, running) = spawn(addr, &db_path, postgres.as_deref(), config.clone())?;
         Ok(TestServer {
             addr,
             db_path,
+            postgres,
             config,
             state,
             running: Some(running),
@@ -108,6 +155,11 @@ impl TestServer {
     /// The bound address. It stays the same across [`TestServer::restart`].
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Whether the server runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
     }
 
     /// The SQLite database file.
@@ -132,7 +184,13 @@ impl TestServer {
     ///
     /// # Panics
     /// If the database cannot be opened.
+    /// If the database cannot be opened, or the server runs on PostgreSQL (a test that
+    /// reads SQLite directly runs on SQLite only).
     pub fn conn(&self) -> rusqlite::Connection {
+        assert!(
+            self.postgres.is_none(),
+            "this test reads and writes SQLite directly; it runs on SQLite only"
+        );
         db::open_connection(&self.db_path).expect("opening the test database")
     }
 
@@ -142,7 +200,11 @@ impl TestServer {
     /// # Panics
     /// If the database cannot be opened.
     pub fn direct(&self) -> avondronde_server::store::Direct {
-        avondronde_server::store::Direct::open(&self.db_path).expect("opening the test database")
+        match &self.postgres {
+            Some(pg) => avondronde_server::store::Direct::connect(&pg.admin_url),
+            None => avondronde_server::store::Direct::open(&self.db_path),
+        }
+        .expect("opening the test database")
     }
 
     /// The single integer an SQL query returns, e.g.
@@ -151,9 +213,19 @@ impl TestServer {
     /// # Panics
     /// If the query fails or returns no row.
     pub fn scalar(&self, sql: &str) -> i64 {
-        self.conn()
-            .query_row(sql, [], |r| r.get(0))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        match &self.postgres {
+            Some(pg) => off_runtime(|| {
+                let mut c = postgres::Client::connect(&pg.admin_url, postgres::NoTls)
+                    .expect("connect as the superuser");
+                c.query_one(sql, &[])
+                    .and_then(|r| r.try_get(0))
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }),
+            None => self
+                .conn()
+                .query_row(sql, [], |r| r.get(0))
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
     }
 
     /// Stops the server gracefully (in-flight requests finish; requests after this fail
@@ -177,8 +249,13 @@ impl TestServer {
     /// If the address cannot be bound again.
     pub fn restart(&mut self) {
         self.stop();
-        let (addr, state, running) = spawn(self.addr, &self.db_path, self.config.clone())
-            .expect("restarting the test server on its old address");
+        let (addr, state, running) = spawn(
+            self.addr,
+            &self.db_path,
+            self.postgres.as_deref(),
+            self.config.clone(),
+        )
+        .expect("restarting the test server on its old address");
         self.addr = addr;
         self.state = state;
         self.running = Some(running);
@@ -204,7 +281,14 @@ impl TestServer {
     /// # Panics
     /// If the database writes fail.
     pub fn seed(&self) -> Seed {
-        seed(&self.conn()).expect("seeding the test database")
+        let mut seeded = None;
+        self.direct()
+            .transaction(|tx| {
+                seeded = Some(seed(tx));
+                Ok(())
+            })
+            .expect("seeding the test database");
+        seeded.expect("ran").expect("seeding the test database")
     }
 }
 
@@ -234,6 +318,7 @@ fn local(port: u16) -> SocketAddr {
 fn spawn(
     addr: SocketAddr,
     db_path: &Path,
+    postgres: Option<&TestPg>,
     config: Config,
 ) -> std::io::Result<(SocketAddr, Arc<AppState>, Running)> {
     if !addr.ip().is_loopback() {
@@ -246,7 +331,11 @@ fn spawn(
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let db = avondronde_server::store::Store::open(db_path).map_err(std::io::Error::other)?;
+    let db = match postgres {
+        Some(pg) => avondronde_server::store::Store::connect(&pg.app_url),
+        None => avondronde_server::store::Store::open(db_path),
+    }
+    .map_err(std::io::Error::other)?;
     let state = AppState::new(db, config);
     let (shutdown, signal) = watch::channel(false);
     let served = state.clone();
@@ -400,10 +489,9 @@ const DELFSHAVEN: &[(f64, f64)] = &[
     (4.4150, 51.9020),
 ];
 
-fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
-    let n: u32 = conn
-        .query_row("SELECT COUNT(*) FROM gemeente", [], |r| r.get(0))
-        .map_err(|e| setup::SetupError::Db(e.into()))?;
+fn seed(tx: &avondronde_server::store::Tx) -> Result<Seed, setup::SetupError> {
+    let n = u32::try_from(avondronde_server::store::setup::gemeenten(tx)?.len())
+        .map_err(|_| setup::SetupError::Input("too many gemeenten".into()))?;
     // Later seeds are other gemeenten: other codes, usernames and a wijk further north.
     let (name, number) = if n == 0 {
         ("Rotterdam".to_owned(), 599)
@@ -415,19 +503,8 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
     let north = f64::from(n) * 0.1;
     let outline: Vec<(f64, f64)> = DELFSHAVEN.iter().map(|&(x, y)| (x, y + north)).collect();
     let boundary = MultiPolygon(vec![setup::polygon(&outline)]);
-    let gemeente = setup::create_gemeente(
-        &avondronde_server::store::Tx::over(conn),
-        &name,
-        &gemeente_code,
-        &NormSet::rotterdam(),
-    )?;
-    let wijk = setup::create_wijk(
-        &avondronde_server::store::Tx::over(conn),
-        gemeente,
-        &wijk_code,
-        "Delfshaven",
-        &boundary,
-    )?;
+    let gemeente = setup::create_gemeente(tx, &name, &gemeente_code, &NormSet::rotterdam())?;
+    let wijk = setup::create_wijk(tx, gemeente, &wijk_code, "Delfshaven", &boundary)?;
     let mut web_users = BTreeMap::new();
     let mut field = None;
     for role in Role::ALL {
@@ -436,25 +513,14 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
             password: format!("test-wachtwoord-{}-{n}", role.code()),
             totp_secret: None,
         };
-        let user = setup::add_user(
-            &avondronde_server::store::Tx::over(conn),
-            gemeente,
-            &login.username,
-            role,
-            Some(&login.password),
-        )?;
+        let user = setup::add_user(tx, gemeente, &login.username, role, Some(&login.password))?;
         if role == Role::Coordinator {
-            avondronde_server::hotspot::scope::assign_all_wijken(
-                &avondronde_server::store::Tx::over(conn),
-                user,
-                0,
-            )
-            .map_err(setup::SetupError::Db)?;
+            avondronde_server::hotspot::scope::assign_all_wijken(tx, user, 0)
+                .map_err(setup::SetupError::Db)?;
         }
         if avondronde_server::mfa::required_for(role) {
             let (secret, _) =
-                avondronde_server::mfa::enrol_now(&avondronde_server::store::Tx::over(conn), user)
-                    .map_err(setup::SetupError::Db)?;
+                avondronde_server::mfa::enrol_now(tx, user).map_err(setup::SetupError::Db)?;
             login.totp_secret = Some(secret.0);
         }
         if role == Role::Straatcoach {
@@ -464,12 +530,8 @@ fn seed(conn: &rusqlite::Connection) -> Result<Seed, setup::SetupError> {
     }
     let (field_user, field_username) =
         field.ok_or_else(|| setup::SetupError::Input("no straatcoach".into()))?;
-    let enrolment_code = auth::issue_enrolment_code(
-        &avondronde_server::store::Tx::over(conn),
-        field_user,
-        ENROLMENT_TTL_MS,
-    )
-    .map_err(setup::SetupError::Db)?;
+    let enrolment_code = auth::issue_enrolment_code(tx, field_user, ENROLMENT_TTL_MS)
+        .map_err(setup::SetupError::Db)?;
     Ok(Seed {
         gemeente,
         gemeente_code,

@@ -30,6 +30,7 @@
 //!   corrections, arriving care forms); the feedback a pull reads.
 //! - [`config`]: what a phone's configuration is built from (gemeente, wijken, places,
 //!   norms, area rules, the current meldpunt key), the config version, the phone policy.
+//! - [`migrate`]: moving one gemeente between the two backends.
 //! - [`postgres`]: the PostgreSQL backend (pool, per-gemeente transactions under row-level
 //!   security, its migrations and partition maintenance).
 //!
@@ -58,6 +59,7 @@ pub mod config;
 pub mod devices;
 pub mod hotspot;
 pub mod meldpunt_keys;
+pub mod migrate;
 pub mod postgres;
 pub mod retention;
 pub mod rules;
@@ -270,9 +272,12 @@ impl Store {
         }
     }
 
-    /// Queues `f` for writing at once and returns a future of its result, which resolves
-    /// once committed. On SQLite jobs run in the order they were queued (see
-    /// [`Db::submit`]); on PostgreSQL each is a transaction of its own, started at once.
+    /// Queues `f` for writing and returns a future of its result, which resolves once
+    /// committed. On SQLite `f` is queued at once and jobs run in the order they were
+    /// queued (see [`Db::submit`]), so a caller can prepare the next part of a request while
+    /// the writer stores this one. On PostgreSQL `f` runs as its own transaction when the
+    /// future is awaited: a caller that awaits in order (as the push does) stores in order,
+    /// so a round is committed before the contacts that follow it.
     pub fn submit<T, F, S>(
         &self,
         scope: S,
@@ -283,21 +288,18 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Tx) -> Result<T, DbError> + Send + 'static,
     {
-        let job: Submitted<T> = match &self.backend {
+        let job: Submitted<T, F> = match &self.backend {
             StoreBackend::Sqlite(db) => {
                 Submitted::Sqlite(Box::pin(db.submit(move |c| f(&Tx::sqlite(c)))?))
             }
-            StoreBackend::Postgres(pg) => {
-                let (pg, scope) = (pg.clone(), scope.into());
-                Submitted::Postgres(tokio::task::spawn_blocking(move || {
-                    pg.run(&scope, false, f)
-                }))
-            }
+            StoreBackend::Postgres(pg) => Submitted::Postgres(pg.clone(), scope.into(), f),
         };
         Ok(async move {
             match job {
                 Submitted::Sqlite(f) => f.await,
-                Submitted::Postgres(h) => joined(h.await),
+                Submitted::Postgres(pg, scope, f) => {
+                    joined(tokio::task::spawn_blocking(move || pg.run(&scope, false, f)).await)
+                }
             }
         })
     }
@@ -372,9 +374,9 @@ impl Store {
     }
 }
 
-enum Submitted<T> {
+enum Submitted<T, F> {
     Sqlite(std::pin::Pin<Box<dyn Future<Output = Result<T, DbError>> + Send>>),
-    Postgres(tokio::task::JoinHandle<Result<T, DbError>>),
+    Postgres(PgStore, Scope, F),
 }
 
 /// One direct connection, for the admin CLI and for tests: no writer thread, no pool.
@@ -411,7 +413,7 @@ impl Direct {
     /// the role in `url`, which must bypass row-level security.
     pub fn connect(url: &str) -> Result<Direct, DbError> {
         let pg = PgStore::connect_with(url, 1)?;
-        if !pg.bypasses_rls()? {
+        if !off_runtime(|| pg.bypasses_rls())? {
             return Err(DbError::Domain(
                 "the admin commands need a PostgreSQL role that bypasses row-level security \
                  (the cluster's admin, e.g. postgres://postgres@…); the server's own role \
@@ -425,26 +427,46 @@ impl Direct {
     }
 
     /// Runs `f` in one transaction: all of it is kept, or, if `f` fails, none of it.
-    pub fn transaction<T>(
+    pub fn transaction<T: Send>(
         &mut self,
-        f: impl FnOnce(&Tx) -> Result<T, DbError>,
+        f: impl FnOnce(&Tx) -> Result<T, DbError> + Send,
     ) -> Result<T, DbError> {
         match &mut self.backend {
             DirectBackend::Sqlite(conn) => {
-                let tx = conn.transaction()?;
+                // Immediate: take the write lock up front, so a transaction that reads and
+                // then writes waits for a running server's writer instead of failing.
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let value = f(&Tx::sqlite(&tx))?;
                 tx.commit()?;
                 Ok(value)
             }
-            DirectBackend::Postgres(pg) => pg.run(&Scope::System, false, f),
+            DirectBackend::Postgres(pg) => off_runtime(|| pg.run(&Scope::System, false, f)),
         }
     }
 
     /// Runs `f` as a read.
-    pub fn read<T>(&self, f: impl FnOnce(&Tx) -> Result<T, DbError>) -> Result<T, DbError> {
+    pub fn read<T: Send>(
+        &self,
+        f: impl FnOnce(&Tx) -> Result<T, DbError> + Send,
+    ) -> Result<T, DbError> {
         match &self.backend {
             DirectBackend::Sqlite(conn) => f(&Tx::sqlite(conn)),
-            DirectBackend::Postgres(pg) => pg.run(&Scope::System, true, f),
+            DirectBackend::Postgres(pg) => off_runtime(|| pg.run(&Scope::System, true, f)),
         }
     }
+}
+
+/// Runs `f` on a thread of its own when called on an async task (a test's, say): the
+/// synchronous PostgreSQL client blocks on a runtime of its own, which tokio does not allow
+/// on a thread that drives one.
+fn off_runtime<T: Send>(f: impl FnOnce() -> Result<T, DbError> + Send) -> Result<T, DbError> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
 }

@@ -32,11 +32,42 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower::ServiceExt;
 
-/// An application over a fresh temp-file database, driven without a socket.
+/// An application over a fresh temp-file database, driven without a socket. With
+/// `AVONDRONDE_TEST_POSTGRES` set (a superuser's URL without a database, as `scripts/test`
+/// sets it), over a fresh PostgreSQL database of its own instead.
 pub struct TestApp {
     pub state: Arc<AppState>,
     router: Router,
     dir: tempfile::TempDir,
+    postgres: Option<TestPg>,
+}
+
+/// The PostgreSQL database of one test: (server URL, superuser URL, name).
+struct TestPg {
+    server: String,
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for TestPg {
+    fn drop(&mut self) {
+        let _ = off_runtime(|| {
+            avondronde_server::store::postgres::drop_database(&self.server, &self.name)
+        });
+    }
+}
+
+/// Runs `f` on a thread of its own: the synchronous PostgreSQL client blocks on a runtime
+/// of its own, which tokio does not allow on a test's async thread.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().expect("no panic"))
+}
+
+/// The cluster the suites run against, if any (see [`TestApp`]).
+pub fn test_postgres() -> Option<String> {
+    std::env::var("AVONDRONDE_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 impl TestApp {
@@ -46,29 +77,88 @@ impl TestApp {
 
     pub fn with_config(config: Config) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = avondronde_server::store::Store::open(&dir.path().join("test.sqlite"))
-            .expect("open db");
+        let (db, postgres) = match test_postgres() {
+            Some(server) => {
+                let (app_url, admin_url, name) =
+                    off_runtime(|| avondronde_server::store::postgres::fresh_database(&server))
+                        .expect("a fresh PostgreSQL database");
+                let store = avondronde_server::store::Store::connect(&app_url)
+                    .expect("connect as the application role");
+                (
+                    store,
+                    Some(TestPg {
+                        server,
+                        admin_url,
+                        name,
+                    }),
+                )
+            }
+            None => (
+                avondronde_server::store::Store::open(&dir.path().join("test.sqlite"))
+                    .expect("open db"),
+                None,
+            ),
+        };
         let state = AppState::new(db, config);
         TestApp {
             router: avondronde_server::app(state.clone()),
             state,
             dir,
+            postgres,
         }
     }
 
-    /// A second connection to the database, for arranging and inspecting rows.
+    /// The SQLite database file (when not on PostgreSQL).
+    pub fn sqlite_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("test.sqlite")
+    }
+
+    /// Whether this app runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// A second connection to the SQLite database, for arranging and inspecting rows.
+    /// Tests that use it run on SQLite only (on PostgreSQL they fail here, saying so).
     pub fn conn(&self) -> rusqlite::Connection {
+        assert!(
+            self.postgres.is_none(),
+            "this test reads and writes SQLite directly; it runs on SQLite only"
+        );
         db::open_connection(&self.dir.path().join("test.sqlite")).expect("open conn")
     }
 
     /// The store layer on a direct connection, for arranging state through the same
-    /// functions the server uses (`app.direct().transaction(|tx| …)`).
+    /// functions the server uses (`app.direct().transaction(|tx| …)`), on either backend.
     #[allow(dead_code)]
     pub fn direct(&self) -> avondronde_server::store::Direct {
-        avondronde_server::store::Direct::open(&self.dir.path().join("test.sqlite")).expect("open")
+        match &self.postgres {
+            Some(pg) => avondronde_server::store::Direct::connect(&pg.admin_url).expect("connect"),
+            None => avondronde_server::store::Direct::open(&self.dir.path().join("test.sqlite"))
+                .expect("open"),
+        }
     }
 
+    /// The one number `sql` answers, on either backend (as the superuser on PostgreSQL;
+    /// write `"user"` for the user table, which both accept).
     pub fn scalar(&self, sql: &str) -> i64 {
+        match &self.postgres {
+            Some(pg) => off_runtime(|| {
+                let mut c = postgres::Client::connect(&pg.admin_url, postgres::NoTls)
+                    .expect("connect as the superuser");
+                c.query_one(sql, &[])
+                    .and_then(|r| r.try_get(0))
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }),
+            None => self
+                .conn()
+                .query_row(sql, [], |r| r.get(0))
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
+    /// The one text `sql` answers (SQLite only).
+    pub fn scalar_text(&self, sql: &str) -> String {
         self.conn()
             .query_row(sql, [], |r| r.get(0))
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
@@ -88,7 +178,9 @@ impl TestApp {
 
     /// Sets up a gemeente (see [`seed`]).
     pub fn seed(&self, web_users: bool) -> Seed {
-        seed(&self.conn(), web_users)
+        self.direct()
+            .transaction(|tx| Ok(seed(tx, web_users)))
+            .expect("seed")
     }
 
     /// Enrols a device with `code` over the API and returns its token.
@@ -120,7 +212,7 @@ impl TestApp {
     /// current TOTP code) for users who have one, and returns the `Cookie` header value.
     /// The one login helper for every test (issue 11).
     pub async fn login(&self, username: &str, password: &str) -> String {
-        let totp = totp_code(&self.conn(), username);
+        let totp = self.totp_code(username);
         let reply = self
             .send(post(
                 "/api/v1/session",
@@ -159,48 +251,52 @@ impl TestApp {
     }
 }
 
-/// A TOTP code of a user who has the second factor switched on, for a step the server has
-/// not accepted yet (a code is single-use), waiting for the next step when the window is
-/// used up.
-pub fn totp_code(conn: &rusqlite::Connection, username: &str) -> Option<String> {
-    use rusqlite::OptionalExtension;
-    let (secret, used) = conn
-        .query_row(
-            "SELECT totp_secret, totp_last_step FROM user WHERE username = ?1 AND totp_enabled = 1",
-            [username],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)),
-        )
-        .optional()
-        .expect("read totp secret")?;
-    let secret = avondronde_server::mfa::TotpSecret(secret);
-    loop {
-        let now = jiff::Timestamp::now().as_second() as u64;
-        if let Some(code) = secret.unused_code(used.map(|u| u as u64), now) {
-            return Some(code);
+impl TestApp {
+    /// A TOTP code of a user who has the second factor switched on, for a step the server
+    /// has not accepted yet (a code is single-use), waiting for the next step when the
+    /// window is used up.
+    pub fn totp_code(&self, username: &str) -> Option<String> {
+        use avondronde_server::store::accounts;
+        let row = self
+            .direct()
+            .read(|tx| match accounts::user_id_by_name(tx, username)? {
+                Some(user) => accounts::totp(tx, user),
+                None => Ok(None),
+            })
+            .expect("read totp secret")?;
+        if !row.enabled {
+            return None;
         }
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        let secret = avondronde_server::mfa::TotpSecret(row.secret?);
+        let used = row.last_step;
+        loop {
+            let now = jiff::Timestamp::now().as_second() as u64;
+            if let Some(code) = secret.unused_code(used.map(|u| u as u64), now) {
+                return Some(code);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
     }
-}
 
-/// A complete session made straight in the database (password, then the TOTP code when
-/// the user has one), as a `Cookie` header value: for tests that need many sessions
-/// without going through the login throttle.
-pub fn session_cookie(conn: &rusqlite::Connection, username: &str, password: &str) -> String {
-    let (token, user) = auth::login(
-        &avondronde_server::store::Tx::over(conn),
-        username,
-        password,
-    )
-    .expect("db")
-    .expect("valid login");
-    if let Some(code) = totp_code(conn, username) {
-        assert_eq!(
-            auth::complete_mfa(&avondronde_server::store::Tx::over(conn), &user, &code)
-                .expect("db"),
-            auth::MfaOutcome::Done
-        );
+    /// A complete session made straight in the database (password, then the TOTP code
+    /// when the user has one), as a `Cookie` header value: for tests that need many
+    /// sessions without going through the login throttle.
+    pub fn session_cookie(&self, username: &str, password: &str) -> String {
+        let (token, user) = self
+            .direct()
+            .transaction(|tx| auth::login(tx, username, password))
+            .expect("db")
+            .expect("valid login");
+        if let Some(code) = self.totp_code(username) {
+            assert_eq!(
+                self.direct()
+                    .transaction(|tx| auth::complete_mfa(tx, &user, &code))
+                    .expect("db"),
+                auth::MfaOutcome::Done
+            );
+        }
+        format!("{}={token}", auth::SESSION_COOKIE)
     }
-    format!("{}={token}", auth::SESSION_COOKIE)
 }
 
 /// How a request authenticates.
@@ -323,10 +419,13 @@ impl Seed {
 /// Creates the next gemeente in the database: Rotterdam's norms, one wijk, a straatcoach
 /// with an enrolment code, and (if `web_users`) a web login for every role. Argon2 makes
 /// passwords slow on purpose, so tests that need no web login skip them.
-pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
-    let n: u32 = conn
-        .query_row("SELECT COUNT(*) FROM gemeente", [], |r| r.get(0))
-        .expect("count");
+pub fn seed(tx: &avondronde_server::store::Tx, web_users: bool) -> Seed {
+    let n = u32::try_from(
+        avondronde_server::store::setup::gemeenten(tx)
+            .expect("count")
+            .len(),
+    )
+    .expect("few");
     let number = 9000 + n;
     let north = f64::from(n) * 0.1;
     let outline: Vec<(f64, f64)> = [
@@ -341,20 +440,14 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
     .collect();
     let boundary = MultiPolygon(vec![setup::polygon(&outline)]);
     let gemeente = setup::create_gemeente(
-        &avondronde_server::store::Tx::over(conn),
+        tx,
         &format!("Gemeente {n}"),
         &format!("GM{number:04}"),
         &NormSet::rotterdam(),
     )
     .expect("gemeente");
-    let wijk = setup::create_wijk(
-        &avondronde_server::store::Tx::over(conn),
-        gemeente,
-        &format!("WK{number:04}01"),
-        "Wijk",
-        &boundary,
-    )
-    .expect("wijk");
+    let wijk = setup::create_wijk(tx, gemeente, &format!("WK{number:04}01"), "Wijk", &boundary)
+        .expect("wijk");
     let mut users = Vec::new();
     let mut field_user = None;
     for role in Role::ALL {
@@ -364,25 +457,12 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
         let username = format!("{}-{n}", role.code());
         let password = format!("wachtwoord-{}-{n}", role.code());
         let pw = web_users.then_some(password.as_str());
-        let id = setup::add_user(
-            &avondronde_server::store::Tx::over(conn),
-            gemeente,
-            &username,
-            role,
-            pw,
-        )
-        .expect("user");
+        let id = setup::add_user(tx, gemeente, &username, role, pw).expect("user");
         if role == Role::Coordinator {
-            avondronde_server::hotspot::scope::assign_all_wijken(
-                &avondronde_server::store::Tx::over(conn),
-                id,
-                0,
-            )
-            .expect("wijken");
+            avondronde_server::hotspot::scope::assign_all_wijken(tx, id, 0).expect("wijken");
         }
         if web_users && avondronde_server::mfa::required_for(role) {
-            avondronde_server::mfa::enrol_now(&avondronde_server::store::Tx::over(conn), id)
-                .expect("totp");
+            avondronde_server::mfa::enrol_now(tx, id).expect("totp");
         }
         if role == Role::Straatcoach {
             field_user = Some(id);
@@ -392,12 +472,8 @@ pub fn seed(conn: &rusqlite::Connection, web_users: bool) -> Seed {
         }
     }
     let field_user = field_user.expect("straatcoach");
-    let enrolment_code = auth::issue_enrolment_code(
-        &avondronde_server::store::Tx::over(conn),
-        field_user,
-        ENROLMENT_TTL_MS,
-    )
-    .expect("code");
+    let enrolment_code =
+        auth::issue_enrolment_code(tx, field_user, ENROLMENT_TTL_MS).expect("code");
     Seed {
         gemeente,
         wijk,

@@ -123,7 +123,31 @@ impl RouteKind {
 /// The server's pool of connections as [`APP_ROLE`]. Cheap to clone.
 #[derive(Clone)]
 pub struct PgStore {
-    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    pool: std::sync::Arc<Pool>,
+}
+
+type R2d2Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// The pool, closed on a thread of its own: closing a synchronous client blocks on a
+/// runtime of its own, which tokio forbids on a thread that drives one (where the server's
+/// state is dropped at shutdown).
+struct Pool(Option<R2d2Pool>);
+
+impl std::ops::Deref for Pool {
+    type Target = R2d2Pool;
+    fn deref(&self) -> &R2d2Pool {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            std::thread::spawn(move || drop(pool));
+        }
+    }
 }
 
 impl PgStore {
@@ -141,9 +165,13 @@ impl PgStore {
         let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
+            // Connections are opened as the load needs them, not all at start.
+            .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool: std::sync::Arc::new(Pool(Some(pool))),
+        })
     }
 
     /// Whether the role connected as bypasses row-level security (a superuser, or
@@ -259,6 +287,77 @@ impl PgStore {
         ptx.tx.commit()?;
         Ok(value)
     }
+}
+
+/// A fresh, migrated database in the cluster at `server_url` (a superuser's URL without a
+/// database name, e.g. `postgres://postgres@127.0.0.1:5432`), for the test suites run on
+/// PostgreSQL: each test gets a database of its own, copied from a migrated template that
+/// is made once. Returns (the application role's URL, the superuser's URL, the database's
+/// name); drop it with [`drop_database`].
+pub fn fresh_database(server_url: &str) -> Result<(String, String, String), PgError> {
+    let base = server_url.trim_end_matches('/');
+    let mut c = Client::connect(&format!("{base}/postgres"), NoTls)?;
+    // One maker of the template at a time, across test processes.
+    c.execute("SELECT pg_advisory_lock(4242)", &[])?;
+    let made = (|| -> Result<(), PgError> {
+        let exists = c
+            .query_opt(
+                "SELECT 1 FROM pg_database WHERE datname = 'avondronde_template'",
+                &[],
+            )?
+            .is_some();
+        let current = exists && {
+            let mut t = Client::connect(&format!("{base}/avondronde_template"), NoTls)?;
+            let v: Option<i64> = t
+                .query_one("SELECT max(version) FROM schema_migrations", &[])?
+                .try_get(0)?;
+            drop(t);
+            v == MIGRATIONS.last().map(|m| m.0)
+        };
+        if !current {
+            if exists {
+                c.batch_execute("DROP DATABASE avondronde_template WITH (FORCE)")?;
+            }
+            c.batch_execute("CREATE DATABASE avondronde_template")?;
+            let mut admin = PgAdmin::connect(&format!("{base}/avondronde_template"))?;
+            admin.ensure_roles(None)?;
+            admin.migrate()?;
+            let today = jiff::Zoned::now().date().first_of_month();
+            let from = today
+                .checked_sub(jiff::Span::new().months(3))
+                .map_err(|e| PgError::Invalid(e.to_string()))?;
+            admin.ensure_contact_partitions(from, 6)?;
+        }
+        Ok(())
+    })();
+    c.execute("SELECT pg_advisory_unlock(4242)", &[])?;
+    made?;
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    c.batch_execute(&format!(
+        "CREATE DATABASE {name} TEMPLATE avondronde_template"
+    ))?;
+    Ok((
+        with_user_and_db(base, APP_ROLE, &name),
+        format!("{base}/{name}"),
+        name,
+    ))
+}
+
+/// Drops a database made by [`fresh_database`].
+pub fn drop_database(server_url: &str, name: &str) -> Result<(), PgError> {
+    let base = server_url.trim_end_matches('/');
+    let mut c = Client::connect(&format!("{base}/postgres"), NoTls)?;
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+    Ok(())
+}
+
+/// `postgres://someone@host:port` with another user and a database.
+fn with_user_and_db(base: &str, user: &str, db: &str) -> String {
+    let rest = base
+        .split_once("://")
+        .map(|(_, r)| r.rsplit_once('@').map_or(r, |(_, host)| host))
+        .unwrap_or(base);
+    format!("postgres://{user}@{rest}/{db}")
 }
 
 /// A connection as a privileged role (the cluster's admin, or one granted
