@@ -98,22 +98,32 @@ impl TestServer {
     /// # Panics
     /// If the server cannot start.
     pub fn start_with(config: Config) -> TestServer {
-        let dir = tempfile::tempdir().expect("temporary directory for the test database");
-        let db_path = dir.path().join("avondronde.sqlite");
         let postgres = std::env::var("AVONDRONDE_TEST_POSTGRES")
             .ok()
-            .filter(|u| !u.is_empty())
-            .map(|server| {
-                let (app_url, admin_url, name) =
-                    off_runtime(|| avondronde_server::store::postgres::fresh_database(&server))
-                        .expect("a fresh PostgreSQL database");
-                Arc::new(TestPg {
-                    server,
-                    app_url,
-                    admin_url,
-                    name,
-                })
-            });
+            .filter(|u| !u.is_empty());
+        TestServer::start_on_backend(postgres.as_deref(), config)
+    }
+
+    /// As [`TestServer::start_with`], on a fresh database of the PostgreSQL cluster at
+    /// `postgres` (a superuser's URL without a database) when given, else on SQLite,
+    /// whatever the environment says (the benchmark runs both in one process).
+    ///
+    /// # Panics
+    /// If the server or its database cannot start.
+    pub fn start_on_backend(postgres: Option<&str>, config: Config) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary directory for the test database");
+        let db_path = dir.path().join("avondronde.sqlite");
+        let postgres = postgres.map(|server| {
+            let (app_url, admin_url, name) =
+                off_runtime(|| avondronde_server::store::postgres::fresh_database(server))
+                    .expect("a fresh PostgreSQL database");
+            Arc::new(TestPg {
+                server: server.to_owned(),
+                app_url,
+                admin_url,
+                name,
+            })
+        });
         let mut server = TestServer::launch(local(0), db_path, postgres, config)
             .expect("starting the test server on 127.0.0.1:0");
         server._dir = Some(dir);

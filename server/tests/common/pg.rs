@@ -123,6 +123,33 @@ impl PgCluster {
         panic!("the PostgreSQL cluster did not start:\n{log}");
     }
 
+    /// Stops the cluster at once, as a crash would (`pg_ctl stop -m immediate`): every
+    /// connection is cut mid-transaction.
+    pub fn stop_immediately(&self) {
+        run(server_cmd(is_root(), &self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"]));
+    }
+
+    /// Starts the cluster again on its port, after [`PgCluster::stop_immediately`]
+    /// (PostgreSQL recovers from its write-ahead log).
+    pub fn start_again(&self) {
+        run(server_cmd(is_root(), &self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .arg("-l")
+            .arg(self.dir.path().join("log"))
+            .arg("-w")
+            .arg("-o")
+            .arg(format!(
+                "-k {} -c listen_addresses=127.0.0.1 -p {}",
+                self.dir.path().display(),
+                self.port
+            ))
+            .arg("start"));
+    }
+
     /// The loopback port.
     pub fn port(&self) -> u16 {
         self.port
