@@ -29,3 +29,9 @@ export AVONDRONDE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port"
 # directly says so and runs on SQLite alone).
 cargo test --locked -p avondronde-server \
   --test sync_api
+
+# The API fuzz run against the demo on PostgreSQL, set up with the admin command.
+cargo build -q -p avondronde-server --locked
+target/debug/avondronde-server admin --database-url "$AVONDRONDE_TEST_POSTGRES/postgres" postgres-init
+AVONDRONDE_DATABASE_URL="postgres://avondronde_app@127.0.0.1:$port/postgres" \
+  bash scripts/test.d/30-schemathesis.sh

@@ -13,7 +13,10 @@ fi
 
 work=$(mktemp -d)
 cargo build -q -p avondronde-server --locked
-target/debug/avondronde-server demo --addr 127.0.0.1:0 --db "$work/demo.sqlite" \
+# On SQLite, or on PostgreSQL when AVONDRONDE_DATABASE_URL names a prepared database
+# (scripts/test.d/25-postgres.sh runs it that way too).
+if [ -n "${AVONDRONDE_DATABASE_URL:-}" ]; then db_args=(); else db_args=(--db "$work/demo.sqlite"); fi
+target/debug/avondronde-server demo --addr 127.0.0.1:0 "${db_args[@]}" \
   --credentials "$work/creds.json" > "$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -4,6 +4,10 @@
 //! requests cycling through filter sets. Target: at most 150 ms warm (issue 9), with every
 //! aggregate protected by the cell-key method.
 //!
+//! With `AVONDRONDE_TEST_POSTGRES` naming a PostgreSQL cluster (a superuser's URL without a
+//! database), the same wijk is then moved into a fresh PostgreSQL database with `admin
+//! migrate`'s code and measured again: both backends in one run.
+//!
 //! Run: `cargo bench -p avondronde-server --bench hotspot`
 //! (`HOTSPOT_BENCH_CONTACTS=100000` for a quicker run, `HOTSPOT_BENCH_ROUNDS` for more
 //! warm requests). The contacts are inserted straight into SQLite in one transaction,
@@ -28,10 +32,50 @@ fn main() -> anyhow::Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
     let (_dir, path, wijk) = common::prepare(n)?;
-
+    let mut failed = Vec::new();
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async move {
-        let served = common::Served::start(&path).await?;
+    let sqlite = avondronde_server::store::Store::open(&path)?;
+    if let Err(e) = runtime.block_on(measure("SQLite", sqlite, n, rounds, &wijk)) {
+        failed.push(format!("SQLite: {e}"));
+    }
+    if let Some(server) = std::env::var("AVONDRONDE_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        use avondronde_server::store::{migrate, postgres};
+        let (app_url, admin_url, name) = postgres::fresh_database(&server)?;
+        let t = std::time::Instant::now();
+        migrate::migrate(
+            &migrate::Endpoint::Sqlite(path.clone()),
+            &migrate::Endpoint::Postgres(admin_url),
+            "GM0599",
+        )?;
+        println!(
+            "\nmoved the gemeente into PostgreSQL (admin migrate) in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let pg = avondronde_server::store::Store::connect(&app_url)?;
+        if let Err(e) = runtime.block_on(measure("PostgreSQL", pg, n, rounds, &wijk)) {
+            failed.push(format!("PostgreSQL: {e}"));
+        }
+        drop(runtime);
+        postgres::drop_database(&server, &name)?;
+    }
+    anyhow::ensure!(failed.is_empty(), "{}", failed.join("; "));
+    Ok(())
+}
+
+/// The cold and warm timings on one backend; fails when the warm p99 is over the target.
+async fn measure(
+    backend: &str,
+    store: avondronde_server::store::Store,
+    n: usize,
+    rounds: usize,
+    wijk: &str,
+) -> anyhow::Result<()> {
+    println!("\n== {backend}");
+    {
+        let served = common::Served::over(store).await?;
         let base = served.base.clone();
 
         let today = jiff::Zoned::now().date();
@@ -133,5 +177,5 @@ fn main() -> anyhow::Result<()> {
         served.stop().await?;
         anyhow::ensure!(p99 <= TARGET, "warm p99 {} is over the target", ms(p99));
         Ok::<_, anyhow::Error>(())
-    })
+    }
 }

@@ -202,12 +202,14 @@ pub struct Served {
 }
 
 impl Served {
-    /// Starts the server and logs the coordinator in.
+    /// Starts the server over the SQLite file and logs the coordinator in.
     pub async fn start(path: &Path) -> anyhow::Result<Served> {
-        let state = AppState::new(
-            avondronde_server::store::Store::open(path)?,
-            Config::default(),
-        );
+        Served::over(avondronde_server::store::Store::open(path)?).await
+    }
+
+    /// Starts the server over `store` (either backend) and logs the coordinator in.
+    pub async fn over(store: avondronde_server::store::Store) -> anyhow::Result<Served> {
+        let state = AppState::new(store, Config::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
