@@ -680,3 +680,55 @@ fn contacts_of_two_months_land_in_two_partitions_and_dropping_the_older_month_re
         None
     );
 }
+
+#[test]
+fn the_cross_tenant_functions_answer_ids_only_and_a_parentless_insert_cannot_land_in_another_gemeente()
+ {
+    let f = fixture();
+    // Without a gemeente, the listing gives ids and nothing else; the tables stay empty.
+    let (ids, by_code, names) = f
+        .store
+        .system(|tx| {
+            let c = tx.client();
+            let ids: Vec<String> = c
+                .query("SELECT * FROM gemeente_ids()", &[])?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let by_code: Option<String> = c
+                .query_one("SELECT gemeente_id_by_code('GM-gemeente-b')", &[])?
+                .get(0);
+            Ok((ids, by_code, count(c, "SELECT count(*) FROM gemeente")))
+        })
+        .expect("system");
+    assert_eq!(ids, vec![A.to_owned(), B.to_owned()]);
+    assert_eq!(by_code.as_deref(), Some(B));
+    assert_eq!(names, 0, "no gemeente row is readable without the setting");
+    // In A's transaction, a row that names only B's user (its gemeente left to the default
+    // and the trigger) is A's row pointing at a user A does not have: refused.
+    let err = f
+        .store
+        .transaction(A, |tx| {
+            tx.client().execute(
+                "INSERT INTO enrolment_code (code_hash, user_id, created_at, expires_at)
+                 VALUES ('\x01', $1, 0, 1)",
+                &[&format!("{B}-u1")],
+            )?;
+            Ok(())
+        })
+        .expect_err("a row of A pointing at B's user");
+    assert!(err.to_string().contains("foreign key"), "{err}");
+    // Without any setting, the trigger has no parent it may see: refused as well.
+    let err = f
+        .store
+        .transaction("", |_| Ok(()))
+        .expect_err("an empty gemeente is refused up front");
+    assert!(err.to_string().contains("empty gemeente"), "{err}");
+    let mut admin = postgres::Client::connect(&f.cluster.admin_url("postgres"), postgres::NoTls)
+        .expect("superuser");
+    let n: i64 = admin
+        .query_one("SELECT count(*) FROM enrolment_code", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(n, 0, "nothing was written");
+}

@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/002_contact_partitions.sql"),
     ),
     (3, "003_tenants", include_str!("migrations/003_tenants.sql")),
+    (
+        7,
+        "007_gemeente_from_parent",
+        include_str!("migrations/007_gemeente_from_parent.sql"),
+    ),
 ];
 
 /// What can go wrong talking to PostgreSQL.
