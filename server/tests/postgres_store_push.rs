@@ -88,7 +88,9 @@ impl Tenant {
         let (user, counter) = if postgres {
             (
                 "\"user\"",
-                format!("INSERT INTO counter (gemeente_id, name, value) VALUES ('{g}', 'feedback', 0);"),
+                format!(
+                    "INSERT INTO counter (gemeente_id, name, value) VALUES ('{g}', 'feedback', 0);"
+                ),
             )
         } else {
             ("user", String::new())
@@ -267,8 +269,8 @@ async fn scenario(store: &Store, t: Tenant) -> Outcome {
     let (enrolment, enrolment_used, device_role) = store
         .write(g, move |tx| {
             devices::insert_enrolment_code(tx, CODE, user, NOW, NOW + 60_000)?;
-            let enrolment = devices::enrolment_code(tx, CODE)?
-                .map(|c| (c.user, c.expires_at, c.used_at));
+            let enrolment =
+                devices::enrolment_code(tx, CODE)?.map(|c| (c.user, c.expires_at, c.used_at));
             devices::insert(tx, device, user, TOKEN, "telefoon", NOW)?;
             devices::use_enrolment_code(tx, CODE, NOW + 1, device)?;
             let used =
@@ -280,13 +282,10 @@ async fn scenario(store: &Store, t: Tenant) -> Outcome {
 
     // The token look-up, as the server's authentication runs it (routed by the hash).
     let token = store
-        .read(
-            Scope::Route(RouteKind::DeviceToken, TOKEN.to_vec()),
-            |tx| {
-                Ok(devices::by_token_hash(tx, TOKEN)?
-                    .map(|r| (r.id, r.user, r.gemeente, r.role, r.revoked)))
-            },
-        )
+        .read(Scope::Route(RouteKind::DeviceToken, TOKEN.to_vec()), |tx| {
+            Ok(devices::by_token_hash(tx, TOKEN)?
+                .map(|r| (r.id, r.user, r.gemeente, r.role, r.revoked)))
+        })
         .await
         .expect("token");
 
@@ -321,9 +320,30 @@ async fn scenario(store: &Store, t: Tenant) -> Outcome {
                 sync::own_round_wijk(tx, id(888_888), device)?,
             ];
             let contacts = [
-                (it.contact1, it.round1, 52.01, 3, derived(Some(w1), true), Some(w1)),
-                (it.contact2, it.round1, 52.02, 1, derived(None, false), Some(w1)),
-                (it.contact3, it.round2, 52.03, 2, derived(Some(w2), false), Some(w2)),
+                (
+                    it.contact1,
+                    it.round1,
+                    52.01,
+                    3,
+                    derived(Some(w1), true),
+                    Some(w1),
+                ),
+                (
+                    it.contact2,
+                    it.round1,
+                    52.02,
+                    1,
+                    derived(None, false),
+                    Some(w1),
+                ),
+                (
+                    it.contact3,
+                    it.round2,
+                    52.03,
+                    2,
+                    derived(Some(w2), false),
+                    Some(w2),
+                ),
             ];
             for (i, (cid, round, lat, kids, d, wijk)) in contacts.into_iter().enumerate() {
                 let contact = StreetContact {
@@ -414,8 +434,7 @@ async fn scenario(store: &Store, t: Tenant) -> Outcome {
                 sync::contact_exists(tx, unknown_contact)?
             ));
 
-            let form_seq =
-                claim(tx, ItemKind::CareForm, &it.form, device, 30)?.expect("new form");
+            let form_seq = claim(tx, ItemKind::CareForm, &it.form, device, 30)?.expect("new form");
             let wijk = sync::own_contact_wijk(tx, it.contact1, device)?.expect("own contact");
             let form = CareFormEnvelope {
                 id: it.form,
@@ -475,11 +494,13 @@ async fn scenario(store: &Store, t: Tenant) -> Outcome {
             devices::set_outbox(tx, device, 3, 1, NOW + 10)?;
             devices::set_key_refused(tx, device, "chain_broken", NOW + 11)?;
             hotspot::replace_assignment(tx, coordinator, &[w2], NOW)?;
-            let first: BTreeSet<WijkId> =
-                hotspot::assigned_wijken(tx, coordinator)?.into_iter().collect();
+            let first: BTreeSet<WijkId> = hotspot::assigned_wijken(tx, coordinator)?
+                .into_iter()
+                .collect();
             let added = hotspot::assign_all(tx, coordinator, NOW)?;
-            let all: BTreeSet<WijkId> =
-                hotspot::assigned_wijken(tx, coordinator)?.into_iter().collect();
+            let all: BTreeSet<WijkId> = hotspot::assigned_wijken(tx, coordinator)?
+                .into_iter()
+                .collect();
             Ok((
                 devices::of_gemeente(tx, g)?,
                 devices::key_refused(tx, device)?,
@@ -609,14 +630,24 @@ fn the_push_path_answers_the_same_on_sqlite_and_postgresql() {
     let on_postgres = rt.block_on(scenario(&pg, t));
 
     // The scenario did what it says (so equal answers are not two empty ones).
-    assert_eq!(on_sqlite.push1_seqs, vec![Some(1), Some(2), Some(3), Some(4), Some(5)]);
+    assert_eq!(
+        on_sqlite.push1_seqs,
+        vec![Some(1), Some(2), Some(3), Some(4), Some(5)]
+    );
     assert_eq!(on_sqlite.duplicate, None);
     assert_eq!(on_sqlite.duplicate_entry.seq, 3);
     assert_eq!(on_sqlite.head, 7, "the released item is not the head");
     assert_eq!(on_sqlite.new_contacts_all.len(), 3);
     assert_eq!(on_sqlite.corrected.len(), 1);
-    assert!(!on_sqlite.corrected[0].1, "the correction moved contact 1 out of wijk 1");
-    assert_eq!(on_sqlite.contacts_of_wijk2.len(), 2, "contact 1 moved to wijk 2");
+    assert!(
+        !on_sqlite.corrected[0].1,
+        "the correction moved contact 1 out of wijk 1"
+    );
+    assert_eq!(
+        on_sqlite.contacts_of_wijk2.len(),
+        2,
+        "contact 1 moved to wijk 2"
+    );
     assert_eq!(on_sqlite.feedback.len(), 1);
     assert!(on_sqlite.feedback_after.is_empty());
     assert_eq!(on_sqlite.unknown_wijk.len(), 1);
@@ -688,7 +719,9 @@ async fn b_sees_none_of_a(store: &Store, a: Tenant, b: Tenant) {
                 hotspot::wijk_in_gemeente_by_code(tx, &format!("WK{:04}01", a.n), a.gemeente)?,
                 sync::wijk_in_gemeente(tx, a.wijk1, a.gemeente)?,
             );
-            Ok((head, contacts, corrected, archived, rounds, contact, ledger, claimed, phones))
+            Ok((
+                head, contacts, corrected, archived, rounds, contact, ledger, claimed, phones,
+            ))
         })
         .await
         .expect("B's transaction");
@@ -698,7 +731,10 @@ async fn b_sees_none_of_a(store: &Store, a: Tenant, b: Tenant) {
     assert_eq!(rounds, (false, None, vec![], false));
     assert_eq!(contact, (false, None, false));
     let err = ledger.expect_err("A's ledger row is not B's to read");
-    assert!(!err.contains(&a.gemeente.to_string()), "the error names no gemeente: {err}");
+    assert!(
+        !err.contains(&a.gemeente.to_string()),
+        "the error names no gemeente: {err}"
+    );
     assert_eq!(claimed, None);
     assert_eq!(
         phones,
@@ -720,7 +756,10 @@ async fn b_sees_none_of_a(store: &Store, a: Tenant, b: Tenant) {
         .expect("A again");
     assert_eq!(again.0, 7);
     assert_eq!(again.1, outcome_a.contacts_of_wijk2);
-    assert_eq!(again.2, None, "revoked by A itself, at the end of the scenario");
+    assert_eq!(
+        again.2, None,
+        "revoked by A itself, at the end of the scenario"
+    );
 
     // B's own push numbers after A's, and A's catch-up since its head never sees it.
     let ib = Items::of(&b);
@@ -839,6 +878,42 @@ fn no_function_of_these_modules_still_reaches_sqlite_only() {
         assert!(
             !text.contains("tx.conn()"),
             "{file} still has a function without its PostgreSQL arm"
+        );
+    }
+}
+
+/// The hotspot map asks for its gemeente's ledger head on every request: under row-level
+/// security that is an index probe on (gemeente_id, seq) (migration 004), not a walk back
+/// over every other gemeente's newer items.
+#[test]
+fn a_gemeente_s_ledger_head_and_since_reads_use_the_gemeente_seq_index() {
+    let t = Tenant::new(1);
+    let (cluster, _store) = postgres_store(&[t]);
+    let mut app = postgres::Client::connect(&cluster.url(APP_ROLE, "postgres"), postgres::NoTls)
+        .expect("app role");
+    let mut tx = app.transaction().expect("transaction");
+    tx.execute(
+        "SELECT set_config('app.gemeente', $1, true)",
+        &[&t.gemeente.to_string()],
+    )
+    .expect("gemeente");
+    // The tables are tiny here: make the planner show whether the index can serve.
+    tx.batch_execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
+        .expect("planner settings");
+    for sql in [
+        "EXPLAIN SELECT COALESCE(MAX(seq), 0)::bigint FROM item",
+        "EXPLAIN SELECT seq FROM item WHERE seq > 5 AND seq <= 9 AND kind = 'contact'",
+    ] {
+        let plan: Vec<String> = tx
+            .query(sql, &[])
+            .expect("explain")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert!(
+            plan.iter().any(|l| l.contains("item_gemeente_seq")),
+            "{sql}:\n{}",
+            plan.join("\n")
         );
     }
 }

@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/002_contact_partitions.sql"),
     ),
     (3, "003_tenants", include_str!("migrations/003_tenants.sql")),
+    (4, "004_push", include_str!("migrations/004_push.sql")),
 ];
 
 /// What can go wrong talking to PostgreSQL.
