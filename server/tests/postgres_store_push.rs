@@ -781,12 +781,12 @@ async fn b_sees_none_of_a(store: &Store, a: Tenant, b: Tenant) {
         .expect("claimed");
     assert!(b_seq > 7);
     let a_head = store
-        .read(a.gemeente, |tx| hotspot::ledger_head(tx))
+        .read(a.gemeente, hotspot::ledger_head)
         .await
         .expect("A's head");
     assert_eq!(a_head, 7, "B's claim is not in A's ledger");
     let b_head = store
-        .read(b.gemeente, |tx| hotspot::ledger_head(tx))
+        .read(b.gemeente, hotspot::ledger_head)
         .await
         .expect("B's head");
     assert_eq!(b_head, b_seq);
