@@ -19,6 +19,7 @@
 
 use std::sync::LazyLock;
 
+use ::postgres::types::Type;
 use avondronde_shared::care::CareFormEnvelope;
 use avondronde_shared::contact::ContactFacts;
 use avondronde_shared::round::Round;
@@ -36,6 +37,21 @@ use crate::ingest::{Derived, UnknownWijkRound};
 /// A PostgreSQL statement parameter.
 type PgParam<'a> = &'a (dyn ::postgres::types::ToSql + Sync);
 
+// The push path's statements are sent with their parameter types (`execute_typed`,
+// `query_typed`): PostgreSQL then parses, binds and runs them in one round trip, instead of
+// a round trip to prepare each statement first (the synchronous client keeps no statement
+// cache). Ids bind as `TEXT`, integers as `INT8`, reals as `FLOAT8`, bytes as `BYTEA`.
+const TEXT: Type = Type::TEXT;
+const INT8: Type = Type::INT8;
+const FLOAT8: Type = Type::FLOAT8;
+const BYTEA: Type = Type::BYTEA;
+
+/// Pairs parameters with their types for a typed statement.
+fn typed<'a>(params: &[PgParam<'a>], types: &[Type]) -> Vec<(PgParam<'a>, Type)> {
+    debug_assert_eq!(params.len(), types.len());
+    params.iter().copied().zip(types.iter().cloned()).collect()
+}
+
 /// Stores when a device was last heard from and how far its clock is off (ms).
 pub fn record_seen(tx: &Tx, device: DeviceId, at_ms: i64, skew_ms: i64) -> Result<(), DbError> {
     match tx.backend() {
@@ -46,9 +62,9 @@ pub fn record_seen(tx: &Tx, device: DeviceId, at_ms: i64, skew_ms: i64) -> Resul
             .execute(params![at_ms, skew_ms, device])?;
         }
         Backend::Postgres(mut t) => {
-            t.execute(
+            t.execute_typed(
                 "UPDATE device SET last_seen_at = $1, clock_offset_ms = $2 WHERE id = $3",
-                &[&at_ms, &skew_ms, &device],
+                &[(&at_ms, INT8), (&skew_ms, INT8), (&device, TEXT)],
             )?;
         }
     }
@@ -92,7 +108,7 @@ pub fn claim_item(
         Backend::Postgres(mut t) => {
             // The per-gemeente lock first (see above), then the row; nothing comes back
             // when the key is taken, as with SQLite's OR IGNORE.
-            let row = t.query_opt(
+            let rows = t.query_typed(
                 "WITH gemeente_lock AS MATERIALIZED (
                    SELECT pg_advisory_xact_lock(
                      hashtextextended(current_setting('app.gemeente'), 0)))
@@ -100,9 +116,15 @@ pub fn claim_item(
                  SELECT $1, $2, $3, $4, $5 FROM gemeente_lock
                  ON CONFLICT (kind, item_id) DO NOTHING
                  RETURNING seq",
-                &[&kind.code(), &id, &device, &&hash[..], &received_at],
+                &[
+                    (&kind.code(), TEXT),
+                    (&id, TEXT),
+                    (&device, TEXT),
+                    (&&hash[..], BYTEA),
+                    (&received_at, INT8),
+                ],
             )?;
-            Ok(row.map(|r| r.try_get::<_, i64>(0)).transpose()?)
+            Ok(rows.first().map(|r| r.try_get::<_, i64>(0)).transpose()?)
         }
     }
 }
@@ -115,7 +137,7 @@ pub fn release_item(tx: &Tx, seq: i64) -> Result<(), DbError> {
                 .execute(params![seq])?;
         }
         Backend::Postgres(mut t) => {
-            t.execute("DELETE FROM item WHERE seq = $1", &[&seq])?;
+            t.execute_typed("DELETE FROM item WHERE seq = $1", &[(&seq, INT8)])?;
         }
     }
     Ok(())
@@ -155,18 +177,17 @@ pub fn ledger_entry(tx: &Tx, kind: &ItemKind, id: &str) -> Result<LedgerEntry, D
                 })
             })?),
         Backend::Postgres(mut t) => {
-            let row = t
-                .query_opt(
-                    "SELECT seq, hash, received_at, device_id FROM item
-                     WHERE kind = $1 AND item_id = $2",
-                    &[&kind.code(), &id],
-                )?
-                .ok_or_else(|| {
-                    DbError::Domain(
-                        "this item id is already taken outside this gemeente; nothing was stored"
-                            .into(),
-                    )
-                })?;
+            let rows = t.query_typed(
+                "SELECT seq, hash, received_at, device_id FROM item
+                 WHERE kind = $1 AND item_id = $2",
+                &[(&kind.code(), TEXT), (&id, TEXT)],
+            )?;
+            let row = rows.first().ok_or_else(|| {
+                DbError::Domain(
+                    "this item id is already taken outside this gemeente; nothing was stored"
+                        .into(),
+                )
+            })?;
             Ok(LedgerEntry {
                 seq: row.try_get(0)?,
                 hash: row.try_get(1)?,
@@ -254,18 +275,18 @@ pub fn insert_round(
                 Some(w) => w,
                 None => &"",
             };
-            t.execute(
+            t.execute_typed(
                 "INSERT INTO round (id, device_id, user_id, wijk_id, partner, started_at,
                    unknown_wijk)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[
-                    &round.id,
-                    &device,
-                    &user,
-                    wijk,
-                    &round.partner,
-                    &started_at,
-                    &unknown_wijk,
+                    (&round.id, TEXT),
+                    (&device, TEXT),
+                    (&user, TEXT),
+                    (wijk, TEXT),
+                    (&round.partner, TEXT),
+                    (&started_at, INT8),
+                    (&unknown_wijk, TEXT),
                 ],
             )?;
         }
@@ -288,9 +309,9 @@ pub fn end_round(
                 > 0
         }
         Backend::Postgres(mut t) => {
-            t.execute(
+            t.execute_typed(
                 "UPDATE round SET ended_at = $1 WHERE id = $2 AND device_id = $3",
-                &[&ended_at_s, &round, &device],
+                &[(&ended_at_s, INT8), (&round, TEXT), (&device, TEXT)],
             )? > 0
         }
     })
@@ -311,10 +332,11 @@ pub fn own_round_wijk(
             .query_row(params![round, device], |r| r.get(0))
             .optional()?),
         Backend::Postgres(mut t) => Ok(t
-            .query_opt(
+            .query_typed(
                 "SELECT NULLIF(wijk_id, '') FROM round WHERE id = $1 AND device_id = $2",
-                &[&round, &device],
+                &[(&round, TEXT), (&device, TEXT)],
             )?
+            .first()
             .map(|r| r.try_get::<_, Option<WijkId>>(0))
             .transpose()?),
     }
@@ -344,6 +366,12 @@ fn pg_placeholders(n: usize) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// The types of [`FactColumns::pg_values`], in order.
+const FACT_TYPES: [Type; FACT_COUNT] = [
+    INT8, INT8, TEXT, FLOAT8, FLOAT8, FLOAT8, INT8, TEXT, INT8, INT8, INT8, INT8, INT8, INT8, TEXT,
+    TEXT, INT8, INT8, INT8, INT8,
+];
 
 static PG_INSERT_CONTACT: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -561,8 +589,12 @@ pub fn insert_contact(tx: &Tx, n: &NewContact) -> Result<(), DbError> {
                 &skew_flag,
                 &n.record_key,
             ];
+            const HEAD_TYPES: [Type; 11] = [
+                TEXT, INT8, TEXT, TEXT, TEXT, TEXT, TEXT, INT8, INT8, INT8, INT8,
+            ];
             let values: Vec<PgParam> = head.into_iter().chain(facts.pg_values()).collect();
-            t.execute(PG_INSERT_CONTACT.as_str(), &values)?;
+            let types: Vec<Type> = HEAD_TYPES.into_iter().chain(FACT_TYPES).collect();
+            t.execute_typed(PG_INSERT_CONTACT.as_str(), &typed(&values, &types))?;
         }
     }
     Ok(())
@@ -591,7 +623,11 @@ pub fn correct_contact(
         Backend::Postgres(mut t) => {
             let tail: [PgParam; 4] = [&wijk, &seq, &contact, &device];
             let values: Vec<PgParam> = columns.pg_values().into_iter().chain(tail).collect();
-            t.execute(PG_CORRECT_CONTACT.as_str(), &values)? > 0
+            let types: Vec<Type> = FACT_TYPES
+                .into_iter()
+                .chain([TEXT, INT8, TEXT, TEXT])
+                .collect();
+            t.execute_typed(PG_CORRECT_CONTACT.as_str(), &typed(&values, &types))? > 0
         }
     })
 }
@@ -613,9 +649,9 @@ pub fn insert_correction(
             .execute(params![id, contact, seq, facts])?;
         }
         Backend::Postgres(mut t) => {
-            t.execute(
+            t.execute_typed(
                 "INSERT INTO correction (id, contact_id, seq, facts) VALUES ($1, $2, $3, $4)",
-                &[&id, &contact, &seq, &facts],
+                &[(&id, TEXT), (&contact, TEXT), (&seq, INT8), (&facts, TEXT)],
             )?;
         }
     }
@@ -635,10 +671,11 @@ pub fn own_contact_wijk(
             .query_row(params![contact, device], |r| r.get(0))
             .optional()?),
         Backend::Postgres(mut t) => Ok(t
-            .query_opt(
+            .query_typed(
                 "SELECT wijk_id FROM contact WHERE id = $1 AND device_id = $2 LIMIT 1",
-                &[&contact, &device],
+                &[(&contact, TEXT), (&device, TEXT)],
             )?
+            .first()
             .map(|r| r.try_get::<_, Option<WijkId>>(0))
             .transpose()?),
     }
@@ -697,27 +734,27 @@ pub fn insert_care_form(tx: &Tx, n: &NewCareForm) -> Result<(), DbError> {
             ])?;
         }
         Backend::Postgres(mut t) => {
-            t.execute(
+            t.execute_typed(
                 "INSERT INTO care_form (id, seq, device_id, user_id, gemeente_id, contact_id,
                    wijk_id, reporter_role, age_band, created_at, received_at, recipient_key,
                    sealed, status, updated_at, feedback_seq)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'received', $11,
                    $14)",
                 &[
-                    &f.id,
-                    &n.seq,
-                    &n.device,
-                    &n.user,
-                    &n.gemeente,
-                    &f.contact,
-                    &n.wijk,
-                    &n.reporter_role,
-                    &age_band,
-                    &created_at,
-                    &n.received_at,
-                    &f.recipient_key.0,
-                    &f.sealed,
-                    &n.feedback_seq,
+                    (&f.id, TEXT),
+                    (&n.seq, INT8),
+                    (&n.device, TEXT),
+                    (&n.user, TEXT),
+                    (&n.gemeente, TEXT),
+                    (&f.contact, TEXT),
+                    (&n.wijk, TEXT),
+                    (&n.reporter_role, TEXT),
+                    (&age_band, TEXT),
+                    (&created_at, INT8),
+                    (&n.received_at, INT8),
+                    (&f.recipient_key.0, TEXT),
+                    (&f.sealed, BYTEA),
+                    (&n.feedback_seq, INT8),
                 ],
             )?;
         }
