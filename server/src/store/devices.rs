@@ -4,13 +4,24 @@
 //! them. Owns the reads and writes of [`crate::auth`]'s token look-up and enrolment, of
 //! [`crate::admin`]'s phone list and revocation, and of [`crate::devices`]; whether a code
 //! is still good and who may revoke what are decided there, not here.
+//!
+//! Each function speaks both backends (`match tx.backend()`). On PostgreSQL a device and an
+//! enrolment code are written in their user's gemeente (read from the user's row, so the
+//! admin commands, which name no gemeente, write them too), and row-level security hides
+//! every other gemeente's phones.
 
 use avondronde_shared::{DeviceId, GemeenteId, Role, UserId};
 use rusqlite::{OptionalExtension, params};
 
-use super::Tx;
 use super::accounts::role_at;
+use super::{Backend, Tx};
 use crate::db::DbError;
+
+/// A role code read back from PostgreSQL, or an error (never a panic) if it is not one.
+fn pg_role(r: &::postgres::Row, i: usize) -> Result<Role, DbError> {
+    let code: &str = r.try_get(i)?;
+    Role::from_code(code).ok_or_else(|| DbError::Domain("bad role in database".into()))
+}
 
 /// Stores the outbox counts a phone reported at `now_ms`.
 pub fn set_outbox(
@@ -20,36 +31,68 @@ pub fn set_outbox(
     quarantined: u32,
     now_ms: i64,
 ) -> Result<(), DbError> {
-    tx.conn()?
-        .prepare_cached(
-            "UPDATE device SET outbox_pending = ?1, outbox_quarantined = ?2,
-                    outbox_reported_at = ?3 WHERE id = ?4",
-        )?
-        .execute(params![pending, quarantined, now_ms, device])?;
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            c.prepare_cached(
+                "UPDATE device SET outbox_pending = ?1, outbox_quarantined = ?2,
+                        outbox_reported_at = ?3 WHERE id = ?4",
+            )?
+            .execute(params![pending, quarantined, now_ms, device])?;
+        }
+        Backend::Postgres(mut t) => {
+            t.execute(
+                "UPDATE device SET outbox_pending = $1, outbox_quarantined = $2,
+                        outbox_reported_at = $3 WHERE id = $4",
+                &[
+                    &i64::from(pending),
+                    &i64::from(quarantined),
+                    &now_ms,
+                    &device,
+                ],
+            )?;
+        }
+    }
     Ok(())
 }
 
 /// Stores the refusal code a phone reported at `now_ms`.
 pub fn set_key_refused(tx: &Tx, device: DeviceId, code: &str, now_ms: i64) -> Result<(), DbError> {
-    tx.conn()?
-        .prepare_cached(
-            "UPDATE device SET key_refused_code = ?1, key_refused_at = ?2 WHERE id = ?3",
-        )?
-        .execute(params![code, now_ms, device])?;
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            c.prepare_cached(
+                "UPDATE device SET key_refused_code = ?1, key_refused_at = ?2 WHERE id = ?3",
+            )?
+            .execute(params![code, now_ms, device])?;
+        }
+        Backend::Postgres(mut t) => {
+            t.execute(
+                "UPDATE device SET key_refused_code = $1, key_refused_at = $2 WHERE id = $3",
+                &[&code, &now_ms, &device],
+            )?;
+        }
+    }
     Ok(())
 }
 
-/// The last refusal code a device reported, if any.
+/// The last refusal code a device reported, if any. The device must exist.
 pub fn key_refused(tx: &Tx, device: DeviceId) -> Result<Option<String>, DbError> {
-    Ok(tx.conn()?.query_row(
-        "SELECT key_refused_code FROM device WHERE id = ?1",
-        params![device],
-        |r| r.get(0),
-    )?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c.query_row(
+            "SELECT key_refused_code FROM device WHERE id = ?1",
+            params![device],
+            |r| r.get(0),
+        )?),
+        Backend::Postgres(mut t) => Ok(t
+            .query_one(
+                "SELECT key_refused_code FROM device WHERE id = $1",
+                &[&device],
+            )?
+            .try_get(0)?),
+    }
 }
 
 /// A device as found by its token hash.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRow {
     /// The device.
     pub id: DeviceId,
@@ -65,23 +108,45 @@ pub struct TokenRow {
 
 /// The device whose token has this hash, if any. One cached point query.
 pub fn by_token_hash(tx: &Tx, token_hash: &[u8]) -> Result<Option<TokenRow>, DbError> {
-    let mut stmt = tx.conn()?.prepare_cached(
-        "SELECT d.id, d.user_id, u.gemeente_id, u.role,
-                d.revoked_at IS NOT NULL OR u.disabled_at IS NOT NULL
-         FROM device d JOIN user u ON u.id = d.user_id
-         WHERE d.token_hash = ?1",
-    )?;
-    Ok(stmt
-        .query_row(params![token_hash], |r| {
-            Ok(TokenRow {
-                id: r.get(0)?,
-                user: r.get(1)?,
-                gemeente: r.get(2)?,
-                role: role_at(r, 3)?,
-                revoked: r.get(4)?,
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare_cached(
+                "SELECT d.id, d.user_id, u.gemeente_id, u.role,
+                        d.revoked_at IS NOT NULL OR u.disabled_at IS NOT NULL
+                 FROM device d JOIN user u ON u.id = d.user_id
+                 WHERE d.token_hash = ?1",
+            )?;
+            Ok(stmt
+                .query_row(params![token_hash], |r| {
+                    Ok(TokenRow {
+                        id: r.get(0)?,
+                        user: r.get(1)?,
+                        gemeente: r.get(2)?,
+                        role: role_at(r, 3)?,
+                        revoked: r.get(4)?,
+                    })
+                })
+                .optional()?)
+        }
+        Backend::Postgres(mut t) => t
+            .query_opt(
+                "SELECT d.id, d.user_id, u.gemeente_id, u.role,
+                        d.revoked_at IS NOT NULL OR u.disabled_at IS NOT NULL
+                 FROM device d JOIN \"user\" u ON u.id = d.user_id
+                 WHERE d.token_hash = $1",
+                &[&token_hash],
+            )?
+            .map(|r| {
+                Ok(TokenRow {
+                    id: r.try_get(0)?,
+                    user: r.try_get(1)?,
+                    gemeente: r.try_get(2)?,
+                    role: pg_role(&r, 3)?,
+                    revoked: r.try_get(4)?,
+                })
             })
-        })
-        .optional()?)
+            .transpose(),
+    }
 }
 
 /// Stores an enrolment code's hash for a user, valid until `expires_at`.
@@ -92,15 +157,29 @@ pub fn insert_enrolment_code(
     now: i64,
     expires_at: i64,
 ) -> Result<(), DbError> {
-    tx.conn()?.execute(
-        "INSERT INTO enrolment_code (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![code_hash, user, now, expires_at],
-    )?;
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            c.execute(
+                "INSERT INTO enrolment_code (code_hash, user_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![code_hash, user, now, expires_at],
+            )?;
+        }
+        Backend::Postgres(mut t) => {
+            // In the user's gemeente (NULL, and refused, if the user is not visible).
+            t.execute(
+                "INSERT INTO enrolment_code (code_hash, gemeente_id, user_id, created_at,
+                   expires_at)
+                 VALUES ($1, (SELECT gemeente_id FROM \"user\" WHERE id = $2), $2, $3, $4)",
+                &[&code_hash, &user, &now, &expires_at],
+            )?;
+        }
+    }
     Ok(())
 }
 
 /// An enrolment code as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrolmentCodeRow {
     /// Whose phone it enrols.
     pub user: UserId,
@@ -112,20 +191,34 @@ pub struct EnrolmentCodeRow {
 
 /// The enrolment code with this hash, if any.
 pub fn enrolment_code(tx: &Tx, code_hash: &[u8]) -> Result<Option<EnrolmentCodeRow>, DbError> {
-    Ok(tx
-        .conn()?
-        .query_row(
-            "SELECT user_id, expires_at, used_at FROM enrolment_code WHERE code_hash = ?1",
-            params![code_hash],
-            |r| {
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c
+            .query_row(
+                "SELECT user_id, expires_at, used_at FROM enrolment_code WHERE code_hash = ?1",
+                params![code_hash],
+                |r| {
+                    Ok(EnrolmentCodeRow {
+                        user: r.get(0)?,
+                        expires_at: r.get(1)?,
+                        used_at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?),
+        Backend::Postgres(mut t) => t
+            .query_opt(
+                "SELECT user_id, expires_at, used_at FROM enrolment_code WHERE code_hash = $1",
+                &[&code_hash],
+            )?
+            .map(|r| {
                 Ok(EnrolmentCodeRow {
-                    user: r.get(0)?,
-                    expires_at: r.get(1)?,
-                    used_at: r.get(2)?,
+                    user: r.try_get(0)?,
+                    expires_at: r.try_get(1)?,
+                    used_at: r.try_get(2)?,
                 })
-            },
-        )
-        .optional()?)
+            })
+            .transpose(),
+    }
 }
 
 /// Marks the enrolment code with this hash used at `now`, for `device`.
@@ -135,10 +228,20 @@ pub fn use_enrolment_code(
     now: i64,
     device: DeviceId,
 ) -> Result<(), DbError> {
-    tx.conn()?.execute(
-        "UPDATE enrolment_code SET used_at = ?1, device_id = ?2 WHERE code_hash = ?3",
-        params![now, device, code_hash],
-    )?;
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            c.execute(
+                "UPDATE enrolment_code SET used_at = ?1, device_id = ?2 WHERE code_hash = ?3",
+                params![now, device, code_hash],
+            )?;
+        }
+        Backend::Postgres(mut t) => {
+            t.execute(
+                "UPDATE enrolment_code SET used_at = $1, device_id = $2 WHERE code_hash = $3",
+                &[&now, &device, &code_hash],
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -151,44 +254,85 @@ pub fn insert(
     label: &str,
     now: i64,
 ) -> Result<(), DbError> {
-    tx.conn()?.execute(
-        "INSERT INTO device (id, user_id, token_hash, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, user, token_hash, label, now],
-    )?;
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            c.execute(
+                "INSERT INTO device (id, user_id, token_hash, label, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, user, token_hash, label, now],
+            )?;
+        }
+        Backend::Postgres(mut t) => {
+            // In the user's gemeente (NULL, and refused, if the user is not visible).
+            t.execute(
+                "INSERT INTO device (id, gemeente_id, user_id, token_hash, label, created_at)
+                 VALUES ($1, (SELECT gemeente_id FROM \"user\" WHERE id = $2), $2, $3, $4, $5)",
+                &[&id, &user, &token_hash, &label, &now],
+            )?;
+        }
+    }
     Ok(())
 }
 
 /// Marks a device revoked at `now`, unless it already was. Whether it was not.
 pub fn revoke(tx: &Tx, device: DeviceId, now: i64) -> Result<bool, DbError> {
-    Ok(tx.conn()?.execute(
-        "UPDATE device SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-        params![now, device],
-    )? > 0)
+    Ok(match tx.backend() {
+        Backend::Sqlite(c) => {
+            c.execute(
+                "UPDATE device SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+                params![now, device],
+            )? > 0
+        }
+        Backend::Postgres(mut t) => {
+            t.execute(
+                "UPDATE device SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                &[&now, &device],
+            )? > 0
+        }
+    })
 }
 
 /// Marks every device of a user revoked at `now`; returns how many were not yet.
 pub fn revoke_all_of_user(tx: &Tx, user: UserId, now: i64) -> Result<usize, DbError> {
-    Ok(tx.conn()?.execute(
-        "UPDATE device SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
-        params![now, user],
-    )?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c.execute(
+            "UPDATE device SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
+            params![now, user],
+        )?),
+        Backend::Postgres(mut t) => {
+            let n = t.execute(
+                "UPDATE device SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                &[&now, &user],
+            )?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        }
+    }
 }
 
 /// The gemeente of an active (not revoked) device's user, if there is such a device.
 pub fn active_device_gemeente(tx: &Tx, device: DeviceId) -> Result<Option<GemeenteId>, DbError> {
-    Ok(tx
-        .conn()?
-        .query_row(
-            "SELECT u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id
-             WHERE d.id = ?1 AND d.revoked_at IS NULL",
-            params![device],
-            |r| r.get(0),
-        )
-        .optional()?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c
+            .query_row(
+                "SELECT u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id
+                 WHERE d.id = ?1 AND d.revoked_at IS NULL",
+                params![device],
+                |r| r.get(0),
+            )
+            .optional()?),
+        Backend::Postgres(mut t) => Ok(t
+            .query_opt(
+                "SELECT u.gemeente_id FROM device d JOIN \"user\" u ON u.id = d.user_id
+                 WHERE d.id = $1 AND d.revoked_at IS NULL",
+                &[&device],
+            )?
+            .map(|r| r.try_get::<_, GemeenteId>(0))
+            .transpose()?),
+    }
 }
 
 /// A phone as the admin's list shows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceListRow {
     /// The device.
     pub id: DeviceId,
@@ -206,10 +350,38 @@ pub struct DeviceListRow {
     pub unsent: Option<i64>,
 }
 
-/// The phones of a gemeente's users: active first, then by username and age. A row whose
-/// id is not a device id this server makes is left out.
+/// The phones of a gemeente's users: active first, then by username (byte order, as
+/// SQLite sorts) and age. A row whose id is not a device id this server makes is left out.
 pub fn of_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<DeviceListRow>, DbError> {
-    let mut stmt = tx.conn()?.prepare(
+    let c = match tx.backend() {
+        Backend::Sqlite(c) => c,
+        Backend::Postgres(mut t) => {
+            let rows = t.query(
+                "SELECT d.id, u.username, d.label, d.last_seen_at, d.clock_offset_ms,
+                        d.revoked_at IS NOT NULL, d.outbox_pending
+                 FROM device d JOIN \"user\" u ON u.id = d.user_id WHERE u.gemeente_id = $1
+                 ORDER BY d.revoked_at IS NOT NULL, u.username COLLATE \"C\", d.created_at",
+                &[&gemeente],
+            )?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let Ok(id) = r.try_get::<_, DeviceId>(0) else {
+                    continue;
+                };
+                out.push(DeviceListRow {
+                    id,
+                    username: r.try_get(1)?,
+                    label: r.try_get(2)?,
+                    last_seen: r.try_get(3)?,
+                    offset_ms: r.try_get(4)?,
+                    revoked: r.try_get(5)?,
+                    unsent: r.try_get(6)?,
+                });
+            }
+            return Ok(out);
+        }
+    };
+    let mut stmt = c.prepare(
         "SELECT d.id, u.username, d.label, d.last_seen_at, d.clock_offset_ms, d.revoked_at IS NOT NULL,
                 d.outbox_pending
          FROM device d JOIN user u ON u.id = d.user_id WHERE u.gemeente_id = ?1

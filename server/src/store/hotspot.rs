@@ -10,14 +10,21 @@
 //!
 //! The rules (who may see which wijk, the bounds of the parameters, what enters the index)
 //! stay in [`crate::hotspot`]; this module keeps and fetches.
+//!
+//! Each function speaks both backends (`match tx.backend()`). On PostgreSQL the ledger is
+//! shared by all gemeenten but row-level security shows a transaction only its own
+//! gemeente's rows: the ledger head and the "since seq" reads are the gemeente's, and
+//! because [`super::sync::claim_item`] draws a gemeente's sequence numbers in commit order,
+//! a reader that caught up to a head never misses a row that commits later below it.
 
 use std::collections::HashSet;
 
+use ::postgres::fallible_iterator::FallibleIterator;
 use avondronde_shared::disclosure::{PtableParams, RecordKey};
 use avondronde_shared::{GemeenteId, UserId, WijkId};
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::Tx;
+use super::{Backend, Tx};
 use crate::db::DbError;
 use crate::hotspot::filter::behaviour_mask_of_json;
 use crate::hotspot::index::RawContact;
@@ -47,11 +54,52 @@ fn raw_contact(r: &Row<'_>) -> rusqlite::Result<RawContact> {
     })
 }
 
-/// The ledger's newest sequence number (0 for an empty ledger).
+/// [`raw_contact`] for a PostgreSQL row of the same columns.
+fn pg_raw_contact(r: &::postgres::Row) -> Result<RawContact, DbError> {
+    let count = |i: usize| -> Result<u16, DbError> {
+        Ok(r.try_get::<_, i64>(i)?.clamp(0, i64::from(u16::MAX)) as u16)
+    };
+    let behaviours = behaviour_mask_of_json(r.try_get::<_, Option<&str>>(8)?.unwrap_or("[]"));
+    Ok(RawContact {
+        seq: r.try_get(0)?,
+        observed_at: r.try_get(1)?,
+        counts: [count(2)?, count(3)?, count(4)?, count(5)?, count(6)?],
+        brought_home: count(7)?,
+        behaviours,
+        past_norm: r.try_get::<_, i64>(9)? != 0,
+        cell_r9: r.try_get::<_, Option<i64>>(10)?.map(|c| c as u64),
+        cell_r10: r.try_get::<_, Option<i64>>(11)?.map(|c| c as u64),
+        weight: 1,
+        key: RecordKey::from_i64(r.try_get::<_, Option<i64>>(12)?.unwrap_or(0)),
+    })
+}
+
+/// Runs a PostgreSQL query and hands each row to `f` as it arrives from the server, so a
+/// wijk's contacts are never all held at once.
+fn pg_each(
+    t: &mut ::postgres::Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn ::postgres::types::ToSql + Sync)],
+    mut f: impl FnMut(&::postgres::Row) -> Result<(), DbError>,
+) -> Result<(), DbError> {
+    let mut rows = t.query_raw(sql, params.iter().copied())?;
+    while let Some(r) = rows.next()? {
+        f(&r)?;
+    }
+    Ok(())
+}
+
+/// The ledger's newest sequence number (0 for an empty ledger). On PostgreSQL: the newest
+/// of this transaction's gemeente (row-level security).
 pub fn ledger_head(tx: &Tx) -> Result<i64, DbError> {
-    Ok(tx
-        .conn()?
-        .query_row("SELECT COALESCE(MAX(seq), 0) FROM item", [], |r| r.get(0))?)
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            Ok(c.query_row("SELECT COALESCE(MAX(seq), 0) FROM item", [], |r| r.get(0))?)
+        }
+        Backend::Postgres(mut t) => Ok(t
+            .query_one("SELECT COALESCE(MAX(seq), 0)::bigint FROM item", &[])?
+            .try_get(0)?),
+    }
 }
 
 /// Calls `f` with each contact of a wijk, in no particular order.
@@ -60,32 +108,70 @@ pub fn each_contact_of_wijk(
     wijk: WijkId,
     mut f: impl FnMut(RawContact),
 ) -> Result<(), DbError> {
-    let mut stmt = tx.conn()?.prepare(&format!(
-        "SELECT {COLUMNS} FROM contact c WHERE c.wijk_id = ?1"
-    ))?;
-    let mut q = stmt.query(params![wijk])?;
-    while let Some(r) = q.next()? {
-        f(raw_contact(r)?);
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM contact c WHERE c.wijk_id = ?1"
+            ))?;
+            let mut q = stmt.query(params![wijk])?;
+            while let Some(r) = q.next()? {
+                f(raw_contact(r)?);
+            }
+            Ok(())
+        }
+        Backend::Postgres(mut t) => pg_each(
+            &mut t,
+            &format!("SELECT {COLUMNS} FROM contact c WHERE c.wijk_id = $1"),
+            &[&wijk],
+            |r| {
+                f(pg_raw_contact(r)?);
+                Ok(())
+            },
+        ),
     }
-    Ok(())
 }
 
 /// A wijk's archive groups, as contacts with a weight, at the start of their hour and with
 /// negative `seq`s (which never meet the ledger's).
+///
+/// SQLite numbers them by `-rowid`. PostgreSQL has no rowid: there they are numbered
+/// -1, -2, … in the table's physical order (the order they were written, until rows are
+/// deleted and their space reused). Either way the numbers only tell the groups apart
+/// within one load of the index.
 pub fn archived_of_wijk(tx: &Tx, wijk: WijkId) -> Result<Vec<RawContact>, DbError> {
-    let mut stmt = tx.conn()?.prepare_cached(
-        "SELECT -rowid, hour_at, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, brought_home,
-           behaviours, past_norm, cell_r9, cell_r10, key_sum, contacts
-         FROM contact_archive WHERE wijk_id = ?1",
-    )?;
-    let mut q = stmt.query(params![wijk])?;
-    let mut out = Vec::new();
-    while let Some(r) = q.next()? {
-        let mut raw = raw_contact(r)?;
-        raw.weight = r.get::<_, i64>(13)?.clamp(0, i64::from(u32::MAX)) as u32;
-        out.push(raw);
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare_cached(
+                "SELECT -rowid, hour_at, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, brought_home,
+                   behaviours, past_norm, cell_r9, cell_r10, key_sum, contacts
+                 FROM contact_archive WHERE wijk_id = ?1",
+            )?;
+            let mut q = stmt.query(params![wijk])?;
+            let mut out = Vec::new();
+            while let Some(r) = q.next()? {
+                let mut raw = raw_contact(r)?;
+                raw.weight = r.get::<_, i64>(13)?.clamp(0, i64::from(u32::MAX)) as u32;
+                out.push(raw);
+            }
+            Ok(out)
+        }
+        Backend::Postgres(mut t) => t
+            .query(
+                "SELECT -row_number() OVER (ORDER BY ctid), hour_at, n_0_5, n_6_9, n_10_11,
+                   n_12_13, n_14p, brought_home, behaviours, past_norm, cell_r9, cell_r10,
+                   key_sum, contacts
+                 FROM contact_archive WHERE wijk_id = $1
+                 ORDER BY ctid",
+                &[&wijk],
+            )?
+            .iter()
+            .map(|r| {
+                let mut raw = pg_raw_contact(r)?;
+                raw.weight = r.try_get::<_, i64>(13)?.clamp(0, i64::from(u32::MAX)) as u32;
+                Ok(raw)
+            })
+            .collect(),
     }
-    Ok(out)
 }
 
 /// Calls `f` with each contact of a wijk that entered the ledger after `after` and up to
@@ -97,16 +183,34 @@ pub fn each_new_contact(
     head: i64,
     mut f: impl FnMut(RawContact),
 ) -> Result<(), DbError> {
-    let mut stmt = tx.conn()?.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM item i JOIN contact c ON c.id = i.item_id
-         WHERE i.seq > ?1 AND i.seq <= ?2 AND i.kind = 'contact' AND c.wijk_id = ?3
-         ORDER BY i.seq"
-    ))?;
-    let mut q = stmt.query(params![after, head, wijk])?;
-    while let Some(r) = q.next()? {
-        f(raw_contact(r)?);
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM item i JOIN contact c ON c.id = i.item_id
+                 WHERE i.seq > ?1 AND i.seq <= ?2 AND i.kind = 'contact' AND c.wijk_id = ?3
+                 ORDER BY i.seq"
+            ))?;
+            let mut q = stmt.query(params![after, head, wijk])?;
+            while let Some(r) = q.next()? {
+                f(raw_contact(r)?);
+            }
+            Ok(())
+        }
+        Backend::Postgres(mut t) => pg_each(
+            &mut t,
+            &format!(
+                "SELECT {COLUMNS} FROM item i
+                   JOIN contact c ON c.id = i.item_id AND c.gemeente_id = i.gemeente_id
+                 WHERE i.seq > $1 AND i.seq <= $2 AND i.kind = 'contact' AND c.wijk_id = $3
+                 ORDER BY i.seq"
+            ),
+            &[&after, &head, &wijk],
+            |r| {
+                f(pg_raw_contact(r)?);
+                Ok(())
+            },
+        ),
     }
-    Ok(())
 }
 
 /// Calls `f` with each contact corrected after `after` and up to `head` (in any wijk), as
@@ -118,26 +222,52 @@ pub fn each_corrected_contact(
     head: i64,
     mut f: impl FnMut(RawContact, bool),
 ) -> Result<(), DbError> {
-    let mut stmt = tx.conn()?.prepare_cached(&format!(
-        "SELECT {COLUMNS}, COALESCE(c.wijk_id = ?3, 0) FROM item i
-           JOIN correction k ON k.id = i.item_id JOIN contact c ON c.id = k.contact_id
-         WHERE i.seq > ?1 AND i.seq <= ?2 AND i.kind = 'correction'
-         ORDER BY i.seq"
-    ))?;
-    let mut q = stmt.query(params![after, head, wijk])?;
-    while let Some(r) = q.next()? {
-        f(raw_contact(r)?, r.get::<_, bool>(13)?);
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS}, COALESCE(c.wijk_id = ?3, 0) FROM item i
+                   JOIN correction k ON k.id = i.item_id JOIN contact c ON c.id = k.contact_id
+                 WHERE i.seq > ?1 AND i.seq <= ?2 AND i.kind = 'correction'
+                 ORDER BY i.seq"
+            ))?;
+            let mut q = stmt.query(params![after, head, wijk])?;
+            while let Some(r) = q.next()? {
+                f(raw_contact(r)?, r.get::<_, bool>(13)?);
+            }
+            Ok(())
+        }
+        Backend::Postgres(mut t) => pg_each(
+            &mut t,
+            &format!(
+                "SELECT {COLUMNS}, COALESCE(c.wijk_id = $3, false) FROM item i
+                   JOIN correction k ON k.id = i.item_id AND k.gemeente_id = i.gemeente_id
+                   JOIN contact c ON c.id = k.contact_id AND c.gemeente_id = i.gemeente_id
+                 WHERE i.seq > $1 AND i.seq <= $2 AND i.kind = 'correction'
+                 ORDER BY i.seq"
+            ),
+            &[&after, &head, &wijk],
+            |r| {
+                f(pg_raw_contact(r)?, r.try_get::<_, bool>(13)?);
+                Ok(())
+            },
+        ),
     }
-    Ok(())
 }
 
 /// The wijken assigned to a user.
 pub fn assigned_wijken(tx: &Tx, user: UserId) -> Result<HashSet<WijkId>, DbError> {
-    let mut stmt = tx
-        .conn()?
-        .prepare_cached("SELECT wijk_id FROM user_wijk WHERE user_id = ?1")?;
-    let ids = stmt.query_map(params![user], |r| r.get::<_, WijkId>(0))?;
-    Ok(ids.collect::<Result<_, _>>()?)
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare_cached("SELECT wijk_id FROM user_wijk WHERE user_id = ?1")?;
+            let ids = stmt.query_map(params![user], |r| r.get::<_, WijkId>(0))?;
+            Ok(ids.collect::<Result<_, _>>()?)
+        }
+        Backend::Postgres(mut t) => t
+            .query("SELECT wijk_id FROM user_wijk WHERE user_id = $1", &[&user])?
+            .iter()
+            .map(|r| Ok(r.try_get::<_, WijkId>(0)?))
+            .collect(),
+    }
 }
 
 /// A user as the assignment needs them: id, gemeente and role code.
@@ -145,14 +275,22 @@ pub fn user_by_name(
     tx: &Tx,
     username: &str,
 ) -> Result<Option<(UserId, GemeenteId, String)>, DbError> {
-    Ok(tx
-        .conn()?
-        .query_row(
-            "SELECT id, gemeente_id, role FROM user WHERE username = ?1",
-            params![username],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c
+            .query_row(
+                "SELECT id, gemeente_id, role FROM user WHERE username = ?1",
+                params![username],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?),
+        Backend::Postgres(mut t) => t
+            .query_opt(
+                "SELECT id, gemeente_id, role FROM \"user\" WHERE username = $1",
+                &[&username],
+            )?
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose(),
+    }
 }
 
 /// The wijk with CBS code `code` in `gemeente`, if any.
@@ -161,14 +299,22 @@ pub fn wijk_in_gemeente_by_code(
     code: &str,
     gemeente: GemeenteId,
 ) -> Result<Option<WijkId>, DbError> {
-    Ok(tx
-        .conn()?
-        .query_row(
-            "SELECT id FROM wijk WHERE code = ?1 AND gemeente_id = ?2",
-            params![code, gemeente],
-            |r| r.get(0),
-        )
-        .optional()?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c
+            .query_row(
+                "SELECT id FROM wijk WHERE code = ?1 AND gemeente_id = ?2",
+                params![code, gemeente],
+                |r| r.get(0),
+            )
+            .optional()?),
+        Backend::Postgres(mut t) => Ok(t
+            .query_opt(
+                "SELECT id FROM wijk WHERE code = $1 AND gemeente_id = $2",
+                &[&code, &gemeente],
+            )?
+            .map(|r| r.try_get::<_, WijkId>(0))
+            .transpose()?),
+    }
 }
 
 /// Replaces a user's assigned wijken with `wijken`.
@@ -178,52 +324,116 @@ pub fn replace_assignment(
     wijken: &[WijkId],
     now_ms: i64,
 ) -> Result<(), DbError> {
-    let conn = tx.conn()?;
-    conn.execute("DELETE FROM user_wijk WHERE user_id = ?1", params![user])?;
-    for w in wijken {
-        conn.execute(
-            "INSERT INTO user_wijk (user_id, wijk_id, assigned_at) VALUES (?1, ?2, ?3)",
-            params![user, w, now_ms],
-        )?;
+    match tx.backend() {
+        Backend::Sqlite(conn) => {
+            conn.execute("DELETE FROM user_wijk WHERE user_id = ?1", params![user])?;
+            for w in wijken {
+                conn.execute(
+                    "INSERT INTO user_wijk (user_id, wijk_id, assigned_at) VALUES (?1, ?2, ?3)",
+                    params![user, w, now_ms],
+                )?;
+            }
+        }
+        Backend::Postgres(mut t) => {
+            t.execute("DELETE FROM user_wijk WHERE user_id = $1", &[&user])?;
+            for w in wijken {
+                // In the user's gemeente (NULL, and refused, if the user is not visible);
+                // the foreign key keeps the wijk in that gemeente too.
+                t.execute(
+                    "INSERT INTO user_wijk (gemeente_id, user_id, wijk_id, assigned_at)
+                     VALUES ((SELECT gemeente_id FROM \"user\" WHERE id = $1), $1, $2, $3)",
+                    &[&user, w, &now_ms],
+                )?;
+            }
+        }
     }
     Ok(())
 }
 
 /// Assigns a user every wijk of their gemeente. Returns how many were added.
 pub fn assign_all(tx: &Tx, user: UserId, now_ms: i64) -> Result<usize, DbError> {
-    Ok(tx.conn()?.execute(
-        "INSERT OR IGNORE INTO user_wijk (user_id, wijk_id, assigned_at)
-         SELECT u.id, w.id, ?2 FROM user u JOIN wijk w ON w.gemeente_id = u.gemeente_id
-         WHERE u.id = ?1",
-        params![user, now_ms],
-    )?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c.execute(
+            "INSERT OR IGNORE INTO user_wijk (user_id, wijk_id, assigned_at)
+             SELECT u.id, w.id, ?2 FROM user u JOIN wijk w ON w.gemeente_id = u.gemeente_id
+             WHERE u.id = ?1",
+            params![user, now_ms],
+        )?),
+        Backend::Postgres(mut t) => {
+            let n = t.execute(
+                "INSERT INTO user_wijk (gemeente_id, user_id, wijk_id, assigned_at)
+                 SELECT u.gemeente_id, u.id, w.id, $2
+                 FROM \"user\" u JOIN wijk w ON w.gemeente_id = u.gemeente_id
+                 WHERE u.id = $1
+                 ON CONFLICT DO NOTHING",
+                &[&user, &now_ms],
+            )?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        }
+    }
 }
 
-/// The CBS codes of every wijk of a user's gemeente, in order.
+/// The CBS codes of every wijk of a user's gemeente, in order (byte order, as SQLite
+/// sorts).
 pub fn wijk_codes_of_user(tx: &Tx, username: &str) -> Result<Vec<String>, DbError> {
-    let mut stmt = tx.conn()?.prepare(
-        "SELECT w.code FROM wijk w JOIN user u ON u.gemeente_id = w.gemeente_id
-         WHERE u.username = ?1 ORDER BY w.code",
-    )?;
-    let codes = stmt.query_map(params![username], |r| r.get(0))?;
-    Ok(codes.collect::<Result<_, _>>()?)
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare(
+                "SELECT w.code FROM wijk w JOIN user u ON u.gemeente_id = w.gemeente_id
+                 WHERE u.username = ?1 ORDER BY w.code",
+            )?;
+            let codes = stmt.query_map(params![username], |r| r.get(0))?;
+            Ok(codes.collect::<Result<_, _>>()?)
+        }
+        Backend::Postgres(mut t) => t
+            .query(
+                "SELECT w.code FROM wijk w JOIN \"user\" u ON u.gemeente_id = w.gemeente_id
+                 WHERE u.username = $1 ORDER BY w.code COLLATE \"C\"",
+                &[&username],
+            )?
+            .iter()
+            .map(|r| Ok(r.try_get::<_, String>(0)?))
+            .collect(),
+    }
+}
+
+/// A stored `bigint` as a `u32`, or an error (never a panic) when it does not fit.
+fn pg_u32(r: &::postgres::Row, i: usize) -> Result<u32, DbError> {
+    u32::try_from(r.try_get::<_, i64>(i)?)
+        .map_err(|_| DbError::Domain("stored disclosure setting out of range".into()))
 }
 
 /// The gemeente's stored disclosure parameters, if it set any.
 pub fn disclosure_params(tx: &Tx, gemeente: GemeenteId) -> Result<Option<PtableParams>, DbError> {
-    Ok(tx
-        .conn()?
-        .prepare_cached(
-            "SELECT max_noise, variance, threshold FROM disclosure_setting WHERE gemeente_id = ?1",
-        )?
-        .query_row(params![gemeente], |r| {
-            Ok(PtableParams {
-                max_noise: r.get(0)?,
-                variance: r.get(1)?,
-                threshold: r.get(2)?,
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c
+            .prepare_cached(
+                "SELECT max_noise, variance, threshold FROM disclosure_setting
+                 WHERE gemeente_id = ?1",
+            )?
+            .query_row(params![gemeente], |r| {
+                Ok(PtableParams {
+                    max_noise: r.get(0)?,
+                    variance: r.get(1)?,
+                    threshold: r.get(2)?,
+                })
             })
-        })
-        .optional()?)
+            .optional()?),
+        Backend::Postgres(mut t) => t
+            .query_opt(
+                "SELECT max_noise, variance, threshold FROM disclosure_setting
+                 WHERE gemeente_id = $1",
+                &[&gemeente],
+            )?
+            .map(|r| {
+                Ok(PtableParams {
+                    max_noise: pg_u32(&r, 0)?,
+                    variance: r.try_get(1)?,
+                    threshold: pg_u32(&r, 2)?,
+                })
+            })
+            .transpose(),
+    }
 }
 
 /// Stores the gemeente's disclosure parameters.
@@ -233,13 +443,35 @@ pub fn set_disclosure_params(
     p: &PtableParams,
     now_ms: i64,
 ) -> Result<(), DbError> {
-    tx.conn()?.execute(
-        "INSERT INTO disclosure_setting (gemeente_id, max_noise, variance, threshold, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (gemeente_id) DO UPDATE SET max_noise = excluded.max_noise,
-           variance = excluded.variance, threshold = excluded.threshold,
-           updated_at = excluded.updated_at",
-        params![gemeente, p.max_noise, p.variance, p.threshold, now_ms],
-    )?;
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            c.execute(
+                "INSERT INTO disclosure_setting (gemeente_id, max_noise, variance, threshold,
+                   updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (gemeente_id) DO UPDATE SET max_noise = excluded.max_noise,
+                   variance = excluded.variance, threshold = excluded.threshold,
+                   updated_at = excluded.updated_at",
+                params![gemeente, p.max_noise, p.variance, p.threshold, now_ms],
+            )?;
+        }
+        Backend::Postgres(mut t) => {
+            t.execute(
+                "INSERT INTO disclosure_setting (gemeente_id, max_noise, variance, threshold,
+                   updated_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (gemeente_id) DO UPDATE SET max_noise = excluded.max_noise,
+                   variance = excluded.variance, threshold = excluded.threshold,
+                   updated_at = excluded.updated_at",
+                &[
+                    &gemeente,
+                    &i64::from(p.max_noise),
+                    &p.variance,
+                    &i64::from(p.threshold),
+                    &now_ms,
+                ],
+            )?;
+        }
+    }
     Ok(())
 }

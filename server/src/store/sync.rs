@@ -10,9 +10,16 @@
 //! This is the server's hottest path (`bench_sync`): every statement is a cached prepared
 //! statement, and everything runs inside the writer's transaction that the caller opened,
 //! so the ledger row and the item it names are committed together.
+//!
+//! Each function speaks both backends (`match tx.backend()`). On PostgreSQL the
+//! transaction's gemeente is set and row-level security hides every other gemeente's rows;
+//! a row inserted without `gemeente_id` gets the transaction's gemeente (its column
+//! default). The ledger's sequence numbers are drawn under a per-gemeente lock (see
+//! [`claim_item`]), so that within a gemeente they are handed out in commit order.
 
 use std::sync::LazyLock;
 
+use ::postgres::types::Type;
 use avondronde_shared::care::CareFormEnvelope;
 use avondronde_shared::contact::ContactFacts;
 use avondronde_shared::round::Round;
@@ -23,24 +30,63 @@ use avondronde_shared::{
 };
 use rusqlite::{OptionalExtension, ToSql, params, params_from_iter};
 
-use super::Tx;
+use super::{Backend, Tx};
 use crate::db::DbError;
 use crate::ingest::{Derived, UnknownWijkRound};
 
+/// A PostgreSQL statement parameter.
+type PgParam<'a> = &'a (dyn ::postgres::types::ToSql + Sync);
+
+// The push path's statements are sent with their parameter types (`execute_typed`,
+// `query_typed`): PostgreSQL then parses, binds and runs them in one round trip, instead of
+// a round trip to prepare each statement first (the synchronous client keeps no statement
+// cache). Ids bind as `TEXT`, integers as `INT8`, reals as `FLOAT8`, bytes as `BYTEA`.
+const TEXT: Type = Type::TEXT;
+const INT8: Type = Type::INT8;
+const FLOAT8: Type = Type::FLOAT8;
+const BYTEA: Type = Type::BYTEA;
+
+/// Pairs parameters with their types for a typed statement.
+fn typed<'a>(params: &[PgParam<'a>], types: &[Type]) -> Vec<(PgParam<'a>, Type)> {
+    debug_assert_eq!(params.len(), types.len());
+    params.iter().copied().zip(types.iter().cloned()).collect()
+}
+
 /// Stores when a device was last heard from and how far its clock is off (ms).
 pub fn record_seen(tx: &Tx, device: DeviceId, at_ms: i64, skew_ms: i64) -> Result<(), DbError> {
-    tx.conn()?
-        .prepare_cached("UPDATE device SET last_seen_at = ?1, clock_offset_ms = ?2 WHERE id = ?3")?
-        .execute(params![at_ms, skew_ms, device])?;
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            c.prepare_cached(
+                "UPDATE device SET last_seen_at = ?1, clock_offset_ms = ?2 WHERE id = ?3",
+            )?
+            .execute(params![at_ms, skew_ms, device])?;
+        }
+        Backend::Postgres(mut t) => {
+            t.execute_typed(
+                "UPDATE device SET last_seen_at = $1, clock_offset_ms = $2 WHERE id = $3",
+                &[(&at_ms, INT8), (&skew_ms, INT8), (&device, TEXT)],
+            )?;
+        }
+    }
     Ok(())
 }
 
 /// Claims `(kind, id)` in the ledger for `device`. Returns the new ledger sequence number,
 /// or `None` when the key is already taken (see [`ledger_entry`]).
 ///
-/// `OR IGNORE` rather than `ON CONFLICT … RETURNING`: RETURNING makes SQLite keep a
-/// statement journal, a copy of every page the insert touches, which was most of the
-/// writer's time.
+/// SQLite: `OR IGNORE` rather than `ON CONFLICT … RETURNING`: RETURNING makes SQLite keep
+/// a statement journal, a copy of every page the insert touches, which was most of the
+/// writer's time. (SQLite has one writer, so its sequence numbers are in commit order.)
+///
+/// PostgreSQL: transactions of one gemeente run side by side, and a sequence number drawn
+/// by one that commits late would be missed by a reader that already caught up past a
+/// higher one (the hotspot index reads "since seq X up to the head"). So the claim first
+/// takes a per-gemeente advisory lock, held until the transaction ends: within a gemeente,
+/// numbers are drawn one transaction at a time, and their order is the commit order. (The
+/// numbers themselves come from one identity over all gemeenten, so a gemeente's have gaps,
+/// and a released number is not handed out again as SQLite may.) Lock and insert are one
+/// statement: the materialized CTE takes the lock before the row, and with it its `seq`,
+/// is made.
 pub fn claim_item(
     tx: &Tx,
     kind: &ItemKind,
@@ -49,26 +95,56 @@ pub fn claim_item(
     hash: &[u8; 32],
     received_at: i64,
 ) -> Result<Option<i64>, DbError> {
-    let conn = tx.conn()?;
-    let inserted = conn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO item (kind, item_id, device_id, hash, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![kind.code(), id, device, &hash[..], received_at])?;
-    Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+    match tx.backend() {
+        Backend::Sqlite(conn) => {
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO item (kind, item_id, device_id, hash, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![kind.code(), id, device, &hash[..], received_at])?;
+            Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+        }
+        Backend::Postgres(mut t) => {
+            // The per-gemeente lock first (see above), then the row; nothing comes back
+            // when the key is taken, as with SQLite's OR IGNORE.
+            let rows = t.query_typed(
+                "WITH gemeente_lock AS MATERIALIZED (
+                   SELECT pg_advisory_xact_lock(
+                     hashtextextended(current_setting('app.gemeente'), 0)))
+                 INSERT INTO item (kind, item_id, device_id, hash, received_at)
+                 SELECT $1, $2, $3, $4, $5 FROM gemeente_lock
+                 ON CONFLICT (kind, item_id) DO NOTHING
+                 RETURNING seq",
+                &[
+                    (&kind.code(), TEXT),
+                    (&id, TEXT),
+                    (&device, TEXT),
+                    (&&hash[..], BYTEA),
+                    (&received_at, INT8),
+                ],
+            )?;
+            Ok(rows.first().map(|r| r.try_get::<_, i64>(0)).transpose()?)
+        }
+    }
 }
 
 /// Takes a claimed key out of the ledger again (for an item that was not stored).
 pub fn release_item(tx: &Tx, seq: i64) -> Result<(), DbError> {
-    tx.conn()?
-        .prepare_cached("DELETE FROM item WHERE seq = ?1")?
-        .execute(params![seq])?;
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            c.prepare_cached("DELETE FROM item WHERE seq = ?1")?
+                .execute(params![seq])?;
+        }
+        Backend::Postgres(mut t) => {
+            t.execute_typed("DELETE FROM item WHERE seq = $1", &[(&seq, INT8)])?;
+        }
+    }
     Ok(())
 }
 
 /// A ledger row: who first sent an item, with what content, and when.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {
     /// The ledger sequence number.
     pub seq: i64,
@@ -81,44 +157,84 @@ pub struct LedgerEntry {
 }
 
 /// The ledger row holding `(kind, id)`, which must exist.
+///
+/// On PostgreSQL the key is unique over all gemeenten, but a transaction sees only its own
+/// gemeente's ledger: a key taken in another gemeente (an item id a phone cannot have drawn
+/// itself) is refused with an error that names no other gemeente and nothing of its row.
 pub fn ledger_entry(tx: &Tx, kind: &ItemKind, id: &str) -> Result<LedgerEntry, DbError> {
-    Ok(tx
-        .conn()?
-        .prepare_cached(
-            "SELECT seq, hash, received_at, device_id FROM item WHERE kind = ?1 AND item_id = ?2",
-        )?
-        .query_row(params![kind.code(), id], |r| {
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c
+            .prepare_cached(
+                "SELECT seq, hash, received_at, device_id FROM item
+                 WHERE kind = ?1 AND item_id = ?2",
+            )?
+            .query_row(params![kind.code(), id], |r| {
+                Ok(LedgerEntry {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                    received_at: r.get(2)?,
+                    device: r.get(3)?,
+                })
+            })?),
+        Backend::Postgres(mut t) => {
+            let rows = t.query_typed(
+                "SELECT seq, hash, received_at, device_id FROM item
+                 WHERE kind = $1 AND item_id = $2",
+                &[(&kind.code(), TEXT), (&id, TEXT)],
+            )?;
+            let row = rows.first().ok_or_else(|| {
+                DbError::Domain(
+                    "this item id is already taken outside this gemeente; nothing was stored"
+                        .into(),
+                )
+            })?;
             Ok(LedgerEntry {
-                seq: r.get(0)?,
-                hash: r.get(1)?,
-                received_at: r.get(2)?,
-                device: r.get(3)?,
+                seq: row.try_get(0)?,
+                hash: row.try_get(1)?,
+                received_at: row.try_get(2)?,
+                device: row.try_get(3)?,
             })
-        })?)
+        }
+    }
 }
 
 /// Whether a round with this id exists, for any device.
 pub fn round_exists(tx: &Tx, round: RoundId) -> Result<bool, DbError> {
-    Ok(tx
-        .conn()?
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM round WHERE id = ?1)")?
-        .query_row(params![round], |r| r.get(0))?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM round WHERE id = ?1)")?
+            .query_row(params![round], |r| r.get(0))?),
+        Backend::Postgres(mut t) => Ok(t
+            .query_opt("SELECT 1 FROM round WHERE id = $1", &[&round])?
+            .is_some()),
+    }
 }
 
 /// Whether a contact with this id exists, for any device.
 pub fn contact_exists(tx: &Tx, contact: ContactId) -> Result<bool, DbError> {
-    Ok(tx
-        .conn()?
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM contact WHERE id = ?1)")?
-        .query_row(params![contact], |r| r.get(0))?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM contact WHERE id = ?1)")?
+            .query_row(params![contact], |r| r.get(0))?),
+        Backend::Postgres(mut t) => Ok(t
+            .query_opt("SELECT 1 FROM contact WHERE id = $1 LIMIT 1", &[&contact])?
+            .is_some()),
+    }
 }
 
 /// Whether the wijk exists in the gemeente.
 pub fn wijk_in_gemeente(tx: &Tx, wijk: WijkId, gemeente: GemeenteId) -> Result<bool, DbError> {
-    Ok(tx
-        .conn()?
-        .prepare_cached("SELECT COUNT(*) > 0 FROM wijk WHERE id = ?1 AND gemeente_id = ?2")?
-        .query_row(params![wijk, gemeente], |row| row.get(0))?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c
+            .prepare_cached("SELECT COUNT(*) > 0 FROM wijk WHERE id = ?1 AND gemeente_id = ?2")?
+            .query_row(params![wijk, gemeente], |row| row.get(0))?),
+        Backend::Postgres(mut t) => Ok(t
+            .query_opt(
+                "SELECT 1 FROM wijk WHERE id = $1 AND gemeente_id = $2",
+                &[&wijk, &gemeente],
+            )?
+            .is_some()),
+    }
 }
 
 /// Stores a round of `device`. `wijk` is `None` for a round stored without a wijk; then
@@ -132,24 +248,49 @@ pub fn insert_round(
     wijk: Option<WijkId>,
     unknown_wijk: Option<WijkId>,
 ) -> Result<(), DbError> {
-    let wijk: &dyn ToSql = match &wijk {
-        Some(w) => w,
-        None => &"",
-    };
-    tx.conn()?
-        .prepare_cached(
-            "INSERT INTO round (id, device_id, user_id, wijk_id, partner, started_at, unknown_wijk)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
-            round.id,
-            device,
-            user,
-            wijk,
-            round.partner,
-            round.started_at.as_second(),
-            unknown_wijk,
-        ])?;
+    let started_at = round.started_at.as_second();
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let wijk: &dyn ToSql = match &wijk {
+                Some(w) => w,
+                None => &"",
+            };
+            c.prepare_cached(
+                "INSERT INTO round (id, device_id, user_id, wijk_id, partner, started_at,
+                   unknown_wijk)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                round.id,
+                device,
+                user,
+                wijk,
+                round.partner,
+                started_at,
+                unknown_wijk,
+            ])?;
+        }
+        Backend::Postgres(mut t) => {
+            let wijk: PgParam = match &wijk {
+                Some(w) => w,
+                None => &"",
+            };
+            t.execute_typed(
+                "INSERT INTO round (id, device_id, user_id, wijk_id, partner, started_at,
+                   unknown_wijk)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    (&round.id, TEXT),
+                    (&device, TEXT),
+                    (&user, TEXT),
+                    (wijk, TEXT),
+                    (&round.partner, TEXT),
+                    (&started_at, INT8),
+                    (&unknown_wijk, TEXT),
+                ],
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -161,11 +302,19 @@ pub fn end_round(
     device: DeviceId,
     ended_at_s: i64,
 ) -> Result<bool, DbError> {
-    let n = tx
-        .conn()?
-        .prepare_cached("UPDATE round SET ended_at = ?1 WHERE id = ?2 AND device_id = ?3")?
-        .execute(params![ended_at_s, round, device])?;
-    Ok(n > 0)
+    Ok(match tx.backend() {
+        Backend::Sqlite(c) => {
+            c.prepare_cached("UPDATE round SET ended_at = ?1 WHERE id = ?2 AND device_id = ?3")?
+                .execute(params![ended_at_s, round, device])?
+                > 0
+        }
+        Backend::Postgres(mut t) => {
+            t.execute_typed(
+                "UPDATE round SET ended_at = $1 WHERE id = $2 AND device_id = $3",
+                &[(&ended_at_s, INT8), (&round, TEXT), (&device, TEXT)],
+            )? > 0
+        }
+    })
 }
 
 /// The wijk of one of `device`'s rounds: `None` when the device has no such round,
@@ -175,11 +324,22 @@ pub fn own_round_wijk(
     round: RoundId,
     device: DeviceId,
 ) -> Result<Option<Option<WijkId>>, DbError> {
-    Ok(tx
-        .conn()?
-        .prepare_cached("SELECT NULLIF(wijk_id, '') FROM round WHERE id = ?1 AND device_id = ?2")?
-        .query_row(params![round, device], |r| r.get(0))
-        .optional()?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c
+            .prepare_cached(
+                "SELECT NULLIF(wijk_id, '') FROM round WHERE id = ?1 AND device_id = ?2",
+            )?
+            .query_row(params![round, device], |r| r.get(0))
+            .optional()?),
+        Backend::Postgres(mut t) => Ok(t
+            .query_typed(
+                "SELECT NULLIF(wijk_id, '') FROM round WHERE id = $1 AND device_id = $2",
+                &[(&round, TEXT), (&device, TEXT)],
+            )?
+            .first()
+            .map(|r| r.try_get::<_, Option<WijkId>>(0))
+            .transpose()?),
+    }
 }
 
 /// The contact columns that hold its facts (and what ingest derived from them), in the
@@ -199,6 +359,29 @@ static INSERT_CONTACT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// `$1, $2, …, $n`: PostgreSQL's numbered placeholders.
+fn pg_placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The types of [`FactColumns::pg_values`], in order.
+const FACT_TYPES: [Type; FACT_COUNT] = [
+    INT8, INT8, TEXT, FLOAT8, FLOAT8, FLOAT8, INT8, TEXT, INT8, INT8, INT8, INT8, INT8, INT8, TEXT,
+    TEXT, INT8, INT8, INT8, INT8,
+];
+
+static PG_INSERT_CONTACT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id,
+           received_at, clock_skew_ms, skew_flag, record_key, {FACT_COLUMNS})
+         VALUES ({})",
+        pg_placeholders(11 + FACT_COUNT)
+    )
+});
+
 static CORRECT_CONTACT: LazyLock<String> = LazyLock::new(|| {
     let assignments = FACT_COLUMNS
         .split(',')
@@ -208,6 +391,25 @@ static CORRECT_CONTACT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE contact SET {assignments}, wijk_id = COALESCE(?, wijk_id), corrected_seq = ?
          WHERE id = ? AND device_id = ? AND COALESCE(corrected_seq, 0) < ?"
+    )
+});
+
+static PG_CORRECT_CONTACT: LazyLock<String> = LazyLock::new(|| {
+    let assignments = FACT_COLUMNS
+        .split(',')
+        .enumerate()
+        .map(|(i, col)| format!("{} = ${}", col.trim(), i + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let n = FACT_COUNT;
+    format!(
+        "UPDATE contact SET {assignments}, wijk_id = COALESCE(${}, wijk_id), corrected_seq = ${}
+         WHERE id = ${} AND device_id = ${} AND COALESCE(corrected_seq, 0) < ${}",
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 4,
+        n + 2
     )
 });
 
@@ -223,22 +425,72 @@ struct FactColumns<'a> {
     actions: String,
     cell_r9: Option<i64>,
     cell_r10: Option<i64>,
+    /// The same values in the types PostgreSQL's columns take (bigint, double precision).
+    pg: PgFacts,
+}
+
+/// The facts' integer, flag and `f32` values as PostgreSQL binds them: `i64` and `f64`.
+struct PgFacts {
+    utc_offset_s: i64,
+    accuracy_m: Option<f64>,
+    fix_age_s: Option<i64>,
+    counts: [i64; 5],
+    supervised: i64,
+    brought_home: i64,
+    past_norm: i64,
 }
 
 impl<'a> FactColumns<'a> {
     fn new(f: &'a ContactFacts, d: &'a Derived) -> Self {
+        let counts = AgeBand::ALL.map(|b| f.group.get(b));
         FactColumns {
             f,
             d,
             observed_at: f.observed_at.as_second(),
             source: f.location.source.code(),
             place: f.location.place,
-            counts: AgeBand::ALL.map(|b| f.group.get(b)),
+            counts,
             behaviours: codes(f.behaviours.iter().map(|b| b.code())),
             actions: codes(f.actions.iter().map(|a| a.code())),
             cell_r9: d.cell_r9.map(|c| c as i64),
             cell_r10: d.cell_r10.map(|c| c as i64),
+            pg: PgFacts {
+                utc_offset_s: i64::from(f.utc_offset_s),
+                accuracy_m: f.location.accuracy_m.map(f64::from),
+                fix_age_s: f.location.fix_age_s.map(i64::from),
+                counts: counts.map(i64::from),
+                supervised: i64::from(f.supervised),
+                brought_home: i64::from(f.brought_home),
+                past_norm: i64::from(d.past_norm),
+            },
         }
+    }
+
+    /// [`FactColumns::values`] for PostgreSQL.
+    fn pg_values(&self) -> [PgParam<'_>; FACT_COUNT] {
+        let (f, pg) = (self.f, &self.pg);
+        [
+            &self.observed_at,
+            &pg.utc_offset_s,
+            &self.source,
+            &f.location.lat,
+            &f.location.lon,
+            &pg.accuracy_m,
+            &pg.fix_age_s,
+            &self.place,
+            &pg.counts[0],
+            &pg.counts[1],
+            &pg.counts[2],
+            &pg.counts[3],
+            &pg.counts[4],
+            &pg.supervised,
+            &self.behaviours,
+            &self.actions,
+            &pg.brought_home,
+            &pg.past_norm,
+            &self.cell_r9,
+            &self.cell_r10,
+        ]
     }
 
     fn values(&self) -> [&dyn ToSql; FACT_COUNT] {
@@ -317,9 +569,34 @@ pub fn insert_contact(tx: &Tx, n: &NewContact) -> Result<(), DbError> {
         &n.record_key,
     ];
     let facts = FactColumns::new(&c.facts, n.derived);
-    tx.conn()?
-        .prepare_cached(&INSERT_CONTACT)?
-        .execute(params_from_iter(head.into_iter().chain(facts.values())))?;
+    match tx.backend() {
+        Backend::Sqlite(conn) => {
+            conn.prepare_cached(&INSERT_CONTACT)?
+                .execute(params_from_iter(head.into_iter().chain(facts.values())))?;
+        }
+        Backend::Postgres(mut t) => {
+            let skew_flag = i64::from(n.skew_flag);
+            let head: [PgParam; 11] = [
+                &c.id,
+                &n.seq,
+                &n.device,
+                &n.user,
+                &n.gemeente,
+                &c.round,
+                &n.wijk,
+                &n.received_at,
+                &n.skew_ms,
+                &skew_flag,
+                &n.record_key,
+            ];
+            const HEAD_TYPES: [Type; 11] = [
+                TEXT, INT8, TEXT, TEXT, TEXT, TEXT, TEXT, INT8, INT8, INT8, INT8,
+            ];
+            let values: Vec<PgParam> = head.into_iter().chain(facts.pg_values()).collect();
+            let types: Vec<Type> = HEAD_TYPES.into_iter().chain(FACT_TYPES).collect();
+            t.execute_typed(PG_INSERT_CONTACT.as_str(), &typed(&values, &types))?;
+        }
+    }
     Ok(())
 }
 
@@ -336,12 +613,23 @@ pub fn correct_contact(
     wijk: Option<WijkId>,
 ) -> Result<bool, DbError> {
     let columns = FactColumns::new(facts, derived);
-    let tail: [&dyn ToSql; 5] = [&wijk, &seq, &contact, &device, &seq];
-    let n = tx
-        .conn()?
-        .prepare_cached(&CORRECT_CONTACT)?
-        .execute(params_from_iter(columns.values().into_iter().chain(tail)))?;
-    Ok(n > 0)
+    Ok(match tx.backend() {
+        Backend::Sqlite(c) => {
+            let tail: [&dyn ToSql; 5] = [&wijk, &seq, &contact, &device, &seq];
+            c.prepare_cached(&CORRECT_CONTACT)?
+                .execute(params_from_iter(columns.values().into_iter().chain(tail)))?
+                > 0
+        }
+        Backend::Postgres(mut t) => {
+            let tail: [PgParam; 4] = [&wijk, &seq, &contact, &device];
+            let values: Vec<PgParam> = columns.pg_values().into_iter().chain(tail).collect();
+            let types: Vec<Type> = FACT_TYPES
+                .into_iter()
+                .chain([TEXT, INT8, TEXT, TEXT])
+                .collect();
+            t.execute_typed(PG_CORRECT_CONTACT.as_str(), &typed(&values, &types))? > 0
+        }
+    })
 }
 
 /// Keeps a correction's new facts (as JSON) beside the contact it corrected.
@@ -352,11 +640,21 @@ pub fn insert_correction(
     seq: i64,
     facts: &ContactFacts,
 ) -> Result<(), DbError> {
-    tx.conn()?
-        .prepare_cached(
-            "INSERT INTO correction (id, contact_id, seq, facts) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![id, contact, seq, serde_json::to_string(facts)?])?;
+    let facts = serde_json::to_string(facts)?;
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            c.prepare_cached(
+                "INSERT INTO correction (id, contact_id, seq, facts) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![id, contact, seq, facts])?;
+        }
+        Backend::Postgres(mut t) => {
+            t.execute_typed(
+                "INSERT INTO correction (id, contact_id, seq, facts) VALUES ($1, $2, $3, $4)",
+                &[(&id, TEXT), (&contact, TEXT), (&seq, INT8), (&facts, TEXT)],
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -367,11 +665,20 @@ pub fn own_contact_wijk(
     contact: ContactId,
     device: DeviceId,
 ) -> Result<Option<Option<WijkId>>, DbError> {
-    Ok(tx
-        .conn()?
-        .prepare_cached("SELECT wijk_id FROM contact WHERE id = ?1 AND device_id = ?2")?
-        .query_row(params![contact, device], |r| r.get(0))
-        .optional()?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c
+            .prepare_cached("SELECT wijk_id FROM contact WHERE id = ?1 AND device_id = ?2")?
+            .query_row(params![contact, device], |r| r.get(0))
+            .optional()?),
+        Backend::Postgres(mut t) => Ok(t
+            .query_typed(
+                "SELECT wijk_id FROM contact WHERE id = $1 AND device_id = $2 LIMIT 1",
+                &[(&contact, TEXT), (&device, TEXT)],
+            )?
+            .first()
+            .map(|r| r.try_get::<_, Option<WijkId>>(0))
+            .transpose()?),
+    }
 }
 
 /// A sealed care form as it is stored on arrival (status `received`).
@@ -399,29 +706,59 @@ pub struct NewCareForm<'a> {
 /// Stores a newly arrived care form.
 pub fn insert_care_form(tx: &Tx, n: &NewCareForm) -> Result<(), DbError> {
     let f = n.form;
-    tx.conn()?
-        .prepare_cached(
-            "INSERT INTO care_form (id, seq, device_id, user_id, gemeente_id, contact_id, wijk_id,
-               reporter_role, age_band, created_at, received_at, recipient_key, sealed, status,
-               updated_at, feedback_seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'received', ?11, ?14)",
-        )?
-        .execute(params![
-            f.id,
-            n.seq,
-            n.device,
-            n.user,
-            n.gemeente,
-            f.contact,
-            n.wijk,
-            n.reporter_role,
-            f.age_band.code(),
-            f.created_at.as_second(),
-            n.received_at,
-            f.recipient_key.0,
-            f.sealed,
-            n.feedback_seq,
-        ])?;
+    let (age_band, created_at) = (f.age_band.code(), f.created_at.as_second());
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            c.prepare_cached(
+                "INSERT INTO care_form (id, seq, device_id, user_id, gemeente_id, contact_id,
+                   wijk_id, reporter_role, age_band, created_at, received_at, recipient_key,
+                   sealed, status, updated_at, feedback_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'received', ?11,
+                   ?14)",
+            )?
+            .execute(params![
+                f.id,
+                n.seq,
+                n.device,
+                n.user,
+                n.gemeente,
+                f.contact,
+                n.wijk,
+                n.reporter_role,
+                age_band,
+                created_at,
+                n.received_at,
+                f.recipient_key.0,
+                f.sealed,
+                n.feedback_seq,
+            ])?;
+        }
+        Backend::Postgres(mut t) => {
+            t.execute_typed(
+                "INSERT INTO care_form (id, seq, device_id, user_id, gemeente_id, contact_id,
+                   wijk_id, reporter_role, age_band, created_at, received_at, recipient_key,
+                   sealed, status, updated_at, feedback_seq)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'received', $11,
+                   $14)",
+                &[
+                    (&f.id, TEXT),
+                    (&n.seq, INT8),
+                    (&n.device, TEXT),
+                    (&n.user, TEXT),
+                    (&n.gemeente, TEXT),
+                    (&f.contact, TEXT),
+                    (&n.wijk, TEXT),
+                    (&n.reporter_role, TEXT),
+                    (&age_band, TEXT),
+                    (&created_at, INT8),
+                    (&n.received_at, INT8),
+                    (&f.recipient_key.0, TEXT),
+                    (&f.sealed, BYTEA),
+                    (&n.feedback_seq, INT8),
+                ],
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -430,27 +767,51 @@ pub fn rounds_with_unknown_wijk(
     tx: &Tx,
     gemeente: GemeenteId,
 ) -> Result<Vec<UnknownWijkRound>, DbError> {
-    let mut stmt = tx.conn()?.prepare_cached(
-        "SELECT r.id, r.device_id, r.unknown_wijk, r.started_at,
-                (SELECT COUNT(*) FROM contact c WHERE c.round_id = r.id)
-         FROM round r JOIN user u ON u.id = r.user_id
-         WHERE r.unknown_wijk IS NOT NULL AND u.gemeente_id = ?1
-         ORDER BY r.started_at DESC",
-    )?;
-    let rows = stmt.query_map(params![gemeente], |r| {
-        Ok(UnknownWijkRound {
-            round: r.get(0)?,
-            device: r.get(1)?,
-            named_wijk: r.get(2)?,
-            started_at: r.get(3)?,
-            contacts: r.get::<_, i64>(4)?.max(0) as u64,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare_cached(
+                "SELECT r.id, r.device_id, r.unknown_wijk, r.started_at,
+                        (SELECT COUNT(*) FROM contact c WHERE c.round_id = r.id)
+                 FROM round r JOIN user u ON u.id = r.user_id
+                 WHERE r.unknown_wijk IS NOT NULL AND u.gemeente_id = ?1
+                 ORDER BY r.started_at DESC",
+            )?;
+            let rows = stmt.query_map(params![gemeente], |r| {
+                Ok(UnknownWijkRound {
+                    round: r.get(0)?,
+                    device: r.get(1)?,
+                    named_wijk: r.get(2)?,
+                    started_at: r.get(3)?,
+                    contacts: r.get::<_, i64>(4)?.max(0) as u64,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        }
+        Backend::Postgres(mut t) => t
+            .query(
+                "SELECT r.id, r.device_id, r.unknown_wijk, r.started_at,
+                        (SELECT COUNT(*) FROM contact c WHERE c.round_id = r.id)
+                 FROM round r JOIN \"user\" u ON u.id = r.user_id
+                 WHERE r.unknown_wijk IS NOT NULL AND u.gemeente_id = $1
+                 ORDER BY r.started_at DESC",
+                &[&gemeente],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(UnknownWijkRound {
+                    round: r.try_get(0)?,
+                    device: r.try_get(1)?,
+                    named_wijk: r.try_get(2)?,
+                    started_at: r.try_get(3)?,
+                    contacts: r.try_get::<_, i64>(4)?.max(0) as u64,
+                })
+            })
+            .collect(),
+    }
 }
 
 /// One change on a device's own care form, as a pull reads it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedbackRow {
     /// The form.
     pub form: CareFormId,
@@ -466,28 +827,59 @@ pub struct FeedbackRow {
 
 /// The device's forms whose feedback number is past `since`, in that order, at most 1000.
 pub fn feedback_since(tx: &Tx, device: DeviceId, since: i64) -> Result<Vec<FeedbackRow>, DbError> {
-    let mut stmt = tx.conn()?.prepare_cached(
-        "SELECT id, status, message, updated_at, feedback_seq FROM care_form
-         WHERE device_id = ?1 AND feedback_seq > ?2 ORDER BY feedback_seq LIMIT 1000",
-    )?;
-    let rows = stmt.query_map(params![device, since], |r| {
-        Ok(FeedbackRow {
-            form: r.get(0)?,
-            status: r.get(1)?,
-            message: r.get(2)?,
-            updated_at: r.get(3)?,
-            feedback_seq: r.get(4)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, status, message, updated_at, feedback_seq FROM care_form
+                 WHERE device_id = ?1 AND feedback_seq > ?2 ORDER BY feedback_seq LIMIT 1000",
+            )?;
+            let rows = stmt.query_map(params![device, since], |r| {
+                Ok(FeedbackRow {
+                    form: r.get(0)?,
+                    status: r.get(1)?,
+                    message: r.get(2)?,
+                    updated_at: r.get(3)?,
+                    feedback_seq: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        }
+        Backend::Postgres(mut t) => t
+            .query(
+                "SELECT id, status, message, updated_at, feedback_seq FROM care_form
+                 WHERE device_id = $1 AND feedback_seq > $2 ORDER BY feedback_seq LIMIT 1000",
+                &[&device, &since],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(FeedbackRow {
+                    form: r.try_get(0)?,
+                    status: r.try_get(1)?,
+                    message: r.try_get(2)?,
+                    updated_at: r.try_get(3)?,
+                    feedback_seq: r.try_get(4)?,
+                })
+            })
+            .collect(),
+    }
 }
 
 /// The role code and gemeente of a device's user (for the answer to an enrolment).
 pub fn device_role(tx: &Tx, device: DeviceId) -> Result<(String, GemeenteId), DbError> {
-    Ok(tx.conn()?.query_row(
-        "SELECT u.role, u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id
-         WHERE d.id = ?1",
-        params![device],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c.query_row(
+            "SELECT u.role, u.gemeente_id FROM device d JOIN user u ON u.id = d.user_id
+             WHERE d.id = ?1",
+            params![device],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?),
+        Backend::Postgres(mut t) => {
+            let r = t.query_one(
+                "SELECT u.role, u.gemeente_id FROM device d JOIN \"user\" u ON u.id = d.user_id
+                 WHERE d.id = $1",
+                &[&device],
+            )?;
+            Ok((r.try_get(0)?, r.try_get(1)?))
+        }
+    }
 }
