@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/002_contact_partitions.sql"),
     ),
     (3, "003_tenants", include_str!("migrations/003_tenants.sql")),
+    (
+        5,
+        "005_accounts_setup",
+        include_str!("migrations/005_accounts_setup.sql"),
+    ),
 ];
 
 /// What can go wrong talking to PostgreSQL.
