@@ -70,10 +70,7 @@ pub fn area_rules_of(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<AreaRule>, DbE
             .map(|r| r.try_get(0))
             .collect::<Result<_, _>>()?,
     };
-    texts
-        .iter()
-        .map(|j| Ok(serde_json::from_str(j)?))
-        .collect()
+    texts.iter().map(|j| Ok(serde_json::from_str(j)?)).collect()
 }
 
 /// Removes one area rule of a gemeente. Returns how many went (0 if it is not there or

@@ -227,8 +227,9 @@ pub fn delete(tx: &Tx, token_hash: &[u8]) -> Result<(), DbError> {
 pub fn delete_of_user_returning(tx: &Tx, user: UserId) -> Result<Vec<Vec<u8>>, DbError> {
     match tx.backend() {
         Backend::Sqlite(c) => {
-            let mut stmt = c
-                .prepare_cached("DELETE FROM web_session WHERE user_id = ?1 RETURNING token_hash")?;
+            let mut stmt = c.prepare_cached(
+                "DELETE FROM web_session WHERE user_id = ?1 RETURNING token_hash",
+            )?;
             let rows = stmt.query_map(params![user], |r| r.get(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         }
