@@ -8,48 +8,79 @@ use avondronde_shared::norms::{AreaRule, NormSet};
 use avondronde_shared::{AreaRuleId, GemeenteId};
 use rusqlite::params;
 
-use super::Tx;
+use super::accounts::change;
+use super::{Backend, Tx};
 use crate::db::DbError;
+
+/// A count of changed rows as the callers take it.
+fn rows(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
 
 /// Replaces a gemeente's norms. Returns how many gemeenten changed (0 or 1).
 pub fn set_norms(tx: &Tx, gemeente: GemeenteId, norms: &NormSet) -> Result<usize, DbError> {
-    Ok(tx.conn()?.execute(
+    let norms = serde_json::to_string(norms)?;
+    Ok(rows(change(
+        tx,
         "UPDATE gemeente SET norms = ?1 WHERE id = ?2",
-        params![serde_json::to_string(norms)?, gemeente],
-    )?)
+        "UPDATE gemeente SET norms = $1 WHERE id = $2",
+        params![norms, gemeente],
+        &[&norms, &gemeente],
+    )?))
 }
 
 /// Removes every area rule of a gemeente. Returns how many went.
 pub fn delete_area_rules_of(tx: &Tx, gemeente: GemeenteId) -> Result<usize, DbError> {
-    Ok(tx.conn()?.execute(
+    Ok(rows(change(
+        tx,
         "DELETE FROM area_rule WHERE gemeente_id = ?1",
+        "DELETE FROM area_rule WHERE gemeente_id = $1",
         params![gemeente],
-    )?)
+        &[&gemeente],
+    )?))
 }
 
 /// Stores one area rule (in its own gemeente).
 pub fn insert_area_rule(tx: &Tx, rule: &AreaRule) -> Result<(), DbError> {
-    tx.conn()?.execute(
+    let json = serde_json::to_string(rule)?;
+    change(
+        tx,
         "INSERT INTO area_rule (id, gemeente_id, rule) VALUES (?1, ?2, ?3)",
-        params![rule.id, rule.gemeente, serde_json::to_string(rule)?],
+        "INSERT INTO area_rule (id, gemeente_id, rule) VALUES ($1, $2, $3)",
+        params![rule.id, rule.gemeente, json],
+        &[&rule.id, &rule.gemeente, &json],
     )?;
     Ok(())
 }
 
 /// A gemeente's area rules, in no particular order.
 pub fn area_rules_of(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<AreaRule>, DbError> {
-    let mut stmt = tx
-        .conn()?
-        .prepare("SELECT rule FROM area_rule WHERE gemeente_id = ?1")?;
-    let rows = stmt.query_map(params![gemeente], |r| r.get::<_, String>(0))?;
-    rows.map(|j| Ok(serde_json::from_str(&j?)?)).collect()
+    let texts: Vec<String> = match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare("SELECT rule FROM area_rule WHERE gemeente_id = ?1")?;
+            let rows = stmt.query_map(params![gemeente], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<_, _>>()?
+        }
+        Backend::Postgres(mut t) => t
+            .query(
+                "SELECT rule FROM area_rule WHERE gemeente_id = $1",
+                &[&gemeente],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?,
+    };
+    texts.iter().map(|j| Ok(serde_json::from_str(j)?)).collect()
 }
 
 /// Removes one area rule of a gemeente. Returns how many went (0 if it is not there or
 /// belongs to another gemeente).
 pub fn delete_area_rule(tx: &Tx, id: AreaRuleId, gemeente: GemeenteId) -> Result<usize, DbError> {
-    Ok(tx.conn()?.execute(
+    Ok(rows(change(
+        tx,
         "DELETE FROM area_rule WHERE id = ?1 AND gemeente_id = ?2",
+        "DELETE FROM area_rule WHERE id = $1 AND gemeente_id = $2",
         params![id, gemeente],
-    )?)
+        &[&id, &gemeente],
+    )?))
 }

@@ -7,12 +7,12 @@
 use avondronde_shared::{GemeenteId, Role, UserId};
 use rusqlite::{OptionalExtension, params};
 
-use super::Tx;
-use super::accounts::role_at;
+use super::accounts::{change, pg_role_at, role_at};
+use super::{Backend, Tx};
 use crate::db::DbError;
 
 /// A live session as found by its hash, with its user.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
     /// The user.
     pub user: UserId,
@@ -31,32 +31,65 @@ pub struct SessionRow {
 /// The session with this hash, if it has not expired at `now` and its user is not
 /// disabled. One cached point query.
 pub fn live_session(tx: &Tx, token_hash: &[u8], now: i64) -> Result<Option<SessionRow>, DbError> {
-    let mut stmt = tx.conn()?.prepare_cached(
-        "SELECT u.id, u.username, u.gemeente_id, u.role, s.mfa_pending, s.last_seen_at
-         FROM web_session s JOIN user u ON u.id = s.user_id
-         WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
-    )?;
-    Ok(stmt
-        .query_row(params![token_hash, now], |r| {
-            Ok(SessionRow {
-                user: r.get(0)?,
-                username: r.get(1)?,
-                gemeente: r.get(2)?,
-                role: role_at(r, 3)?,
-                mfa_pending: r.get::<_, i64>(4)? != 0,
-                last_seen: r.get(5)?,
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare_cached(
+                "SELECT u.id, u.username, u.gemeente_id, u.role, s.mfa_pending, s.last_seen_at
+                 FROM web_session s JOIN user u ON u.id = s.user_id
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
+            )?;
+            Ok(stmt
+                .query_row(params![token_hash, now], |r| {
+                    Ok(SessionRow {
+                        user: r.get(0)?,
+                        username: r.get(1)?,
+                        gemeente: r.get(2)?,
+                        role: role_at(r, 3)?,
+                        mfa_pending: r.get::<_, i64>(4)? != 0,
+                        last_seen: r.get(5)?,
+                    })
+                })
+                .optional()?)
+        }
+        Backend::Postgres(mut t) => t
+            .query_opt(
+                "SELECT u.id, u.username, u.gemeente_id, u.role, s.mfa_pending, s.last_seen_at
+                 FROM web_session s
+                 JOIN \"user\" u ON u.id = s.user_id AND u.gemeente_id = s.gemeente_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+                &[&token_hash, &now],
+            )?
+            .map(|r| {
+                Ok(SessionRow {
+                    user: r.try_get(0)?,
+                    username: r.try_get(1)?,
+                    gemeente: r.try_get(2)?,
+                    role: pg_role_at(&r, 3)?,
+                    mfa_pending: r.try_get::<_, i64>(4)? != 0,
+                    last_seen: r.try_get(5)?,
+                })
             })
-        })
-        .optional()?)
+            .transpose(),
+    }
 }
 
 /// Records a request of the session at `now`.
 pub fn touch(tx: &Tx, token_hash: &[u8], now: i64) -> Result<(), DbError> {
-    tx.conn()?.execute(
+    change(
+        tx,
         "UPDATE web_session SET last_seen_at = ?1 WHERE token_hash = ?2",
+        "UPDATE web_session SET last_seen_at = $1 WHERE token_hash = $2",
         params![now, token_hash],
+        &[&now, &token_hash],
     )?;
     Ok(())
+}
+
+/// Token hashes from a PostgreSQL query whose first column is one.
+fn pg_hashes(rows: &[::postgres::Row]) -> Result<Vec<Vec<u8>>, DbError> {
+    rows.iter()
+        .map(|r| Ok(r.try_get::<_, Vec<u8>>(0)?))
+        .collect()
 }
 
 /// The hashes of sessions expired at `now`, of disabled users, and of meldpunt sessions
@@ -67,25 +100,47 @@ pub fn ended(
     now: i64,
     idle_since: i64,
 ) -> Result<Vec<Vec<u8>>, DbError> {
-    let mut stmt = tx.conn()?.prepare_cached(
-        "SELECT s.token_hash FROM web_session s JOIN user u ON u.id = s.user_id
-         WHERE u.gemeente_id = ?3
-           AND (s.expires_at <= ?1 OR u.disabled_at IS NOT NULL
-                OR (u.role = 'meldpunt' AND s.last_seen_at < ?2))",
-    )?;
-    Ok(stmt
-        .query_map(params![now, idle_since, gemeente], |r| r.get(0))?
-        .collect::<Result<_, _>>()?)
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare_cached(
+                "SELECT s.token_hash FROM web_session s JOIN user u ON u.id = s.user_id
+                 WHERE u.gemeente_id = ?3
+                   AND (s.expires_at <= ?1 OR u.disabled_at IS NOT NULL
+                        OR (u.role = 'meldpunt' AND s.last_seen_at < ?2))",
+            )?;
+            Ok(stmt
+                .query_map(params![now, idle_since, gemeente], |r| r.get(0))?
+                .collect::<Result<_, _>>()?)
+        }
+        Backend::Postgres(mut t) => pg_hashes(&t.query(
+            "SELECT s.token_hash FROM web_session s
+             JOIN \"user\" u ON u.id = s.user_id AND u.gemeente_id = s.gemeente_id
+             WHERE u.gemeente_id = $3
+               AND (s.expires_at <= $1 OR u.disabled_at IS NOT NULL
+                    OR (u.role = 'meldpunt' AND s.last_seen_at < $2))",
+            &[&now, &idle_since, &gemeente],
+        )?),
+    }
 }
 
 /// Every session's hash of the gemeente's users.
 pub fn all(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<Vec<u8>>, DbError> {
-    let mut stmt = tx.conn()?.prepare_cached(
-        "SELECT s.token_hash FROM web_session s JOIN user u ON u.id = s.user_id
-         WHERE u.gemeente_id = ?1",
-    )?;
-    let rows = stmt.query_map([gemeente], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare_cached(
+                "SELECT s.token_hash FROM web_session s JOIN user u ON u.id = s.user_id
+                 WHERE u.gemeente_id = ?1",
+            )?;
+            let rows = stmt.query_map([gemeente], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        }
+        Backend::Postgres(mut t) => pg_hashes(&t.query(
+            "SELECT s.token_hash FROM web_session s
+             JOIN \"user\" u ON u.id = s.user_id AND u.gemeente_id = s.gemeente_id
+             WHERE u.gemeente_id = $1",
+            &[&gemeente],
+        )?),
+    }
 }
 
 /// A new session to store.
@@ -103,67 +158,116 @@ pub struct NewSession<'a> {
     pub mfa_pending: bool,
 }
 
-/// Stores a new session.
+/// Stores a new session. On PostgreSQL the row takes its user's gemeente; an unknown user
+/// (or one of another gemeente) is an error, as SQLite's foreign key makes it.
 pub fn insert(tx: &Tx, s: &NewSession<'_>) -> Result<(), DbError> {
-    tx.conn()?.execute(
+    let pending = i64::from(s.mfa_pending);
+    let stored = change(
+        tx,
         "INSERT INTO web_session (token_hash, user_id, created_at, expires_at, mfa_pending, last_seen_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?3)",
+        "INSERT INTO web_session
+             (token_hash, gemeente_id, user_id, created_at, expires_at, mfa_pending, last_seen_at)
+         SELECT $1::bytea, u.gemeente_id, u.id, $3::bigint, $4::bigint, $5::bigint, $3::bigint
+         FROM \"user\" u WHERE u.id = $2::text",
         params![s.token_hash, s.user, s.now, s.expires_at, s.mfa_pending],
+        &[&s.token_hash, &s.user, &s.now, &s.expires_at, &pending],
     )?;
+    if stored == 0 {
+        return Err(DbError::Domain("no such user".into()));
+    }
     Ok(())
 }
 
-/// Counts one more wrong second-factor code for the session; returns the count.
+/// Counts one more wrong second-factor code for the session; returns the count (an error
+/// if there is no such session).
 pub fn count_wrong_code(tx: &Tx, token_hash: &[u8]) -> Result<i64, DbError> {
-    Ok(tx.conn()?.query_row(
-        "UPDATE web_session SET mfa_attempts = mfa_attempts + 1 WHERE token_hash = ?1
-         RETURNING mfa_attempts",
-        params![token_hash],
-        |r| r.get(0),
-    )?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c.query_row(
+            "UPDATE web_session SET mfa_attempts = mfa_attempts + 1 WHERE token_hash = ?1
+             RETURNING mfa_attempts",
+            params![token_hash],
+            |r| r.get(0),
+        )?),
+        Backend::Postgres(mut t) => Ok(t
+            .query_one(
+                "UPDATE web_session SET mfa_attempts = mfa_attempts + 1 WHERE token_hash = $1
+                 RETURNING mfa_attempts",
+                &[&token_hash],
+            )?
+            .try_get(0)?),
+    }
 }
 
 /// Marks the session's second factor done, with a new expiry, seen at `now`.
 pub fn finish_mfa(tx: &Tx, token_hash: &[u8], expires_at: i64, now: i64) -> Result<(), DbError> {
-    tx.conn()?.execute(
+    change(
+        tx,
         "UPDATE web_session SET mfa_pending = 0, expires_at = ?1, last_seen_at = ?2 WHERE token_hash = ?3",
+        "UPDATE web_session SET mfa_pending = 0, expires_at = $1, last_seen_at = $2 WHERE token_hash = $3",
         params![expires_at, now, token_hash],
+        &[&expires_at, &now, &token_hash],
     )?;
     Ok(())
 }
 
 /// Deletes one session.
 pub fn delete(tx: &Tx, token_hash: &[u8]) -> Result<(), DbError> {
-    tx.conn()?.execute(
+    change(
+        tx,
         "DELETE FROM web_session WHERE token_hash = ?1",
+        "DELETE FROM web_session WHERE token_hash = $1",
         params![token_hash],
+        &[&token_hash],
     )?;
     Ok(())
 }
 
 /// Deletes every session of a user; returns their hashes.
 pub fn delete_of_user_returning(tx: &Tx, user: UserId) -> Result<Vec<Vec<u8>>, DbError> {
-    let mut stmt = tx
-        .conn()?
-        .prepare_cached("DELETE FROM web_session WHERE user_id = ?1 RETURNING token_hash")?;
-    let rows = stmt.query_map(params![user], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare_cached(
+                "DELETE FROM web_session WHERE user_id = ?1 RETURNING token_hash",
+            )?;
+            let rows = stmt.query_map(params![user], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        }
+        Backend::Postgres(mut t) => pg_hashes(&t.query(
+            "DELETE FROM web_session WHERE user_id = $1 RETURNING token_hash",
+            &[&user],
+        )?),
+    }
 }
 
 /// Deletes every session of a user.
 pub fn delete_of_user(tx: &Tx, user: UserId) -> Result<(), DbError> {
-    tx.conn()?
-        .execute("DELETE FROM web_session WHERE user_id = ?1", params![user])?;
+    change(
+        tx,
+        "DELETE FROM web_session WHERE user_id = ?1",
+        "DELETE FROM web_session WHERE user_id = $1",
+        params![user],
+        &[&user],
+    )?;
     Ok(())
 }
 
 /// When the web session with this token hash expires (unix ms), if it exists.
 pub fn expiry(tx: &Tx, token_hash: &[u8]) -> Result<Option<i64>, DbError> {
-    Ok(tx
-        .conn()?
-        .prepare_cached("SELECT expires_at FROM web_session WHERE token_hash = ?1")?
-        .query_row(params![token_hash], |r| r.get(0))
-        .optional()?)
+    match tx.backend() {
+        Backend::Sqlite(c) => Ok(c
+            .prepare_cached("SELECT expires_at FROM web_session WHERE token_hash = ?1")?
+            .query_row(params![token_hash], |r| r.get(0))
+            .optional()?),
+        Backend::Postgres(mut t) => t
+            .query_opt(
+                "SELECT expires_at FROM web_session WHERE token_hash = $1",
+                &[&token_hash],
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()
+            .map_err(DbError::from),
+    }
 }
 
 #[cfg(test)]

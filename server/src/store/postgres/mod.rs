@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[
     (2, "002_contact_partitions", include_str!("migrations/002_contact_partitions.sql")),
     (3, "003_tenants", include_str!("migrations/003_tenants.sql")),
     (4, "004_push", include_str!("migrations/004_push.sql")),
+    (5, "005_accounts_setup", include_str!("migrations/005_accounts_setup.sql")),
     (7, "007_gemeente_from_parent", include_str!("migrations/007_gemeente_from_parent.sql")),
 ];
 
