@@ -564,20 +564,32 @@ struct Pg {
     store: Store,
 }
 
+/// The database the PostgreSQL tests use: its text sorts the Dutch way (ICU `nl-NL`, as a
+/// real installation might be set up), not by bytes, so a query that leaves the order of
+/// text to the database's collation answers differently from SQLite here.
+const DB: &str = "meldpunt";
+
 fn pg_seeded() -> Pg {
     let cluster = PgCluster::start();
-    let mut owner = PgAdmin::connect(&cluster.admin_url("postgres")).expect("admin");
+    postgres::Client::connect(&cluster.admin_url("postgres"), postgres::NoTls)
+        .expect("su")
+        .batch_execute(&format!(
+            "CREATE DATABASE {DB} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8'
+             LOCALE_PROVIDER icu ICU_LOCALE 'nl-NL'"
+        ))
+        .expect("a database with Dutch collation");
+    let mut owner = PgAdmin::connect(&cluster.admin_url(DB)).expect("admin");
     owner.ensure_roles(None).expect("roles");
     owner.migrate().expect("migrate");
     owner
         .ensure_contact_partitions(date(2026, 1, 1), 3)
         .expect("partitions");
     let mut admin =
-        postgres::Client::connect(&cluster.admin_url("postgres"), postgres::NoTls).expect("su");
+        postgres::Client::connect(&cluster.admin_url(DB), postgres::NoTls).expect("su");
     for g in [A, B] {
         admin.batch_execute(&seed_sql(g, true)).expect("seed pg");
     }
-    let store = Store::connect(&cluster.url(APP_ROLE, "postgres")).expect("app store");
+    let store = Store::connect(&cluster.url(APP_ROLE, DB)).expect("app store");
     Pg {
         cluster,
         admin,
