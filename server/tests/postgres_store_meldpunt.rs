@@ -93,6 +93,12 @@ fn area_rule(g: u16) -> AreaRule {
     }
 }
 
+/// A contact to seed: number, round, wijk, observed at (unix s), behaviours, record key.
+type ContactSeed<'a> = (u16, u16, Option<&'a str>, i64, &'a str, i64);
+
+/// A write that must be refused.
+type Attempt = Box<dyn FnOnce(&Tx) -> Result<(), DbError> + Send>;
+
 /// The statements that seed gemeente `g`, in the dialect of the backend (`pg`): PostgreSQL
 /// names the gemeente on every tenant row and keeps a feedback counter per gemeente.
 fn seed_sql(g: u16, pg: bool) -> String {
@@ -156,9 +162,9 @@ fn seed_sql(g: u16, pg: bool) -> String {
             "INSERT INTO counter (gemeente_id, name, value) VALUES ('{gm}', 'feedback', 0);"
         ));
     }
-    // Contacts: (n, round, wijk, observed_at, behaviours, record_key). 1 and 2 share an hour
+    // Contacts 1 and 2 share an hour
     // and every grouped fact; their keys add up past 2³².
-    let contacts: [(u16, u16, Option<&str>, i64, &str, i64); 5] = [
+    let contacts: [ContactSeed; 5] = [
         (1, 1, Some(&w1), 1_767_270_123, "[\"roken\"]", 4_294_967_295),
         (2, 1, Some(&w1), 1_767_271_000, "[\"roken\"]", 4_294_967_295),
         (3, 1, Some(&w1), 1_767_290_000, "[]", 3),
@@ -584,8 +590,7 @@ fn pg_seeded() -> Pg {
     owner
         .ensure_contact_partitions(date(2026, 1, 1), 3)
         .expect("partitions");
-    let mut admin =
-        postgres::Client::connect(&cluster.admin_url(DB), postgres::NoTls).expect("su");
+    let mut admin = postgres::Client::connect(&cluster.admin_url(DB), postgres::NoTls).expect("su");
     for g in [A, B] {
         admin.batch_execute(&seed_sql(g, true)).expect("seed pg");
     }
@@ -815,7 +820,7 @@ fn a_transaction_of_gemeente_b_sees_and_changes_none_of_gemeente_a_s_forms_keys_
 
     // Adding rows for A from B's transaction is refused, and nothing is kept.
     let root = link(A, 1, 0, 10);
-    let attempts: Vec<(&str, Box<dyn FnOnce(&Tx) -> Result<(), DbError> + Send>)> = vec![
+    let attempts: Vec<(&str, Attempt)> = vec![
         (
             "phone policy",
             Box::new(|tx: &Tx| store::config::set_phone_policy(tx, gid(A), 1, 1, NOW_MS)),
