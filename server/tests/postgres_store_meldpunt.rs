@@ -162,8 +162,7 @@ fn seed_sql(g: u16, pg: bool) -> String {
             "INSERT INTO counter (gemeente_id, name, value) VALUES ('{gm}', 'feedback', 0);"
         ));
     }
-    // Contacts 1 and 2 share an hour
-    // and every grouped fact; their keys add up past 2³².
+    // Contacts 1 and 2 share an hour and every grouped fact; their keys add up past 2³².
     let contacts: [ContactSeed; 5] = [
         (1, 1, Some(&w1), 1_767_270_123, "[\"roken\"]", 4_294_967_295),
         (2, 1, Some(&w1), 1_767_271_000, "[\"roken\"]", 4_294_967_295),
