@@ -42,13 +42,25 @@ pub const APP_ROLE: &str = "avondronde_app";
 
 /// The migrations, in order: (version, name, SQL). Applied once each, recorded in
 /// `schema_migrations`.
-pub const MIGRATIONS: &[
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "001_schema", include_str!("migrations/001_schema.sql")),
-    (2, "002_contact_partitions", include_str!("migrations/002_contact_partitions.sql")),
+    (
+        2,
+        "002_contact_partitions",
+        include_str!("migrations/002_contact_partitions.sql"),
+    ),
     (3, "003_tenants", include_str!("migrations/003_tenants.sql")),
     (4, "004_push", include_str!("migrations/004_push.sql")),
-    (5, "005_accounts_setup", include_str!("migrations/005_accounts_setup.sql")),
-    (7, "007_gemeente_from_parent", include_str!("migrations/007_gemeente_from_parent.sql")),
+    (
+        5,
+        "005_accounts_setup",
+        include_str!("migrations/005_accounts_setup.sql"),
+    ),
+    (
+        7,
+        "007_gemeente_from_parent",
+        include_str!("migrations/007_gemeente_from_parent.sql"),
+    ),
 ];
 
 /// What can go wrong talking to PostgreSQL.
