@@ -45,10 +45,7 @@ async fn enrolment_with_a_fresh_code_gives_a_token_that_can_pull() {
     assert_eq!(v["role"], "straatcoach");
     let token = v["token"].as_str().expect("token");
     assert!(token.len() >= 22, "at least 128 bits of base64");
-    let stored: Vec<u8> = app
-        .conn()
-        .query_row("SELECT token_hash FROM device", [], |r| r.get(0))
-        .expect("device row");
+    let stored = app.scalar_bytes("SELECT token_hash FROM device");
     assert_ne!(
         stored,
         token.as_bytes(),
@@ -134,14 +131,12 @@ async fn push_then_pull_stores_the_contacts_and_returns_the_config() {
         seqs[0] < seqs[1],
         "server order follows the batch: {seqs:?}"
     );
-    let (wijk, n69, observed): (String, i64, i64) = app
-        .conn()
-        .query_row(
-            "SELECT wijk_id, n_6_9, observed_at FROM contact WHERE id = ?1",
-            [c.id.to_string()],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
-        .expect("contact row");
+    let of_c = |column: &str| format!("SELECT {column} FROM contact WHERE id = '{}'", c.id);
+    let (wijk, n69, observed) = (
+        app.scalar_text(&of_c("wijk_id")),
+        app.scalar(&of_c("n_6_9")),
+        app.scalar(&of_c("observed_at")),
+    );
     assert_eq!(
         wijk,
         seed.wijk.to_string(),
@@ -653,9 +648,7 @@ async fn revoked_device_gets_401_device_revoked_on_push_and_pull() {
     let token = app.enrol(&seed.enrolment_code).await;
     let r = start_round(&app, &token, &seed).await;
     let device: avondronde_shared::DeviceId = app
-        .conn()
-        .query_row("SELECT id FROM device", [], |row| row.get::<_, String>(0))
-        .expect("device")
+        .scalar_text("SELECT id FROM device")
         .parse()
         .expect("id");
     assert!(
@@ -694,13 +687,8 @@ async fn revoked_device_gets_401_device_revoked_on_push_and_pull() {
 // ---- clock skew --------------------------------------------------------------------------
 
 fn skew_of(app: &TestApp, id: &str) -> (i64, i64) {
-    app.conn()
-        .query_row(
-            "SELECT skew_flag, clock_skew_ms FROM contact WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("contact row")
+    let of = |column: &str| app.scalar(&format!("SELECT {column} FROM contact WHERE id = '{id}'"));
+    (of("skew_flag"), of("clock_skew_ms"))
 }
 
 #[tokio::test]

@@ -412,9 +412,10 @@ async fn reset_submit(
     }
     let outcome = state
         .store
-        .write(crate::auth::username_scope(&form.username), move |tx| {
-            crate::admin::redeem_reset(tx, &form.username, &form.code, &form.password)
-        })
+        .write(
+            crate::auth::username_scope(form.username.trim()),
+            move |tx| crate::admin::redeem_reset(tx, &form.username, &form.code, &form.password),
+        )
         .await;
     match outcome {
         Ok(Ok(())) => Redirect::to("/login").into_response(),

@@ -157,11 +157,36 @@ impl TestApp {
         }
     }
 
-    /// The one text `sql` answers (SQLite only).
+    /// The one text `sql` answers, on either backend.
     pub fn scalar_text(&self, sql: &str) -> String {
-        self.conn()
-            .query_row(sql, [], |r| r.get(0))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        self.one(sql, |r| r.get(0), |r| r.try_get(0))
+    }
+
+    /// The one byte string `sql` answers, on either backend.
+    pub fn scalar_bytes(&self, sql: &str) -> Vec<u8> {
+        self.one(sql, |r| r.get(0), |r| r.try_get(0))
+    }
+
+    /// The one value `sql` answers, read from the row by the backend's own reader.
+    fn one<T: Send>(
+        &self,
+        sql: &str,
+        sqlite: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        pg: impl FnOnce(&postgres::Row) -> Result<T, postgres::Error> + Send,
+    ) -> T {
+        match &self.postgres {
+            Some(p) => off_runtime(|| {
+                let mut c = postgres::Client::connect(&p.admin_url, postgres::NoTls)
+                    .expect("connect as the superuser");
+                c.query_one(sql, &[])
+                    .and_then(|r| pg(&r))
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }),
+            None => self
+                .conn()
+                .query_row(sql, [], sqlite)
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
     }
 
     pub async fn send(&self, req: Request<Body>) -> Reply {

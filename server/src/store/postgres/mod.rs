@@ -61,6 +61,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "007_gemeente_from_parent",
         include_str!("migrations/007_gemeente_from_parent.sql"),
     ),
+    (
+        8,
+        "008_item_known",
+        include_str!("migrations/008_item_known.sql"),
+    ),
 ];
 
 /// What can go wrong talking to PostgreSQL.
