@@ -141,20 +141,17 @@ impl TestApp {
 
     /// The one number `sql` answers, on either backend (as the superuser on PostgreSQL;
     /// write `"user"` for the user table, which both accept).
+    /// A truth value is 1 or 0, as SQLite gives it.
     pub fn scalar(&self, sql: &str) -> i64 {
-        match &self.postgres {
-            Some(pg) => off_runtime(|| {
-                let mut c = postgres::Client::connect(&pg.admin_url, postgres::NoTls)
-                    .expect("connect as the superuser");
-                c.query_one(sql, &[])
-                    .and_then(|r| r.try_get(0))
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            }),
-            None => self
-                .conn()
-                .query_row(sql, [], |r| r.get(0))
-                .unwrap_or_else(|e| panic!("{sql}: {e}")),
-        }
+        self.one(
+            sql,
+            |r| r.get(0),
+            |r| {
+                r.try_get::<_, i64>(0)
+                    .or_else(|_| r.try_get::<_, i32>(0).map(i64::from))
+                    .or_else(|_| r.try_get::<_, bool>(0).map(i64::from))
+            },
+        )
     }
 
     /// The one text `sql` answers, on either backend.
