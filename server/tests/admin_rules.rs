@@ -91,14 +91,10 @@ impl World {
     }
 
     fn norms_json(&self) -> String {
-        self.app
-            .conn()
-            .query_row(
-                "SELECT norms FROM gemeente WHERE id = ?1",
-                [self.seed.gemeente.to_string()],
-                |r| r.get(0),
-            )
-            .expect("norms")
+        self.app.scalar_text(&format!(
+            "SELECT norms FROM gemeente WHERE id = '{}'",
+            self.seed.gemeente
+        ))
     }
 
     /// Everything a failed change must leave alone.
@@ -408,11 +404,7 @@ async fn an_admin_cannot_end_another_gemeentes_rule() {
         &rule_form(&square, &today_plus(0, 0), &today_plus(1, 0), "opslaan"),
     )
     .await;
-    let id: String = w
-        .app
-        .conn()
-        .query_row("SELECT id FROM area_rule", [], |r| r.get(0))
-        .expect("rule");
+    let id = w.app.scalar_text("SELECT id FROM area_rule");
     let before = w.snapshot();
     let reply = w
         .app
@@ -525,15 +517,10 @@ async fn bad_wijk_files_get_dutch_errors_and_change_nothing() {
 async fn a_wijk_file_with_another_gemeentes_code_is_refused_whole() {
     let w = world().await;
     let other = w.app.seed(false);
-    let taken: String = w
-        .app
-        .conn()
-        .query_row(
-            "SELECT code FROM wijk WHERE gemeente_id = ?1",
-            [other.gemeente.to_string()],
-            |r| r.get(0),
-        )
-        .expect("code");
+    let taken = w.app.scalar_text(&format!(
+        "SELECT code FROM wijk WHERE gemeente_id = '{}'",
+        other.gemeente
+    ));
     let before = w.snapshot();
     // The first feature is fine; the second belongs to another gemeente. Nothing is stored.
     let file = cbs_file(&[("WK999977", "Nieuw", SQUARE), (&taken, "Gekaapt", SQUARE)]);

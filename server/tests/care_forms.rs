@@ -131,19 +131,9 @@ async fn pull(app: &TestApp, token: &str) -> PullResponse {
     reply.json()
 }
 
-/// Every byte SQLite has written for this database: the file, the WAL and the shm.
+/// Every byte the database holds (see [`TestApp::database_bytes`]).
 fn database_bytes(app: &TestApp) -> Vec<u8> {
-    let path: String = app
-        .conn()
-        .query_row("PRAGMA database_list", [], |r| r.get(2))
-        .expect("path");
-    let mut all = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        if let Ok(b) = std::fs::read(format!("{path}{suffix}")) {
-            all.extend(b);
-        }
-    }
-    all
+    app.database_bytes()
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -221,14 +211,7 @@ async fn a_pushed_form_is_stored_sealed_and_opens_only_for_the_unlocked_meldpunt
         )),
         32
     );
-    let actions: Vec<String> = app
-        .conn()
-        .prepare("SELECT action FROM audit_log ORDER BY seq")
-        .expect("prepare")
-        .query_map([], |r| r.get(0))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
+    let actions = app.texts("SELECT action FROM audit_log ORDER BY seq");
     assert_eq!(actions, ["unlock_failed", "unlock", "match", "open"]);
 
     // Logging out drops the unlocked key: a new session starts locked.

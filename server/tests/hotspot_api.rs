@@ -98,18 +98,15 @@ impl Arranged {
     /// worked out from the database: the true count and the stored record keys, through
     /// the default perturbation table. `children`: the children measure, else contacts.
     fn expected(&self, where_sql: &str, children: bool) -> String {
-        let (n, kids, key_sum): (i64, i64, i64) = self
-            .app
-            .conn()
-            .query_row(
-                &format!(
-                    "SELECT COUNT(*), COALESCE(SUM(n_0_5 + n_6_9 + n_10_11 + n_12_13 + n_14p), 0),
-                       COALESCE(SUM(record_key), 0) % 4294967296 FROM contact WHERE {where_sql}"
-                ),
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .expect("sums");
+        let of = |what: &str| {
+            self.app
+                .scalar(&format!("SELECT {what} FROM contact WHERE {where_sql}"))
+        };
+        let (n, kids, key_sum) = (
+            of("COUNT(*)"),
+            of("CAST(COALESCE(SUM(n_0_5 + n_6_9 + n_10_11 + n_12_13 + n_14p), 0) AS BIGINT)"),
+            of("CAST(COALESCE(SUM(record_key), 0) % 4294967296 AS BIGINT)"),
+        );
         let t = Ptable::new(PtableParams::default()).expect("table");
         let key = CellKey(RecordKey::from_i64(key_sum).0);
         let shown = if children {
@@ -508,14 +505,9 @@ async fn every_export_is_written_to_the_audit_log() {
         let reply = a.get(&a.url(file, "res=9")).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     }
-    let conn = a.app.conn();
-    let mut s = conn
-        .prepare("SELECT detail FROM audit_log WHERE action = 'export' ORDER BY seq")
-        .expect("query");
-    let details: Vec<String> = s
-        .query_map([], |r| r.get(0))
-        .and_then(|rows| rows.collect())
-        .expect("audit rows");
+    let details = a
+        .app
+        .texts("SELECT detail FROM audit_log WHERE action = 'export' ORDER BY seq");
     assert_eq!(details.len(), 2, "{details:?}");
     assert!(details[0].starts_with("hotspot csv"), "{details:?}");
     assert!(details[1].starts_with("hotspot geojson"), "{details:?}");

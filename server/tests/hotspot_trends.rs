@@ -185,14 +185,9 @@ async fn both_trend_exports_are_audited_and_open_in_excel() {
     assert!(text.contains("toenemend"));
     let geojson = a.get(&a.url("trends/export.geojson", &a.period())).await;
     assert_eq!(geojson.status, StatusCode::OK);
-    let conn = a.app.conn();
-    let mut s = conn
-        .prepare("SELECT detail FROM audit_log WHERE action = 'export' ORDER BY seq")
-        .expect("query");
-    let details: Vec<String> = s
-        .query_map([], |r| r.get(0))
-        .and_then(|rows| rows.collect())
-        .expect("audit rows");
+    let details = a
+        .app
+        .texts("SELECT detail FROM audit_log WHERE action = 'export' ORDER BY seq");
     assert_eq!(details.len(), 2, "{details:?}");
     assert!(details[0].starts_with("hotspot trends-csv"), "{details:?}");
     assert!(

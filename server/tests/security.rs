@@ -460,12 +460,7 @@ async fn an_idle_meldpunt_session_ends_and_its_unlocked_key_is_forgotten() {
     let seed = app.seed(true);
     let cookie = unlocked_meldpunt(&app, &seed).await;
     // Thirty-one minutes without a request.
-    app.conn()
-        .execute(
-            "UPDATE web_session SET last_seen_at = last_seen_at - 31 * 60 * 1000",
-            [],
-        )
-        .expect("age");
+    app.execute("UPDATE web_session SET last_seen_at = last_seen_at - 31 * 60 * 1000");
     let reply = app
         .send(get("/api/v1/care-forms", Auth::Cookie(&cookie)))
         .await;
@@ -481,21 +476,14 @@ async fn the_sweeper_forgets_keys_of_idle_and_ended_sessions_without_any_request
     let _cookie = unlocked_meldpunt(&app, &seed).await;
     avondronde_server::sweep(&app.state).await;
     assert_eq!(app.state.vault.len(), 1, "a live session keeps its key");
-    app.conn()
-        .execute(
-            "UPDATE web_session SET last_seen_at = last_seen_at - 31 * 60 * 1000",
-            [],
-        )
-        .expect("age");
+    app.execute("UPDATE web_session SET last_seen_at = last_seen_at - 31 * 60 * 1000");
     avondronde_server::sweep(&app.state).await;
     assert_eq!(app.state.vault.len(), 0);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM web_session"), 0);
     // An expired session of another role is cleared too.
     let (u, p) = seed.login(Role::Coordinator);
     let _ = app.session_cookie(u, p);
-    app.conn()
-        .execute("UPDATE web_session SET expires_at = 0", [])
-        .expect("expire");
+    app.execute("UPDATE web_session SET expires_at = 0");
     avondronde_server::sweep(&app.state).await;
     assert_eq!(app.scalar("SELECT COUNT(*) FROM web_session"), 0);
 }

@@ -99,14 +99,10 @@ impl World {
     }
 
     fn first_wijk(&self) -> String {
-        self.app
-            .conn()
-            .query_row(
-                "SELECT code FROM wijk WHERE id = ?1",
-                [self.seed.wijk.to_string()],
-                |r| r.get(0),
-            )
-            .expect("wijk code")
+        self.app.scalar_text(&format!(
+            "SELECT code FROM wijk WHERE id = '{}'",
+            self.seed.wijk
+        ))
     }
 
     /// (users, audit entries, wijk assignments, reset codes): what a refused add must not change.
@@ -138,19 +134,10 @@ async fn an_admin_adds_a_coordinator_for_one_wijk_who_sets_a_password_with_the_c
     assert!(page.contains("is toegevoegd als"), "{page}");
     let code = element_text(&page, "first-password-code").expect("the one-time code is shown");
     // Exactly the chosen wijk, nothing else.
-    let wijken: Vec<String> = {
-        let conn = w.app.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT w.code FROM user_wijk uw JOIN wijk w ON w.id = uw.wijk_id
-                 JOIN user u ON u.id = uw.user_id WHERE u.username = 'k.de.vries'",
-            )
-            .expect("stmt");
-        stmt.query_map([], |r| r.get(0))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows")
-    };
+    let wijken = w.app.texts(
+        "SELECT w.code FROM user_wijk uw JOIN wijk w ON w.id = uw.wijk_id
+         JOIN \"user\" u ON u.id = uw.user_id WHERE u.username = 'k.de.vries'",
+    );
     assert_eq!(wijken, vec![w.second_wijk.clone()]);
     // No password until the user chooses one with the code, at /wachtwoord.
     assert!(
@@ -221,15 +208,10 @@ async fn a_bad_new_user_is_refused_in_dutch_and_nothing_changes(
 #[tokio::test]
 async fn a_wijk_of_another_gemeente_is_refused_and_the_user_is_not_half_added() {
     let w = world().await;
-    let foreign: String = w
-        .app
-        .conn()
-        .query_row(
-            "SELECT code FROM wijk WHERE gemeente_id = ?1",
-            [w.other.gemeente.to_string()],
-            |r| r.get(0),
-        )
-        .expect("foreign wijk");
+    let foreign: String = w.app.scalar_text(&format!(
+        "SELECT code FROM wijk WHERE gemeente_id = '{}'",
+        w.other.gemeente
+    ));
     let before = w.counts();
     let reply = w
         .post(
@@ -251,10 +233,7 @@ async fn a_wijk_of_another_gemeente_is_refused_and_the_user_is_not_half_added() 
 async fn disabling_asks_first_then_refuses_the_login_and_revokes_the_phones() {
     let w = world().await;
     let token = w.app.device(&w.seed).await;
-    w.app
-        .conn()
-        .execute("UPDATE device SET outbox_pending = 3", [])
-        .expect("unsent");
+    w.app.execute("UPDATE device SET outbox_pending = 3");
     let (name, password) = w.seed.login(Role::Straatcoach);
     let ask = w
         .post("/beheer/gebruikers/uitschakelen", &[("username", name)])
@@ -455,15 +434,8 @@ async fn the_enrolment_screen_shows_a_qr_code_whose_invite_enrols_a_phone_and_pi
 async fn revoking_a_phone_with_unsent_items_warns_first() {
     let w = world().await;
     let token = w.app.device(&w.seed).await;
-    w.app
-        .conn()
-        .execute("UPDATE device SET outbox_pending = 3", [])
-        .expect("unsent");
-    let id: String = w
-        .app
-        .conn()
-        .query_row("SELECT id FROM device", [], |r| r.get(0))
-        .expect("device");
+    w.app.execute("UPDATE device SET outbox_pending = 3");
+    let id = w.app.scalar_text("SELECT id FROM device");
     let warned = w.post("/beheer/intrekken", &[("device", &id)]).await.text();
     assert!(warned.contains("3 nog niet verzonden items"), "{warned}");
     assert_eq!(

@@ -166,17 +166,6 @@ impl<'a> Tx<'a> {
         }
     }
 
-    /// The SQLite connection, for the store functions not yet written for PostgreSQL: on
-    /// PostgreSQL they fail with an error that names them, and never panic.
-    pub(in crate::store) fn conn(&self) -> Result<&'a Connection, DbError> {
-        match &self.inner {
-            Inner::Sqlite(c) => Ok(c),
-            Inner::Postgres(_) => Err(DbError::Domain(
-                "this operation is not yet available on PostgreSQL".into(),
-            )),
-        }
-    }
-
     /// Runs statements without results (savepoints), on either backend.
     pub(in crate::store) fn batch(&self, sql: &str) -> Result<(), DbError> {
         match self.backend() {

@@ -164,6 +164,83 @@ impl TestApp {
         self.one(sql, |r| r.get(0), |r| r.try_get(0))
     }
 
+    /// Runs a statement that returns no rows (arranging a state the API cannot reach, such
+    /// as an old session), on either backend; returns the rows changed.
+    pub fn execute(&self, sql: &str) -> u64 {
+        match &self.postgres {
+            Some(p) => off_runtime(|| {
+                postgres::Client::connect(&p.admin_url, postgres::NoTls)
+                    .expect("connect as the superuser")
+                    .execute(sql, &[])
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }),
+            None => self
+                .conn()
+                .execute(sql, [])
+                .map(|n| n as u64)
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
+    /// The first column of every row `sql` answers, as text, on either backend.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        match &self.postgres {
+            Some(p) => off_runtime(|| {
+                postgres::Client::connect(&p.admin_url, postgres::NoTls)
+                    .expect("connect as the superuser")
+                    .query(sql, &[])
+                    .and_then(|rows| rows.iter().map(|r| r.try_get(0)).collect())
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }),
+            None => {
+                let conn = self.conn();
+                let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                stmt.query_map([], |r| r.get(0))
+                    .and_then(|rows| rows.collect())
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+        }
+    }
+
+    /// Every byte the database holds for this app, to search for what must never be
+    /// stored: on SQLite the file, its WAL and shm; on PostgreSQL every table's rows in
+    /// `COPY`'s binary format (bytea columns as their raw bytes).
+    pub fn database_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        match &self.postgres {
+            Some(p) => off_runtime(|| {
+                use std::io::Read;
+                let mut c = postgres::Client::connect(&p.admin_url, postgres::NoTls)
+                    .expect("connect as the superuser");
+                let tables: Vec<String> = c
+                    .query(
+                        "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'",
+                        &[],
+                    )
+                    .expect("tables")
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                for t in tables {
+                    c.copy_out(&format!("COPY {t} TO STDOUT WITH (FORMAT binary)"))
+                        .and_then(|mut r| Ok(r.read_to_end(&mut all)))
+                        .expect("copy")
+                        .expect("read");
+                }
+            }),
+            None => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut path = self.sqlite_path().into_os_string();
+                    path.push(suffix);
+                    if let Ok(b) = std::fs::read(path) {
+                        all.extend(b);
+                    }
+                }
+            }
+        }
+        all
+    }
+
     /// The one value `sql` answers, read from the row by the backend's own reader.
     fn one<T: Send>(
         &self,
