@@ -466,7 +466,7 @@ async fn an_idle_meldpunt_session_ends_and_its_unlocked_key_is_forgotten() {
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.state.vault.len(), 0, "the key went with the session");
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM web_session WHERE user_id IN (SELECT id FROM user WHERE role = 'meldpunt')"), 0);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM web_session WHERE user_id IN (SELECT id FROM \"user\" WHERE role = 'meldpunt')"), 0);
 }
 
 #[tokio::test]

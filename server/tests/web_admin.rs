@@ -108,7 +108,7 @@ impl World {
     /// (users, audit entries, wijk assignments, reset codes): what a refused add must not change.
     fn counts(&self) -> [i64; 4] {
         [
-            self.app.scalar("SELECT COUNT(*) FROM user"),
+            self.app.scalar("SELECT COUNT(*) FROM \"user\""),
             self.app.scalar("SELECT COUNT(*) FROM audit_log"),
             self.app.scalar("SELECT COUNT(*) FROM user_wijk"),
             self.app.scalar("SELECT COUNT(*) FROM password_reset"),
@@ -295,7 +295,7 @@ async fn an_admin_cannot_disable_themselves() {
     assert!(page.contains("niet uitschakelen"), "{page}");
     assert_eq!(
         w.app
-            .scalar("SELECT COUNT(*) FROM user WHERE disabled_at IS NOT NULL"),
+            .scalar("SELECT COUNT(*) FROM \"user\" WHERE disabled_at IS NOT NULL"),
         0
     );
 }

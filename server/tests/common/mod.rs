@@ -222,10 +222,12 @@ impl TestApp {
                     .map(|r| r.get(0))
                     .collect();
                 for t in tables {
-                    c.copy_out(&format!("COPY {t} TO STDOUT WITH (FORMAT binary)"))
-                        .and_then(|mut r| Ok(r.read_to_end(&mut all)))
-                        .expect("copy")
-                        .expect("read");
+                    c.copy_out(&format!(
+                        "COPY (SELECT * FROM {t}) TO STDOUT WITH (FORMAT binary)"
+                    ))
+                    .and_then(|mut r| Ok(r.read_to_end(&mut all)))
+                    .expect("copy")
+                    .expect("read");
                 }
             }),
             None => {
