@@ -92,7 +92,8 @@ async fn push_until_answered(
 
 #[test]
 fn receipted_contacts_survive_a_killed_server_and_a_crashed_database_stored_once() {
-    let cluster = PgCluster::start();
+    // Durable, as in production: a commit is on disk before the phone hears of it.
+    let cluster = PgCluster::start_durable();
     let mut admin = PgAdmin::connect(&cluster.admin_url("postgres")).expect("admin");
     admin.ensure_roles(None).expect("roles");
     admin.migrate().expect("migrate");

@@ -74,8 +74,19 @@ fn free_port() -> u16 {
 }
 
 impl PgCluster {
-    /// Creates and starts a cluster. Panics with the tool's output if that fails.
+    /// Creates and starts a cluster, fast and not crash-safe (no fsync, asynchronous
+    /// commit): for tests that never crash it. Panics with the tool's output if that fails.
     pub fn start() -> PgCluster {
+        PgCluster::start_with("-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+    }
+
+    /// A cluster with PostgreSQL's durable defaults (a commit is on disk before it is
+    /// acknowledged), for the tests that crash it.
+    pub fn start_durable() -> PgCluster {
+        PgCluster::start_with("")
+    }
+
+    fn start_with(settings: &str) -> PgCluster {
         let bin = find_bin();
         let dir = tempfile::Builder::new()
             .prefix("avondronde-pg-")
@@ -109,8 +120,7 @@ impl PgCluster {
                 .arg("-w")
                 .arg("-o")
                 .arg(format!(
-                    "-k {} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off \
-                     -c synchronous_commit=off -c full_page_writes=off",
+                    "-k {} -c listen_addresses=127.0.0.1 -p {port} {settings}",
                     dir.path().display()
                 ))
                 .arg("start");
