@@ -223,17 +223,69 @@ impl TestServer {
     /// # Panics
     /// If the query fails or returns no row.
     pub fn scalar(&self, sql: &str) -> i64 {
+        self.one(
+            sql,
+            |r| r.get(0),
+            |r| {
+                r.try_get::<_, i64>(0)
+                    .or_else(|_| r.try_get::<_, i32>(0).map(i64::from))
+                    .or_else(|_| r.try_get::<_, bool>(0).map(i64::from))
+            },
+        )
+    }
+
+    /// The single text an SQL query returns, on either backend.
+    ///
+    /// # Panics
+    /// If the query fails or returns no row.
+    pub fn scalar_text(&self, sql: &str) -> String {
+        self.one(sql, |r| r.get(0), |r| r.try_get(0))
+    }
+
+    /// The single byte string an SQL query returns, on either backend.
+    ///
+    /// # Panics
+    /// If the query fails or returns no row.
+    pub fn scalar_bytes(&self, sql: &str) -> Vec<u8> {
+        self.one(sql, |r| r.get(0), |r| r.try_get(0))
+    }
+
+    /// Runs a statement that returns no rows (arranging what the API cannot, such as a
+    /// round the server lost), on either backend; returns the rows changed.
+    ///
+    /// # Panics
+    /// If the statement fails.
+    pub fn execute(&self, sql: &str) -> u64 {
         match &self.postgres {
             Some(pg) => off_runtime(|| {
-                let mut c = postgres::Client::connect(&pg.admin_url, postgres::NoTls)
-                    .expect("connect as the superuser");
-                c.query_one(sql, &[])
-                    .and_then(|r| r.try_get(0))
+                postgres::Client::connect(&pg.admin_url, postgres::NoTls)
+                    .and_then(|mut c| c.execute(sql, &[]))
                     .unwrap_or_else(|e| panic!("{sql}: {e}"))
             }),
             None => self
                 .conn()
-                .query_row(sql, [], |r| r.get(0))
+                .execute(sql, [])
+                .map(|n| n as u64)
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
+    fn one<T: Send>(
+        &self,
+        sql: &str,
+        sqlite: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        pg: impl FnOnce(&postgres::Row) -> Result<T, postgres::Error> + Send,
+    ) -> T {
+        match &self.postgres {
+            Some(p) => off_runtime(|| {
+                postgres::Client::connect(&p.admin_url, postgres::NoTls)
+                    .and_then(|mut c| c.query_one(sql, &[]))
+                    .and_then(|r| pg(&r))
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }),
+            None => self
+                .conn()
+                .query_row(sql, [], sqlite)
                 .unwrap_or_else(|e| panic!("{sql}: {e}")),
         }
     }

@@ -132,14 +132,7 @@ async fn a_contact_saved_before_sigkill_is_kept_and_sent_exactly_once() {
     let (pending, _, refused) = counts(&ctx);
     assert_eq!((pending, refused), (0, 0));
     for id in &saved {
-        let n = server
-            .conn()
-            .query_row(
-                "SELECT COUNT(*) FROM contact WHERE id = ?1",
-                [id.to_string()],
-                |r| r.get::<_, i64>(0),
-            )
-            .expect("count");
+        let n = server.scalar(&format!("SELECT COUNT(*) FROM contact WHERE id = '{id}'"));
         assert_eq!(n, 1, "contact {id} is on the server exactly once");
     }
     assert_eq!(

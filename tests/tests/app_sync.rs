@@ -17,7 +17,6 @@ use avondronde_shared::sync::EntryState;
 use avondronde_shared::{AgeBand, ContactId, StreetContact};
 use avondronde_tests::TestServer;
 use jiff::{SignedDuration, Timestamp};
-use rusqlite::params;
 
 #[tokio::test]
 async fn queue_grows_while_the_server_is_down_and_drains_without_duplicates() {
@@ -149,14 +148,7 @@ async fn sealed_care_form_reaches_the_meldpunt_and_its_feedback_comes_back() {
     assert_eq!(counts(ctx), (0, 3, 0), "round, contact, care form");
 
     // Only the meldpunt's identity opens what the server holds.
-    let sealed: Vec<u8> = server
-        .conn()
-        .query_row(
-            "SELECT sealed FROM care_form WHERE id = ?1",
-            params![id.to_string()],
-            |r| r.get(0),
-        )
-        .expect("care form on the server");
+    let sealed = server.scalar_bytes(&format!("SELECT sealed FROM care_form WHERE id = '{id}'"));
     let stored = server
         .direct()
         .read(|tx| keys::load(tx, seed.gemeente))
@@ -167,20 +159,13 @@ async fn sealed_care_form_reaches_the_meldpunt_and_its_feedback_comes_back() {
 
     // The meldpunt plans a visit; the next pass brings the news.
     {
-        let conn = server.conn();
-        let seq: i64 = conn
-            .query_row(
-                "UPDATE counter SET value = value + 1 WHERE name = 'feedback' RETURNING value",
-                [],
-                |r| r.get(0),
-            )
-            .expect("counter");
-        conn.execute(
+        let seq = server
+            .scalar("UPDATE counter SET value = value + 1 WHERE name = 'feedback' RETURNING value");
+        server.execute(&format!(
             "UPDATE care_form SET status = 'visit_planned', message = 'Huisbezoek donderdag',
-               updated_at = ?1, feedback_seq = ?2 WHERE id = ?3",
-            params![Timestamp::now().as_millisecond(), seq, id.to_string()],
-        )
-        .expect("set status");
+               updated_at = {}, feedback_seq = {seq} WHERE id = '{id}'",
+            Timestamp::now().as_millisecond()
+        ));
     }
     let report = ctx.sync.engine().sync_once().await.expect("pass");
     assert_eq!(report.feedback, 1);
@@ -202,14 +187,10 @@ async fn a_correction_made_in_the_round_replaces_the_contact_on_the_server() {
     let saved = ctx.save_contact(&common_case(&seed)).expect("save");
     ctx.sync.engine().sync_once().await.expect("pass");
     let children = |server: &TestServer| {
-        server
-            .conn()
-            .query_row(
-                "SELECT n_10_11 FROM contact WHERE id = ?1",
-                params![saved.contact.to_string()],
-                |r| r.get::<_, i64>(0),
-            )
-            .expect("contact on the server")
+        server.scalar(&format!(
+            "SELECT n_10_11 FROM contact WHERE id = '{}'",
+            saved.contact
+        ))
     };
     assert_eq!(children(&server), 3);
 
@@ -241,13 +222,8 @@ async fn contacts_whose_round_the_server_lost_get_in_after_the_phone_sends_the_r
     let engine = ctx.sync.engine();
     let report = engine.sync_once().await.expect("round pass");
     assert_eq!(report.sent, 1, "the round");
-    {
-        let conn = server.conn();
-        conn.execute("DELETE FROM round", [])
-            .expect("lose the round");
-        conn.execute("DELETE FROM item WHERE kind = 'round'", [])
-            .expect("and its ledger row");
-    }
+    server.execute("DELETE FROM round");
+    server.execute("DELETE FROM item WHERE kind = 'round'");
 
     for _ in 0..3 {
         ctx.save_contact(&common_case(&seed)).expect("save");

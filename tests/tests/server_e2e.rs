@@ -137,17 +137,17 @@ async fn connection_dropped_mid_push_then_retried_stores_each_item_exactly_once(
     // answer names the same acceptance as the ledger.
     let first = device.push(&batch).await.expect("retry");
     let second = device.push(&batch).await.expect("second retry");
-    let conn = server.conn();
     for (a, b) in first.receipts.iter().zip(&second.receipts) {
         assert!(matches!(b.outcome, Outcome::Duplicate(_)), "{b:?}");
         assert_eq!(accepted(a), accepted(b));
-        let (seq, received_at): (i64, i64) = conn
-            .query_row(
-                "SELECT seq, received_at FROM item WHERE kind = ?1 AND item_id = ?2",
-                [a.kind.code(), a.id.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .expect("in the ledger");
+        let of = |column: &str| {
+            server.scalar(&format!(
+                "SELECT {column} FROM item WHERE kind = '{}' AND item_id = '{}'",
+                a.kind.code(),
+                a.id
+            ))
+        };
+        let (seq, received_at) = (of("seq"), of("received_at"));
         assert_eq!(accepted(a).seq, seq as u64);
         assert_eq!(accepted(a).received_at.as_millisecond(), received_at);
     }
@@ -215,10 +215,7 @@ async fn admin_revokes_a_device_over_the_api_and_it_gets_device_revoked() {
     let seed = server.seed();
     let device = enrolled(&server, &seed).await;
     push_round(&device, &seed, 1).await;
-    let device_id = server
-        .conn()
-        .query_row("SELECT id FROM device", [], |r| r.get::<_, String>(0))
-        .expect("device");
+    let device_id = server.scalar_text("SELECT id FROM device");
 
     let http = http_client();
     let admin = seed.login(avondronde_shared::Role::Admin);
