@@ -21,7 +21,6 @@ use avondronde_shared::care::{ParentsReaction, Reception};
 use avondronde_shared::contact::Action;
 use avondronde_shared::keychain::{TrustError, UNTRUSTED_MESSAGE};
 use avondronde_tests::{Seed, TestServer};
-use rusqlite::params;
 
 const PASSPHRASE: &str = "de wachtwoordzin van het meldpunt";
 
@@ -101,13 +100,11 @@ async fn a_swapped_recipient_in_the_key_row_is_refused_and_reported_without_cont
 
     // An administrator with the database file puts their own recipient in the row.
     let attacker = age::x25519::Identity::generate();
-    server
-        .conn()
-        .execute(
-            "UPDATE meldpunt_key SET recipient = ?1 WHERE gemeente_id = ?2",
-            params![attacker.to_public().to_string(), seed.gemeente.to_string()],
-        )
-        .expect("swap");
+    server.execute(&format!(
+        "UPDATE meldpunt_key SET recipient = '{}' WHERE gemeente_id = '{}'",
+        attacker.to_public(),
+        seed.gemeente
+    ));
     bump(&server, &seed);
     ctx.sync
         .engine()
@@ -152,12 +149,10 @@ async fn a_whole_new_key_made_by_a_database_admin_is_refused() {
     // The admin replaces the key row by a correctly signed key of their own: a chain that
     // verifies in itself, rooted in a key the phone never pinned.
     {
-        let conn = server.conn();
-        conn.execute(
-            "DELETE FROM meldpunt_key WHERE gemeente_id = ?1",
-            params![seed.gemeente.to_string()],
-        )
-        .expect("delete");
+        server.execute(&format!(
+            "DELETE FROM meldpunt_key WHERE gemeente_id = '{}'",
+            seed.gemeente
+        ));
         server
             .direct()
             .transaction(|tx| {
@@ -177,22 +172,22 @@ async fn a_whole_new_key_made_by_a_database_admin_is_refused() {
 
     // And a bare key row without any signature, as older versions stored it.
     {
-        let conn = server.conn();
-        conn.execute(
-            "DELETE FROM meldpunt_key WHERE gemeente_id = ?1",
-            params![seed.gemeente.to_string()],
-        )
-        .expect("delete");
-        conn.execute(
+        server.execute(&format!(
+            "DELETE FROM meldpunt_key WHERE gemeente_id = '{}'",
+            seed.gemeente
+        ));
+        let blob = if server.is_postgres() {
+            "'\\x00'::bytea"
+        } else {
+            "x'00'"
+        };
+        server.execute(&format!(
             "INSERT INTO meldpunt_key (id, gemeente_id, recipient, identity, created_at)
-             VALUES ('bare', ?1, ?2, x'00', ?3)",
-            params![
-                seed.gemeente.to_string(),
-                age::x25519::Identity::generate().to_public().to_string(),
-                now_ms()
-            ],
-        )
-        .expect("bare key");
+             VALUES ('bare', '{}', '{}', {blob}, {})",
+            seed.gemeente,
+            age::x25519::Identity::generate().to_public(),
+            now_ms()
+        ));
     }
     bump(&server, &seed);
     ctx.sync.engine().sync_once().await.expect("pull");
@@ -227,14 +222,9 @@ async fn a_rotation_signed_by_the_previous_key_is_followed() {
     let id = filled_draft(ctx, &seed);
     ctx.submit_care_form(id).expect("seals to the rotated key");
     ctx.sync.engine().sync_once().await.expect("send");
-    let key: String = server
-        .conn()
-        .query_row(
-            "SELECT recipient_key FROM care_form WHERE id = ?1",
-            params![id.to_string()],
-            |r| r.get(0),
-        )
-        .expect("form on the server");
+    let key = server.scalar_text(&format!(
+        "SELECT recipient_key FROM care_form WHERE id = '{id}'"
+    ));
     assert_eq!(key, new.id.0, "sealed to the new recipient");
     assert_eq!(refusal_on_server(&server, ctx), None);
 }
@@ -253,15 +243,10 @@ async fn a_revoked_phone_wipes_its_database_key_and_token_and_can_enrol_afresh()
     ctx.sync.engine().sync_once().await.expect("pass");
     let device_id = ctx.enrolment().expect("enrolled").device_id;
     // The admin sees the unsent draft in the phone list before revoking.
-    let unsent: Option<i64> = server
-        .conn()
-        .query_row(
-            "SELECT outbox_pending FROM device WHERE id = ?1",
-            params![device_id.to_string()],
-            |r| r.get(0),
-        )
-        .expect("row");
-    assert_eq!(unsent, Some(1), "the draft, counted as of the last pull");
+    let unsent = server.scalar(&format!(
+        "SELECT outbox_pending FROM device WHERE id = '{device_id}'"
+    ));
+    assert_eq!(unsent, 1, "the draft, counted as of the last pull");
     ctx.save_contact(&common_case(&seed)).expect("save unsent");
 
     assert!(
