@@ -25,10 +25,14 @@ as_pg "$BIN/pg_ctl" -D "$D/data" -l "$D/log" -w -o "-k $D -c listen_addresses=12
 trap 'as_pg "$BIN/pg_ctl" -D "$D/data" stop -m immediate >/dev/null 2>&1 || true; rm -rf "$D"' EXIT
 export AVONDRONDE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port"
 
-# The suites that drive the server through its API and pages only (a test that reads SQLite
-# directly says so and runs on SQLite alone).
+# Every server suite and every end-to-end test (the PostgreSQL-only suites, which start
+# clusters of their own, ran in the main `cargo test`).
 cargo test --locked -p avondronde-server \
-  --test sync_api
+  --test sync_api --test authorisation --test security --test web_admin --test care_forms \
+  --test admin_rules --test hotspot_api --test hotspot_trends --test hotspot_privacy \
+  --test open_care_forms
+cargo test --locked -p avondronde-tests \
+  --test server_e2e --test meldpunt_e2e --test app_sync --test app_kill --test app_keytrust
 
 # The API fuzz run against the demo on PostgreSQL, set up with the admin command.
 cargo build -q -p avondronde-server --locked
