@@ -99,6 +99,16 @@ impl ApiError {
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
+        // Text with a NUL character: SQLite keeps it, PostgreSQL cannot store it. It is
+        // never a valid name, code or message, so it is the caller's input that is wrong.
+        if let DbError::Postgres(pg) = &e
+            && pg.code() == Some(&::postgres::error::SqlState::CHARACTER_NOT_IN_REPERTOIRE)
+        {
+            return ApiError::BadRequest(
+                "De invoer bevat een ongeldig teken (NUL); verwijder het en probeer opnieuw."
+                    .into(),
+            );
+        }
         ApiError::Internal(e.to_string())
     }
 }

@@ -116,9 +116,24 @@ fn rejected(
     })
 }
 
+/// Whether raw JSON text holds a NUL character: the escape `\u0000` (JSON has no other
+/// way to write one), not itself escaped as `\\u0000`.
+fn has_nul(raw: &str) -> bool {
+    raw.match_indices("\\u0000").any(|(at, _)| {
+        let backslashes = raw[..at].bytes().rev().take_while(|b| *b == b'\\').count();
+        backslashes % 2 == 0
+    })
+}
+
 /// Parses, validates and derives one pushed item. `now` is the validation clock.
 pub fn prepare(item: PushItem, now: Timestamp, rules: &GemeenteRules) -> Prepared {
     let PushItem { kind, id, body } = item;
+    if has_nul(body.get()) || id.contains('\0') {
+        // A NUL character is never part of what a phone records, and PostgreSQL cannot
+        // store it: refused for good, on both backends alike, so it never blocks the rest.
+        let message = "Het item bevat een ongeldig teken (NUL) en wordt niet aangenomen.";
+        return rejected(kind, id, "invalid_text", None, message.into());
+    }
     let payload = match Payload::parse(&kind, body.get()) {
         Ok(Some(p)) => p,
         Ok(None) => {

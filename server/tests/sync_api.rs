@@ -1188,3 +1188,57 @@ async fn enrolment_attempts_are_rate_limited_per_client_address_with_429() {
         .await;
     assert_eq!(phone.status, StatusCode::OK, "{}", phone.text());
 }
+
+#[tokio::test]
+async fn an_item_with_a_nul_character_is_refused_for_good_and_the_rest_of_its_batch_lands() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.device(&seed).await;
+    let mut poisoned = round(seed.wijk, minutes_ago(30));
+    poisoned.partner = Some("Jan\u{0}Smit".into());
+    let good = round(seed.wijk, minutes_ago(20));
+    let c = contact(good.id, minutes_ago(10), seed.inside);
+    let res = app
+        .push_ok(
+            &token,
+            &push_request(
+                Timestamp::now(),
+                &[
+                    Payload::Round(poisoned),
+                    Payload::Round(good),
+                    Payload::Contact(c),
+                ],
+            ),
+        )
+        .await;
+    match &res.receipts[0].outcome {
+        Outcome::Rejected { code, .. } => assert_eq!(code, "invalid_text"),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert!(matches!(res.receipts[1].outcome, Outcome::Accepted(_)));
+    assert!(matches!(res.receipts[2].outcome, Outcome::Accepted(_)));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM round"), 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 1);
+}
+
+#[tokio::test]
+async fn a_nul_character_in_a_web_request_is_a_clear_error_not_a_server_error() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let (u, p) = seed.login(avondronde_shared::Role::Admin);
+    let cookie = app.login(u, p).await;
+    let reply = app
+        .send(post(
+            "/api/v1/admin/enrolment-codes",
+            Auth::Cookie(&cookie),
+            json_body(&serde_json::json!({ "username": "a\u{0}b" })),
+        ))
+        .await;
+    assert!(
+        reply.status.is_client_error(),
+        "{}: {}",
+        reply.status,
+        reply.text()
+    );
+    assert_json_error(&reply);
+}
