@@ -225,8 +225,8 @@ impl TestApp {
                     c.copy_out(&format!(
                         "COPY (SELECT * FROM {t}) TO STDOUT WITH (FORMAT binary)"
                     ))
-                    .and_then(|mut r| Ok(r.read_to_end(&mut all)))
                     .expect("copy")
+                    .read_to_end(&mut all)
                     .expect("read");
                 }
             }),

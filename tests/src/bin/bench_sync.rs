@@ -306,7 +306,15 @@ async fn many_devices(
     per_push: u64,
     scenario: &'static str,
 ) -> anyhow::Result<Row> {
-    fleet(server, &[seed.clone()], DEVICES, http, per_push, scenario).await
+    fleet(
+        server,
+        std::slice::from_ref(seed),
+        DEVICES,
+        http,
+        per_push,
+        scenario,
+    )
+    .await
 }
 
 /// `per_seed` devices of every seeded gemeente at once, each pushing `PER_DEVICE`
