@@ -388,6 +388,13 @@ impl TestApp {
             .transaction(|tx| auth::login(tx, username, password))
             .expect("db")
             .expect("valid login");
+        // One second factor at a time in this process: tests that share an app log the same
+        // user in at once, and a code is single-use, so each must read the step the other
+        // used before choosing its own.
+        static SECOND_FACTOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = SECOND_FACTOR
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(code) = self.totp_code(username) {
             assert_eq!(
                 self.direct()
