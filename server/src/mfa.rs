@@ -87,13 +87,12 @@ impl TotpSecret {
 
     /// A code an authenticator would accept at `now` for a step after `used`, or `None` when
     /// every step in the window is used and the caller must wait for the next one. The
-    /// previous step is offered only with at least 15 seconds to spare (a loaded test machine
-    /// can take seconds between reading the code and the server checking it). For tests and tools that
+    /// previous step is offered only with a few seconds to spare. For tests and tools that
     /// log the same user in more than once in half a minute.
     pub fn unused_code(&self, used: Option<u64>, now: u64) -> Option<String> {
         let current = now / STEP_SECS;
         let spare = STEP_SECS - now % STEP_SECS;
-        let previous = (spare >= 15).then(|| current.saturating_sub(1));
+        let previous = (spare >= 5).then(|| current.saturating_sub(1));
         previous
             .into_iter()
             .chain([current, current + 1])
@@ -276,7 +275,7 @@ mod tests {
         let after = s.unused_code(Some(step), now).expect("a code");
         assert_eq!(s.step_of(&after, now), Some(step + 1));
         assert_eq!(s.unused_code(Some(step + 1), now), None, "window used up");
-        // With under fifteen seconds left in the step, the previous step is not offered.
+        // With under five seconds left in the step, the previous step is not offered.
         let late = step * STEP_SECS + 27;
         assert_eq!(
             s.step_of(&s.unused_code(None, late).expect("code"), late),
