@@ -28,7 +28,15 @@ DISPLAY="$display" AVONDRONDE_DATA_DIR="$work/data" AVONDRONDE_SECRETS_FILE=1 \
   "$target/debug/avondronde" >"$work/app.log" 2>&1 &
 app=$!
 # The window appears once the webview is up; then give it a moment to draw the first screen.
-DISPLAY="$display" timeout 60 xdotool search --sync --name '^Avondronde$' >/dev/null
+# Polled rather than `--sync`: a window that closes while xdotool inspects it (the webview
+# makes short-lived ones) is an X error for that one search, not a failed start.
+found=
+for _ in $(seq 600); do
+  if DISPLAY="$display" xdotool search --name '^Avondronde$' >/dev/null 2>&1; then found=1; break; fi
+  kill -0 "$app" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$found" ] || { echo "desktop smoke: no Avondronde window within 60 s" >&2; cat "$work/app.log" >&2; exit 1; }
 mapped=$(( ($(date +%s%N) - start) / 1000000 ))
 shot="$out/desktop-first-screen.png"
 for _ in $(seq 40); do
