@@ -216,7 +216,7 @@ pub fn add_area_rule(
 /// The gemeente's area rules, newest validity first.
 pub fn list_area_rules(tx: &Tx, caller: &Caller) -> Result<Vec<AreaRule>, RulesError> {
     let gemeente = scope(caller)?;
-    let mut rules = store::rules::area_rules_of(tx, gemeente)?;
+    let mut rules = store::config::area_rules(tx, gemeente)?;
     rules.sort_by_key(|r| std::cmp::Reverse(r.valid_from));
     Ok(rules)
 }

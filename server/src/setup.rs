@@ -318,7 +318,7 @@ mod tests {
             run(&mut store, |tx| set_norms(tx, g, &example("normen.toml"))).expect("valid");
         assert!(warnings.is_empty(), "{warnings:?}");
         let rules = store
-            .read(|tx| store::rules::area_rules_of(tx, g))
+            .read(|tx| store::config::area_rules(tx, g))
             .expect("rules");
         assert_eq!(rules.len(), 1);
     }

@@ -14,7 +14,7 @@ mod pg;
 use avondronde_server::db::DbError;
 use avondronde_server::store::postgres::{APP_ROLE, PgAdmin};
 use avondronde_server::store::{
-    Direct, RouteKind, Scope, Store, Tx, accounts, rules, sessions, setup,
+    Direct, RouteKind, Scope, Store, Tx, accounts, config, rules, sessions, setup,
 };
 use avondronde_shared::contact::AgeBand;
 use avondronde_shared::norms::{AreaEffect, AreaRule, DailyWindow, NormBand, NormSet};
@@ -478,7 +478,7 @@ fn scenario(ids: Ids, direct: &mut Direct, env: &Env, assign: impl Fn(UserId, Wi
         ];
         rules::insert_area_rule(tx, &rule(ids.rule_1, ids.a, "Bevel Centrum"))?;
         rules::insert_area_rule(tx, &rule(ids.rule_2, ids.a, "Bevel Noord"))?;
-        let mut found = rules::area_rules_of(tx, ids.a)?;
+        let mut found = config::area_rules(tx, ids.a)?;
         found.sort_by_key(|r| r.id);
         log.push(format!("{found:?}"));
         log.push(format!(
@@ -494,7 +494,7 @@ fn scenario(ids: Ids, direct: &mut Direct, env: &Env, assign: impl Fn(UserId, Wi
             rules::delete_area_rule(tx, ids.rule_1, ids.a)?
         ));
         log.push(format!("{}", rules::delete_area_rules_of(tx, ids.a)?));
-        log.push(format!("{:?}", rules::area_rules_of(tx, ids.a)?));
+        log.push(format!("{:?}", config::area_rules(tx, ids.a)?));
         Ok(log)
     });
 
@@ -693,7 +693,7 @@ fn a_gemeente_b_transaction_cannot_see_or_change_gemeente_a_accounts_sessions_or
             format!("{:?}", sessions::all(tx, ids.a)?),
             format!("{:?}", sessions::delete_of_user_returning(tx, ids.mp_a)?),
             format!("{}", rules::set_norms(tx, ids.a, &NormSet::rotterdam())?),
-            format!("{:?}", rules::area_rules_of(tx, ids.a)?),
+            format!("{:?}", config::area_rules(tx, ids.a)?),
             format!("{}", rules::delete_area_rule(tx, ids.rule_1, ids.a)?),
             format!("{}", rules::delete_area_rules_of(tx, ids.a)?),
         ])
@@ -808,7 +808,7 @@ fn a_gemeente_b_transaction_cannot_see_or_change_gemeente_a_accounts_sessions_or
             accounts::reset_code_user(tx, &hash(2), "mp", 2_000)?,
             sessions::live_session(tx, &hash(3), 2_000)?,
             sessions::all(tx, ids.a)?,
-            rules::area_rules_of(tx, ids.a)?.len(),
+            config::area_rules(tx, ids.a)?.len(),
             setup::wijk_by_code(tx, "WK000201")?,
         ))
     });

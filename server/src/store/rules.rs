@@ -8,8 +8,8 @@ use avondronde_shared::norms::{AreaRule, NormSet};
 use avondronde_shared::{AreaRuleId, GemeenteId};
 use rusqlite::params;
 
+use super::Tx;
 use super::accounts::change;
-use super::{Backend, Tx};
 use crate::db::DbError;
 
 /// A count of changed rows as the callers take it.
@@ -51,26 +51,6 @@ pub fn insert_area_rule(tx: &Tx, rule: &AreaRule) -> Result<(), DbError> {
         &[&rule.id, &rule.gemeente, &json],
     )?;
     Ok(())
-}
-
-/// A gemeente's area rules, in no particular order.
-pub fn area_rules_of(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<AreaRule>, DbError> {
-    let texts: Vec<String> = match tx.backend() {
-        Backend::Sqlite(c) => {
-            let mut stmt = c.prepare("SELECT rule FROM area_rule WHERE gemeente_id = ?1")?;
-            let rows = stmt.query_map(params![gemeente], |r| r.get::<_, String>(0))?;
-            rows.collect::<Result<_, _>>()?
-        }
-        Backend::Postgres(mut t) => t
-            .query(
-                "SELECT rule FROM area_rule WHERE gemeente_id = $1",
-                &[&gemeente],
-            )?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?,
-    };
-    texts.iter().map(|j| Ok(serde_json::from_str(j)?)).collect()
 }
 
 /// Removes one area rule of a gemeente. Returns how many went (0 if it is not there or
