@@ -732,3 +732,16 @@ fn the_cross_tenant_functions_answer_ids_only_and_a_parentless_insert_cannot_lan
         .get(0);
     assert_eq!(n, 0, "nothing was written");
 }
+
+#[test]
+fn the_server_refuses_to_run_as_a_role_that_bypasses_row_level_security() {
+    let f = fixture();
+    let err = avondronde_server::store::Store::connect(&f.cluster.admin_url("postgres"))
+        .err()
+        .expect("a superuser URL is refused");
+    assert!(err.to_string().contains("application role"), "{err}");
+    assert!(
+        avondronde_server::store::Store::connect(&f.cluster.url(APP_ROLE, "postgres")).is_ok(),
+        "the application role is accepted"
+    );
+}

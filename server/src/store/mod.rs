@@ -234,9 +234,21 @@ impl Store {
 
     /// Connects to a PostgreSQL database already set up with `admin` (roles and
     /// migrations), as the application role in `url`.
+    ///
+    /// Refuses a role that bypasses row-level security (a superuser, or `BYPASSRLS`): the
+    /// server would then read every gemeente's rows, and tenant isolation would rest on
+    /// the code alone.
     pub fn connect(url: &str) -> Result<Store, DbError> {
+        let pg = PgStore::connect(url)?;
+        if off_runtime(|| pg.bypasses_rls())? {
+            return Err(DbError::Domain(
+                "the server must connect as the application role (avondronde_app), not as a \
+                 role that bypasses row-level security; see admin postgres-init"
+                    .into(),
+            ));
+        }
         Ok(Store {
-            backend: StoreBackend::Postgres(PgStore::connect(url)?),
+            backend: StoreBackend::Postgres(pg),
         })
     }
 
