@@ -246,6 +246,12 @@ const UNKNOWN_CONTACT: Refusal = Refusal {
     code: "unknown_contact",
     message: "Het contact van dit item hoort bij een ander toestel.",
 };
+/// An id already taken in another gemeente (PostgreSQL hosts many): ids are drawn at
+/// random on the phone, so this is not the phone's own id.
+const ID_TAKEN: Refusal = Refusal {
+    code: "id_taken",
+    message: "Dit id is al in gebruik; er is niets opgeslagen.",
+};
 /// The code of a retry for a missing parent.
 pub const PARENT_MISSING: &str = "parent_missing";
 
@@ -285,11 +291,18 @@ fn missing_contact(tx: &Tx, contact: ContactId) -> Result<Held, DbError> {
 /// Writes the prepared items of one push inside the writer's transaction and returns a
 /// receipt per item, in order. A refused item leaves nothing behind;
 /// a storage error fails the whole call (the writer rolls back its savepoint).
+///
+/// The effect is that of handling the items one after the other, done in bulk where that
+/// cannot change the outcome: every key of the chunk is claimed in one go, and the
+/// contacts are stored together, before any later item that could refer to one of them.
+/// (On PostgreSQL a statement per item was a round trip per item.)
 pub fn commit(tx: &Tx, ctx: &PushContext, items: Vec<Prepared>) -> Result<Vec<Receipt>, DbError> {
     let mut receipts = Vec::with_capacity(items.len());
-    let mut rounds = RoundCache::default();
+    let mut batch = Batch::default();
     let device = ctx.device.id;
     store::sync::record_seen(tx, device, ctx.received_at, ctx.skew_ms)?;
+    let mut claims = claim_first_sightings(tx, ctx, &items)?.into_iter();
+    let mut seen = std::collections::HashSet::new();
     for item in items {
         let (kind, id, hash, ready) = match item {
             Prepared::Rejected(r) => {
@@ -303,13 +316,18 @@ pub fn commit(tx: &Tx, ctx: &PushContext, items: Vec<Prepared>) -> Result<Vec<Re
                 ready,
             } => (kind, id, hash, ready),
         };
-        // Claim the key in the ledger; only if it is taken, look at who has it. (New items
-        // are the common case: one index probe instead of two.)
-        let claimed = store::sync::claim_item(tx, &kind, &id, device, &hash, ctx.received_at)?;
+        // A key's first sighting in the chunk was claimed above; a repeat is claimed now,
+        // as it would have been had it come in a push of its own.
+        let claimed = if seen.insert((kind.clone(), id.clone())) {
+            claims.next().flatten()
+        } else {
+            batch.flush(tx, ctx)?;
+            store::sync::claim_item(tx, &kind, &id, device, &hash, ctx.received_at)?
+        };
         let outcome = if let Some(seq) = claimed {
-            match write(tx, ctx, seq, ready, &mut rounds) {
-                Ok(Ok(())) => Outcome::Accepted(acceptance(seq, ctx.received_at)),
-                Ok(Err(held)) => {
+            match write(tx, ctx, seq, ready, &mut batch)? {
+                Ok(()) => Outcome::Accepted(acceptance(seq, ctx.received_at)),
+                Err(held) => {
                     // `write` holds an item back before it writes anything, so taking the
                     // item out of the ledger undoes it: a fixed version (or the same one,
                     // after its parent) can be sent later. (No savepoint per item: that
@@ -328,48 +346,117 @@ pub fn commit(tx: &Tx, ctx: &PushContext, items: Vec<Prepared>) -> Result<Vec<Re
                         },
                     }
                 }
-                // The whole job fails; the writer rolls back its savepoint.
-                Err(e) => return Err(e),
             }
         } else {
-            let first = store::sync::ledger_entry(tx, &kind, &id)?;
-            if first.hash == hash && first.device == device {
-                Outcome::Duplicate(acceptance(first.seq, first.received_at))
-            } else {
-                Outcome::Conflict {
+            match store::sync::ledger_entry(tx, &kind, &id, ctx.device.gemeente)? {
+                Some(first) if first.hash == hash && first.device == device => {
+                    Outcome::Duplicate(acceptance(first.seq, first.received_at))
+                }
+                Some(first) => Outcome::Conflict {
                     original: acceptance(first.seq, first.received_at),
                     message: "Dit id is al ontvangen met andere inhoud; er is niets overschreven."
                         .into(),
-                }
+                },
+                // Taken in another gemeente: not this phone's id to use, and nothing of
+                // that gemeente is told.
+                None => Outcome::Rejected {
+                    code: ID_TAKEN.code.into(),
+                    field: None,
+                    message: ID_TAKEN.message.into(),
+                },
             }
         };
         receipts.push(Receipt { kind, id, outcome });
     }
+    batch.flush(tx, ctx)?;
     Ok(receipts)
 }
 
-/// The wijk of each of the device's rounds looked up during one commit: a batch's
-/// contacts nearly all belong to one round. Only found rounds are kept (a round is never
-/// deleted or moved), so a round that arrives later in the batch is still seen.
-#[derive(Default)]
-struct RoundCache(std::collections::HashMap<RoundId, Option<WijkId>>);
-
-/// The wijk of one of the device's own rounds: `None` when the device has no such round,
-/// `Some(None)` for a round stored without a wijk (one the server did not know).
-fn owned_round_wijk(
+/// Claims the key of every item of the chunk at its first sighting, in order, in one go.
+/// One entry per distinct key, in the order the keys first appear.
+fn claim_first_sightings(
     tx: &Tx,
-    device: DeviceId,
-    round: RoundId,
-    cache: &mut RoundCache,
-) -> Result<Option<Option<WijkId>>, DbError> {
-    if let Some(wijk) = cache.0.get(&round) {
-        return Ok(Some(*wijk));
+    ctx: &PushContext,
+    items: &[Prepared],
+) -> Result<Vec<Option<i64>>, DbError> {
+    let mut seen = std::collections::HashSet::new();
+    let claims: Vec<store::sync::Claim> = items
+        .iter()
+        .filter_map(|item| match item {
+            Prepared::Ready { kind, id, hash, .. } if seen.insert((kind, id.as_str())) => {
+                Some(store::sync::Claim { kind, id, hash })
+            }
+            _ => None,
+        })
+        .collect();
+    store::sync::claim_items(tx, &claims, ctx.device.id, ctx.received_at)
+}
+
+/// What a commit has yet to write: its contacts, stored together by [`Batch::flush`]
+/// before anything that could refer to one of them, and at the end. Also the wijk of each
+/// of the device's rounds looked up during the commit: a batch's contacts nearly all
+/// belong to one round. Only found rounds are kept (a round is never deleted or moved), so
+/// a round that arrives later in the batch is still seen.
+#[derive(Default)]
+struct Batch {
+    contacts: Vec<PendingContact>,
+    rounds: std::collections::HashMap<RoundId, Option<WijkId>>,
+}
+
+/// A contact whose ledger key is claimed, waiting to be stored with the others.
+struct PendingContact {
+    contact: Box<StreetContact>,
+    derived: Derived,
+    seq: i64,
+    wijk: Option<WijkId>,
+    record_key: i64,
+}
+
+impl Batch {
+    /// Stores the waiting contacts.
+    fn flush(&mut self, tx: &Tx, ctx: &PushContext) -> Result<(), DbError> {
+        if self.contacts.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<store::sync::NewContact> = self
+            .contacts
+            .iter()
+            .map(|p| store::sync::NewContact {
+                contact: &p.contact,
+                derived: &p.derived,
+                seq: p.seq,
+                device: ctx.device.id,
+                user: ctx.device.user,
+                gemeente: ctx.device.gemeente,
+                wijk: p.wijk,
+                received_at: ctx.received_at,
+                skew_ms: ctx.skew_ms,
+                skew_flag: ctx.skewed(),
+                record_key: p.record_key,
+            })
+            .collect();
+        store::sync::insert_contacts(tx, &rows)?;
+        self.contacts.clear();
+        Ok(())
     }
-    let wijk = store::sync::own_round_wijk(tx, round, device)?;
-    if let Some(w) = wijk {
-        cache.0.insert(round, w);
+
+    /// The wijk of one of the device's own rounds: `None` when the device has no such
+    /// round, `Some(None)` for a round stored without a wijk (one the server did not know).
+    fn round_wijk(
+        &mut self,
+        tx: &Tx,
+        device: DeviceId,
+        round: RoundId,
+    ) -> Result<Option<Option<WijkId>>, DbError> {
+        if let Some(wijk) = self.rounds.get(&round) {
+            return Ok(Some(*wijk));
+        }
+        let wijk = store::sync::own_round_wijk(tx, round, device)?;
+        if let Some(w) = wijk {
+            self.rounds.insert(round, w);
+        }
+        Ok(wijk)
     }
-    Ok(wijk)
 }
 
 fn write(
@@ -377,9 +464,13 @@ fn write(
     ctx: &PushContext,
     seq: i64,
     ready: Ready,
-    rounds: &mut RoundCache,
+    batch: &mut Batch,
 ) -> Result<Result<(), Held>, DbError> {
     let device = ctx.device.id;
+    // Anything but a contact may refer to a contact of this chunk: those are stored first.
+    if !matches!(ready, Ready::Contact(..)) {
+        batch.flush(tx, ctx)?;
+    }
     match ready {
         Ready::Round(r) => {
             let in_scope = store::sync::wijk_in_gemeente(tx, r.wijk, ctx.device.gemeente)?;
@@ -402,29 +493,22 @@ fn write(
             }
         }
         Ready::Contact(c, d) => {
-            let Some(round_wijk) = owned_round_wijk(tx, device, c.round, rounds)? else {
+            // Rounds are written at once, so the round is found whether it came in an
+            // earlier push or earlier in this one.
+            let Some(round_wijk) = batch.round_wijk(tx, device, c.round)? else {
                 return Ok(Err(missing_round(tx, c.round)?));
             };
             // The contact's random record key for the cell-key method (issue 9): drawn
             // here, stored, never published and never sent back to a phone. A correction
             // keeps it: the record stays the same record.
             let record_key = RecordKey(rand::random::<u32>()).to_i64();
-            store::sync::insert_contact(
-                tx,
-                &store::sync::NewContact {
-                    contact: &c,
-                    derived: &d,
-                    seq,
-                    device,
-                    user: ctx.device.user,
-                    gemeente: ctx.device.gemeente,
-                    wijk: d.wijk.or(round_wijk),
-                    received_at: ctx.received_at,
-                    skew_ms: ctx.skew_ms,
-                    skew_flag: ctx.skewed(),
-                    record_key,
-                },
-            )?;
+            batch.contacts.push(PendingContact {
+                wijk: d.wijk.or(round_wijk),
+                contact: c,
+                derived: d,
+                seq,
+                record_key,
+            });
         }
         Ready::Correction(c, d) => {
             if !store::sync::correct_contact(tx, c.contact, device, seq, &c.facts, &d, d.wijk)? {

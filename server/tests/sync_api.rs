@@ -294,6 +294,102 @@ async fn same_id_and_content_from_another_device_is_a_conflict_not_a_duplicate()
     );
 }
 
+/// Ids are drawn at random on the phone, so an id already taken in another gemeente is not
+/// this phone's own: refused for good, on both backends, without telling anything of the
+/// other gemeente's item (no sequence number, no time), and the original stays as it was.
+#[tokio::test]
+async fn an_id_taken_in_another_gemeente_is_refused_and_tells_nothing_of_it() {
+    let app = TestApp::new();
+    let own = app.seed(false);
+    let other = app.seed(false);
+    let phone_a = app.enrol(&own.enrolment_code).await;
+    let phone_b = app.enrol(&other.enrolment_code).await;
+    let r = start_round(&app, &phone_a, &own).await;
+    let taken = contact(r.id, minutes_ago(5), own.inside);
+    app.push_ok(
+        &phone_a,
+        &push_request(Timestamp::now(), &[Payload::Contact(taken.clone())]),
+    )
+    .await;
+    let r_b = start_round(&app, &phone_b, &other).await;
+    let mut copy = contact(r_b.id, minutes_ago(4), other.inside);
+    copy.id = taken.id;
+    let answer = app
+        .push_ok(
+            &phone_b,
+            &push_request(Timestamp::now(), &[Payload::Contact(copy)]),
+        )
+        .await;
+    match &answer.receipts[0].outcome {
+        Outcome::Rejected { code, message, .. } => {
+            assert_eq!(code, "id_taken");
+            assert!(!message.is_empty());
+        }
+        other => panic!("expected id_taken, got {other:?}"),
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 1);
+    assert_eq!(
+        app.scalar_text(&format!(
+            "SELECT round_id FROM contact WHERE id = '{}'",
+            taken.id
+        )),
+        r.id.to_string(),
+        "the original is untouched"
+    );
+}
+
+/// A push is handled as if its items came one after the other, though its keys are
+/// claimed and its contacts stored in bulk: a correction and a care form see the contact
+/// earlier in the same push, and a contact that waits for its round and comes again after
+/// the round in the same push lands at its second place.
+#[tokio::test]
+async fn items_in_one_push_see_the_items_before_them_as_if_sent_one_by_one() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = round(seed.wijk, minutes_ago(60));
+    let early = contact(r.id, minutes_ago(20), seed.inside);
+    let c = contact(r.id, minutes_ago(10), seed.inside);
+    let fix = ContactCorrection {
+        id: CorrectionId::new(),
+        contact: c.id,
+        facts: facts(minutes_ago(10), seed.inside, 7),
+    };
+    let batch = [
+        Payload::Contact(early.clone()),
+        Payload::Round(r),
+        Payload::Contact(c),
+        Payload::Correction(fix.clone()),
+        Payload::Contact(early.clone()),
+    ];
+    let res = app
+        .push_ok(&token, &push_request(Timestamp::now(), &batch))
+        .await;
+    assert_waits_for(&res.receipts[0].outcome, ItemKind::Round, &res.receipts[1].id);
+    for (i, receipt) in res.receipts.iter().enumerate().skip(1) {
+        assert!(
+            matches!(receipt.outcome, Outcome::Accepted(_)),
+            "item {i}: {receipt:?}"
+        );
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact"), 2);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT n_6_9 FROM contact WHERE id = '{}'",
+            fix.contact
+        )),
+        7,
+        "the correction found the contact stored just before it"
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM item WHERE item_id = '{}'",
+            early.id
+        )),
+        1
+    );
+}
+
 #[tokio::test]
 async fn one_bad_item_does_not_fail_the_others_in_its_batch() {
     let app = TestApp::new();

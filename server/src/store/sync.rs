@@ -129,6 +129,78 @@ pub fn claim_item(
     }
 }
 
+/// A key to claim in the ledger, with the content it stands for.
+pub struct Claim<'a> {
+    /// The item's kind.
+    pub kind: &'a ItemKind,
+    /// The item's id.
+    pub id: &'a str,
+    /// Its content hash.
+    pub hash: &'a [u8; 32],
+}
+
+/// Claims every key of `claims` for `device`, in order, as [`claim_item`] does one: for
+/// each its new sequence number, or `None` when the key is already taken. The keys must
+/// be distinct.
+///
+/// On PostgreSQL this is one statement for a whole chunk of a push: one round trip and one
+/// take of the per-gemeente lock, where a claim per item cost a round trip each.
+pub fn claim_items(
+    tx: &Tx,
+    claims: &[Claim],
+    device: DeviceId,
+    received_at: i64,
+) -> Result<Vec<Option<i64>>, DbError> {
+    if !tx.is_postgres() {
+        return claims
+            .iter()
+            .map(|c| claim_item(tx, c.kind, c.id, device, c.hash, received_at))
+            .collect();
+    }
+    if claims.is_empty() {
+        return Ok(Vec::new());
+    }
+    let kinds: Vec<&str> = claims.iter().map(|c| c.kind.code()).collect();
+    let ids: Vec<&str> = claims.iter().map(|c| c.id).collect();
+    let hashes: Vec<&[u8]> = claims.iter().map(|c| &c.hash[..]).collect();
+    let Backend::Postgres(mut t) = tx.backend() else {
+        unreachable!("checked above");
+    };
+    // As `claim_item`: the lock first, then the rows, in the chunk's order.
+    let rows = t.query_typed(
+        "WITH gemeente_lock AS MATERIALIZED (
+           SELECT pg_advisory_xact_lock(
+             hashtextextended(current_setting('app.gemeente'), 0)))
+         INSERT INTO item (kind, item_id, device_id, hash, received_at)
+         SELECT k.kind, k.item_id, $3, k.hash, $4
+         FROM gemeente_lock, unnest($1, $2, $5) WITH ORDINALITY AS k(kind, item_id, hash, ord)
+         ORDER BY k.ord
+         ON CONFLICT (kind, item_id) DO NOTHING
+         RETURNING kind, item_id, seq",
+        &[
+            (&kinds, Type::TEXT_ARRAY),
+            (&ids, Type::TEXT_ARRAY),
+            (&device, TEXT),
+            (&received_at, INT8),
+            (&hashes, Type::BYTEA_ARRAY),
+        ],
+    )?;
+    let place: std::collections::HashMap<(&str, &str), usize> = kinds
+        .iter()
+        .zip(&ids)
+        .enumerate()
+        .map(|(i, (k, id))| ((*k, *id), i))
+        .collect();
+    let mut seqs = vec![None; claims.len()];
+    for row in &rows {
+        let (kind, id): (&str, &str) = (row.try_get(0)?, row.try_get(1)?);
+        if let Some(&i) = place.get(&(kind, id)) {
+            seqs[i] = Some(row.try_get::<_, i64>(2)?);
+        }
+    }
+    Ok(seqs)
+}
+
 /// Takes a claimed key out of the ledger again (for an item that was not stored).
 pub fn release_item(tx: &Tx, seq: i64) -> Result<(), DbError> {
     match tx.backend() {
@@ -156,46 +228,67 @@ pub struct LedgerEntry {
     pub device: DeviceId,
 }
 
-/// The ledger row holding `(kind, id)`, which must exist.
+/// The ledger row holding `(kind, id)` in `gemeente`, or `None` when the key is taken in
+/// another gemeente (call it for a key whose claim failed).
 ///
-/// On PostgreSQL the key is unique over all gemeenten, but a transaction sees only its own
-/// gemeente's ledger: a key taken in another gemeente (an item id a phone cannot have drawn
-/// itself) is refused with an error that names no other gemeente and nothing of its row.
-pub fn ledger_entry(tx: &Tx, kind: &ItemKind, id: &str) -> Result<LedgerEntry, DbError> {
+/// The key is unique over all gemeenten, so an id drawn by another gemeente's phone (an id
+/// this phone cannot have drawn itself) is taken; nothing of that row is told. On SQLite
+/// the row is found through its device's user; on PostgreSQL row-level security already
+/// hides every other gemeente's ledger.
+pub fn ledger_entry(
+    tx: &Tx,
+    kind: &ItemKind,
+    id: &str,
+    gemeente: GemeenteId,
+) -> Result<Option<LedgerEntry>, DbError> {
     match tx.backend() {
         Backend::Sqlite(c) => Ok(c
             .prepare_cached(
-                "SELECT seq, hash, received_at, device_id FROM item
-                 WHERE kind = ?1 AND item_id = ?2",
+                "SELECT i.seq, i.hash, i.received_at, i.device_id FROM item i
+                 JOIN device d ON d.id = i.device_id
+                 JOIN user u ON u.id = d.user_id
+                 WHERE i.kind = ?1 AND i.item_id = ?2 AND u.gemeente_id = ?3",
             )?
-            .query_row(params![kind.code(), id], |r| {
+            .query_row(params![kind.code(), id, gemeente], |r| {
                 Ok(LedgerEntry {
                     seq: r.get(0)?,
                     hash: r.get(1)?,
                     received_at: r.get(2)?,
                     device: r.get(3)?,
                 })
-            })?),
+            })
+            .optional()?),
         Backend::Postgres(mut t) => {
             let rows = t.query_typed(
                 "SELECT seq, hash, received_at, device_id FROM item
                  WHERE kind = $1 AND item_id = $2",
                 &[(&kind.code(), TEXT), (&id, TEXT)],
             )?;
-            let row = rows.first().ok_or_else(|| {
-                DbError::Domain(
-                    "this item id is already taken outside this gemeente; nothing was stored"
-                        .into(),
-                )
-            })?;
-            Ok(LedgerEntry {
-                seq: row.try_get(0)?,
-                hash: row.try_get(1)?,
-                received_at: row.try_get(2)?,
-                device: row.try_get(3)?,
-            })
+            rows.first()
+                .map(|row| {
+                    Ok(LedgerEntry {
+                        seq: row.try_get(0)?,
+                        hash: row.try_get(1)?,
+                        received_at: row.try_get(2)?,
+                        device: row.try_get(3)?,
+                    })
+                })
+                .transpose()
         }
     }
+}
+
+/// Whether a row of `table` (`round` or `contact`, also its ledger kind) with id `$1`
+/// exists in any gemeente, on PostgreSQL: this gemeente's rows are visible, another
+/// gemeente's are hidden by row-level security and answered by the ledger instead
+/// (migration 008's `item_known`). This gemeente's own ledger is not asked: a key claimed
+/// earlier in this push is not a stored row yet.
+fn pg_exists_anywhere(table: &str) -> String {
+    format!(
+        "SELECT EXISTS (SELECT 1 FROM {table} WHERE id = $1)
+             OR (item_known('{table}', $1)
+                 AND NOT EXISTS (SELECT 1 FROM item WHERE kind = '{table}' AND item_id = $1))"
+    )
 }
 
 /// Whether a round with this id exists, for any device.
@@ -204,9 +297,8 @@ pub fn round_exists(tx: &Tx, round: RoundId) -> Result<bool, DbError> {
         Backend::Sqlite(c) => Ok(c
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM round WHERE id = ?1)")?
             .query_row(params![round], |r| r.get(0))?),
-        // Any gemeente's: through the ledger (migration 008), which RLS would hide.
         Backend::Postgres(mut t) => Ok(t
-            .query_one("SELECT item_known('round', $1)", &[&round])?
+            .query_one(&pg_exists_anywhere("round"), &[&round])?
             .try_get(0)?),
     }
 }
@@ -218,7 +310,7 @@ pub fn contact_exists(tx: &Tx, contact: ContactId) -> Result<bool, DbError> {
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM contact WHERE id = ?1)")?
             .query_row(params![contact], |r| r.get(0))?),
         Backend::Postgres(mut t) => Ok(t
-            .query_one("SELECT item_known('contact', $1)", &[&contact])?
+            .query_one(&pg_exists_anywhere("contact"), &[&contact])?
             .try_get(0)?),
     }
 }
@@ -374,11 +466,11 @@ const FACT_TYPES: [Type; FACT_COUNT] = [
     TEXT, INT8, INT8, INT8, INT8,
 ];
 
-static PG_INSERT_CONTACT: LazyLock<String> = LazyLock::new(|| {
+static PG_INSERT_CONTACTS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id,
            received_at, clock_skew_ms, skew_flag, record_key, {FACT_COLUMNS})
-         VALUES ({})",
+         SELECT * FROM unnest({})",
         pg_placeholders(11 + FACT_COUNT)
     )
 });
@@ -555,50 +647,131 @@ pub struct NewContact<'a> {
 
 /// Stores a new contact.
 pub fn insert_contact(tx: &Tx, n: &NewContact) -> Result<(), DbError> {
-    let c = n.contact;
-    let head: [&dyn ToSql; 11] = [
-        &c.id,
-        &n.seq,
-        &n.device,
-        &n.user,
-        &n.gemeente,
-        &c.round,
-        &n.wijk,
-        &n.received_at,
-        &n.skew_ms,
-        &n.skew_flag,
-        &n.record_key,
-    ];
-    let facts = FactColumns::new(&c.facts, n.derived);
+    insert_contacts(tx, std::slice::from_ref(n))
+}
+
+/// The types of a contact's first 11 columns, as PostgreSQL binds them.
+const HEAD_TYPES: [Type; 11] = [
+    TEXT, INT8, TEXT, TEXT, TEXT, TEXT, TEXT, INT8, INT8, INT8, INT8,
+];
+
+/// Stores new contacts: on SQLite one cached insert each, on PostgreSQL all in one
+/// statement, a column of values per array (a push's contacts in one round trip).
+pub fn insert_contacts(tx: &Tx, contacts: &[NewContact]) -> Result<(), DbError> {
+    let facts: Vec<FactColumns> = contacts
+        .iter()
+        .map(|n| FactColumns::new(&n.contact.facts, n.derived))
+        .collect();
     match tx.backend() {
         Backend::Sqlite(conn) => {
-            conn.prepare_cached(&INSERT_CONTACT)?
-                .execute(params_from_iter(head.into_iter().chain(facts.values())))?;
+            let mut insert = conn.prepare_cached(&INSERT_CONTACT)?;
+            for (n, facts) in contacts.iter().zip(&facts) {
+                let c = n.contact;
+                let head: [&dyn ToSql; 11] = [
+                    &c.id,
+                    &n.seq,
+                    &n.device,
+                    &n.user,
+                    &n.gemeente,
+                    &c.round,
+                    &n.wijk,
+                    &n.received_at,
+                    &n.skew_ms,
+                    &n.skew_flag,
+                    &n.record_key,
+                ];
+                insert.execute(params_from_iter(head.into_iter().chain(facts.values())))?;
+            }
         }
         Backend::Postgres(mut t) => {
-            let skew_flag = i64::from(n.skew_flag);
-            let head: [PgParam; 11] = [
-                &c.id,
-                &n.seq,
-                &n.device,
-                &n.user,
-                &n.gemeente,
-                &c.round,
-                &n.wijk,
-                &n.received_at,
-                &n.skew_ms,
-                &skew_flag,
-                &n.record_key,
-            ];
-            const HEAD_TYPES: [Type; 11] = [
-                TEXT, INT8, TEXT, TEXT, TEXT, TEXT, TEXT, INT8, INT8, INT8, INT8,
-            ];
-            let values: Vec<PgParam> = head.into_iter().chain(facts.pg_values()).collect();
-            let types: Vec<Type> = HEAD_TYPES.into_iter().chain(FACT_TYPES).collect();
-            t.execute_typed(PG_INSERT_CONTACT.as_str(), &typed(&values, &types))?;
+            if contacts.is_empty() {
+                return Ok(());
+            }
+            let skew_flags: Vec<i64> = contacts.iter().map(|n| i64::from(n.skew_flag)).collect();
+            let mut columns: Vec<Column> = (0..HEAD_TYPES.len() + FACT_COUNT)
+                .map(|_| Column(Vec::with_capacity(contacts.len())))
+                .collect();
+            for ((n, facts), skew_flag) in contacts.iter().zip(&facts).zip(&skew_flags) {
+                let c = n.contact;
+                let head: [PgParam; 11] = [
+                    &c.id,
+                    &n.seq,
+                    &n.device,
+                    &n.user,
+                    &n.gemeente,
+                    &c.round,
+                    &n.wijk,
+                    &n.received_at,
+                    &n.skew_ms,
+                    skew_flag,
+                    &n.record_key,
+                ];
+                for (column, value) in columns
+                    .iter_mut()
+                    .zip(head.into_iter().chain(facts.pg_values()))
+                {
+                    column.0.push(value);
+                }
+            }
+            let params: Vec<(PgParam, Type)> = columns
+                .iter()
+                .zip(HEAD_TYPES.iter().chain(&FACT_TYPES))
+                .map(|(column, ty)| (column as PgParam, array_of(ty)))
+                .collect();
+            t.execute_typed(PG_INSERT_CONTACTS.as_str(), &params)?;
         }
     }
     Ok(())
+}
+
+/// The array type of one of the scalar types the push path binds.
+fn array_of(ty: &Type) -> Type {
+    match *ty {
+        Type::INT8 => Type::INT8_ARRAY,
+        Type::FLOAT8 => Type::FLOAT8_ARRAY,
+        Type::BYTEA => Type::BYTEA_ARRAY,
+        _ => Type::TEXT_ARRAY,
+    }
+}
+
+/// One column of many rows, bound as one PostgreSQL array, so that `unnest` turns the
+/// columns of a push back into rows for one insert. Each value is encoded as the array's
+/// element type, and a `None` as a NULL element.
+#[derive(Debug)]
+struct Column<'a>(Vec<PgParam<'a>>);
+
+impl ::postgres::types::ToSql for Column<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<::postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use ::postgres::types::{IsNull, Kind};
+        let Kind::Array(member) = ty.kind() else {
+            return Err(format!("a column binds as an array, not as {ty}").into());
+        };
+        let dimension = postgres_protocol::types::ArrayDimension {
+            len: i32::try_from(self.0.len())?,
+            lower_bound: 1,
+        };
+        postgres_protocol::types::array_to_sql(
+            Some(dimension),
+            member.oid(),
+            self.0.iter(),
+            |value, out| match value.to_sql_checked(member, out)? {
+                IsNull::No => Ok(postgres_protocol::IsNull::No),
+                IsNull::Yes => Ok(postgres_protocol::IsNull::Yes),
+            },
+            out,
+        )?;
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(ty.kind(), ::postgres::types::Kind::Array(_))
+    }
+
+    ::postgres::types::to_sql_checked!();
 }
 
 /// Overwrites the facts of one of `device`'s contacts with a correction's, unless a later
