@@ -365,7 +365,11 @@ async fn items_in_one_push_see_the_items_before_them_as_if_sent_one_by_one() {
     let res = app
         .push_ok(&token, &push_request(Timestamp::now(), &batch))
         .await;
-    assert_waits_for(&res.receipts[0].outcome, ItemKind::Round, &res.receipts[1].id);
+    assert_waits_for(
+        &res.receipts[0].outcome,
+        ItemKind::Round,
+        &res.receipts[1].id,
+    );
     for (i, receipt) in res.receipts.iter().enumerate().skip(1) {
         assert!(
             matches!(receipt.outcome, Outcome::Accepted(_)),
@@ -387,6 +391,55 @@ async fn items_in_one_push_see_the_items_before_them_as_if_sent_one_by_one() {
             early.id
         )),
         1
+    );
+}
+
+/// Writes queued together share one commit (SQLite's writer, or the gemeente's writer on
+/// PostgreSQL), each in a savepoint of its own: the ones that fail leave nothing, the
+/// others are all kept, and each caller hears its own outcome.
+#[tokio::test]
+async fn a_failing_write_rolls_back_only_itself_when_writes_share_a_commit() {
+    use avondronde_server::db::DbError;
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let device = avondronde_shared::DeviceId::new();
+    let queued: Vec<_> = (0..40u8)
+        .map(|i| {
+            app.state
+                .store
+                .submit(seed.gemeente, move |tx| {
+                    let id = format!("job-{i}");
+                    avondronde_server::store::sync::claim_item(
+                        tx,
+                        &ItemKind::Contact,
+                        &id,
+                        device,
+                        &[i; 32],
+                        1,
+                    )?;
+                    if i % 2 == 1 {
+                        return Err(DbError::Domain("this job fails".into()));
+                    }
+                    Ok(i)
+                })
+                .expect("queued")
+        })
+        .collect();
+    for (i, job) in (0..40u8).zip(queued) {
+        match job.await {
+            Ok(value) => assert!(i % 2 == 0 && value == i, "job {i} answered {value}"),
+            Err(e) => assert!(
+                i % 2 == 1 && e.to_string().contains("this job fails"),
+                "job {i}: {e}"
+            ),
+        }
+    }
+    assert_eq!(
+        app.texts("SELECT item_id FROM item WHERE item_id LIKE 'job-%' ORDER BY seq"),
+        (0..40)
+            .step_by(2)
+            .map(|i| format!("job-{i}"))
+            .collect::<Vec<_>>()
     );
 }
 

@@ -274,11 +274,12 @@ impl Store {
     }
 
     /// Queues `f` for writing and returns a future of its result, which resolves once
-    /// committed. On SQLite `f` is queued at once and jobs run in the order they were
-    /// queued (see [`Db::submit`]), so a caller can prepare the next part of a request while
-    /// the writer stores this one. On PostgreSQL `f` runs as its own transaction when the
-    /// future is awaited: a caller that awaits in order (as the push does) stores in order,
-    /// so a round is committed before the contacts that follow it.
+    /// committed. `f` is queued at once for a group-committing writer (SQLite's, see
+    /// [`Db::submit`]; on PostgreSQL the gemeente's, see `postgres::writer`) and jobs run in
+    /// the order they were queued, so a caller can prepare the next part of a request while
+    /// the writer stores this one. If `f` fails, only its own savepoint is rolled back. On
+    /// PostgreSQL a scope other than a gemeente runs as a transaction of its own when the
+    /// future is awaited.
     pub fn submit<T, F, S>(
         &self,
         scope: S,
@@ -289,15 +290,18 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Tx) -> Result<T, DbError> + Send + 'static,
     {
-        let job: Submitted<T, F> = match &self.backend {
-            StoreBackend::Sqlite(db) => {
-                Submitted::Sqlite(Box::pin(db.submit(move |c| f(&Tx::sqlite(c)))?))
+        let job: Submitted<T, F> = match (&self.backend, scope.into()) {
+            (StoreBackend::Sqlite(db), _) => {
+                Submitted::Queued(Box::pin(db.submit(move |c| f(&Tx::sqlite(c)))?))
             }
-            StoreBackend::Postgres(pg) => Submitted::Postgres(pg.clone(), scope.into(), f),
+            (StoreBackend::Postgres(pg), Scope::Gemeente(g)) => {
+                Submitted::Queued(Box::pin(pg.submit(g, f)))
+            }
+            (StoreBackend::Postgres(pg), scope) => Submitted::Postgres(pg.clone(), scope, f),
         };
         Ok(async move {
             match job {
-                Submitted::Sqlite(f) => f.await,
+                Submitted::Queued(f) => f.await,
                 Submitted::Postgres(pg, scope, f) => {
                     joined(tokio::task::spawn_blocking(move || pg.run(&scope, false, f)).await)
                 }
@@ -376,7 +380,9 @@ impl Store {
 }
 
 enum Submitted<T, F> {
-    Sqlite(std::pin::Pin<Box<dyn Future<Output = Result<T, DbError>> + Send>>),
+    /// Queued for a group-committing writer: SQLite's, or the gemeente's on PostgreSQL.
+    Queued(std::pin::Pin<Box<dyn Future<Output = Result<T, DbError>> + Send>>),
+    /// A transaction of its own, run when awaited.
     Postgres(PgStore, Scope, F),
 }
 

@@ -30,6 +30,8 @@ use std::time::Duration;
 
 use ::postgres::{Client, NoTls, Transaction};
 
+mod writer;
+
 use super::{Scope, Tx};
 use crate::db::DbError;
 use r2d2_postgres::PostgresConnectionManager;
@@ -140,6 +142,8 @@ impl RouteKind {
 #[derive(Clone)]
 pub struct PgStore {
     pool: std::sync::Arc<Pool>,
+    /// The pushes waiting for their gemeente's writer (group commit, [`writer`]).
+    lanes: std::sync::Arc<writer::Lanes>,
 }
 
 type R2d2Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
@@ -187,6 +191,7 @@ impl PgStore {
             .build(manager)?;
         Ok(PgStore {
             pool: std::sync::Arc::new(Pool(Some(pool))),
+            lanes: std::sync::Arc::default(),
         })
     }
 

@@ -1,0 +1,180 @@
+//! Group commit on PostgreSQL: the pushes of one gemeente share transactions.
+//!
+//! A push claims its ledger keys under a per-gemeente lock held until its transaction ends
+//! (see [`crate::store::sync::claim_item`]: a gemeente's sequence numbers are handed out in
+//! commit order). So a gemeente's pushes commit one after the other anyway, and each one
+//! waited for a commit of its own: a flush of the write-ahead log to disk per push. Here
+//! they queue per gemeente instead. One writer per gemeente takes every push that is
+//! waiting into one transaction, runs each in a savepoint of its own (a failing push never
+//! undoes another), commits once, and only then answers each: receipts still follow the
+//! commit. This is what the SQLite writer does ([`crate::db`]), with a writer per gemeente,
+//! so that gemeenten still write side by side.
+//!
+//! A writer lives as long as its gemeente's queue is not empty, on the blocking pool.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use avondronde_shared::GemeenteId;
+use tokio::sync::oneshot;
+
+use super::{PgStore, describe};
+use crate::db::DbError;
+use crate::store::Tx;
+
+/// Jobs one transaction takes at most, so that a steady stream still commits (and
+/// answers) every so often.
+const MAX_GROUP: usize = 256;
+
+/// Tells a job's caller how its transaction ended.
+type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A queued write: run in the group's transaction, or told why none could be begun.
+type Job = Box<dyn FnOnce(Result<&Tx, &DbError>) -> Deliver + Send>;
+
+/// The queues of the gemeenten that have a writer at work: a gemeente is in the map
+/// exactly while its writer runs.
+#[derive(Default)]
+pub(super) struct Lanes(Mutex<HashMap<GemeenteId, VecDeque<Job>>>);
+
+impl Lanes {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<GemeenteId, VecDeque<Job>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl PgStore {
+    /// Queues `f` for `gemeente`'s writer at once and returns a future of its result,
+    /// which resolves once committed. A gemeente's jobs run in the order they were queued,
+    /// so the parts of one push are stored in order. If `f` fails, only its own savepoint
+    /// is rolled back.
+    pub(in crate::store) fn submit<T, F>(
+        &self,
+        gemeente: GemeenteId,
+        f: F,
+    ) -> impl Future<Output = Result<T, DbError>> + use<T, F>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tx) -> Result<T, DbError> + Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel::<Result<T, DbError>>();
+        let job: Job = Box::new(move |tx| {
+            let result = match tx {
+                Ok(tx) => in_savepoint(tx, f),
+                Err(e) => Err(DbError::Domain(format!("no write transaction: {e}"))),
+            };
+            Box::new(move |commit: Result<(), String>| {
+                let outcome = match commit {
+                    Ok(()) => result,
+                    Err(e) => Err(DbError::Domain(format!("commit failed: {e}"))),
+                };
+                let _ = answer.send(outcome);
+            })
+        });
+        let start = match self.lanes.lock().entry(gemeente) {
+            Entry::Occupied(mut queue) => {
+                queue.get_mut().push_back(job);
+                false
+            }
+            Entry::Vacant(lane) => {
+                lane.insert(VecDeque::from([job]));
+                true
+            }
+        };
+        if start {
+            let pg = self.clone();
+            tokio::task::spawn_blocking(move || pg.drain(gemeente));
+        }
+        async move { answered.await.map_err(|_| DbError::WriterGone)? }
+    }
+
+    /// The writer of `gemeente`: commits groups until its queue is empty.
+    fn drain(&self, gemeente: GemeenteId) {
+        // Should a job panic, the lane goes with the writer: the jobs still queued are
+        // dropped (their callers hear that the writer is gone) and the next push starts a
+        // new writer, instead of queueing behind one that will never come.
+        let _lane = LaneGuard { pg: self, gemeente };
+        loop {
+            let group: Vec<Job> = {
+                let mut lanes = self.lanes.lock();
+                let Some(queue) = lanes.get_mut(&gemeente) else {
+                    return;
+                };
+                if queue.is_empty() {
+                    lanes.remove(&gemeente);
+                    return;
+                }
+                let n = queue.len().min(MAX_GROUP);
+                queue.drain(..n).collect()
+            };
+            self.commit_group(gemeente, group);
+        }
+    }
+
+    /// Runs `group` in one transaction of `gemeente` and answers each job after the commit.
+    fn commit_group(&self, gemeente: GemeenteId, group: Vec<Job>) {
+        let mut conn = match self.pool.get() {
+            Ok(conn) => conn,
+            Err(e) => return fail_all(group, &e.into()),
+        };
+        let begun = conn.transaction().and_then(|mut t| {
+            t.execute(
+                "SELECT set_config('app.gemeente', $1, true)",
+                &[&gemeente.to_string()],
+            )?;
+            Ok(t)
+        });
+        let tx = match begun {
+            Ok(t) => Tx::postgres(t),
+            Err(e) => return fail_all(group, &e.into()),
+        };
+        let delivers: Vec<Deliver> = group.into_iter().map(|job| job(Ok(&tx))).collect();
+        let commit = match tx.into_postgres() {
+            Some(t) => t.commit().map_err(|e| describe(&e)),
+            None => Err("not a PostgreSQL transaction".to_owned()),
+        };
+        for deliver in delivers {
+            deliver(commit.clone());
+        }
+    }
+}
+
+/// Tells every job of `group` that no transaction could be begun: each then answers that
+/// error as its result (there was nothing to commit).
+fn fail_all(group: Vec<Job>, e: &DbError) {
+    for job in group {
+        job(Err(e))(Ok(()));
+    }
+}
+
+/// Runs `f` in a savepoint of the group's transaction: if it fails, only what it wrote is
+/// undone and the transaction goes on.
+fn in_savepoint<T>(tx: &Tx, f: impl FnOnce(&Tx) -> Result<T, DbError>) -> Result<T, DbError> {
+    tx.batch("SAVEPOINT job")?;
+    match f(tx) {
+        Ok(value) => {
+            tx.batch("RELEASE SAVEPOINT job")?;
+            Ok(value)
+        }
+        Err(e) => {
+            tx.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")?;
+            Err(e)
+        }
+    }
+}
+
+/// Removes a gemeente's lane when its writer unwinds (see [`PgStore::drain`]).
+struct LaneGuard<'a> {
+    pg: &'a PgStore,
+    gemeente: GemeenteId,
+}
+
+impl Drop for LaneGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.pg.lanes.lock().remove(&self.gemeente);
+        }
+    }
+}
