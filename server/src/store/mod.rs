@@ -49,8 +49,8 @@ use avondronde_shared::ids::GemeenteId;
 use rusqlite::Connection;
 
 use crate::db::{Db, DbError};
-use postgres::PgStore;
 pub use postgres::RouteKind;
+use postgres::{PgStore, PgTransaction};
 
 pub mod accounts;
 pub mod audit;
@@ -125,7 +125,7 @@ pub struct Tx<'a> {
 
 enum Inner<'a> {
     Sqlite(&'a Connection),
-    Postgres(RefCell<::postgres::Transaction<'a>>),
+    Postgres(RefCell<PgTransaction<'a>>),
 }
 
 /// The connection behind a [`Tx`], for the store modules: `match tx.backend()` and speak
@@ -134,7 +134,7 @@ pub(in crate::store) enum Backend<'t, 'a> {
     /// The embedded SQLite.
     Sqlite(&'a Connection),
     /// A PostgreSQL transaction, with the scope's gemeente set.
-    Postgres(RefMut<'t, ::postgres::Transaction<'a>>),
+    Postgres(RefMut<'t, PgTransaction<'a>>),
 }
 
 impl<'a> Tx<'a> {
@@ -144,16 +144,16 @@ impl<'a> Tx<'a> {
         }
     }
 
-    pub(in crate::store) fn postgres(tx: ::postgres::Transaction<'a>) -> Tx<'a> {
+    pub(in crate::store) fn postgres(tx: impl Into<PgTransaction<'a>>) -> Tx<'a> {
         Tx {
-            inner: Inner::Postgres(RefCell::new(tx)),
+            inner: Inner::Postgres(RefCell::new(tx.into())),
         }
     }
 
     /// The PostgreSQL transaction back, to commit it.
     pub(in crate::store) fn into_postgres(self) -> Option<::postgres::Transaction<'a>> {
         match self.inner {
-            Inner::Postgres(t) => Some(t.into_inner()),
+            Inner::Postgres(t) => Some(t.into_inner().into_inner()),
             Inner::Sqlite(_) => None,
         }
     }

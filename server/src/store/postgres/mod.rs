@@ -30,7 +30,11 @@ use std::time::Duration;
 
 use ::postgres::{Client, NoTls, Transaction};
 
+mod cached;
 mod writer;
+
+pub use cached::PgTransaction;
+use cached::{Manager, PgConn};
 
 use super::{Scope, Tx};
 use crate::db::DbError;
@@ -146,7 +150,7 @@ pub struct PgStore {
     lanes: std::sync::Arc<writer::Lanes>,
 }
 
-type R2d2Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type R2d2Pool = r2d2::Pool<Manager>;
 
 /// The pool, closed on a thread of its own: closing a synchronous client blocks on a
 /// runtime of its own, which tokio forbids on a thread that drives one (where the server's
@@ -182,9 +186,12 @@ impl PgStore {
         let config: ::postgres::Config = url
             .parse()
             .map_err(|_| PgError::Invalid("database URL is not a PostgreSQL URL".into()))?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = Manager(PostgresConnectionManager::new(config, NoTls));
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
+            // No test query per check-out (a round trip per transaction): a connection
+            // that broke fails its transaction, which the caller sees, and is replaced.
+            .test_on_check_out(false)
             // Connections are opened as the load needs them, not all at start.
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
@@ -200,6 +207,7 @@ impl PgStore {
     pub fn bypasses_rls(&self) -> Result<bool, DbError> {
         let mut conn = self.pool.get()?;
         Ok(conn
+            .client
             .query_one(
                 "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
                 &[],
@@ -255,11 +263,12 @@ impl PgStore {
         f: impl FnOnce(&Tx) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         let mut conn = self.pool.get()?;
-        let mut builder = conn.build_transaction();
+        let PgConn { client, statements } = &mut *conn;
+        let mut builder = client.build_transaction();
         if read_only {
             builder = builder.read_only(true);
         }
-        let mut tx = builder.start()?;
+        let mut tx = PgTransaction::cached(builder.start()?, statements);
         match scope {
             Scope::Gemeente(g) => {
                 tx.execute(
@@ -295,7 +304,7 @@ impl PgStore {
             return Err(PgError::Invalid("empty gemeente".into()));
         }
         let mut conn = self.pool.get()?;
-        let mut builder = conn.build_transaction();
+        let mut builder = conn.client.build_transaction();
         if read_only {
             builder = builder.read_only(true);
         }

@@ -119,7 +119,9 @@ impl PgStore {
             Ok(conn) => conn,
             Err(e) => return fail_all(group, &e.into()),
         };
-        let begun = conn.transaction().and_then(|mut t| {
+        let super::PgConn { client, statements } = &mut *conn;
+        let begun = client.transaction().and_then(|t| {
+            let mut t = super::PgTransaction::cached(t, statements);
             t.execute(
                 "SELECT set_config('app.gemeente', $1, true)",
                 &[&gemeente.to_string()],
