@@ -199,6 +199,31 @@ pub fn prepare(item: PushItem, now: Timestamp, rules: &GemeenteRules) -> Prepare
     }
 }
 
+/// Derives the prepared items again with `current` when the gemeente's rules changed since
+/// they were prepared with version `prepared_with` (an admin changed a norm, an area rule or
+/// a wijk in between). The push handler prepares with the rules it has cached and calls
+/// this in the write transaction, after reading the current version there: the verdicts
+/// and wijken stored are those of the rules at the commit, without a read of its own per
+/// push.
+pub fn rederive_if_changed(items: &mut [Prepared], prepared_with: u64, current: &GemeenteRules) {
+    if prepared_with == current.version {
+        return;
+    }
+    for item in items {
+        match item {
+            Prepared::Ready {
+                ready: Ready::Contact(c, d),
+                ..
+            } => *d = derive(&c.facts, current),
+            Prepared::Ready {
+                ready: Ready::Correction(c, d),
+                ..
+            } => *d = derive(&c.facts, current),
+            _ => {}
+        }
+    }
+}
+
 /// The facts of one push that apply to all its items.
 #[derive(Debug, Clone)]
 pub struct PushContext {

@@ -174,6 +174,17 @@ impl AppState {
         })
     }
 
+    /// The gemeente's rules as last loaded, without asking the database whether they are
+    /// still current: for work that checks the version later, in its own transaction (see
+    /// [`crate::ingest::rederive_if_changed`]).
+    pub fn cached_rules(&self, gemeente: GemeenteId) -> Option<Arc<GemeenteRules>> {
+        self.rules_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&gemeente)
+            .cloned()
+    }
+
     /// The gemeente's norms, rules and wijken, cached until its config version changes.
     pub fn gemeente_rules(
         &self,

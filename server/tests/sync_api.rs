@@ -443,6 +443,60 @@ async fn a_failing_write_rolls_back_only_itself_when_writes_share_a_commit() {
     );
 }
 
+/// The push handler derives a contact's wijk and verdict with the rules it has cached, and
+/// the write checks their version in its own transaction: a wijk added between two pushes
+/// counts for the second one at once.
+#[tokio::test]
+async fn a_wijk_added_between_two_pushes_counts_for_the_second_at_once() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let token = app.enrol(&seed.enrolment_code).await;
+    let r = start_round(&app, &token, &seed).await;
+    // North of the seed's wijk, in no wijk yet: a contact there counts in its round's wijk.
+    let (lat, lon) = (seed.inside.0 + 0.05, seed.inside.1);
+    let first = contact(r.id, minutes_ago(9), (lat, lon));
+    app.push_ok(
+        &token,
+        &push_request(Timestamp::now(), &[Payload::Contact(first.clone())]),
+    )
+    .await;
+    let square = [
+        (lon - 0.01, lat - 0.01),
+        (lon + 0.01, lat - 0.01),
+        (lon + 0.01, lat + 0.01),
+        (lon - 0.01, lat + 0.01),
+        (lon - 0.01, lat - 0.01),
+    ];
+    let boundary = geo::MultiPolygon(vec![avondronde_server::setup::polygon(&square)]);
+    let north = app
+        .direct()
+        .transaction(move |tx| {
+            Ok(avondronde_server::setup::create_wijk(
+                tx,
+                seed.gemeente,
+                "WK900099",
+                "Noord",
+                &boundary,
+            )
+            .expect("wijk"))
+        })
+        .expect("a new wijk");
+    let second = contact(r.id, minutes_ago(8), (lat, lon));
+    app.push_ok(
+        &token,
+        &push_request(Timestamp::now(), &[Payload::Contact(second.clone())]),
+    )
+    .await;
+    let wijk_of = |c: &avondronde_shared::StreetContact| {
+        app.scalar_text(&format!(
+            "SELECT wijk_id FROM contact WHERE id = '{}'",
+            c.id
+        ))
+    };
+    assert_eq!(wijk_of(&first), seed.wijk.to_string());
+    assert_eq!(wijk_of(&second), north.to_string());
+}
+
 #[tokio::test]
 async fn one_bad_item_does_not_fail_the_others_in_its_batch() {
     let app = TestApp::new();

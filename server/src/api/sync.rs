@@ -160,12 +160,18 @@ pub async fn push(
     let received_at = now_ms();
     let skew_ms = req.device_time.as_millisecond().saturating_sub(received_at);
     let gemeente = device.gemeente;
-    // A cached value behind one indexed lookup of the config version.
-    let st = state.clone();
-    let rules = state
-        .store
-        .read_point(gemeente, move |tx| st.gemeente_rules(tx, gemeente))
-        .await?;
+    // The rules as cached; the write checks their version in its own transaction and
+    // derives again if they changed. Read only the first time.
+    let rules = match state.cached_rules(gemeente) {
+        Some(rules) => rules,
+        None => {
+            let st = state.clone();
+            state
+                .store
+                .read_point(gemeente, move |tx| st.gemeente_rules(tx, gemeente))
+                .await?
+        }
+    };
     // Validate against the later of the two clocks: a device whose clock runs ahead is
     // flagged, not refused, and nothing it recorded is lost.
     let now = Timestamp::now().max(req.device_time);
@@ -182,13 +188,15 @@ pub async fn push(
     let mut items = req.items.into_iter().peekable();
     let mut stored = Vec::new();
     loop {
-        let prepared: Vec<_> = items
+        let mut prepared: Vec<_> = items
             .by_ref()
             .take(PUSH_CHUNK)
             .map(|item| ingest::prepare(item, now, &rules))
             .collect();
-        let ctx = ctx.clone();
-        stored.push(state.store.submit(ctx.device.gemeente, move |tx| {
+        let (ctx, st, version) = (ctx.clone(), state.clone(), rules.version);
+        stored.push(state.store.submit(gemeente, move |tx| {
+            let current = st.gemeente_rules(tx, gemeente)?;
+            ingest::rederive_if_changed(&mut prepared, version, &current);
             ingest::commit(tx, &ctx, prepared)
         })?);
         if items.peek().is_none() {

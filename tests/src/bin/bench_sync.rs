@@ -499,14 +499,17 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    // `bench_sync a|b|c` runs one scenario alone, e.g. under a profiler.
+    // `bench_sync a|b|c|d` runs one scenario alone, e.g. under a profiler.
     let only = std::env::args().nth(1);
     // Both backends in one run when a PostgreSQL cluster is given (a superuser's URL
     // without a database, as scripts/test sets it); each test server gets a fresh database.
     let postgres = std::env::var("AVONDRONDE_TEST_POSTGRES")
         .ok()
         .filter(|u| !u.is_empty());
+    // `bench_sync b postgres` skips SQLite (to profile PostgreSQL alone).
+    let postgres_only = std::env::args().nth(2).as_deref() == Some("postgres");
     let backends: Vec<(&str, Option<&str>)> = std::iter::once(("SQLite", None))
+        .filter(|_| !postgres_only)
         .chain(postgres.as_deref().map(|u| ("PostgreSQL", Some(u))))
         .collect();
     if postgres.is_none() {

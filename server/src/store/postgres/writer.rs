@@ -29,8 +29,10 @@ const MAX_GROUP: usize = 256;
 
 /// Tells a job's caller how its transaction ended.
 type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
-/// A queued write: run in the group's transaction, or told why none could be begun.
-type Job = Box<dyn FnOnce(Result<&Tx, &DbError>) -> Deliver + Send>;
+/// A queued write: run in the group's transaction (in a savepoint [`PgStore::commit_group`]
+/// opened for it), or told why it cannot run. Answers whether it succeeded, and how to
+/// tell its caller once the transaction ended.
+type Job = Box<dyn FnOnce(Result<&Tx, &DbError>) -> (bool, Deliver) + Send>;
 
 /// The queues of the gemeenten that have a writer at work: a gemeente is in the map
 /// exactly while its writer runs.
@@ -62,16 +64,18 @@ impl PgStore {
         let (answer, answered) = oneshot::channel::<Result<T, DbError>>();
         let job: Job = Box::new(move |tx| {
             let result = match tx {
-                Ok(tx) => in_savepoint(tx, f),
+                Ok(tx) => f(tx),
                 Err(e) => Err(DbError::Domain(format!("no write transaction: {e}"))),
             };
-            Box::new(move |commit: Result<(), String>| {
+            let ok = result.is_ok();
+            let deliver = Box::new(move |commit: Result<(), String>| {
                 let outcome = match commit {
                     Ok(()) => result,
                     Err(e) => Err(DbError::Domain(format!("commit failed: {e}"))),
                 };
                 let _ = answer.send(outcome);
-            })
+            });
+            (ok, deliver as Deliver)
         });
         let start = match self.lanes.lock().entry(gemeente) {
             Entry::Occupied(mut queue) => {
@@ -132,7 +136,30 @@ impl PgStore {
             Ok(t) => Tx::postgres(t),
             Err(e) => return fail_all(group, &e.into()),
         };
-        let delivers: Vec<Deliver> = group.into_iter().map(|job| job(Ok(&tx))).collect();
+        // Each job in a savepoint of its own: a failing one is rolled back alone. A job's
+        // savepoint is released as the next one is opened (one round trip for both), and
+        // the last one by the commit.
+        let mut open = false;
+        let mut delivers: Vec<Deliver> = Vec::with_capacity(group.len());
+        for job in group {
+            let begun = tx.batch(if open {
+                "RELEASE SAVEPOINT job; SAVEPOINT job"
+            } else {
+                "SAVEPOINT job"
+            });
+            let (ok, deliver) = match &begun {
+                Ok(()) => job(Ok(&tx)),
+                Err(e) => job(Err(e)),
+            };
+            open = begun.is_ok();
+            if begun.is_ok() && !ok {
+                open = false;
+                if let Err(e) = tx.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job") {
+                    tracing::warn!(error = %e, "a failed job's savepoint could not be rolled back");
+                }
+            }
+            delivers.push(deliver);
+        }
         let commit = match tx.into_postgres() {
             Some(t) => t.commit().map_err(|e| describe(&e)),
             None => Err("not a PostgreSQL transaction".to_owned()),
@@ -147,23 +174,7 @@ impl PgStore {
 /// error as its result (there was nothing to commit).
 fn fail_all(group: Vec<Job>, e: &DbError) {
     for job in group {
-        job(Err(e))(Ok(()));
-    }
-}
-
-/// Runs `f` in a savepoint of the group's transaction: if it fails, only what it wrote is
-/// undone and the transaction goes on.
-fn in_savepoint<T>(tx: &Tx, f: impl FnOnce(&Tx) -> Result<T, DbError>) -> Result<T, DbError> {
-    tx.batch("SAVEPOINT job")?;
-    match f(tx) {
-        Ok(value) => {
-            tx.batch("RELEASE SAVEPOINT job")?;
-            Ok(value)
-        }
-        Err(e) => {
-            tx.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")?;
-            Err(e)
-        }
+        job(Err(e)).1(Ok(()));
     }
 }
 
