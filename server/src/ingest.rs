@@ -326,9 +326,8 @@ pub fn commit(tx: &Tx, ctx: &PushContext, items: Vec<Prepared>) -> Result<Vec<Re
     let mut batch = Batch::default();
     let device = ctx.device.id;
     store::sync::record_seen(tx, device, ctx.received_at, ctx.skew_ms)?;
-    let mut claims = claim_first_sightings(tx, ctx, &items)?.into_iter();
-    let mut seen = std::collections::HashSet::new();
-    for item in items {
+    let claims = claim_first_sightings(tx, ctx, &items)?;
+    for (item, first_claim) in items.into_iter().zip(claims) {
         let (kind, id, hash, ready) = match item {
             Prepared::Rejected(r) => {
                 receipts.push(r);
@@ -343,11 +342,9 @@ pub fn commit(tx: &Tx, ctx: &PushContext, items: Vec<Prepared>) -> Result<Vec<Re
         };
         // A key's first sighting in the chunk was claimed above; a repeat is claimed now,
         // as it would have been had it come in a push of its own.
-        let claimed = if seen.insert((kind.clone(), id.clone())) {
-            claims.next().flatten()
-        } else {
-            batch.flush(tx, ctx)?;
-            store::sync::claim_item(tx, &kind, &id, device, &hash, ctx.received_at)?
+        let claimed = match first_claim {
+            Some(claim) => claim,
+            None => store::sync::claim_item(tx, &kind, &id, device, &hash, ctx.received_at)?,
         };
         let outcome = if let Some(seq) = claimed {
             match write(tx, ctx, seq, ready, &mut batch)? {
@@ -398,23 +395,30 @@ pub fn commit(tx: &Tx, ctx: &PushContext, items: Vec<Prepared>) -> Result<Vec<Re
 }
 
 /// Claims the key of every item of the chunk at its first sighting, in order, in one go.
-/// One entry per distinct key, in the order the keys first appear.
+/// Per item: `Some` with the claim's outcome at a key's first sighting, `None` for a
+/// refused item or a repeat of a key (claimed in its turn).
 fn claim_first_sightings(
     tx: &Tx,
     ctx: &PushContext,
     items: &[Prepared],
-) -> Result<Vec<Option<i64>>, DbError> {
+) -> Result<Vec<Option<Option<i64>>>, DbError> {
     let mut seen = std::collections::HashSet::new();
-    let claims: Vec<store::sync::Claim> = items
+    let firsts: Vec<Option<store::sync::Claim>> = items
         .iter()
-        .filter_map(|item| match item {
+        .map(|item| match item {
             Prepared::Ready { kind, id, hash, .. } if seen.insert((kind, id.as_str())) => {
                 Some(store::sync::Claim { kind, id, hash })
             }
             _ => None,
         })
         .collect();
-    store::sync::claim_items(tx, &claims, ctx.device.id, ctx.received_at)
+    let claims: Vec<store::sync::Claim> = firsts.iter().flatten().copied().collect();
+    let mut seqs =
+        store::sync::claim_items(tx, &claims, ctx.device.id, ctx.received_at)?.into_iter();
+    Ok(firsts
+        .iter()
+        .map(|first| first.as_ref().map(|_| seqs.next().flatten()))
+        .collect())
 }
 
 /// What a commit has yet to write: its contacts, stored together by [`Batch::flush`]

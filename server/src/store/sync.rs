@@ -130,6 +130,7 @@ pub fn claim_item(
 }
 
 /// A key to claim in the ledger, with the content it stands for.
+#[derive(Clone, Copy)]
 pub struct Claim<'a> {
     /// The item's kind.
     pub kind: &'a ItemKind,
