@@ -24,8 +24,10 @@ use crate::db::DbError;
 use crate::store::Tx;
 
 /// Jobs one transaction takes at most, so that a steady stream still commits (and
-/// answers) every so often.
-const MAX_GROUP: usize = 256;
+/// answers) every so often. Also PostgreSQL's cache of a transaction's subtransactions
+/// (each job's savepoint is one) holds 64: past that every other session's snapshot has
+/// to look subtransactions up on disk.
+const MAX_GROUP: usize = 64;
 
 /// Tells a job's caller how its transaction ended.
 type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
