@@ -25,8 +25,8 @@ as_pg "$BIN/pg_ctl" -D "$D/data" -l "$D/log" -w -o "-k $D -c listen_addresses=12
 trap 'as_pg "$BIN/pg_ctl" -D "$D/data" stop -m immediate >/dev/null 2>&1 || true; rm -rf "$D"' EXIT
 export AVONDRONDE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port"
 
-# Every server suite and every end-to-end test (the PostgreSQL-only suites, which start
-# clusters of their own, ran in the main `cargo test`).
+# Every server suite, every end-to-end test and every browser test (the PostgreSQL-only
+# suites, which start clusters of their own, ran in the main `cargo test`).
 cargo test --locked -p avondronde-server \
   --test sync_api --test authorisation --test security --test web_admin --test care_forms \
   --test admin_rules --test hotspot_api --test hotspot_trends --test hotspot_privacy \
@@ -39,3 +39,7 @@ cargo build -q -p avondronde-server --locked
 target/debug/avondronde-server admin --database-url "$AVONDRONDE_TEST_POSTGRES/postgres" postgres-init
 AVONDRONDE_DATABASE_URL="postgres://avondronde_app@127.0.0.1:$port/postgres" \
   bash scripts/test.d/30-schemathesis.sh
+
+# The browser tests, each test file's server on a fresh database set up with the admin
+# command (tests/browser/app-support.mjs, serverStore).
+bash scripts/test.d/40-browser.sh

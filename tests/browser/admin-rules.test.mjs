@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { launchDemo, launchLiveview, setPin, stop } from './app-support.mjs';
+import { launchDemo, launchLiveview, serverStore, setPin, stop } from './app-support.mjs';
 import { totp } from './totp.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -51,7 +51,7 @@ const fieldButton = (name) => field.getByRole('button', { name, exact: true });
 const verdict = () => field.getByRole('status', { name: 'Oordeel buitenspeelnorm' });
 
 before(async () => {
-  const demo = launchDemo(join(work, 'server.sqlite'), join(work, 'creds.json'));
+  const demo = launchDemo(serverStore(join(work, 'server.sqlite')), join(work, 'creds.json'));
   server = demo.child;
   base = await demo.ready;
   creds = JSON.parse(readFileSync(join(work, 'creds.json'), 'utf8'));

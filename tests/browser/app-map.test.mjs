@@ -4,7 +4,7 @@
 //
 // - A pin dropped on the map and saved reaches the server as `source: pin`, at the point
 //   tapped (and then dragged to), without accuracy (read from the server's database with
-//   the sqlite3 CLI).
+//   the sqlite3 CLI, or psql when the tests run on PostgreSQL).
 // - Offline, with every basemap tile refused, the wijk's outline, the hangplekken, the
 //   round's contacts and the position's accuracy circle are still drawn (SVG paths).
 // - The map's time to interactive is measured and printed.
@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { launchDemo, launchLiveview, setPin, stop } from './app-support.mjs';
+import { launchDemo, launchLiveview, serverStore, setPin, stop } from './app-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, 'artifacts');
@@ -36,7 +36,7 @@ const TILES = /service\.pdok\.nl/;
 const TILE = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGN49+YJAAWKAr/KGdFlAAAAAElFTkSuQmCC', 'base64');
 
 const work = mkdtempSync(join(tmpdir(), 'avondronde-map-'));
-const serverDb = join(work, 'server.sqlite');
+const store = serverStore(join(work, 'server.sqlite'));
 let server;
 let liveview;
 let context;
@@ -46,11 +46,8 @@ const foreign = [];
 const button = (name) => page.getByRole('button', { name, exact: true });
 const shot = (name) => page.screenshot({ path: join(artifacts, `app-map-${name}.png`) });
 
-/** Rows of the server's database (read-only), as JSON. */
-function serverRows(sql) {
-  const out = execFileSync('sqlite3', ['-json', '-readonly', serverDb, sql], { encoding: 'utf8' });
-  return out.trim() ? JSON.parse(out) : [];
-}
+/** Rows of the server's database, as JSON. */
+const serverRows = (sql) => store.rows(sql);
 
 /** Waits until `sql` returns a row, or fails after 20 s. */
 async function serverRow(sql) {
@@ -73,7 +70,7 @@ async function openMapFromRound() {
 }
 
 before(async () => {
-  const demo = launchDemo(serverDb, join(work, 'creds.json'));
+  const demo = launchDemo(store, join(work, 'creds.json'));
   server = demo.child;
   const serverUrl = await demo.ready;
   const creds = JSON.parse(readFileSync(join(work, 'creds.json'), 'utf8'));
@@ -185,7 +182,7 @@ test('a pin dropped and moved on the map and saved reaches the server as source 
   await button('Opslaan').click();
   await page.getByRole('status', { name: 'Bevestiging' }).getByText(/opgeslagen om 22:30/).waitFor();
 
-  const rows = await serverRow(`SELECT count(*) AS n FROM contact WHERE received_at >= ${since} HAVING n > 0`);
+  const rows = await serverRow(`SELECT count(*) AS n FROM contact WHERE received_at >= ${since} HAVING count(*) > 0`);
   assert.equal(rows.n, 1, 'one contact came in from the app');
   const row = serverRows(`SELECT source, lat, lon, accuracy_m, fix_age_s, place_id, n_10_11 FROM contact WHERE received_at >= ${since}`)[0];
   assert.equal(row.n_10_11, 2, 'it is the contact recorded here');

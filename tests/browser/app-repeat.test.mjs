@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { launchDemo, launchLiveview, setPin, stop } from './app-support.mjs';
+import { launchDemo, launchLiveview, serverStore, setPin, stop } from './app-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, 'artifacts');
@@ -81,7 +81,7 @@ class Stopwatch {
 }
 
 before(async () => {
-  const demo = launchDemo(join(work, 'server.sqlite'), join(work, 'creds.json'));
+  const demo = launchDemo(serverStore(join(work, 'server.sqlite')), join(work, 'creds.json'));
   server = demo.child;
   const serverUrl = await demo.ready;
   const creds = JSON.parse(readFileSync(join(work, 'creds.json'), 'utf8'));

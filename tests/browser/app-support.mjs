@@ -3,7 +3,8 @@
 // liveview app is started (flags, a token in its URL) is made once for every app*.test.mjs.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,10 +52,44 @@ export function launchLiveview(dataDir, now) {
     /LIVEVIEW_URL=(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/, 'liveview');
 }
 
-/** Starts the demo server; `ready` resolves with its address. */
-export function launchDemo(db, credentials) {
+/**
+ * The server's database for one test file: the SQLite file `file`, or, when
+ * AVONDRONDE_TEST_POSTGRES names a PostgreSQL cluster (a superuser's URL without a database,
+ * as scripts/test.d/25-postgres.sh sets it), a fresh database there, set up with
+ * `admin postgres-init`. `serve` holds the arguments `serve` and `demo` take (the
+ * application role), `admin` those of the admin commands (the cluster's admin), and
+ * `rows(sql)` answers a query as an array of row objects.
+ */
+export function serverStore(file) {
+  const cluster = process.env.AVONDRONDE_TEST_POSTGRES;
+  if (!cluster) {
+    return {
+      serve: ['--db', file],
+      admin: ['--db', file],
+      rows: (sql) => {
+        const out = execFileSync('sqlite3', ['-json', '-readonly', file, sql], { encoding: 'utf8' });
+        return out.trim() ? JSON.parse(out) : [];
+      },
+    };
+  }
+  const name = `browser_${randomBytes(8).toString('hex')}`;
+  const superuser = `${cluster.replace(/\/$/, '')}/${name}`;
+  execFileSync('psql', ['-q', '-d', `${cluster.replace(/\/$/, '')}/postgres`, '-c', `CREATE DATABASE ${name}`]);
+  execFileSync(join(bins, 'avondronde-server'), ['admin', '--database-url', superuser, 'postgres-init'],
+    { stdio: 'ignore' });
+  const hostAndPort = cluster.replace(/^postgres:\/\/[^@/]*@/, '').replace(/\/$/, '');
+  return {
+    serve: ['--database-url', `postgres://avondronde_app@${hostAndPort}/${name}`],
+    admin: ['--database-url', superuser],
+    rows: (sql) => JSON.parse(execFileSync('psql', ['-At', '-d', superuser, '-c',
+      `SELECT coalesce(json_agg(t), '[]') FROM (${sql}) t`], { encoding: 'utf8' })),
+  };
+}
+
+/** Starts the demo server on `store` (from `serverStore`); `ready` resolves with its address. */
+export function launchDemo(store, credentials) {
   return launch(join(bins, 'avondronde-server'),
-    ['demo', '--addr', '127.0.0.1:0', '--db', db, '--credentials', credentials],
+    ['demo', '--addr', '127.0.0.1:0', ...store.serve, '--credentials', credentials],
     /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'demo server');
 }
 

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { PIN, bins, launchDemo, launchLiveview, setPin, stop } from './app-support.mjs';
+import { PIN, bins, launchDemo, launchLiveview, serverStore, setPin, stop } from './app-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, 'artifacts');
@@ -26,7 +26,7 @@ mkdirSync(artifacts, { recursive: true });
 
 const EVENING = '2026-11-20T22:30:00+01:00';
 const work = mkdtempSync(join(tmpdir(), 'avondronde-trust-'));
-const serverDb = join(work, 'server.sqlite');
+const store = serverStore(join(work, 'server.sqlite'));
 let server;
 let serverUrl;
 let creds;
@@ -75,7 +75,7 @@ let fingerprint;
 let videoFile;
 
 before(async () => {
-  const demo = launchDemo(serverDb, join(work, 'creds.json'));
+  const demo = launchDemo(store, join(work, 'creds.json'));
   server = demo.child;
   serverUrl = await demo.ready;
   creds = JSON.parse(readFileSync(join(work, 'creds.json'), 'utf8'));
@@ -138,7 +138,7 @@ test('a photo of a foreign QR code is refused in Dutch; a photo of the enrolment
 
   // The gemeente locks its phones at once in the background; the phone pulls that rule.
   execFileSync(join(bins, 'avondronde-server'),
-    ['admin', '--db', serverDb, 'set-phone-policy', '--gemeente', 'GM0599', '--lock-minutes', '0']);
+    ['admin', ...store.admin, 'set-phone-policy', '--gemeente', 'GM0599', '--lock-minutes', '0']);
   const hide = (state) => page.evaluate((s) => {
     Object.defineProperty(document, 'visibilityState', { value: s, configurable: true });
     document.dispatchEvent(new Event('visibilitychange'));

@@ -17,7 +17,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { totp } from './totp.mjs';
-import { launch, launchDemo, launchLiveview, setPin, stop } from './app-support.mjs';
+import { launch, launchDemo, launchLiveview, serverStore, setPin, stop } from './app-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -30,7 +30,7 @@ const EVENING = '2026-11-20T22:30:00+01:00';
 const PLACE = { latitude: 51.9122, longitude: 4.4447, accuracy: 12 };
 
 const work = mkdtempSync(join(tmpdir(), 'avondronde-app-'));
-const serverDb = join(work, 'server.sqlite');
+const store = serverStore(join(work, 'server.sqlite'));
 let server;
 let serverUrl;
 let liveview;
@@ -47,7 +47,7 @@ async function shot(name) {
 const button = (name) => page.getByRole('button', { name, exact: true });
 
 before(async () => {
-  const demo = launchDemo(serverDb, join(work, 'creds.json'));
+  const demo = launchDemo(store, join(work, 'creds.json'));
   server = demo.child;
   serverUrl = await demo.ready;
   creds = JSON.parse(readFileSync(join(work, 'creds.json'), 'utf8'));
@@ -203,7 +203,7 @@ test('offline: the queue grows; back online it drains by itself', async () => {
   await shot('app-8-offline');
 
   const again = launch(join(bins, 'avondronde-server'),
-    ['serve', '--db', serverDb, '--addr', `127.0.0.1:${port}`],
+    ['serve', ...store.serve, '--addr', `127.0.0.1:${port}`],
     /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'server restart');
   server = again.child;
   await again.ready;

@@ -15,6 +15,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { totp } from './totp.mjs';
+import { serverStore } from './app-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -33,7 +34,7 @@ async function startDemo() {
   assert.ok(existsSync(bin), `${bin} is missing: run cargo build -p avondronde-server first`);
   const work = mkdtempSync(join(tmpdir(), 'avondronde-meldpunt-'));
   const credsFile = join(work, 'creds.json');
-  server = spawn(bin, ['demo', '--addr', '127.0.0.1:0', '--db', join(work, 'demo.sqlite'), '--credentials', credsFile], {
+  server = spawn(bin, ['demo', '--addr', '127.0.0.1:0', ...serverStore(join(work, 'demo.sqlite')).serve, '--credentials', credsFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   base = await new Promise((resolve, reject) => {
