@@ -79,6 +79,13 @@ struct Database {
     /// given in the environment, so that a password does not show in `ps`.
     #[arg(long, env = "AVONDRONDE_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// PostgreSQL only: the most connections this server opens. PostgreSQL's
+    /// max_connections must cover this for every server process, plus a few for the admin.
+    /// When all are busy, a request waits up to ten seconds and is then answered 503 with
+    /// Retry-After.
+    #[arg(long, env = "AVONDRONDE_DB_POOL_SIZE", default_value_t = avondronde_server::store::PoolOptions::DEFAULT_MAX_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    db_pool_size: u32,
 }
 
 impl Database {
@@ -93,7 +100,13 @@ impl Database {
     fn store(&self) -> anyhow::Result<Store> {
         match (&self.db, &self.database_url) {
             (Some(path), _) => Store::open(path),
-            (None, Some(url)) => Store::connect(url),
+            (None, Some(url)) => Store::connect_pool(
+                url,
+                avondronde_server::store::PoolOptions {
+                    max_size: self.db_pool_size,
+                    ..Default::default()
+                },
+            ),
             (None, None) => anyhow::bail!(NO_DATABASE),
         }
         .with_context(|| format!("opening {}", self.describe()))

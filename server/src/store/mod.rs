@@ -50,7 +50,7 @@ use rusqlite::Connection;
 
 use crate::db::{Db, DbError};
 use postgres::PgStore;
-pub use postgres::RouteKind;
+pub use postgres::{PoolOptions, RouteKind};
 
 pub mod accounts;
 pub mod audit;
@@ -239,7 +239,12 @@ impl Store {
     /// server would then read every gemeente's rows, and tenant isolation would rest on
     /// the code alone.
     pub fn connect(url: &str) -> Result<Store, DbError> {
-        let pg = PgStore::connect(url)?;
+        Store::connect_pool(url, PoolOptions::default())
+    }
+
+    /// As [`Store::connect`], with the connection pool sized as `options` says.
+    pub fn connect_pool(url: &str, options: PoolOptions) -> Result<Store, DbError> {
+        let pg = PgStore::connect_pool(url, options)?;
         if off_runtime(|| pg.bypasses_rls())? {
             return Err(DbError::Domain(
                 "the server must connect as the application role (avondronde_app), not as a \
