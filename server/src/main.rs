@@ -132,6 +132,13 @@ enum Admin {
     /// contact tables of the coming months. Needs the cluster's admin in --database-url.
     /// The application role's password comes from AVONDRONDE_APP_PASSWORD, if set.
     PostgresInit,
+    /// Monthly upkeep of a PostgreSQL database (run it daily or at least monthly, e.g. from
+    /// cron): creates the contact months ahead (moving contacts that landed in the default
+    /// partition into their month), runs the retention sweep of every gemeente (expired
+    /// contacts are archived, then deleted) and then drops the contact months that lie
+    /// wholly past the longest retention of any gemeente. Needs the cluster's admin in
+    /// --database-url.
+    PostgresMaintain,
     /// Move one gemeente between SQLite and PostgreSQL (either way), verified: row counts,
     /// the audit chain's head and a sample of records. Stops with nothing written when the
     /// target already holds the gemeente. The source is only read. PostgreSQL as the
@@ -380,6 +387,32 @@ fn main() -> anyhow::Result<()> {
                 .database_url
                 .context("postgres-init needs --database-url (the cluster's admin)")?;
             postgres_init(&url)
+        }
+        Command::Admin {
+            database,
+            action: Admin::PostgresMaintain,
+        } => {
+            let url = database
+                .database_url
+                .context("postgres-maintain needs --database-url (the cluster's admin)")?;
+            let done = avondronde_server::partitions::maintain(&url, jiff::Timestamp::now())
+                .context("maintaining the contact months")?;
+            let contacts: usize = done.swept.iter().map(|(_, r)| r.contacts).sum();
+            println!(
+                "PostgreSQL maintained: {} contact month(s) created; retention removed {contacts} \
+                 contact(s) in {} gemeente(n) after archiving them; longest contact retention \
+                 {} months, so months before {} are dropped: {}",
+                done.created,
+                done.swept.len(),
+                done.longest_months,
+                done.keep_from.map(|d| d.to_string()).unwrap_or_default(),
+                if done.dropped.is_empty() {
+                    "none".to_owned()
+                } else {
+                    done.dropped.join(", ")
+                }
+            );
+            Ok(())
         }
         Command::Admin {
             action: Admin::Migrate { from, to, gemeente },
@@ -771,7 +804,7 @@ fn admin(db: &mut Direct, action: Admin) -> anyhow::Result<()> {
                 "noise for {gemeente}: maximum {max_noise}, variance {variance}, threshold {threshold}"
             );
         }
-        Admin::PostgresInit | Admin::Migrate { .. } => {
+        Admin::PostgresInit | Admin::PostgresMaintain | Admin::Migrate { .. } => {
             anyhow::bail!("this command opens its own connections")
         }
         Admin::RevokeDevice { id } => {

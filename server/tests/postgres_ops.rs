@@ -14,11 +14,19 @@ mod pg;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use avondronde_server::audit::Actor;
+use avondronde_server::db::DbError;
+use avondronde_server::partitions::{MONTHS_AHEAD, maintain};
+use avondronde_server::retention;
 use avondronde_server::state::{AppState, Config};
 use avondronde_server::store::postgres::{APP_ROLE, PgAdmin};
-use avondronde_server::store::{PoolOptions, Scope, Store};
+use avondronde_server::store::{Direct, PoolOptions, Scope, Store};
+use avondronde_shared::GemeenteId;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use pg::PgCluster;
 use tower::ServiceExt;
 
@@ -161,4 +169,231 @@ fn an_exhausted_pool_answers_503_with_retry_after_and_a_dutch_message_not_500() 
     assert_eq!(health_after.0, StatusCode::OK);
     drop(rt);
     drop((router, state, store));
+}
+
+// ---- Contact months: creation ahead, rows out of the default, drops past retention ----
+
+/// A gemeente made the way the admin CLI makes it, with `contact_months` of contact
+/// retention.
+fn gemeente(admin_url: &str, code: &str, contact_months: u32) -> GemeenteId {
+    let mut direct = Direct::connect(admin_url).expect("direct");
+    direct
+        .transaction(|tx| {
+            let g = avondronde_server::setup::create_gemeente(
+                tx,
+                code,
+                code,
+                &avondronde_shared::norms::NormSet::rotterdam(),
+            )
+            .map_err(|e| DbError::Domain(e.to_string()))?;
+            retention::set_periods(
+                tx,
+                g,
+                retention::Periods {
+                    contact_months,
+                    ..retention::Periods::default()
+                },
+                &Actor::system(),
+                0,
+            )?;
+            Ok(g)
+        })
+        .expect("gemeente")
+}
+
+/// Unix seconds of noon UTC on `day`.
+fn noon(day: &str) -> i64 {
+    let d: Date = day.parse().expect("date");
+    d.to_zoned(TimeZone::UTC)
+        .expect("zoned")
+        .timestamp()
+        .as_second()
+        + 12 * 3600
+}
+
+/// Stores a contact of `g` observed at `observed_at`, as the cluster's admin (the routing to
+/// a month is PostgreSQL's).
+fn contact_at(su: &mut postgres::Client, g: GemeenteId, id: &str, observed_at: i64) {
+    su.execute(
+        "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id,
+           observed_at, utc_offset_s, received_at, clock_skew_ms, skew_flag, source,
+           n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised, behaviours, actions,
+           brought_home, past_norm)
+         VALUES ($1, 1, 'device', 'user', $2, 'round', 'wijk', $3, 3600, 0, 0, 0, 'gps',
+           1, 2, 0, 0, 0, 0, '[]', '[]', 0, 0)",
+        &[&id, &g.to_string(), &observed_at],
+    )
+    .expect("insert contact");
+}
+
+fn count(su: &mut postgres::Client, sql: &str) -> i64 {
+    su.query_one(sql, &[]).expect(sql).get(0)
+}
+
+fn partitions(su: &mut postgres::Client) -> Vec<String> {
+    su.query("SELECT name FROM contact_partitions()", &[])
+        .expect("partitions")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// How many contacts the application role sees as gemeente `g` (row-level security).
+fn seen_by_app(cluster: &PgCluster, g: GemeenteId) -> i64 {
+    let mut app = postgres::Client::connect(&cluster.url(APP_ROLE, "postgres"), postgres::NoTls)
+        .expect("app");
+    let mut tx = app.transaction().expect("tx");
+    tx.execute(
+        "SELECT set_config('app.gemeente', $1, true)",
+        &[&g.to_string()],
+    )
+    .expect("gemeente");
+    tx.query_one("SELECT count(*) FROM contact", &[])
+        .expect("count")
+        .get(0)
+}
+
+#[test]
+fn maintenance_moves_contacts_from_the_default_into_their_month_when_it_is_created() {
+    let cluster = migrated();
+    let admin_url = cluster.admin_url("postgres");
+    let a = gemeente(&admin_url, "GM0599", 24);
+    let b = gemeente(&admin_url, "GM0363", 24);
+    let mut su = postgres::Client::connect(&admin_url, postgres::NoTls).expect("su");
+    // No months exist yet: this month's and next month's contacts land in the default.
+    let now = Timestamp::from_second(noon("2026-06-15")).expect("now");
+    for i in 0..5 {
+        contact_at(&mut su, a, &format!("a-june-{i}"), noon("2026-06-03") + i);
+    }
+    contact_at(&mut su, a, "a-july", noon("2026-07-20"));
+    contact_at(&mut su, b, "b-june", noon("2026-06-10"));
+    // One far in the future (a phone clock years ahead) stays in the default.
+    contact_at(&mut su, a, "a-2031", noon("2031-01-01"));
+    assert_eq!(count(&mut su, "SELECT count(*) FROM contact_default"), 8);
+
+    let done = maintain(&admin_url, now).expect("maintain");
+    assert_eq!(done.created, MONTHS_AHEAD);
+    assert!(done.dropped.is_empty(), "{:?}", done.dropped);
+
+    assert_eq!(
+        count(&mut su, "SELECT count(*) FROM contact"),
+        8,
+        "none lost"
+    );
+    assert_eq!(count(&mut su, "SELECT count(*) FROM contact_default"), 1);
+    assert_eq!(count(&mut su, "SELECT count(*) FROM contact_y2026m06"), 6);
+    assert_eq!(count(&mut su, "SELECT count(*) FROM contact_y2026m07"), 1);
+    assert_eq!(
+        count(
+            &mut su,
+            "SELECT count(DISTINCT id) FROM contact WHERE id LIKE 'a-june-%'"
+        ),
+        5,
+        "each moved row once"
+    );
+    // The new months carry row-level security: each gemeente sees its own rows only.
+    assert_eq!(seen_by_app(&cluster, a), 7);
+    assert_eq!(seen_by_app(&cluster, b), 1);
+    let forced: bool = su
+        .query_one(
+            "SELECT bool_and(relforcerowsecurity) FROM pg_class
+             WHERE relname IN ('contact_default', 'contact_y2026m06', 'contact_y2026m07')",
+            &[],
+        )
+        .expect("rls")
+        .get(0);
+    assert!(
+        forced,
+        "FORCE row-level security on the default and the new months"
+    );
+    // Run again: nothing more to create, nothing moved twice.
+    let again = maintain(&admin_url, now).expect("maintain again");
+    assert_eq!(again.created, 0);
+    assert_eq!(count(&mut su, "SELECT count(*) FROM contact"), 8);
+}
+
+#[test]
+fn maintenance_drops_only_months_wholly_past_the_longest_retention_after_archiving_them() {
+    let cluster = migrated();
+    let admin_url = cluster.admin_url("postgres");
+    let short = gemeente(&admin_url, "GM0599", 3);
+    let long = gemeente(&admin_url, "GM0363", 6);
+    let mut pg = PgAdmin::connect(&admin_url).expect("admin");
+    pg.ensure_contact_partitions("2025-10-01".parse().expect("date"), 9)
+        .expect("months");
+    let mut su = postgres::Client::connect(&admin_url, postgres::NoTls).expect("su");
+    let now = Timestamp::from_second(noon("2026-06-15")).expect("now");
+    // Eight months old: past both retentions. Four months old: past the short one only.
+    contact_at(&mut su, short, "s-nov", noon("2025-11-10"));
+    contact_at(&mut su, short, "s-feb", noon("2026-02-10"));
+    contact_at(&mut su, short, "s-may", noon("2026-05-10"));
+    contact_at(&mut su, long, "l-nov-1", noon("2025-11-11"));
+    contact_at(&mut su, long, "l-nov-2", noon("2025-11-12"));
+    contact_at(&mut su, long, "l-feb", noon("2026-02-11"));
+
+    let done = maintain(&admin_url, now).expect("maintain");
+    assert_eq!(done.longest_months, 6);
+    // Six months before 15 June 2026 is 15 December 2025: December is still kept.
+    assert_eq!(done.keep_from, Some("2025-12-01".parse().expect("date")));
+    assert_eq!(
+        done.dropped,
+        vec!["contact_y2025m10".to_owned(), "contact_y2025m11".to_owned()]
+    );
+    let left = partitions(&mut su);
+    assert_eq!(left.first().map(String::as_str), Some("contact_y2025m12"));
+    assert!(left.contains(&"contact_y2026m09".to_owned()), "{left:?}");
+
+    // What each gemeente's retention keeps is still there; the rest was archived first.
+    let ids: Vec<String> = su
+        .query("SELECT id FROM contact ORDER BY id", &[])
+        .expect("ids")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids, vec!["l-feb", "s-may"]);
+    let archived = |su: &mut postgres::Client, g: GemeenteId| -> i64 {
+        su.query_one(
+            "SELECT COALESCE(sum(contacts), 0)::bigint FROM contact_archive WHERE gemeente_id = $1",
+            &[&g.to_string()],
+        )
+        .expect("archive")
+        .get(0)
+    };
+    assert_eq!(archived(&mut su, short), 2, "s-nov and s-feb archived");
+    assert_eq!(
+        archived(&mut su, long),
+        2,
+        "both November contacts archived"
+    );
+    let swept: usize = done.swept.iter().map(|(_, r)| r.contacts).sum();
+    assert_eq!(swept, 4);
+}
+
+#[test]
+fn a_month_that_still_holds_unarchived_contacts_is_not_dropped() {
+    let cluster = migrated();
+    let admin_url = cluster.admin_url("postgres");
+    let g = gemeente(&admin_url, "GM0599", 24);
+    let mut pg = PgAdmin::connect(&admin_url).expect("admin");
+    pg.ensure_contact_partitions("2025-10-01".parse().expect("date"), 3)
+        .expect("months");
+    let mut su = postgres::Client::connect(&admin_url, postgres::NoTls).expect("su");
+    contact_at(&mut su, g, "kept", noon("2025-11-10"));
+
+    // Straight to the drop, with no sweep before it: refused, and nothing went.
+    let err = pg
+        .drop_contact_months_before("2026-01-01".parse().expect("date"))
+        .expect_err("a month with rows is refused");
+    assert!(err.to_string().contains("not archived"), "{err}");
+    assert_eq!(
+        partitions(&mut su).len(),
+        3,
+        "not even the empty October went"
+    );
+    assert_eq!(count(&mut su, "SELECT count(*) FROM contact"), 1);
+    assert_eq!(
+        seen_by_app(&cluster, g),
+        1,
+        "row-level security back in force"
+    );
 }

@@ -66,6 +66,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "008_item_known",
         include_str!("migrations/008_item_known.sql"),
     ),
+    (
+        9,
+        "009_partition_from_default",
+        include_str!("migrations/009_partition_from_default.sql"),
+    ),
 ];
 
 /// What can go wrong talking to PostgreSQL.
