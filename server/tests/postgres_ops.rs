@@ -20,7 +20,7 @@ use avondronde_server::partitions::{MONTHS_AHEAD, maintain};
 use avondronde_server::retention;
 use avondronde_server::state::{AppState, Config};
 use avondronde_server::store::postgres::{APP_ROLE, PgAdmin};
-use avondronde_server::store::{Direct, PoolOptions, Scope, Store};
+use avondronde_server::store::{Direct, PoolOptions, Scope, Store, setup};
 use avondronde_shared::GemeenteId;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -396,4 +396,42 @@ fn a_month_that_still_holds_unarchived_contacts_is_not_dropped() {
         1,
         "row-level security back in force"
     );
+}
+
+// ---- One consistent read: Store::snapshot_blocking is REPEATABLE READ ----
+
+#[test]
+fn a_snapshot_read_does_not_see_what_commits_between_its_statements_but_a_plain_read_does() {
+    let cluster = migrated();
+    let admin_url = cluster.admin_url("postgres");
+    gemeente(&admin_url, "GM0599", 24);
+    let store = Store::connect(&cluster.url(APP_ROLE, "postgres")).expect("app store");
+    let mut n = 0;
+    let mut add = |code: &str| {
+        n += 1;
+        gemeente(&admin_url, code, 24);
+    };
+
+    // Between the snapshot's two statements another connection commits a gemeente.
+    let (first, second) = store
+        .snapshot_blocking(Scope::System, |tx| {
+            let first = setup::gemeenten(tx)?.len();
+            add("GM0363");
+            Ok((first, setup::gemeenten(tx)?.len()))
+        })
+        .expect("snapshot");
+    assert_eq!((first, second), (1, 1), "both statements read one snapshot");
+
+    // A plain read (READ COMMITTED, as before) sees the commit between its statements:
+    // the snapshot's answer above is the isolation level's doing, not the timing.
+    let (first, second) = store
+        .read_blocking(Scope::System, |tx| {
+            let first = setup::gemeenten(tx)?.len();
+            add("GM0344");
+            Ok((first, setup::gemeenten(tx)?.len()))
+        })
+        .expect("plain read");
+    assert_eq!((first, second), (2, 3));
+    assert_eq!(n, 2);
+    drop(store);
 }

@@ -339,7 +339,10 @@ impl Store {
     }
 
     /// Runs `f` as one consistent read (a read transaction) on this thread, for code
-    /// already on a blocking thread that reads several statements which must agree.
+    /// already on a blocking thread that reads several statements which must agree. On
+    /// PostgreSQL the transaction is `REPEATABLE READ` (one snapshot for all statements; a
+    /// read-only one never fails to serialise); SQLite's read transaction is a snapshot
+    /// already.
     pub fn snapshot_blocking<T>(
         &self,
         scope: impl Into<Scope>,
@@ -352,7 +355,8 @@ impl Store {
                 t.commit()?;
                 Ok(value)
             }),
-            StoreBackend::Postgres(pg) => pg.run(&scope.into(), true, f),
+            // REPEATABLE READ: the statements of `f` agree even while others commit.
+            StoreBackend::Postgres(pg) => pg.run_snapshot(&scope.into(), f),
         }
     }
 

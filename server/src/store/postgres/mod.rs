@@ -300,10 +300,39 @@ impl PgStore {
         read_only: bool,
         f: impl FnOnce(&Tx) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
+        self.run_isolated(scope, read_only, None, f)
+    }
+
+    /// As [`PgStore::run`], read-only and `REPEATABLE READ`: every statement of `f` sees the
+    /// same snapshot, taken at its first statement, also when others commit meanwhile (for
+    /// [`super::Store::snapshot_blocking`]; plain reads stay `READ COMMITTED`).
+    pub(in crate::store) fn run_snapshot<T>(
+        &self,
+        scope: &Scope,
+        f: impl FnOnce(&Tx) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        self.run_isolated(
+            scope,
+            true,
+            Some(::postgres::IsolationLevel::RepeatableRead),
+            f,
+        )
+    }
+
+    fn run_isolated<T>(
+        &self,
+        scope: &Scope,
+        read_only: bool,
+        isolation: Option<::postgres::IsolationLevel>,
+        f: impl FnOnce(&Tx) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
         let mut conn = self.pool.get()?;
         let mut builder = conn.build_transaction();
         if read_only {
             builder = builder.read_only(true);
+        }
+        if let Some(level) = isolation {
+            builder = builder.isolation_level(level);
         }
         let mut tx = builder.start()?;
         match scope {
