@@ -21,7 +21,7 @@ use avondronde_server::retention;
 use avondronde_server::state::{AppState, Config};
 use avondronde_server::store::postgres::{APP_ROLE, PgAdmin};
 use avondronde_server::store::{Direct, PoolOptions, Scope, Store, setup};
-use avondronde_shared::GemeenteId;
+use avondronde_shared::{GemeenteId, WijkId};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use jiff::Timestamp;
@@ -433,5 +433,106 @@ fn a_snapshot_read_does_not_see_what_commits_between_its_statements_but_a_plain_
         .expect("plain read");
     assert_eq!((first, second), (2, 3));
     assert_eq!(n, 2);
+    drop(store);
+}
+
+// ---- The hotspot index's catch-up on a freshly loaded, partitioned table ----
+
+#[test]
+fn the_hotspot_catch_up_of_2000_new_contacts_reads_its_wijk_by_ledger_number_in_milliseconds() {
+    let cluster = migrated();
+    let admin_url = cluster.admin_url("postgres");
+    let mut pg = PgAdmin::connect(&admin_url).expect("admin");
+    let now = Timestamp::now();
+    let this_month = now.to_zoned(TimeZone::UTC).date().first_of_month();
+    let from = this_month
+        .checked_sub(jiff::Span::new().months(24))
+        .expect("date");
+    assert_eq!(pg.ensure_contact_partitions(from, 28).expect("months"), 28);
+    let g = GemeenteId::new();
+    let other = GemeenteId::new();
+    let wijk = WijkId::new();
+    let wijken: Vec<String> = (0..7)
+        .map(|_| WijkId::new().to_string())
+        .chain([wijk.to_string()])
+        .collect();
+    // 100,000 contacts over two years in eight wijken of two gemeenten, then 2,000 new ones
+    // in one wijk: loaded in bulk, with no ANALYZE after, as after a migration or a burst.
+    let mut su = postgres::Client::connect(&admin_url, postgres::NoTls).expect("su");
+    let old = 100_000_i64;
+    let fresh = 2_000_i64;
+    su.execute(
+        "INSERT INTO item (gemeente_id, kind, item_id, device_id, hash, received_at)
+         SELECT CASE WHEN i % 2 = 0 THEN $1 ELSE $2 END, 'contact', 'c' || i, 'd', '\\x00', 0
+         FROM generate_series(1, $3::bigint) i ORDER BY i",
+        &[&g.to_string(), &other.to_string(), &old],
+    )
+    .expect("old items");
+    su.execute(
+        "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id,
+           observed_at, utc_offset_s, received_at, clock_skew_ms, skew_flag, source,
+           n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised, behaviours, actions,
+           brought_home, past_norm, cell_r9, cell_r10)
+         SELECT 'c' || i, i, 'd', 'u', CASE WHEN i % 2 = 0 THEN $1 ELSE $2 END, 'r',
+           ($3::text[])[1 + i % 8], $4::bigint - i * 600, 3600, 0, 0, 0, 'gps',
+           1, 0, 0, 0, 0, 0, '[]', '[]', 0, 0, 1, 2
+         FROM generate_series(1, $5::bigint) i",
+        &[
+            &g.to_string(),
+            &other.to_string(),
+            &wijken,
+            &now.as_second(),
+            &old,
+        ],
+    )
+    .expect("old contacts");
+    su.execute(
+        "INSERT INTO item (gemeente_id, kind, item_id, device_id, hash, received_at)
+         SELECT $1, 'contact', 'n' || i, 'd', '\\x00', 0
+         FROM generate_series(1, $2::bigint) i ORDER BY i",
+        &[&g.to_string(), &fresh],
+    )
+    .expect("new items");
+    su.execute(
+        "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id,
+           observed_at, utc_offset_s, received_at, clock_skew_ms, skew_flag, source,
+           n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised, behaviours, actions,
+           brought_home, past_norm, cell_r9, cell_r10)
+         SELECT 'n' || i, $5::bigint + i, 'd', 'u', $1, 'r', $2, $3::bigint - i, 3600, 0, 0, 0,
+           'gps', 1, 0, 0, 0, 0, 0, '[]', '[]', 0, 0, 1, 2
+         FROM generate_series(1, $4::bigint) i",
+        &[
+            &g.to_string(),
+            &wijk.to_string(),
+            &now.as_second(),
+            &fresh,
+            &old,
+        ],
+    )
+    .expect("new contacts");
+
+    let store = Store::connect(&cluster.url(APP_ROLE, "postgres")).expect("app store");
+    let (seqs, took) = store
+        .read_blocking(g, move |tx| {
+            let head = avondronde_server::store::hotspot::ledger_head(tx)?;
+            let started = std::time::Instant::now();
+            let mut seqs = Vec::new();
+            avondronde_server::store::hotspot::each_new_contact(tx, wijk, old, head, |raw| {
+                seqs.push(raw.seq)
+            })?;
+            Ok((seqs, started.elapsed()))
+        })
+        .expect("catch-up");
+    println!("catch-up of {fresh} new contacts: {took:?}");
+    let expected: Vec<i64> = (old + 1..=old + fresh).collect();
+    assert_eq!(
+        seqs, expected,
+        "every new contact of the wijk, in ledger order"
+    );
+    // The join through the ledger took seconds here (a probe of every month per new item).
+    assert!(
+        took < Duration::from_millis(500),
+        "the catch-up took {took:?}"
+    );
     drop(store);
 }

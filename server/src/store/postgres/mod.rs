@@ -71,6 +71,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "009_partition_from_default",
         include_str!("migrations/009_partition_from_default.sql"),
     ),
+    (
+        10,
+        "010_contact_wijk_seq",
+        include_str!("migrations/010_contact_wijk_seq.sql"),
+    ),
 ];
 
 /// What can go wrong talking to PostgreSQL.

@@ -27,7 +27,6 @@ BEGIN
             v_lo := extract(epoch FROM m::timestamp)::bigint;
             v_hi := extract(epoch FROM (m + interval '1 month')::timestamp)::bigint;
             ALTER TABLE contact_default NO FORCE ROW LEVEL SECURITY;
-            DROP TABLE IF EXISTS pg_temp.contact_moving;
             CREATE TEMP TABLE contact_moving ON COMMIT DROP AS
                 WITH moved AS (
                     DELETE FROM contact_default
