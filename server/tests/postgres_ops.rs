@@ -167,6 +167,27 @@ fn an_exhausted_pool_answers_503_with_retry_after_and_a_dutch_message_not_500() 
         Request::get("/health").body(Body::empty()).expect("req"),
     ));
     assert_eq!(health_after.0, StatusCode::OK);
+
+    // The OpenAPI says so for the routes that reach the database, with the header.
+    let spec = rt.block_on(send(
+        &router,
+        Request::get("/api/v1/openapi.json")
+            .body(Body::empty())
+            .expect("req"),
+    ));
+    let spec: serde_json::Value = serde_json::from_str(&spec.3).expect("spec");
+    for (path, method) in [
+        ("/api/v1/sync/push", "post"),
+        ("/api/v1/sync/pull", "post"),
+        ("/api/v1/enrol", "post"),
+        ("/health", "get"),
+    ] {
+        let documented = &spec["paths"][path][method]["responses"]["503"];
+        assert!(
+            documented["headers"]["Retry-After"].is_object(),
+            "{method} {path} documents 503 with Retry-After: {documented}"
+        );
+    }
     drop(rt);
     drop((router, state, store));
 }
