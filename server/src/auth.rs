@@ -527,7 +527,7 @@ impl<R: RoleSet> FromRequestParts<Arc<AppState>> for Page<R> {
             Ok(Err(Denied::Nobody)) => Err(Redirect::to("/login").into_response()),
             Ok(Err(Denied::MfaPending)) => Err(Redirect::to("/login/code").into_response()),
             Ok(Err(Denied::Role(user))) => Err(crate::web::forbidden(&user)),
-            Err(e) => Err(e.into_response()),
+            Err(e) => Err(crate::web::failed_page(None, e)),
         }
     }
 }

@@ -54,10 +54,23 @@ pub enum ApiError {
     /// 429: slow down.
     #[error("te veel verzoeken; probeer het over een minuut opnieuw")]
     TooManyRequests,
+    /// 503: every database connection is busy (the pool's wait ran out). Nothing was
+    /// stored or changed; the client tries again after [`RETRY_AFTER_SECS`] seconds, as the
+    /// `Retry-After` header says.
+    #[error(
+        "de server is even te druk; probeer het over een paar seconden opnieuw. Er is niets \
+         verloren gegaan."
+    )]
+    Unavailable,
     /// 500: our fault; details only in the log.
     #[error("internal: {0}")]
     Internal(String),
 }
+
+/// How many seconds a client waits before it tries again after a 503 (the `Retry-After`
+/// header): long enough for a burst to drain from the pool, short enough that a phone's
+/// sync is hardly delayed.
+pub const RETRY_AFTER_SECS: u32 = 5;
 
 impl ApiError {
     /// The HTTP status.
@@ -74,6 +87,7 @@ impl ApiError {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::AppTooOld => StatusCode::UPGRADE_REQUIRED,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,6 +106,7 @@ impl ApiError {
             ApiError::Invalid(_) => "invalid",
             ApiError::AppTooOld => "app_too_old",
             ApiError::TooManyRequests => "too_many_requests",
+            ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -109,6 +124,12 @@ impl From<DbError> for ApiError {
                     .into(),
             );
         }
+        // No connection could be had in time: the database is busy, not broken. The
+        // client is told to come back, and nothing of the request was done.
+        if let DbError::Pool(_) = &e {
+            tracing::warn!(error = %e, "database pool exhausted; answering 503");
+            return ApiError::Unavailable;
+        }
         ApiError::Internal(e.to_string())
     }
 }
@@ -122,14 +143,21 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (
+        let mut res = (
             self.status_code(),
             Json(ErrorBody {
                 code: self.code().to_owned(),
                 message,
             }),
         )
-            .into_response()
+            .into_response();
+        if let ApiError::Unavailable = self {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(RETRY_AFTER_SECS),
+            );
+        }
+        res
     }
 }
 

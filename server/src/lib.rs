@@ -38,6 +38,7 @@ pub mod hotspot;
 pub mod ingest;
 pub mod meldpunt;
 pub mod mfa;
+pub mod partitions;
 pub mod phone_policy;
 pub mod retention;
 pub mod security;

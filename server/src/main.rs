@@ -79,6 +79,13 @@ struct Database {
     /// given in the environment, so that a password does not show in `ps`.
     #[arg(long, env = "AVONDRONDE_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// PostgreSQL only: the most connections this server opens. PostgreSQL's
+    /// max_connections must cover this for every server process, plus a few for the admin.
+    /// When all are busy, a request waits up to ten seconds and is then answered 503 with
+    /// Retry-After.
+    #[arg(long, env = "AVONDRONDE_DB_POOL_SIZE", default_value_t = avondronde_server::store::PoolOptions::DEFAULT_MAX_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    db_pool_size: u32,
 }
 
 impl Database {
@@ -93,7 +100,13 @@ impl Database {
     fn store(&self) -> anyhow::Result<Store> {
         match (&self.db, &self.database_url) {
             (Some(path), _) => Store::open(path),
-            (None, Some(url)) => Store::connect(url),
+            (None, Some(url)) => Store::connect_pool(
+                url,
+                avondronde_server::store::PoolOptions {
+                    max_size: self.db_pool_size,
+                    ..Default::default()
+                },
+            ),
             (None, None) => anyhow::bail!(NO_DATABASE),
         }
         .with_context(|| format!("opening {}", self.describe()))
@@ -119,6 +132,13 @@ enum Admin {
     /// contact tables of the coming months. Needs the cluster's admin in --database-url.
     /// The application role's password comes from AVONDRONDE_APP_PASSWORD, if set.
     PostgresInit,
+    /// Monthly upkeep of a PostgreSQL database (run it daily or at least monthly, e.g. from
+    /// cron): creates the contact months ahead (moving contacts that landed in the default
+    /// partition into their month), runs the retention sweep of every gemeente (expired
+    /// contacts are archived, then deleted) and then drops the contact months that lie
+    /// wholly past the longest retention of any gemeente. Needs the cluster's admin in
+    /// --database-url.
+    PostgresMaintain,
     /// Move one gemeente between SQLite and PostgreSQL (either way), verified: row counts,
     /// the audit chain's head and a sample of records. Stops with nothing written when the
     /// target already holds the gemeente. The source is only read. PostgreSQL as the
@@ -367,6 +387,32 @@ fn main() -> anyhow::Result<()> {
                 .database_url
                 .context("postgres-init needs --database-url (the cluster's admin)")?;
             postgres_init(&url)
+        }
+        Command::Admin {
+            database,
+            action: Admin::PostgresMaintain,
+        } => {
+            let url = database
+                .database_url
+                .context("postgres-maintain needs --database-url (the cluster's admin)")?;
+            let done = avondronde_server::partitions::maintain(&url, jiff::Timestamp::now())
+                .context("maintaining the contact months")?;
+            let contacts: usize = done.swept.iter().map(|(_, r)| r.contacts).sum();
+            println!(
+                "PostgreSQL maintained: {} contact month(s) created; retention removed {contacts} \
+                 contact(s) in {} gemeente(n) after archiving them; longest contact retention \
+                 {} months, so months before {} are dropped: {}",
+                done.created,
+                done.swept.len(),
+                done.longest_months,
+                done.keep_from.map(|d| d.to_string()).unwrap_or_default(),
+                if done.dropped.is_empty() {
+                    "none".to_owned()
+                } else {
+                    done.dropped.join(", ")
+                }
+            );
+            Ok(())
         }
         Command::Admin {
             action: Admin::Migrate { from, to, gemeente },
@@ -758,7 +804,7 @@ fn admin(db: &mut Direct, action: Admin) -> anyhow::Result<()> {
                 "noise for {gemeente}: maximum {max_noise}, variance {variance}, threshold {threshold}"
             );
         }
-        Admin::PostgresInit | Admin::Migrate { .. } => {
+        Admin::PostgresInit | Admin::PostgresMaintain | Admin::Migrate { .. } => {
             anyhow::bail!("this command opens its own connections")
         }
         Admin::RevokeDevice { id } => {

@@ -598,8 +598,7 @@ fn every_sqlite_table_has_a_postgres_table_with_the_same_columns() {
 }
 
 #[test]
-fn contacts_of_two_months_land_in_two_partitions_and_dropping_the_older_month_removes_exactly_its_rows()
- {
+fn contacts_of_two_months_land_in_two_partitions_and_only_the_swept_older_month_is_dropped() {
     let f = fixture();
     // Two more January contacts for A (the fixture has one per month per gemeente).
     f.store
@@ -637,7 +636,20 @@ fn contacts_of_two_months_land_in_two_partitions_and_dropping_the_older_month_re
         .collect();
 
     let mut admin = PgAdmin::connect(&f.cluster.admin_url("postgres")).expect("admin");
-    // A cutoff inside February drops January only.
+    // January still holds contacts the retention sweep has not archived: refused, nothing
+    // dropped (migration 009).
+    admin
+        .drop_contact_months_before(date(2026, 2, 15))
+        .expect_err("a month with rows is not dropped");
+    let all: i64 = su
+        .query_one("SELECT count(*) FROM contact", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(all, 6);
+    // Once swept (the sweep archives, then deletes them), a cutoff inside February drops
+    // January only.
+    su.execute("DELETE FROM contact WHERE observed_at < 1769904000", &[])
+        .expect("sweep January");
     let dropped = admin
         .drop_contact_months_before(date(2026, 2, 15))
         .expect("drop");

@@ -49,7 +49,9 @@ pub struct CodeResponse {
         (status = 403, description = "Not an admin, or a device token", body = crate::error::ErrorBody),
         (status = 404, description = "No such field user in this gemeente", body = crate::error::ErrorBody),
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
-        (status = 415, description = "Not JSON", body = crate::error::ErrorBody)))]
+        (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn issue_code(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Admin>,
@@ -81,7 +83,9 @@ pub async fn issue_code(
         (status = 204, description = "Revoked"),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not an admin, or a device token", body = crate::error::ErrorBody),
-        (status = 404, description = "No such device in this gemeente", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such device in this gemeente", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn revoke(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Admin>,

@@ -202,7 +202,9 @@ pub async fn start_session(
         (status = 401, description = "Wrong username, password or code", body = crate::error::ErrorBody),
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
-        (status = 429, description = "Too many attempts", body = crate::error::ErrorBody)))]
+        (status = 429, description = "Too many attempts", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn login(
     State(state): State<Arc<AppState>>,
     ClientAddr(address): ClientAddr,
@@ -250,7 +252,9 @@ pub struct TotpResponse {
         (status = 403, description = "A device token", body = crate::error::ErrorBody),
         (status = 409, description = "The login is already complete", body = crate::error::ErrorBody),
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
-        (status = 415, description = "Not JSON", body = crate::error::ErrorBody)))]
+        (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn totp(
     State(state): State<Arc<AppState>>,
     AnySession(session): AnySession,
@@ -302,7 +306,9 @@ impl std::fmt::Debug for TotpSetup {
         (status = 200, description = "A secret to confirm with POST /api/v1/session/totp", body = TotpSetup),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "A device token", body = crate::error::ErrorBody),
-        (status = 409, description = "The second factor is already set up, or the login complete", body = crate::error::ErrorBody)))]
+        (status = 409, description = "The second factor is already set up, or the login complete", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn totp_setup(
     State(state): State<Arc<AppState>>,
     AnySession(session): AnySession,
@@ -333,7 +339,9 @@ pub async fn totp_setup(
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(("session" = [])),
     responses((status = 204, description = "Logged out"),
               (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-              (status = 403, description = "A device token", body = crate::error::ErrorBody)))]
+              (status = 403, description = "A device token", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     AnySession(session): AnySession,
@@ -349,7 +357,9 @@ pub async fn logout(
 #[utoipa::path(get, path = "/api/v1/me", tag = "session", security(("session" = [])),
     responses((status = 200, description = "The logged-in user", body = Me),
               (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-              (status = 403, description = "A device token", body = crate::error::ErrorBody)))]
+              (status = 403, description = "A device token", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn me(AnySession(session): AnySession) -> Json<Me> {
     Json(Me::new(&session.user, session.mfa_pending))
 }

@@ -75,7 +75,9 @@ pub struct EnrolResponse {
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
         (status = 422, description = "Label too long", body = crate::error::ErrorBody),
-        (status = 429, description = "Too many attempts", body = crate::error::ErrorBody)))]
+        (status = 429, description = "Too many attempts", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn enrol(
     State(state): State<Arc<AppState>>,
     extensions: Extensions,
@@ -144,7 +146,9 @@ pub async fn enrol(
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
         (status = 426, description = "App too old for this server", body = crate::error::ErrorBody),
-        (status = 429, description = "Too many requests", body = crate::error::ErrorBody)))]
+        (status = 429, description = "Too many requests", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn push(
     State(state): State<Arc<AppState>>,
     device: Device,
@@ -263,7 +267,9 @@ fn count(state: &AppState, receipts: &[avondronde_shared::sync::Receipt], skewed
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
         (status = 426, description = "App too old for this server", body = crate::error::ErrorBody),
-        (status = 429, description = "Too many requests", body = crate::error::ErrorBody)))]
+        (status = 429, description = "Too many requests", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn pull(
     State(state): State<Arc<AppState>>,
     device: Device,

@@ -24,7 +24,9 @@ pub fn router() -> OpenApiRouter<Arc<AppState>> {
 /// Liveness: answers when the server and its database respond.
 #[utoipa::path(get, path = "/health", tag = "system",
     responses((status = 200, description = "Healthy", body = String, content_type = "text/plain"),
-              (status = 500, description = "Database unavailable", body = crate::error::ErrorBody)))]
+              (status = 500, description = "Database unavailable", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn health(
     State(state): State<Arc<AppState>>,
 ) -> Result<&'static str, crate::error::ApiError> {

@@ -82,7 +82,9 @@ async fn load(
         (status = 200, description = "A page of the log", body = AuditLog),
         (status = 400, description = "Malformed query", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not the admin or the meldpunt", body = crate::error::ErrorBody)))]
+        (status = 403, description = "Not the admin or the meldpunt", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn read(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::AuditReaders>,

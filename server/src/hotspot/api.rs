@@ -260,7 +260,9 @@ pub async fn wijk_outlines(state: &Arc<AppState>, user: &WebUser) -> ApiResult<V
     responses(
         (status = 200, description = "The gemeente's wijken", body = Vec<WijkOutline>),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody)))]
+        (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn wijken(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,
@@ -280,7 +282,9 @@ pub async fn wijken(
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn cells(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,
@@ -303,7 +307,9 @@ pub async fn cells(
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn histogram(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,
@@ -323,7 +329,9 @@ pub async fn histogram(
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn trend(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,
@@ -343,7 +351,9 @@ pub async fn trend(
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn summary(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,
@@ -363,7 +373,9 @@ pub async fn summary(
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn export_csv(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,
@@ -391,7 +403,9 @@ pub async fn export_csv(
         (status = 400, description = "A filter is malformed", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk among yours", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn export_geojson(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,

@@ -752,7 +752,9 @@ fn geojson(c: &TrendCollection, download: Option<String>) -> ApiResult<Response>
         (status = 400, description = "A filter is malformed, or the period is shorter than 8 steps", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn trends(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,
@@ -773,7 +775,9 @@ pub async fn trends(
         (status = 400, description = "A filter is malformed, or the period is shorter than 8 steps", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn trends_csv(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,
@@ -801,7 +805,9 @@ pub async fn trends_csv(
         (status = 400, description = "A filter is malformed, or the period is shorter than 8 steps", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not a coordinator, or a device token", body = crate::error::ErrorBody),
-        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such wijk in your gemeente", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn trends_geojson(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,

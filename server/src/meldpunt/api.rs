@@ -163,7 +163,9 @@ pub struct ListQuery {
         (status = 200, description = "The inbox", body = CareFormList),
         (status = 400, description = "Malformed query", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not the meldpunt", body = crate::error::ErrorBody)))]
+        (status = 403, description = "Not the meldpunt", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Meldpunt>,
@@ -195,7 +197,9 @@ fn form_id(id: &str) -> Result<CareFormId, ApiError> {
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
         (status = 403, description = "Not the meldpunt", body = crate::error::ErrorBody),
         (status = 404, description = "No such form in your gemeente", body = crate::error::ErrorBody),
-        (status = 409, description = "Key locked, or sealed to a key this session has not unlocked", body = crate::error::ErrorBody)))]
+        (status = 409, description = "Key locked, or sealed to a key this session has not unlocked", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Meldpunt>,
@@ -230,7 +234,9 @@ pub async fn get(
         (status = 404, description = "No such form in your gemeente", body = crate::error::ErrorBody),
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid status, code, date or message", body = crate::error::ErrorBody)))]
+        (status = 422, description = "Invalid status, code, date or message", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn set_status(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Meldpunt>,
@@ -270,7 +276,9 @@ pub async fn set_status(
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
         (status = 422, description = "Wrong passphrase", body = crate::error::ErrorBody),
-        (status = 429, description = "Too many attempts", body = crate::error::ErrorBody)))]
+        (status = 429, description = "Too many attempts", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn unlock(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Meldpunt>,
@@ -287,7 +295,9 @@ pub async fn unlock(
     responses(
         (status = 204, description = "Locked"),
         (status = 401, description = "Not logged in", body = crate::error::ErrorBody),
-        (status = 403, description = "Not the meldpunt", body = crate::error::ErrorBody)))]
+        (status = 403, description = "Not the meldpunt", body = crate::error::ErrorBody),
+        (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn lock(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Meldpunt>,

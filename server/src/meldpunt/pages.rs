@@ -206,7 +206,12 @@ fn error_page(user: &WebUser, e: ApiError) -> Response {
             p { a href="/meldpunt" { "Terug naar de zorgformulieren" } }
         },
     );
-    (status, page).into_response()
+    let res = (status, page).into_response();
+    if let ApiError::Unavailable = e {
+        crate::web::with_retry_after(res)
+    } else {
+        res
+    }
 }
 
 async fn inbox_page(

@@ -435,6 +435,9 @@ fn sqlite_to_postgres(
     if let Some(t) = target.into_postgres() {
         t.commit()?;
     }
+    // Statistics for the rows just loaded: until autovacuum gets to them the planner
+    // believes the tables are (nearly) empty and picks plans that cost seconds.
+    dst.batch_execute("ANALYZE")?;
     Ok(report)
 }
 

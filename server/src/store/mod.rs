@@ -49,8 +49,8 @@ use avondronde_shared::ids::GemeenteId;
 use rusqlite::Connection;
 
 use crate::db::{Db, DbError};
-pub use postgres::RouteKind;
 use postgres::{PgStore, PgTransaction};
+pub use postgres::{PoolOptions, RouteKind};
 
 pub mod accounts;
 pub mod audit;
@@ -239,7 +239,12 @@ impl Store {
     /// server would then read every gemeente's rows, and tenant isolation would rest on
     /// the code alone.
     pub fn connect(url: &str) -> Result<Store, DbError> {
-        let pg = PgStore::connect(url)?;
+        Store::connect_pool(url, PoolOptions::default())
+    }
+
+    /// As [`Store::connect`], with the connection pool sized as `options` says.
+    pub fn connect_pool(url: &str, options: PoolOptions) -> Result<Store, DbError> {
+        let pg = PgStore::connect_pool(url, options)?;
         if off_runtime(|| pg.bypasses_rls())? {
             return Err(DbError::Domain(
                 "the server must connect as the application role (avondronde_app), not as a \
@@ -338,7 +343,10 @@ impl Store {
     }
 
     /// Runs `f` as one consistent read (a read transaction) on this thread, for code
-    /// already on a blocking thread that reads several statements which must agree.
+    /// already on a blocking thread that reads several statements which must agree. On
+    /// PostgreSQL the transaction is `REPEATABLE READ` (one snapshot for all statements; a
+    /// read-only one never fails to serialise); SQLite's read transaction is a snapshot
+    /// already.
     pub fn snapshot_blocking<T>(
         &self,
         scope: impl Into<Scope>,
@@ -351,7 +359,8 @@ impl Store {
                 t.commit()?;
                 Ok(value)
             }),
-            StoreBackend::Postgres(pg) => pg.run(&scope.into(), true, f),
+            // REPEATABLE READ: the statements of `f` agree even while others commit.
+            StoreBackend::Postgres(pg) => pg.run_snapshot(&scope.into(), f),
         }
     }
 

@@ -136,6 +136,41 @@ pub fn forbidden(user: &WebUser) -> Response {
     (axum::http::StatusCode::FORBIDDEN, page).into_response()
 }
 
+/// The answer of a page whose storage call failed. When the database is busy (every
+/// connection in use), a 503 page in Dutch with `Retry-After`: nothing was changed, try again
+/// in a moment. Any other failure answers as the API does (5xx details only in the log).
+pub fn failed_page(user: Option<&WebUser>, e: impl Into<ApiError>) -> Response {
+    let e = e.into();
+    if !matches!(e, ApiError::Unavailable) {
+        return e.into_response();
+    }
+    let page = layout(
+        "Even druk",
+        user,
+        "",
+        false,
+        html! { meta http-equiv="refresh" content=(crate::error::RETRY_AFTER_SECS * 2); },
+        html! {
+            h1 { "Het is even druk" }
+            p.notice.error role="alert" {
+                "De server kan uw verzoek nu niet afhandelen omdat alle verbindingen met de \
+                 database bezet zijn. Er is niets gewijzigd."
+            }
+            p { "Probeer het over een paar seconden opnieuw; deze pagina laadt zichzelf opnieuw." }
+        },
+    );
+    with_retry_after((axum::http::StatusCode::SERVICE_UNAVAILABLE, page).into_response())
+}
+
+/// `res` with the `Retry-After` header of a 503.
+pub fn with_retry_after(mut res: Response) -> Response {
+    res.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+    );
+    res
+}
+
 async fn home(user: Result<WebUser, ApiError>) -> Response {
     match user {
         Ok(u) => Redirect::to(home_path(u.role)).into_response(),
@@ -270,7 +305,7 @@ async fn code_page(
         .await
     {
         Ok(s) => s,
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return failed_page(None, e),
     };
     let user = &session.user;
     layout(
@@ -350,7 +385,7 @@ async fn code_submit(
         .into_response(),
         Ok(MfaOutcome::Wrong) => Redirect::to("/login/code?fout=1").into_response(),
         Ok(MfaOutcome::Ended) => Redirect::to("/login?fout=1").into_response(),
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => failed_page(None, e),
     }
 }
 
@@ -423,7 +458,7 @@ async fn reset_submit(
             html! { p.notice.error role="alert" { (e.to_string()) } },
         ))
         .into_response(),
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => failed_page(None, e),
     }
 }
 

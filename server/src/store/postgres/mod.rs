@@ -72,6 +72,16 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "008_item_known",
         include_str!("migrations/008_item_known.sql"),
     ),
+    (
+        9,
+        "009_partition_from_default",
+        include_str!("migrations/009_partition_from_default.sql"),
+    ),
+    (
+        10,
+        "010_contact_wijk_seq",
+        include_str!("migrations/010_contact_wijk_seq.sql"),
+    ),
 ];
 
 /// What can go wrong talking to PostgreSQL.
@@ -142,6 +152,36 @@ impl RouteKind {
     }
 }
 
+/// How the server's pool of PostgreSQL connections is sized.
+///
+/// Each server process holds at most `max_size` connections; PostgreSQL's `max_connections`
+/// (100 by default) must cover every server process's `max_size`, plus the admin CLI and
+/// `superuser_reserved_connections`. A request that finds every connection busy waits up to
+/// `wait` and is then answered 503 with `Retry-After` (the phone tries again; nothing is
+/// lost), never 500.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// The most connections this process opens (default [`PoolOptions::DEFAULT_MAX_SIZE`]).
+    pub max_size: u32,
+    /// How long a request waits for a free connection before it is answered 503.
+    pub wait: Duration,
+}
+
+impl PoolOptions {
+    /// The default pool size: enough for the blocking pool's share of the two to eight cores
+    /// a server has, and six server processes within PostgreSQL's default 100 connections.
+    pub const DEFAULT_MAX_SIZE: u32 = 16;
+}
+
+impl Default for PoolOptions {
+    fn default() -> PoolOptions {
+        PoolOptions {
+            max_size: PoolOptions::DEFAULT_MAX_SIZE,
+            wait: Duration::from_secs(10),
+        }
+    }
+}
+
 /// The server's pool of connections as [`APP_ROLE`]. Cheap to clone.
 #[derive(Clone)]
 pub struct PgStore {
@@ -175,26 +215,42 @@ impl Drop for Pool {
 }
 
 impl PgStore {
-    /// Connects a pool to `url` (a `postgres://avondronde_app@…` URL). Fails at once if the
-    /// database cannot be reached.
+    /// Connects a pool to `url` (a `postgres://avondronde_app@…` URL) with the default
+    /// [`PoolOptions`]. Fails at once if the database cannot be reached.
     pub fn connect(url: &str) -> Result<PgStore, PgError> {
-        PgStore::connect_with(url, 16)
+        PgStore::connect_pool(url, PoolOptions::default())
     }
 
     /// As [`PgStore::connect`], with at most `max_size` connections.
     pub fn connect_with(url: &str, max_size: u32) -> Result<PgStore, PgError> {
+        PgStore::connect_pool(
+            url,
+            PoolOptions {
+                max_size,
+                ..PoolOptions::default()
+            },
+        )
+    }
+
+    /// As [`PgStore::connect`], with the pool sized and timed as `options` says.
+    pub fn connect_pool(url: &str, options: PoolOptions) -> Result<PgStore, PgError> {
+        if options.max_size == 0 {
+            return Err(PgError::Invalid(
+                "the database pool needs at least one connection".into(),
+            ));
+        }
         let config: ::postgres::Config = url
             .parse()
             .map_err(|_| PgError::Invalid("database URL is not a PostgreSQL URL".into()))?;
         let manager = Manager(PostgresConnectionManager::new(config, NoTls));
         let pool = r2d2::Pool::builder()
-            .max_size(max_size)
+            .max_size(options.max_size)
             // No test query per check-out (a round trip per transaction): a connection
             // that broke fails its transaction, which the caller sees, and is replaced.
             .test_on_check_out(false)
             // Connections are opened as the load needs them, not all at start.
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(options.wait)
             .build(manager)?;
         Ok(PgStore {
             pool: std::sync::Arc::new(Pool(Some(pool))),
@@ -262,11 +318,40 @@ impl PgStore {
         read_only: bool,
         f: impl FnOnce(&Tx) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
+        self.run_isolated(scope, read_only, None, f)
+    }
+
+    /// As [`PgStore::run`], read-only and `REPEATABLE READ`: every statement of `f` sees the
+    /// same snapshot, taken at its first statement, also when others commit meanwhile (for
+    /// [`super::Store::snapshot_blocking`]; plain reads stay `READ COMMITTED`).
+    pub(in crate::store) fn run_snapshot<T>(
+        &self,
+        scope: &Scope,
+        f: impl FnOnce(&Tx) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        self.run_isolated(
+            scope,
+            true,
+            Some(::postgres::IsolationLevel::RepeatableRead),
+            f,
+        )
+    }
+
+    fn run_isolated<T>(
+        &self,
+        scope: &Scope,
+        read_only: bool,
+        isolation: Option<::postgres::IsolationLevel>,
+        f: impl FnOnce(&Tx) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
         let mut conn = self.pool.get()?;
         let PgConn { client, statements } = &mut *conn;
         let mut builder = client.build_transaction();
         if read_only {
             builder = builder.read_only(true);
+        }
+        if let Some(level) = isolation {
+            builder = builder.isolation_level(level);
         }
         let mut tx = PgTransaction::cached(builder.start()?, statements);
         match scope {

@@ -95,9 +95,10 @@ pub fn refused(text: impl AsRef<str>) -> Markup {
     html! { p.notice.error role="alert" { (text.as_ref()) " Er is niets gewijzigd." } }
 }
 
-/// The answer to a failed storage call: the error page (5xx details only in the log).
+/// The answer to a failed storage call: the error page (a 503 page with `Retry-After` when
+/// the database is busy; other 5xx details only in the log).
 pub fn failed(e: impl Into<ApiError>) -> Response {
-    e.into().into_response()
+    crate::web::failed_page(None, e)
 }
 
 struct Overview {
