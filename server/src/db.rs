@@ -49,6 +49,10 @@ pub enum DbError {
     /// No PostgreSQL connection could be had from the pool in time.
     #[error("database pool: {0}")]
     Pool(#[from] r2d2_postgres::r2d2::Error),
+    /// As [`DbError::Pool`], for a write queued with others (the PostgreSQL group commit):
+    /// no connection could be had in time for the group.
+    #[error("database busy: {0}")]
+    Busy(String),
     /// Stored JSON could not be read back.
     #[error("stored value is not valid: {0}")]
     Json(#[from] serde_json::Error),

@@ -126,7 +126,7 @@ impl From<DbError> for ApiError {
         }
         // No connection could be had in time: the database is busy, not broken. The
         // client is told to come back, and nothing of the request was done.
-        if let DbError::Pool(_) = &e {
+        if let DbError::Pool(_) | DbError::Busy(_) = &e {
             tracing::warn!(error = %e, "database pool exhausted; answering 503");
             return ApiError::Unavailable;
         }

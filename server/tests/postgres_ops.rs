@@ -47,6 +47,60 @@ fn migrated() -> PgCluster {
     cluster
 }
 
+/// A push's write waits for its gemeente's writer (group commit), which needs a connection
+/// of its own: when none can be had in time, the queued write is answered "busy" (a 503
+/// with Retry-After), not an internal error, and the next write, with a free connection,
+/// is stored.
+#[test]
+fn a_queued_write_that_gets_no_connection_in_time_is_busy_not_broken() {
+    let cluster = migrated();
+    let store = Store::connect_pool(
+        &cluster.url(APP_ROLE, "postgres"),
+        PoolOptions {
+            max_size: 1,
+            wait: Duration::from_millis(300),
+        },
+    )
+    .expect("app store");
+    let (taken_tx, taken) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let holder = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            store.read_blocking(Scope::System, |_tx| {
+                taken_tx.send(()).expect("signal");
+                let _ = release_rx.recv_timeout(Duration::from_secs(30));
+                Ok(())
+            })
+        })
+    };
+    taken.recv().expect("the connection is held");
+    let gemeente = GemeenteId::new();
+    let rt = runtime();
+    let queued = rt.block_on(async {
+        store
+            .submit(gemeente, |_tx| Ok("stored"))
+            .expect("queued")
+            .await
+    });
+    let err = queued.expect_err("no connection for the group");
+    assert!(matches!(err, DbError::Busy(_)), "{err:?}");
+    let api = avondronde_server::error::ApiError::from(err);
+    assert_eq!(
+        axum::response::IntoResponse::into_response(api).status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    release.send(()).expect("release");
+    holder.join().expect("holder").expect("held read");
+    let again = rt.block_on(async {
+        store
+            .submit(gemeente, |_tx| Ok("stored"))
+            .expect("queued")
+            .await
+    });
+    assert_eq!(again.expect("a free connection"), "stored");
+}
+
 /// (status, Retry-After, content type, body) of one request.
 async fn send(
     router: &axum::Router,

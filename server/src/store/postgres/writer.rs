@@ -67,6 +67,8 @@ impl PgStore {
         let job: Job = Box::new(move |tx| {
             let result = match tx {
                 Ok(tx) => f(tx),
+                // A full pool is a busy database (503, come back later), not a broken one.
+                Err(e @ DbError::Pool(_)) => Err(DbError::Busy(e.to_string())),
                 Err(e) => Err(DbError::Domain(format!("no write transaction: {e}"))),
             };
             let ok = result.is_ok();
