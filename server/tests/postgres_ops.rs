@@ -47,12 +47,9 @@ fn migrated() -> PgCluster {
     cluster
 }
 
-/// A push's write waits for its gemeente's writer (group commit), which needs a connection
-/// of its own: when none can be had in time, the queued write is answered "busy" (a 503
-/// with Retry-After), not an internal error, and the next write, with a free connection,
-/// is stored.
-#[test]
-fn a_queued_write_that_gets_no_connection_in_time_is_busy_not_broken() {
+/// A store on a migrated cluster whose pool has one connection and waits 300 ms for it,
+/// with that connection held in a transaction by another thread until released.
+fn a_pool_of_one_held_busy() -> (PgCluster, Store, Held) {
     let cluster = migrated();
     let store = Store::connect_pool(
         &cluster.url(APP_ROLE, "postgres"),
@@ -75,6 +72,30 @@ fn a_queued_write_that_gets_no_connection_in_time_is_busy_not_broken() {
         })
     };
     taken.recv().expect("the connection is held");
+    (cluster, store, Held { release, holder })
+}
+
+/// The thread holding the pool's only connection (see [`a_pool_of_one_held_busy`]).
+struct Held {
+    release: mpsc::Sender<()>,
+    holder: std::thread::JoinHandle<Result<(), DbError>>,
+}
+
+impl Held {
+    /// Lets the connection go and waits until it is back in the pool.
+    fn release(self) {
+        self.release.send(()).expect("release");
+        self.holder.join().expect("holder").expect("held read");
+    }
+}
+
+/// A push's write waits for its gemeente's writer (group commit), which needs a connection
+/// of its own: when none can be had in time, the queued write is answered "busy" (a 503
+/// with Retry-After), not an internal error, and the next write, with a free connection,
+/// is stored.
+#[test]
+fn a_queued_write_that_gets_no_connection_in_time_is_busy_not_broken() {
+    let (_cluster, store, held) = a_pool_of_one_held_busy();
     let gemeente = GemeenteId::new();
     let rt = runtime();
     let queued = rt.block_on(async {
@@ -90,8 +111,7 @@ fn a_queued_write_that_gets_no_connection_in_time_is_busy_not_broken() {
         axum::response::IntoResponse::into_response(api).status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
-    release.send(()).expect("release");
-    holder.join().expect("holder").expect("held read");
+    held.release();
     let again = rt.block_on(async {
         store
             .submit(gemeente, |_tx| Ok("stored"))
@@ -152,32 +172,10 @@ fn page_request() -> Request<Body> {
 
 #[test]
 fn an_exhausted_pool_answers_503_with_retry_after_and_a_dutch_message_not_500() {
-    let cluster = migrated();
-    let store = Store::connect_pool(
-        &cluster.url(APP_ROLE, "postgres"),
-        PoolOptions {
-            max_size: 1,
-            wait: Duration::from_millis(300),
-        },
-    )
-    .expect("app store");
+    // The pool's only connection is held in a transaction until let go.
+    let (_cluster, store, held) = a_pool_of_one_held_busy();
     let state = AppState::new(store.clone(), Config::default());
     let router = avondronde_server::app(state.clone());
-
-    // Hold the pool's only connection in a transaction until told to let go.
-    let (taken_tx, taken) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let holder = {
-        let store = store.clone();
-        std::thread::spawn(move || {
-            store.read_blocking(Scope::System, |_tx| {
-                taken_tx.send(()).expect("signal");
-                let _ = release_rx.recv_timeout(Duration::from_secs(30));
-                Ok(())
-            })
-        })
-    };
-    taken.recv().expect("the connection is held");
 
     let rt = runtime();
     let (push, pull, page, health) = rt.block_on(async {
@@ -212,8 +210,7 @@ fn an_exhausted_pool_answers_503_with_retry_after_and_a_dutch_message_not_500() 
 
     // Once the connection is free again the same requests reach the database: the 503 was
     // the busy pool and nothing else (an unknown token is then refused as such).
-    release.send(()).expect("release");
-    holder.join().expect("holder").expect("held read");
+    held.release();
     let push_after = rt.block_on(send(&router, push_request()));
     assert_eq!(push_after.0, StatusCode::UNAUTHORIZED, "{}", push_after.3);
     let health_after = rt.block_on(send(
