@@ -121,6 +121,70 @@ fn a_queued_write_that_gets_no_connection_in_time_is_busy_not_broken() {
     assert_eq!(again.expect("a free connection"), "stored");
 }
 
+/// PostgreSQL answers COMMIT on an aborted transaction with a rollback, not an error. So a
+/// write that runs into a database error and carries on (here: a text PostgreSQL cannot
+/// store, its error ignored) must not let its group commit report anything as stored:
+/// every write answered "stored" is in the database, and the careless one is answered
+/// with an error.
+#[test]
+fn a_write_that_ignores_a_database_error_never_lets_its_group_report_unstored_rows_as_stored() {
+    use avondronde_server::store::sync::claim_item;
+    use avondronde_shared::DeviceId;
+    use avondronde_shared::sync::ItemKind;
+    let cluster = migrated();
+    let store = Store::connect(&cluster.url(APP_ROLE, "postgres")).expect("app store");
+    let (gemeente, device) = (GemeenteId::new(), DeviceId::new());
+    let rt = runtime();
+    let (first, careless) = rt.block_on(async {
+        let first = store
+            .submit(gemeente, move |tx| {
+                claim_item(tx, &ItemKind::Contact, "first", device, &[1; 32], 1)
+            })
+            .expect("queued");
+        let careless = store
+            .submit(gemeente, move |tx| {
+                let _ignored = claim_item(tx, &ItemKind::Contact, "nul\0", device, &[2; 32], 1);
+                Ok(())
+            })
+            .expect("queued");
+        (first.await, careless.await)
+    });
+    assert!(
+        careless.is_err(),
+        "the aborted transaction is not reported stored"
+    );
+    let mut su =
+        postgres::Client::connect(&cluster.admin_url("postgres"), postgres::NoTls).expect("su");
+    let stored = count(&mut su, "SELECT count(*) FROM item WHERE item_id = 'first'");
+    match first {
+        Ok(_) => assert_eq!(stored, 1, "answered stored, so stored"),
+        Err(_) => assert_eq!(stored, 0, "answered failed, so not stored"),
+    }
+}
+
+/// The same for a write of its own transaction (`Store::write`, the web's writes).
+#[test]
+fn a_write_transaction_that_ignores_a_database_error_is_not_reported_stored() {
+    use avondronde_server::store::sync::claim_item;
+    use avondronde_shared::DeviceId;
+    use avondronde_shared::sync::ItemKind;
+    let cluster = migrated();
+    let store = Store::connect(&cluster.url(APP_ROLE, "postgres")).expect("app store");
+    let (gemeente, device) = (GemeenteId::new(), DeviceId::new());
+    let careless = runtime().block_on(store.write(gemeente, move |tx| {
+        claim_item(tx, &ItemKind::Contact, "before", device, &[1; 32], 1)?;
+        let _ignored = claim_item(tx, &ItemKind::Contact, "nul\0", device, &[2; 32], 1);
+        Ok(())
+    }));
+    assert!(
+        careless.is_err(),
+        "the aborted transaction is not reported stored"
+    );
+    let mut su =
+        postgres::Client::connect(&cluster.admin_url("postgres"), postgres::NoTls).expect("su");
+    assert_eq!(count(&mut su, "SELECT count(*) FROM item"), 0);
+}
+
 /// (status, Retry-After, content type, body) of one request.
 async fn send(
     router: &axum::Router,

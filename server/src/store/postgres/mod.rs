@@ -373,6 +373,12 @@ impl PgStore {
         }
         let tx = Tx::postgres(tx);
         let value = f(&tx)?;
+        if !read_only {
+            // PostgreSQL answers COMMIT on an aborted transaction (a statement failed and
+            // `f` went on regardless) with a rollback, not an error: ask first, so that
+            // nothing is reported stored that was not.
+            tx.batch("SELECT 1")?;
+        }
         if let Some(t) = tx.into_postgres() {
             t.commit()?;
         }

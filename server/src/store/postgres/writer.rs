@@ -141,9 +141,12 @@ impl PgStore {
             Err(e) => return fail_all(group, &e.into()),
         };
         // Each job in a savepoint of its own: a failing one is rolled back alone. A job's
-        // savepoint is released as the next one is opened (one round trip for both), and
-        // the last one by the commit.
+        // savepoint is released as the next one is opened (one round trip for both).
         let mut open = false;
+        // Set when a savepoint could not be opened, rolled back or released: the
+        // transaction may then be aborted, and PostgreSQL answers COMMIT on an aborted
+        // transaction with a rollback, not an error. No job is then told it was stored.
+        let mut broken: Option<String> = None;
         let mut delivers: Vec<Deliver> = Vec::with_capacity(group.len());
         for job in group {
             let begun = tx.batch(if open {
@@ -153,20 +156,29 @@ impl PgStore {
             });
             let (ok, deliver) = match &begun {
                 Ok(()) => job(Ok(&tx)),
-                Err(e) => job(Err(e)),
-            };
-            open = begun.is_ok();
-            if begun.is_ok() && !ok {
-                open = false;
-                if let Err(e) = tx.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job") {
-                    tracing::warn!(error = %e, "a failed job's savepoint could not be rolled back");
+                Err(e) => {
+                    broken.get_or_insert_with(|| e.to_string());
+                    job(Err(e))
                 }
+            };
+            open = begun.is_ok() && ok;
+            if begun.is_ok()
+                && !ok
+                && let Err(e) = tx.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
+            {
+                broken.get_or_insert_with(|| e.to_string());
             }
             delivers.push(deliver);
         }
-        let commit = match tx.into_postgres() {
-            Some(t) => t.commit().map_err(|e| describe(&e)),
-            None => Err("not a PostgreSQL transaction".to_owned()),
+        // The last savepoint is released before the commit, which also proves the
+        // transaction is not aborted.
+        if open && let Err(e) = tx.batch("RELEASE SAVEPOINT job") {
+            broken.get_or_insert_with(|| e.to_string());
+        }
+        let commit = match (broken, tx.into_postgres()) {
+            (Some(e), _) => Err(e),
+            (None, Some(t)) => t.commit().map_err(|e| describe(&e)),
+            (None, None) => Err("not a PostgreSQL transaction".to_owned()),
         };
         for deliver in delivers {
             deliver(commit.clone());
