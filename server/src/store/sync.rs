@@ -152,21 +152,19 @@ pub fn claim_items(
     device: DeviceId,
     received_at: i64,
 ) -> Result<Vec<Option<i64>>, DbError> {
-    if !tx.is_postgres() {
-        return claims
-            .iter()
-            .map(|c| claim_item(tx, c.kind, c.id, device, c.hash, received_at))
-            .collect();
-    }
-    if claims.is_empty() {
-        return Ok(Vec::new());
-    }
+    let mut t = match tx.backend() {
+        Backend::Sqlite(_) => {
+            return claims
+                .iter()
+                .map(|c| claim_item(tx, c.kind, c.id, device, c.hash, received_at))
+                .collect();
+        }
+        Backend::Postgres(_) if claims.is_empty() => return Ok(Vec::new()),
+        Backend::Postgres(t) => t,
+    };
     let kinds: Vec<&str> = claims.iter().map(|c| c.kind.code()).collect();
     let ids: Vec<&str> = claims.iter().map(|c| c.id).collect();
     let hashes: Vec<&[u8]> = claims.iter().map(|c| &c.hash[..]).collect();
-    let Backend::Postgres(mut t) = tx.backend() else {
-        unreachable!("checked above");
-    };
     // As `claim_item`: the lock first, then the rows, in the chunk's order.
     let rows = t.query_typed(
         "WITH gemeente_lock AS MATERIALIZED (
