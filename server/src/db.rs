@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_unknown_wijk_round.sql"),
     include_str!("migrations/009_totp_single_use.sql"),
     include_str!("migrations/010_phone_policy.sql"),
+    include_str!("migrations/011_record_key_default.sql"),
 ];
 
 /// Jobs the writer takes into one transaction at most.
@@ -442,6 +443,61 @@ mod tests {
             .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
             .expect("items");
         assert_eq!(items, vec![(41, "c-41".into()), (42, "c-42".into())]);
+    }
+
+    #[test]
+    fn contacts_keep_their_rows_and_keys_and_every_contact_gets_one_after_the_record_key_rebuild() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = Connection::open(dir.path().join("k.db")).expect("open");
+        for sql in &MIGRATIONS[..10] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        let insert = |id: &str| {
+            conn.execute(
+                "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id,
+                   observed_at, utc_offset_s, received_at, clock_skew_ms, skew_flag, source,
+                   n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised, behaviours, actions,
+                   brought_home, past_norm)
+                 VALUES (?1, 1, 'd', 'u', 'g', 'r', 1, 3600, 1, 0, 0, 'gps',
+                   0, 1, 0, 0, 0, 0, '[]', '[]', 0, 0)",
+                [id],
+            )
+            .expect("contact")
+        };
+        insert("kept");
+        insert("keyless");
+        conn.execute_batch(
+            "PRAGMA user_version = 10;
+             UPDATE contact SET record_key = 7, rowid = 40 WHERE id = 'kept';
+             UPDATE contact SET record_key = NULL WHERE id = 'keyless';",
+        )
+        .expect("old rows");
+        migrate(&conn).expect("migrate");
+        insert("new");
+        let rows: Vec<(i64, String, Option<i64>)> = conn
+            .prepare("SELECT rowid, id, record_key FROM contact ORDER BY rowid")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+            })
+            .expect("contacts");
+        assert_eq!(rows[1], (40, "kept".into(), Some(7)), "rowid and key kept");
+        assert_eq!((rows[0].0, rows[0].1.as_str()), (2, "keyless"));
+        assert_eq!(rows[2].1, "new");
+        for (_, id, key) in [&rows[0], &rows[2]] {
+            let key = key.unwrap_or_else(|| panic!("{id} has no record key"));
+            assert!((0..1 << 32).contains(&key), "{id}: key {key} out of range");
+        }
+        let triggers: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'contact'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("triggers");
+        assert_eq!(triggers, 0, "no trigger left to journal every insert");
+        let null_key = conn.execute("UPDATE contact SET record_key = NULL WHERE id = 'new'", []);
+        assert!(null_key.is_err(), "a contact without a key is refused");
     }
 
     #[test]

@@ -8,6 +8,11 @@ use avondronde_server::store::{Direct, Store, Tx};
 use avondronde_server::{AppState, Config, db, demo, setup};
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the push path allocates per item, and glibc's allocator cost a third of the
+/// CPU of a burst of pushes (`bench_sync` (c)).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Avondronde's sync server: the wijk's system of record.
 #[derive(Debug, Parser)]
 #[command(version, about)]

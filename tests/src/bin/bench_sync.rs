@@ -51,6 +51,10 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
+/// The server binary's allocator, so that the server measured here is the one deployed.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SINGLE_CONTACTS: u64 = 10_000;
 const SINGLE_BATCH: u64 = 500;
 const DEVICES: usize = 200;
