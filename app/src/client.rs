@@ -29,6 +29,8 @@ pub enum ClientError {
         code: String,
         /// The server's message (Dutch).
         message: String,
+        /// How long a busy server asked to be left alone (`Retry-After`, in seconds).
+        retry_after: Option<Duration>,
     },
     /// The answer could not be read.
     #[error("onverwacht antwoord van de server")]
@@ -48,6 +50,11 @@ impl ClientError {
     pub fn failure(&self) -> Failure {
         match self {
             ClientError::Network | ClientError::BadUrl | ClientError::Insecure => Failure::Network,
+            ClientError::Status {
+                status: 429 | 503,
+                retry_after: Some(wait),
+                ..
+            } => Failure::ComeBackAfter(*wait),
             ClientError::Status { status, .. } => Failure::Status(*status),
             // A garbled answer (a proxy's page, a cut connection) is retried like a 502.
             ClientError::Decode => Failure::Status(502),
@@ -153,12 +160,21 @@ async fn answer<T: DeserializeOwned>(res: reqwest::Response) -> Result<T, Client
         return res.json::<T>().await.map_err(|_| ClientError::Decode);
     }
     let code = status.as_u16();
+    let retry_after = retry_after(res.headers());
     let body = res.json::<ErrorBody>().await.ok();
     Err(ClientError::Status {
         status: code,
         code: body.as_ref().map_or_else(String::new, |b| b.code.clone()),
         message: body.map_or_else(|| format!("serverfout {code}"), |b| b.message),
+        retry_after,
     })
+}
+
+/// `Retry-After` in seconds, as this server sends it. The HTTP-date form, or anything
+/// unreadable, counts as absent: the device then backs off on its own.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 fn net(_: reqwest::Error) -> ClientError {
@@ -271,6 +287,85 @@ mod tests {
             assert!(normalise_url(allowed).is_ok(), "{allowed}");
         }
         assert_eq!(normalise_url("ftp://x.nl"), Err(ClientError::BadUrl));
+    }
+
+    /// Answers one request with `response`, after reading the whole request.
+    async fn answer_once(response: String) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = socket.read(&mut buf).await.expect("read");
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if n == 0 || request.len() >= end + 4 + length {
+                        break;
+                    }
+                }
+            }
+            socket.write_all(response.as_bytes()).await.expect("write");
+            socket.shutdown().await.expect("shutdown");
+        });
+        base
+    }
+
+    /// The failure a pull meets when the server answers with `status` and `headers`.
+    async fn pull_failure(status: &str, headers: &str) -> Failure {
+        let body = r#"{"code":"busy","message":"Even geduld."}"#;
+        let response = format!(
+            "HTTP/1.1 {status}\r\n{headers}Content-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let client = Client::new(&answer_once(response).await, "token");
+        let request: PullRequest = serde_json::from_str("{}").expect("empty pull");
+        client
+            .pull(&request)
+            .await
+            .expect_err("an error status")
+            .failure()
+    }
+
+    /// Issue 13: a busy server (pool full: 503) says when to come back, and the phone does
+    /// not come back sooner; a status that is not "busy" keeps the phone's own backoff.
+    #[tokio::test]
+    async fn a_busy_servers_retry_after_reaches_the_sync_plan() {
+        let busy = "503 Service Unavailable";
+        assert_eq!(
+            pull_failure(busy, "Retry-After: 7\r\n").await,
+            Failure::ComeBackAfter(Duration::from_secs(7))
+        );
+        assert_eq!(
+            pull_failure("429 Too Many Requests", "Retry-After: 12\r\n").await,
+            Failure::ComeBackAfter(Duration::from_secs(12))
+        );
+        assert_eq!(
+            pull_failure(busy, "").await,
+            Failure::Status(503),
+            "no wait given: the phone backs off on its own"
+        );
+        assert_eq!(
+            pull_failure(busy, "Retry-After: Fri, 04 Dec 2026 23:00:00 GMT\r\n").await,
+            Failure::Status(503),
+            "a date is not read: the phone backs off on its own"
+        );
+        assert_eq!(
+            pull_failure("500 Internal Server Error", "Retry-After: 7\r\n").await,
+            Failure::Status(500),
+            "only a busy server's wait is honoured"
+        );
     }
 
     #[test]

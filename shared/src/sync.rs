@@ -761,6 +761,8 @@ pub enum Failure {
     Network,
     /// The server answered with this HTTP status.
     Status(u16),
+    /// The server is busy (429 or 503) and said when to come back (`Retry-After`).
+    ComeBackAfter(Duration),
 }
 
 /// What to do after a failed request.
@@ -780,15 +782,17 @@ pub enum Decision {
     UpdateApp,
 }
 
+/// The longest a device waits between two attempts, also when a server asks for longer.
+pub const BACKOFF_CAP: Duration = Duration::from_secs(300);
+
 /// Exponential backoff with full jitter: a delay in `[0, min(cap, base · 2^attempt)]`,
 /// scaled by `jitter` in `[0, 1]` (the caller supplies the randomness, so this stays pure).
 pub fn backoff(attempt: u32, jitter: f64) -> Duration {
     const BASE: Duration = Duration::from_secs(2);
-    const CAP: Duration = Duration::from_secs(300);
     let ceiling = BASE
         .checked_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX))
-        .unwrap_or(CAP)
-        .min(CAP);
+        .unwrap_or(BACKOFF_CAP)
+        .min(BACKOFF_CAP);
     let jitter = if jitter.is_finite() {
         jitter.clamp(0.0, 1.0)
     } else {
@@ -812,6 +816,12 @@ pub fn after_failure(failure: Failure, attempt: u32, batch_items: usize, jitter:
         Failure::Status(426) => Decision::UpdateApp,
         // 408, 425, 429 and 5xx: the server is busy or broken; back off.
         Failure::Status(_) => retry(batch_items),
+        // Busy, and it said for how long: not before then (a retry sooner only adds to
+        // the load), but never longer than the cap, whatever a server asks.
+        Failure::ComeBackAfter(wait) => Decision::Retry {
+            delay: backoff(attempt, jitter).max(wait.min(BACKOFF_CAP)),
+            batch_items: batch_items.max(1),
+        },
     }
 }
 

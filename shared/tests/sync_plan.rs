@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use avondronde_shared::sync::{
-    Acceptance, Decision, Entry, EntryState, Failure, HeldBack, ItemKind, ItemRef, Outcome,
-    Receipt, after_failure, apply_receipts, backoff, missing_parents, next_batch, resend_parents,
+    Acceptance, BACKOFF_CAP, Decision, Entry, EntryState, Failure, HeldBack, ItemKind, ItemRef,
+    Outcome, Receipt, after_failure, apply_receipts, backoff, missing_parents, next_batch,
+    resend_parents,
 };
 use jiff::Timestamp;
 use rstest::rstest;
@@ -210,4 +211,29 @@ fn backoff_is_exponential_with_full_jitter(
     #[case] expected: Duration,
 ) {
     assert_eq!(backoff(attempt, jitter), expected);
+}
+
+#[rstest]
+#[case::waits_as_long_as_the_server_asks(0, 1.0, 30, Duration::from_secs(30))]
+#[case::keeps_its_own_backoff_when_that_is_longer(5, 1.0, 10, Duration::from_secs(64))]
+#[case::never_waits_past_the_cap_whatever_the_server_asks(0, 0.0, 86_400, BACKOFF_CAP)]
+fn a_busy_server_is_not_asked_again_before_its_retry_after(
+    #[case] attempt: u32,
+    #[case] jitter: f64,
+    #[case] retry_after_s: u64,
+    #[case] expected: Duration,
+) {
+    let decision = after_failure(
+        Failure::ComeBackAfter(Duration::from_secs(retry_after_s)),
+        attempt,
+        40,
+        jitter,
+    );
+    assert_eq!(
+        decision,
+        Decision::Retry {
+            delay: expected,
+            batch_items: 40
+        }
+    );
 }
