@@ -313,108 +313,171 @@ fn missing_contact(tx: &Tx, contact: ContactId) -> Result<Held, DbError> {
     })
 }
 
-/// Writes the prepared items of one push inside the writer's transaction and returns a
-/// receipt per item, in order. A refused item leaves nothing behind;
-/// a storage error fails the whole call (the writer rolls back its savepoint).
-///
-/// The effect is that of handling the items one after the other, done in bulk where that
-/// cannot change the outcome: every key of the chunk is claimed in one go, and the
-/// contacts are stored together, before any later item that could refer to one of them.
-/// (On PostgreSQL a statement per item was a round trip per item.)
-pub fn commit(tx: &Tx, ctx: &PushContext, items: Vec<Prepared>) -> Result<Vec<Receipt>, DbError> {
-    let mut receipts = Vec::with_capacity(items.len());
-    let mut batch = Batch::default();
-    let device = ctx.device.id;
-    store::sync::record_seen(tx, device, ctx.received_at, ctx.skew_ms)?;
-    let claims = claim_first_sightings(tx, ctx, &items)?;
-    for (item, first_claim) in items.into_iter().zip(claims) {
-        let (kind, id, hash, ready) = match item {
-            Prepared::Rejected(r) => {
-                receipts.push(r);
-                continue;
-            }
-            Prepared::Ready {
-                kind,
-                id,
-                hash,
-                ready,
-            } => (kind, id, hash, ready),
-        };
-        // A key's first sighting in the chunk was claimed above; a repeat is claimed now,
-        // as it would have been had it come in a push of its own.
-        let claimed = match first_claim {
-            Some(claim) => claim,
-            None => store::sync::claim_item(tx, &kind, &id, device, &hash, ctx.received_at)?,
-        };
-        let outcome = if let Some(seq) = claimed {
-            match write(tx, ctx, seq, ready, &mut batch)? {
-                Ok(()) => Outcome::Accepted(acceptance(seq, ctx.received_at)),
-                Err(held) => {
-                    // `write` holds an item back before it writes anything, so taking the
-                    // item out of the ledger undoes it: a fixed version (or the same one,
-                    // after its parent) can be sent later. (No savepoint per item: that
-                    // would copy every touched page per item.)
-                    store::sync::release_item(tx, seq)?;
-                    match held {
-                        Held::Refused(refusal) => Outcome::Rejected {
-                            code: refusal.code.into(),
-                            field: None,
-                            message: refusal.message.into(),
-                        },
-                        Held::Waiting(parent) => Outcome::Retry {
-                            code: PARENT_MISSING.into(),
-                            message: waiting_message(&parent.kind),
-                            parent: Some(parent),
-                        },
-                    }
-                }
-            }
-        } else {
-            match store::sync::ledger_entry(tx, &kind, &id, ctx.device.gemeente)? {
-                Some(first) if first.hash == hash && first.device == device => {
-                    Outcome::Duplicate(acceptance(first.seq, first.received_at))
-                }
-                Some(first) => Outcome::Conflict {
-                    original: acceptance(first.seq, first.received_at),
-                    message: "Dit id is al ontvangen met andere inhoud; er is niets overschreven."
-                        .into(),
-                },
-                // Taken in another gemeente: not this phone's id to use, and nothing of
-                // that gemeente is told.
-                None => Outcome::Rejected {
-                    code: ID_TAKEN.code.into(),
-                    field: None,
-                    message: ID_TAKEN.message.into(),
-                },
-            }
-        };
-        receipts.push(Receipt { kind, id, outcome });
-    }
-    batch.flush(tx, ctx)?;
-    Ok(receipts)
+/// One push's prepared items (or a chunk of them), with what applies to all of them.
+#[derive(Debug)]
+pub struct Push {
+    /// Who sent it, and when.
+    pub ctx: PushContext,
+    /// Its items, in the order sent.
+    pub items: Vec<Prepared>,
 }
 
-/// Claims the key of every item of the chunk at its first sighting, in order, in one go.
-/// Per item: `Some` with the claim's outcome at a key's first sighting, `None` for a
-/// refused item or a repeat of a key (claimed in its turn).
-fn claim_first_sightings(
+/// Writes the prepared items of one push inside the writer's transaction and returns a
+/// receipt per item, in order: [`commit_all`] for one push.
+pub fn commit(tx: &Tx, ctx: &PushContext, items: Vec<Prepared>) -> Result<Vec<Receipt>, DbError> {
+    let push = Push {
+        ctx: ctx.clone(),
+        items,
+    };
+    Ok(commit_all(tx, std::slice::from_ref(&push))?
+        .pop()
+        .unwrap_or_default())
+}
+
+/// Writes the prepared items of `pushes` inside the writer's transaction and returns, per
+/// push, a receipt per item, in order. A refused item leaves nothing behind; a storage
+/// error fails the whole call (the caller rolls back its savepoint).
+///
+/// The effect is that of handling the pushes one after the other, and each push's items
+/// one after the other, done in bulk where that cannot change the outcome: every key is
+/// claimed in one go, and the contacts are stored together, before any later item that
+/// could refer to one of them. (On PostgreSQL a statement per item, or per push, was a
+/// round trip each.)
+pub fn commit_all(tx: &Tx, pushes: &[Push]) -> Result<Vec<Vec<Receipt>>, DbError> {
+    let seen: Vec<store::sync::Seen> = pushes
+        .iter()
+        .map(|p| store::sync::Seen {
+            device: p.ctx.device.id,
+            at_ms: p.ctx.received_at,
+            skew_ms: p.ctx.skew_ms,
+        })
+        .collect();
+    store::sync::record_seen_all(tx, &seen)?;
+    let mut claims = claim_first_sightings(tx, pushes)?.into_iter();
+    let mut batch = Batch::default();
+    batch.find_rounds(tx, pushes)?;
+    let mut all = Vec::with_capacity(pushes.len());
+    for Push { ctx, items } in pushes {
+        let device = ctx.device.id;
+        let mut receipts = Vec::with_capacity(items.len());
+        for item in items {
+            let first_claim = claims.next().flatten();
+            let (kind, id, hash, ready) = match item {
+                Prepared::Rejected(r) => {
+                    receipts.push(r.clone());
+                    continue;
+                }
+                Prepared::Ready {
+                    kind,
+                    id,
+                    hash,
+                    ready,
+                } => (kind, id, hash, ready),
+            };
+            // A key's first sighting was claimed above; a repeat is claimed now, as it
+            // would have been had it come in a push of its own.
+            let claimed = match first_claim {
+                Some(claim) => claim,
+                None => store::sync::claim_item(tx, kind, id, device, hash, ctx.received_at)?,
+            };
+            let outcome = match claimed {
+                Some(seq) => written(tx, ctx, seq, ready, &mut batch)?,
+                None => repeated(tx, ctx, kind, id, hash)?,
+            };
+            receipts.push(Receipt {
+                kind: kind.clone(),
+                id: id.clone(),
+                outcome,
+            });
+        }
+        all.push(receipts);
+    }
+    batch.flush(tx)?;
+    Ok(all)
+}
+
+/// The outcome of an item whose key was just claimed as `seq`.
+fn written<'a>(
+    tx: &Tx,
+    ctx: &'a PushContext,
+    seq: i64,
+    ready: &'a Ready,
+    batch: &mut Batch<'a>,
+) -> Result<Outcome, DbError> {
+    let held = match write(tx, ctx, seq, ready, batch)? {
+        Ok(()) => return Ok(Outcome::Accepted(acceptance(seq, ctx.received_at))),
+        Err(held) => held,
+    };
+    // `write` holds an item back before it writes anything, so taking the item out of the
+    // ledger undoes it: a fixed version (or the same one, after its parent) can be sent
+    // later. (No savepoint per item: that would copy every touched page per item.)
+    store::sync::release_item(tx, seq)?;
+    Ok(match held {
+        Held::Refused(refusal) => Outcome::Rejected {
+            code: refusal.code.into(),
+            field: None,
+            message: refusal.message.into(),
+        },
+        Held::Waiting(parent) => Outcome::Retry {
+            code: PARENT_MISSING.into(),
+            message: waiting_message(&parent.kind),
+            parent: Some(parent),
+        },
+    })
+}
+
+/// The outcome of an item whose key was taken already.
+fn repeated(
     tx: &Tx,
     ctx: &PushContext,
-    items: &[Prepared],
-) -> Result<Vec<Option<Option<i64>>>, DbError> {
+    kind: &ItemKind,
+    id: &str,
+    hash: &[u8; 32],
+) -> Result<Outcome, DbError> {
+    Ok(
+        match store::sync::ledger_entry(tx, kind, id, ctx.device.gemeente)? {
+            Some(first) if first.hash == hash && first.device == ctx.device.id => {
+                Outcome::Duplicate(acceptance(first.seq, first.received_at))
+            }
+            Some(first) => Outcome::Conflict {
+                original: acceptance(first.seq, first.received_at),
+                message: "Dit id is al ontvangen met andere inhoud; er is niets overschreven."
+                    .into(),
+            },
+            // Taken in another gemeente: not this phone's id to use, and nothing of that
+            // gemeente is told.
+            None => Outcome::Rejected {
+                code: ID_TAKEN.code.into(),
+                field: None,
+                message: ID_TAKEN.message.into(),
+            },
+        },
+    )
+}
+
+/// Claims the key of every item of `pushes` at its first sighting, in order, in one go.
+/// Per item: `Some` with the claim's outcome at a key's first sighting, `None` for a
+/// refused item or a repeat of a key (claimed in its turn).
+fn claim_first_sightings(tx: &Tx, pushes: &[Push]) -> Result<Vec<Option<Option<i64>>>, DbError> {
     let mut seen = std::collections::HashSet::new();
-    let firsts: Vec<Option<store::sync::Claim>> = items
+    let firsts: Vec<Option<store::sync::Claim>> = pushes
         .iter()
-        .map(|item| match item {
+        .flat_map(|p| p.items.iter().map(move |item| (&p.ctx, item)))
+        .map(|(ctx, item)| match item {
             Prepared::Ready { kind, id, hash, .. } if seen.insert((kind, id.as_str())) => {
-                Some(store::sync::Claim { kind, id, hash })
+                Some(store::sync::Claim {
+                    kind,
+                    id,
+                    hash,
+                    device: ctx.device.id,
+                    received_at: ctx.received_at,
+                })
             }
             _ => None,
         })
         .collect();
     let claims: Vec<store::sync::Claim> = firsts.iter().flatten().copied().collect();
-    let mut seqs =
-        store::sync::claim_items(tx, &claims, ctx.device.id, ctx.received_at)?.into_iter();
+    let mut seqs = store::sync::claim_items(tx, &claims)?.into_iter();
     Ok(firsts
         .iter()
         .map(|first| first.as_ref().map(|_| seqs.next().flatten()))
@@ -427,23 +490,24 @@ fn claim_first_sightings(
 /// belong to one round. Only found rounds are kept (a round is never deleted or moved), so
 /// a round that arrives later in the batch is still seen.
 #[derive(Default)]
-struct Batch {
-    contacts: Vec<PendingContact>,
-    rounds: std::collections::HashMap<RoundId, Option<WijkId>>,
+struct Batch<'a> {
+    contacts: Vec<PendingContact<'a>>,
+    rounds: std::collections::HashMap<(DeviceId, RoundId), Option<WijkId>>,
 }
 
 /// A contact whose ledger key is claimed, waiting to be stored with the others.
-struct PendingContact {
-    contact: Box<StreetContact>,
-    derived: Derived,
+struct PendingContact<'a> {
+    contact: &'a StreetContact,
+    derived: &'a Derived,
+    ctx: &'a PushContext,
     seq: i64,
     wijk: Option<WijkId>,
     record_key: i64,
 }
 
-impl Batch {
+impl Batch<'_> {
     /// Stores the waiting contacts.
-    fn flush(&mut self, tx: &Tx, ctx: &PushContext) -> Result<(), DbError> {
+    fn flush(&mut self, tx: &Tx) -> Result<(), DbError> {
         if self.contacts.is_empty() {
             return Ok(());
         }
@@ -451,21 +515,40 @@ impl Batch {
             .contacts
             .iter()
             .map(|p| store::sync::NewContact {
-                contact: &p.contact,
-                derived: &p.derived,
+                contact: p.contact,
+                derived: p.derived,
                 seq: p.seq,
-                device: ctx.device.id,
-                user: ctx.device.user,
-                gemeente: ctx.device.gemeente,
+                device: p.ctx.device.id,
+                user: p.ctx.device.user,
+                gemeente: p.ctx.device.gemeente,
                 wijk: p.wijk,
-                received_at: ctx.received_at,
-                skew_ms: ctx.skew_ms,
-                skew_flag: ctx.skewed(),
+                received_at: p.ctx.received_at,
+                skew_ms: p.ctx.skew_ms,
+                skew_flag: p.ctx.skewed(),
                 record_key: p.record_key,
             })
             .collect();
         store::sync::insert_contacts(tx, &rows)?;
         self.contacts.clear();
+        Ok(())
+    }
+
+    /// Looks up, in one go, the rounds the contacts of `pushes` name as their phone's own.
+    fn find_rounds(&mut self, tx: &Tx, pushes: &[Push]) -> Result<(), DbError> {
+        let named: std::collections::HashSet<(DeviceId, RoundId)> = pushes
+            .iter()
+            .flat_map(|p| p.items.iter().map(move |item| (p.ctx.device.id, item)))
+            .filter_map(|(device, item)| match item {
+                Prepared::Ready {
+                    ready: Ready::Contact(c, _),
+                    ..
+                } => Some((device, c.round)),
+                _ => None,
+            })
+            .collect();
+        let named: Vec<_> = named.into_iter().collect();
+        self.rounds
+            .extend(store::sync::own_round_wijks(tx, &named)?);
         Ok(())
     }
 
@@ -477,28 +560,29 @@ impl Batch {
         device: DeviceId,
         round: RoundId,
     ) -> Result<Option<Option<WijkId>>, DbError> {
-        if let Some(wijk) = self.rounds.get(&round) {
+        if let Some(wijk) = self.rounds.get(&(device, round)) {
             return Ok(Some(*wijk));
         }
         let wijk = store::sync::own_round_wijk(tx, round, device)?;
         if let Some(w) = wijk {
-            self.rounds.insert(round, w);
+            self.rounds.insert((device, round), w);
         }
         Ok(wijk)
     }
 }
 
-fn write(
+fn write<'a>(
     tx: &Tx,
-    ctx: &PushContext,
+    ctx: &'a PushContext,
     seq: i64,
-    ready: Ready,
-    batch: &mut Batch,
+    ready: &'a Ready,
+    batch: &mut Batch<'a>,
 ) -> Result<Result<(), Held>, DbError> {
     let device = ctx.device.id;
-    // Anything but a contact may refer to a contact of this chunk: those are stored first.
+    // Anything but a contact may refer to a contact written before it: those are stored
+    // first.
     if !matches!(ready, Ready::Contact(..)) {
-        batch.flush(tx, ctx)?;
+        batch.flush(tx)?;
     }
     match ready {
         Ready::Round(r) => {
@@ -514,7 +598,7 @@ fn write(
                 tracing::warn!("round stored with a wijk this gemeente does not know");
                 (None, Some(r.wijk))
             };
-            store::sync::insert_round(tx, &r, device, ctx.device.user, wijk, unknown)?;
+            store::sync::insert_round(tx, r, device, ctx.device.user, wijk, unknown)?;
         }
         Ready::RoundEnd(e) => {
             if !store::sync::end_round(tx, e.round, device, e.ended_at.as_second())? {
@@ -535,12 +619,13 @@ fn write(
                 wijk: d.wijk.or(round_wijk),
                 contact: c,
                 derived: d,
+                ctx,
                 seq,
                 record_key,
             });
         }
         Ready::Correction(c, d) => {
-            if !store::sync::correct_contact(tx, c.contact, device, seq, &c.facts, &d, d.wijk)? {
+            if !store::sync::correct_contact(tx, c.contact, device, seq, &c.facts, d, d.wijk)? {
                 return Ok(Err(missing_contact(tx, c.contact)?));
             }
             store::sync::insert_correction(tx, c.id, c.contact, seq, &c.facts)?;
@@ -553,7 +638,7 @@ fn write(
             store::sync::insert_care_form(
                 tx,
                 &store::sync::NewCareForm {
-                    form: &f,
+                    form: f,
                     seq,
                     device,
                     user: ctx.device.user,

@@ -40,6 +40,7 @@ pub mod meldpunt;
 pub mod mfa;
 pub mod partitions;
 pub mod phone_policy;
+pub mod pushes;
 pub mod retention;
 pub mod security;
 pub mod setup;

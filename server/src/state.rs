@@ -90,6 +90,8 @@ pub struct Metrics {
     pub items_conflict: AtomicU64,
     /// Push requests.
     pub pushes: AtomicU64,
+    /// Writer jobs that stored pushes (several pushes that waited together share one).
+    pub push_jobs: AtomicU64,
     /// Pull requests.
     pub pulls: AtomicU64,
     /// Contacts flagged for a skewed device clock.
@@ -136,6 +138,8 @@ pub struct AppState {
     /// Per-route latency histograms (`metrics` + `metrics-exporter-prometheus`), a
     /// recorder of this state's own rather than a global one, so tests stay apart.
     pub prometheus: metrics_exporter_prometheus::PrometheusRecorder,
+    /// Pushes waiting for their gemeente's next writer job.
+    pub pushes: crate::pushes::Waiting,
     rules_cache: Mutex<HashMap<GemeenteId, Arc<GemeenteRules>>>,
 }
 
@@ -170,6 +174,7 @@ impl AppState {
                 ])
                 .unwrap_or_else(|_| metrics_exporter_prometheus::PrometheusBuilder::new())
                 .build_recorder(),
+            pushes: crate::pushes::Waiting::default(),
             rules_cache: Mutex::new(HashMap::new()),
         })
     }

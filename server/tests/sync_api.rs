@@ -5,6 +5,7 @@
 mod common;
 
 use std::io::Write;
+use std::sync::atomic::Ordering;
 
 use avondronde_server::MAX_BODY_BYTES;
 use avondronde_server::auth;
@@ -1444,4 +1445,129 @@ async fn a_nul_character_in_a_web_request_is_a_clear_error_not_a_server_error() 
         reply.text()
     );
     assert_json_error(&reply);
+}
+
+/// A trigger of this test's own: the database refuses a contact with 13 children of 6 to 9,
+/// as it would refuse a push whose content it cannot store.
+fn refuse_thirteen_children(app: &TestApp) {
+    if app.is_postgres() {
+        app.execute(
+            "CREATE FUNCTION refuse_thirteen() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF NEW.n_6_9 = 13 THEN RAISE EXCEPTION 'refused by the test'; END IF;
+               RETURN NEW;
+             END $$",
+        );
+        app.execute(
+            "CREATE TRIGGER refuse_thirteen BEFORE INSERT ON contact
+             FOR EACH ROW EXECUTE FUNCTION refuse_thirteen()",
+        );
+    } else {
+        app.execute(
+            "CREATE TRIGGER refuse_thirteen BEFORE INSERT ON contact WHEN NEW.n_6_9 = 13
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        );
+    }
+}
+
+/// Pushes that wait for the writer at the same time are stored by one writer job
+/// (`avondronde_server::pushes`): each is answered as if it had been stored alone, and one
+/// that the database refuses fails alone, leaving nothing, while the others are kept.
+#[tokio::test]
+async fn pushes_stored_together_are_answered_as_if_alone_and_a_refused_one_fails_alone() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let (a, b) = (app.device(&seed).await, app.device(&seed).await);
+    let (round_a, round_b) = (
+        start_round(&app, &a, &seed).await,
+        start_round(&app, &b, &seed).await,
+    );
+    refuse_thirteen_children(&app);
+    let fresh = contact(round_a.id, minutes_ago(5), seed.inside);
+    let mut refused = contact(round_b.id, minutes_ago(4), seed.inside);
+    refused.facts = facts(minutes_ago(4), seed.inside, 13);
+    let on_a_round = contact(round_a.id, minutes_ago(3), seed.inside);
+    let kept = contact(round_b.id, minutes_ago(2), seed.inside);
+    let request = |payloads: &[Payload]| push_request(Timestamp::now(), payloads);
+    let (first, again, refused_push, mixed) = (
+        request(&[Payload::Contact(fresh.clone())]),
+        request(&[Payload::Contact(fresh.clone())]),
+        request(&[Payload::Contact(refused.clone())]),
+        request(&[
+            Payload::Contact(on_a_round.clone()),
+            Payload::Contact(kept.clone()),
+        ]),
+    );
+    // Hold the gemeente's writer until all four pushes wait in its queue.
+    let jobs_before = app.state.metrics.push_jobs.load(Ordering::Relaxed);
+    let state = app.state.clone();
+    let gemeente = seed.gemeente;
+    let held = app
+        .state
+        .store
+        .submit(gemeente, move |_| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while state.pushes.queued(gemeente) < 4 && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Ok(state.pushes.queued(gemeente))
+        })
+        .expect("queued");
+    let (held, first, again, refused_reply, mixed_reply) = tokio::join!(
+        held,
+        app.push(&a, &first),
+        app.push(&a, &again),
+        app.push(&b, &refused_push),
+        app.push(&b, &mixed),
+    );
+    assert_eq!(held.expect("held"), 4, "all four pushes waited together");
+    assert_eq!(
+        app.state.metrics.push_jobs.load(Ordering::Relaxed) - jobs_before,
+        1,
+        "one writer job stored them"
+    );
+
+    // The same contact twice from its phone: one stored, the other its duplicate.
+    let outcome = |reply: &Reply| {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        let res: avondronde_shared::sync::PushResponse = reply.json();
+        res.receipts
+            .into_iter()
+            .map(|r| r.outcome)
+            .collect::<Vec<_>>()
+    };
+    let mut twice = [outcome(&first), outcome(&again)].concat();
+    twice.sort_by_key(|o| matches!(o, Outcome::Duplicate(_)));
+    match &twice[..] {
+        [Outcome::Accepted(stored), Outcome::Duplicate(original)] => {
+            assert_eq!(
+                stored, original,
+                "the duplicate tells the original acceptance"
+            )
+        }
+        other => panic!("expected accepted and duplicate, got {other:?}"),
+    }
+    // The refused push fails alone and leaves nothing behind.
+    assert_eq!(refused_reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_json_error(&refused_reply);
+    // The other phone's push is answered item by item as if it had come alone.
+    match &outcome(&mixed_reply)[..] {
+        [Outcome::Rejected { .. }, Outcome::Accepted(_)] => {}
+        other => panic!("a contact on another phone's round, then a good one: {other:?}"),
+    }
+    let stored = |id: &avondronde_shared::ContactId| {
+        app.scalar(&format!("SELECT COUNT(*) FROM contact WHERE id = '{id}'"))
+    };
+    assert_eq!(stored(&fresh.id), 1);
+    assert_eq!(stored(&kept.id), 1);
+    assert_eq!(stored(&refused.id), 0, "the refused push left no contact");
+    assert_eq!(stored(&on_a_round.id), 0);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM item WHERE item_id IN ('{}', '{}')",
+            refused.id, on_a_round.id
+        )),
+        0,
+        "nor a ledger row: both keys are free to be sent again"
+    );
 }

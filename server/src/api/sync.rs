@@ -192,17 +192,16 @@ pub async fn push(
     let mut items = req.items.into_iter().peekable();
     let mut stored = Vec::new();
     loop {
-        let mut prepared: Vec<_> = items
+        let prepared: Vec<_> = items
             .by_ref()
             .take(PUSH_CHUNK)
             .map(|item| ingest::prepare(item, now, &rules))
             .collect();
-        let (ctx, st, version) = (ctx.clone(), state.clone(), rules.version);
-        stored.push(state.store.submit(gemeente, move |tx| {
-            let current = st.gemeente_rules(tx, gemeente)?;
-            ingest::rederive_if_changed(&mut prepared, version, &current);
-            ingest::commit(tx, &ctx, prepared)
-        })?);
+        let push = ingest::Push {
+            ctx: ctx.clone(),
+            items: prepared,
+        };
+        stored.push(crate::pushes::store(&state, push, rules.version));
         if items.peek().is_none() {
             break;
         }

@@ -70,6 +70,11 @@ pub async fn metrics(
             "Push requests.",
             &m.pushes,
         ),
+        (
+            "avondronde_push_writer_jobs_total",
+            "Writer jobs that stored pushes; pushes per job is how many were stored together.",
+            &m.push_jobs,
+        ),
         ("avondronde_pull_requests_total", "Pull requests.", &m.pulls),
         (
             "avondronde_items_accepted_total",

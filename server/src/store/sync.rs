@@ -52,23 +52,62 @@ fn typed<'a>(params: &[PgParam<'a>], types: &[Type]) -> Vec<(PgParam<'a>, Type)>
     params.iter().copied().zip(types.iter().cloned()).collect()
 }
 
-/// Stores when a device was last heard from and how far its clock is off (ms).
-pub fn record_seen(tx: &Tx, device: DeviceId, at_ms: i64, skew_ms: i64) -> Result<(), DbError> {
+/// When a device was heard from, and how far its clock was off.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen {
+    /// The device.
+    pub device: DeviceId,
+    /// Server clock, unix ms.
+    pub at_ms: i64,
+    /// Device clock minus server clock, ms.
+    pub skew_ms: i64,
+}
+
+/// Stores when each device was last heard from and how far its clock is off, as if
+/// `seen` were recorded in order (a device's last entry stays). On PostgreSQL one
+/// statement for them all.
+pub fn record_seen_all(tx: &Tx, seen: &[Seen]) -> Result<(), DbError> {
+    let mut last = std::collections::HashMap::with_capacity(seen.len());
+    for s in seen {
+        last.insert(s.device, *s);
+    }
     match tx.backend() {
         Backend::Sqlite(c) => {
-            c.prepare_cached(
+            let mut update = c.prepare_cached(
                 "UPDATE device SET last_seen_at = ?1, clock_offset_ms = ?2 WHERE id = ?3",
-            )?
-            .execute(params![at_ms, skew_ms, device])?;
+            )?;
+            for s in last.values() {
+                update.execute(params![s.at_ms, s.skew_ms, s.device])?;
+            }
         }
         Backend::Postgres(mut t) => {
+            let ids: Vec<String> = last.keys().map(ToString::to_string).collect();
+            let at: Vec<i64> = last.values().map(|s| s.at_ms).collect();
+            let skew: Vec<i64> = last.values().map(|s| s.skew_ms).collect();
             t.execute_typed(
-                "UPDATE device SET last_seen_at = $1, clock_offset_ms = $2 WHERE id = $3",
-                &[(&at_ms, INT8), (&skew_ms, INT8), (&device, TEXT)],
+                "UPDATE device SET last_seen_at = s.at, clock_offset_ms = s.skew
+                 FROM unnest($1, $2, $3) AS s(id, at, skew) WHERE device.id = s.id",
+                &[
+                    (&ids, Type::TEXT_ARRAY),
+                    (&at, Type::INT8_ARRAY),
+                    (&skew, Type::INT8_ARRAY),
+                ],
             )?;
         }
     }
     Ok(())
+}
+
+/// Stores when a device was last heard from and how far its clock is off (ms).
+pub fn record_seen(tx: &Tx, device: DeviceId, at_ms: i64, skew_ms: i64) -> Result<(), DbError> {
+    record_seen_all(
+        tx,
+        &[Seen {
+            device,
+            at_ms,
+            skew_ms,
+        }],
+    )
 }
 
 /// Claims `(kind, id)` in the ledger for `device`. Returns the new ledger sequence number,
@@ -129,7 +168,7 @@ pub fn claim_item(
     }
 }
 
-/// A key to claim in the ledger, with the content it stands for.
+/// A key to claim in the ledger, with the content it stands for and who sent it when.
 #[derive(Clone, Copy)]
 pub struct Claim<'a> {
     /// The item's kind.
@@ -138,25 +177,24 @@ pub struct Claim<'a> {
     pub id: &'a str,
     /// Its content hash.
     pub hash: &'a [u8; 32],
+    /// The device that sent it.
+    pub device: DeviceId,
+    /// When it arrived (server clock, unix ms).
+    pub received_at: i64,
 }
 
-/// Claims every key of `claims` for `device`, in order, as [`claim_item`] does one: for
-/// each its new sequence number, or `None` when the key is already taken. The keys must
-/// be distinct.
+/// Claims every key of `claims`, in order, as [`claim_item`] does one: for each its new
+/// sequence number, or `None` when the key is already taken. The keys must be distinct.
 ///
-/// On PostgreSQL this is one statement for a whole chunk of a push: one round trip and one
-/// take of the per-gemeente lock, where a claim per item cost a round trip each.
-pub fn claim_items(
-    tx: &Tx,
-    claims: &[Claim],
-    device: DeviceId,
-    received_at: i64,
-) -> Result<Vec<Option<i64>>, DbError> {
+/// On PostgreSQL this is one statement for all the pushes a commit stores together: one
+/// round trip and one take of the per-gemeente lock, where a claim per item cost a round
+/// trip each.
+pub fn claim_items(tx: &Tx, claims: &[Claim]) -> Result<Vec<Option<i64>>, DbError> {
     let mut t = match tx.backend() {
         Backend::Sqlite(_) => {
             return claims
                 .iter()
-                .map(|c| claim_item(tx, c.kind, c.id, device, c.hash, received_at))
+                .map(|c| claim_item(tx, c.kind, c.id, c.device, c.hash, c.received_at))
                 .collect();
         }
         Backend::Postgres(_) if claims.is_empty() => return Ok(Vec::new()),
@@ -165,22 +203,26 @@ pub fn claim_items(
     let kinds: Vec<&str> = claims.iter().map(|c| c.kind.code()).collect();
     let ids: Vec<&str> = claims.iter().map(|c| c.id).collect();
     let hashes: Vec<&[u8]> = claims.iter().map(|c| &c.hash[..]).collect();
-    // As `claim_item`: the lock first, then the rows, in the chunk's order.
+    let devices: Vec<String> = claims.iter().map(|c| c.device.to_string()).collect();
+    let received: Vec<i64> = claims.iter().map(|c| c.received_at).collect();
+    // As `claim_item`: the lock first, then the rows, in the given order.
     let rows = t.query_typed(
         "WITH gemeente_lock AS MATERIALIZED (
            SELECT pg_advisory_xact_lock(
              hashtextextended(current_setting('app.gemeente'), 0)))
          INSERT INTO item (kind, item_id, device_id, hash, received_at)
-         SELECT k.kind, k.item_id, $3, k.hash, $4
-         FROM gemeente_lock, unnest($1, $2, $5) WITH ORDINALITY AS k(kind, item_id, hash, ord)
+         SELECT k.kind, k.item_id, k.device_id, k.hash, k.received_at
+         FROM gemeente_lock,
+              unnest($1, $2, $3, $4, $5)
+                WITH ORDINALITY AS k(kind, item_id, device_id, received_at, hash, ord)
          ORDER BY k.ord
          ON CONFLICT (kind, item_id) DO NOTHING
          RETURNING kind, item_id, seq",
         &[
             (&kinds, Type::TEXT_ARRAY),
             (&ids, Type::TEXT_ARRAY),
-            (&device, TEXT),
-            (&received_at, INT8),
+            (&devices, Type::TEXT_ARRAY),
+            (&received, Type::INT8_ARRAY),
             (&hashes, Type::BYTEA_ARRAY),
         ],
     )?;
@@ -416,21 +458,50 @@ pub fn own_round_wijk(
     round: RoundId,
     device: DeviceId,
 ) -> Result<Option<Option<WijkId>>, DbError> {
+    Ok(own_round_wijks(tx, &[(device, round)])?
+        .pop()
+        .map(|(_, wijk)| wijk))
+}
+
+/// As [`own_round_wijk`] for each `(device, round)`: the wijk of each round found as that
+/// device's round, keyed by device and round; a pair not found is left out. On PostgreSQL
+/// one statement for them all.
+pub fn own_round_wijks(
+    tx: &Tx,
+    rounds: &[(DeviceId, RoundId)],
+) -> Result<Vec<((DeviceId, RoundId), Option<WijkId>)>, DbError> {
+    if rounds.is_empty() {
+        return Ok(Vec::new());
+    }
     match tx.backend() {
-        Backend::Sqlite(c) => Ok(c
-            .prepare_cached(
+        Backend::Sqlite(c) => {
+            let mut select = c.prepare_cached(
                 "SELECT NULLIF(wijk_id, '') FROM round WHERE id = ?1 AND device_id = ?2",
+            )?;
+            let mut found = Vec::with_capacity(rounds.len());
+            for &(device, round) in rounds {
+                if let Some(wijk) = select
+                    .query_row(params![round, device], |r| r.get(0))
+                    .optional()?
+                {
+                    found.push(((device, round), wijk));
+                }
+            }
+            Ok(found)
+        }
+        Backend::Postgres(mut t) => {
+            let devices: Vec<String> = rounds.iter().map(|(d, _)| d.to_string()).collect();
+            let ids: Vec<String> = rounds.iter().map(|(_, r)| r.to_string()).collect();
+            t.query_typed(
+                "SELECT r.device_id, r.id, NULLIF(r.wijk_id, '')
+                 FROM unnest($1, $2) AS k(device_id, id)
+                 JOIN round r ON r.id = k.id AND r.device_id = k.device_id",
+                &[(&devices, Type::TEXT_ARRAY), (&ids, Type::TEXT_ARRAY)],
             )?
-            .query_row(params![round, device], |r| r.get(0))
-            .optional()?),
-        Backend::Postgres(mut t) => Ok(t
-            .query_typed(
-                "SELECT NULLIF(wijk_id, '') FROM round WHERE id = $1 AND device_id = $2",
-                &[(&round, TEXT), (&device, TEXT)],
-            )?
-            .first()
-            .map(|r| r.try_get::<_, Option<WijkId>>(0))
-            .transpose()?),
+            .iter()
+            .map(|r| Ok(((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?)))
+            .collect()
+        }
     }
 }
 
