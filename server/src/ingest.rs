@@ -492,7 +492,7 @@ fn claim_first_sightings(tx: &Tx, pushes: &[Push]) -> Result<Vec<Option<Option<i
 #[derive(Default)]
 struct Batch<'a> {
     contacts: Vec<PendingContact<'a>>,
-    rounds: std::collections::HashMap<(DeviceId, RoundId), Option<WijkId>>,
+    rounds: std::collections::HashMap<store::sync::OwnRound, Option<WijkId>>,
 }
 
 /// A contact whose ledger key is claimed, waiting to be stored with the others.
@@ -535,7 +535,7 @@ impl Batch<'_> {
 
     /// Looks up, in one go, the rounds the contacts of `pushes` name as their phone's own.
     fn find_rounds(&mut self, tx: &Tx, pushes: &[Push]) -> Result<(), DbError> {
-        let named: std::collections::HashSet<(DeviceId, RoundId)> = pushes
+        let named: std::collections::HashSet<store::sync::OwnRound> = pushes
             .iter()
             .flat_map(|p| p.items.iter().map(move |item| (p.ctx.device.id, item)))
             .filter_map(|(device, item)| match item {

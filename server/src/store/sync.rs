@@ -463,13 +463,16 @@ pub fn own_round_wijk(
         .map(|(_, wijk)| wijk))
 }
 
+/// A round as one device's own: the device, and the round it names.
+pub type OwnRound = (DeviceId, RoundId);
+
 /// As [`own_round_wijk`] for each `(device, round)`: the wijk of each round found as that
 /// device's round, keyed by device and round; a pair not found is left out. On PostgreSQL
 /// one statement for them all.
 pub fn own_round_wijks(
     tx: &Tx,
-    rounds: &[(DeviceId, RoundId)],
-) -> Result<Vec<((DeviceId, RoundId), Option<WijkId>)>, DbError> {
+    rounds: &[OwnRound],
+) -> Result<Vec<(OwnRound, Option<WijkId>)>, DbError> {
     if rounds.is_empty() {
         return Ok(Vec::new());
     }
