@@ -202,11 +202,6 @@ pub fn session_token(parts: &Parts, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty() && v.len() <= 64)
 }
 
-/// The scope of a request bearing a device token: the token's gemeente, if any.
-pub fn device_scope(token: &str) -> Scope {
-    Scope::Route(RouteKind::DeviceToken, token_hash(token))
-}
-
 /// The scope of a request bearing a session cookie (by the token's hash).
 pub fn session_scope(hash: &[u8]) -> Scope {
     Scope::Route(RouteKind::WebSession, hash.to_vec())
@@ -236,9 +231,10 @@ pub enum DeviceLookup {
     Unknown,
 }
 
-/// Looks up a device by its token (one cached point query on the token's hash).
-pub fn device_by_token(tx: &Tx, token: &str) -> Result<DeviceLookup, DbError> {
-    let row = store::devices::by_token_hash(tx, &token_hash(token))?;
+/// Looks up a device by its token (one point query on the token's hash; on PostgreSQL
+/// one statement without a transaction).
+pub async fn device_by_token(state: &AppState, token: &str) -> Result<DeviceLookup, DbError> {
+    let row = state.store.device_by_token_hash(token_hash(token)).await?;
     // A phone of a disabled user counts as revoked (disabling revokes every phone), so
     // it answers `device_revoked` and the app wipes its store (issue 10).
     Ok(match row {
@@ -260,12 +256,8 @@ impl FromRequestParts<Arc<AppState>> for Device {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or(ApiError::Unauthorized)?.to_owned();
-        let device = state
-            .store
-            .read_point(device_scope(&token), move |tx| device_by_token(tx, &token))
-            .await?;
-        let device = match device {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let device = match device_by_token(state, token).await? {
             DeviceLookup::Active(d) => d,
             DeviceLookup::Revoked => return Err(ApiError::Revoked),
             DeviceLookup::Unknown => return Err(ApiError::Unauthorized),
@@ -446,14 +438,10 @@ async fn authorize(
 
 /// 403 for a valid device token (known, but never allowed on a web endpoint), else 401.
 pub async fn device_or_unauthorized(parts: &Parts, state: &Arc<AppState>) -> ApiError {
-    let Some(token) = bearer(parts).map(str::to_owned) else {
+    let Some(token) = bearer(parts) else {
         return ApiError::Unauthorized;
     };
-    match state
-        .store
-        .read_point(device_scope(&token), move |tx| device_by_token(tx, &token))
-        .await
-    {
+    match device_by_token(state, token).await {
         Ok(DeviceLookup::Active(_)) => ApiError::Forbidden,
         Ok(DeviceLookup::Revoked) => ApiError::Revoked,
         Ok(DeviceLookup::Unknown) => ApiError::Unauthorized,

@@ -757,3 +757,44 @@ fn the_server_refuses_to_run_as_a_role_that_bypasses_row_level_security() {
         "the application role is accepted"
     );
 }
+
+/// `device_by_token` (migration 011) finds a phone's device in one statement without a
+/// transaction: it sets the token's gemeente for that statement only, so the connection
+/// is left with no gemeente and sees no rows afterwards, and an unknown token finds
+/// nothing and sets nothing.
+#[test]
+fn the_one_statement_device_lookup_sets_its_gemeente_for_that_statement_only() {
+    let f = fixture();
+    let mut app = postgres::Client::connect(&f.cluster.url(APP_ROLE, "postgres"), postgres::NoTls)
+        .expect("application role");
+    let lookup = |app: &mut postgres::Client, token: &str| -> Vec<(String, String, bool)> {
+        app.query(
+            "SELECT id, gemeente_id, revoked FROM device_by_token(convert_to($1, 'UTF8'))",
+            &[&token],
+        )
+        .expect("device_by_token")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+    };
+    assert_eq!(
+        lookup(&mut app, &format!("token-{B}")),
+        vec![(format!("{B}-d1"), B.to_owned(), false)]
+    );
+    let setting: Option<String> = app
+        .query_one("SELECT current_setting('app.gemeente', true)", &[])
+        .expect("setting")
+        .get(0);
+    assert!(
+        setting.unwrap_or_default().is_empty(),
+        "no gemeente left set"
+    );
+    let devices: i64 = app
+        .query_one("SELECT count(*) FROM device", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(devices, 0, "the next statement sees no tenant's rows");
+    assert!(lookup(&mut app, "token-of-nobody").is_empty());
+    // A session's token is not a device token: the route is per kind.
+    assert!(lookup(&mut app, &format!("session-{A}")).is_empty());
+}

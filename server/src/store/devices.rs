@@ -136,17 +136,36 @@ pub fn by_token_hash(tx: &Tx, token_hash: &[u8]) -> Result<Option<TokenRow>, DbE
                  WHERE d.token_hash = $1",
                 &[&token_hash],
             )?
-            .map(|r| {
-                Ok(TokenRow {
-                    id: r.try_get(0)?,
-                    user: r.try_get(1)?,
-                    gemeente: r.try_get(2)?,
-                    role: pg_role(&r, 3)?,
-                    revoked: r.try_get(4)?,
-                })
-            })
+            .map(|r| pg_token_row(&r))
             .transpose(),
     }
+}
+
+/// As [`by_token_hash`] on PostgreSQL, in one statement outside any transaction (one
+/// round trip where a transaction took four): `device_by_token` (migration 011) sets the
+/// token's gemeente for that statement only and reads under row-level security.
+pub(in crate::store) fn by_token_hash_alone(
+    client: &mut ::postgres::Client,
+    token_hash: &[u8],
+) -> Result<Option<TokenRow>, DbError> {
+    client
+        .query_typed(
+            "SELECT id, user_id, gemeente_id, role, revoked FROM device_by_token($1)",
+            &[(&token_hash, ::postgres::types::Type::BYTEA)],
+        )?
+        .first()
+        .map(pg_token_row)
+        .transpose()
+}
+
+fn pg_token_row(r: &::postgres::Row) -> Result<TokenRow, DbError> {
+    Ok(TokenRow {
+        id: r.try_get(0)?,
+        user: r.try_get(1)?,
+        gemeente: r.try_get(2)?,
+        role: pg_role(r, 3)?,
+        revoked: r.try_get(4)?,
+    })
 }
 
 /// Stores an enrolment code's hash for a user, valid until `expires_at`.

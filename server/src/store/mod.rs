@@ -342,6 +342,30 @@ impl Store {
         }
     }
 
+    /// The device whose token has this hash ([`devices::by_token_hash`]), for the check
+    /// that comes before every request of a phone: on PostgreSQL one statement, without a
+    /// transaction around it.
+    pub async fn device_by_token_hash(
+        &self,
+        token_hash: Vec<u8>,
+    ) -> Result<Option<devices::TokenRow>, DbError> {
+        match &self.backend {
+            StoreBackend::Sqlite(db) => {
+                db.read_point(move |c| devices::by_token_hash(&Tx::sqlite(c), &token_hash))
+                    .await
+            }
+            StoreBackend::Postgres(pg) => {
+                let pg = pg.clone();
+                joined(
+                    tokio::task::spawn_blocking(move || {
+                        pg.run_alone(|c| devices::by_token_hash_alone(c, &token_hash))
+                    })
+                    .await,
+                )
+            }
+        }
+    }
+
     /// Runs `f` as one consistent read (a read transaction) on this thread, for code
     /// already on a blocking thread that reads several statements which must agree. On
     /// PostgreSQL the transaction is `REPEATABLE READ` (one snapshot for all statements; a

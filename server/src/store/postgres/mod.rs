@@ -82,6 +82,16 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "010_contact_wijk_seq",
         include_str!("migrations/010_contact_wijk_seq.sql"),
     ),
+    (
+        11,
+        "011_device_by_token",
+        include_str!("migrations/011_device_by_token.sql"),
+    ),
+    (
+        12,
+        "012_gemeente_from_parent_when",
+        include_str!("migrations/012_gemeente_from_parent_when.sql"),
+    ),
 ];
 
 /// What can go wrong talking to PostgreSQL.
@@ -335,6 +345,17 @@ impl PgStore {
             Some(::postgres::IsolationLevel::RepeatableRead),
             f,
         )
+    }
+
+    /// Runs `f` on a pooled connection outside any transaction: each statement is a
+    /// transaction of its own (autocommit), with no gemeente set. Only for a statement
+    /// that scopes itself, such as `device_by_token` (migration 011).
+    pub(in crate::store) fn run_alone<T>(
+        &self,
+        f: impl FnOnce(&mut ::postgres::Client) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut conn = self.pool.get()?;
+        f(&mut conn.client)
     }
 
     fn run_isolated<T>(
