@@ -5,9 +5,10 @@
 //!    hashes its canonical content and works out everything derivable (wijk by location,
 //!    the norm verdict, the H3 cells). A bad item becomes a rejection right here and never
 //!    touches the others.
-//! 2. [`commit`] runs inside the writer's transaction: it checks the idempotency ledger
-//!    (`item`, unique on kind and id) and writes the rows. The caller sends the receipts
-//!    only after the transaction committed.
+//! 2. [`commit_all`] runs inside the writer's transaction, for every push that waited for
+//!    the writer together ([`crate::pushes`]): it checks the idempotency ledger (`item`,
+//!    unique on kind and id) and writes the rows. The caller sends the receipts only after
+//!    the transaction committed.
 //!
 //! No item is stranded behind its parent (issue 13). A contact, correction, round end or
 //! care form whose parent has not arrived gets a *retry* receipt naming the parent; the
