@@ -1470,6 +1470,89 @@ fn refuse_thirteen_children(app: &TestApp) {
     }
 }
 
+/// Holds `gemeente`'s writer until `pushes` pushes wait in its queue (at most 20 s);
+/// answers how many did.
+async fn hold_writer_until_queued(
+    app: &TestApp,
+    gemeente: avondronde_shared::GemeenteId,
+    pushes: usize,
+) -> usize {
+    let state = app.state.clone();
+    app.state
+        .store
+        .submit(gemeente, move |_| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while state.pushes.queued(gemeente) < pushes && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Ok(state.pushes.queued(gemeente))
+        })
+        .expect("queued")
+        .await
+        .expect("held")
+}
+
+/// Pushes of three phones that wait for the writer together are stored by one job, each
+/// as if alone: every contact kept once, under its own phone, every phone heard from.
+#[tokio::test]
+async fn pushes_of_several_phones_stored_together_keep_each_phones_contacts() {
+    let app = TestApp::new();
+    let seed = app.seed(false);
+    let mut phones = Vec::new();
+    for _ in 0..3 {
+        let token = app.device(&seed).await;
+        let round = start_round(&app, &token, &seed).await;
+        phones.push((token, round));
+    }
+    app.execute("UPDATE device SET last_seen_at = NULL");
+    let requests: Vec<PushRequest> = phones
+        .iter()
+        .map(|(_, round)| {
+            let contacts: Vec<Payload> = (0..3)
+                .map(|m| Payload::Contact(contact(round.id, minutes_ago(10 - m), seed.inside)))
+                .collect();
+            push_request(Timestamp::now(), &contacts)
+        })
+        .collect();
+    let jobs_before = app.state.metrics.push_jobs.load(Ordering::Relaxed);
+    let (held, one, two, three) = tokio::join!(
+        hold_writer_until_queued(&app, seed.gemeente, 3),
+        app.push_ok(&phones[0].0, &requests[0]),
+        app.push_ok(&phones[1].0, &requests[1]),
+        app.push_ok(&phones[2].0, &requests[2]),
+    );
+    assert_eq!(held, 3, "all three pushes waited together");
+    assert_eq!(
+        app.state.metrics.push_jobs.load(Ordering::Relaxed) - jobs_before,
+        1
+    );
+    for ((res, request), (_, round)) in [one, two, three].iter().zip(&requests).zip(&phones) {
+        assert!(
+            res.receipts
+                .iter()
+                .all(|r| matches!(r.outcome, Outcome::Accepted(_))),
+            "{:?}",
+            res.receipts
+        );
+        for item in &request.items {
+            assert_eq!(
+                app.scalar(&format!(
+                    "SELECT COUNT(*) FROM contact c JOIN round r ON r.id = c.round_id
+                     WHERE c.id = '{}' AND c.device_id = r.device_id AND r.id = '{}'",
+                    item.id, round.id
+                )),
+                1,
+                "stored once, as its own phone's"
+            );
+        }
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM device WHERE last_seen_at IS NOT NULL"),
+        3,
+        "every phone was heard from"
+    );
+}
+
 /// Pushes that wait for the writer at the same time are stored by one writer job
 /// (`avondronde_server::pushes`): each is answered as if it had been stored alone, and one
 /// that the database refuses fails alone, leaving nothing, while the others are kept.
@@ -1498,29 +1581,16 @@ async fn pushes_stored_together_are_answered_as_if_alone_and_a_refused_one_fails
             Payload::Contact(kept.clone()),
         ]),
     );
-    // Hold the gemeente's writer until all four pushes wait in its queue.
+    app.execute("UPDATE device SET last_seen_at = NULL");
     let jobs_before = app.state.metrics.push_jobs.load(Ordering::Relaxed);
-    let state = app.state.clone();
-    let gemeente = seed.gemeente;
-    let held = app
-        .state
-        .store
-        .submit(gemeente, move |_| {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-            while state.pushes.queued(gemeente) < 4 && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            Ok(state.pushes.queued(gemeente))
-        })
-        .expect("queued");
     let (held, first, again, refused_reply, mixed_reply) = tokio::join!(
-        held,
+        hold_writer_until_queued(&app, seed.gemeente, 4),
         app.push(&a, &first),
         app.push(&a, &again),
         app.push(&b, &refused_push),
         app.push(&b, &mixed),
     );
-    assert_eq!(held.expect("held"), 4, "all four pushes waited together");
+    assert_eq!(held, 4, "all four pushes waited together");
     assert_eq!(
         app.state.metrics.push_jobs.load(Ordering::Relaxed) - jobs_before,
         1,
@@ -1569,5 +1639,10 @@ async fn pushes_stored_together_are_answered_as_if_alone_and_a_refused_one_fails
         )),
         0,
         "nor a ledger row: both keys are free to be sent again"
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM device WHERE last_seen_at IS NOT NULL"),
+        2,
+        "both phones were heard from"
     );
 }

@@ -81,7 +81,7 @@ pub fn record_seen_all(tx: &Tx, seen: &[Seen]) -> Result<(), DbError> {
             }
         }
         Backend::Postgres(mut t) => {
-            let ids: Vec<String> = last.keys().map(ToString::to_string).collect();
+            let ids: Vec<String> = last.values().map(|s| s.device.to_string()).collect();
             let at: Vec<i64> = last.values().map(|s| s.at_ms).collect();
             let skew: Vec<i64> = last.values().map(|s| s.skew_ms).collect();
             t.execute_typed(
