@@ -45,7 +45,7 @@ pub fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(summary))
         .routes(routes!(export_csv))
         .routes(routes!(export_geojson))
-        .merge(super::trend::router())
+        .merge(super::trend_api::router())
 }
 
 /// The roles that may see the hotspot map.

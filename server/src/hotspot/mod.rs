@@ -30,6 +30,7 @@ pub mod page;
 pub mod scope;
 pub mod settings;
 pub mod trend;
+pub mod trend_api;
 pub mod view;
 
 pub use index::Indexes;
@@ -64,6 +65,19 @@ pub(crate) mod test_support {
                 (4.4150, 51.9020),
             ])]),
         }
+    }
+
+    /// The default perturbation table of the cell-key method.
+    pub fn table() -> avondronde_shared::disclosure::Ptable {
+        avondronde_shared::disclosure::Ptable::new(
+            avondronde_shared::disclosure::PtableParams::default(),
+        )
+        .expect("default table")
+    }
+
+    /// The day number of a date, as the filters count days.
+    pub fn day(y: i16, m: i8, d: i8) -> i32 {
+        super::filter::day_number(jiff::civil::Date::constant(y, m, d))
     }
 
     /// A contact of one 10–11-year-old at `utc` in resolution-10 cell `cell_r10`.
