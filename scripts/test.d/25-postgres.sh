@@ -26,16 +26,17 @@ trap 'as_pg "$BIN/pg_ctl" -D "$D/data" stop -m immediate >/dev/null 2>&1 || true
 export AVONDRONDE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port"
 
 # Every server suite, every end-to-end test and every browser test (the PostgreSQL-only
-# suites, which start clusters of their own, ran in the main `cargo test`).
-cargo test --locked -p avondronde-server \
+# suites, which start clusters of their own, ran in the main `cargo test`). Built for the
+# whole workspace, as the main `cargo test` built them: `-p` alone would resolve other
+# features for the dependencies and build most of them a second time, in time and disk.
+cargo test --workspace --locked \
   --test sync_api --test authorisation --test security --test web_admin --test care_forms \
   --test admin_rules --test hotspot_api --test hotspot_trends --test hotspot_privacy \
-  --test open_care_forms
-cargo test --locked -p avondronde-tests \
+  --test open_care_forms \
   --test server_e2e --test meldpunt_e2e --test app_sync --test app_kill --test app_keytrust
 
 # The API fuzz run against the demo on PostgreSQL, set up with the admin command.
-cargo build -q -p avondronde-server --locked
+cargo build -q --workspace --bins --locked
 target/debug/avondronde-server admin --database-url "$AVONDRONDE_TEST_POSTGRES/postgres" postgres-init
 AVONDRONDE_DATABASE_URL="postgres://avondronde_app@127.0.0.1:$port/postgres" \
   bash scripts/test.d/30-schemathesis.sh

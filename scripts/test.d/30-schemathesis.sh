@@ -12,7 +12,8 @@ if [ ! -x "$ST" ]; then
 fi
 
 work=$(mktemp -d)
-cargo build -q -p avondronde-server --locked
+# The whole workspace's binaries, so that the build shares the test build's dependencies.
+cargo build -q --workspace --bins --locked
 # On SQLite, or on PostgreSQL when AVONDRONDE_DATABASE_URL names a prepared database
 # (scripts/test.d/25-postgres.sh runs it that way too).
 if [ -n "${AVONDRONDE_DATABASE_URL:-}" ]; then db_args=(); else db_args=(--db "$work/demo.sqlite"); fi

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 target="${CARGO_TARGET_DIR:-target}"
-cargo build -q -p avondronde-app --bin avondronde --locked
+# The whole workspace's binaries, so that the build shares the test build's dependencies.
+cargo build -q --workspace --bins --locked
 out="$target/smoke"
 mkdir -p "$out"
 work="$(mktemp -d)"
