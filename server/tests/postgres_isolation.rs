@@ -798,3 +798,42 @@ fn the_one_statement_device_lookup_sets_its_gemeente_for_that_statement_only() {
     // A session's token is not a device token: the route is per kind.
     assert!(lookup(&mut app, &format!("session-{A}")).is_empty());
 }
+
+/// Called inside a transaction scoped to gemeente A, `device_by_token` with a token of
+/// gemeente B finds B's device (its own query runs in B) but leaves the transaction in A
+/// (migration 013): the statements after it see A's rows and none of B's. Without the
+/// function's own `SET` clause, the token's gemeente stayed set until the end of the
+/// transaction, so a code path that looked a token up mid-transaction would read and write
+/// in the token's gemeente.
+#[test]
+fn a_token_looked_up_inside_another_gemeentes_transaction_leaves_that_transaction_in_its_own_gemeente()
+ {
+    let f = fixture();
+    let (found, setting, devices, b_devices) = f
+        .store
+        .transaction(A, |tx| {
+            let c = tx.client();
+            let found: Vec<String> = c
+                .query(
+                    "SELECT gemeente_id FROM device_by_token(convert_to($1, 'UTF8'))",
+                    &[&format!("token-{B}")],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let setting: Option<String> = c
+                .query_one("SELECT current_setting('app.gemeente', true)", &[])?
+                .get(0);
+            let devices = count(c, "SELECT count(*) FROM device");
+            let b_devices = try_count(
+                c,
+                &format!("SELECT count(*) FROM device WHERE gemeente_id = '{B}'"),
+            )?;
+            Ok((found, setting, devices, b_devices))
+        })
+        .expect("lookup inside A's transaction");
+    assert_eq!(found, vec![B.to_owned()], "the lookup itself runs in B");
+    assert_eq!(setting.as_deref(), Some(A), "the transaction is still A's");
+    assert_eq!(devices, 1, "A's one device, and only it");
+    assert_eq!(b_devices, 0, "none of B's rows after the lookup");
+}

@@ -92,6 +92,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "012_gemeente_from_parent_when",
         include_str!("migrations/012_gemeente_from_parent_when.sql"),
     ),
+    (
+        13,
+        "013_device_by_token_keeps_caller_gemeente",
+        include_str!("migrations/013_device_by_token_keeps_caller_gemeente.sql"),
+    ),
 ];
 
 /// What can go wrong talking to PostgreSQL.
