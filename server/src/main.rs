@@ -9,7 +9,8 @@ use avondronde_server::{AppState, Config, db, demo, setup};
 use clap::{Parser, Subcommand};
 
 /// mimalloc: the push path allocates per item, and glibc's allocator cost a third of the
-/// CPU of a burst of pushes (`bench_sync` (c)).
+/// CPU of a burst of pushes (`bench_sync` (c)). Built without transparent huge pages
+/// (the workspace's `no_thp`; README, Benchmarks).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
