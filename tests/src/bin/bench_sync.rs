@@ -34,6 +34,10 @@
 //! is the phone's work, and on this 2-core machine it would otherwise be charged to the
 //! server. Everything after that (HTTP, TLS-free loopback, the server's work, reading and
 //! parsing every receipt) is timed.
+//!
+//! Besides wall-clock figures, each row gives the CPU time per contact of the process
+//! (server and client), and on PostgreSQL that of the local cluster's processes: their sum
+//! over the machine's cores is a floor under the wall-clock time of a burst such as (c).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,8 +71,9 @@ struct Row {
     elapsed: Duration,
     latencies: Vec<Duration>,
     bytes_per_contact: Option<f64>,
-    /// CPU time of the whole process (server and client) during the run.
-    cpu: Duration,
+    /// CPU time during the run: of the whole process (server and client), and of
+    /// PostgreSQL.
+    cpu: Cpu,
 }
 
 impl Row {
@@ -87,23 +92,72 @@ impl Row {
     }
 }
 
-/// CPU time this process (server and client threads) has used so far, from
-/// `/proc/self/stat` (Linux; zero elsewhere). Unlike wall time it does not depend on what
-/// else the machine is doing, so it shows the cost of the work itself.
-fn cpu_time() -> Duration {
-    let ticks = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|stat| {
-            // Fields after the command name (which is in parentheses and may hold spaces).
-            let rest = stat.rsplit_once(')')?.1;
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            let utime: u64 = fields.get(11)?.parse().ok()?;
-            let stime: u64 = fields.get(12)?.parse().ok()?;
-            Some(utime + stime)
-        })
-        .unwrap_or(0);
-    // The kernel reports in USER_HZ, which is 100 on Linux.
-    Duration::from_millis(ticks * 10)
+/// CPU time used so far: by this process (server and client threads), and by every
+/// process named `postgres` on this machine (the cluster's backends, and through the
+/// postmaster's children's times those that ended). From `/proc` (Linux; zero elsewhere).
+/// Unlike wall time it does not depend on what else the machine is doing, so it shows
+/// the cost of the work itself, and for PostgreSQL what the database adds to it.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    own: Duration,
+    postgres: Duration,
+}
+
+impl Cpu {
+    fn now() -> Cpu {
+        let postgres: u64 = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+            })
+            .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+            .filter(|stat| stat.contains("(postgres)"))
+            .map(|stat| ticks(&stat, true))
+            .sum();
+        Cpu {
+            own: Duration::from_millis(
+                std::fs::read_to_string("/proc/self/stat").map_or(0, |s| ticks(&s, false)) * 10,
+            ),
+            // The kernel reports in USER_HZ, which is 100 on Linux.
+            postgres: Duration::from_millis(postgres * 10),
+        }
+    }
+
+    /// What was used since `before` in a run against `server`: PostgreSQL's share only
+    /// when the server stores in it (a cluster left running beside a SQLite run would
+    /// otherwise be counted).
+    fn since(self, before: Cpu, server: &TestServer) -> Cpu {
+        Cpu {
+            own: self.own.saturating_sub(before.own),
+            postgres: if server.is_postgres() {
+                self.postgres.saturating_sub(before.postgres)
+            } else {
+                Duration::ZERO
+            },
+        }
+    }
+}
+
+/// User and system time from a `/proc/<pid>/stat` line, with the ended children's when
+/// `children`.
+fn ticks(stat: &str, children: bool) -> u64 {
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0;
+    };
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let n = if children { 4 } else { 2 };
+    fields.iter().take(n).sum()
 }
 
 fn ms(d: Option<Duration>) -> String {
@@ -260,7 +314,7 @@ async fn single_device(
     let round = start_round(&device, seed).await?;
     let batches = bodies(round, seed, SINGLE_CONTACTS / SINGLE_BATCH, SINGLE_BATCH)?;
     let mut latencies = Vec::new();
-    let cpu = cpu_time();
+    let cpu = Cpu::now();
     let start = Instant::now();
     for body in batches {
         let t = Instant::now();
@@ -273,7 +327,7 @@ async fn single_device(
         elapsed: start.elapsed(),
         latencies,
         bytes_per_contact: None,
-        cpu: cpu_time().saturating_sub(cpu),
+        cpu: Cpu::now().since(cpu, server),
     })
 }
 
@@ -374,7 +428,7 @@ async fn fleet(
         })
         .collect();
     barrier.wait().await;
-    let cpu = cpu_time();
+    let cpu = Cpu::now();
     let start = Instant::now();
     let mut latencies = Vec::new();
     for task in tasks {
@@ -386,7 +440,7 @@ async fn fleet(
         elapsed: start.elapsed(),
         latencies,
         bytes_per_contact: None,
-        cpu: cpu_time().saturating_sub(cpu),
+        cpu: Cpu::now().since(cpu, server),
     })
 }
 
@@ -401,11 +455,12 @@ fn print_rows(rows: &[Row]) {
     );
     println!(
         "(cpu µs/ctc: CPU time of server and client together per contact; unlike the \
-         wall-clock figures it does not depend on other load on the machine)"
+         wall-clock figures it does not depend on other load on the machine. pg µs/ctc: \
+         what the PostgreSQL processes on this machine used besides, per contact)"
     );
     println!();
     println!(
-        "{:<40} {:>8} {:>8} {:>11} {:>8} {:>8} {:>10} {:>11}",
+        "{:<40} {:>8} {:>8} {:>11} {:>8} {:>8} {:>10} {:>11} {:>10}",
         "scenario",
         "contacts",
         "seconds",
@@ -413,11 +468,12 @@ fn print_rows(rows: &[Row]) {
         "p50 ms",
         "p99 ms",
         "bytes/ctc",
-        "cpu µs/ctc"
+        "cpu µs/ctc",
+        "pg µs/ctc"
     );
     for row in rows {
         println!(
-            "{:<40} {:>8} {:>8.3} {:>11.0} {:>8} {:>8} {:>10} {:>11.1}",
+            "{:<40} {:>8} {:>8.3} {:>11.0} {:>8} {:>8} {:>10} {:>11.1} {:>10}",
             row.scenario,
             row.contacts,
             row.elapsed.as_secs_f64(),
@@ -426,7 +482,15 @@ fn print_rows(rows: &[Row]) {
             ms(row.percentile(99.0)),
             row.bytes_per_contact
                 .map_or("-".into(), |b| format!("{b:.1}")),
-            row.cpu.as_secs_f64() * 1e6 / row.contacts as f64
+            row.cpu.own.as_secs_f64() * 1e6 / row.contacts as f64,
+            if row.cpu.postgres.is_zero() {
+                "-".to_owned()
+            } else {
+                format!(
+                    "{:.1}",
+                    row.cpu.postgres.as_secs_f64() * 1e6 / row.contacts as f64
+                )
+            }
         );
     }
 }
