@@ -45,12 +45,12 @@ pub fn from_rd(x: f64, y: f64) -> Option<(f64, f64)> {
 }
 
 /// A number with a decimal comma and `decimals` decimals.
-fn comma(x: f64, decimals: usize) -> String {
+pub(super) fn comma(x: f64, decimals: usize) -> String {
     format!("{x:.decimals$}").replace('.', ",")
 }
 
 /// A CSV field: quoted when it holds a separator, quote or line break.
-fn field(s: &str) -> String {
+pub(super) fn field(s: &str) -> String {
     if s.contains([';', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -145,7 +145,14 @@ pub fn file_name(
     to: Option<&str>,
     ext: &str,
 ) -> String {
-    let mut name = format!("hotspots-{}-r{}", cells.wijk.code, cells.resolution);
+    let stem = format!("hotspots-{}-r{}", cells.wijk.code, cells.resolution);
+    dated_name(stem, from, to, ext)
+}
+
+/// `stem`, then the period's dates, then `.ext`; anything but letters, digits and `-`
+/// dropped, so that a name from a query parameter cannot leave the download folder.
+pub(super) fn dated_name(stem: String, from: Option<&str>, to: Option<&str>, ext: &str) -> String {
+    let mut name = stem;
     for d in [from, to].into_iter().flatten() {
         name.push('-');
         name.push_str(d);
@@ -157,6 +164,22 @@ pub fn file_name(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A date from the query string is part of the download's name: whatever it holds,
+    /// the name keeps only letters, digits and `-`, so no path or header can be smuggled.
+    #[test]
+    fn an_export_name_drops_everything_but_letters_digits_and_dashes_from_the_dates() {
+        let name = dated_name(
+            "hotspots-WK059903-r10".into(),
+            Some("../../etc/passwd"),
+            Some("2026-11-30\r\nSet-Cookie: x=1\";"),
+            "csv",
+        );
+        assert_eq!(
+            name,
+            "hotspots-WK059903-r10-etcpasswd-2026-11-30Set-Cookiex1.csv"
+        );
+    }
 
     /// The RD origin (Onze Lieve Vrouwetoren, Amersfoort; WGS84 as in the usual RD
     /// approximation formulas) and a point in Rotterdam-West.

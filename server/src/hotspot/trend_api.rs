@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::api::{audit_export, body, scoped_wijk};
-use super::export::to_rd;
+use super::export::{comma, dated_name, field, to_rd};
 use super::filter::{FilterQuery, date_of_day};
 use super::index::WijkIndex;
 use super::trend::{Step, StepQuery, StepSpan, TrendAnalysis, run};
@@ -238,18 +238,6 @@ pub fn collection(index: &WijkIndex, a: &TrendAnalysis) -> TrendCollection {
 
 // ---- exports ---------------------------------------------------------------------------
 
-fn comma(x: f64, decimals: usize) -> String {
-    format!("{x:.decimals$}").replace('.', ",")
-}
-
-fn field(s: &str) -> String {
-    if s.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
 /// The trends as CSV for Dutch Excel: UTF-8 with BOM, `;`, decimal comma, CRLF, RD New
 /// centres, one row per cell, the class (and the class before, in a comparison), and the
 /// Gi* z per step (one decimal).
@@ -334,13 +322,8 @@ pub fn file_name(c: &TrendCollection, from: Option<&str>, to: Option<&str>, ext:
         Step::Week => "week",
         Step::Month => "maand",
     };
-    let mut name = format!("trends-{}-r{}-{step}", c.wijk.code, c.resolution);
-    for d in [from, to].into_iter().flatten() {
-        name.push('-');
-        name.push_str(d);
-    }
-    name.retain(|ch| ch.is_ascii_alphanumeric() || ch == '-');
-    format!("{name}.{ext}")
+    let stem = format!("trends-{}-r{}-{step}", c.wijk.code, c.resolution);
+    dated_name(stem, from, to, ext)
 }
 
 // ---- handlers --------------------------------------------------------------------------
