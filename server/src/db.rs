@@ -78,10 +78,14 @@ pub struct Db {
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    // Savepoint journals in memory, not in a temporary file: each job in a group commit
-    // runs in its own savepoint.
+    // 8 KiB pages: a push's rows and index entries touch fewer of them, so a commit writes
+    // fewer log frames (a burst of 200 pushes was about 7% faster than with 4 KiB). Only a
+    // new, empty database takes this, and it must come before WAL mode; an existing one
+    // keeps the page size it was made with. Savepoint journals in memory, not in a
+    // temporary file: each job in a group commit runs in its own savepoint.
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
+        "PRAGMA page_size = 8192;
+         PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
@@ -264,13 +268,38 @@ fn in_savepoint<T>(
     }
 }
 
-/// Rows written between two background checkpoints: about the thousand log pages at
+/// Rows written before a background checkpoint is due: about the thousand log pages at
 /// which SQLite would checkpoint by itself.
 const CHECKPOINT_EVERY_ROWS: u64 = 2000;
+/// A due checkpoint waits until the writer has had nothing to do for this long: a burst
+/// of pushes then has both cores to itself, and the log is copied back once it is over.
+const CHECKPOINT_WHEN_IDLE: std::time::Duration = std::time::Duration::from_millis(20);
+/// Rows after which a checkpoint is asked for even while pushes keep coming, so that a
+/// steady stream does not grow the log without end. SQLite's own checkpoint (see
+/// [`Db::open`]) stays the backstop behind this one.
+const CHECKPOINT_BUSY_ROWS: u64 = 50_000;
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, kick: mpsc::SyncSender<()>) {
     let mut checkpointed_at = conn.total_changes();
-    while let Ok(first) = rx.recv() {
+    // Asks for a checkpoint once `rows` have been written since the last one.
+    let mut checkpoint_after = |rows: u64| {
+        if conn.total_changes().saturating_sub(checkpointed_at) >= rows {
+            checkpointed_at = conn.total_changes();
+            // Full means a checkpoint is already pending: nothing to add.
+            let _ = kick.try_send(());
+        }
+    };
+    loop {
+        let next = match rx.recv_timeout(CHECKPOINT_WHEN_IDLE) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                checkpoint_after(CHECKPOINT_EVERY_ROWS);
+                rx.recv().ok()
+            }
+            received => received.ok(),
+        };
+        let Some(first) = next else {
+            return;
+        };
         let mut delivers: Vec<Deliver> = Vec::with_capacity(16);
         let begun = conn
             .prepare_cached("BEGIN IMMEDIATE")
@@ -300,11 +329,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, kick: mpsc::SyncSender
         for deliver in delivers {
             deliver(commit.clone());
         }
-        if conn.total_changes().saturating_sub(checkpointed_at) >= CHECKPOINT_EVERY_ROWS {
-            checkpointed_at = conn.total_changes();
-            // Full means a checkpoint is already pending: nothing to add.
-            let _ = kick.try_send(());
-        }
+        checkpoint_after(CHECKPOINT_BUSY_ROWS);
     }
 }
 
@@ -498,6 +523,79 @@ mod tests {
         assert_eq!(triggers, 0, "no trigger left to journal every insert");
         let null_key = conn.execute("UPDATE contact SET record_key = NULL WHERE id = 'new'", []);
         assert!(null_key.is_err(), "a contact without a key is refused");
+    }
+
+    #[test]
+    fn a_new_database_gets_8_kib_pages_and_an_existing_one_keeps_its_own() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let page_size = |c: &Connection| -> i64 {
+            c.query_row("PRAGMA page_size", [], |r| r.get(0))
+                .expect("page size")
+        };
+        let new = open_connection(&dir.path().join("new.db")).expect("new");
+        assert_eq!(page_size(&new), 8192);
+        let old_path = dir.path().join("old.db");
+        let old = Connection::open(&old_path).expect("old");
+        old.execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (x INTEGER);")
+            .expect("made with 4 KiB pages");
+        drop(old);
+        let reopened = open_connection(&old_path).expect("reopened");
+        assert_eq!(page_size(&reopened), 4096);
+        let tables: i64 = reopened
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 't'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("tables");
+        assert_eq!(tables, 1, "the existing database is the same one");
+    }
+
+    /// The size of the database file itself: it grows when a checkpoint copies the log
+    /// (where commits go first in WAL mode) back into it.
+    fn file_len(path: &Path) -> u64 {
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+
+    #[tokio::test]
+    async fn a_due_checkpoint_waits_while_the_writer_is_busy_and_runs_once_it_is_idle() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.db");
+        let db = std::sync::Arc::new(Db::open(&path).expect("open"));
+        // Both jobs are queued at once, so the second follows the first without a pause.
+        // The first writes enough rows to make a checkpoint due, and runs past the group
+        // time, so that it commits on its own before the second starts.
+        let first = db.submit(|c| {
+            c.execute_batch(
+                "CREATE TABLE t (x BLOB);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+                 INSERT INTO t SELECT randomblob(100) FROM n;",
+            )?;
+            std::thread::sleep(MAX_GROUP_TIME * 2);
+            Ok(())
+        });
+        let watched = path.clone();
+        let second = db.submit(move |_| {
+            let at_start = file_len(&watched);
+            // Long enough for any checkpoint asked for at the first commit to be done.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Ok((at_start, file_len(&watched)))
+        });
+        first.expect("queued").await.expect("first job");
+        let (at_start, while_busy) = second.expect("queued").await.expect("second job");
+        assert_eq!(
+            while_busy, at_start,
+            "no checkpoint ran while the writer was busy"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while file_len(&path) < while_busy + 300_000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the due checkpoint never ran once the writer was idle: {} bytes",
+                file_len(&path)
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     #[test]
