@@ -658,6 +658,98 @@ fn the_push_path_answers_the_same_on_sqlite_and_postgresql() {
     assert_eq!(on_sqlite, on_postgres);
 }
 
+/// Contacts stored in one call, as a writer job of many pushes stores them (on PostgreSQL
+/// one statement of a column of values per array): each reads back with its own values,
+/// in ledger order, the same on both backends.
+#[test]
+fn contacts_stored_together_read_back_each_with_its_own_values_on_both_backends() {
+    const N: usize = 70;
+    let t = Tenant::new(1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rt = runtime();
+    let on_sqlite = rt.block_on(async { many_contacts(&sqlite_store(dir.path(), &t), t, N).await });
+    let (_cluster, pg) = postgres_store(&[t]);
+    let on_postgres = rt.block_on(many_contacts(&pg, t, N));
+
+    assert_eq!(on_sqlite.len(), N);
+    for (i, r) in on_sqlite.iter().enumerate() {
+        let expected = (
+            i as i64 + 1,
+            1_767_690_600 + 60 * i as i64,
+            (i % 9) as u16,
+            i % 3 == 0,
+            Some(0x8919_6953_0000_0000 | i as u64),
+        );
+        let got = (r.seq, r.observed_at, r.counts[3], r.past_norm, r.cell_r9);
+        assert_eq!(got, expected, "contact {i}");
+    }
+    assert_eq!(on_sqlite, on_postgres);
+}
+
+/// Stores `n` contacts, each with values of its own, in one `insert_contacts`; reads them
+/// back as the hotspot index does.
+async fn many_contacts(store: &Store, t: Tenant, n: usize) -> Vec<RawContact> {
+    let (g, user, wijk) = (t.gemeente, t.field_user, t.wijk1);
+    let device = Items::of(&t).device;
+    store
+        .write(g, move |tx| {
+            devices::insert(tx, device, user, TOKEN, "telefoon", NOW)?;
+            let round: RoundId = id(t.n * 100 + 60);
+            let contacts: Vec<StreetContact> = (0..n)
+                .map(|i| StreetContact {
+                    id: id(t.n * 100_000 + 1_000 + i as u32),
+                    round,
+                    facts: facts(
+                        1_767_690_600 + 60 * i as i64,
+                        52.0 + i as f64 / 1000.0,
+                        (i % 9) as u16,
+                        if i % 2 == 0 {
+                            vec![Behaviour::Nuisance]
+                        } else {
+                            vec![Behaviour::HangingAround]
+                        },
+                    ),
+                })
+                .collect();
+            let derived: Vec<Derived> = (0..n)
+                .map(|i| Derived {
+                    cell_r9: Some(0x8919_6953_0000_0000 | i as u64),
+                    ..derived(Some(wijk), i % 3 == 0)
+                })
+                .collect();
+            let mut rows = Vec::with_capacity(n);
+            for (i, (contact, derived)) in contacts.iter().zip(&derived).enumerate() {
+                let seq = claim(tx, ItemKind::Contact, &contact.id, device, i as u8)?;
+                rows.push(NewContact {
+                    contact,
+                    derived,
+                    seq: seq.expect("new"),
+                    device,
+                    user,
+                    gemeente: g,
+                    wijk: Some(wijk),
+                    received_at: NOW,
+                    skew_ms: -1500,
+                    skew_flag: i % 4 == 0,
+                    record_key: 5000 + i as i64,
+                });
+            }
+            sync::insert_contacts(tx, &rows)?;
+            Ok(())
+        })
+        .await
+        .expect("contacts stored");
+    store
+        .read(g, move |tx| {
+            let head = hotspot::ledger_head(tx)?;
+            let mut all = Vec::new();
+            hotspot::each_new_contact(tx, wijk, 0, head, |r| all.push(r))?;
+            Ok(sorted(all))
+        })
+        .await
+        .expect("contacts read")
+}
+
 /// Gemeente A's push, then everything gemeente B's transactions can ask through these
 /// functions about A's rows: nothing, and nothing of A's changes.
 #[test]
