@@ -97,6 +97,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "013_device_by_token_keeps_caller_gemeente",
         include_str!("migrations/013_device_by_token_keeps_caller_gemeente.sql"),
     ),
+    (
+        14,
+        "014_route_lookup_plpgsql",
+        include_str!("migrations/014_route_lookup_plpgsql.sql"),
+    ),
 ];
 
 /// What can go wrong talking to PostgreSQL.
