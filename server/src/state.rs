@@ -131,7 +131,7 @@ pub struct AppState {
     /// In-memory contact indexes for the hotspot map.
     pub hotspot: crate::hotspot::Indexes,
     /// Meldpunt keys unlocked per web session (memory only).
-    pub vault: crate::meldpunt::keys::Vault,
+    pub vault: crate::meldpunt::vault::Vault,
     /// Password checks (argon2id, tens of milliseconds of CPU and 19 MiB each) run at
     /// most this many at a time, so a login flood cannot starve sync of CPU or memory.
     pub argon2: tokio::sync::Semaphore,
@@ -162,7 +162,7 @@ impl AppState {
             config,
             metrics: Metrics::default(),
             hotspot: crate::hotspot::Indexes::default(),
-            vault: crate::meldpunt::keys::Vault::default(),
+            vault: crate::meldpunt::vault::Vault::default(),
             argon2: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism()
                     .map_or(1, |n| n.get() / 2)

@@ -7,8 +7,9 @@
 //!   under a passphrase (age's scrypt recipient). The server never stores the passphrase,
 //!   so the database, a backup or an administrator alone cannot open a single form.
 //! - A meldpunt user types the passphrase to unlock the keys **for their session**: the
-//!   decrypted identities live in the [`Vault`] in memory, keyed by the session's hash,
-//!   and are dropped on logout, on lock, when the session expires, or when the server stops.
+//!   decrypted identities, a [`KeyRing`], live in the [`Vault`](super::vault::Vault) in
+//!   memory, keyed by the session's hash, and are dropped on logout, on lock, when the
+//!   session expires, or when the server stops.
 //! - Rotation makes a new key current (devices pull the new recipient because the
 //!   gemeente's config version is bumped) and re-wraps every older identity under the new
 //!   passphrase, so one passphrase opens every form, old and new, and each envelope names
@@ -24,9 +25,7 @@
 //! verifies ([`avondronde_shared::keychain`]), so a key row written by anyone without the
 //! passphrase is refused by every enrolled phone.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
 
 use age::secrecy::{ExposeSecret, SecretString};
 use avondronde_shared::GemeenteId;
@@ -605,85 +604,15 @@ pub fn seal(content: &CareFormContent, recipient: &str) -> Result<Vec<u8>, KeyEr
     Ok(out)
 }
 
-struct Held {
-    gemeente: GemeenteId,
-    expires_at: i64,
-    ring: Arc<KeyRing>,
-}
-
-/// Unlocked key rings, per web session (keyed by the session token's hash). Memory only:
-/// a restart locks every session again.
-#[derive(Default)]
-pub struct Vault {
-    sessions: Mutex<HashMap<Vec<u8>, Held>>,
-}
-
-impl std::fmt::Debug for Vault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Vault { <redacted> }")
-    }
-}
-
-impl Vault {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Held>> {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Holds `ring` for the session until `expires_at` (unix ms, the session's expiry).
-    pub fn insert(&self, session: &[u8], ring: KeyRing, expires_at: i64) {
-        let gemeente = ring.gemeente;
-        self.lock().insert(
-            session.to_vec(),
-            Held {
-                gemeente,
-                expires_at,
-                ring: Arc::new(ring),
-            },
-        );
-    }
-
-    /// The session's ring, if it unlocked one for `gemeente` and has not expired. Drops
-    /// every expired ring on the way.
-    pub fn get(&self, session: &[u8], gemeente: GemeenteId, now_ms: i64) -> Option<Arc<KeyRing>> {
-        let mut held = self.lock();
-        held.retain(|_, h| h.expires_at > now_ms);
-        held.get(session)
-            .filter(|h| h.gemeente == gemeente)
-            .map(|h| h.ring.clone())
-    }
-
-    /// Drops the session's ring (logout, lock). Returns whether there was one.
-    pub fn forget(&self, session: &[u8]) -> bool {
-        self.lock().remove(session).is_some()
-    }
-
-    /// Drops the rings of every session not in `live` (sessions ended elsewhere, such as
-    /// by the command line or the idle timeout).
-    pub fn retain_sessions(&self, live: &[Vec<u8>]) {
-        let live: std::collections::HashSet<&[u8]> = live.iter().map(Vec::as_slice).collect();
-        self.lock().retain(|k, _| live.contains(k.as_slice()));
-    }
-
-    /// How many sessions hold an unlocked ring.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether no session holds an unlocked ring.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::db::open_connection;
     use crate::store::Direct;
     use avondronde_shared::care::{Birth, ParentsReaction, Reception};
     use rusqlite::Connection;
 
-    fn pass(s: &str) -> SecretString {
+    pub(in crate::meldpunt) fn pass(s: &str) -> SecretString {
         SecretString::from(s.to_owned())
     }
 
@@ -701,7 +630,7 @@ mod tests {
         }
     }
 
-    fn gemeente(conn: &Connection) -> GemeenteId {
+    pub(in crate::meldpunt) fn gemeente(conn: &Connection) -> GemeenteId {
         crate::setup::create_gemeente(
             &crate::store::Tx::over(conn),
             "Test",
@@ -713,13 +642,13 @@ mod tests {
 
     /// A database on file: a connection for arranging and inspecting, the store on the same
     /// file for the functions under test.
-    fn open(dir: &tempfile::TempDir) -> (Connection, Direct) {
+    pub(in crate::meldpunt) fn open(dir: &tempfile::TempDir) -> (Connection, Direct) {
         let path = dir.path().join("k.db");
         let conn = open_connection(&path).expect("open");
         (conn, Direct::open(&path).expect("direct"))
     }
 
-    fn create_key(
+    pub(in crate::meldpunt) fn create_key(
         d: &mut Direct,
         g: GemeenteId,
         p: &SecretString,
@@ -728,7 +657,7 @@ mod tests {
         d.transaction(|tx| Ok(create(tx, g, p, now))).expect("db")
     }
 
-    fn loaded(d: &Direct, g: GemeenteId) -> Vec<StoredKey> {
+    pub(in crate::meldpunt) fn loaded(d: &Direct, g: GemeenteId) -> Vec<StoredKey> {
         d.read(|tx| load(tx, g)).expect("load")
     }
 
@@ -841,27 +770,5 @@ mod tests {
             .expect("db"),
             Err(KeyError::WrongPassphrase)
         ));
-    }
-
-    #[test]
-    fn the_vault_forgets_on_request_and_on_expiry() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (conn, mut d) = open(&dir);
-        let g = gemeente(&conn);
-        create_key(&mut d, g, &pass("eerste wachtwoordzin"), 1).expect("create");
-        let stored = loaded(&d, g);
-        let vault = Vault::default();
-        let open = || KeyRing::open(g, &stored, &pass("eerste wachtwoordzin")).expect("open");
-        vault.insert(b"a", open(), 100);
-        vault.insert(b"b", open(), 200);
-        assert!(vault.get(b"a", g, 50).is_some());
-        assert!(
-            vault.get(b"a", GemeenteId::new(), 50).is_none(),
-            "other gemeente"
-        );
-        assert!(vault.get(b"a", g, 150).is_none(), "expired");
-        assert_eq!(vault.len(), 1);
-        assert!(vault.forget(b"b"));
-        assert!(vault.is_empty());
     }
 }

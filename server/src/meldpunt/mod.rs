@@ -1,8 +1,8 @@
 //! The care-desk loop: sealed zorgformulieren, the meldpunt inbox, the 48-hour clock,
 //! matching and feedback to the reporter (issue 5).
 //!
-//! - [`keys`]: the gemeente's age key pair, the passphrase-wrapped identity and the
-//!   per-session [`keys::Vault`];
+//! - [`keys`]: the gemeente's age key pair and the passphrase-wrapped identity;
+//! - [`vault`]: the keys each session has unlocked, in memory only;
 //! - [`inbox`]: the clock, urgency order and the queries and updates on `care_form`;
 //! - [`matching`]: normalised names and keyed pseudonyms;
 //! - [`pages`]: the server-rendered inbox at `/meldpunt`;
@@ -38,6 +38,7 @@ pub mod keys;
 pub mod matching;
 pub mod open_forms;
 pub mod pages;
+pub mod vault;
 
 use inbox::{Changes, FormRow, Handling};
 use keys::{KeyError, KeyRing, OpenError};
