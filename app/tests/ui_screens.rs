@@ -3,6 +3,8 @@
 
 mod ui_support;
 
+use std::time::Duration;
+
 use avondronde_app::store::lock;
 use avondronde_app::ui::Screen;
 use ui_support::{Harness, device, device_in_round, enrolled_device};
@@ -201,4 +203,38 @@ async fn a_saved_contact_is_corrected_from_the_round_card_without_a_second_conta
         .expect("read")
         .expect("the corrected contact");
     assert_eq!(contact.facts, correction.facts, "the local copy follows");
+}
+
+/// The toast's element, if one is shown.
+fn toast(html: &str) -> Option<&str> {
+    let start = html.find("class=\"toast\"")?;
+    let text = &html[start..];
+    let open = text.find('>')? + 1;
+    let close = text.find("</div>")?;
+    Some(&text[open..close])
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_message_stays_its_three_seconds_when_the_earlier_ones_time_is_up() {
+    let d = device_in_round();
+    let mut h = Harness::new(&d.ctx, None);
+    h.click("10–11 jaar: één kind erbij");
+    h.click("Opslaan");
+    assert_eq!(toast(&h.html()), Some("Opgeslagen"));
+    h.pass(Duration::from_secs(2)).await;
+    h.click("12–13 jaar: één kind erbij");
+    h.click("Opslaan");
+    // 3.5 s after the first message, 1.5 s after the second: the first one's timer is up.
+    h.pass(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        toast(&h.html()),
+        Some("Opgeslagen"),
+        "the second save's message was cleared by the first one's timer"
+    );
+    h.pass(Duration::from_secs(2)).await;
+    assert_eq!(
+        toast(&h.html()),
+        None,
+        "three seconds after the last message it is gone"
+    );
 }

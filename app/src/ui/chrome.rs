@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use dioxus::dioxus_core::Task;
 use dioxus::prelude::*;
 
 use super::{Screen, app, ui};
@@ -69,17 +70,24 @@ pub fn Header() -> Element {
     }
 }
 
-/// The short message just under the tabs; it clears itself after three seconds.
+/// The short message just under the tabs; it clears itself three seconds after the last
+/// message. A new message restarts the clock, so "Opgeslagen" right after "Correctie
+/// opgeslagen" is not wiped by the earlier message's timer.
 #[component]
 pub fn Toast() -> Element {
     let mut toast = ui().toast;
+    let mut timer = use_signal(|| None::<Task>);
     let text = toast();
     use_effect(move || {
         if toast().is_some() {
-            spawn(async move {
+            if let Some(earlier) = timer.write().take() {
+                earlier.cancel();
+            }
+            let clear = spawn(async move {
                 tokio::time::sleep(Duration::from_secs(3)).await;
                 toast.set(None);
             });
+            timer.set(Some(clear));
         }
     });
     rsx! {

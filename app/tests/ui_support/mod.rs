@@ -172,6 +172,21 @@ impl Harness {
         self.fire("input", Box::new(data), label);
     }
 
+    /// Lets `span` pass on tokio's clock while the app's tasks run and the page re-renders.
+    /// Meant for tests with paused time (`start_paused`), where it takes no real time.
+    pub async fn pass(&mut self, span: std::time::Duration) {
+        let until = tokio::time::Instant::now() + span;
+        loop {
+            tokio::select! {
+                () = self.dom.wait_for_work() => {
+                    let edits = self.dom.render_immediate_to_vec();
+                    self.absorb(edits);
+                }
+                () = tokio::time::sleep_until(until) => return,
+            }
+        }
+    }
+
     /// The page as HTML.
     pub fn html(&self) -> String {
         dioxus_ssr::render(&self.dom)
