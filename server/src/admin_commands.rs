@@ -301,18 +301,7 @@ fn write<T: Send, E: Into<anyhow::Error>>(
     db: &mut Direct,
     f: impl FnOnce(&Tx) -> Result<T, E> + Send,
 ) -> anyhow::Result<T> {
-    let mut failed = None;
-    let done = db.transaction(|tx| {
-        f(tx).map_err(|e| {
-            failed = Some(e.into());
-            db::DbError::Domain("rolled back".into())
-        })
-    });
-    match (done, failed) {
-        (_, Some(e)) => Err(e),
-        (Ok(v), None) => Ok(v),
-        (Err(e), None) => Err(e.into()),
-    }
+    keeping_error(f, |f| db.transaction(f))
 }
 
 /// Runs `f` as a read.
@@ -320,13 +309,25 @@ fn read<T: Send, E: Into<anyhow::Error>>(
     db: &Direct,
     f: impl FnOnce(&Tx) -> Result<T, E> + Send,
 ) -> anyhow::Result<T> {
+    keeping_error(f, |f| db.read(f))
+}
+
+/// A store job that fails with the store's error type.
+type Job<'a, T> = Box<dyn FnOnce(&Tx) -> Result<T, db::DbError> + Send + 'a>;
+
+/// Hands `f` to `run` (a transaction or a read) as a store job, and returns `f`'s own
+/// error as it was: the store only learns that the job failed, so a transaction rolls back.
+fn keeping_error<T: Send, E: Into<anyhow::Error>>(
+    f: impl FnOnce(&Tx) -> Result<T, E> + Send,
+    run: impl FnOnce(Job<'_, T>) -> Result<T, db::DbError>,
+) -> anyhow::Result<T> {
     let mut failed = None;
-    let done = db.read(|tx| {
+    let done = run(Box::new(|tx| {
         f(tx).map_err(|e| {
             failed = Some(e.into());
             db::DbError::Domain("failed".into())
         })
-    });
+    }));
     match (done, failed) {
         (_, Some(e)) => Err(e),
         (Ok(v), None) => Ok(v),
