@@ -102,6 +102,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "014_route_lookup_plpgsql",
         include_str!("migrations/014_route_lookup_plpgsql.sql"),
     ),
+    (
+        15,
+        "015_contact_fewer_indexes",
+        include_str!("migrations/015_contact_fewer_indexes.sql"),
+    ),
 ];
 
 /// What can go wrong talking to PostgreSQL.
