@@ -45,6 +45,7 @@
   // ---- the map -------------------------------------------------------------------------
   var map = L.map(mapEl, { zoomSnap: 0.25, minZoom: 9, maxZoom: 19 });
   map.attributionControl.setPrefix(false);
+  map.on('zoomend moveend', function () { namesInside(); });
   map.createPane('hs-outline').style.zIndex = 450;
   map.createPane('hs-places').style.zIndex = 460;
   map.getPane('hs-outline').style.pointerEvents = 'none';
@@ -257,8 +258,38 @@
       }).bindTooltip(esc(p.name), { permanent: true, direction: 'right', className: 'hs-place', offset: [3, 0] });
     })).addTo(map);
     map.fitBounds([[w.bbox[1], w.bbox[0]], [w.bbox[3], w.bbox[2]]], { padding: [12, 12] });
+    namesInside();
     shownWijk = w.id;
   }
+
+  // A place's name stands right of it, as on a map; where that would run off the map or
+  // over a name already placed, it stands left of, above or below it instead (the first
+  // that fits), so that every name can be read whole.
+  var SIDES = [['right', [3, 0]], ['left', [-3, 0]], ['top', [0, -3]], ['bottom', [0, 3]]];
+  function namesInside() {
+    if (!placesLayer) return;
+    var box = map.getContainer().getBoundingClientRect();
+    var placed = [];
+    var fits = function (r) {
+      return r.left >= box.left + 4 && r.right <= box.right - 4 && r.top >= box.top && r.bottom <= box.bottom &&
+        placed.every(function (o) { return r.right < o.left || r.left > o.right || r.bottom < o.top || r.top > o.bottom; });
+    };
+    placesLayer.eachLayer(function (marker) {
+      var tip = marker.getTooltip();
+      if (!tip || !tip.getElement()) return;
+      var side = SIDES.find(function (s) {
+        tip.options.direction = s[0];
+        tip.options.offset = s[1];
+        tip.update();
+        return fits(tip.getElement().getBoundingClientRect());
+      }) || SIDES[0];
+      tip.options.direction = side[0];
+      tip.options.offset = side[1];
+      tip.update();
+      placed.push(tip.getElement().getBoundingClientRect());
+    });
+  }
+
 
   function cellStyle(f) {
     var p = f.properties;

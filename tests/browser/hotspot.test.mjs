@@ -111,6 +111,17 @@ test('a coordinator sees the hexagons over the wijk, with the basemap unreachabl
   // The wijk outline and the named places are drawn without any basemap.
   assert.ok(await page.locator('.leaflet-hs-outline-pane path').count() >= 1, 'wijk outline');
   assert.ok(await page.locator('.hs-place').count() >= 5, 'named places');
+  // Every place's name can be read whole: inside the map, and over no other name.
+  const frame = await page.locator('#hs-map').boundingBox();
+  const names = await page.$$eval('.hs-place', (els) =>
+    els.map((e) => ({ text: e.textContent, ...e.getBoundingClientRect().toJSON() })));
+  for (const [i, n] of names.entries()) {
+    assert.ok(n.left >= frame.x && n.right <= frame.x + frame.width, `"${n.text}" runs off the map`);
+    for (const o of names.slice(i + 1)) {
+      const apart = n.right < o.left || n.left > o.right || n.bottom < o.top || n.top > o.bottom;
+      assert.ok(apart, `"${n.text}" and "${o.text}" overlap`);
+    }
+  }
   await page.waitForSelector('#hs-basemap-notice:not([hidden])', { timeout: 10_000 });
   assert.ok(blocked.size > 0, 'the basemap was asked for and refused');
   assert.match(await page.locator('#hs-totals').innerText(), /Kinderen/);
