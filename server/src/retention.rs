@@ -308,6 +308,50 @@ mod tests {
     }
 
     #[test]
+    fn an_old_round_goes_once_it_has_no_contacts_left_and_not_before() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (conn, g) = crate::setup::test_gemeente_db(&dir.path().join("r.db"));
+        let mut store = Direct::open(&dir.path().join("r.db")).expect("store");
+        let now: Timestamp = "2026-11-20T12:00:00Z".parse().expect("now");
+        let old: Timestamp = "2024-11-11T20:00:00Z".parse().expect("old");
+        let recent: Timestamp = "2026-10-02T20:00:00Z".parse().expect("recent");
+        conn.execute(
+            "INSERT INTO user (id, gemeente_id, username, role, created_at)
+             VALUES ('u', ?1, 'coach', 'straatcoach', 0)",
+            params![g],
+        )
+        .expect("user");
+        let round = |id: &str, started: Timestamp| {
+            conn.execute(
+                "INSERT INTO round (id, device_id, user_id, wijk_id, started_at)
+                 VALUES (?1, 'd', 'u', 'w1', ?2)",
+                params![id, started.as_second()],
+            )
+            .expect("round");
+        };
+        // `contact` records into round 'r': started long ago, with one contact as old and
+        // one recorded recently (a round is never that long, but a phone clock can be off).
+        round("r", old);
+        contact(&conn, g, old, (1, 0));
+        contact(&conn, g, recent, (1, 0));
+        round("old-and-empty", old);
+        round("recent-and-empty", recent);
+
+        let report = store.transaction(|tx| enforce(tx, now)).expect("enforce");
+        assert_eq!(report[0].1.contacts, 1);
+        assert_eq!(report[0].1.rounds, 1);
+        let mut left = conn
+            .prepare("SELECT id FROM round ORDER BY id")
+            .expect("rounds");
+        let left: Vec<String> = left
+            .query_map([], |r| r.get(0))
+            .expect("rounds")
+            .collect::<Result<_, _>>()
+            .expect("rounds");
+        assert_eq!(left, ["r", "recent-and-empty"]);
+    }
+
+    #[test]
     fn expired_records_go_and_their_aggregates_stay() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (conn, g) = crate::setup::test_gemeente_db(&dir.path().join("r.db"));

