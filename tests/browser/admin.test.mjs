@@ -175,6 +175,13 @@ test('an added coordinator for one wijk sets a password, sees only that wijk, an
     const options = await p.locator('#hs-wijk option').allInnerTexts();
     assert.deepEqual(options, ['Overschie (WK059904)'], 'only the assigned wijk');
     await p.screenshot({ path: join(artifacts, 'admin-coordinator-kaart-390.png'), fullPage: true });
+    // On a phone the map comes first, across the screen, and nothing sticks out sideways.
+    const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the map page is ${overflow}px wider than a 390px phone`);
+    const map = await p.locator('#hs-map').boundingBox();
+    assert.ok(map.width >= 380 && map.height >= 300, `the map is ${map.width}×${map.height} on a phone`);
+    const filters = await p.locator('#hs-wijk').boundingBox();
+    assert.ok(filters.y > map.y + map.height, 'the filters come below the map');
   } finally {
     await coord.context.close();
   }
