@@ -264,7 +264,8 @@
 
   // A place's name stands right of it, as on a map; where that would run off the map or
   // over a name already placed, it stands left of, above or below it instead (the first
-  // that fits), so that every name can be read whole.
+  // that fits). A name that fits nowhere (a small screen, places close together) is left
+  // out until a zoom makes room: the dot stays, and no name is drawn over another.
   var SIDES = [['right', [3, 0]], ['left', [-3, 0]], ['top', [0, -3]], ['bottom', [0, 3]]];
   function namesInside() {
     if (!placesLayer) return;
@@ -276,19 +277,25 @@
     };
     placesLayer.eachLayer(function (marker) {
       var tip = marker.getTooltip();
-      if (!tip || !tip.getElement()) return;
+      var el = tip && tip.getElement();
+      if (!el) return;
+      el.hidden = false;
       var side = SIDES.find(function (s) {
         tip.options.direction = s[0];
         tip.options.offset = s[1];
         tip.update();
-        return fits(tip.getElement().getBoundingClientRect());
-      }) || SIDES[0];
-      tip.options.direction = side[0];
-      tip.options.offset = side[1];
-      tip.update();
-      placed.push(tip.getElement().getBoundingClientRect());
+        return fits(el.getBoundingClientRect());
+      });
+      el.hidden = !side;
+      if (side) {
+        tip.options.direction = side[0];
+        tip.options.offset = side[1];
+        tip.update();
+        placed.push(el.getBoundingClientRect());
+      }
     });
   }
+
 
 
   function cellStyle(f) {

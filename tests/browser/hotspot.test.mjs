@@ -97,6 +97,25 @@ async function waitForMap(previousQuery) {
   }, previousQuery, { timeout: 20_000 });
 }
 
+/**
+ * Checks that every place name shown on the map is inside it and over no other name;
+ * answers how many are shown and which are left out for lack of room.
+ */
+async function shownNames() {
+  const frame = await page.locator('#hs-map').boundingBox();
+  const names = await page.$$eval('.hs-place', (els) =>
+    els.map((e) => ({ text: e.textContent, hidden: e.hidden, ...e.getBoundingClientRect().toJSON() })));
+  const shown = names.filter((n) => !n.hidden);
+  for (const [i, n] of shown.entries()) {
+    assert.ok(n.left >= frame.x && n.right <= frame.x + frame.width, `"${n.text}" runs off the map`);
+    for (const o of shown.slice(i + 1)) {
+      const apart = n.right < o.left || n.left > o.right || n.bottom < o.top || n.top > o.bottom;
+      assert.ok(apart, `"${n.text}" and "${o.text}" overlap`);
+    }
+  }
+  return { shown: shown.length, hidden: names.filter((n) => n.hidden).map((n) => n.text) };
+}
+
 test('a coordinator sees the hexagons over the wijk, with the basemap unreachable', async () => {
   const login = creds.web_users.coordinator;
   await page.goto(base + '/login');
@@ -112,16 +131,7 @@ test('a coordinator sees the hexagons over the wijk, with the basemap unreachabl
   assert.ok(await page.locator('.leaflet-hs-outline-pane path').count() >= 1, 'wijk outline');
   assert.ok(await page.locator('.hs-place').count() >= 5, 'named places');
   // Every place's name can be read whole: inside the map, and over no other name.
-  const frame = await page.locator('#hs-map').boundingBox();
-  const names = await page.$$eval('.hs-place', (els) =>
-    els.map((e) => ({ text: e.textContent, ...e.getBoundingClientRect().toJSON() })));
-  for (const [i, n] of names.entries()) {
-    assert.ok(n.left >= frame.x && n.right <= frame.x + frame.width, `"${n.text}" runs off the map`);
-    for (const o of names.slice(i + 1)) {
-      const apart = n.right < o.left || n.left > o.right || n.bottom < o.top || n.top > o.bottom;
-      assert.ok(apart, `"${n.text}" and "${o.text}" overlap`);
-    }
-  }
+  assert.deepEqual((await shownNames()).hidden, [], 'at a desk every name has room');
   await page.waitForSelector('#hs-basemap-notice:not([hidden])', { timeout: 10_000 });
   assert.ok(blocked.size > 0, 'the basemap was asked for and refused');
   assert.match(await page.locator('#hs-totals').innerText(), /Kinderen/);
@@ -133,6 +143,17 @@ test('a coordinator sees the hexagons over the wijk, with the basemap unreachabl
   await page.waitForSelector('.hs-tip', { timeout: 5_000 });
   assert.match(await page.locator('.hs-tip').innerText(), /Hotspot, 99% betrouwbaar/);
   await page.screenshot({ path: join(artifacts, 'hotspot-map.png') });
+
+  // On a phone the names that fit are still read whole; the rest wait for a zoom.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.reload();
+  await waitForMap(undefined);
+  const phone = await shownNames();
+  assert.ok(phone.shown >= 3, `only ${phone.shown} place names on a phone`);
+  await page.screenshot({ path: join(artifacts, 'hotspot-map-390.png') });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.reload();
+  await waitForMap(undefined);
 });
 
 test('a filter changes the map', async () => {
