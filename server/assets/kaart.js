@@ -45,7 +45,7 @@
   // ---- the map -------------------------------------------------------------------------
   var map = L.map(mapEl, { zoomSnap: 0.25, minZoom: 9, maxZoom: 19 });
   map.attributionControl.setPrefix(false);
-  map.on('zoomend moveend', function () { namesInside(); });
+  map.on('moveend', function () { namesInside(); }); // after every zoom, too
   map.createPane('hs-outline').style.zIndex = 450;
   map.createPane('hs-places').style.zIndex = 460;
   map.getPane('hs-outline').style.pointerEvents = 'none';
@@ -63,11 +63,12 @@
       if (loaded === 0) {
         noticeEl.hidden = false;
         mapEl.classList.add('hs-nobase');
+        namesInside();
       }
     };
     tiles.on('tileload', function () {
       loaded += 1;
-      noticeEl.hidden = true;
+      if (!noticeEl.hidden) { noticeEl.hidden = true; namesInside(); }
       mapEl.classList.remove('hs-nobase');
     });
     tiles.on('tileerror', showNotice);
@@ -265,12 +266,15 @@
   // A place's name stands right of it, as on a map; where that would run off the map or
   // over a name already placed, it stands left of, above or below it instead (the first
   // that fits). A name that fits nowhere (a small screen, places close together) is left
-  // out until a zoom makes room: the dot stays, and no name is drawn over another.
+  // out until a zoom makes room: the dot stays, and no name is drawn over another, nor
+  // under what lies over the map (the legend, the notice, the buttons).
   var SIDES = [['right', [3, 0]], ['left', [-3, 0]], ['top', [0, -3]], ['bottom', [0, 3]]];
   function namesInside() {
     if (!placesLayer) return;
     var box = map.getContainer().getBoundingClientRect();
-    var placed = [];
+    var over = mapEl.parentNode.querySelectorAll('.hs-mapwrap > :not(#hs-map), .leaflet-control');
+    var placed = Array.prototype.map.call(over, function (e) { return e.getBoundingClientRect(); })
+      .filter(function (r) { return r.width > 0 && r.height > 0; });
     var fits = function (r) {
       return r.left >= box.left + 4 && r.right <= box.right - 4 && r.top >= box.top && r.bottom <= box.bottom &&
         placed.every(function (o) { return r.right < o.left || r.left > o.right || r.bottom < o.top || r.top > o.bottom; });
@@ -280,6 +284,7 @@
       var el = tip && tip.getElement();
       if (!el) return;
       el.hidden = false;
+      // Tries each side in turn; the first that fits is where the name stays.
       var side = SIDES.find(function (s) {
         tip.options.direction = s[0];
         tip.options.offset = s[1];
@@ -287,16 +292,9 @@
         return fits(el.getBoundingClientRect());
       });
       el.hidden = !side;
-      if (side) {
-        tip.options.direction = side[0];
-        tip.options.offset = side[1];
-        tip.update();
-        placed.push(el.getBoundingClientRect());
-      }
+      if (side) placed.push(el.getBoundingClientRect());
     });
   }
-
-
 
   function cellStyle(f) {
     var p = f.properties;
@@ -363,6 +361,7 @@
     }
     html += '<div><i class="hs-line"></i>Wijkgrens <i class="hs-dot"></i>Plek</div>';
     legendEl.innerHTML = html;
+    namesInside();
   }
 
   // ---- charts (inline SVG) -------------------------------------------------------------

@@ -105,13 +105,16 @@ async function shownNames() {
   const frame = await page.locator('#hs-map').boundingBox();
   const names = await page.$$eval('.hs-place', (els) =>
     els.map((e) => ({ text: e.textContent, hidden: e.hidden, ...e.getBoundingClientRect().toJSON() })));
+  // What lies over the map: the legend, the notice, the zoom buttons, the attribution.
+  const over = await page.$$eval('.hs-mapwrap > :not(#hs-map), .leaflet-control', (els) =>
+    els.map((e) => ({ text: e.className, ...e.getBoundingClientRect().toJSON() }))
+      .filter((r) => r.width > 0 && r.height > 0));
+  const apart = (a, b) => a.right < b.left || a.left > b.right || a.bottom < b.top || a.top > b.bottom;
   const shown = names.filter((n) => !n.hidden);
   for (const [i, n] of shown.entries()) {
     assert.ok(n.left >= frame.x && n.right <= frame.x + frame.width, `"${n.text}" runs off the map`);
-    for (const o of shown.slice(i + 1)) {
-      const apart = n.right < o.left || n.left > o.right || n.bottom < o.top || n.top > o.bottom;
-      assert.ok(apart, `"${n.text}" and "${o.text}" overlap`);
-    }
+    for (const o of shown.slice(i + 1)) assert.ok(apart(n, o), `"${n.text}" and "${o.text}" overlap`);
+    for (const o of over) assert.ok(apart(n, o), `"${n.text}" lies under ${o.text}`);
   }
   return { shown: shown.length, hidden: names.filter((n) => n.hidden).map((n) => n.text) };
 }
@@ -151,6 +154,16 @@ test('a coordinator sees the hexagons over the wijk, with the basemap unreachabl
   const phone = await shownNames();
   assert.ok(phone.shown >= 3, `only ${phone.shown} place names on a phone`);
   await page.screenshot({ path: join(artifacts, 'hotspot-map-390.png') });
+  // A zoom in makes room: a name left out before is shown, and still none overlaps.
+  assert.ok(phone.hidden.length > 0, 'the demo wijk has more names than a phone has room for');
+  const frame = await page.locator('#hs-map').boundingBox();
+  await page.mouse.move(frame.x + frame.width / 2, frame.y + frame.height / 2);
+  await page.mouse.wheel(0, -120);
+  await page.waitForFunction(
+    (before) => [...document.querySelectorAll('.hs-place')].some((e) => before.includes(e.textContent) && !e.hidden),
+    phone.hidden, { timeout: 5_000 });
+  await shownNames();
+  await page.screenshot({ path: join(artifacts, 'hotspot-map-390-zoomed.png') });
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.reload();
   await waitForMap(undefined);
