@@ -65,6 +65,20 @@ pub enum DbError {
     Domain(String),
 }
 
+impl DbError {
+    /// The same failure again, for each of the callers that shared the one that failed (a
+    /// job of many pushes, a statement of many look-ups): a busy pool stays busy (503,
+    /// come back later), anything else is told as what it said.
+    pub fn again(&self) -> DbError {
+        match self {
+            DbError::Busy(m) => DbError::Busy(m.clone()),
+            DbError::Pool(p) => DbError::Busy(p.to_string()),
+            DbError::WriterGone => DbError::WriterGone,
+            other => DbError::Domain(other.to_string()),
+        }
+    }
+}
+
 type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// A queued write: run on the writer's connection inside the open transaction, or, with
 /// `None`, told that no transaction could be started and must not run.

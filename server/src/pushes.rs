@@ -129,7 +129,7 @@ fn ask_for_a_job(state: &Arc<AppState>, gemeente: GemeenteId) {
             }
             Err(e) => {
                 for sender in senders {
-                    let _ = sender.send(Err(again(&e)));
+                    let _ = sender.send(Err(e.again()));
                 }
             }
         }
@@ -166,15 +166,5 @@ fn store_together(
                 })
             })
             .collect()),
-    }
-}
-
-/// The same failure again, for each push of a job that failed as a whole.
-fn again(e: &DbError) -> DbError {
-    match e {
-        DbError::Busy(m) => DbError::Busy(m.clone()),
-        DbError::Pool(p) => DbError::Busy(p.to_string()),
-        DbError::WriterGone => DbError::WriterGone,
-        other => DbError::Domain(other.to_string()),
     }
 }

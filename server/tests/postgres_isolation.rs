@@ -758,28 +758,45 @@ fn the_server_refuses_to_run_as_a_role_that_bypasses_row_level_security() {
     );
 }
 
-/// `device_by_token` (migration 011) finds a phone's device in one statement without a
-/// transaction: it sets the token's gemeente for that statement only, so the connection
-/// is left with no gemeente and sees no rows afterwards, and an unknown token finds
-/// nothing and sets nothing.
+/// `devices_by_tokens` (migration 016) finds phones' devices in one statement without a
+/// transaction, for tokens of any gemeenten at once: each row names the token it answers
+/// and comes from that token's own gemeente. It sets each gemeente for its own query only,
+/// so the connection is left with no gemeente and sees no rows afterwards; an unknown
+/// token, or a token of another kind, finds nothing.
 #[test]
-fn the_one_statement_device_lookup_sets_its_gemeente_for_that_statement_only() {
+fn the_one_statement_device_lookup_answers_each_token_from_its_own_gemeente_and_sets_nothing() {
     let f = fixture();
     let mut app = postgres::Client::connect(&f.cluster.url(APP_ROLE, "postgres"), postgres::NoTls)
         .expect("application role");
-    let lookup = |app: &mut postgres::Client, token: &str| -> Vec<(String, String, bool)> {
-        app.query(
-            "SELECT id, gemeente_id, revoked FROM device_by_token(convert_to($1, 'UTF8'))",
-            &[&token],
-        )
-        .expect("device_by_token")
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect()
+    let lookup = |app: &mut postgres::Client, tokens: &[&str]| -> Vec<(String, String, String)> {
+        let hashes: Vec<&[u8]> = tokens.iter().map(|t| t.as_bytes()).collect();
+        let mut found: Vec<(String, String, String)> = app
+            .query(
+                "SELECT convert_from(token_hash, 'UTF8'), id, gemeente_id
+                 FROM devices_by_tokens($1)",
+                &[&hashes],
+            )
+            .expect("devices_by_tokens")
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        found.sort();
+        found
     };
+    let (ta, tb) = (format!("token-{A}"), format!("token-{B}"));
     assert_eq!(
-        lookup(&mut app, &format!("token-{B}")),
-        vec![(format!("{B}-d1"), B.to_owned(), false)]
+        lookup(&mut app, &[&tb]),
+        vec![(tb.clone(), format!("{B}-d1"), B.to_owned())]
+    );
+    // Both gemeenten's tokens in one call, among tokens that are no phone's: a session's
+    // token is not a device token (the route is per kind).
+    let session = format!("session-{A}");
+    assert_eq!(
+        lookup(&mut app, &[&tb, "token-of-nobody", &ta, &session, &tb]),
+        vec![
+            (ta.clone(), format!("{A}-d1"), A.to_owned()),
+            (tb.clone(), format!("{B}-d1"), B.to_owned()),
+        ]
     );
     let setting: Option<String> = app
         .query_one("SELECT current_setting('app.gemeente', true)", &[])
@@ -794,17 +811,16 @@ fn the_one_statement_device_lookup_sets_its_gemeente_for_that_statement_only() {
         .expect("count")
         .get(0);
     assert_eq!(devices, 0, "the next statement sees no tenant's rows");
-    assert!(lookup(&mut app, "token-of-nobody").is_empty());
-    // A session's token is not a device token: the route is per kind.
-    assert!(lookup(&mut app, &format!("session-{A}")).is_empty());
+    assert!(lookup(&mut app, &["token-of-nobody", &session]).is_empty());
+    assert!(lookup(&mut app, &[]).is_empty());
 }
 
-/// Called inside a transaction scoped to gemeente A, `device_by_token` with a token of
+/// Called inside a transaction scoped to gemeente A, `devices_by_tokens` with a token of
 /// gemeente B finds B's device (its own query runs in B) but leaves the transaction in A
-/// (migration 013): the statements after it see A's rows and none of B's. Without the
-/// function's own `SET` clause, the token's gemeente stayed set until the end of the
-/// transaction, so a code path that looked a token up mid-transaction would read and write
-/// in the token's gemeente.
+/// (migrations 013 and 016): the statements after it see A's rows and none of B's. Before
+/// migration 013 the token's gemeente stayed set until the end of the transaction, so a
+/// code path that looked a token up mid-transaction would read and write in the token's
+/// gemeente.
 #[test]
 fn a_token_looked_up_inside_another_gemeentes_transaction_leaves_that_transaction_in_its_own_gemeente()
  {
@@ -815,7 +831,7 @@ fn a_token_looked_up_inside_another_gemeentes_transaction_leaves_that_transactio
             let c = tx.client();
             let found: Vec<String> = c
                 .query(
-                    "SELECT gemeente_id FROM device_by_token(convert_to($1, 'UTF8'))",
+                    "SELECT gemeente_id FROM devices_by_tokens(ARRAY[convert_to($1, 'UTF8')])",
                     &[&format!("token-{B}")],
                 )?
                 .iter()

@@ -960,6 +960,107 @@ async fn commit_order(store: &Store, a: Tenant, b: Tenant) {
     assert!(second.0.expect("new") > first_seq.expect("new"));
 }
 
+/// Phones of two gemeenten look their tokens up at once, as their requests do, with
+/// unknown tokens and phones asking twice among them. On PostgreSQL the look-ups that wait
+/// together are asked in one statement (store/postgres/tokens.rs): each must still get its
+/// own device and no other. And while the others keep asking, a phone revoked is refused
+/// at its very next look-up: no answer may come from a statement that began before it.
+#[test]
+fn phones_looking_up_their_tokens_at_once_each_get_their_own_device_and_a_revocation_holds_at_once()
+{
+    let (a, b) = (Tenant::new(1), Tenant::new(2));
+    let (_cluster, pg) = postgres_store(&[a, b]);
+    runtime().block_on(tokens_at_once(&pg, &[a, b]));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = sqlite_store(dir.path(), &a);
+    runtime().block_on(tokens_at_once(&sqlite, &[a]));
+}
+
+async fn tokens_at_once(store: &Store, tenants: &[Tenant]) {
+    const PHONES: u32 = 40;
+    let token = |t: &Tenant, i: u32| format!("token-{}-{i}", t.n).into_bytes();
+    let device = |t: &Tenant, i: u32| id::<DeviceId>(t.n * 100_000 + 500 + i);
+    for t in tenants {
+        let (t, tokens) = (*t, (0..PHONES).map(|i| token(t, i)).collect::<Vec<_>>());
+        store
+            .write(t.gemeente, move |tx| {
+                for (i, token) in (0..PHONES).zip(&tokens) {
+                    devices::insert(tx, device(&t, i), t.field_user, token, "telefoon", NOW)?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("devices");
+    }
+    let ask = |hash: Vec<u8>| {
+        let store = store.clone();
+        tokio::spawn(async move { store.device_by_token_hash(hash).await })
+    };
+
+    // Every phone twice, and as many unknown tokens, all at once.
+    let mut asked = Vec::new();
+    for t in tenants {
+        for i in 0..PHONES {
+            for _ in 0..2 {
+                asked.push((Some((device(t, i), t.gemeente)), ask(token(t, i))));
+            }
+            asked.push((None, ask(format!("nobody-{}-{i}", t.n).into_bytes())));
+        }
+    }
+    for (expected, answer) in asked {
+        let found = answer.await.expect("join").expect("look-up");
+        assert_eq!(
+            found.map(|r| (r.id, r.gemeente, r.revoked)),
+            expected.map(|(d, g)| (d, g, false))
+        );
+    }
+
+    // Phones 0..10 of the first gemeente revoked one by one, while every phone of every
+    // gemeente keeps asking: each is refused at the next look-up after its revocation.
+    let t = tenants[0];
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let background: Vec<_> = tenants
+        .iter()
+        .flat_map(|t| (10..PHONES).map(move |i| token(t, i)))
+        .map(|hash| {
+            let (store, stop) = (store.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut asked = 0_u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let found = store.device_by_token_hash(hash.clone()).await;
+                    assert!(found.expect("look-up").is_some_and(|r| !r.revoked));
+                    asked += 1;
+                    tokio::task::yield_now().await;
+                }
+                asked
+            })
+        })
+        .collect();
+    for i in 0..10 {
+        let d = device(&t, i);
+        let revoked = store
+            .write(t.gemeente, move |tx| devices::revoke(tx, d, NOW + 1))
+            .await
+            .expect("revoke");
+        assert!(revoked);
+        let found = store
+            .device_by_token_hash(token(&t, i))
+            .await
+            .expect("look-up")
+            .expect("found");
+        assert!(found.revoked, "phone {i} was let in after its revocation");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut others = 0;
+    for task in background {
+        others += task.await.expect("no other phone was refused");
+    }
+    assert!(
+        others >= 60,
+        "the other phones kept asking ({others} look-ups)"
+    );
+}
+
 #[test]
 fn no_function_of_these_modules_still_reaches_sqlite_only() {
     for file in ["sync.rs", "devices.rs", "hotspot.rs"] {

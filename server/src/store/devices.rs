@@ -10,6 +10,8 @@
 //! admin commands, which name no gemeente, write them too), and row-level security hides
 //! every other gemeente's phones.
 
+use std::collections::HashMap;
+
 use avondronde_shared::{DeviceId, GemeenteId, Role, UserId};
 use rusqlite::{OptionalExtension, params};
 
@@ -136,35 +138,38 @@ pub fn by_token_hash(tx: &Tx, token_hash: &[u8]) -> Result<Option<TokenRow>, DbE
                  WHERE d.token_hash = $1",
                 &[&token_hash],
             )?
-            .map(|r| pg_token_row(&r))
+            .map(|r| pg_token_row_at(&r, 0))
             .transpose(),
     }
 }
 
-/// As [`by_token_hash`] on PostgreSQL, in one statement outside any transaction (one
-/// round trip where a transaction took four): `device_by_token` (migration 011) sets the
-/// token's gemeente for that statement only and reads under row-level security.
-pub(in crate::store) fn by_token_hash_alone(
+/// As [`by_token_hash`] on PostgreSQL, for many tokens in one statement outside any
+/// transaction: `devices_by_tokens` (migration 016) finds each token's gemeente, reads its
+/// device under row-level security with that gemeente set, and names the hash each row
+/// answers. The devices found, by their token's hash; an unknown token is not among them.
+pub(in crate::store) fn by_token_hashes_alone(
     client: &mut ::postgres::Client,
-    token_hash: &[u8],
-) -> Result<Option<TokenRow>, DbError> {
+    token_hashes: &[&[u8]],
+) -> Result<HashMap<Vec<u8>, TokenRow>, DbError> {
     client
         .query_typed(
-            "SELECT id, user_id, gemeente_id, role, revoked FROM device_by_token($1)",
-            &[(&token_hash, ::postgres::types::Type::BYTEA)],
+            "SELECT token_hash, id, user_id, gemeente_id, role, revoked
+             FROM devices_by_tokens($1)",
+            &[(&token_hashes, ::postgres::types::Type::BYTEA_ARRAY)],
         )?
-        .first()
-        .map(pg_token_row)
-        .transpose()
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, pg_token_row_at(r, 1)?)))
+        .collect()
 }
 
-fn pg_token_row(r: &::postgres::Row) -> Result<TokenRow, DbError> {
+/// A [`TokenRow`] from the columns of `r` from `first` on.
+fn pg_token_row_at(r: &::postgres::Row, first: usize) -> Result<TokenRow, DbError> {
     Ok(TokenRow {
-        id: r.try_get(0)?,
-        user: r.try_get(1)?,
-        gemeente: r.try_get(2)?,
-        role: pg_role(r, 3)?,
-        revoked: r.try_get(4)?,
+        id: r.try_get(first)?,
+        user: r.try_get(first + 1)?,
+        gemeente: r.try_get(first + 2)?,
+        role: pg_role(r, first + 3)?,
+        revoked: r.try_get(first + 4)?,
     })
 }
 

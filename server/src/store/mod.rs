@@ -343,8 +343,9 @@ impl Store {
     }
 
     /// The device whose token has this hash ([`devices::by_token_hash`]), for the check
-    /// that comes before every request of a phone: on PostgreSQL one statement, without a
-    /// transaction around it.
+    /// that comes before every request of a phone: on PostgreSQL asked together with the
+    /// look-ups of other requests, in one statement without a transaction around it
+    /// (`store/postgres/tokens.rs`).
     pub async fn device_by_token_hash(
         &self,
         token_hash: Vec<u8>,
@@ -354,15 +355,7 @@ impl Store {
                 db.read_point(move |c| devices::by_token_hash(&Tx::sqlite(c), &token_hash))
                     .await
             }
-            StoreBackend::Postgres(pg) => {
-                let pg = pg.clone();
-                joined(
-                    tokio::task::spawn_blocking(move || {
-                        pg.run_alone(|c| devices::by_token_hash_alone(c, &token_hash))
-                    })
-                    .await,
-                )
-            }
+            StoreBackend::Postgres(pg) => pg.device_by_token_hash(token_hash).await,
         }
     }
 

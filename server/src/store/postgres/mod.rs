@@ -31,6 +31,7 @@ use std::time::Duration;
 use ::postgres::{Client, NoTls, Transaction};
 
 mod cached;
+mod tokens;
 mod writer;
 
 pub use cached::PgTransaction;
@@ -106,6 +107,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         15,
         "015_contact_fewer_indexes",
         include_str!("migrations/015_contact_fewer_indexes.sql"),
+    ),
+    (
+        16,
+        "016_devices_by_tokens",
+        include_str!("migrations/016_devices_by_tokens.sql"),
     ),
 ];
 
@@ -213,6 +219,8 @@ pub struct PgStore {
     pool: std::sync::Arc<Pool>,
     /// The pushes waiting for their gemeente's writer (group commit, [`writer`]).
     lanes: std::sync::Arc<writer::Lanes>,
+    /// The phones' token look-ups waiting to be asked together ([`tokens`]).
+    tokens: std::sync::Arc<tokens::TokenQueue>,
 }
 
 type R2d2Pool = r2d2::Pool<Manager>;
@@ -280,6 +288,7 @@ impl PgStore {
         Ok(PgStore {
             pool: std::sync::Arc::new(Pool(Some(pool))),
             lanes: std::sync::Arc::default(),
+            tokens: std::sync::Arc::default(),
         })
     }
 
@@ -364,7 +373,7 @@ impl PgStore {
 
     /// Runs `f` on a pooled connection outside any transaction: each statement is a
     /// transaction of its own (autocommit), with no gemeente set. Only for a statement
-    /// that scopes itself, such as `device_by_token` (migration 011).
+    /// that scopes itself, such as `devices_by_tokens` (migration 016).
     pub(in crate::store) fn run_alone<T>(
         &self,
         f: impl FnOnce(&mut ::postgres::Client) -> Result<T, DbError>,
