@@ -238,3 +238,27 @@ async fn a_new_message_stays_its_three_seconds_when_the_earlier_ones_time_is_up(
         "three seconds after the last message it is gone"
     );
 }
+
+/// A phone revoked (or wiped after ten wrong PINs) right after a message: the message is
+/// about data that is gone, and must not lie over the enrol screen's reason for the wipe
+/// for its remaining seconds.
+#[tokio::test(start_paused = true)]
+async fn a_wipe_takes_the_last_message_away_with_the_data() {
+    let d = device_in_round();
+    let mut h = Harness::new(&d.ctx, None);
+    h.click("10–11 jaar: één kind erbij");
+    h.click("Opslaan");
+    assert_eq!(toast(&h.html()), Some("Opgeslagen"));
+    avondronde_app::store::wipe(&d.ctx.store, &d.ctx.secrets).expect("wipe");
+    d.ctx
+        .sync
+        .engine()
+        .wiped("Alle gegevens op dit toestel zijn gewist.");
+    h.pass(Duration::from_millis(100)).await;
+    let html = h.html();
+    assert!(
+        html.contains("Toestel aanmelden"),
+        "the enrol screen: {html}"
+    );
+    assert_eq!(toast(&html), None, "the message outlived the wipe: {html}");
+}

@@ -134,13 +134,19 @@ pub fn App() -> Element {
         correction,
     });
 
-    // Follow the sync engine: every change re-reads the store.
+    // Follow the sync engine: every change re-reads the store. When the phone is wiped
+    // (revoked, or ten wrong PINs), a message still shown is about data that is gone, and
+    // it would lie over the enrol screen's reason for the wipe: it goes too.
     let engine = ctx.sync.engine().clone();
     use_future(move || {
         let mut rx = engine.subscribe();
+        let mut toast = ui.toast;
         async move {
             while rx.changed().await.is_ok() {
                 let now = rx.borrow_and_update().clone();
+                if now.wiped && !status.peek().wiped {
+                    toast.set(None);
+                }
                 status.set(now);
                 ui.changed();
             }
