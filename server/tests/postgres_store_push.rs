@@ -660,8 +660,10 @@ fn the_push_path_answers_the_same_on_sqlite_and_postgresql() {
 }
 
 /// Contacts stored in one call, as a writer job of many pushes stores them (on PostgreSQL
-/// one statement of a column of values per array): each reads back with its own values,
-/// in ledger order, the same on both backends.
+/// one statement of a column of values per array): each reads back with its own
+/// values, in ledger order, the same on both backends; and every column of every row is
+/// stored the same on both, the NULLs of a contact without a fix or without a place
+/// included.
 #[test]
 fn contacts_stored_together_read_back_each_with_its_own_values_on_both_backends() {
     const N: usize = 70;
@@ -669,22 +671,129 @@ fn contacts_stored_together_read_back_each_with_its_own_values_on_both_backends(
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = runtime();
     let on_sqlite = rt.block_on(async { many_contacts(&sqlite_store(dir.path(), &t), t, N).await });
-    let (_cluster, pg) = postgres_store(&[t]);
+    let (cluster, pg) = postgres_store(&[t]);
     let on_postgres = rt.block_on(many_contacts(&pg, t, N));
 
     assert_eq!(on_sqlite.len(), N);
     for (i, r) in on_sqlite.iter().enumerate() {
+        let cell = (i % 4 != 2).then_some(0x8919_6953_0000_0000 | i as u64);
         let expected = (
             i as i64 + 1,
             1_767_690_600 + 60 * i as i64,
             (i % 9) as u16,
             i % 3 == 0,
-            Some(0x8919_6953_0000_0000 | i as u64),
+            cell,
         );
         let got = (r.seq, r.observed_at, r.counts[3], r.past_norm, r.cell_r9);
         assert_eq!(got, expected, "contact {i}");
     }
     assert_eq!(on_sqlite, on_postgres);
+
+    let sqlite_rows = rusqlite::Connection::open(dir.path().join("avondronde.db"))
+        .expect("sqlite")
+        .prepare(&format!(
+            "SELECT {} FROM contact ORDER BY seq",
+            COLUMNS.join(", ")
+        ))
+        .expect("select")
+        .query_map([], |r| {
+            (0..COLUMNS.len()).map(|i| column_text(r, i)).collect()
+        })
+        .expect("rows")
+        .collect::<Result<Vec<Vec<Option<String>>>, _>>()
+        .expect("sqlite rows");
+    let mut su = postgres::Client::connect(&cluster.admin_url("postgres"), postgres::NoTls)
+        .expect("superuser");
+    let postgres_rows: Vec<Vec<Option<String>>> = su
+        .query(
+            &format!("SELECT {} FROM contact ORDER BY seq", COLUMNS.join(", ")),
+            &[],
+        )
+        .expect("select")
+        .iter()
+        .map(|r| (0..COLUMNS.len()).map(|i| pg_column_text(r, i)).collect())
+        .collect();
+    assert_eq!(sqlite_rows.len(), N);
+    assert_eq!(sqlite_rows, postgres_rows);
+    // The stored values themselves, for one contact of each kind of location.
+    let column = |row: usize, name: &str| {
+        let i = COLUMNS.iter().position(|c| *c == name).expect("column");
+        sqlite_rows[row][i].clone()
+    };
+    let text = |v: &str| Some(v.to_string());
+    assert_eq!(
+        [0, 1, 2, 3].map(|row| column(row, "source")),
+        [text("gps"), text("place"), text("none"), text("pin")]
+    );
+    assert_eq!(column(0, "accuracy_m"), text("12.5"));
+    assert_eq!(column(0, "fix_age_s"), text("3"));
+    assert_eq!(
+        column(1, "place_id"),
+        text("00000000-0000-7000-8000-000000000901")
+    );
+    assert_eq!(column(1, "accuracy_m"), None);
+    assert_eq!(column(2, "lat"), None);
+    assert_eq!(column(2, "cell_r10"), None);
+    assert_eq!(column(3, "lon"), text("5.1"));
+    assert_eq!(column(5, "clock_skew_ms"), text("-1500"));
+    assert_eq!(column(4, "skew_flag"), text("1"));
+    assert_eq!(column(5, "record_key"), text("5005"));
+}
+
+/// Every column of `contact` that the server writes.
+const COLUMNS: [&str; 31] = [
+    "id",
+    "seq",
+    "device_id",
+    "user_id",
+    "gemeente_id",
+    "round_id",
+    "wijk_id",
+    "received_at",
+    "clock_skew_ms",
+    "skew_flag",
+    "record_key",
+    "observed_at",
+    "utc_offset_s",
+    "source",
+    "lat",
+    "lon",
+    "accuracy_m",
+    "fix_age_s",
+    "place_id",
+    "n_0_5",
+    "n_6_9",
+    "n_10_11",
+    "n_12_13",
+    "n_14p",
+    "supervised",
+    "behaviours",
+    "actions",
+    "brought_home",
+    "past_norm",
+    "cell_r9",
+    "cell_r10",
+];
+
+/// A column's value as text, the same for both backends (reals as Rust prints them).
+fn column_text(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Option<String>> {
+    Ok(match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Null => None,
+        rusqlite::types::ValueRef::Integer(v) => Some(v.to_string()),
+        rusqlite::types::ValueRef::Real(v) => Some(v.to_string()),
+        rusqlite::types::ValueRef::Text(v) => Some(String::from_utf8_lossy(v).into_owned()),
+        rusqlite::types::ValueRef::Blob(_) => Some("blob".into()),
+    })
+}
+
+/// As [`column_text`], for PostgreSQL's row.
+fn pg_column_text(r: &postgres::Row, i: usize) -> Option<String> {
+    use postgres::types::Type;
+    match *r.columns()[i].type_() {
+        Type::FLOAT8 => r.get::<_, Option<f64>>(i).map(|v| v.to_string()),
+        Type::INT8 => r.get::<_, Option<i64>>(i).map(|v| v.to_string()),
+        _ => r.get::<_, Option<String>>(i),
+    }
 }
 
 /// Stores `n` contacts, each with values of its own, in one `insert_contacts`; reads them
@@ -700,22 +809,36 @@ async fn many_contacts(store: &Store, t: Tenant, n: usize) -> Vec<RawContact> {
                 .map(|i| StreetContact {
                     id: id(t.n * 100_000 + 1_000 + i as u32),
                     round,
-                    facts: facts(
-                        1_767_690_600 + 60 * i as i64,
-                        52.0 + i as f64 / 1000.0,
-                        (i % 9) as u16,
-                        if i % 2 == 0 {
-                            vec![Behaviour::Nuisance]
-                        } else {
-                            vec![Behaviour::HangingAround]
+                    facts: ContactFacts {
+                        // Every kind of location in turn: a fix, a named place, none, a pin.
+                        location: match i % 4 {
+                            0 => Location::gps(52.0 + i as f64 / 1000.0, 5.1, 12.5, 3),
+                            1 => Location::place(id(901), 52.0, 5.1 + i as f64 / 1000.0),
+                            2 => Location::none(),
+                            _ => Location::pin(52.0 + i as f64 / 1000.0, 5.1),
                         },
-                    ),
+                        ..facts(
+                            1_767_690_600 + 60 * i as i64,
+                            52.0,
+                            (i % 9) as u16,
+                            if i % 2 == 0 {
+                                vec![Behaviour::Nuisance]
+                            } else {
+                                vec![Behaviour::HangingAround]
+                            },
+                        )
+                    },
                 })
                 .collect();
             let derived: Vec<Derived> = (0..n)
-                .map(|i| Derived {
-                    cell_r9: Some(0x8919_6953_0000_0000 | i as u64),
-                    ..derived(Some(wijk), i % 3 == 0)
+                .map(|i| {
+                    // No cells for a contact without a location.
+                    let located = i % 4 != 2;
+                    Derived {
+                        cell_r9: located.then_some(0x8919_6953_0000_0000 | i as u64),
+                        cell_r10: located.then_some(0x8a19_6953_0000_0000 | i as u64),
+                        ..derived(Some(wijk), i % 3 == 0)
+                    }
                 })
                 .collect();
             let mut rows = Vec::with_capacity(n);
