@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/009_totp_single_use.sql"),
     include_str!("migrations/010_phone_policy.sql"),
     include_str!("migrations/011_record_key_default.sql"),
+    include_str!("migrations/012_contact_by_seq.sql"),
 ];
 
 /// Jobs the writer takes into one transaction at most.
@@ -511,7 +512,8 @@ mod tests {
              UPDATE contact SET record_key = NULL WHERE id = 'keyless';",
         )
         .expect("old rows");
-        migrate(&conn).expect("migrate");
+        // Migration 11 alone: 12 keys the table by `seq`, which these rows share.
+        conn.execute_batch(MIGRATIONS[10]).expect("migration 11");
         insert("new");
         let rows: Vec<(i64, String, Option<i64>)> = conn
             .prepare("SELECT rowid, id, record_key FROM contact ORDER BY rowid")
@@ -537,6 +539,88 @@ mod tests {
         assert_eq!(triggers, 0, "no trigger left to journal every insert");
         let null_key = conn.execute("UPDATE contact SET record_key = NULL WHERE id = 'new'", []);
         assert!(null_key.is_err(), "a contact without a key is refused");
+    }
+
+    #[test]
+    fn contacts_keep_every_column_and_are_keyed_by_their_ledger_number_after_migration_12() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = Connection::open(dir.path().join("s.db")).expect("open");
+        for sql in &MIGRATIONS[..11] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        conn.execute_batch("PRAGMA user_version = 11;")
+            .expect("version");
+        // Stored out of ledger order, so that the old rowids are not the ledger numbers.
+        for (id, seq, lat) in [
+            ("c9", 9, Some(52.1)),
+            ("c7", 7, None),
+            ("c8", 8, Some(51.9)),
+        ] {
+            conn.execute(
+                "INSERT INTO item (seq, kind, item_id, device_id, hash, received_at)
+                 VALUES (?1, 'contact', ?2, 'd', x'00', 1)",
+                rusqlite::params![seq, id],
+            )
+            .expect("item");
+            conn.execute(
+                "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id,
+                   wijk_id, observed_at, utc_offset_s, received_at, clock_skew_ms, skew_flag,
+                   source, lat, lon, n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised,
+                   behaviours, actions, brought_home, past_norm, cell_r9, corrected_seq,
+                   record_key)
+                 VALUES (?1, ?2, 'd', 'u', 'g', 'r', 'w', ?2 * 100, 3600, 5, -7, 1, 'gps',
+                   ?3, 4.4, 0, ?2, 1, 0, 0, 1, '[\"nuisance\"]', '[]', 2, 1, 42, 12, ?2 + 1000)",
+                rusqlite::params![id, seq, lat],
+            )
+            .expect("contact");
+        }
+        let all = |conn: &Connection| -> Vec<Vec<rusqlite::types::Value>> {
+            let mut stmt = conn
+                .prepare("SELECT * FROM contact ORDER BY seq")
+                .expect("select");
+            let n = stmt.column_count();
+            stmt.query_map([], |r| (0..n).map(|i| r.get(i)).collect())
+                .and_then(|rows| rows.collect())
+                .expect("rows")
+        };
+        let before = all(&conn);
+        migrate(&conn).expect("migrate");
+
+        assert_eq!(all(&conn), before, "every column of every contact kept");
+        let keys: Vec<(i64, i64)> = conn
+            .prepare("SELECT rowid, seq FROM contact ORDER BY rowid")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("keys");
+        assert_eq!(
+            keys,
+            vec![(7, 7), (8, 8), (9, 9)],
+            "the ledger number is the rowid"
+        );
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_index_list('contact') ORDER BY name")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("indexes");
+        assert_eq!(
+            indexes,
+            vec![
+                "contact_observed".to_string(),
+                "contact_wijk_time".to_string()
+            ],
+            "no index of the contact's own on its id"
+        );
+        let again = conn.execute(
+            "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id,
+               observed_at, utc_offset_s, received_at, clock_skew_ms, skew_flag, source,
+               n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised, behaviours, actions,
+               brought_home, past_norm)
+             VALUES ('other', 8, 'd', 'u', 'g', 'r', 1, 3600, 1, 0, 0, 'gps',
+               0, 1, 0, 0, 0, 0, '[]', '[]', 0, 0)",
+            [],
+        );
+        assert!(
+            again.is_err(),
+            "a second contact with the same ledger number is refused"
+        );
     }
 
     #[test]

@@ -279,7 +279,7 @@ mod tests {
                observed_at, utc_offset_s, received_at, clock_skew_ms, skew_flag, source,
                n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised, behaviours, actions,
                brought_home, past_norm, cell_r9)
-             VALUES (?1, 1, 'd', 'u', ?2, 'r', 'w1', ?3, 3600, 0, 0, 0, 'gps',
+             VALUES (?1, NULL, 'd', 'u', ?2, 'r', 'w1', ?3, 3600, 0, 0, 0, 'gps',
                0, ?4, ?5, 0, 0, 0, '[]', '[]', 1, 1, 42)",
             params![id, g, observed_at.as_second(), hour_band.0, hour_band.1],
         )

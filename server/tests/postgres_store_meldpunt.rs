@@ -172,12 +172,14 @@ fn seed_sql(g: u16, pg: bool) -> String {
     ];
     for (n, round, wijk, at, behaviours, key) in contacts {
         let wijk = wijk.map_or("NULL".to_owned(), |w| format!("'{w}'"));
+        // Ledger numbers are unique in the whole database: SQLite keys a contact by its own.
+        let seq = u32::from(g) * 100 + u32::from(n);
         sql.push_str(&format!(
             "INSERT INTO contact (id, seq, device_id, user_id, gemeente_id, round_id, wijk_id,
                  observed_at, utc_offset_s, received_at, clock_skew_ms, skew_flag, source,
                  n_0_5, n_6_9, n_10_11, n_12_13, n_14p, supervised, behaviours, actions,
                  brought_home, past_norm, cell_r9, cell_r10, record_key)
-             VALUES ('{}', {n}, '{d1}', '{u1}', '{gm}', '{}', {wijk}, {at}, 3600, {at}000, 0, 0,
+             VALUES ('{}', {seq}, '{d1}', '{u1}', '{gm}', '{}', {wijk}, {at}, 3600, {at}000, 0, 0,
                  'gps', 1, 2, 0, 0, 0, 0, '{behaviours}', '[]', 1, 1, 600000000000, 600000000001,
                  {key});",
             id(g, 0x900 + n),

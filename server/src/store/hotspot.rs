@@ -186,7 +186,7 @@ pub fn each_new_contact(
     match tx.backend() {
         Backend::Sqlite(c) => {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM item i JOIN contact c ON c.id = i.item_id
+                "SELECT {COLUMNS} FROM item i JOIN contact c ON c.seq = i.seq
                  WHERE i.seq > ?1 AND i.seq <= ?2 AND i.kind = 'contact' AND c.wijk_id = ?3
                  ORDER BY i.seq"
             ))?;
@@ -229,7 +229,9 @@ pub fn each_corrected_contact(
         Backend::Sqlite(c) => {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {COLUMNS}, COALESCE(c.wijk_id = ?3, 0) FROM item i
-                   JOIN correction k ON k.id = i.item_id JOIN contact c ON c.id = k.contact_id
+                   JOIN correction k ON k.id = i.item_id
+                   JOIN item ci ON ci.kind = 'contact' AND ci.item_id = k.contact_id
+                   JOIN contact c ON c.seq = ci.seq
                  WHERE i.seq > ?1 AND i.seq <= ?2 AND i.kind = 'correction'
                  ORDER BY i.seq"
             ))?;

@@ -344,11 +344,17 @@ pub fn round_exists(tx: &Tx, round: RoundId) -> Result<bool, DbError> {
     }
 }
 
+/// On SQLite, the ledger number of the contact with id `?1`: a contact row is keyed by its
+/// ledger number (migration 12), and its id is unique in the ledger, not in the table.
+const SQLITE_CONTACT_SEQ: &str = "(SELECT seq FROM item WHERE kind = 'contact' AND item_id = ?1)";
+
 /// Whether a contact with this id exists, for any device.
 pub fn contact_exists(tx: &Tx, contact: ContactId) -> Result<bool, DbError> {
     match tx.backend() {
         Backend::Sqlite(c) => Ok(c
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM contact WHERE id = ?1)")?
+            .prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM contact WHERE seq = {SQLITE_CONTACT_SEQ})"
+            ))?
             .query_row(params![contact], |r| r.get(0))?),
         Backend::Postgres(mut t) => Ok(t
             .query_one(&pg_exists_anywhere("contact"), &[&contact])?
@@ -556,7 +562,8 @@ static CORRECT_CONTACT: LazyLock<String> = LazyLock::new(|| {
         .join(", ");
     format!(
         "UPDATE contact SET {assignments}, wijk_id = COALESCE(?, wijk_id), corrected_seq = ?
-         WHERE id = ? AND device_id = ? AND COALESCE(corrected_seq, 0) < ?"
+         WHERE seq = (SELECT seq FROM item WHERE kind = 'contact' AND item_id = ?)
+           AND device_id = ? AND COALESCE(corrected_seq, 0) < ?"
     )
 });
 
@@ -914,7 +921,9 @@ pub fn own_contact_wijk(
 ) -> Result<Option<Option<WijkId>>, DbError> {
     match tx.backend() {
         Backend::Sqlite(c) => Ok(c
-            .prepare_cached("SELECT wijk_id FROM contact WHERE id = ?1 AND device_id = ?2")?
+            .prepare_cached(&format!(
+                "SELECT wijk_id FROM contact WHERE seq = {SQLITE_CONTACT_SEQ} AND device_id = ?2"
+            ))?
             .query_row(params![contact, device], |r| r.get(0))
             .optional()?),
         Backend::Postgres(mut t) => Ok(t
