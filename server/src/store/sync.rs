@@ -344,9 +344,10 @@ pub fn round_exists(tx: &Tx, round: RoundId) -> Result<bool, DbError> {
     }
 }
 
-/// On SQLite, the ledger number of the contact with id `?1`: a contact row is keyed by its
-/// ledger number (migration 12), and its id is unique in the ledger, not in the table.
-const SQLITE_CONTACT_SEQ: &str = "(SELECT seq FROM item WHERE kind = 'contact' AND item_id = ?1)";
+/// On SQLite, the ledger number of the contact whose id is bound here: a contact row is
+/// keyed by its ledger number (migration 12), and its id is unique in the ledger, not in
+/// the table.
+const SQLITE_CONTACT_SEQ: &str = "(SELECT seq FROM item WHERE kind = 'contact' AND item_id = ?)";
 
 /// Whether a contact with this id exists, for any device.
 pub fn contact_exists(tx: &Tx, contact: ContactId) -> Result<bool, DbError> {
@@ -562,8 +563,7 @@ static CORRECT_CONTACT: LazyLock<String> = LazyLock::new(|| {
         .join(", ");
     format!(
         "UPDATE contact SET {assignments}, wijk_id = COALESCE(?, wijk_id), corrected_seq = ?
-         WHERE seq = (SELECT seq FROM item WHERE kind = 'contact' AND item_id = ?)
-           AND device_id = ? AND COALESCE(corrected_seq, 0) < ?"
+         WHERE seq = {SQLITE_CONTACT_SEQ} AND device_id = ? AND COALESCE(corrected_seq, 0) < ?"
     )
 });
 
@@ -922,7 +922,7 @@ pub fn own_contact_wijk(
     match tx.backend() {
         Backend::Sqlite(c) => Ok(c
             .prepare_cached(&format!(
-                "SELECT wijk_id FROM contact WHERE seq = {SQLITE_CONTACT_SEQ} AND device_id = ?2"
+                "SELECT wijk_id FROM contact WHERE seq = {SQLITE_CONTACT_SEQ} AND device_id = ?"
             ))?
             .query_row(params![contact, device], |r| r.get(0))
             .optional()?),
