@@ -263,26 +263,40 @@ fn over_limit(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// Gives every error response the JSON `{code, message}` shape, including those made by
-/// layers and by axum itself (405, 413 from a body limit, …).
+/// layers and by axum itself (405, 413 from a body limit, …). axum's own rejections (a
+/// form or query it could not read) come as plain text naming the framework and the
+/// missing field: those are replaced too, so no error answers with internals.
 async fn json_errors(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status();
+    let plain_text = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
     if !(status.is_client_error() || status.is_server_error())
-        || res.headers().contains_key(header::CONTENT_TYPE)
+        || (res.headers().contains_key(header::CONTENT_TYPE) && !plain_text)
     {
         return res;
     }
     let (code, message) = match status {
         StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "deze methode kan hier niet"),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "het verzoek is te groot"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "stuur JSON"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "verkeerd soort inhoud: stuur JSON, of een formulier vanaf de pagina zelf",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => (
+            "bad_request",
+            "het verzoek mist een veld of heeft een veld van de verkeerde soort",
+        ),
         StatusCode::NOT_FOUND => ("not_found", "niet gevonden"),
         s if s.is_server_error() => ("internal", "interne fout; probeer het later opnieuw"),
         _ => ("bad_request", "ongeldig verzoek"),
     };
     let mut out = json_error(status, code, message);
     for (k, v) in res.headers() {
-        if k != header::CONTENT_LENGTH {
+        if k != header::CONTENT_LENGTH && k != header::CONTENT_TYPE {
             out.headers_mut().insert(k.clone(), v.clone());
         }
     }

@@ -5,9 +5,10 @@
 //!   `nosniff`, `Referrer-Policy: no-referrer`, HSTS when the server terminates TLS, and
 //!   `Cache-Control: no-store` on everything that does not say otherwise (pages and API
 //!   answers carry personal data; only the static assets set their own caching);
-//! - a same-origin check on every state-changing request that carries a cookie: a
+//! - a same-origin check on every state-changing request, with or without a cookie: a
 //!   browser sends `Sec-Fetch-Site` and `Origin`, and a cross-site one is refused with 403
-//!   even if the `SameSite` cookie should not have been sent at all;
+//!   even if the `SameSite` cookie should not have been sent at all (and a cross-site
+//!   login, which carries none, is refused too);
 //! - the real client address behind a trusted reverse proxy (`--trusted-proxy`), taken
 //!   from `X-Forwarded-For` only when the connection comes from such a proxy, so that the
 //!   audit log and the per-address limits see the client rather than the proxy.
@@ -87,13 +88,13 @@ pub fn header_layers(state: &AppState) -> Vec<SetResponseHeaderLayer<HeaderValue
     layers
 }
 
-/// Whether a request that changes state and carries a cookie came from this site.
-/// Requests without `Sec-Fetch-Site` and `Origin` (scripts, the app, curl) pass: they do
-/// not come from a browser that could be tricked into sending them.
+/// Whether a request that changes state came from this site, cookie or not: a
+/// cross-site login would log the victim's browser into the attacker's account, and a
+/// cross-site logout end the victim's session. Requests without `Sec-Fetch-Site` and
+/// `Origin` (scripts, the app, curl) pass: they do not come from a browser that could be
+/// tricked into sending them.
 pub fn same_origin(req: &Request) -> bool {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        || !req.headers().contains_key(header::COOKIE)
-    {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return true;
     }
     let h = req.headers();
@@ -118,7 +119,7 @@ pub fn same_origin(req: &Request) -> bool {
     }
 }
 
-/// Middleware: refuses cross-site state-changing requests that carry a cookie.
+/// Middleware: refuses cross-site state-changing requests.
 pub async fn check_origin(req: Request, next: Next) -> Response {
     if same_origin(&req) {
         next.run(req).await

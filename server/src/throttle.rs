@@ -1,17 +1,24 @@
-//! Login throttling that an attacker cannot turn into a memory leak or a lock-out.
+//! Login throttling that an attacker can turn neither into a memory leak, nor into a
+//! lock-out, nor into a list of usernames.
 //!
 //! Issue 11 found a limiter keyed on the submitted username: every unique name (100 KB
 //! each) stayed in memory for ever, and ten bad logins a minute locked the real account
 //! for everyone. This one:
-//! - never stores a username: it counts per client address and per *existing* account
-//!   ([`UserId`], 16 bytes), after the name was capped at [`MAX_USERNAME_BYTES`];
+//! - never stores a username: it counts per client address (an IPv6 client by its /64,
+//!   which one subscriber gets whole) and per account *name* as a [`NameKey`], a keyed
+//!   hash of 16 bytes, after the name was capped at [`MAX_USERNAME_BYTES`];
+//! - counts a name that belongs to no one exactly as a name that does, so that a lock
+//!   (429 instead of 401) does not tell which accounts exist;
 //! - keeps at most [`MAX_ENTRIES`] windows per map, pruning expired ones first and the
 //!   oldest after that, so memory stays bounded whatever arrives;
 //! - locks an account only for the addresses that failed on it: an account under attack
-//!   stays usable from an address that has not failed.
+//!   stays usable from an address that has not failed;
+//! - counts wrong second-factor codes per account over an hour, across sessions: logging
+//!   in again with the password does not buy new guesses. Only someone who has the
+//!   password can reach that step, so locking it for every address locks out no one else.
 //!
-//! Fixed one-minute windows are coarse but cheap, and their worst case (twice the limit
-//! across a window boundary) is still far below what guessing a password would need.
+//! Fixed windows are coarse but cheap, and their worst case (twice the limit across a
+//! window boundary) is still far below what guessing a password or a code would need.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -19,14 +26,38 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use avondronde_shared::UserId;
+use rand::RngCore;
 
 /// The longest username accepted at the login boundary (bytes, after trimming).
 pub const MAX_USERNAME_BYTES: usize = 64;
 /// The most windows one map keeps.
 pub const MAX_ENTRIES: usize = 10_000;
-/// The length of a window.
+/// The length of a window of logins.
 pub const WINDOW: Duration = Duration::from_secs(60);
+/// The length of a window of wrong second-factor codes.
+pub const SECOND_FACTOR_WINDOW: Duration = Duration::from_secs(3600);
+/// Wrong second-factor codes an account takes per [`SECOND_FACTOR_WINDOW`], from all
+/// sessions and addresses together, before its second step is refused until the window
+/// ends. Six digits with a window of three steps leave 1 in 333,333 per guess: at this
+/// rate about 1 in 1,400 per day of guessing.
+pub const SECOND_FACTOR_FAILURES: u32 = 10;
+
+/// An account name as the throttle knows it: a hash keyed with a secret drawn at start-up,
+/// so neither the name nor a dictionary-reversible hash of it is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NameKey([u8; 16]);
+
+/// The key a client is counted under: an IPv4 address, or the /64 of an IPv6 one (an
+/// IPv4 address written as IPv6 counts as itself).
+fn client_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Window {
@@ -38,19 +69,21 @@ struct Window {
 #[derive(Debug)]
 struct Counters<K> {
     map: HashMap<K, Window>,
+    window: Duration,
 }
 
 impl<K: Hash + Eq + Copy> Counters<K> {
-    fn new() -> Self {
+    fn new(window: Duration) -> Self {
         Counters {
             map: HashMap::new(),
+            window,
         }
     }
 
     fn count(&self, key: &K, now: Instant) -> u32 {
         self.map
             .get(key)
-            .filter(|w| now.duration_since(w.start) < WINDOW)
+            .filter(|w| now.duration_since(w.start) < self.window)
             .map_or(0, |w| w.count)
     }
 
@@ -72,7 +105,7 @@ impl<K: Hash + Eq + Copy> Counters<K> {
             start: now,
             count: 0,
         });
-        if now.duration_since(w.start) >= WINDOW {
+        if now.duration_since(w.start) >= self.window {
             *w = Window {
                 start: now,
                 count: 0,
@@ -82,7 +115,8 @@ impl<K: Hash + Eq + Copy> Counters<K> {
     }
 
     fn prune(&mut self, now: Instant) {
-        self.map.retain(|_, w| now.duration_since(w.start) < WINDOW);
+        let window = self.window;
+        self.map.retain(|_, w| now.duration_since(w.start) < window);
         self.map.shrink_to(MAX_ENTRIES.min(self.map.len() * 2));
     }
 }
@@ -91,10 +125,12 @@ impl<K: Hash + Eq + Copy> Counters<K> {
 struct Inner {
     /// Every attempt per client address.
     address: Counters<IpAddr>,
-    /// Failures per existing account.
-    account: Counters<UserId>,
-    /// Failures per account and address.
-    pair: Counters<(UserId, IpAddr)>,
+    /// Failures per account name.
+    account: Counters<NameKey>,
+    /// Failures per account name and address.
+    pair: Counters<(NameKey, IpAddr)>,
+    /// Wrong second-factor codes per account name.
+    second_factor: Counters<NameKey>,
 }
 
 /// Why a login attempt was refused before its password was checked.
@@ -105,6 +141,8 @@ pub enum Refusal {
     /// The account is locked for this address (it failed here, and too often overall or
     /// from here).
     Account,
+    /// The account's second step took too many wrong codes this hour.
+    SecondFactor,
 }
 
 /// The login throttle (see the module doc).
@@ -113,6 +151,8 @@ pub struct LoginThrottle {
     per_address: u32,
     per_account: u32,
     per_pair: u32,
+    /// The secret that keys [`NameKey`]s.
+    key: [u8; 32],
     inner: Mutex<Inner>,
 }
 
@@ -122,16 +162,29 @@ impl LoginThrottle {
     /// ten times that many failures before it locks for every address that failed on it.
     pub fn new(per_minute: u32) -> Self {
         let n = per_minute.max(1);
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
         LoginThrottle {
             per_address: n.saturating_mul(3),
             per_account: n.saturating_mul(10),
             per_pair: n,
+            key,
             inner: Mutex::new(Inner {
-                address: Counters::new(),
-                account: Counters::new(),
-                pair: Counters::new(),
+                address: Counters::new(WINDOW),
+                account: Counters::new(WINDOW),
+                pair: Counters::new(WINDOW),
+                second_factor: Counters::new(SECOND_FACTOR_WINDOW),
             }),
         }
+    }
+
+    /// The key of an account name (trimmed, as the login looks it up), whether or not an
+    /// account has that name.
+    pub fn name_key(&self, username: &str) -> NameKey {
+        let hash = blake3::keyed_hash(&self.key, username.trim().as_bytes());
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&hash.as_bytes()[..16]);
+        NameKey(key)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -140,6 +193,7 @@ impl LoginThrottle {
 
     /// Counts an attempt from `address`; refuses when the address made too many.
     pub fn attempt(&self, address: IpAddr) -> Result<(), Refusal> {
+        let address = client_key(address);
         let now = Instant::now();
         let mut inner = self.lock();
         if inner.address.count(&address, now) >= self.per_address {
@@ -151,7 +205,8 @@ impl LoginThrottle {
 
     /// Whether `account` may be tried from `address`: refused when this address failed on
     /// it too often, or when it failed here at all while the account is locked.
-    pub fn account_open(&self, account: UserId, address: IpAddr) -> Result<(), Refusal> {
+    pub fn account_open(&self, account: NameKey, address: IpAddr) -> Result<(), Refusal> {
+        let address = client_key(address);
         let now = Instant::now();
         let inner = self.lock();
         let here = inner.pair.count(&(account, address), now);
@@ -163,12 +218,31 @@ impl LoginThrottle {
         }
     }
 
-    /// Records a failed password for an existing account.
-    pub fn failed(&self, account: UserId, address: IpAddr) {
+    /// Records a failed password for an account name, whether or not it exists.
+    pub fn failed(&self, account: NameKey, address: IpAddr) {
+        let address = client_key(address);
         let now = Instant::now();
         let mut inner = self.lock();
         inner.account.add(account, now);
         inner.pair.add((account, address), now);
+    }
+
+    /// Whether `account`'s second step may take another code.
+    pub fn second_factor_open(&self, account: NameKey) -> Result<(), Refusal> {
+        let now = Instant::now();
+        if self.lock().second_factor.count(&account, now) >= SECOND_FACTOR_FAILURES {
+            Err(Refusal::SecondFactor)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Records a wrong second-factor code: against the account for the hour, and as a
+    /// failed login from `address`.
+    pub fn second_factor_failed(&self, account: NameKey, address: IpAddr) {
+        let now = Instant::now();
+        self.lock().second_factor.add(account, now);
+        self.failed(account, address);
     }
 
     /// Drops every expired window (the server calls this every minute).
@@ -178,12 +252,16 @@ impl LoginThrottle {
         inner.address.prune(now);
         inner.account.prune(now);
         inner.pair.prune(now);
+        inner.second_factor.prune(now);
     }
 
     /// How many windows are held in all: what the memory bound is about.
     pub fn len(&self) -> usize {
         let inner = self.lock();
-        inner.address.map.len() + inner.account.map.len() + inner.pair.map.len()
+        inner.address.map.len()
+            + inner.account.map.len()
+            + inner.pair.map.len()
+            + inner.second_factor.map.len()
     }
 
     /// Whether nothing is held.
@@ -213,7 +291,7 @@ mod tests {
     #[test]
     fn a_locked_account_stays_open_to_an_address_that_did_not_fail() {
         let t = LoginThrottle::new(2);
-        let user = UserId::new();
+        let user = t.name_key("coordinator");
         // Twenty attackers fail once each: the account is now locked (10 × 2).
         for n in 0..20 {
             assert_eq!(t.account_open(user, ip(n)), Ok(()));
@@ -230,11 +308,60 @@ mod tests {
     #[test]
     fn an_address_that_fails_on_one_account_twice_is_locked_out_of_it() {
         let t = LoginThrottle::new(2);
-        let user = UserId::new();
+        let user = t.name_key("coordinator");
         t.failed(user, ip(1));
         t.failed(user, ip(1));
         assert_eq!(t.account_open(user, ip(1)), Err(Refusal::Account));
-        assert_eq!(t.account_open(UserId::new(), ip(1)), Ok(()));
+        assert_eq!(t.account_open(t.name_key("meldpunt"), ip(1)), Ok(()));
+    }
+
+    #[test]
+    fn a_name_is_known_by_a_keyed_hash_that_differs_from_server_to_server() {
+        let t = LoginThrottle::new(2);
+        assert_eq!(t.name_key("meldpunt"), t.name_key("  meldpunt "));
+        assert_ne!(t.name_key("meldpunt"), t.name_key("Meldpunt"));
+        let other = LoginThrottle::new(2);
+        assert_ne!(
+            t.name_key("meldpunt"),
+            other.name_key("meldpunt"),
+            "a hash without a secret key could be reversed with a list of likely names"
+        );
+    }
+
+    #[test]
+    fn the_addresses_of_one_ipv6_subscriber_count_as_one_client() {
+        let t = LoginThrottle::new(1);
+        let user = t.name_key("coordinator");
+        let a: IpAddr = "2001:db8:1:2::1".parse().expect("ipv6");
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:fffe".parse().expect("ipv6");
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().expect("ipv6");
+        t.failed(user, a);
+        assert_eq!(
+            t.account_open(user, b),
+            Err(Refusal::Account),
+            "another address of the same /64"
+        );
+        assert_eq!(t.account_open(user, elsewhere), Ok(()));
+        for _ in 0..3 {
+            assert_eq!(t.attempt(a), Ok(()));
+        }
+        assert_eq!(t.attempt(b), Err(Refusal::Address));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("mapped");
+        t.failed(user, "192.0.2.7".parse().expect("ipv4"));
+        assert_eq!(t.account_open(user, mapped), Err(Refusal::Account));
+    }
+
+    #[test]
+    fn wrong_second_factor_codes_lock_the_second_step_for_every_address_and_session() {
+        let t = LoginThrottle::new(1_000);
+        let user = t.name_key("meldpunt");
+        for n in 0..SECOND_FACTOR_FAILURES {
+            assert_eq!(t.second_factor_open(user), Ok(()));
+            // Each from another address, as if each from a fresh login.
+            t.second_factor_failed(user, ip(n));
+        }
+        assert_eq!(t.second_factor_open(user), Err(Refusal::SecondFactor));
+        assert_eq!(t.second_factor_open(t.name_key("admin")), Ok(()));
     }
 
     #[test]
@@ -242,8 +369,10 @@ mod tests {
         let t = LoginThrottle::new(1_000_000);
         for n in 0..(3 * MAX_ENTRIES as u32) {
             let _ = t.attempt(ip(n));
-            t.failed(UserId::new(), ip(n));
+            let name = t.name_key(&format!("niemand-{n}"));
+            t.failed(name, ip(n));
+            t.second_factor_failed(name, ip(n));
         }
-        assert!(t.len() <= 3 * MAX_ENTRIES, "{} windows", t.len());
+        assert!(t.len() <= 4 * MAX_ENTRIES, "{} windows", t.len());
     }
 }

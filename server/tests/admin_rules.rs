@@ -12,27 +12,6 @@ use avondronde_shared::sync::PullResponse;
 use axum::http::StatusCode;
 use common::*;
 
-/// `application/x-www-form-urlencoded`, every byte but letters and digits escaped.
-fn form(fields: &[(&str, &str)]) -> (Option<&'static str>, Vec<u8>) {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
-    };
-    let body = fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    (Some("application/x-www-form-urlencoded"), body.into_bytes())
-}
-
 struct World {
     app: TestApp,
     seed: Seed,

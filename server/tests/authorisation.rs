@@ -804,15 +804,6 @@ impl PageRoute {
     ];
 }
 
-fn form(fields: &[(&str, &str)]) -> (Option<&'static str>, Vec<u8>) {
-    let body = fields
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    (Some("application/x-www-form-urlencoded"), body.into_bytes())
-}
-
 // 303 = redirect (to the login, or after a form); 403 = the "Geen toegang" page. A device
 // token is no login for a page: it is redirected like nobody.
 #[rstest]

@@ -419,11 +419,13 @@ fn scenario(ids: Ids, direct: &mut Direct, env: &Env, assign: impl Fn(UserId, Wi
         sessions::touch(tx, &hash(1), 1_600)?;
         let first = sessions::count_wrong_code(tx, &hash(1))?;
         let second = sessions::count_wrong_code(tx, &hash(1))?;
-        sessions::finish_mfa(tx, &hash(1), 9_000, 1_700)?;
+        // The second factor done: the session goes on under a new token's hash.
+        sessions::finish_mfa(tx, &hash(1), &hash(12), 9_000, 1_700)?;
         Ok(format!(
-            "{first} {second} {:?} {:?}",
-            sessions::live_session(tx, &hash(1), 6_000)?,
-            sessions::expiry(tx, &hash(1))?
+            "{first} {second} {:?} {:?} old {:?}",
+            sessions::live_session(tx, &hash(12), 6_000)?,
+            sessions::expiry(tx, &hash(12))?,
+            sessions::live_session(tx, &hash(1), 6_000)?
         ))
     }));
     log.push(
@@ -616,7 +618,7 @@ fn accounts_sessions_setup_and_rules_answer_the_same_on_sqlite_and_postgresql() 
     );
     assert_eq!(o.sessions[2], "no such session");
     assert!(
-        o.sessions[1].starts_with("1 2 Some(SessionRow"),
+        o.sessions[1].starts_with("1 2 Some(SessionRow") && o.sessions[1].ends_with("old None"),
         "{}",
         o.sessions[1]
     );
@@ -713,7 +715,7 @@ fn a_gemeente_b_transaction_cannot_see_or_change_gemeente_a_accounts_sessions_or
         accounts::delete_recovery_codes(tx, ids.admin_a)?;
         accounts::use_reset_codes(tx, ids.mp_a, 5)?;
         sessions::touch(tx, &hash(3), 8_888)?;
-        sessions::finish_mfa(tx, &hash(3), 99_999, 8_888)?;
+        sessions::finish_mfa(tx, &hash(3), &hash(13), 99_999, 8_888)?;
         sessions::delete(tx, &hash(3))?;
         sessions::delete_of_user(tx, ids.mp_a)?;
         setup::update_wijk(tx, ids.wijk_a, "Overgenomen", &square(0.0, 0.0))?;

@@ -103,7 +103,8 @@ fn username_tag(name: &str) -> String {
 /// Checks the password (and the TOTP code if one is given) and starts a session.
 ///
 /// The username is capped before anything else; the throttle counts by address and by
-/// existing account (never by the submitted name); argon2 runs on a bounded pool.
+/// account name (a keyed hash, the same for a name that exists and one that does not);
+/// argon2 runs on a bounded pool.
 pub async fn start_session(
     state: &Arc<AppState>,
     address: Option<IpAddr>,
@@ -123,6 +124,11 @@ pub async fn start_session(
         tracing::warn!(%address, "login refused: too many attempts from this address");
         return Err(ApiError::TooManyRequests);
     }
+    let account = state.limits.login.name_key(&name);
+    if state.limits.login.account_open(account, address).is_err() {
+        tracing::warn!(user = %username_tag(&name), %address, "login refused: account locked for this address");
+        return Err(ApiError::TooManyRequests);
+    }
     let lookup = name.clone();
     let stored = state
         .store
@@ -130,12 +136,6 @@ pub async fn start_session(
             auth::stored_login(tx, &lookup)
         })
         .await?;
-    if let Some(s) = &stored
-        && state.limits.login.account_open(s.id(), address).is_err()
-    {
-        tracing::warn!(user = %username_tag(&name), %address, "login refused: account locked for this address");
-        return Err(ApiError::TooManyRequests);
-    }
     // argon2id takes tens of milliseconds of CPU and 19 MiB: off the async threads, not
     // inside the writer, and only a few at a time.
     let permit = tokio::time::timeout(std::time::Duration::from_secs(10), state.argon2.acquire())
@@ -151,10 +151,8 @@ pub async fn start_session(
     drop(permit);
     let login = match (ok, stored) {
         (true, Some(login)) => login,
-        (_, stored) => {
-            if let Some(s) = &stored {
-                state.limits.login.failed(s.id(), address);
-            }
+        _ => {
+            state.limits.login.failed(account, address);
             tracing::warn!(user = %username_tag(&name), %address, "login failed");
             return Err(ApiError::Unauthorized);
         }
@@ -167,31 +165,59 @@ pub async fn start_session(
             auth::create_session(tx, &login, needs_mfa)
         })
         .await?;
-    let mut mfa_pending = needs_mfa;
     if needs_mfa
         && mfa_enabled
         && let Some(code) = totp.filter(|c| !c.trim().is_empty())
     {
-        let u = user.clone();
-        match state
-            .store
-            .write(u.gemeente, move |tx| auth::complete_mfa(tx, &u, &code))
-            .await?
-        {
-            MfaOutcome::Done | MfaOutcome::Enrolled(_) => mfa_pending = false,
-            MfaOutcome::Wrong | MfaOutcome::Ended => {
-                auth::end_session(state, user.session.clone()).await?;
-                state.limits.login.failed(user.id, address);
-                tracing::warn!(user = %username_tag(&name), %address, "login failed: wrong second factor");
-                return Err(ApiError::Unauthorized);
-            }
+        let outcome = second_step(state, Some(address), &user, code).await;
+        if let Ok(MfaOutcome::Done { token } | MfaOutcome::Enrolled { token, .. }) = outcome {
+            return Ok(Started {
+                token,
+                user,
+                mfa_pending: false,
+            });
         }
+        auth::end_session(state, user.session.clone()).await?;
+        outcome?;
+        return Err(ApiError::Unauthorized);
     }
     Ok(Started {
         token,
         user,
-        mfa_pending,
+        mfa_pending: needs_mfa,
     })
+}
+
+/// Takes a second-factor code for a pending session (the API's and the login page's
+/// second step). Wrong codes count against the account for an hour, across its sessions
+/// and addresses, and as failed logins from `address`: logging in again with the password
+/// buys no new guesses. Too many, and the step answers 429 until the hour is over.
+pub async fn second_step(
+    state: &Arc<AppState>,
+    address: Option<IpAddr>,
+    user: &WebUser,
+    code: String,
+) -> ApiResult<MfaOutcome> {
+    let account = state.limits.login.name_key(&user.username);
+    if state.limits.login.second_factor_open(account).is_err() {
+        tracing::warn!(user = %username_tag(&user.username), "second factor refused: too many wrong codes this hour");
+        return Err(ApiError::TooManyRequests);
+    }
+    if code.len() > 32 {
+        // Too long to be any code: not a guess.
+        return Ok(MfaOutcome::Wrong);
+    }
+    let u = user.clone();
+    let outcome = state
+        .store
+        .write(user.gemeente, move |tx| auth::complete_mfa(tx, &u, &code))
+        .await?;
+    if matches!(outcome, MfaOutcome::Wrong | MfaOutcome::Ended) {
+        let address = address.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        state.limits.login.second_factor_failed(account, address);
+        tracing::warn!(user = %username_tag(&user.username), %address, "wrong second factor");
+    }
+    Ok(outcome)
 }
 
 /// Logs in with username and password (and TOTP code); sets the session cookie.
@@ -246,42 +272,45 @@ pub struct TotpResponse {
 #[utoipa::path(post, path = "/api/v1/session/totp", tag = "session", request_body = TotpRequest,
     security(("session" = [])),
     responses(
-        (status = 200, description = "Login complete", body = TotpResponse),
+        (status = 200, description = "Login complete; the session goes on under a new cookie", body = TotpResponse),
         (status = 400, description = "Malformed body", body = crate::error::ErrorBody),
         (status = 401, description = "Not logged in, or wrong code", body = crate::error::ErrorBody),
         (status = 403, description = "A device token", body = crate::error::ErrorBody),
         (status = 409, description = "The login is already complete", body = crate::error::ErrorBody),
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many wrong codes for this account this hour", body = crate::error::ErrorBody),
         (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn totp(
     State(state): State<Arc<AppState>>,
+    ClientAddr(address): ClientAddr,
     AnySession(session): AnySession,
     ApiJson(req): ApiJson<TotpRequest>,
-) -> ApiResult<Json<TotpResponse>> {
+) -> ApiResult<Response> {
     if !session.mfa_pending {
         return Err(ApiError::Conflict("de login is al voltooid".into()));
     }
-    if req.code.len() > 32 {
-        return Err(ApiError::Unauthorized);
-    }
-    let user = session.user.clone();
-    let outcome = state
-        .store
-        .write(user.gemeente, move |tx| {
-            auth::complete_mfa(tx, &user, &req.code)
-        })
-        .await?;
-    let recovery_codes = match outcome {
-        MfaOutcome::Done => Vec::new(),
-        MfaOutcome::Enrolled(codes) => codes,
-        MfaOutcome::Wrong | MfaOutcome::Ended => return Err(ApiError::Unauthorized),
-    };
-    Ok(Json(TotpResponse {
+    let (token, recovery_codes) =
+        match second_step(&state, address, &session.user, req.code).await? {
+            MfaOutcome::Done { token } => (token, Vec::new()),
+            MfaOutcome::Enrolled {
+                token,
+                recovery_codes,
+            } => (token, recovery_codes),
+            MfaOutcome::Wrong | MfaOutcome::Ended => return Err(ApiError::Unauthorized),
+        };
+    let mut res = Json(TotpResponse {
         me: Me::new(&session.user, false),
         recovery_codes,
-    }))
+    })
+    .into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&auth::session_cookie(&state, &token))
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    Ok(res)
 }
 
 /// A new TOTP secret to put in an authenticator app.

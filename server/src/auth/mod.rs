@@ -7,8 +7,9 @@
 //! - A web user logs in with a password (and, for the meldpunt and the admin, a TOTP code:
 //!   see [`crate::mfa`]) and gets a `Secure; HttpOnly; SameSite=Strict` session cookie,
 //!   named `__Host-avondronde` when the server terminates TLS itself. Sessions end after
-//!   [`SESSION_TTL_MS`] at the latest, and a meldpunt session after
-//!   [`MELDPUNT_IDLE_MS`] without a request (its unlocked key is forgotten with it).
+//!   [`SESSION_TTL_MS`] at the latest, and after [`IDLE_MS`] without a request (a
+//!   meldpunt session's unlocked key is forgotten with it). A session that completes
+//!   its second factor gets a new token.
 //! - One way to gate roles: a handler takes [`Authorized<R>`] (API: JSON 401/403) or
 //!   [`Page<R>`] (HTML: a redirect to the login or a 403 page), where `R` is one of the
 //!   [`roles`]. A handler therefore cannot forget to check, and its signature says who
@@ -27,11 +28,10 @@ pub use device::{
     enrolment_scope, issue_enrolment_code, new_enrolment_code, revoke_device,
 };
 pub use session::{
-    MELDPUNT_IDLE_MS, MFA_PENDING_TTL_MS, MfaOutcome, SESSION_COOKIE, SESSION_TTL_MS, Session,
-    StoredLogin, TLS_SESSION_COOKIE, check_password, clear_cookie, complete_mfa, cookie_name,
-    create_session, current_session, end_session, end_user_sessions, idle_expired, live_sessions,
-    login, logout, session_cookie, session_scope, session_token, stored_login, sweep_sessions,
-    username_scope,
+    IDLE_MS, MFA_PENDING_TTL_MS, MfaOutcome, SESSION_COOKIE, SESSION_TTL_MS, Session, StoredLogin,
+    TLS_SESSION_COOKIE, check_password, clear_cookie, complete_mfa, cookie_name, create_session,
+    current_session, end_session, end_user_sessions, idle_expired, live_sessions, login, logout,
+    session_cookie, session_scope, session_token, stored_login, sweep_sessions, username_scope,
 };
 
 use std::marker::PhantomData;

@@ -21,8 +21,10 @@ pub const SESSION_COOKIE: &str = "avondronde_session";
 pub const TLS_SESSION_COOKIE: &str = "__Host-avondronde";
 /// How long a web session lasts at most (absolute timeout).
 pub const SESSION_TTL_MS: i64 = 8 * 3600 * 1000;
-/// How long a meldpunt session may sit idle before it ends (and its key is forgotten).
-pub const MELDPUNT_IDLE_MS: i64 = 30 * 60 * 1000;
+/// How long a web session may sit idle before it ends (ASVS 7.3.1, NIST's 30 minutes at
+/// AAL2): every web role reaches children's data or changes who can. A meldpunt session's
+/// unlocked key is forgotten with it.
+pub const IDLE_MS: i64 = 30 * 60 * 1000;
 /// How long a password-only session has to finish its second factor.
 pub const MFA_PENDING_TTL_MS: i64 = 10 * 60 * 1000;
 /// `last_seen_at` is written at most this often per session.
@@ -123,7 +125,7 @@ pub async fn current_session(
         state.vault.forget(&hash);
         return Ok(None);
     };
-    if idle_expired(user.role, last_seen, now) {
+    if idle_expired(last_seen, now) {
         end_session(state, hash).await?;
         return Ok(None);
     }
@@ -139,9 +141,9 @@ pub async fn current_session(
     Ok(Some(Session { user, mfa_pending }))
 }
 
-/// Whether a session last seen at `last_seen` has been idle too long for `role`.
-pub fn idle_expired(role: Role, last_seen: i64, now: i64) -> bool {
-    role == Role::Meldpunt && now - last_seen > MELDPUNT_IDLE_MS
+/// Whether a session last seen at `last_seen` has been idle too long.
+pub fn idle_expired(last_seen: i64, now: i64) -> bool {
+    now - last_seen > IDLE_MS
 }
 
 /// Ends a session: its row and its unlocked meldpunt key.
@@ -156,7 +158,7 @@ pub async fn end_session(state: &AppState, hash: Vec<u8>) -> Result<(), DbError>
 /// Deletes expired and idle sessions and forgets their meldpunt keys; returns how many
 /// ended. The server runs this every minute, gemeente by gemeente.
 pub fn sweep_sessions(tx: &Tx, gemeente: GemeenteId, now: i64) -> Result<Vec<Vec<u8>>, DbError> {
-    let ended = store::sessions::ended(tx, gemeente, now, now - MELDPUNT_IDLE_MS)?;
+    let ended = store::sessions::ended(tx, gemeente, now, now - IDLE_MS)?;
     for h in &ended {
         logout(tx, h)?;
     }
@@ -279,10 +281,19 @@ pub fn create_session(
 /// What a second-factor attempt came to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum MfaOutcome {
-    /// The login is complete.
-    Done,
+    /// The login is complete. The session goes on under this new token; the token of the
+    /// password step opens nothing any more (ASVS 7.2.4).
+    Done {
+        /// The session's new token, for the cookie.
+        token: String,
+    },
     /// The login is complete and the user just enrolled: show these recovery codes once.
-    Enrolled(Vec<String>),
+    Enrolled {
+        /// The session's new token, for the cookie.
+        token: String,
+        /// The recovery codes, shown this once.
+        recovery_codes: Vec<String>,
+    },
     /// Wrong code; the session may try again.
     Wrong,
     /// Wrong code too often: the session was ended.
@@ -290,32 +301,41 @@ pub enum MfaOutcome {
 }
 
 /// Finishes a pending session's login with a TOTP or recovery code (or, for a user
-/// still enrolling, the first code of the new secret).
+/// still enrolling, the first code of the new secret). On success the session gets a new
+/// token. The server limits wrong codes per account as well
+/// ([`crate::throttle::LoginThrottle::second_factor_open`]); this counts them per session.
 pub fn complete_mfa(tx: &Tx, user: &WebUser, code: &str) -> Result<MfaOutcome, DbError> {
     let st = crate::mfa::state(tx, user.id)?;
-    let outcome = if st.enabled {
-        if crate::mfa::verify(tx, user.id, code)? {
-            MfaOutcome::Done
-        } else {
-            MfaOutcome::Wrong
-        }
+    let recovery_codes = if st.enabled {
+        crate::mfa::verify(tx, user.id, code)?.then(Vec::new)
     } else {
-        match crate::mfa::confirm(tx, user.id, code)? {
-            Some(codes) => MfaOutcome::Enrolled(codes),
-            None => MfaOutcome::Wrong,
-        }
+        crate::mfa::confirm(tx, user.id, code)?
     };
-    if outcome == MfaOutcome::Wrong {
+    let Some(recovery_codes) = recovery_codes else {
         let attempts = store::sessions::count_wrong_code(tx, &user.session)?;
         if attempts >= crate::mfa::MAX_ATTEMPTS {
             logout(tx, &user.session)?;
             return Ok(MfaOutcome::Ended);
         }
-        return Ok(outcome);
-    }
+        return Ok(MfaOutcome::Wrong);
+    };
+    let token = new_secret();
     let now = now_ms();
-    store::sessions::finish_mfa(tx, &user.session, now + SESSION_TTL_MS, now)?;
-    Ok(outcome)
+    store::sessions::finish_mfa(
+        tx,
+        &user.session,
+        &token_hash(&token),
+        now + SESSION_TTL_MS,
+        now,
+    )?;
+    Ok(if st.enabled {
+        MfaOutcome::Done { token }
+    } else {
+        MfaOutcome::Enrolled {
+            token,
+            recovery_codes,
+        }
+    })
 }
 
 /// Checks a username and password; on success creates a session and returns its token

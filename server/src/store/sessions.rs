@@ -92,8 +92,8 @@ fn pg_hashes(rows: &[::postgres::Row]) -> Result<Vec<Vec<u8>>, DbError> {
         .collect()
 }
 
-/// The hashes of sessions expired at `now`, of disabled users, and of meldpunt sessions
-/// not seen since `idle_since`.
+/// The hashes of sessions expired at `now`, of disabled users, and of sessions not seen
+/// since `idle_since`.
 pub fn ended(
     tx: &Tx,
     gemeente: GemeenteId,
@@ -106,7 +106,7 @@ pub fn ended(
                 "SELECT s.token_hash FROM web_session s JOIN user u ON u.id = s.user_id
                  WHERE u.gemeente_id = ?3
                    AND (s.expires_at <= ?1 OR u.disabled_at IS NOT NULL
-                        OR (u.role = 'meldpunt' AND s.last_seen_at < ?2))",
+                        OR s.last_seen_at < ?2)",
             )?;
             Ok(stmt
                 .query_map(params![now, idle_since, gemeente], |r| r.get(0))?
@@ -117,7 +117,7 @@ pub fn ended(
              JOIN \"user\" u ON u.id = s.user_id AND u.gemeente_id = s.gemeente_id
              WHERE u.gemeente_id = $3
                AND (s.expires_at <= $1 OR u.disabled_at IS NOT NULL
-                    OR (u.role = 'meldpunt' AND s.last_seen_at < $2))",
+                    OR s.last_seen_at < $2)",
             &[&now, &idle_since, &gemeente],
         )?),
     }
@@ -199,14 +199,23 @@ pub fn count_wrong_code(tx: &Tx, token_hash: &[u8]) -> Result<i64, DbError> {
     }
 }
 
-/// Marks the session's second factor done, with a new expiry, seen at `now`.
-pub fn finish_mfa(tx: &Tx, token_hash: &[u8], expires_at: i64, now: i64) -> Result<(), DbError> {
+/// Marks the session's second factor done: it goes on under `new_hash` (the token of the
+/// password step opens nothing from now on), with a new expiry, seen at `now`.
+pub fn finish_mfa(
+    tx: &Tx,
+    token_hash: &[u8],
+    new_hash: &[u8],
+    expires_at: i64,
+    now: i64,
+) -> Result<(), DbError> {
     change(
         tx,
-        "UPDATE web_session SET mfa_pending = 0, expires_at = ?1, last_seen_at = ?2 WHERE token_hash = ?3",
-        "UPDATE web_session SET mfa_pending = 0, expires_at = $1, last_seen_at = $2 WHERE token_hash = $3",
-        params![expires_at, now, token_hash],
-        &[&expires_at, &now, &token_hash],
+        "UPDATE web_session SET token_hash = ?1, mfa_pending = 0, expires_at = ?2, last_seen_at = ?3
+         WHERE token_hash = ?4",
+        "UPDATE web_session SET token_hash = $1, mfa_pending = 0, expires_at = $2, last_seen_at = $3
+         WHERE token_hash = $4",
+        params![new_hash, expires_at, now, token_hash],
+        &[&new_hash, &expires_at, &now, &token_hash],
     )?;
     Ok(())
 }

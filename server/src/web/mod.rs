@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
-use crate::api::session::start_session;
+use crate::api::session::{second_step, start_session};
 use crate::audit::ClientAddr;
 use crate::auth::{self, AnySession, MfaOutcome, Page, WebUser, roles};
 use crate::error::ApiError;
@@ -325,7 +325,9 @@ async fn code_page(
                     h1 { "Tweede stap" }
                     p { "Vul de code uit uw authenticator-app in, of een van uw herstelcodes." }
                 }
-                @if q.fout.is_some() {
+                @if q.fout.as_deref() == Some("te-vaak") {
+                    p.notice.error role="alert" { "Te veel foute codes voor dit account. De tweede stap is een uur dicht; wacht tot dan of vraag de beheerder om uw tweede stap te herstellen." }
+                } @else if q.fout.is_some() {
                     p.notice.error role="alert" { "Die code klopt niet. Probeer het opnieuw (na vijf foute pogingen moet u opnieuw inloggen)." }
                 }
                 form method="post" action="/login/code" {
@@ -346,6 +348,7 @@ struct CodeForm {
 
 async fn code_submit(
     State(state): State<Arc<AppState>>,
+    ClientAddr(address): ClientAddr,
     session: Result<AnySession, ApiError>,
     Form(form): Form<CodeForm>,
 ) -> Response {
@@ -355,36 +358,39 @@ async fn code_submit(
     if !session.mfa_pending {
         return Redirect::to(home_path(session.user.role)).into_response();
     }
-    if form.code.len() > 32 {
-        return Redirect::to("/login/code?fout=1").into_response();
-    }
-    let user = session.user.clone();
-    let outcome = state
-        .store
-        .write(user.gemeente, move |tx| {
-            auth::complete_mfa(tx, &user, &form.code)
-        })
-        .await;
-    match outcome {
-        Ok(MfaOutcome::Done) => Redirect::to(home_path(session.user.role)).into_response(),
-        Ok(MfaOutcome::Enrolled(codes)) => layout(
-            "Herstelcodes",
-            Some(&session.user),
-            "",
-            false,
-            html! {},
-            html! {
-                div.panel {
-                    h1 { "Uw herstelcodes" }
-                    p { "De tweede stap staat aan. Bewaar deze codes op een veilige plek (niet op uw telefoon): elke code werkt één keer als u uw authenticator-app kwijt bent. U ziet ze alleen nu." }
-                    ul.codes { @for c in &codes { li { code { (c) } } } }
-                    p { a href=(home_path(session.user.role)) { "Verder" } }
-                }
-            },
-        )
-        .into_response(),
+    let home = home_path(session.user.role);
+    match second_step(&state, address, &session.user, form.code).await {
+        Ok(MfaOutcome::Done { token }) => with_cookie(
+            Redirect::to(home).into_response(),
+            &auth::session_cookie(&state, &token),
+        ),
+        Ok(MfaOutcome::Enrolled {
+            token,
+            recovery_codes,
+        }) => with_cookie(
+            layout(
+                "Herstelcodes",
+                Some(&session.user),
+                "",
+                false,
+                html! {},
+                html! {
+                    div.panel {
+                        h1 { "Uw herstelcodes" }
+                        p { "De tweede stap staat aan. Bewaar deze codes op een veilige plek (niet op uw telefoon): elke code werkt één keer als u uw authenticator-app kwijt bent. U ziet ze alleen nu." }
+                        ul.codes { @for c in &recovery_codes { li { code { (c) } } } }
+                        p { a href=(home) { "Verder" } }
+                    }
+                },
+            )
+            .into_response(),
+            &auth::session_cookie(&state, &token),
+        ),
         Ok(MfaOutcome::Wrong) => Redirect::to("/login/code?fout=1").into_response(),
         Ok(MfaOutcome::Ended) => Redirect::to("/login?fout=1").into_response(),
+        Err(ApiError::TooManyRequests) => {
+            Redirect::to("/login/code?fout=te-vaak").into_response()
+        }
         Err(e) => failed_page(None, e),
     }
 }

@@ -395,14 +395,17 @@ impl TestApp {
         let _one_at_a_time = SECOND_FACTOR
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(code) = self.totp_code(username) {
-            assert_eq!(
-                self.direct()
-                    .transaction(|tx| auth::complete_mfa(tx, &user, &code))
-                    .expect("db"),
-                auth::MfaOutcome::Done
-            );
-        }
+        let token = match self.totp_code(username) {
+            Some(code) => match self
+                .direct()
+                .transaction(|tx| auth::complete_mfa(tx, &user, &code))
+                .expect("db")
+            {
+                auth::MfaOutcome::Done { token } => token,
+                other => panic!("the second factor did not complete: {other:?}"),
+            },
+            None => token,
+        };
         format!("{}={token}", auth::SESSION_COOKIE)
     }
 }
@@ -438,6 +441,27 @@ pub fn request(
         b = b.header(header::CONTENT_TYPE, ct);
     }
     b.body(Body::from(body)).expect("request")
+}
+
+/// `application/x-www-form-urlencoded`, every byte but letters and digits escaped.
+pub fn form(fields: &[(&str, &str)]) -> (Option<&'static str>, Vec<u8>) {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    (Some("application/x-www-form-urlencoded"), body.into_bytes())
 }
 
 pub fn post(path: &str, auth: Auth<'_>, body: (Option<&str>, Vec<u8>)) -> Request<Body> {
