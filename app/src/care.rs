@@ -94,13 +94,26 @@ impl std::fmt::Debug for CareDraft {
     }
 }
 
-/// Parses a Dutch date, `22-11-2026` (also `22/11/2026` or `2026-11-22`).
+/// What the care form says when the birth date cannot be read, at the field and in the
+/// list beside "Verzegelen en verzenden".
+pub const BIRTH_DATE_FORMAT_NL: &str =
+    "Geboortedatum: schrijf als dd-mm-jjjj of als 8 cijfers (12032017).";
+
+/// Parses a Dutch date, `22-11-2026` (also `22/11/2026`, `22.11.2026`, `22 11 2026` or
+/// `2026-11-22`), or eight digits as `ddmmjjjj`: the field opens the numeric keypad, and
+/// on iOS and many Android keyboards that has no "-" (rev3 finding 3).
 pub fn parse_date_nl(text: &str) -> Option<Date> {
     let t = text.trim();
+    // Before jiff's parser, which would read eight digits as the basic ISO `jjjjmmdd`.
+    if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) {
+        let (d, rest) = t.split_at(2);
+        let (m, y) = rest.split_at(2);
+        return Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok();
+    }
     if let Ok(d) = t.parse::<Date>() {
         return Some(d);
     }
-    let parts: Vec<&str> = t.split(['-', '/', '.']).collect();
+    let parts: Vec<&str> = t.split(['-', '/', '.', ' ']).collect();
     let [d, m, y] = parts.as_slice() else {
         return None;
     };
@@ -117,6 +130,13 @@ impl CareDraft {
         }
     }
 
+    /// What is wrong with the typed birth date, to show at the field: `None` when it is
+    /// empty or reads as a date.
+    pub fn birth_date_problem(&self) -> Option<&'static str> {
+        let typed = self.birth_date.trim();
+        (!typed.is_empty() && parse_date_nl(typed).is_none()).then_some(BIRTH_DATE_FORMAT_NL)
+    }
+
     /// The finished form, or the Dutch list of what is still missing or wrong.
     pub fn to_content(&self, now: Timestamp) -> Result<CareFormContent, Vec<String>> {
         let mut missing = Vec::new();
@@ -124,7 +144,7 @@ impl CareDraft {
             match parse_date_nl(&self.birth_date) {
                 Some(d) => Some(Birth::Date(d)),
                 None => {
-                    missing.push("Geboortedatum: schrijf als dd-mm-jjjj.".to_owned());
+                    missing.push(BIRTH_DATE_FORMAT_NL.to_owned());
                     None
                 }
             }
@@ -323,6 +343,58 @@ mod tests {
             Some(jiff::civil::date(2026, 11, 22))
         );
         assert_eq!(parse_date_nl("31-02-2026"), None);
+    }
+
+    /// rev3 finding 3: the birth date field opens the numeric keypad, which often has no
+    /// "-", so eight digits are read as `ddmmjjjj`; the dashed forms still work.
+    #[test]
+    fn birth_date_accepts_eight_digits_and_the_dashed_forms() {
+        use jiff::civil::date;
+        let cases = [
+            ("12032017", Some(date(2017, 3, 12))),
+            (" 01012010 ", Some(date(2010, 1, 1))),
+            ("12-03-2017", Some(date(2017, 3, 12))),
+            ("1-3-2017", Some(date(2017, 3, 1))),
+            ("12/03/2017", Some(date(2017, 3, 12))),
+            ("12.03.2017", Some(date(2017, 3, 12))),
+            ("12 03 2017", Some(date(2017, 3, 12))),
+            ("2017-03-12", Some(date(2017, 3, 12))),
+            // Not `jjjjmmdd`: the field asks for the day first.
+            ("20170312", None),
+            ("31022017", None),
+            ("1203201", None),
+            ("120320171", None),
+            ("12-03", None),
+            ("", None),
+        ];
+        for (typed, want) in cases {
+            assert_eq!(parse_date_nl(typed), want, "{typed:?}");
+        }
+    }
+
+    #[test]
+    fn a_birth_date_in_digits_seals_and_a_wrong_one_is_named_at_the_field() {
+        let now = Timestamp::now();
+        let digits = CareDraft {
+            birth_date: "12032016".into(),
+            ..filled()
+        };
+        assert_eq!(digits.birth_date_problem(), None);
+        let content = digits.to_content(now).expect("eight digits are a date");
+        assert_eq!(content.birth, Birth::Date(jiff::civil::date(2016, 3, 12)));
+
+        let wrong = CareDraft {
+            birth_date: "12132016".into(),
+            ..filled()
+        };
+        assert_eq!(wrong.birth_date_problem(), Some(BIRTH_DATE_FORMAT_NL));
+        let missing = wrong.to_content(now).expect_err("no month 13");
+        assert_eq!(missing, vec![BIRTH_DATE_FORMAT_NL.to_owned()]);
+        assert_eq!(
+            CareDraft::default().birth_date_problem(),
+            None,
+            "empty is not wrong"
+        );
     }
 
     #[test]

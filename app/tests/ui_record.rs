@@ -31,8 +31,17 @@ async fn zelfde_als_vorige_appears_after_a_contact_and_repeats_it_in_two_taps() 
     h.click("aangesproken");
     h.click("Opslaan");
     let html = h.html();
+    // "✓ Contact opgeslagen om 22:30: 2 kinderen" ("Contact " in its own span, which a
+    // short screen hides).
+    let confirmation = html
+        .split("aria-label=\"Bevestiging\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</p>").next())
+        .expect("confirmation");
     assert!(
-        html.contains("✓ Contact opgeslagen om 22:30: 2 kinderen"),
+        confirmation.contains("✓ ")
+            && confirmation.contains("Contact ")
+            && confirmation.contains("opgeslagen om 22:30: 2 kinderen"),
         "{html}"
     );
     assert!(html.contains("2 kinderen 10–11 jaar · rondhangen · aangesproken"));
@@ -88,4 +97,69 @@ async fn one_child_is_singular_on_the_record_screen() {
     h.click("0–5 jaar: één kind erbij");
     assert!(h.has("0–5 jaar: 1 kind"), "{}", h.html());
     assert!(h.has("6–9 jaar: 0 kinderen"));
+}
+
+/// rev3 finding 1: the counters must not move when the verdict grows (a second tap on "+"
+/// landed on "−"). The panel is anchored to the bottom of the screen, so whatever changes
+/// height (the confirmation, "Zelfde als vorige") sits above the counters, and below them
+/// only the verdict, whose height the theme fixes, and Opslaan.
+#[tokio::test]
+async fn only_parts_of_a_fixed_height_sit_below_the_counters() {
+    let d = device_in_round();
+    let mut h = Harness::new(&d.ctx, None);
+    h.click("10–11 jaar: één kind erbij");
+    h.click("rondhangen");
+    h.click("Opslaan");
+    h.click("6–9 jaar: één kind erbij");
+    let html = h.html();
+    let start = html
+        .find("aria-label=\"Tellen en opslaan\"")
+        .expect("panel");
+    let end = html.find("class=\"thumb-space\"").expect("end of panel");
+    let panel = &html[start..end];
+    let confirmation = panel
+        .find("aria-label=\"Bevestiging\"")
+        .expect("confirmation");
+    let repeat = panel.find("class=\"btn repeat\"").expect("repeat");
+    let counters = panel.find("aria-label=\"Leeftijden\"").expect("counters");
+    assert!(confirmation < repeat && repeat < counters, "{panel}");
+    let below: Vec<&str> = panel[counters..]
+        .split("class=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    let fixed = |class: &str| {
+        [
+            "bands",
+            "band",
+            "label",
+            "count",
+            "plus",
+            "minus",
+            "savebar",
+            "verdict-text",
+            "btn primary",
+        ]
+        .contains(&class)
+            || class.starts_with("verdict ")
+    };
+    assert!(
+        below.iter().all(|c| fixed(c)),
+        "below the counters: {below:?}"
+    );
+
+    let css = avondronde_app::ui::THEME_CSS;
+    let verdict = css
+        .lines()
+        .skip_while(|l| !l.starts_with(".verdict {"))
+        .take(3)
+        .collect::<String>();
+    assert!(
+        verdict.contains("height: calc(") && css.contains("-webkit-line-clamp: 2"),
+        "the verdict has a fixed height of two lines: {verdict}"
+    );
+    assert!(
+        !css.contains("position: static"),
+        "the panel stays fixed on short screens too"
+    );
 }

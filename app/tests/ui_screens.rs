@@ -262,3 +262,77 @@ async fn a_wipe_takes_the_last_message_away_with_the_data() {
     );
     assert_eq!(toast(&html), None, "the message outlived the wipe: {html}");
 }
+
+/// rev3 finding 5: a new screen opens at its top, not at the scroll position of the
+/// screen before (the care form's privacy note, the correction mode's heading).
+#[tokio::test]
+async fn every_screen_change_scrolls_to_the_top() {
+    use avondronde_app::ui::SCROLL_TO_TOP_JS;
+
+    // Effects run when the app's tasks do, not in the render itself.
+    const EFFECTS: Duration = Duration::from_millis(20);
+    let scrolled = |evals: Vec<String>| evals.iter().any(|js| js == SCROLL_TO_TOP_JS);
+    let d = device_in_round();
+    let mut h = Harness::new(&d.ctx, None);
+    h.pass(EFFECTS).await;
+    h.take_evals();
+    h.click("6–9 jaar: één kind erbij");
+    h.click("thuisgebracht");
+    h.pass(EFFECTS).await;
+    assert!(
+        !scrolled(h.take_evals()),
+        "a tap on the same screen keeps its place"
+    );
+    h.click("Opslaan");
+    h.pass(EFFECTS).await;
+    assert!(h.html().contains("Zorgformulier kind 1"));
+    assert!(scrolled(h.take_evals()), "the care form opens at its top");
+    h.click("Later afmaken");
+    h.pass(EFFECTS).await;
+    assert!(h.html().contains("Ronde in Delfshaven"));
+    assert!(scrolled(h.take_evals()), "the round opens at its top");
+    h.click("Corrigeer contact 1 van 22:30");
+    h.pass(EFFECTS).await;
+    assert!(h.html().contains("Contact corrigeren"));
+    assert!(scrolled(h.take_evals()), "the correction opens at its top");
+}
+
+/// rev3 finding 3: the birth date field opens the numeric keypad (often without "-"), so
+/// eight digits are a date; a wrong date is named at the field itself, not only at the
+/// bottom of the form.
+#[tokio::test]
+async fn the_care_form_reads_a_birth_date_in_digits_and_names_a_wrong_one_at_the_field() {
+    use avondronde_app::care::BIRTH_DATE_FORMAT_NL;
+
+    const FIELD: &str = "Geboortedatum (dd-mm-jjjj)";
+    let d = device_in_round();
+    let mut h = Harness::new(&d.ctx, None);
+    h.click("6–9 jaar: één kind erbij");
+    h.click("thuisgebracht");
+    h.click("Opslaan");
+    h.input(FIELD, "12032017");
+    let html = h.html();
+    assert!(html.contains("Gelezen als 12-03-2017"), "{html}");
+    assert!(!html.contains("class=\"field-error\""), "{html}");
+
+    h.input(FIELD, "12132017");
+    let html = h.html();
+    let field = html
+        .find(&format!("aria-label=\"{FIELD}\""))
+        .expect("field");
+    let error = html
+        .find("class=\"field-error\"")
+        .expect("error at the field");
+    let next = html
+        .find("aria-label=\"of geschatte leeftijd (jaren)\"")
+        .expect("next field");
+    assert!(field < error && error < next, "under the field: {html}");
+    assert!(html[error..next].contains(BIRTH_DATE_FORMAT_NL), "{html}");
+    assert!(html.contains("aria-invalid=true"), "{html}");
+
+    // Sealing names it at the field as well as in the list by the button.
+    h.input(FIELD, "12-13-2017");
+    h.click("Verzegelen en verzenden");
+    let html = h.html();
+    assert_eq!(html.matches(BIRTH_DATE_FORMAT_NL).count(), 2, "{html}");
+}

@@ -3,12 +3,21 @@
 //! plaintext from the device.
 
 use avondronde_shared::{AgeBand, CareFormId};
+use dioxus::document;
 use dioxus::prelude::*;
 
 use super::chrome::{Btn, Chip, TextField};
 use super::{Screen, app, ui};
-use crate::care::{CareDraft, REACTIONS, RECEPTIONS, SIGNALS, SealError};
+use crate::care::{CareDraft, REACTIONS, RECEPTIONS, SIGNALS, SealError, parse_date_nl};
 use crate::state::hhmm;
+
+/// The birth date field's label (and accessible name).
+const BIRTH_LABEL: &str = "Geboortedatum (dd-mm-jjjj)";
+
+/// Whether a problem from sealing is about the birth date, so it is shown at that field.
+fn about_birth(problem: &str) -> bool {
+    problem.starts_with("Geboortedatum")
+}
 
 /// Applies a change to the draft and saves it.
 fn edit(
@@ -56,6 +65,23 @@ fn CareFormFields(id: CareFormId, child_no: u32, band: AgeBand, initial: CareDra
     let mut problems = use_signal(Vec::<String>::new);
     let d = draft.read().clone();
     let has_key = app().config().is_some_and(|c| c.meldpunt_key.is_some());
+    // At the field: what sealing said about the birth date, or, once it is long enough to
+    // be a whole date, that it cannot be read; and how a date in digits was read.
+    let typed = d.birth_date.trim().to_owned();
+    let birth_error = problems
+        .read()
+        .iter()
+        .find(|p| about_birth(p))
+        .cloned()
+        .or_else(|| {
+            (typed.chars().count() >= 8)
+                .then(|| d.birth_date_problem().map(str::to_owned))
+                .flatten()
+        });
+    let birth_note = parse_date_nl(&typed)
+        .map(|date| date.strftime("%d-%m-%Y").to_string())
+        .filter(|read| *read != typed)
+        .map(|read| format!("Gelezen als {read}"));
 
     let submit = move |()| match app().submit_care_form(id) {
         Ok(()) => {
@@ -66,7 +92,16 @@ fn CareFormFields(id: CareFormId, child_no: u32, band: AgeBand, initial: CareDra
                 Err(e) => problems.set(vec![e.to_string()]),
             }
         }
-        Err(SealError::Incomplete(list)) => problems.set(list),
+        Err(SealError::Incomplete(list)) => {
+            // The error is shown at the field too; bring the field into view, since the
+            // button is at the bottom of a long form (rev3 finding 3).
+            if list.iter().any(|p| about_birth(p)) {
+                document::eval(&format!(
+                    "document.querySelector('input[aria-label=\"{BIRTH_LABEL}\"]')?.scrollIntoView({{ block: 'center' }});"
+                ));
+            }
+            problems.set(list);
+        }
         Err(e) => problems.set(vec![e.to_string()]),
     };
 
@@ -92,9 +127,12 @@ fn CareFormFields(id: CareFormId, child_no: u32, band: AgeBand, initial: CareDra
         }
         TextField { label: "Naam van het kind", value: d.child_name.clone(),
             oninput: move |v| edit(draft, id, saved, |d| d.child_name = v) }
-        TextField { label: "Geboortedatum (dd-mm-jjjj)", inputmode: "numeric", placeholder: "dd-mm-jjjj",
-            value: d.birth_date.clone(),
-            oninput: move |v| edit(draft, id, saved, |d| d.birth_date = v) }
+        TextField { label: BIRTH_LABEL, inputmode: "numeric", placeholder: "dd-mm-jjjj",
+            value: d.birth_date.clone(), error: birth_error, note: birth_note,
+            oninput: move |v| {
+                problems.write().retain(|p| !about_birth(p));
+                edit(draft, id, saved, |d| d.birth_date = v);
+            } }
         TextField { label: "of geschatte leeftijd (jaren)", kind: "number", inputmode: "numeric",
             value: d.estimated_age.map(|a| a.to_string()).unwrap_or_default(),
             oninput: move |v: String| edit(draft, id, saved, |d| d.estimated_age = v.trim().parse().ok()) }

@@ -127,7 +127,8 @@ pub fn Chip(label: String, on: bool, onclick: EventHandler<()>) -> Element {
     }
 }
 
-/// A labelled text input; every change goes to `oninput`.
+/// A labelled text input; every change goes to `oninput`. An `error` is shown under the
+/// input itself and marks it invalid; a `note` (e.g. how the input was read) likewise.
 #[component]
 pub fn TextField(
     label: String,
@@ -137,7 +138,10 @@ pub fn TextField(
     #[props(default = "text".to_string())] kind: String,
     #[props(default = "text".to_string())] inputmode: String,
     #[props(default = "off".to_string())] autocomplete: String,
+    #[props(default)] error: Option<String>,
+    #[props(default)] note: Option<String>,
 ) -> Element {
+    let invalid = error.is_some();
     rsx! {
         label { class: "field",
             span { "{label}" }
@@ -146,9 +150,15 @@ pub fn TextField(
                 inputmode: "{inputmode}",
                 autocomplete: "{autocomplete}",
                 aria_label: "{label}",
+                aria_invalid: invalid,
                 placeholder: "{placeholder}",
                 value: "{value}",
                 oninput: move |e| oninput.call(e.value()),
+            }
+            if let Some(e) = error {
+                span { class: "field-error", role: "alert", "{e}" }
+            } else if let Some(n) = note {
+                span { class: "field-note", "{n}" }
             }
         }
     }

@@ -18,6 +18,7 @@ mod record_parts;
 mod theme;
 
 use avondronde_shared::{CareFormId, ContactId};
+use dioxus::document;
 use dioxus::prelude::*;
 
 use crate::services::AppCtx;
@@ -27,6 +28,9 @@ use crate::sync::SyncStatus;
 pub use map::MapPurpose;
 
 pub use theme::THEME_CSS;
+
+/// What runs in the webview when the screen changes.
+pub const SCROLL_TO_TOP_JS: &str = "window.scrollTo(0, 0);";
 
 /// Which screen is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +180,14 @@ pub fn App() -> Element {
             })
             .await;
         }
+    });
+
+    // Every screen opens at its top, not at the scroll position of the screen before: the
+    // top is what explains a screen (the correction mode, the care form's privacy note;
+    // rev3 finding 5). The page is one document, so this is the window's scroll.
+    use_effect(move || {
+        let _ = screen();
+        document::eval(SCROLL_TO_TOP_JS);
     });
 
     let _ = data();

@@ -4,7 +4,8 @@
 //!
 //! The screen is laid out for one hand: what is tapped every time ("Zelfde als vorige",
 //! the count buttons, the verdict and Opslaan) sits in a panel fixed to the bottom of
-//! the screen, in the thumb's reach; chips, location and time scroll above it.
+//! the screen, in the thumb's reach; chips, location and time scroll above it. Below the
+//! counters sit only parts of a fixed height, so the counters never move under the thumb.
 //!
 //! The same screen corrects a contact saved in the round in progress: it opens on the
 //! saved facts, and saving queues a correction instead of a new contact.
@@ -15,7 +16,8 @@ use dioxus::prelude::*;
 
 use super::chrome::Btn;
 use super::record_parts::{
-    AgeBands, Chips, LocationPart, RepeatLast, SaveBar, Suggestions, TimePart, VerdictDetail,
+    AgeBands, Chips, LocationPart, RepeatLast, SaveBar, SaveConfirmation, Suggestions, TimePart,
+    VerdictDetail,
 };
 use super::{Screen, app, ui};
 use crate::platform::webview::current_position;
@@ -94,6 +96,10 @@ pub fn Record(#[props(default)] correcting: bool) -> Element {
             p { class: "muted", "{b}" }
         }
         section { class: "thumb", aria_label: "Tellen en opslaan",
+            // Whatever changes height sits above the counters, and below them only parts
+            // of a fixed height (the verdict, Opslaan): the panel is anchored to the
+            // bottom, so the counters stay where the thumb expects them (rev3 finding 1).
+            SaveConfirmation { confirmed }
             if saved_at.is_none() {
                 RepeatLast { form, error }
             }

@@ -229,9 +229,10 @@ pub fn TimePart(form: Signal<RecordForm>, round_start: jiff::Timestamp) -> Eleme
     }
 }
 
-/// The live verdict, the reason saving waits, the confirmation of the last save, and the
-/// save button. Saving goes through [`crate::services::AppCtx::save_form`]; what follows
-/// (message, care form, fresh form) is decided by the form.
+/// The live verdict and the save button. Saving goes through
+/// [`crate::services::AppCtx::save_form`]; what follows (message, care form, fresh form) is
+/// decided by the form. The confirmation of the last save goes into `confirmed`, which
+/// [`SaveConfirmation`] shows above the counters.
 #[component]
 pub fn SaveBar(
     form: Signal<RecordForm>,
@@ -257,7 +258,7 @@ pub fn SaveBar(
                 if after.fresh_form {
                     form.set(RecordForm::new());
                     confirmed.set(Some(format!(
-                        "✓ Contact opgeslagen om {}: {}",
+                        "opgeslagen om {}: {}",
                         hhmm(app().now()),
                         kinderen(current.counts.total())
                     )));
@@ -274,14 +275,33 @@ pub fn SaveBar(
     };
     rsx! {
         div { class: "savebar",
-            if let Some(c) = confirmed() {
-                p { class: "confirmed", role: "status", aria_label: "Bevestiging", "{c}" }
-            }
-            div { class: "verdict {severity}", role: "status", aria_live: "polite", aria_label: "Oordeel buitenspeelnorm",
-                "{summary}"
+            // A fixed height (two lines, the rest clipped; the full text per age band is
+            // in the scroll area above), so the counters above never move when the
+            // verdict grows (rev3 finding 1).
+            div { class: "verdict {severity}", title: "{summary}", role: "status", aria_live: "polite", aria_label: "Oordeel buitenspeelnorm",
+                span { class: "verdict-text", "{summary}" }
             }
             button { class: "btn primary", aria_label: "{label}", disabled: blocker.is_some(),
                 title: blocker.unwrap_or_default(), onclick: move |_| save(()), "{label}" }
+        }
+    }
+}
+
+/// The confirmation of the last save ("✓ Contact opgeslagen om 22:30: 3 kinderen"; the
+/// signal holds the part from "opgeslagen"). It
+/// sits at the top of the bottom panel, so that appearing (and wrapping to a second line)
+/// makes the panel grow upwards and never moves the counters (rev3 findings 1 and 6).
+#[component]
+pub fn SaveConfirmation(confirmed: Signal<Option<String>>) -> Element {
+    rsx! {
+        if let Some(c) = confirmed() {
+            // "✓ Contact opgeslagen om 22:30: 3 kinderen"; on a short screen the theme
+            // hides "Contact ", so that the time and the count fit on one line.
+            p { class: "confirmed", role: "status", aria_label: "Bevestiging",
+                "✓ "
+                span { class: "confirmed-what", "Contact " }
+                "{c}"
+            }
         }
     }
 }

@@ -43,7 +43,11 @@ button { cursor: pointer; }
 .band .count { font-size: 24px; font-weight: 800; line-height: 1.1; }
 .band .plus { min-height: 56px; background: #ffd400; color: #000; border: 0; border-radius: 10px; font-size: 28px; font-weight: 900; }
 .band .minus { min-height: 48px; background: #222; color: #fff; border: 2px solid #666; border-radius: 10px; font-size: 24px; }
-.verdict { border-radius: 10px; padding: 6px 10px; margin: 0 0 6px; font-weight: 700; border: 3px solid; }
+/* The verdict is always two lines high, longer text clipped (the details per age band are in
+   the scroll area): the counters above it never move when it grows (rev3 finding 1). */
+.verdict { border-radius: 10px; padding: 4px 10px; margin: 0 0 6px; font-weight: 700; border: 3px solid;
+  font-size: 16px; line-height: 1.25; height: calc(2.5em + 14px); overflow: hidden; }
+.verdict-text { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; overflow: hidden; }
 .verdict-detail { margin: 4px 0 8px; padding-left: 18px; color: #ddd; }
 .verdict.ok { background: #06351c; border-color: #3ddc84; color: #b9ffd6; }
 .verdict.warning { background: #3d2a00; border-color: #ffb300; color: #ffe29a; }
@@ -55,22 +59,43 @@ button { cursor: pointer; }
 .field span { display: block; margin-bottom: 4px; color: #ccc; }
 input, textarea { width: 100%; min-height: 52px; padding: 10px; border-radius: 8px; border: 2px solid #888; background: #111; color: #fff; }
 textarea { min-height: 120px; }
+.field .field-error { margin: 4px 0 0; color: #ff8080; font-weight: 700; }
+.field .field-note { margin: 4px 0 0; color: #b9ffd6; }
+input[aria-invalid="true"] { border-color: #ff5c5c; }
 .thumb { position: fixed; left: 0; right: 0; bottom: 0; z-index: 6; max-width: 640px; margin: 0 auto; padding: 6px 12px 8px; background: #000; border-top: 2px solid #333; }
 html:has(.thumb) { scroll-padding: 110px 0 400px; }
 .thumb-space { height: 400px; }
 .savebar { padding-top: 4px; background: #000; }
 .savebar .btn { width: 100%; min-height: 60px; font-size: 22px; display: block; margin: 0 auto; }
-.savebar p { margin: 0 0 6px; }
 .repeat { width: 100%; min-height: 56px; padding: 4px 12px; margin: 0 0 4px; display: flex; flex-direction: column; align-items: flex-start; text-align: left; background: #0b2f4a; border-color: #5cb8ff; }
-.repeat-what { font-weight: 500; font-size: 15px; color: #cfe9ff; max-width: 100%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+/* What "Zelfde als vorige" fills in, and the confirmation of a save: up to two lines, so the
+   count and the behaviour stay visible (rev3 finding 6). Both sit above the counters. */
+.repeat-what { font-weight: 500; font-size: 15px; line-height: 1.3; color: #cfe9ff; max-width: 100%; overflow: hidden;
+  display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; }
 .suggestions { display: grid; grid-template-columns: 1fr; gap: 8px; margin: 6px 0; }
 .suggestion { text-align: left; border-color: #5cb8ff; }
-.confirmed { background: #06351c; color: #b9ffd6; border-radius: 8px; padding: 4px 10px; font-weight: 700; font-size: 16px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.confirmed { margin: 0 0 6px; background: #06351c; color: #b9ffd6; border-radius: 8px; padding: 3px 10px; font-weight: 700; font-size: 16px; line-height: 1.3;
+  overflow: hidden; display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; }
+/* Short screens (360×640): the same fixed panel, so the counters stay put there too, but
+   compact (rev3 finding 4): smaller texts, and the verdict (three lines at most, always
+   that high) beside Opslaan instead of above it. */
 @media (max-height: 700px) {
-  .thumb { position: static; padding: 0; border-top: 0; }
-  html:has(.thumb) { scroll-padding: 110px 0 100px; }
-  .thumb-space { height: 100px; }
-  .savebar { position: fixed; left: 0; right: 0; bottom: 0; z-index: 6; padding: 8px 12px; border-top: 2px solid #333; }
+  .thumb { padding: 4px 10px 6px; }
+  html:has(.thumb) { scroll-padding: 100px 0 320px; }
+  .thumb-space { height: 320px; }
+  .confirmed { font-size: 14px; padding: 2px 8px; margin-bottom: 4px; }
+  .confirmed .confirmed-what { display: none; }
+  .repeat { min-height: 48px; padding: 2px 10px; }
+  .repeat-title { font-size: 16px; }
+  .repeat-what { font-size: 14px; line-height: 1.25; }
+  .bands { gap: 4px; margin: 2px 0 4px; }
+  .band .label { font-size: 14px; line-height: 1.1; }
+  .band .count { font-size: 20px; line-height: 1; }
+  .band .plus, .band .minus { min-height: 48px; font-size: 24px; }
+  .savebar { display: grid; grid-template-columns: 3fr 2fr; gap: 6px; padding-top: 0; }
+  .verdict { font-size: 14px; height: calc(3.75em + 14px); margin: 0; }
+  .verdict-text { -webkit-line-clamp: 3; }
+  .savebar .btn { min-height: 48px; height: 100%; font-size: 20px; padding: 4px 8px; }
 }
 .toast { position: fixed; left: 12px; right: 12px; top: 100px; max-width: 616px; margin: 0 auto; z-index: 7; background: #3ddc84; color: #000; font-weight: 800; padding: 12px; border-radius: 10px; text-align: center; }
 .list { list-style: none; padding: 0; margin: 0; }

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses its own part of this
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -18,6 +19,7 @@ use avondronde_shared::norms::NormSet;
 use avondronde_shared::sync::{Cursor, DeviceConfig};
 use avondronde_shared::{DeviceId, GemeenteId, PlaceId, Role, WijkId};
 use dioxus::dioxus_core::{AttributeValue, ElementId, Mutation, Mutations};
+use dioxus::document::{Document, Eval, NoOpDocument};
 use dioxus::prelude::*;
 use dioxus_html::{
     PlatformEventData, SerializedFormData, SerializedHtmlEventConverter, SerializedMouseData,
@@ -108,23 +110,40 @@ pub fn device_in_round() -> Device {
     d
 }
 
+/// A document that keeps the JavaScript the app asks to run, and answers like the no-op
+/// document (there is no webview in these tests).
+struct RecordingDocument(Rc<RefCell<Vec<String>>>);
+
+impl Document for RecordingDocument {
+    fn eval(&self, js: String) -> Eval {
+        self.0.borrow_mut().push(js.clone());
+        NoOpDocument.eval(js)
+    }
+}
+
 /// The app in a headless VirtualDom.
 pub struct Harness {
     dom: VirtualDom,
     labels: HashMap<String, ElementId>,
+    evals: Rc<RefCell<Vec<String>>>,
 }
 
 impl Harness {
     /// Builds the app over `ctx`, optionally opening on `screen`.
     pub fn new(ctx: &AppCtx, screen: Option<Screen>) -> Harness {
         dioxus_html::set_event_converter(Box::new(SerializedHtmlEventConverter));
-        let mut dom = VirtualDom::new(App).with_root_context(ctx.clone());
+        let evals = Rc::new(RefCell::new(Vec::new()));
+        let document: Rc<dyn Document> = Rc::new(RecordingDocument(evals.clone()));
+        let mut dom = VirtualDom::new(App)
+            .with_root_context(ctx.clone())
+            .with_root_context(document);
         if let Some(s) = screen {
             dom = dom.with_root_context(InitialScreen(s));
         }
         let mut h = Harness {
             dom,
             labels: HashMap::new(),
+            evals,
         };
         let edits = h.dom.rebuild_to_vec();
         h.absorb(edits);
@@ -190,6 +209,11 @@ impl Harness {
     /// The page as HTML.
     pub fn html(&self) -> String {
         dioxus_ssr::render(&self.dom)
+    }
+
+    /// The JavaScript the app asked the webview to run since the last call, oldest first.
+    pub fn take_evals(&mut self) -> Vec<String> {
+        std::mem::take(&mut *self.evals.borrow_mut())
     }
 
     /// Whether a control with this label exists.
