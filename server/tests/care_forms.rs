@@ -853,3 +853,344 @@ async fn refused_requests_leave_no_open_in_the_audit_log(world: &World) {
         "a 404 for another gemeente's form is not an open"
     );
 }
+
+// Review rev3, finding 2: a status is a claim the reporter sees and the 48-hour clock
+// trusts, so it must be backed by the fields that make it true. One change of the status
+// select alone must not take a late form off the clock.
+
+/// Moves a form's receipt `hours` into the past (the 48-hour clock runs from receipt).
+fn received_hours_ago(app: &TestApp, id: CareFormId, hours: i64) {
+    let at = now_ms() - hours * 3_600_000;
+    app.execute(&format!(
+        "UPDATE care_form SET received_at = {at} WHERE id = '{id}'"
+    ));
+}
+
+/// Everything about a form's handling that a refused update must leave alone. Status codes,
+/// ids and times only: no personal data.
+fn stored_handling(app: &TestApp, id: CareFormId) -> String {
+    app.scalar_text(&format!(
+        "SELECT status || '|' || COALESCE(known_to, '-') || '|'
+             || COALESCE(CAST(visit_at AS TEXT), '-') || '|' || COALESCE(message, '-') || '|'
+             || CAST(feedback_seq AS TEXT) || '|' || CAST(updated_at AS TEXT)
+         FROM care_form WHERE id = '{id}'"
+    ))
+}
+
+fn updates_recorded(app: &TestApp, id: CareFormId) -> i64 {
+    app.scalar(&format!(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'update' AND form_id = '{id}'"
+    ))
+}
+
+/// The form's clock as the API reports it: `overdue`, `running` or `stopped`.
+async fn api_clock(app: &TestApp, cookie: &str, id: CareFormId) -> String {
+    let list = app
+        .send(get("/api/v1/care-forms?all=true", Auth::Cookie(cookie)))
+        .await
+        .json::<Value>();
+    list["forms"]
+        .as_array()
+        .expect("forms")
+        .iter()
+        .find(|f| f["id"] == id.to_string())
+        .map(|f| f["clock"].as_str().expect("clock").to_owned())
+        .expect("the form is listed")
+}
+
+/// The inbox's "N te laat" counter.
+async fn late_count(app: &TestApp, cookie: &str) -> usize {
+    let html = app
+        .send(get("/meldpunt", Auth::Cookie(cookie)))
+        .await
+        .text();
+    let at = html.find("</strong> te laat").expect("the late counter");
+    let digits: String = html[..at]
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.chars().rev().collect::<String>().parse().expect("n")
+}
+
+/// The Dutch reason of a refused save on the form page (and only that: the page also holds
+/// the decrypted form, which never goes into test output).
+fn handling_error(html: &str) -> &str {
+    let start = html
+        .find("id=\"handling-error\"")
+        .expect("the error beside the form");
+    let end = html[start..].find("</p>").expect("end") + start;
+    &html[start..end]
+}
+
+/// A visit time as the form page takes it, Europe/Amsterdam.
+fn visit_text(at: Timestamp) -> String {
+    at.to_zoned(avondronde_shared::time::amsterdam())
+        .strftime("%d-%m-%Y %H:%M")
+        .to_string()
+}
+
+#[rstest]
+#[case::visit_without_date(json!({ "status": "visit_planned" }), "Huisbezoek gepland op")]
+#[case::visit_without_date_after_the_check(
+    json!({ "status": "visit_planned", "known_to": "onbekend", "visit_at": null }),
+    "Huisbezoek gepland op"
+)]
+#[case::known_to_care_unchecked(json!({ "status": "known_to_care" }), "Bekend bij")]
+#[case::known_to_care_but_known_nowhere(
+    json!({ "status": "known_to_care", "known_to": "onbekend" }),
+    "nergens bekend"
+)]
+#[tokio::test]
+async fn the_api_refuses_a_status_its_own_fields_contradict(
+    #[case] mut body: Value,
+    #[case] names: &str,
+) {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let key = make_key(&app, &seed, PASSPHRASE);
+    let reporter = app.device(&seed).await;
+    let id = push_form(
+        &app,
+        &reporter,
+        &seed,
+        &key,
+        &content("Noor Bakker", born(2017, 5, 6)),
+    )
+    .await;
+    received_hours_ago(&app, id, 71);
+    let before = pull(&app, &reporter).await;
+    let cookie = login(&app, &seed, Role::Meldpunt).await;
+    assert_eq!(api_clock(&app, &cookie, id).await, "overdue");
+    let saved = stored_handling(&app, id);
+
+    body["message"] = json!("Huisbezoek komt eraan.");
+    let reply = app
+        .send(request(
+            Method::PUT,
+            &format!("/api/v1/care-forms/{id}/status"),
+            Auth::Cookie(&cookie),
+            json_body(&body),
+        ))
+        .await;
+    let error = reply.error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error.message.contains(names), "{}", error.message);
+
+    assert_eq!(stored_handling(&app, id), saved, "nothing was stored");
+    assert_eq!(updates_recorded(&app, id), 0);
+    assert_eq!(api_clock(&app, &cookie, id).await, "overdue", "still late");
+    let after = app
+        .send(post(
+            "/api/v1/sync/pull",
+            Auth::Bearer(&reporter),
+            json_body(&json!({ "protocol": 1, "since": before.cursor })),
+        ))
+        .await
+        .json::<PullResponse>();
+    assert!(after.feedback.is_empty(), "the reporter is told nothing");
+}
+
+#[tokio::test]
+async fn a_status_with_its_date_or_choice_is_saved_and_only_then_leaves_te_laat() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let key = make_key(&app, &seed, PASSPHRASE);
+    let reporter = app.device(&seed).await;
+    let visit_form = push_form(
+        &app,
+        &reporter,
+        &seed,
+        &key,
+        &content("A", born(2017, 1, 1)),
+    )
+    .await;
+    let known_form = push_form(
+        &app,
+        &reporter,
+        &seed,
+        &key,
+        &content("B", born(2016, 2, 2)),
+    )
+    .await;
+    received_hours_ago(&app, visit_form, 72);
+    received_hours_ago(&app, known_form, 60);
+    let cookie = login(&app, &seed, Role::Meldpunt).await;
+    assert_eq!(late_count(&app, &cookie).await, 2);
+    let put = |id: CareFormId, body: Value| {
+        let cookie = cookie.clone();
+        let app = &app;
+        async move {
+            app.send(request(
+                Method::PUT,
+                &format!("/api/v1/care-forms/{id}/status"),
+                Auth::Cookie(&cookie),
+                json_body(&body),
+            ))
+            .await
+        }
+    };
+
+    // The status alone: refused, still late.
+    put(visit_form, json!({ "status": "visit_planned" }))
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY);
+    put(known_form, json!({ "status": "known_to_care" }))
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(late_count(&app, &cookie).await, 2);
+
+    // With the visit's date: saved, off the clock.
+    let visit = whole_seconds(Timestamp::now() + jiff::SignedDuration::from_hours(20));
+    let reply = put(
+        visit_form,
+        json!({ "status": "visit_planned", "visit_at": visit.to_string() }),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let summary = reply.json::<Value>();
+    assert_eq!(summary["clock"], "stopped");
+    assert_eq!(summary["status"], "visit_planned");
+    assert_eq!(late_count(&app, &cookie).await, 1);
+
+    // With "bekend bij" Veilig Thuis: saved, off the clock.
+    let reply = put(
+        known_form,
+        json!({ "status": "known_to_care", "known_to": "veilig_thuis" }),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json::<Value>()["clock"], "stopped");
+    assert_eq!(late_count(&app, &cookie).await, 0);
+
+    // Dropping the date again while keeping the status is refused as well.
+    let saved = stored_handling(&app, visit_form);
+    put(
+        visit_form,
+        json!({ "status": "visit_planned", "visit_at": null }),
+    )
+    .await
+    .error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(stored_handling(&app, visit_form), saved);
+}
+
+#[tokio::test]
+async fn the_form_page_refuses_a_contradicting_status_in_dutch_and_keeps_what_was_typed() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let key = make_key(&app, &seed, PASSPHRASE);
+    let reporter = app.device(&seed).await;
+    let id = push_form(
+        &app,
+        &reporter,
+        &seed,
+        &key,
+        &content("Noor Bakker", born(2017, 5, 6)),
+    )
+    .await;
+    received_hours_ago(&app, id, 71);
+    let cookie = login(&app, &seed, Role::Meldpunt).await;
+    assert_eq!(
+        unlock(&app, &cookie, PASSPHRASE).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(late_count(&app, &cookie).await, 1);
+    let saved = stored_handling(&app, id);
+    let save = |fields: Vec<(&'static str, String)>| {
+        let cookie = cookie.clone();
+        let app = &app;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.send(post(
+                &format!("/meldpunt/formulieren/{id}"),
+                Auth::Cookie(&cookie),
+                form(&fields),
+            ))
+            .await
+        }
+    };
+    let typed = "Wij bellen het gezin morgen.";
+
+    // Only the status select changed, as in the review.
+    let reply = save(vec![
+        ("known_to", String::new()),
+        ("visit_at", String::new()),
+        ("status", "visit_planned".into()),
+        ("message", typed.into()),
+    ])
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = reply.text();
+    let error = handling_error(&html);
+    assert!(
+        error.contains("Huisbezoek gepland op") && error.contains("Er is niets opgeslagen"),
+        "{error}"
+    );
+    assert!(
+        html.contains(r#"<option value="visit_planned" selected>"#),
+        "the status as typed"
+    );
+    assert!(html.contains(typed), "the message as typed");
+    assert_eq!(stored_handling(&app, id), saved);
+    assert_eq!(late_count(&app, &cookie).await, 1, "still late");
+
+    // "Bekend bij hulpverlening" while the check said: known nowhere.
+    let reply = save(vec![
+        ("known_to", "onbekend".into()),
+        ("visit_at", String::new()),
+        ("status", "known_to_care".into()),
+        ("message", String::new()),
+    ])
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = reply.text();
+    assert!(
+        handling_error(&html).contains("nergens bekend"),
+        "{}",
+        handling_error(&html)
+    );
+    assert!(
+        html.contains(r#"value="onbekend" checked"#),
+        "the choice as typed"
+    );
+    // ... or not checked at all.
+    let reply = save(vec![
+        ("known_to", String::new()),
+        ("visit_at", String::new()),
+        ("status", "known_to_care".into()),
+        ("message", String::new()),
+    ])
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(handling_error(&reply.text()).contains("Bekend bij"));
+
+    // A date that does not parse is shown again as typed.
+    let reply = save(vec![
+        ("known_to", "onbekend".into()),
+        ("visit_at", "31-02-2026 10:00".into()),
+        ("status", "visit_planned".into()),
+        ("message", String::new()),
+    ])
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = reply.text();
+    assert!(handling_error(&html).contains("dd-mm-jjjj uu:mm"));
+    assert!(html.contains(r#"value="31-02-2026 10:00""#));
+    assert_eq!(stored_handling(&app, id), saved);
+    assert_eq!(updates_recorded(&app, id), 0);
+    assert_eq!(late_count(&app, &cookie).await, 1);
+
+    // With the date: saved, and only now off "te laat".
+    let visit = visit_text(Timestamp::now() + jiff::SignedDuration::from_hours(20));
+    let reply = save(vec![
+        ("known_to", "onbekend".into()),
+        ("visit_at", visit),
+        ("status", "visit_planned".into()),
+        ("message", typed.into()),
+    ])
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let to = reply.headers["location"].to_str().expect("location");
+    assert!(to.ends_with("melding=opgeslagen"), "{to}");
+    assert!(stored_handling(&app, id).starts_with("visit_planned|onbekend|"));
+    assert_eq!(late_count(&app, &cookie).await, 0);
+}

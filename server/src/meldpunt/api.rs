@@ -124,10 +124,13 @@ pub struct CareFormDetail {
 }
 
 /// The handling of a form. Replaces the whole handling state: send the current values
-/// of the fields you do not change.
+/// of the fields you do not change. A status must be backed by the other fields, or the
+/// whole request is refused (422) and nothing changes: `visit_planned` needs `visit_at`,
+/// and `known_to_care` needs `known_to` `bjz`, `veilig_thuis` or `wijkteam`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct HandlingRequest {
-    /// `received`, `in_progress`, `known_to_care`, `visit_planned`, `closed` or `not_taken_up`.
+    /// `received`, `in_progress`, `known_to_care` (needs `known_to` bjz, veilig_thuis or
+    /// wijkteam), `visit_planned` (needs `visit_at`), `closed` or `not_taken_up`.
     pub status: String,
     /// `bjz`, `veilig_thuis`, `wijkteam` or `onbekend`; null = not checked yet.
     #[serde(default)]
@@ -221,7 +224,10 @@ pub async fn get(
 }
 
 /// Sets the handling of a form: status, "bekend bij", visit and the message to the
-/// reporter. A new status or message reaches the reporting device at its next pull.
+/// reporter. A new status or message reaches the reporting device at its next pull. A
+/// status its own fields contradict (a planned visit without a date, "known to care"
+/// without a youth-care service under `known_to`) is refused with a Dutch message that
+/// says what to fill in, and the stored form stays as it was.
 #[utoipa::path(put, path = "/api/v1/care-forms/{id}/status", tag = "meldpunt",
     params(("id" = String, Path, description = "Form id")),
     request_body = HandlingRequest,
@@ -234,7 +240,7 @@ pub async fn get(
         (status = 404, description = "No such form in your gemeente", body = crate::error::ErrorBody),
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid status, code, date or message", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid status, code, date or message, or a status its fields contradict (visit_planned without visit_at; known_to_care without bjz, veilig_thuis or wijkteam); nothing changed", body = crate::error::ErrorBody),
         (status = 503, description = "Database busy: nothing was done; try again after Retry-After seconds", body = crate::error::ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub async fn set_status(

@@ -6,6 +6,13 @@
 //! form received Saturday 24-10-2026 12:00 is due Monday 26-10-2026 11:00), never its
 //! instant. Everything shown is then converted to Europe/Amsterdam.
 //!
+//! A status is a claim the reporter sees, so it must be backed by the fields that make it
+//! true ([`check_status`]): "huisbezoek gepland" needs the visit's date, and "bekend bij
+//! hulpverlening" needs Bureau Jeugdzorg, Veilig Thuis or the wijkteam under "bekend bij".
+//! An update that contradicts itself is refused as a whole, and the clock stops only for
+//! a real action: the family found known to youth care, a visit with a date, or a final
+//! status. A status without its backing (stored before this rule) leaves the clock running.
+//!
 //! Every query takes the caller's gemeente: a form of another gemeente is simply not found.
 
 use std::cmp::Ordering;
@@ -106,8 +113,43 @@ pub enum Clock {
     Overdue(SignedDuration),
     /// This much time left.
     Running(SignedDuration),
-    /// The clock no longer applies (known to care, visit planned, or handled).
+    /// The clock no longer applies (known to care, a visit planned with its date, or
+    /// handled).
     Stopped,
+}
+
+/// Whether a status is backed by the handling fields that make it true; the error says, in
+/// Dutch, what to fill in or change. The one place this rule lives: [`validate`] refuses an
+/// update that breaks it, and [`FormRow::clock`] does not stop for a status that lacks it.
+///
+/// - `visit_planned` ("huisbezoek gepland") needs the visit's date and time;
+/// - `known_to_care` ("bekend bij hulpverlening") needs "bekend bij" Bureau Jeugdzorg,
+///   Veilig Thuis or the wijkteam: not "nog niet gecontroleerd", not "nergens bekend";
+/// - `received`, `in_progress`, `closed` and `not_taken_up` claim nothing the fields must
+///   show (closing and "niet opgepakt" are the meldpunt's own decision).
+pub fn check_status(
+    status: &CareStatus,
+    known_to: Option<KnownTo>,
+    visit_at: Option<Timestamp>,
+) -> Result<(), String> {
+    match status {
+        CareStatus::VisitPlanned if visit_at.is_none() => Err(
+            "Bij de status 'huisbezoek gepland' hoort de datum van het huisbezoek: vul 'Huisbezoek gepland op' in (dd-mm-jjjj uu:mm), of kies een andere status."
+                .into(),
+        ),
+        CareStatus::KnownToCare => match known_to {
+            Some(k) if k.is_known() => Ok(()),
+            Some(_) => Err(
+                "De status 'bekend bij hulpverlening' past niet bij 'Onbekend: nergens bekend'. Kies onder 'Bekend bij' Bureau Jeugdzorg, Veilig Thuis of wijkteam, of kies een andere status (bijvoorbeeld 'huisbezoek gepland' met de datum)."
+                    .into(),
+            ),
+            None => Err(
+                "Bij de status 'bekend bij hulpverlening' hoort een keuze onder 'Bekend bij': Bureau Jeugdzorg, Veilig Thuis of wijkteam. Controleer dat eerst, of kies een andere status."
+                    .into(),
+            ),
+        },
+        _ => Ok(()),
+    }
 }
 
 /// Whether a status ends the meldpunt's work on a form (and starts its retention period).
@@ -150,13 +192,17 @@ impl FormRow {
         deadline(self.received_at)
     }
 
-    /// The clock at `now`: it runs while the form waits for a check or a visit.
+    /// The clock at `now`: it runs while the form waits for a check or a visit. It stops
+    /// when the family is known to youth care, when a visit is planned *with its date*,
+    /// or at a final status; a status without its backing ([`check_status`]) stops nothing.
     pub fn clock(&self, now: Timestamp) -> Clock {
-        let waiting = matches!(
-            self.status,
-            CareStatus::Received | CareStatus::InProgress | CareStatus::Other(_)
-        ) && !self.known_to.is_some_and(KnownTo::is_known);
-        if !waiting {
+        let stopped = self.known_to.is_some_and(KnownTo::is_known)
+            || is_final(&self.status)
+            || (matches!(
+                self.status,
+                CareStatus::KnownToCare | CareStatus::VisitPlanned
+            ) && check_status(&self.status, self.known_to, self.visit_at).is_ok());
+        if stopped {
             return Clock::Stopped;
         }
         let left = self.deadline().duration_since(now);
@@ -266,11 +312,14 @@ pub struct Handling {
     pub message: Option<String>,
 }
 
-/// Checks a handling; the error says what to change, in Dutch.
+/// Checks a handling; the error says what to change, in Dutch. A status must be backed by
+/// the other fields ([`check_status`]), so one change of the status alone cannot stop the
+/// 48-hour clock or tell the reporter about a visit that has no date.
 pub fn validate(h: &Handling, received: Timestamp, now: Timestamp) -> Result<(), String> {
     if !h.status.is_known() {
         return Err(format!("Onbekende status '{}'.", h.status.code()));
     }
+    check_status(&h.status, h.known_to, h.visit_at)?;
     if let Some(m) = &h.message {
         let n = m.trim().chars().count();
         if n > FEEDBACK_MAX_CHARS {
@@ -464,9 +513,78 @@ mod tests {
         let mut r = row(10, CareStatus::InProgress, now);
         assert_eq!(r.clock(now), Clock::Running(SignedDuration::from_hours(38)));
         r.status = CareStatus::VisitPlanned;
-        assert_eq!(r.clock(now), Clock::Stopped);
+        assert!(
+            matches!(r.clock(now), Clock::Running(_)),
+            "a planned visit without a date stops nothing"
+        );
         r.visit_at = Some(now + SignedDuration::from_hours(40));
+        assert_eq!(r.clock(now), Clock::Stopped);
         assert!(r.visit_after_deadline());
+    }
+
+    /// Review rev3, finding 2: a status alone never takes a late form off the clock.
+    #[test]
+    fn a_status_without_its_backing_leaves_a_late_form_late() {
+        let now = local(2026, 11, 20, 12, 0);
+        for (status, known_to) in [
+            (CareStatus::VisitPlanned, None),
+            (CareStatus::VisitPlanned, Some(KnownTo::Onbekend)),
+            (CareStatus::KnownToCare, None),
+            (CareStatus::KnownToCare, Some(KnownTo::Onbekend)),
+        ] {
+            let mut r = row(72, status.clone(), now);
+            r.known_to = known_to;
+            assert!(
+                matches!(r.clock(now), Clock::Overdue(_)),
+                "{status:?} {known_to:?}"
+            );
+        }
+        let mut known = row(72, CareStatus::KnownToCare, now);
+        known.known_to = Some(KnownTo::Bjz);
+        assert_eq!(known.clock(now), Clock::Stopped);
+        for status in [CareStatus::Closed, CareStatus::NotTakenUp] {
+            assert_eq!(row(72, status, now).clock(now), Clock::Stopped);
+        }
+    }
+
+    #[rstest]
+    #[case::visit_without_date(
+        CareStatus::VisitPlanned,
+        None,
+        false,
+        Some("Huisbezoek gepland op")
+    )]
+    #[case::visit_with_date(CareStatus::VisitPlanned, None, true, None)]
+    #[case::known_unchecked(CareStatus::KnownToCare, None, false, Some("Bekend bij"))]
+    #[case::known_but_nowhere(
+        CareStatus::KnownToCare,
+        Some(KnownTo::Onbekend),
+        false,
+        Some("nergens bekend")
+    )]
+    #[case::known_veilig_thuis(CareStatus::KnownToCare, Some(KnownTo::VeiligThuis), false, None)]
+    #[case::received(CareStatus::Received, None, false, None)]
+    #[case::in_progress(CareStatus::InProgress, Some(KnownTo::Onbekend), false, None)]
+    #[case::closed(CareStatus::Closed, None, false, None)]
+    #[case::not_taken_up(CareStatus::NotTakenUp, None, false, None)]
+    fn each_status_needs_what_it_claims(
+        #[case] status: CareStatus,
+        #[case] known_to: Option<KnownTo>,
+        #[case] with_visit: bool,
+        #[case] error_names: Option<&str>,
+    ) {
+        let now = Timestamp::now();
+        let h = Handling {
+            status,
+            known_to,
+            visit_at: with_visit.then(|| now + SignedDuration::from_hours(20)),
+            message: None,
+        };
+        match (validate(&h, now, now), error_names) {
+            (Ok(()), None) => {}
+            (Err(e), Some(field)) => assert!(e.contains(field), "{e}"),
+            (got, want) => panic!("{h:?}: got {got:?}, wanted an error naming {want:?}"),
+        }
     }
 
     #[test]
@@ -478,7 +596,8 @@ mod tests {
         let fresh = row(2, CareStatus::Received, now);
         let overdue = row(60, CareStatus::Received, now);
         let soon = row(40, CareStatus::InProgress, now);
-        let known = row(5, CareStatus::KnownToCare, now);
+        let mut known = row(5, CareStatus::KnownToCare, now);
+        known.known_to = Some(KnownTo::Wijkteam);
         let mut rows = [
             closed.clone(),
             visit.clone(),
@@ -499,7 +618,7 @@ mod tests {
     fn feedback_messages_are_limited_to_280_characters() {
         let now = Timestamp::now();
         let h = |m: String| Handling {
-            status: CareStatus::VisitPlanned,
+            status: CareStatus::InProgress,
             known_to: None,
             visit_at: None,
             message: Some(m),

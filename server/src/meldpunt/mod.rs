@@ -290,8 +290,10 @@ pub async fn open(
     })
 }
 
-/// Applies the meldpunt's handling of a form (validated first) and records it; 404 for a
-/// form of another gemeente, 422 with a Dutch message for an invalid handling.
+/// Applies the meldpunt's handling of a form (validated first, [`inbox::validate`]) and
+/// records it; 404 for a form of another gemeente, 422 with a Dutch message for an invalid
+/// or self-contradicting handling (a status without the date or "bekend bij" it needs),
+/// in which case nothing is stored.
 pub async fn handle(
     state: &Arc<AppState>,
     user: &WebUser,

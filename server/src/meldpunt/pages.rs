@@ -4,6 +4,12 @@
 //!
 //! Plain HTML forms and links, no script. Every URL carries ids only; a form's content
 //! appears only in the body of the page that opened it, and that open is audited.
+//!
+//! A refused handling (a status without the date or the "bekend bij" choice it needs, a
+//! date that does not parse, …; see [`inbox::check_status`]) is answered with the form page
+//! itself (422): the Dutch reason above the handling fields, the fields as the user typed
+//! them, and the saved state unchanged beside it. Showing the content again is an audited
+//! open like any other.
 
 use std::sync::Arc;
 
@@ -12,7 +18,7 @@ use avondronde_shared::CareFormId;
 use avondronde_shared::care::{Birth, CareFormContent, CareStatus, FEEDBACK_MAX_CHARS};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -82,10 +88,9 @@ fn notice(n: &Notice) -> Markup {
     let err = match n.fout.as_deref() {
         Some("wachtwoordzin") => Some(super::keys::KeyError::WrongPassphrase.to_string()),
         Some("geen-sleutel") => Some(super::keys::KeyError::NoKey.to_string()),
-        Some("te-vaak") => Some("Te veel pogingen. Wacht een minuut en probeer het opnieuw.".to_owned()),
-        Some("bericht") => Some(format!("Het bericht aan de melder is te lang: maximaal {FEEDBACK_MAX_CHARS} tekens. Er is niets opgeslagen.")),
-        Some("datum") => Some("De datum van het huisbezoek klopt niet: kies een datum tussen de melding en een jaar vooruit. Er is niets opgeslagen.".to_owned()),
-        Some("status") => Some("Kies een status uit de lijst. Er is niets opgeslagen.".to_owned()),
+        Some("te-vaak") => {
+            Some("Te veel pogingen. Wacht een minuut en probeer het opnieuw.".to_owned())
+        }
         Some(_) => Some("Dat is niet gelukt. Probeer het opnieuw.".to_owned()),
         None => None,
     };
@@ -476,35 +481,56 @@ fn local_input(at: Option<Timestamp>) -> String {
     at.map(format_local).unwrap_or_default()
 }
 
-fn handling_form(row: &FormRow) -> Markup {
-    let known = |k: Option<KnownTo>| row.known_to == k;
+/// A refused save: what the user typed, and why it was refused (Dutch).
+struct Refused<'a> {
+    typed: &'a HandlingForm,
+    reason: &'a str,
+}
+
+fn handling_form(row: &FormRow, refused: Option<&Refused<'_>>) -> Markup {
+    // After a refusal the fields show what the user typed, not what is saved.
+    let typed = refused.map(|r| r.typed);
+    let known = |code: &str| match typed {
+        Some(t) => t.known_to == code,
+        None => row.known_to.map_or("", KnownTo::code) == code,
+    };
+    let visit = typed.map_or_else(|| local_input(row.visit_at), |t| t.visit_at.clone());
+    let status = typed.map_or(row.status.code(), |t| t.status.as_str());
+    let message = typed.map_or(row.message.as_deref().unwrap_or(""), |t| t.message.as_str());
     html! {
-        form.handling method="post" action={ "/meldpunt/formulieren/" (row.id) } {
+        form.handling method="post" action={ "/meldpunt/formulieren/" (row.id) }
+            aria-describedby=[refused.map(|_| "handling-error")] {
+            @if let Some(r) = refused {
+                p.notice.error #handling-error role="alert" { (r.reason) " Er is niets opgeslagen." }
+            }
             fieldset {
                 legend { "Bekend bij de hulpverlening?" }
-                label.choice { input type="radio" name="known_to" value="" checked[known(None)]; " Nog niet gecontroleerd" }
+                label.choice { input type="radio" name="known_to" value="" checked[known("")]; " Nog niet gecontroleerd" }
                 @for k in KnownTo::ALL {
                     label.choice {
-                        input type="radio" name="known_to" value=(k.code()) checked[known(Some(k))];
+                        input type="radio" name="known_to" value=(k.code()) checked[known(k.code())];
                         " " (match k { KnownTo::Bjz => "Bureau Jeugdzorg (BJZ)", KnownTo::Onbekend => "Onbekend: nergens bekend", _ => k.label_nl() })
                     }
                 }
             }
             label for="visit_at" { "Huisbezoek gepland op" }
-            input #visit_at type="text" name="visit_at" value=(local_input(row.visit_at))
+            input #visit_at type="text" name="visit_at" value=(visit)
                 placeholder="dd-mm-jjjj uu:mm, bijv. 24-11-2026 14:30" inputmode="numeric"
                 pattern="\\s*\\d{1,2}-\\d{1,2}-\\d{4}\\s+\\d{1,2}[:.]\\d{2}\\s*"
                 title="dd-mm-jjjj uu:mm, bijv. 24-11-2026 14:30";
             p.muted.small { "Uiterlijk " (format_local(row.deadline())) " (48 uur na ontvangst), tenzij de familie al bekend is." }
             label for="status" { "Status" }
-            select #status name="status" {
+            select #status name="status" aria-describedby="status-hint" {
                 @for s in CareStatus::KNOWN {
-                    option value=(s.code()) selected[*s == row.status] { (s.label_nl()) }
+                    option value=(s.code()) selected[s.code() == status] { (s.label_nl()) }
                 }
+            }
+            p #status-hint .hint {
+                "'Huisbezoek gepland' vraagt de datum hierboven; 'bekend bij hulpverlening' vraagt Bureau Jeugdzorg, Veilig Thuis of wijkteam onder 'Bekend bij'."
             }
             label for="message" { "Bericht aan de melder" }
             textarea #message name="message" maxlength=(FEEDBACK_MAX_CHARS) rows="3" aria-describedby="message-hint" {
-                (row.message.as_deref().unwrap_or(""))
+                (message)
             }
             p #message-hint .hint {
                 "Maximaal " (FEEDBACK_MAX_CHARS) " tekens. De melder ziet dit bericht en de status in de app. Schrijf alleen de stand van zaken, geen zorginhoud of namen."
@@ -544,9 +570,27 @@ async fn form_page(
         return error_page(&user, ApiError::NotFound);
     };
     let n = n.map(|Query(n)| n).unwrap_or_default();
-    let (has_key, unlocked) = match key_state(&state, &user).await {
+    render_form(&state, &user, addr, id, &n, None).await
+}
+
+/// The form page: the saved state, and the handling form (after a refusal: with what the
+/// user typed and the reason, answered as 422).
+async fn render_form(
+    state: &Arc<AppState>,
+    user: &WebUser,
+    addr: Option<std::net::IpAddr>,
+    id: CareFormId,
+    n: &Notice,
+    refused: Option<Refused<'_>>,
+) -> Response {
+    let status = if refused.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let (has_key, unlocked) = match key_state(state, user).await {
         Ok(k) => k,
-        Err(e) => return error_page(&user, e),
+        Err(e) => return error_page(user, e),
     };
     let now = Timestamp::now();
     let back = format!("/meldpunt/formulieren/{id}");
@@ -559,40 +603,43 @@ async fn form_page(
             .await
         {
             Ok(Some(r)) => r,
-            Ok(None) => return error_page(&user, ApiError::NotFound),
-            Err(e) => return error_page(&user, e.into()),
+            Ok(None) => return error_page(user, ApiError::NotFound),
+            Err(e) => return error_page(user, e.into()),
         };
-        return layout(
+        let page = layout(
             "Zorgformulier",
-            Some(&user),
+            Some(user),
             "/meldpunt",
             false,
             head(),
             html! {
                 p { a href="/meldpunt" { "← Alle zorgformulieren" } }
                 h1 { "Zorgformulier" }
-                (notice(&n))
+                (notice(n))
+                @if let Some(r) = &refused {
+                    p.notice.error #handling-error role="alert" { (r.reason) " Er is niets opgeslagen." }
+                }
                 (meta(&row, now))
                 (key_panel(has_key, false, &back))
             },
-        )
-        .into_response();
+        );
+        return (status, page).into_response();
     }
-    let opened = match super::open(&state, &user, id, addr).await {
+    let opened = match super::open(state, user, id, addr).await {
         Ok(o) => o,
-        Err(e) => return error_page(&user, e),
+        Err(e) => return error_page(user, e),
     };
     let row = &opened.row;
-    layout(
+    let page = layout(
         "Zorgformulier",
-        Some(&user),
+        Some(user),
         "/meldpunt",
         false,
         head(),
         html! {
             p { a href="/meldpunt" { "← Alle zorgformulieren" } }
             h1 { "Zorgformulier" }
-            (notice(&n))
+            (notice(n))
             (key_panel(has_key, true, &back))
             @if !opened.earlier.is_empty() || !opened.later.is_empty() {
                 div.notice.match role="note" {
@@ -613,12 +660,12 @@ async fn form_page(
                 }
                 section.panel {
                     h2 { "Afhandeling" }
-                    (handling_form(row))
+                    (handling_form(row, refused.as_ref()))
                 }
             }
         },
-    )
-    .into_response()
+    );
+    (status, page).into_response()
 }
 
 fn meta(row: &FormRow, now: Timestamp) -> Markup {
@@ -636,6 +683,7 @@ fn meta(row: &FormRow, now: Timestamp) -> Markup {
     }
 }
 
+/// The handling form as posted (and shown again as typed after a refusal).
 #[derive(Deserialize)]
 struct HandlingForm {
     #[serde(default)]
@@ -663,39 +711,56 @@ async fn save(
         return error_page(&user, ApiError::NotFound);
     };
     let back = format!("/meldpunt/formulieren/{id}");
-    let fail =
-        |code: &str| Redirect::to(&with_query(&back, &format!("fout={code}"))).into_response();
-    let known_to = match form.known_to.as_str() {
-        "" => None,
-        code => match KnownTo::from_code(code) {
-            Some(k) => Some(k),
-            None => return fail("bekend-bij"),
-        },
+    let handling = match handling_of(&form) {
+        Ok(h) => h,
+        Err(reason) => return refuse(&state, &user, addr, id, &form, &reason).await,
     };
-    let Ok(visit_at) = parse_local(&form.visit_at) else {
-        return fail("datum");
-    };
-    let status = CareStatus::from(form.status);
-    if !status.is_known() {
-        return fail("status");
-    }
-    if form.message.trim().chars().count() > FEEDBACK_MAX_CHARS {
-        return fail("bericht");
-    }
-    let handling = Handling {
-        status,
-        known_to,
-        visit_at,
-        message: Some(form.message),
-    };
+    // The rules themselves (what each status needs, the date's range, the message's
+    // length) are checked once, in `inbox::validate`, for this page and the API alike.
     match super::handle(&state, &user, id, handling, addr).await {
         Ok((_, changes)) if changes.detail.is_empty() => {
             Redirect::to(&with_query(&back, "melding=ongewijzigd")).into_response()
         }
         Ok(_) => Redirect::to(&with_query(&back, "melding=opgeslagen")).into_response(),
-        Err(ApiError::Invalid(_)) => fail("datum"),
+        Err(ApiError::Invalid(reason)) => refuse(&state, &user, addr, id, &form, &reason).await,
         Err(e) => error_page(&user, e),
     }
+}
+
+/// Reads the posted fields; the error says in Dutch which one does not parse.
+fn handling_of(form: &HandlingForm) -> Result<Handling, String> {
+    let known_to = match form.known_to.as_str() {
+        "" => None,
+        code => Some(KnownTo::from_code(code).ok_or_else(|| {
+            "Kies onder 'Bekend bij de hulpverlening?' een van de mogelijkheden.".to_owned()
+        })?),
+    };
+    let visit_at = parse_local(&form.visit_at).map_err(|()| {
+        "De datum van het huisbezoek klopt niet: schrijf hem als dd-mm-jjjj uu:mm, bijvoorbeeld 24-11-2026 14:30.".to_owned()
+    })?;
+    let status = CareStatus::from(form.status.clone());
+    if !status.is_known() {
+        return Err("Kies een status uit de lijst.".into());
+    }
+    Ok(Handling {
+        status,
+        known_to,
+        visit_at,
+        message: Some(form.message.clone()),
+    })
+}
+
+/// Answers a refused save with the form page: the reason, and the fields as typed.
+async fn refuse(
+    state: &Arc<AppState>,
+    user: &WebUser,
+    addr: Option<std::net::IpAddr>,
+    id: CareFormId,
+    typed: &HandlingForm,
+    reason: &str,
+) -> Response {
+    let refused = Refused { typed, reason };
+    render_form(state, user, addr, id, &Notice::default(), Some(refused)).await
 }
 
 #[cfg(test)]
