@@ -112,7 +112,7 @@ impl Arranged {
         let t = Ptable::new(PtableParams::default()).expect("table");
         let key = CellKey(RecordKey::from_i64(key_sum).0);
         let shown = if children {
-            t.show(t.protect(kids as u64, key.for_children()))
+            t.show(t.protect(kids as u64, key.for_children(0b1_1111)))
         } else {
             t.show(t.protect(n as u64, key))
         };

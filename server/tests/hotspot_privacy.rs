@@ -213,6 +213,7 @@ fn exact_share(target: &Published, estimate: &[f64], truth: &[u64]) -> (usize, u
     let small: Vec<usize> = (0..truth.len())
         .filter(|&i| target.shown[i].is_none())
         .collect();
+
     let hits = small
         .iter()
         .filter(|&&i| estimate[i].is_finite() && estimate[i].round() == truth[i] as f64)
@@ -429,4 +430,142 @@ fn protected_counts_keep_at_least_95_percent_of_the_gi_classes() {
         }
     }
     assert_eq!(figures.len(), 4);
+}
+
+/// The attack review's averaging attack: many pairs of overlapping periods that differ by
+/// exactly one evening E (`[E−a, E]` against `[E−a, E−1]`, and `[E, E+b]` against
+/// `[E+1, E+b]`), each pair differenced cell by cell and the differences averaged. Given
+/// even the unrounded protected values (more than the map shows), every pair gives the
+/// same difference in every cell and every total, the evening's own protected value: the
+/// average is one noise draw, not a convergence to the truth. And that draw is the true
+/// count for at most a quarter of the evening's small cells.
+#[test]
+fn averaging_many_overlapping_periods_gains_nothing_over_one_pair() {
+    let wijk = delfshaven();
+    let month =
+        WijkIndex::from_rows(wijk.clone(), synthetic(&wijk, 20_000, 28, 0.5, 12)).expect("index");
+    let t = ptable();
+    let day = |d: i8| (2026, 11, d);
+    let target = 15;
+    for measure in [Measure::Children, Measure::Contacts] {
+        let run = |from: i8, to: i8| {
+            analysis::run(
+                &month,
+                &filter(Res::Ten, measure, "", days(day(from), day(to))),
+                &t,
+            )
+            .expect("runs")
+        };
+        let evening = run(target, target);
+        for a in 1..=10 {
+            for (wide, narrow) in [
+                (run(target - a, target), run(target - a, target - 1)),
+                (run(target, target + a), run(target + 1, target + a)),
+            ] {
+                let diff: Vec<u64> = wide
+                    .after
+                    .values
+                    .iter()
+                    .zip(&narrow.after.values)
+                    .map(|(w, n)| w - n)
+                    .collect();
+                assert_eq!(
+                    diff,
+                    evening.after.values,
+                    "{}: every pair alike",
+                    measure.code()
+                );
+                for (w, n, e) in [
+                    (
+                        wide.after.totals.children,
+                        narrow.after.totals.children,
+                        evening.after.totals.children,
+                    ),
+                    (
+                        wide.after.totals.contacts,
+                        narrow.after.totals.contacts,
+                        evening.after.totals.contacts,
+                    ),
+                ] {
+                    assert_eq!(w - n, e, "the totals too");
+                }
+            }
+        }
+        let truth = true_counts(
+            &month,
+            &filter(Res::Ten, measure, "", days(day(target), day(target))),
+        );
+        let small: Vec<usize> = (0..truth.len())
+            .filter(|&i| (1..10).contains(&truth[i]))
+            .collect();
+        let exact = small
+            .iter()
+            .filter(|&&i| evening.after.values[i] == truth[i])
+            .count();
+        println!(
+            "{}: averaging 20 pairs recovers {exact} of {} small cells of one evening exactly",
+            measure.code(),
+            small.len()
+        );
+        assert!(small.len() >= 50, "enough small cells to judge");
+        assert!(
+            share((exact, small.len())) <= 0.25,
+            "{}: {exact}/{}",
+            measure.code(),
+            small.len()
+        );
+    }
+}
+
+/// The attack review's second finding: "all bands" minus "6 years and up" over the same
+/// contacts drew the same noise twice, so the difference was the exact number of children
+/// under 6 up to rounding. Each choice of bands now draws its own noise: the difference is
+/// the true count for at most a quarter of the small cells.
+#[test]
+fn leaving_out_an_age_band_does_not_cancel_the_noise() {
+    let wijk = delfshaven();
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let rows: Vec<RawContact> = synthetic(&wijk, 3_000, 1, 0.5, 13)
+        .into_iter()
+        .map(|r| RawContact {
+            counts: [rng.random_range(0..=2), rng.random_range(1..=3), 0, 0, 0],
+            ..r
+        })
+        .collect();
+    let index = WijkIndex::from_rows(wijk, rows).expect("index");
+    let t = ptable();
+    let evening = days((2026, 11, 2), (2026, 11, 2));
+    let with_bands = |bands: u8| {
+        let f = Filter {
+            bands,
+            ..filter(Res::Ten, Measure::Children, "", evening)
+        };
+        analysis::run(&index, &f, &t).expect("runs")
+    };
+    let (all, older) = (with_bands(0b1_1111), with_bands(0b1_1110));
+    let c = &index.contacts;
+    let mut truth = vec![0i64; index.area(Res::Ten).len()];
+    for i in 0..c.len() {
+        let cell = c.cells(Res::Ten)[i];
+        if cell != OUTSIDE {
+            truth[cell as usize] += i64::from(c.counts[i][0]);
+        }
+    }
+    let small: Vec<usize> = (0..truth.len())
+        .filter(|&i| (1..10).contains(&truth[i]))
+        .collect();
+    let exact = small
+        .iter()
+        .filter(|&&i| all.after.values[i] as i64 - older.after.values[i] as i64 == truth[i])
+        .count();
+    println!(
+        "all bands minus 6+: {exact} of {} small cells of children under 6 exact",
+        small.len()
+    );
+    assert!(small.len() >= 50, "enough small cells to judge");
+    assert!(
+        share((exact, small.len())) <= 0.25,
+        "{exact}/{}",
+        small.len()
+    );
 }

@@ -36,7 +36,13 @@
 //! The noise of a cell is read off the row's cumulative distribution at the cell key:
 //! with uniform keys each noise value comes up with exactly its table probability (to
 //! 2⁻³²). The children measure uses a key derived from the same records' key by a fixed
-//! bijection ([`CellKey::for_children`]), so its noise is not a copy of the contacts' noise.
+//! bijection ([`CellKey::for_children`]), one per choice of age bands, so its noise is not
+//! a copy of the contacts' noise, nor of another choice of bands.
+//!
+//! **Evening by evening.** The server sums an aggregate from the protected counts of its
+//! evenings, each with the key of that evening's records (`server/src/hotspot/analysis.rs`):
+//! otherwise periods that differ by one evening, asked in many different pairs, would each
+//! draw fresh noise, and their averaged differences converge on the true count.
 //!
 //! **What is shown.** A protected value of 0 shows as `0`, one below the threshold `T`
 //! ([`PtableParams::threshold`], at least 10) as `<T`, and larger ones rounded to a multiple
@@ -112,9 +118,12 @@ impl CellKey {
         CellKey(x)
     }
 
-    /// The key of the children measure of these records ([`CellKey::salted`] with 1).
-    pub fn for_children(self) -> Self {
-        self.salted(1)
+    /// The key of the children measure of these records counted in the age bands `bands`
+    /// (bit i = `AgeBand::ALL[i]`): each choice of bands draws its own noise, so that two
+    /// choices over the same records (all bands, and all but the youngest) do not cancel
+    /// each other's noise and leave the exact count of the band left out.
+    pub fn for_children(self, bands: u8) -> Self {
+        self.salted(1 | (u32::from(bands) << 8))
     }
 }
 

@@ -1,8 +1,19 @@
 //! One pass over a wijk's index under a filter: counts per cell, per hour of the evening
-//! and per week, the wijk totals, each with its **cell key** (the sum of its records' keys,
-//! [`avondronde_shared::disclosure`]); then every one of them is **protected** with the
-//! gemeente's perturbation table, and the Gi* verdict per cell
-//! ([`avondronde_shared::hotspot::analyse`]) is computed from the protected cell counts.
+//! and per week, and the wijk totals; each is **protected evening by evening** with the
+//! gemeente's perturbation table ([`avondronde_shared::disclosure`]): the records of one
+//! evening in an aggregate form an *atom* with its own cell key (the sum of their records'
+//! keys), and the aggregate shows the sum of its atoms' protected counts. Then the Gi*
+//! verdict per cell ([`avondronde_shared::hotspot::analyse`]) is computed from the protected
+//! cell counts.
+//!
+//! **Why per evening.** Protected as a whole, any two different periods drew independent
+//! noise, so a coordinator could ask many pairs of periods that differ by exactly one
+//! evening (`[E−a, E]` against `[E−a, E−1]` for a = 1, 2, …) and average the differences:
+//! an attack review recovered the exact counts behind `<10`, down to a single contact, with
+//! about 100 pairs. Summed from evening atoms, every such pair differs by the same protected
+//! value, that of evening E: averaging gains nothing, and the most a choice of periods or
+//! weekdays can isolate is one protected evening. The price is noise that grows with the
+//! square root of the evenings an aggregate spans (those with contacts in it).
 //!
 //! The exact counts live only inside [`run`] and [`protected_cells`]: an [`Analysis`]
 //! holds protected values only, so everything made from it (the map, the charts, the
@@ -113,11 +124,79 @@ impl Sum {
 
 /// The key of the filter's measure for an aggregate of records with key sum `key`.
 #[inline]
-fn measure_key(measure: Measure, key: CellKey) -> CellKey {
-    match measure {
+fn measure_key(filter: &Filter, key: CellKey) -> CellKey {
+    match filter.measure {
         Measure::Contacts => key,
-        Measure::Children => key.for_children(),
+        Measure::Children => key.for_children(filter.bands),
     }
+}
+
+/// The evenings from `first` to `last` and, for each, the rows of the index on it: rows
+/// `order[starts[d]..starts[d + 1]]` are those of evening `first + d` (a counting sort,
+/// linear in the rows).
+fn by_evening(days: &[i32], first: i32, last: i32) -> (Vec<u32>, Vec<usize>) {
+    let span = (last - first + 1).max(0) as usize;
+    let mut starts = vec![0usize; span + 1];
+    for &d in days {
+        if d >= first && d <= last {
+            starts[(d - first) as usize + 1] += 1;
+        }
+    }
+    for i in 0..span {
+        starts[i + 1] += starts[i];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0u32; starts[span]];
+    for (i, &d) in days.iter().enumerate() {
+        if d >= first && d <= last {
+            let slot = &mut next[(d - first) as usize];
+            order[*slot] = i as u32;
+            *slot += 1;
+        }
+    }
+    (order, starts)
+}
+
+/// Cell sums of one evening, with the cells touched, so that each evening costs only its
+/// own contacts.
+struct EveningCells {
+    sums: Vec<Sum>,
+    touched: Vec<u32>,
+}
+
+impl EveningCells {
+    fn new(n: usize) -> Self {
+        EveningCells {
+            sums: vec![Sum::default(); n],
+            touched: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, cell: u32, n: u64, key: avondronde_shared::disclosure::RecordKey) {
+        let s = &mut self.sums[cell as usize];
+        if s.n == 0 && s.key == CellKey::default() {
+            self.touched.push(cell);
+        }
+        s.add(n, key);
+    }
+
+    /// Adds each touched cell's protected count to `out` and clears the evening.
+    fn flush(&mut self, out: &mut [u64], protect: impl Fn(&Sum) -> u64) {
+        for &cell in &self.touched {
+            let s = &mut self.sums[cell as usize];
+            out[cell as usize] += protect(s);
+            *s = Sum::default();
+        }
+        self.touched.clear();
+    }
+}
+
+/// The first and last evening a period covers within the data.
+fn clamp(index: &WijkIndex, (from, to): (i32, i32)) -> Option<(i32, i32)> {
+    let (data_from, data_to) = index.day_range?;
+    let (from, to) = (from.max(data_from), to.min(data_to));
+    (from <= to).then_some((from, to))
 }
 
 /// Exact sums of one period's totals.
@@ -130,10 +209,10 @@ struct TotalSums {
 }
 
 impl TotalSums {
-    fn protect(&self, t: &Ptable) -> Totals {
+    fn protect(&self, t: &Ptable, bands: u8) -> Totals {
         Totals {
             contacts: t.protect(self.contacts.n, self.contacts.key),
-            children: t.protect(self.children.n, self.children.key.for_children()),
+            children: t.protect(self.children.n, self.children.key.for_children(bands)),
             brought_home: t.protect(
                 self.brought_home.n,
                 self.brought_home.key.salted(SALT_BROUGHT_HOME),
@@ -143,38 +222,53 @@ impl TotalSums {
     }
 }
 
-/// **The protected count per study-area cell** of `filter`'s measure over its period,
-/// weekdays, hours, bands, behaviours and switches (the before period is ignored): the
-/// numbers the map colours and Gi* is computed from. The one function other analyses
-/// (for instance a space-time cube, one call per time step with the step as the period)
-/// must use to get cell counts, so that they publish nothing the map does not protect.
-pub fn protected_cells(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Vec<u64> {
-    let area = index.area(filter.res);
-    let c = &index.contacts;
-    let cells = c.cells(filter.res);
-    let (pf, pt) = filter.period.days();
-    let mut sums = vec![Sum::default(); area.len()];
-    #[allow(clippy::needless_range_loop)]
-    for i in 0..c.len() {
-        let day = c.day[i];
-        if day < pf || day > pt || cells[i] == OUTSIDE {
-            continue;
-        }
-        let Some(v) = filter.value(&c.counts[i], c.behaviours[i], c.flags[i]) else {
-            continue;
-        };
-        if !filter.weekday_ok(day) || !filter.hour_ok(c.hour[i]) {
-            continue;
-        }
-        sums[cells[i] as usize].add(u64::from(v) * u64::from(c.weight[i]), c.key[i]);
+impl std::ops::AddAssign for Totals {
+    fn add_assign(&mut self, o: Totals) {
+        self.contacts += o.contacts;
+        self.children += o.children;
+        self.brought_home += o.brought_home;
+        self.past_norm += o.past_norm;
     }
-    sums.iter()
-        .map(|s| ptable.protect(s.n, measure_key(filter.measure, s.key)))
-        .collect()
 }
 
-/// Runs the filter over the index, protects every aggregate with `ptable`, and runs Gi*
-/// over the protected cell counts.
+/// **The protected count per study-area cell** of `filter`'s measure over its period,
+/// weekdays, hours, bands, behaviours and switches (the before period is ignored): the
+/// numbers the map colours and Gi* is computed from, each the sum of its evenings'
+/// protected counts. The one function other analyses (for instance a space-time cube, one
+/// call per time step with the step as the period) must use to get cell counts, so that
+/// they publish nothing the map does not protect.
+pub fn protected_cells(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Vec<u64> {
+    let area = index.area(filter.res);
+    let mut out = vec![0u64; area.len()];
+    let Some((first, last)) = clamp(index, filter.period.days()) else {
+        return out;
+    };
+    let c = &index.contacts;
+    let cells = c.cells(filter.res);
+    let (order, starts) = by_evening(&c.day, first, last);
+    let mut evening = EveningCells::new(area.len());
+    let protect = |s: &Sum| ptable.protect(s.n, measure_key(filter, s.key));
+    for d in 0..starts.len() - 1 {
+        if !filter.weekday_ok(first + d as i32) {
+            continue;
+        }
+        for &i in &order[starts[d]..starts[d + 1]] {
+            let i = i as usize;
+            if cells[i] == OUTSIDE || !filter.hour_ok(c.hour[i]) {
+                continue;
+            }
+            let Some(v) = filter.value(&c.counts[i], c.behaviours[i], c.flags[i]) else {
+                continue;
+            };
+            evening.add(cells[i], u64::from(v) * u64::from(c.weight[i]), c.key[i]);
+        }
+        evening.flush(&mut out, protect);
+    }
+    out
+}
+
+/// Runs the filter over the index, protects every aggregate with `ptable` evening by
+/// evening, and runs Gi* over the protected cell counts.
 ///
 /// # Errors
 /// Only if the study area is inconsistent (a bug), as [`analyse`] reports it.
@@ -188,84 +282,133 @@ pub fn run(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Result<Analys
     let (trend_first, weeks) = trend_span(index, filter).unwrap_or((0, 0));
     let trend_last = trend_first + 7 * weeks as i32 - 1;
 
-    let mut after = vec![Sum::default(); n];
-    let mut before = vec![Sum::default(); if filter.before.is_some() { n } else { 0 }];
-    let (mut hist_a, mut hist_b) = ([Sum::default(); 24], [Sum::default(); 24]);
-    let (mut tot_a, mut tot_b) = (TotalSums::default(), TotalSums::default());
-    let mut trend = vec![Sum::default(); weeks];
+    let mut after = vec![0u64; n];
+    let mut before = vec![0u64; if filter.before.is_some() { n } else { 0 }];
+    let (mut hist_a, mut hist_b) = ([0u64; 24], [0u64; 24]);
+    let (mut tot_a, mut tot_b) = (Totals::default(), Totals::default());
+    let mut trend = vec![0u64; weeks];
+    let protect = |s: &Sum| ptable.protect(s.n, measure_key(filter, s.key));
 
-    // One row index into several columns at once: the columnar layout is the point here.
-    #[allow(clippy::needless_range_loop)]
-    for i in 0..c.len() {
-        let Some(v) = filter.value(&c.counts[i], c.behaviours[i], c.flags[i]) else {
-            continue;
-        };
-        let day = c.day[i];
-        if !filter.weekday_ok(day) {
-            continue;
-        }
-        // An archive row stands for `weight` contacts with identical facts, and its key is
-        // the sum of theirs.
-        let weight = u64::from(c.weight[i]);
-        let key = c.key[i];
-        let v = u64::from(v) * weight;
-        let hour = c.hour[i];
-        let hour_ok = filter.hour_ok(hour);
-        let in_after = day >= pf && day <= pt;
-        let in_before = day >= bf && day <= bt;
-        if hour_ok && day >= trend_first && day <= trend_last {
-            trend[((day - trend_first) / 7) as usize].add(v, key);
-        }
-        if !(in_after || in_before) {
-            continue;
-        }
-        let children: u64 = c.counts[i]
-            .iter()
-            .enumerate()
-            .filter(|(b, _)| filter.bands & (1 << b) != 0)
-            .map(|(_, &n)| u64::from(n))
-            .sum();
-        let past = c.flags[i] & super::filter::flags::PAST_NORM != 0;
-        let brought_home = u64::from(c.brought_home[i]);
-        let cell = cells[i];
-        for (inside, values, hist, tot) in [
-            (in_after, &mut after, &mut hist_a, &mut tot_a),
-            (in_before, &mut before, &mut hist_b, &mut tot_b),
-        ] {
-            if !inside {
+    // The evenings any output needs: the two periods and the trend's weeks, within the data.
+    let spans = [
+        clamp(index, (pf, pt)),
+        filter.before.and_then(|_| clamp(index, (bf, bt))),
+        (weeks > 0).then_some((trend_first, trend_last)),
+    ];
+    let first = spans.iter().flatten().map(|s| s.0).min();
+    let last = spans.iter().flatten().map(|s| s.1).max();
+    if let (Some(first), Some(last)) = (first, last) {
+        let (order, starts) = by_evening(&c.day, first, last);
+        let mut cells_a = EveningCells::new(n);
+        let mut cells_b = EveningCells::new(if filter.before.is_some() { n } else { 0 });
+        for d in 0..starts.len() - 1 {
+            let day = first + d as i32;
+            let rows = &order[starts[d]..starts[d + 1]];
+            if rows.is_empty() || !filter.weekday_ok(day) {
                 continue;
             }
-            hist[usize::from(hour)].add(v, key);
-            if !hour_ok {
-                continue;
+            let in_after = day >= pf && day <= pt;
+            let in_before = day >= bf && day <= bt;
+            let in_trend = day >= trend_first && day <= trend_last;
+            let (mut hist_ea, mut hist_eb) = ([Sum::default(); 24], [Sum::default(); 24]);
+            let (mut tot_ea, mut tot_eb) = (TotalSums::default(), TotalSums::default());
+            let mut trend_e = Sum::default();
+            for &i in rows {
+                let i = i as usize;
+                let Some(v) = filter.value(&c.counts[i], c.behaviours[i], c.flags[i]) else {
+                    continue;
+                };
+                // An archive row stands for `weight` contacts with identical facts, and its
+                // key is the sum of theirs.
+                let weight = u64::from(c.weight[i]);
+                let key = c.key[i];
+                let v = u64::from(v) * weight;
+                let hour = c.hour[i];
+                let hour_ok = filter.hour_ok(hour);
+                if hour_ok && in_trend {
+                    trend_e.add(v, key);
+                }
+                if !(in_after || in_before) {
+                    continue;
+                }
+                let children: u64 = c.counts[i]
+                    .iter()
+                    .enumerate()
+                    .filter(|(b, _)| filter.bands & (1 << b) != 0)
+                    .map(|(_, &n)| u64::from(n))
+                    .sum();
+                let past = c.flags[i] & super::filter::flags::PAST_NORM != 0;
+                let brought_home = u64::from(c.brought_home[i]);
+                let cell = cells[i];
+                for (inside, values, hist, tot) in [
+                    (in_after, &mut cells_a, &mut hist_ea, &mut tot_ea),
+                    (in_before, &mut cells_b, &mut hist_eb, &mut tot_eb),
+                ] {
+                    if !inside {
+                        continue;
+                    }
+                    hist[usize::from(hour)].add(v, key);
+                    if !hour_ok {
+                        continue;
+                    }
+                    tot.contacts.add(weight, key);
+                    tot.children.add(children * weight, key);
+                    if brought_home > 0 {
+                        tot.brought_home.add(brought_home * weight, key);
+                    }
+                    if past {
+                        tot.past_norm.add(weight, key);
+                    }
+                    if cell != OUTSIDE {
+                        values.add(cell, v, key);
+                    }
+                }
             }
-            tot.contacts.add(weight, key);
-            tot.children.add(children * weight, key);
-            if brought_home > 0 {
-                tot.brought_home.add(brought_home * weight, key);
+            if in_trend {
+                trend[((day - trend_first) / 7) as usize] += protect(&trend_e);
             }
-            if past {
-                tot.past_norm.add(weight, key);
-            }
-            if cell != OUTSIDE {
-                values[cell as usize].add(v, key);
+            for (inside, cells_e, out, hist_e, hist, tot_e, tot) in [
+                (
+                    in_after,
+                    &mut cells_a,
+                    &mut after,
+                    &hist_ea,
+                    &mut hist_a,
+                    &tot_ea,
+                    &mut tot_a,
+                ),
+                (
+                    in_before,
+                    &mut cells_b,
+                    &mut before,
+                    &hist_eb,
+                    &mut hist_b,
+                    &tot_eb,
+                    &mut tot_b,
+                ),
+            ] {
+                if !inside {
+                    continue;
+                }
+                cells_e.flush(out, protect);
+                for (h, s) in hist.iter_mut().zip(hist_e) {
+                    *h += protect(s);
+                }
+                *tot += tot_e.protect(ptable, filter.bands);
             }
         }
     }
 
-    let measure = filter.measure;
-    let protect = |s: &Sum| ptable.protect(s.n, measure_key(measure, s.key));
-    let stats = |values: Vec<Sum>,
-                 histogram: [Sum; 24],
-                 totals: TotalSums|
+    let stats = |values: Vec<u64>,
+                 histogram: [u64; 24],
+                 totals: Totals|
      -> Result<PeriodStats, HotspotError> {
-        let values: Vec<u64> = values.iter().map(protect).collect();
         let as_f64: Vec<f64> = values.iter().map(|&v| v as f64).collect();
         Ok(PeriodStats {
             hotspots: analyse(&as_f64, &area.neighbours)?,
             values,
-            histogram: histogram.map(|s| protect(&s)),
-            totals: totals.protect(ptable),
+            histogram,
+            totals,
         })
     };
     Ok(Analysis {
@@ -277,7 +420,7 @@ pub fn run(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Result<Analys
             None => None,
         },
         trend_first_week: trend_first,
-        trend: trend.iter().map(protect).collect(),
+        trend,
     })
 }
 
@@ -382,7 +525,10 @@ mod tests {
         let k = key_of(&[1, 2]);
         let children = run(&index, &Filter::default(), &t).expect("runs");
         assert_eq!(children.after.values.len(), area.len());
-        assert_eq!(children.after.values[100], t.protect(6, k.for_children()));
+        assert_eq!(
+            children.after.values[100],
+            t.protect(6, k.for_children(crate::hotspot::filter::ALL_BANDS))
+        );
         assert_eq!(
             children.after.values.iter().filter(|&&v| v != 0).count(),
             usize::from(children.after.values[100] != 0),
@@ -403,7 +549,7 @@ mod tests {
         assert_eq!(contacts.after.totals.contacts, contacts.after.values[100]);
         assert_eq!(
             contacts.after.totals.children,
-            t.protect(6, k.for_children())
+            t.protect(6, k.for_children(crate::hotspot::filter::ALL_BANDS))
         );
     }
 
@@ -564,8 +710,13 @@ mod tests {
             };
             t.protect(13, plus(in_cell)) == t.protect(12, in_cell)
                 && t.protect(53, plus(all)) == t.protect(52, all)
-                && t.protect(children + 1, plus(all).for_children())
-                    == t.protect(children, all.for_children())
+                && t.protect(
+                    children + 1,
+                    plus(all).for_children(crate::hotspot::filter::ALL_BANDS),
+                ) == t.protect(
+                    children,
+                    all.for_children(crate::hotspot::filter::ALL_BANDS),
+                )
         };
         let key = (0..u32::MAX)
             .step_by(997)
