@@ -515,19 +515,33 @@ async fn every_export_is_written_to_the_audit_log() {
     assert!(details[1].starts_with("hotspot geojson"), "{details:?}");
 }
 
-/// Issue 9: `GET …/cells` is recorded like the exports.
+/// Issue 9 and the attack review: every statistical answer (cells, totals, histogram,
+/// weekly trend) is recorded like the exports, with the filter it answered, so that an
+/// auditor can see a run of overlapping queries for what it is.
 #[tokio::test]
-async fn every_cells_answer_is_written_to_the_audit_log() {
+async fn every_statistical_answer_is_written_to_the_audit_log_with_its_filter() {
     let a = arrange().await;
-    let before = a
-        .app
-        .scalar("SELECT COUNT(*) FROM audit_log WHERE detail LIKE 'hotspot cells%'");
-    let reply = a.get(&a.url("cells", "res=9&hours=20-24")).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    let after = a
-        .app
-        .scalar("SELECT COUNT(*) FROM audit_log WHERE detail LIKE 'hotspot cells%'");
-    assert_eq!(after, before + 1);
+    for what in ["cells", "summary", "histogram", "trend"] {
+        let before = a.app.scalar("SELECT COUNT(*) FROM audit_log");
+        let reply = a
+            .get(&a.url(what, "res=9&hours=20-24&bands=6-9,10-11"))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{what}: {}", reply.text());
+        assert_eq!(
+            a.app.scalar("SELECT COUNT(*) FROM audit_log"),
+            before + 1,
+            "{what}"
+        );
+        let detail = a
+            .app
+            .texts("SELECT detail FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .remove(0);
+        assert!(
+            detail.starts_with(&format!("hotspot {what} wijk="))
+                && detail.ends_with("filter: res=9 hours=20-24 bands=6-9,10-11"),
+            "{detail}"
+        );
+    }
 }
 
 /// Issue 9: a coordinator sees the wijken assigned to them and nothing else; without an

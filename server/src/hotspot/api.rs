@@ -292,9 +292,18 @@ pub async fn cells(
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let (index, a, _) = analysed(&state, &user, &wijk, query).await?;
+    let (index, a, q) = analysed(&state, &user, &wijk, query).await?;
     let cells = view::cells(&index, &a);
-    audit_export(&state, &user, addr, &wijk, "cells", cells.features.len()).await?;
+    audit_export(
+        &state,
+        &user,
+        addr,
+        &wijk,
+        "cells",
+        cells.features.len(),
+        &q,
+    )
+    .await?;
     geojson(&cells, None)
 }
 
@@ -313,10 +322,12 @@ pub async fn cells(
 pub async fn histogram(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,
+    ClientAddr(addr): ClientAddr,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
 ) -> ApiResult<Json<Histogram>> {
-    let (_, a, _) = analysed(&state, &user, &wijk, query).await?;
+    let (_, a, q) = analysed(&state, &user, &wijk, query).await?;
+    audit_export(&state, &user, addr, &wijk, "histogram", 0, &q).await?;
     Ok(Json(view::histogram(&a)))
 }
 
@@ -335,10 +346,12 @@ pub async fn histogram(
 pub async fn trend(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,
+    ClientAddr(addr): ClientAddr,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
 ) -> ApiResult<Json<Trend>> {
-    let (_, a, _) = analysed(&state, &user, &wijk, query).await?;
+    let (_, a, q) = analysed(&state, &user, &wijk, query).await?;
+    audit_export(&state, &user, addr, &wijk, "trend", 0, &q).await?;
     Ok(Json(view::trend(&a)))
 }
 
@@ -357,10 +370,12 @@ pub async fn trend(
 pub async fn summary(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,
+    ClientAddr(addr): ClientAddr,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
 ) -> ApiResult<Json<Summary>> {
-    let (index, a, _) = analysed(&state, &user, &wijk, query).await?;
+    let (index, a, q) = analysed(&state, &user, &wijk, query).await?;
+    audit_export(&state, &user, addr, &wijk, "summary", 0, &q).await?;
     Ok(Json(view::summary(&index, &a)))
 }
 
@@ -385,7 +400,7 @@ pub async fn export_csv(
 ) -> ApiResult<Response> {
     let (index, a, q) = analysed(&state, &user, &wijk, query).await?;
     let cells = view::cells(&index, &a);
-    audit_export(&state, &user, addr, &wijk, "csv", cells.features.len()).await?;
+    audit_export(&state, &user, addr, &wijk, "csv", cells.features.len(), &q).await?;
     let name = export::file_name(&cells, q.from.as_deref(), q.to.as_deref(), "csv");
     Ok(body(
         "text/csv; charset=utf-8",
@@ -415,13 +430,23 @@ pub async fn export_geojson(
 ) -> ApiResult<Response> {
     let (index, a, q) = analysed(&state, &user, &wijk, query).await?;
     let cells = view::cells(&index, &a);
-    audit_export(&state, &user, addr, &wijk, "geojson", cells.features.len()).await?;
+    audit_export(
+        &state,
+        &user,
+        addr,
+        &wijk,
+        "geojson",
+        cells.features.len(),
+        &q,
+    )
+    .await?;
     let name = export::file_name(&cells, q.from.as_deref(), q.to.as_deref(), "geojson");
     geojson(&cells, Some(name))
 }
 
-/// Records an export or a cells answer in the gemeente's audit log (who, when, which
-/// wijk, from where).
+/// Records a statistical answer (the map's cells, totals, histogram, trend or trends) or
+/// an export in the gemeente's audit log: who, when, which wijk, from where, and with
+/// which filter, so that a run of overlapping queries shows for what it is.
 pub(crate) async fn audit_export(
     state: &Arc<AppState>,
     user: &WebUser,
@@ -429,10 +454,14 @@ pub(crate) async fn audit_export(
     wijk: &str,
     format: &'static str,
     cells: usize,
+    filter: &FilterQuery,
 ) -> ApiResult<()> {
     let actor = crate::audit::Actor::user(user);
     let gemeente = user.gemeente;
-    let detail = format!("hotspot {format} wijk={wijk} cells={cells}");
+    let detail = format!(
+        "hotspot {format} wijk={wijk} cells={cells} {}",
+        filter.audit_text()
+    );
     state
         .store
         .write(gemeente, move |tx| {

@@ -313,6 +313,41 @@ pub struct FilterQuery {
     pub brought_home: Option<String>,
 }
 
+impl FilterQuery {
+    /// The filter as the audit log records it: the parameters that were given, as given
+    /// (each cut at 40 characters). It names dates, bands, hours and codes, never a person,
+    /// so that an auditor can see a run of overlapping queries for what it is.
+    pub fn audit_text(&self) -> String {
+        let fields = [
+            ("res", &self.res),
+            ("measure", &self.measure),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("before_from", &self.before_from),
+            ("before_to", &self.before_to),
+            ("weekdays", &self.weekdays),
+            ("hours", &self.hours),
+            ("bands", &self.bands),
+            ("behaviours", &self.behaviours),
+            ("past_norm", &self.past_norm),
+            ("brought_home", &self.brought_home),
+        ];
+        let given: Vec<String> = fields
+            .iter()
+            .filter_map(|(name, value)| {
+                let value = value.as_deref()?.trim();
+                (!value.is_empty())
+                    .then(|| format!("{name}={}", value.chars().take(40).collect::<String>()))
+            })
+            .collect();
+        if given.is_empty() {
+            "filter: none".to_owned()
+        } else {
+            format!("filter: {}", given.join(" "))
+        }
+    }
+}
+
 /// Why a filter could not be read; the message is Dutch and says what to send instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

@@ -378,11 +378,13 @@ fn geojson(c: &TrendCollection, download: Option<String>) -> ApiResult<Response>
 pub async fn trends(
     State(state): State<Arc<AppState>>,
     Authorized(user, _): Authorized<roles::Coordinator>,
+    ClientAddr(addr): ClientAddr,
     Path(wijk): Path<String>,
     query: Result<Query<FilterQuery>, QueryRejection>,
     step: Result<Query<StepQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let (c, _) = analysed(&state, &user, &wijk, query, step).await?;
+    let (c, q) = analysed(&state, &user, &wijk, query, step).await?;
+    audit_export(&state, &user, addr, &wijk, "trends", c.features.len(), &q).await?;
     geojson(&c, None)
 }
 
@@ -407,7 +409,16 @@ pub async fn trends_csv(
     step: Result<Query<StepQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let (c, q) = analysed(&state, &user, &wijk, query, step).await?;
-    audit_export(&state, &user, addr, &wijk, "trends-csv", c.features.len()).await?;
+    audit_export(
+        &state,
+        &user,
+        addr,
+        &wijk,
+        "trends-csv",
+        c.features.len(),
+        &q,
+    )
+    .await?;
     let name = file_name(&c, q.from.as_deref(), q.to.as_deref(), "csv");
     Ok(body(
         "text/csv; charset=utf-8",
@@ -444,6 +455,7 @@ pub async fn trends_geojson(
         &wijk,
         "trends-geojson",
         c.features.len(),
+        &q,
     )
     .await?;
     let name = file_name(&c, q.from.as_deref(), q.to.as_deref(), "geojson");
