@@ -464,7 +464,7 @@
         '<dl class="hs-totals"><dt>Contacten</dt><dd>' + esc(num(s.after.totals.contacts)) + '</dd>' +
         '<dt>Kinderen</dt><dd>' + esc(num(s.after.totals.children)) + '</dd>' +
         '<dt>Na de buitenspeelnorm (contacten)</dt><dd>' + esc(num(s.after.totals.past_norm)) + '</dd>' +
-        '<dt>Thuisgebracht (kinderen)</dt><dd>' + esc(num(s.after.totals.brought_home)) + '</dd></dl>' +
+        '<dt>Thuisgebracht (kinderen, alle leeftijden in deze contacten)</dt><dd>' + esc(num(s.after.totals.brought_home)) + '</dd></dl>' +
         '<p class="hs-classes">' + s.after.classes.hot + ' hotspotcellen' +
         (s.after.classes.hot ? ' (' + s.after.classes.hot_99 + ' met 99%)' : '') + ', ' + s.after.classes.cold +
         ' coldspotcellen van ' + s.after.classes.cells + '. De kaart telt ' + esc(noun) + '.</p>';
