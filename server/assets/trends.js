@@ -168,7 +168,13 @@
   function draw() {
     if (layer) { map.removeLayer(layer); layer = null; }
     mapEl.classList.toggle('hs-trends-on', !!(onEl.checked && data));
-    if (!onEl.checked || !data) { drawLegend(); drawCell(); return; }
+    if (!onEl.checked || !data) {
+      // Trends off (or not loaded): nothing of an earlier answer stays on the page.
+      legendEl.innerHTML = '';
+      cellEl.innerHTML = onEl.checked ? '' : '<p class="muted hs-small">Zet de trends aan om ze te zien.</p>';
+      exportEl.hidden = true;
+      return;
+    }
     layer = L.geoJSON(data, {
       pane: 'hs-trends',
       style: style,
@@ -185,7 +191,15 @@
   }
 
   function load() {
-    if (!onEl.checked || !last) { draw(); return; }
+    if (!onEl.checked || !last) {
+      // A later filter would make the cached answer stale: forget it, and any answer on
+      // its way.
+      data = null;
+      selected = null;
+      seq++;
+      draw();
+      return;
+    }
     var q = last.query + '&step=' + encodeURIComponent(stepEl.value);
     var base = '/api/v1/hotspot/wijken/' + encodeURIComponent(last.wijk) + '/trends';
     document.getElementById('hs-trends-csv').href = base + '/export.csv?' + q;
@@ -234,5 +248,5 @@
     });
   }
   if (kaart.last) last = kaart.last;
-  drawCell();
+  draw();
 })();

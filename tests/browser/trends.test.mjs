@@ -174,3 +174,25 @@ test('the trends CSV downloads with the classes in Dutch', async () => {
     assert.ok(DUTCH.includes(line.split(';')[klasse]), line);
   }
 });
+
+test('switching the trends off leaves nothing of them on the page, and a new filter does not bring old ones back', async () => {
+  await page.uncheck('#hs-trends-on');
+  await page.waitForFunction(() => document.querySelectorAll('path.hs-trend-cell').length === 0, null, { timeout: 30_000 });
+  assert.equal((await page.locator('#hs-trends-legend').innerText()).trim(), '', 'no legend of an earlier answer');
+  assert.ok(await page.locator('#hs-trends .hs-trends-export').isHidden(), 'no export of an earlier answer');
+  assert.equal(await page.locator('#hs-trends-cell svg').count(), 0, 'no chart of an earlier answer');
+  // A filter changed while the trends are off: still nothing, and switching them on again
+  // asks afresh with the new filter.
+  const before = await page.getAttribute('#hs-map', 'data-query');
+  await page.selectOption('select[name=measure]', 'contacts');
+  await page.waitForFunction((q) => document.getElementById('hs-map').dataset.query !== q, before, { timeout: 30_000 });
+  assert.equal(await page.locator('path.hs-trend-cell').count(), 0);
+  const done = await trendsDone();
+  await page.check('#hs-trends-on');
+  await waitForTrends(done);
+  assert.equal(
+    await page.getAttribute('#hs-map', 'data-trends-query').then((q) => q.split('&step=')[0]),
+    await page.getAttribute('#hs-map', 'data-query'),
+    'the trends answer the filter now on the map'
+  );
+});
