@@ -84,7 +84,8 @@
     mapEl.textContent = 'De kaartbibliotheek kon niet laden.';
     return;
   }
-  var map = L.map(mapEl, { minZoom: 8, maxZoom: 19 });
+  var map = L.map(mapEl, { minZoom: 8, maxZoom: 19, zoomControl: false });
+  L.control.zoom({ zoomInTitle: 'Inzoomen', zoomOutTitle: 'Uitzoomen' }).addTo(map);
   // A view first: permanent labels need one when they are added; fitted below.
   map.setView([51.92, 4.48], 13);
   map.attributionControl.setPrefix(false);

@@ -43,7 +43,8 @@
   }
 
   // ---- the map -------------------------------------------------------------------------
-  var map = L.map(mapEl, { zoomSnap: 0.25, minZoom: 9, maxZoom: 19 });
+  var map = L.map(mapEl, { zoomSnap: 0.25, minZoom: 9, maxZoom: 19, zoomControl: false });
+  L.control.zoom({ zoomInTitle: 'Inzoomen', zoomOutTitle: 'Uitzoomen' }).addTo(map);
   map.attributionControl.setPrefix(false);
   map.on('moveend', function () { namesInside(); }); // after every zoom, too
   map.createPane('hs-outline').style.zIndex = 450;

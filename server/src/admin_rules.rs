@@ -43,7 +43,8 @@ impl From<crate::admin::AdminError> for RulesError {
     }
 }
 
-/// Parses a time of day as the admin types it, `uu:mm` from 00:00 to 23:59.
+/// Parses a time of day as the admin types it, `uu:mm` from 00:00 to 23:59; `uu.mm`, the
+/// usual Dutch way of writing it (21.00), is read the same.
 pub fn parse_time(field: &str, text: &str) -> Result<Time, RulesError> {
     let t = text.trim();
     let bad = || {
@@ -51,7 +52,10 @@ pub fn parse_time(field: &str, text: &str) -> Result<Time, RulesError> {
             "{field}: „{t}” is geen geldige tijd. Gebruik uu:mm tussen 00:00 en 23:59, bijvoorbeeld 21:00."
         ))
     };
-    let (h, m) = t.split_once(':').ok_or_else(bad)?;
+    let (h, m) = t
+        .split_once(':')
+        .or_else(|| t.split_once('.'))
+        .ok_or_else(bad)?;
     if h.len() != 2 || m.len() != 2 {
         return Err(bad());
     }
@@ -458,12 +462,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_are_uu_mm_and_25_00_is_refused_in_dutch() {
-        assert_eq!(
-            parse_time("x", "21:30").expect("ok"),
-            Time::constant(21, 30, 0, 0)
-        );
-        for bad in ["25:00", "21:60", "2100", "9:00", "", "21:00:00", "aa:bb"] {
+    fn times_are_uu_mm_or_uu_dot_mm_and_25_00_is_refused_in_dutch() {
+        for good in ["21:30", "21.30", " 21.30 "] {
+            assert_eq!(
+                parse_time("x", good).expect(good),
+                Time::constant(21, 30, 0, 0)
+            );
+        }
+        for bad in [
+            "25:00", "21:60", "2100", "9:00", "", "21:00:00", "aa:bb", "21.3", "21,30",
+        ] {
             let e = parse_time("Norm 6–9 jaar", bad).expect_err(bad).to_string();
             assert!(e.contains("geen geldige tijd"), "{bad}: {e}");
         }

@@ -152,7 +152,7 @@ test('a pin dropped and moved on the map and saved reaches the server as source 
   }, [box.x + x, box.y + y]);
   await shot('2-pinned');
   // Every control on the map screen is at least 48 px each way.
-  for (const name of ['Naar mijn positie', 'Speld gebruiken', 'Zoom in', 'Zoom out']) {
+  for (const name of ['Naar mijn positie', 'Speld gebruiken', 'Inzoomen', 'Uitzoomen']) {
     const b = await page.getByRole('button', { name, exact: true }).boundingBox();
     assert.ok(b.width >= 48 && b.height >= 48, `${name} is ${b.width}×${b.height} px`);
   }

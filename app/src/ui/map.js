@@ -21,7 +21,9 @@ if (old) {
   if (old.watch !== undefined && navigator.geolocation) navigator.geolocation.clearWatch(old.watch);
   try { old.map.remove(); } catch (_) { /* already gone with its element */ }
 }
-const map = L.map(el, { zoomControl: true, attributionControl: true, zoomSnap: 0.5 });
+const map = L.map(el, { zoomControl: false, attributionControl: true, zoomSnap: 0.5 });
+// Leaflet's own control, with Dutch names (its defaults are English).
+L.control.zoom({ zoomInTitle: 'Inzoomen', zoomOutTitle: 'Uitzoomen' }).addTo(map);
 map.attributionControl.setPrefix(false);
 // A view first: Leaflet cannot place a vector layer on a map without one. The data's
 // bounds replace it as soon as they arrive.

@@ -18,7 +18,15 @@ const SHOWN: u32 = 200;
 pub fn state_words(row: &OutboxRow) -> (String, &'static str) {
     match &row.state {
         EntryState::Pending { .. } if row.attempts > 0 => (
-            format!("wacht ({} mislukte pogingen)", row.attempts),
+            format!(
+                "wacht ({} mislukte {})",
+                row.attempts,
+                if row.attempts == 1 {
+                    "poging"
+                } else {
+                    "pogingen"
+                }
+            ),
             "state-pending",
         ),
         EntryState::Pending { .. } => ("wacht".into(), "state-pending"),
@@ -94,5 +102,29 @@ pub fn Outbox() -> Element {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use avondronde_shared::sync::ItemKind;
+
+    fn waiting(attempts: u32) -> OutboxRow {
+        OutboxRow {
+            local_seq: 1,
+            kind: ItemKind::Contact,
+            item_id: "c".into(),
+            state: EntryState::Pending { attempts },
+            attempts,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn failed_attempts_are_counted_in_good_dutch() {
+        assert_eq!(state_words(&waiting(0)).0, "wacht");
+        assert_eq!(state_words(&waiting(1)).0, "wacht (1 mislukte poging)");
+        assert_eq!(state_words(&waiting(3)).0, "wacht (3 mislukte pogingen)");
     }
 }

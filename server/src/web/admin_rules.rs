@@ -226,8 +226,8 @@ fn render_norms(
         html! {
             label for=(id) { (label) }
             input #(id) type="text" name=(id) value=(value) inputmode="numeric"
-                pattern="([01][0-9]|2[0-3]):[0-5][0-9]" placeholder="uu:mm" maxlength="5"
-                required[required] title="uu:mm, bijvoorbeeld 21:00";
+                pattern="([01][0-9]|2[0-3])[:.][0-5][0-9]" placeholder="uu:mm" maxlength="5"
+                required[required] title="uu:mm, bijvoorbeeld 21:00 (21.00 mag ook)";
         }
     };
     layout(
@@ -530,7 +530,7 @@ fn render_rules(
         html! {
             label for=(id) { (label) }
             input #(id) type="text" name=(id) value=(value) inputmode="numeric"
-                pattern="([01][0-9]|2[0-3]):[0-5][0-9]" placeholder="uu:mm" maxlength="5"
+                pattern="([01][0-9]|2[0-3])[:.][0-5][0-9]" placeholder="uu:mm" maxlength="5"
                 required title="uu:mm, bijvoorbeeld 20:00";
         }
     };
