@@ -5,23 +5,10 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
 use avondronde_server::{Config, auth};
 use avondronde_shared::Role;
-use axum::extract::ConnectInfo;
 use axum::http::{StatusCode, header};
 use common::*;
-
-/// `req` as if from client address `ip`.
-fn from(
-    mut req: axum::http::Request<axum::body::Body>,
-    ip: [u8; 4],
-) -> axum::http::Request<axum::body::Body> {
-    req.extensions_mut()
-        .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
-    req
-}
 
 /// The `name=value` of the cookie an answer sets.
 fn set_cookie(reply: &Reply) -> String {

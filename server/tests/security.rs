@@ -12,20 +12,10 @@ use avondronde_server::admin::{self, Caller};
 use avondronde_server::state::MetricsToken;
 use avondronde_server::{Config, auth};
 use avondronde_shared::{CareFormId, Role};
-use axum::extract::ConnectInfo;
 use axum::http::{Method, StatusCode, header};
 use common::*;
 
 const PASSPHRASE: &str = "een lange wachtwoordzin voor de test";
-
-fn from(
-    mut req: axum::http::Request<axum::body::Body>,
-    ip: [u8; 4],
-) -> axum::http::Request<axum::body::Body> {
-    req.extensions_mut()
-        .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
-    req
-}
 
 fn login_body(username: &str, password: &str) -> (Option<&'static str>, Vec<u8>) {
     json_body(&serde_json::json!({ "username": username, "password": password }))

@@ -15,27 +15,6 @@ use common::*;
 use geo::MultiPolygon;
 use rstest::rstest;
 
-/// An `application/x-www-form-urlencoded` body.
-fn form(fields: &[(&str, &str)]) -> (Option<&'static str>, Vec<u8>) {
-    fn enc(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                    (b as char).to_string()
-                }
-                b' ' => "+".into(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    }
-    let body = fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    (Some("application/x-www-form-urlencoded"), body.into_bytes())
-}
-
 /// The text of the element with `id` in a page (`<… id="x">text<`).
 fn element_text(page: &str, id: &str) -> Option<String> {
     let at = page.find(&format!("id=\"{id}\""))?;
