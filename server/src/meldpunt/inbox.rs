@@ -48,6 +48,7 @@ pub fn format_span(d: SignedDuration) -> String {
     match (days, hours) {
         (0, 0) => format!("{mins} min"),
         (0, h) => format!("{h} u {mins} min"),
+        (d, 0) => format!("{d} d"),
         (d, h) => format!("{d} d {h} u"),
     }
 }
@@ -479,6 +480,11 @@ mod tests {
         assert_eq!(format_local(local(2026, 11, 22, 21, 5)), "22-11-2026 21:05");
         assert_eq!(format_span(SignedDuration::from_mins(61)), "1 u 1 min");
         assert_eq!(format_span(SignedDuration::from_hours(50)), "2 d 2 u");
+        assert_eq!(
+            format_span(SignedDuration::from_hours(24)),
+            "1 d",
+            "not '1 d 0 u'"
+        );
     }
 
     fn row(received_h_ago: i64, status: CareStatus, now: Timestamp) -> FormRow {

@@ -110,6 +110,10 @@ fn urgency(row: &FormRow, now: Timestamp) -> Markup {
         Clock::Running(d) => html! { span.badge { "Nog " (format_span(d)) } },
         Clock::Stopped if inbox::is_final(&row.status) => html! { span.muted { "Afgehandeld" } },
         Clock::Stopped => match row.visit_at {
+            // A planned visit whose time has passed waits for its outcome to be recorded.
+            Some(v) if v < now && row.status == CareStatus::VisitPlanned => {
+                html! { span.badge.warn title="Het bezoek had moeten plaatsvinden: leg de uitkomst vast" { "Bezoek geweest? (" (short_local(v)) ")" } }
+            }
             Some(v) if row.visit_after_deadline() => {
                 html! { span.badge.warn title="Het bezoek ligt na de 48-uursgrens" { "Bezoek " (short_local(v)) " (na 48 u)" } }
             }
@@ -766,6 +770,32 @@ async fn refuse(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_planned_visit_whose_time_has_passed_asks_for_its_outcome() {
+        let now: Timestamp = "2026-12-05T12:00:00Z".parse().expect("ts");
+        let row = |visit_at: Timestamp| FormRow {
+            id: CareFormId::new(),
+            received_at: now - jiff::SignedDuration::from_hours(60),
+            wijk: None,
+            reporter_role: "boa".into(),
+            age_band: None,
+            status: CareStatus::VisitPlanned,
+            known_to: None,
+            visit_at: Some(visit_at),
+            message: None,
+            recipient_key: avondronde_shared::care::RecipientKeyId("k".into()),
+            matched: false,
+            earlier: vec![],
+        };
+        let past = urgency(&row(now - jiff::SignedDuration::from_hours(2)), now).into_string();
+        assert!(past.contains("Bezoek geweest? (05-12 11:00)"), "{past}");
+        let coming = urgency(&row(now + jiff::SignedDuration::from_hours(2)), now).into_string();
+        assert!(
+            coming.contains("Bezoek 05-12 15:00") && !coming.contains("geweest"),
+            "{coming}"
+        );
+    }
 
     #[test]
     fn only_inbox_paths_are_followed_after_unlocking() {
