@@ -47,6 +47,15 @@ pub const SECOND_FACTOR_FAILURES: u32 = 10;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NameKey([u8; 16]);
 
+/// The log's tag for an account name: the first six bytes of its key in hex. Keyed with
+/// the process's secret, so a leaked log cannot be matched against a list of staff names
+/// (an unkeyed hash could, name by name); within one run the same name has the same tag.
+impl std::fmt::Display for NameKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0[..6].iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
 /// The key a client is counted under: an IPv4 address, or the /64 of an IPv6 one (an
 /// IPv4 address written as IPv6 counts as itself).
 fn client_key(address: IpAddr) -> IpAddr {
@@ -276,6 +285,24 @@ mod tests {
 
     fn ip(n: u32) -> IpAddr {
         IpAddr::from(n.to_be_bytes())
+    }
+
+    /// A log leaked with its tags cannot be matched against a list of staff names: the tag
+    /// is not the unkeyed hash anyone can compute, and another run tags the name otherwise.
+    #[test]
+    fn the_log_tag_of_a_name_is_keyed_and_stable_only_within_one_run() {
+        let (run, next_run) = (LoginThrottle::new(5), LoginThrottle::new(5));
+        let tag = run.name_key("coach.west").to_string();
+        assert_eq!(tag.len(), 12);
+        assert_eq!(
+            tag,
+            run.name_key(" coach.west ").to_string(),
+            "same name, same tag"
+        );
+        assert_ne!(tag, run.name_key("coach.oost").to_string());
+        assert_ne!(tag, next_run.name_key("coach.west").to_string());
+        let unkeyed = blake3::hash(b"coach.west").to_hex();
+        assert!(!unkeyed.starts_with(&tag), "the tag is not the plain hash");
     }
 
     #[test]

@@ -95,11 +95,6 @@ pub struct Started {
     pub mfa_pending: bool,
 }
 
-/// A short, stable, non-reversible tag for a username in the log.
-fn username_tag(name: &str) -> String {
-    blake3::hash(name.as_bytes()).to_hex()[..12].to_owned()
-}
-
 /// Checks the password (and the TOTP code if one is given) and starts a session.
 ///
 /// The username is capped before anything else; the throttle counts by address and by
@@ -126,7 +121,7 @@ pub async fn start_session(
     }
     let account = state.limits.login.name_key(&name);
     if state.limits.login.account_open(account, address).is_err() {
-        tracing::warn!(user = %username_tag(&name), %address, "login refused: account locked for this address");
+        tracing::warn!(user = %account, %address, "login refused: account locked for this address");
         return Err(ApiError::TooManyRequests);
     }
     let lookup = name.clone();
@@ -153,7 +148,7 @@ pub async fn start_session(
         (true, Some(login)) => login,
         _ => {
             state.limits.login.failed(account, address);
-            tracing::warn!(user = %username_tag(&name), %address, "login failed");
+            tracing::warn!(user = %account, %address, "login failed");
             return Err(ApiError::Unauthorized);
         }
     };
@@ -200,7 +195,7 @@ pub async fn second_step(
 ) -> ApiResult<MfaOutcome> {
     let account = state.limits.login.name_key(&user.username);
     if state.limits.login.second_factor_open(account).is_err() {
-        tracing::warn!(user = %username_tag(&user.username), "second factor refused: too many wrong codes this hour");
+        tracing::warn!(user = %account, "second factor refused: too many wrong codes this hour");
         return Err(ApiError::TooManyRequests);
     }
     if code.len() > 32 {
@@ -215,7 +210,7 @@ pub async fn second_step(
     if matches!(outcome, MfaOutcome::Wrong | MfaOutcome::Ended) {
         let address = address.unwrap_or(IpAddr::from([0, 0, 0, 0]));
         state.limits.login.second_factor_failed(account, address);
-        tracing::warn!(user = %username_tag(&user.username), %address, "wrong second factor");
+        tracing::warn!(user = %account, %address, "wrong second factor");
     }
     Ok(outcome)
 }
