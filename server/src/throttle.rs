@@ -11,8 +11,11 @@
 //!   (429 instead of 401) does not tell which accounts exist;
 //! - keeps at most [`MAX_ENTRIES`] windows per map, pruning expired ones first and the
 //!   oldest after that, so memory stays bounded whatever arrives;
-//! - locks an account only for the addresses that failed on it: an account under attack
-//!   stays usable from an address that has not failed;
+//! - once an account has taken too many failures, refuses it to every *unknown* browser,
+//!   whatever its address, while a browser that completed a login on it before (it holds
+//!   a **device cookie**, OWASP's defence against guessing from many addresses) keeps
+//!   logging in and is counted on its own. Before, an address that had not failed could
+//!   always try, so a botnet of fresh addresses guessed without limit;
 //! - counts wrong second-factor codes per account over an hour, across sessions: logging
 //!   in again with the password does not buy new guesses. Only someone who has the
 //!   password can reach that step, so locking it for every address locks out no one else.
@@ -26,7 +29,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rand::RngCore;
+use rand::{Rng, RngCore};
 
 /// The longest username accepted at the login boundary (bytes, after trimming).
 pub const MAX_USERNAME_BYTES: usize = 64;
@@ -55,6 +58,14 @@ impl std::fmt::Display for NameKey {
         self.0[..6].iter().try_for_each(|b| write!(f, "{b:02x}"))
     }
 }
+
+/// How long a device cookie is honoured.
+pub const DEVICE_COOKIE_TTL: Duration = Duration::from_secs(180 * 24 * 3600);
+
+/// A browser that completed a login on an account, known by the random id in its device
+/// cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Device(u128);
 
 /// The key a client is counted under: an IPv4 address, or the /64 of an IPv6 one (an
 /// IPv4 address written as IPv6 counts as itself).
@@ -136,8 +147,10 @@ struct Inner {
     address: Counters<IpAddr>,
     /// Failures per account name.
     account: Counters<NameKey>,
-    /// Failures per account name and address.
+    /// Failures per account name and address, from unknown browsers.
     pair: Counters<(NameKey, IpAddr)>,
+    /// Failures per account name and known browser.
+    device: Counters<(NameKey, Device)>,
     /// Wrong second-factor codes per account name.
     second_factor: Counters<NameKey>,
 }
@@ -147,8 +160,8 @@ struct Inner {
 pub enum Refusal {
     /// Too many attempts from this address.
     Address,
-    /// The account is locked for this address (it failed here, and too often overall or
-    /// from here).
+    /// The account is locked for this browser: it failed too often from here, or (for a
+    /// browser without a device cookie) too often from unknown browsers in all.
     Account,
     /// The account's second step took too many wrong codes this hour.
     SecondFactor,
@@ -162,6 +175,8 @@ pub struct LoginThrottle {
     per_pair: u32,
     /// The secret that keys [`NameKey`]s.
     key: [u8; 32],
+    /// The secret that signs device cookies (derived from `key`).
+    device_key: [u8; 32],
     inner: Mutex<Inner>,
 }
 
@@ -178,10 +193,12 @@ impl LoginThrottle {
             per_account: n.saturating_mul(10),
             per_pair: n,
             key,
+            device_key: blake3::derive_key("avondronde 2026 login device cookie", &key),
             inner: Mutex::new(Inner {
                 address: Counters::new(WINDOW),
                 account: Counters::new(WINDOW),
                 pair: Counters::new(WINDOW),
+                device: Counters::new(WINDOW),
                 second_factor: Counters::new(SECOND_FACTOR_WINDOW),
             }),
         }
@@ -194,6 +211,34 @@ impl LoginThrottle {
         let mut key = [0u8; 16];
         key.copy_from_slice(&hash.as_bytes()[..16]);
         NameKey(key)
+    }
+
+    /// The signature of device `id` on `account`.
+    fn device_mac(&self, account: NameKey, id: u128) -> blake3::Hash {
+        let mut input = [0u8; 32];
+        input[..16].copy_from_slice(&account.0);
+        input[16..].copy_from_slice(&id.to_be_bytes());
+        blake3::keyed_hash(&self.device_key, &input)
+    }
+
+    /// A new device cookie value for a browser that just completed a login on `account`:
+    /// a random id and its signature, in hex (97 characters).
+    pub fn device_cookie(&self, account: NameKey) -> String {
+        let id: u128 = rand::rng().random();
+        format!("{id:032x}.{}", self.device_mac(account, id).to_hex())
+    }
+
+    /// The device a cookie value names, if this server issued it for `account`; anything
+    /// else (another account's cookie, a forged or mangled one) is no device.
+    pub fn device(&self, account: NameKey, cookie: &str) -> Option<Device> {
+        let (id_hex, mac_hex) = cookie.split_once('.')?;
+        if id_hex.len() != 32 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let id = u128::from_str_radix(id_hex, 16).ok()?;
+        let mac = blake3::Hash::from_hex(mac_hex).ok()?;
+        // `Hash` compares in constant time: a forger learns nothing from the timing.
+        (mac == self.device_mac(account, id)).then_some(Device(id))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -212,28 +257,45 @@ impl LoginThrottle {
         Ok(())
     }
 
-    /// Whether `account` may be tried from `address`: refused when this address failed on
-    /// it too often, or when it failed here at all while the account is locked.
-    pub fn account_open(&self, account: NameKey, address: IpAddr) -> Result<(), Refusal> {
-        let address = client_key(address);
+    /// Whether `account` may be tried from `address` by a browser with `device` (a valid
+    /// device cookie) or none. A known device is refused only when it failed on the
+    /// account too often itself. An unknown browser is refused when its address failed on
+    /// the account too often, or when the account has taken too many failures from
+    /// unknown browsers in all: then no fresh address gets another guess.
+    pub fn account_open(
+        &self,
+        account: NameKey,
+        address: IpAddr,
+        device: Option<Device>,
+    ) -> Result<(), Refusal> {
         let now = Instant::now();
         let inner = self.lock();
-        let here = inner.pair.count(&(account, address), now);
-        let everywhere = inner.account.count(&account, now);
-        if here >= self.per_pair || (here > 0 && everywhere >= self.per_account) {
+        let refused = match device {
+            Some(device) => inner.device.count(&(account, device), now) >= self.per_pair,
+            None => {
+                inner.pair.count(&(account, client_key(address)), now) >= self.per_pair
+                    || inner.account.count(&account, now) >= self.per_account
+            }
+        };
+        if refused {
             Err(Refusal::Account)
         } else {
             Ok(())
         }
     }
 
-    /// Records a failed password for an account name, whether or not it exists.
-    pub fn failed(&self, account: NameKey, address: IpAddr) {
-        let address = client_key(address);
+    /// Records a failed password for an account name, whether or not it exists: against
+    /// the known device that tried, or else against the address and the account.
+    pub fn failed(&self, account: NameKey, address: IpAddr, device: Option<Device>) {
         let now = Instant::now();
         let mut inner = self.lock();
-        inner.account.add(account, now);
-        inner.pair.add((account, address), now);
+        match device {
+            Some(device) => inner.device.add((account, device), now),
+            None => {
+                inner.account.add(account, now);
+                inner.pair.add((account, client_key(address)), now);
+            }
+        }
     }
 
     /// Whether `account`'s second step may take another code.
@@ -251,7 +313,7 @@ impl LoginThrottle {
     pub fn second_factor_failed(&self, account: NameKey, address: IpAddr) {
         let now = Instant::now();
         self.lock().second_factor.add(account, now);
-        self.failed(account, address);
+        self.failed(account, address, None);
     }
 
     /// Drops every expired window (the server calls this every minute).
@@ -261,6 +323,7 @@ impl LoginThrottle {
         inner.address.prune(now);
         inner.account.prune(now);
         inner.pair.prune(now);
+        inner.device.prune(now);
         inner.second_factor.prune(now);
     }
 
@@ -270,6 +333,7 @@ impl LoginThrottle {
         inner.address.map.len()
             + inner.account.map.len()
             + inner.pair.map.len()
+            + inner.device.map.len()
             + inner.second_factor.map.len()
     }
 
@@ -316,30 +380,89 @@ mod tests {
     }
 
     #[test]
-    fn a_locked_account_stays_open_to_an_address_that_did_not_fail() {
+    fn a_locked_account_is_closed_to_every_unknown_browser_and_open_to_a_known_one() {
         let t = LoginThrottle::new(2);
         let user = t.name_key("coordinator");
+        let owner = t.device(user, &t.device_cookie(user));
+        assert!(
+            owner.is_some(),
+            "a cookie this server issued names a device"
+        );
         // Twenty attackers fail once each: the account is now locked (10 × 2).
         for n in 0..20 {
-            assert_eq!(t.account_open(user, ip(n)), Ok(()));
-            t.failed(user, ip(n));
+            assert_eq!(t.account_open(user, ip(n), None), Ok(()));
+            t.failed(user, ip(n), None);
         }
-        assert_eq!(t.account_open(user, ip(3)), Err(Refusal::Account));
+        assert_eq!(t.account_open(user, ip(3), None), Err(Refusal::Account));
         assert_eq!(
-            t.account_open(user, ip(999)),
-            Ok(()),
-            "the real user's address never failed"
+            t.account_open(user, ip(999), None),
+            Err(Refusal::Account),
+            "a fresh address gets no guess either"
         );
+        assert_eq!(
+            t.account_open(user, ip(3), owner),
+            Ok(()),
+            "the owner's browser logged in before"
+        );
+        let other = t.name_key("meldpunt");
+        assert_eq!(t.account_open(other, ip(3), None), Ok(()));
+    }
+
+    #[test]
+    fn a_known_browser_that_keeps_failing_is_locked_on_its_own() {
+        let t = LoginThrottle::new(2);
+        let user = t.name_key("coordinator");
+        let (stolen, owner) = (
+            t.device(user, &t.device_cookie(user)),
+            t.device(user, &t.device_cookie(user)),
+        );
+        t.failed(user, ip(1), stolen);
+        t.failed(user, ip(2), stolen);
+        assert_eq!(t.account_open(user, ip(3), stolen), Err(Refusal::Account));
+        assert_eq!(t.account_open(user, ip(1), owner), Ok(()));
+        assert_eq!(
+            t.account_open(user, ip(1), None),
+            Ok(()),
+            "a known device's failures do not lock the account for others"
+        );
+    }
+
+    #[test]
+    fn a_forged_copied_or_mangled_device_cookie_names_no_device() {
+        let t = LoginThrottle::new(2);
+        let (user, other) = (t.name_key("meldpunt"), t.name_key("admin"));
+        let cookie = t.device_cookie(user);
+        assert_eq!(cookie.len(), 97);
+        assert!(t.device(user, &cookie).is_some());
+        assert_eq!(t.device(other, &cookie), None, "another account's cookie");
+        assert_eq!(
+            LoginThrottle::new(2).device(user, &cookie),
+            None,
+            "another server's cookie"
+        );
+        let (id, mac) = cookie.split_once('.').expect("two parts");
+        let mut flipped = id.to_owned();
+        flipped.replace_range(0..1, if id.starts_with('0') { "1" } else { "0" });
+        for forged in [
+            format!("{flipped}.{mac}"),
+            format!("{id}.{}", &mac[..63]),
+            format!("+{}.{mac}", &id[1..]),
+            id.to_owned(),
+            String::new(),
+            "é".repeat(50),
+        ] {
+            assert_eq!(t.device(user, &forged), None, "{forged}");
+        }
     }
 
     #[test]
     fn an_address_that_fails_on_one_account_twice_is_locked_out_of_it() {
         let t = LoginThrottle::new(2);
         let user = t.name_key("coordinator");
-        t.failed(user, ip(1));
-        t.failed(user, ip(1));
-        assert_eq!(t.account_open(user, ip(1)), Err(Refusal::Account));
-        assert_eq!(t.account_open(t.name_key("meldpunt"), ip(1)), Ok(()));
+        t.failed(user, ip(1), None);
+        t.failed(user, ip(1), None);
+        assert_eq!(t.account_open(user, ip(1), None), Err(Refusal::Account));
+        assert_eq!(t.account_open(t.name_key("meldpunt"), ip(1), None), Ok(()));
     }
 
     #[test]
@@ -362,20 +485,20 @@ mod tests {
         let a: IpAddr = "2001:db8:1:2::1".parse().expect("ipv6");
         let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:fffe".parse().expect("ipv6");
         let elsewhere: IpAddr = "2001:db8:1:3::1".parse().expect("ipv6");
-        t.failed(user, a);
+        t.failed(user, a, None);
         assert_eq!(
-            t.account_open(user, b),
+            t.account_open(user, b, None),
             Err(Refusal::Account),
             "another address of the same /64"
         );
-        assert_eq!(t.account_open(user, elsewhere), Ok(()));
+        assert_eq!(t.account_open(user, elsewhere, None), Ok(()));
         for _ in 0..3 {
             assert_eq!(t.attempt(a), Ok(()));
         }
         assert_eq!(t.attempt(b), Err(Refusal::Address));
         let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("mapped");
-        t.failed(user, "192.0.2.7".parse().expect("ipv4"));
-        assert_eq!(t.account_open(user, mapped), Err(Refusal::Account));
+        t.failed(user, "192.0.2.7".parse().expect("ipv4"), None);
+        assert_eq!(t.account_open(user, mapped, None), Err(Refusal::Account));
     }
 
     #[test]
@@ -397,9 +520,10 @@ mod tests {
         for n in 0..(3 * MAX_ENTRIES as u32) {
             let _ = t.attempt(ip(n));
             let name = t.name_key(&format!("niemand-{n}"));
-            t.failed(name, ip(n));
+            t.failed(name, ip(n), None);
+            t.failed(name, ip(n), t.device(name, &t.device_cookie(name)));
             t.second_factor_failed(name, ip(n));
         }
-        assert!(t.len() <= 4 * MAX_ENTRIES, "{} windows", t.len());
+        assert!(t.len() <= 5 * MAX_ENTRIES, "{} windows", t.len());
     }
 }

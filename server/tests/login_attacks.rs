@@ -1,7 +1,8 @@
 //! Attacks on the login itself, as an outsider would run them over HTTP: guessing the
-//! second factor with the password in hand, finding out which usernames exist from the
-//! lock, riding the token of the password step, forging a login from another site, and
-//! waiting out an admin's idle session. Each test fails if its defence is taken away.
+//! second factor with the password in hand, guessing the password from a botnet of fresh
+//! addresses, finding out which usernames exist from the lock, riding the token of the
+//! password step, forging a login from another site, and waiting out an admin's idle
+//! session. Each test fails if its defence is taken away.
 
 mod common;
 
@@ -19,6 +20,18 @@ fn set_cookie(reply: &Reply) -> String {
         .next()
         .expect("name=value")
         .to_owned()
+}
+
+/// The `name=value` of the device cookie among the cookies an answer sets, if any.
+fn device_cookie(reply: &Reply) -> Option<String> {
+    reply
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{}=", auth::DEVICE_COOKIE)))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
 }
 
 /// A password-only login from `ip`: the cookie of the pending session.
@@ -283,4 +296,97 @@ async fn a_form_the_server_cannot_read_gets_the_json_error_shape_not_the_framewo
         not_a_form.error(StatusCode::UNSUPPORTED_MEDIA_TYPE).code,
         "unsupported_media_type"
     );
+}
+
+/// OWASP's device cookies: a botnet that spreads its guesses over fresh addresses (one
+/// failure each, so no address is ever locked) used to guess without limit. Once the
+/// account has taken its allowance of failures, every browser that never completed a
+/// login on it is refused, whatever its address, even with the right password; the
+/// owner's browser, which did (second step included), keeps getting in from anywhere.
+#[tokio::test]
+async fn a_botnet_of_fresh_addresses_is_stopped_at_the_lock_while_the_owners_browser_gets_in() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let (u, p) = seed.login(Role::Admin);
+
+    // The owner logs in on the login page: no device cookie for the password alone.
+    let login = app
+        .send(from(
+            post(
+                "/login",
+                Auth::None,
+                form(&[("username", u), ("password", p)]),
+            ),
+            [192, 0, 2, 10],
+        ))
+        .await;
+    assert_eq!(login.headers[header::LOCATION], "/login/code");
+    assert_eq!(
+        device_cookie(&login),
+        None,
+        "the password alone is not a login"
+    );
+    let pending = set_cookie(&login);
+    let code = app.totp_code(u).expect("enrolled");
+    let done = app
+        .send(from(
+            post(
+                "/login/code",
+                Auth::Cookie(&pending),
+                form(&[("code", &code)]),
+            ),
+            [192, 0, 2, 10],
+        ))
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    let owner = device_cookie(&done).expect("a device cookie once the login is complete");
+
+    // The botnet: every failure from another address.
+    let limit = Config::default().logins_per_minute;
+    for n in 0..limit * 10 {
+        let reply = app
+            .send(from(
+                post(
+                    "/api/v1/session",
+                    Auth::None,
+                    json_body(&serde_json::json!({ "username": u, "password": "geraden" })),
+                ),
+                [203, 0, 113, n as u8],
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let right_password = |cookie: Option<String>, ip: [u8; 4]| {
+        let mut req = post(
+            "/api/v1/session",
+            Auth::None,
+            json_body(&serde_json::json!({ "username": u, "password": p })),
+        );
+        if let Some(c) = cookie {
+            req.headers_mut()
+                .insert(header::COOKIE, c.parse().expect("cookie"));
+        }
+        app.send(from(req, ip))
+    };
+    let fresh = right_password(None, [198, 51, 100, 200]).await;
+    assert_eq!(
+        fresh.error(StatusCode::TOO_MANY_REQUESTS).code,
+        "too_many_requests",
+        "a fresh address with the right password is refused at the lock"
+    );
+    let (name, value) = owner.split_once('=').expect("name=value");
+    let forged = format!(
+        "{name}={}{}",
+        if value.starts_with('0') { '1' } else { '0' },
+        &value[1..]
+    );
+    let forged = right_password(Some(forged), [198, 51, 100, 201]).await;
+    assert_eq!(
+        forged.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a forged device cookie"
+    );
+    let elsewhere = right_password(Some(owner), [198, 51, 100, 202]).await;
+    assert_eq!(elsewhere.status, StatusCode::OK, "{}", elsewhere.text());
+    assert_eq!(elsewhere.json::<serde_json::Value>()["mfa"], "pending");
 }

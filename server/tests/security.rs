@@ -65,10 +65,26 @@ async fn a_flood_of_large_unique_usernames_leaves_the_login_throttle_bounded() {
 }
 
 #[tokio::test]
-async fn an_account_locked_by_an_attacker_still_opens_from_an_address_that_did_not_fail() {
+async fn an_account_locked_by_an_attacker_still_opens_in_a_browser_that_logged_in_before() {
     let app = TestApp::new();
     let seed = app.seed(true);
     let (user, password) = seed.login(Role::Coordinator);
+    let login = app
+        .send(from(
+            post("/api/v1/session", Auth::None, login_body(user, password)),
+            [192, 0, 2, 77],
+        ))
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text());
+    let device = login
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{}=", auth::DEVICE_COOKIE)))
+        .and_then(|v| v.split(';').next())
+        .expect("a device cookie")
+        .to_owned();
     let limit = Config::default().logins_per_minute;
     // Ten attackers fail the account's whole allowance between them.
     for n in 0..(limit * 10) {
@@ -96,8 +112,12 @@ async fn an_account_locked_by_an_attacker_still_opens_from_an_address_that_did_n
     );
     let owner = app
         .send(from(
-            post("/api/v1/session", Auth::None, login_body(user, password)),
-            [192, 0, 2, 77],
+            post(
+                "/api/v1/session",
+                Auth::Cookie(&device),
+                login_body(user, password),
+            ),
+            [192, 0, 2, 78],
         ))
         .await;
     assert_eq!(owner.status, StatusCode::OK, "{}", owner.text());

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -95,14 +95,35 @@ pub struct Started {
     pub mfa_pending: bool,
 }
 
+/// Sets the session cookie on a login's answer and, when `complete_as` names the user whose
+/// login is now complete (second factor included), a fresh device cookie: this browser is
+/// then one the login throttle lets through when the account is locked for unknown ones.
+/// The one place the API and the login page set them.
+pub fn set_login_cookies(
+    state: &AppState,
+    res: &mut Response,
+    token: &str,
+    complete_as: Option<&str>,
+) {
+    let cookies = std::iter::once(auth::session_cookie(state, token))
+        .chain(complete_as.map(|username| auth::device_cookie(state, username)));
+    for cookie in cookies {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+}
+
 /// Checks the password (and the TOTP code if one is given) and starts a session.
 ///
 /// The username is capped before anything else; the throttle counts by address and by
-/// account name (a keyed hash, the same for a name that exists and one that does not);
-/// argon2 runs on a bounded pool.
+/// account name (a keyed hash, the same for a name that exists and one that does not),
+/// and lets a browser with a valid `device_cookie` for the account through a lock that
+/// holds for unknown browsers; argon2 runs on a bounded pool.
 pub async fn start_session(
     state: &Arc<AppState>,
     address: Option<IpAddr>,
+    device_cookie: Option<String>,
     username: String,
     password: String,
     totp: Option<String>,
@@ -120,7 +141,13 @@ pub async fn start_session(
         return Err(ApiError::TooManyRequests);
     }
     let account = state.limits.login.name_key(&name);
-    if state.limits.login.account_open(account, address).is_err() {
+    let device = device_cookie.and_then(|c| state.limits.login.device(account, &c));
+    if state
+        .limits
+        .login
+        .account_open(account, address, device)
+        .is_err()
+    {
         tracing::warn!(user = %account, %address, "login refused: account locked for this address");
         return Err(ApiError::TooManyRequests);
     }
@@ -147,7 +174,7 @@ pub async fn start_session(
     let login = match (ok, stored) {
         (true, Some(login)) => login,
         _ => {
-            state.limits.login.failed(account, address);
+            state.limits.login.failed(account, address, device);
             tracing::warn!(user = %account, %address, "login failed");
             return Err(ApiError::Unauthorized);
         }
@@ -229,20 +256,27 @@ pub async fn second_step(
 pub async fn login(
     State(state): State<Arc<AppState>>,
     ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let s = start_session(&state, address, req.username, req.password, req.totp).await?;
+    let device = auth::device_cookie_of(&state, &headers);
+    let s = start_session(
+        &state,
+        address,
+        device,
+        req.username,
+        req.password,
+        req.totp,
+    )
+    .await?;
     tracing::info!(
         role = s.user.role.code(),
         mfa_pending = s.mfa_pending,
         "login"
     );
     let mut res = Json(Me::new(&s.user, s.mfa_pending)).into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&auth::session_cookie(&state, &s.token))
-            .map_err(|e| ApiError::Internal(e.to_string()))?,
-    );
+    let complete = (!s.mfa_pending).then_some(s.user.username.as_str());
+    set_login_cookies(&state, &mut res, &s.token, complete);
     Ok(res)
 }
 
@@ -300,11 +334,7 @@ pub async fn totp(
         recovery_codes,
     })
     .into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&auth::session_cookie(&state, &token))
-            .map_err(|e| ApiError::Internal(e.to_string()))?,
-    );
+    set_login_cookies(&state, &mut res, &token, Some(&session.user.username));
     Ok(res)
 }
 

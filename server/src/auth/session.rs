@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use avondronde_shared::{GemeenteId, Role, UserId};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 
 use super::{WebUser, new_secret, token_hash, verify_password};
 use crate::db::{DbError, now_ms};
@@ -57,10 +57,10 @@ pub fn clear_cookie(state: &AppState) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("avondronde_session=; Max-Age=0"))
 }
 
-/// The session token from the cookie header, if any.
-pub fn session_token(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
+/// The value of cookie `name` in the request's headers, if it is there and at most `max`
+/// bytes long.
+fn cookie_value(headers: &HeaderMap, name: &str, max: usize) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -68,7 +68,45 @@ pub fn session_token(parts: &Parts, name: &str) -> Option<String> {
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-        .filter(|v| !v.is_empty() && v.len() <= 64)
+        .filter(|v| !v.is_empty() && v.len() <= max)
+}
+
+/// The session token from the cookie header, if any.
+pub fn session_token(parts: &Parts, name: &str) -> Option<String> {
+    cookie_value(&parts.headers, name, 64)
+}
+
+/// Name of the device cookie over plain HTTP: it marks a browser that completed a login,
+/// which the login throttle lets through when an account is locked for unknown browsers
+/// ([`crate::throttle`]).
+pub const DEVICE_COOKIE: &str = "avondronde_device";
+/// Name of the device cookie when the server terminates TLS (`__Host-`, as the session's).
+pub const TLS_DEVICE_COOKIE: &str = "__Host-avondronde-device";
+
+fn device_cookie_name(state: &AppState) -> &'static str {
+    if state.config.tls {
+        TLS_DEVICE_COOKIE
+    } else {
+        DEVICE_COOKIE
+    }
+}
+
+/// The device cookie the browser sent, if any (unchecked: the throttle checks it against
+/// the account being logged in to).
+pub fn device_cookie_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, device_cookie_name(state), 128)
+}
+
+/// The `Set-Cookie` value that marks this browser as one that completed a login as
+/// `username`; set only once the login is complete (second factor included).
+pub fn device_cookie(state: &AppState, username: &str) -> String {
+    let login = &state.limits.login;
+    format!(
+        "{}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        device_cookie_name(state),
+        login.device_cookie(login.name_key(username)),
+        crate::throttle::DEVICE_COOKIE_TTL.as_secs()
+    )
 }
 
 /// The scope of a request bearing a session cookie (by the token's hash).

@@ -9,13 +9,13 @@ use avondronde_shared::Role;
 use axum::Form;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
-use crate::api::session::{second_step, start_session};
+use crate::api::session::{second_step, set_login_cookies, start_session};
 use crate::audit::ClientAddr;
 use crate::auth::{self, AnySession, MfaOutcome, Page, WebUser, roles};
 use crate::error::ApiError;
@@ -233,7 +233,9 @@ fn login_form(error: Option<&str>) -> Markup {
 
 async fn login_page(Query(q): Query<LoginQuery>) -> Markup {
     let error = match q.fout.as_deref() {
-        Some("te-vaak") => Some("Te veel pogingen. Wacht een minuut en probeer het opnieuw."),
+        Some("te-vaak") => Some(
+            "Te veel mislukte pogingen. Wacht een minuut en probeer het opnieuw. Na veel mislukte pogingen op een account kan dat een tijd alleen in een browser waarin u eerder op dit account bent ingelogd.",
+        ),
         Some("te-lang") => Some("Die gebruikersnaam is te lang (maximaal 64 tekens)."),
         Some("verlopen") => Some("Uw sessie is verlopen. Log opnieuw in."),
         Some(_) => Some("Gebruikersnaam of wachtwoord klopt niet."),
@@ -248,29 +250,24 @@ struct LoginForm {
     password: String,
 }
 
-fn with_cookie(mut res: Response, cookie: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    res
-}
-
 async fn login_submit(
     State(state): State<Arc<AppState>>,
     ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    match start_session(&state, address, form.username, form.password, None).await {
+    let device = auth::device_cookie_of(&state, &headers);
+    match start_session(&state, address, device, form.username, form.password, None).await {
         Ok(s) => {
             let to = if s.mfa_pending {
                 "/login/code"
             } else {
                 home_path(s.user.role)
             };
-            with_cookie(
-                Redirect::to(to).into_response(),
-                &auth::session_cookie(&state, &s.token),
-            )
+            let mut res = Redirect::to(to).into_response();
+            let complete = (!s.mfa_pending).then_some(s.user.username.as_str());
+            set_login_cookies(&state, &mut res, &s.token, complete);
+            res
         }
         Err(ApiError::TooManyRequests) => Redirect::to("/login?fout=te-vaak").into_response(),
         Err(ApiError::BadRequest(_)) => Redirect::to("/login?fout=te-lang").into_response(),
@@ -360,15 +357,16 @@ async fn code_submit(
     }
     let home = home_path(session.user.role);
     match second_step(&state, address, &session.user, form.code).await {
-        Ok(MfaOutcome::Done { token }) => with_cookie(
-            Redirect::to(home).into_response(),
-            &auth::session_cookie(&state, &token),
-        ),
+        Ok(MfaOutcome::Done { token }) => {
+            let mut res = Redirect::to(home).into_response();
+            set_login_cookies(&state, &mut res, &token, Some(&session.user.username));
+            res
+        }
         Ok(MfaOutcome::Enrolled {
             token,
             recovery_codes,
-        }) => with_cookie(
-            layout(
+        }) => {
+            let mut res = layout(
                 "Herstelcodes",
                 Some(&session.user),
                 "",
@@ -383,14 +381,13 @@ async fn code_submit(
                     }
                 },
             )
-            .into_response(),
-            &auth::session_cookie(&state, &token),
-        ),
+            .into_response();
+            set_login_cookies(&state, &mut res, &token, Some(&session.user.username));
+            res
+        }
         Ok(MfaOutcome::Wrong) => Redirect::to("/login/code?fout=1").into_response(),
         Ok(MfaOutcome::Ended) => Redirect::to("/login?fout=1").into_response(),
-        Err(ApiError::TooManyRequests) => {
-            Redirect::to("/login/code?fout=te-vaak").into_response()
-        }
+        Err(ApiError::TooManyRequests) => Redirect::to("/login/code?fout=te-vaak").into_response(),
         Err(e) => failed_page(None, e),
     }
 }
