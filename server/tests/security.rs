@@ -589,6 +589,21 @@ async fn with_tls_the_cookie_is_host_prefixed_and_hsts_is_sent() {
     let set = reply.headers[header::SET_COOKIE].to_str().expect("cookie");
     assert!(set.starts_with("__Host-avondronde="), "{set}");
     assert!(set.contains("Secure") && set.contains("Path=/") && !set.contains("Domain"));
+    let cookies: Vec<&str> = reply
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with(&format!("{}=", auth::TLS_DEVICE_COOKIE))
+                && c.contains("Secure")
+                && c.contains("HttpOnly")
+                && !c.contains("Domain")),
+        "the device cookie is host-prefixed too: {cookies:?}"
+    );
     assert!(
         reply.headers["strict-transport-security"]
             .to_str()
