@@ -15,6 +15,11 @@
 //! weekdays can isolate is one protected evening. The price is noise that grows with the
 //! square root of the evenings an aggregate spans (those with contacts in it).
 //!
+//! **And per age band, when some bands are chosen.** The children of an evening are then
+//! counted band by band, each band an atom with its own key ([`Pass`]), so that any two
+//! choices of bands differ by the same protected counts however they are asked. All bands
+//! together keep one atom per evening, the least noise.
+//!
 //! The exact counts live only inside [`run`] and [`protected_cells`]: an [`Analysis`]
 //! holds protected values only, so everything made from it (the map, the charts, the
 //! totals, the before/after changes and the exports) is a function of protected values.
@@ -29,8 +34,8 @@
 use avondronde_shared::disclosure::{CellKey, Ptable, PtableParams};
 use avondronde_shared::hotspot::{Hotspot, HotspotError, analyse};
 
-use super::filter::{Filter, Measure, week_start_of_day};
-use super::index::{OUTSIDE, WijkIndex};
+use super::filter::{ALL_BANDS, Filter, Measure, flags, week_start_of_day};
+use super::index::{Columns, OUTSIDE, WijkIndex};
 
 /// The most weeks a trend shows; a longer span keeps its latest weeks.
 pub const MAX_TREND_WEEKS: usize = 156;
@@ -122,12 +127,93 @@ impl Sum {
     }
 }
 
-/// The key of the filter's measure for an aggregate of records with key sum `key`.
-#[inline]
-fn measure_key(filter: &Filter, key: CellKey) -> CellKey {
-    match filter.measure {
-        Measure::Contacts => key,
-        Measure::Children => key.for_children(filter.bands),
+/// One way of counting an evening's records. Counting all age bands, each evening is
+/// counted once ([`Pass::Whole`]). Counting some bands, the contacts are counted once
+/// ([`Pass::Contacts`]) and the children once per chosen band ([`Pass::Band`]), each band
+/// with its own key: then any two choices of bands differ by exactly the protected counts
+/// of the bands between them, so neither "all ages" minus "6 and up" nor the average over
+/// the sixteen pairs of choices that differ by one band tells the exact number of a band.
+/// (Per hour or behaviour the same split would make atoms of single contacts, whose
+/// differences give away more than the fresh noise of each selection; see the README.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Whole,
+    Contacts,
+    Band(usize),
+}
+
+impl Pass {
+    /// The passes over every evening under `filter`.
+    fn all(filter: &Filter) -> Vec<Pass> {
+        if filter.bands == ALL_BANDS {
+            return vec![Pass::Whole];
+        }
+        std::iter::once(Pass::Contacts)
+            .chain(
+                (0..5)
+                    .filter(|b| filter.bands & (1 << b) != 0)
+                    .map(Pass::Band),
+            )
+            .collect()
+    }
+
+    /// What row `i` adds to the filter's measure in this pass, given `value`, what it adds
+    /// under the filter ([`Filter::value`], which it passes).
+    #[inline]
+    fn measure(self, filter: &Filter, c: &Columns, i: usize, value: u32) -> u64 {
+        let weight = u64::from(c.weight[i]);
+        match (self, filter.measure) {
+            (Pass::Whole, _) => u64::from(value) * weight,
+            (Pass::Contacts, Measure::Contacts) => weight,
+            (Pass::Band(b), Measure::Children) => u64::from(c.counts[i][b]) * weight,
+            _ => 0,
+        }
+    }
+
+    /// The children of row `i` this pass adds to the children total.
+    #[inline]
+    fn children(self, filter: &Filter, c: &Columns, i: usize) -> u64 {
+        let weight = u64::from(c.weight[i]);
+        match self {
+            Pass::Whole => {
+                let n: u64 = c.counts[i]
+                    .iter()
+                    .enumerate()
+                    .filter(|(b, _)| filter.bands & (1 << b) != 0)
+                    .map(|(_, &n)| u64::from(n))
+                    .sum();
+                n * weight
+            }
+            Pass::Contacts => 0,
+            Pass::Band(b) => u64::from(c.counts[i][b]) * weight,
+        }
+    }
+
+    /// Whether this pass counts the contact-level totals (contacts, brought home, past norm).
+    fn counts_contacts(self) -> bool {
+        matches!(self, Pass::Whole | Pass::Contacts)
+    }
+
+    /// The key of the filter's measure for an aggregate of this pass's records.
+    #[inline]
+    fn measure_key(self, filter: &Filter, key: CellKey) -> CellKey {
+        match self {
+            Pass::Whole => match filter.measure {
+                Measure::Contacts => key,
+                Measure::Children => key.for_children(filter.bands),
+            },
+            Pass::Contacts => key,
+            Pass::Band(b) => key.for_children(1 << b),
+        }
+    }
+
+    /// The key of the children total for an aggregate of this pass's records.
+    #[inline]
+    fn children_key(self, filter: &Filter, key: CellKey) -> CellKey {
+        match self {
+            Pass::Band(b) => key.for_children(1 << b),
+            _ => key.for_children(filter.bands),
+        }
     }
 }
 
@@ -199,7 +285,7 @@ fn clamp(index: &WijkIndex, (from, to): (i32, i32)) -> Option<(i32, i32)> {
     (from <= to).then_some((from, to))
 }
 
-/// Exact sums of one period's totals.
+/// Exact sums of one evening's totals.
 #[derive(Debug, Clone, Copy, Default)]
 struct TotalSums {
     contacts: Sum,
@@ -209,10 +295,13 @@ struct TotalSums {
 }
 
 impl TotalSums {
-    fn protect(&self, t: &Ptable, bands: u8) -> Totals {
+    fn protect(&self, t: &Ptable, pass: Pass, filter: &Filter) -> Totals {
         Totals {
             contacts: t.protect(self.contacts.n, self.contacts.key),
-            children: t.protect(self.children.n, self.children.key.for_children(bands)),
+            children: t.protect(
+                self.children.n,
+                pass.children_key(filter, self.children.key),
+            ),
             brought_home: t.protect(
                 self.brought_home.n,
                 self.brought_home.key.salted(SALT_BROUGHT_HOME),
@@ -234,9 +323,9 @@ impl std::ops::AddAssign for Totals {
 /// **The protected count per study-area cell** of `filter`'s measure over its period,
 /// weekdays, hours, bands, behaviours and switches (the before period is ignored): the
 /// numbers the map colours and Gi* is computed from, each the sum of its evenings'
-/// protected counts. The one function other analyses (for instance a space-time cube, one
-/// call per time step with the step as the period) must use to get cell counts, so that
-/// they publish nothing the map does not protect.
+/// protected counts. The one function other analyses (for instance a space-time cube, one call per
+/// time step with the step as the period) must use to get cell counts, so that they
+/// publish nothing the map does not protect.
 pub fn protected_cells(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Vec<u64> {
     let area = index.area(filter.res);
     let mut out = vec![0u64; area.len()];
@@ -246,29 +335,37 @@ pub fn protected_cells(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> V
     let c = &index.contacts;
     let cells = c.cells(filter.res);
     let (order, starts) = by_evening(&c.day, first, last);
+    let passes = Pass::all(filter);
     let mut evening = EveningCells::new(area.len());
-    let protect = |s: &Sum| ptable.protect(s.n, measure_key(filter, s.key));
     for d in 0..starts.len() - 1 {
         if !filter.weekday_ok(first + d as i32) {
             continue;
         }
-        for &i in &order[starts[d]..starts[d + 1]] {
-            let i = i as usize;
-            if cells[i] == OUTSIDE || !filter.hour_ok(c.hour[i]) {
-                continue;
+        for &pass in &passes {
+            for &i in &order[starts[d]..starts[d + 1]] {
+                let i = i as usize;
+                if cells[i] == OUTSIDE || !filter.hour_ok(c.hour[i]) {
+                    continue;
+                }
+                let Some(value) = filter.value(&c.counts[i], c.behaviours[i], c.flags[i]) else {
+                    continue;
+                };
+                let v = pass.measure(filter, c, i, value);
+                if v > 0 {
+                    evening.add(cells[i], v, c.key[i]);
+                }
             }
-            let Some(v) = filter.value(&c.counts[i], c.behaviours[i], c.flags[i]) else {
-                continue;
-            };
-            evening.add(cells[i], u64::from(v) * u64::from(c.weight[i]), c.key[i]);
+            evening.flush(&mut out, |s| {
+                ptable.protect(s.n, pass.measure_key(filter, s.key))
+            });
         }
-        evening.flush(&mut out, protect);
     }
     out
 }
 
 /// Runs the filter over the index, protects every aggregate with `ptable` evening by
-/// evening, and runs Gi* over the protected cell counts.
+/// evening (and band by band when some age bands are chosen), and runs Gi* over the
+/// protected cell counts.
 ///
 /// # Errors
 /// Only if the study area is inconsistent (a bug), as [`analyse`] reports it.
@@ -287,7 +384,7 @@ pub fn run(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Result<Analys
     let (mut hist_a, mut hist_b) = ([0u64; 24], [0u64; 24]);
     let (mut tot_a, mut tot_b) = (Totals::default(), Totals::default());
     let mut trend = vec![0u64; weeks];
-    let protect = |s: &Sum| ptable.protect(s.n, measure_key(filter, s.key));
+    let passes = Pass::all(filter);
 
     // The evenings any output needs: the two periods and the trend's weeks, within the data.
     let spans = [
@@ -301,6 +398,9 @@ pub fn run(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Result<Analys
         let (order, starts) = by_evening(&c.day, first, last);
         let mut cells_a = EveningCells::new(n);
         let mut cells_b = EveningCells::new(if filter.before.is_some() { n } else { 0 });
+        // One evening's sums for one pass, cleared after each flush.
+        let (mut hist_ea, mut hist_eb) = ([Sum::default(); 24], [Sum::default(); 24]);
+        let mut hours_touched = 0u32;
         for d in 0..starts.len() - 1 {
             let day = first + d as i32;
             let rows = &order[starts[d]..starts[d + 1]];
@@ -310,91 +410,102 @@ pub fn run(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Result<Analys
             let in_after = day >= pf && day <= pt;
             let in_before = day >= bf && day <= bt;
             let in_trend = day >= trend_first && day <= trend_last;
-            let (mut hist_ea, mut hist_eb) = ([Sum::default(); 24], [Sum::default(); 24]);
-            let (mut tot_ea, mut tot_eb) = (TotalSums::default(), TotalSums::default());
-            let mut trend_e = Sum::default();
-            for &i in rows {
-                let i = i as usize;
-                let Some(v) = filter.value(&c.counts[i], c.behaviours[i], c.flags[i]) else {
-                    continue;
-                };
-                // An archive row stands for `weight` contacts with identical facts, and its
-                // key is the sum of theirs.
-                let weight = u64::from(c.weight[i]);
-                let key = c.key[i];
-                let v = u64::from(v) * weight;
-                let hour = c.hour[i];
-                let hour_ok = filter.hour_ok(hour);
-                if hour_ok && in_trend {
-                    trend_e.add(v, key);
+            for &pass in &passes {
+                let protect = |s: &Sum| ptable.protect(s.n, pass.measure_key(filter, s.key));
+                let (mut tot_ea, mut tot_eb) = (TotalSums::default(), TotalSums::default());
+                let mut trend_e = Sum::default();
+                for &i in rows {
+                    let i = i as usize;
+                    let Some(value) = filter.value(&c.counts[i], c.behaviours[i], c.flags[i])
+                    else {
+                        continue;
+                    };
+                    // An archive row stands for `weight` contacts with identical facts,
+                    // and its key is the sum of theirs.
+                    let weight = u64::from(c.weight[i]);
+                    let key = c.key[i];
+                    let v = pass.measure(filter, c, i, value);
+                    let hour = c.hour[i];
+                    let hour_ok = filter.hour_ok(hour);
+                    if hour_ok && in_trend && v > 0 {
+                        trend_e.add(v, key);
+                    }
+                    if !(in_after || in_before) {
+                        continue;
+                    }
+                    let children = pass.children(filter, c, i);
+                    let contacts = pass.counts_contacts();
+                    let past = c.flags[i] & flags::PAST_NORM != 0;
+                    let brought_home = u64::from(c.brought_home[i]);
+                    let cell = cells[i];
+                    for (inside, values, hist, tot) in [
+                        (in_after, &mut cells_a, &mut hist_ea, &mut tot_ea),
+                        (in_before, &mut cells_b, &mut hist_eb, &mut tot_eb),
+                    ] {
+                        if !inside {
+                            continue;
+                        }
+                        if v > 0 {
+                            hist[usize::from(hour)].add(v, key);
+                            hours_touched |= 1 << hour;
+                        }
+                        if !hour_ok {
+                            continue;
+                        }
+                        if contacts {
+                            tot.contacts.add(weight, key);
+                            if brought_home > 0 {
+                                tot.brought_home.add(brought_home * weight, key);
+                            }
+                            if past {
+                                tot.past_norm.add(weight, key);
+                            }
+                        }
+                        if children > 0 {
+                            tot.children.add(children, key);
+                        }
+                        if cell != OUTSIDE && v > 0 {
+                            values.add(cell, v, key);
+                        }
+                    }
                 }
-                if !(in_after || in_before) {
-                    continue;
+                if in_trend {
+                    trend[((day - trend_first) / 7) as usize] += protect(&trend_e);
                 }
-                let children: u64 = c.counts[i]
-                    .iter()
-                    .enumerate()
-                    .filter(|(b, _)| filter.bands & (1 << b) != 0)
-                    .map(|(_, &n)| u64::from(n))
-                    .sum();
-                let past = c.flags[i] & super::filter::flags::PAST_NORM != 0;
-                let brought_home = u64::from(c.brought_home[i]);
-                let cell = cells[i];
-                for (inside, values, hist, tot) in [
-                    (in_after, &mut cells_a, &mut hist_ea, &mut tot_ea),
-                    (in_before, &mut cells_b, &mut hist_eb, &mut tot_eb),
+                for (inside, cells_e, out, hist_e, hist, tot_e, tot) in [
+                    (
+                        in_after,
+                        &mut cells_a,
+                        &mut after,
+                        &mut hist_ea,
+                        &mut hist_a,
+                        &tot_ea,
+                        &mut tot_a,
+                    ),
+                    (
+                        in_before,
+                        &mut cells_b,
+                        &mut before,
+                        &mut hist_eb,
+                        &mut hist_b,
+                        &tot_eb,
+                        &mut tot_b,
+                    ),
                 ] {
                     if !inside {
                         continue;
                     }
-                    hist[usize::from(hour)].add(v, key);
-                    if !hour_ok {
-                        continue;
+                    cells_e.flush(out, protect);
+                    let mut touched = hours_touched;
+                    while touched != 0 {
+                        let h = touched.trailing_zeros() as usize;
+                        touched &= touched - 1;
+                        hist[h] += protect(&hist_e[h]);
+                        hist_e[h] = Sum::default();
                     }
-                    tot.contacts.add(weight, key);
-                    tot.children.add(children * weight, key);
-                    if brought_home > 0 {
-                        tot.brought_home.add(brought_home * weight, key);
-                    }
-                    if past {
-                        tot.past_norm.add(weight, key);
-                    }
-                    if cell != OUTSIDE {
-                        values.add(cell, v, key);
-                    }
+                    *tot += tot_e.protect(ptable, pass, filter);
                 }
-            }
-            if in_trend {
-                trend[((day - trend_first) / 7) as usize] += protect(&trend_e);
-            }
-            for (inside, cells_e, out, hist_e, hist, tot_e, tot) in [
-                (
-                    in_after,
-                    &mut cells_a,
-                    &mut after,
-                    &hist_ea,
-                    &mut hist_a,
-                    &tot_ea,
-                    &mut tot_a,
-                ),
-                (
-                    in_before,
-                    &mut cells_b,
-                    &mut before,
-                    &hist_eb,
-                    &mut hist_b,
-                    &tot_eb,
-                    &mut tot_b,
-                ),
-            ] {
-                if !inside {
-                    continue;
-                }
-                cells_e.flush(out, protect);
-                for (h, s) in hist.iter_mut().zip(hist_e) {
-                    *h += protect(s);
-                }
-                *tot += tot_e.protect(ptable, filter.bands);
+                hours_touched = 0;
             }
         }
     }
@@ -551,6 +662,30 @@ mod tests {
             contacts.after.totals.children,
             t.protect(6, k.for_children(crate::hotspot::filter::ALL_BANDS))
         );
+    }
+
+    /// With some age bands chosen, the children are counted band by band, each band with
+    /// its own key, and the contacts once with theirs.
+    #[test]
+    fn chosen_bands_are_counted_band_by_band_each_with_its_own_key() {
+        let wijk = delfshaven();
+        let area =
+            crate::hotspot::index::StudyArea::of(&wijk.boundary, crate::hotspot::filter::Res::Ten)
+                .expect("tiles");
+        let cell = u64::from(area.cells[100]);
+        let index = index_with(&[(cell, [0, 3, 2, 0, 0]), (cell, [0, 1, 0, 1, 0])]);
+        let t = ptable();
+        let filter = Filter {
+            bands: 0b0_1010,
+            ..Filter::default()
+        };
+        let a = run(&index, &filter, &t).expect("runs");
+        let expected = t.protect(4, key_of(&[1, 2]).for_children(0b10))
+            + t.protect(1, key_of(&[2]).for_children(0b1000));
+        assert_eq!(a.after.values[100], expected);
+        assert_eq!(a.after.totals.children, expected);
+        assert_eq!(a.after.totals.contacts, t.protect(2, key_of(&[1, 2])));
+        assert_eq!(protected_cells(&index, &filter, &t), a.after.values);
     }
 
     #[test]
