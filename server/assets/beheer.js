@@ -84,7 +84,10 @@
     mapEl.textContent = 'De kaartbibliotheek kon niet laden.';
     return;
   }
-  var map = L.map(mapEl, { minZoom: 8, maxZoom: 19, zoomControl: false });
+  var drawing = mapEl.dataset.mode === 'draw';
+  // Fractional zoom, so that the wijken fill the map; no zoom on a double click while
+  // drawing (the two clicks are two corners).
+  var map = L.map(mapEl, { minZoom: 8, maxZoom: 19, zoomSnap: 0.25, zoomControl: false, doubleClickZoom: !drawing });
   L.control.zoom({ zoomInTitle: 'Inzoomen', zoomOutTitle: 'Uitzoomen' }).addTo(map);
   // A view first: permanent labels need one when they are added; fitted below.
   map.setView([51.92, 4.48], 13);
@@ -98,26 +101,52 @@
       attribution: /pdok\.nl$/.test(host) ? 'Achtergrond: BRT, &copy; Kadaster (PDOK)' : 'Achtergrond: ' + host
     }).addTo(map);
   }
+  // Names go in as text, never as HTML.
+  function text(s) {
+    var span = document.createElement('span');
+    span.textContent = s;
+    return span;
+  }
+  // Layers from bottom to top: wijken and rules, the wijk names, the hangplekken, their
+  // names. A wijk's name never hides a hangplek.
+  map.createPane('br-labels').style.zIndex = 450;
+  map.createPane('br-places').style.zIndex = 620;
+  var namesPane = map.createPane('br-placenames');
+  namesPane.style.zIndex = 630;
+  namesPane.style.pointerEvents = 'none';
   var bounds = L.latLngBounds([]);
+  var wijkBounds = [];
   json('br-wijken').forEach(function (w) {
     var layer = L.geoJSON(w.geometry, {
       style: { color: '#1d4f91', weight: 2, fillOpacity: 0.06 }
     }).addTo(map);
-    layer.bindTooltip(w.name + ' (' + w.code + ')', { permanent: true, direction: 'center', className: 'br-label' });
+    layer.bindTooltip(text(w.name + ' (' + w.code + ')'), { permanent: true, direction: 'center', className: 'br-label', pane: 'br-labels' });
     bounds.extend(layer.getBounds());
+    wijkBounds.push({ name: w.name, bounds: layer.getBounds() });
   });
   json('br-rules').forEach(function (r) {
     var layer = L.geoJSON(r.geometry, {
       style: { color: '#b45309', weight: 2, dashArray: '6 4', fillOpacity: 0.1 }
     }).addTo(map);
-    layer.bindTooltip(r.name);
+    layer.bindTooltip(text(r.name));
     bounds.extend(layer.getBounds());
   });
-  json('br-places').forEach(function (p) {
-    L.circleMarker([p.lat, p.lon], { radius: 6, color: '#111', weight: 1, fillColor: '#facc15', fillOpacity: 1 })
-      .bindTooltip(p.name).addTo(map);
+  // Each hangplek: a dot with its name on hover, and from street level (zoom 15) its name
+  // beside it.
+  var NAMES_FROM = 15;
+  var places = json('br-places');
+  places.forEach(function (p) {
+    L.circleMarker([p.lat, p.lon], { pane: 'br-places', radius: 6, color: '#111', weight: 1, fillColor: '#facc15', fillOpacity: 1 })
+      .bindTooltip(text(p.name), { direction: 'top', offset: [0, -6], className: 'br-place-tip' }).addTo(map);
+    L.tooltip({ permanent: true, direction: 'right', offset: [7, 0], className: 'br-place', pane: 'br-placenames' })
+      .setLatLng([p.lat, p.lon]).setContent(text(p.name)).addTo(map);
     bounds.extend([p.lat, p.lon]);
   });
+  var showNames = function () {
+    namesPane.style.display = map.getZoom() >= NAMES_FROM ? '' : 'none';
+  };
+  map.on('zoomend', showNames);
+  showNames();
 
   var field = document.getElementById('gebied');
   if (mapEl.dataset.mode === 'draw' && field) {
@@ -150,14 +179,69 @@
     if (undo) { undo.addEventListener('click', function () { points.pop(); redraw(); }); }
     if (clear) { clear.addEventListener('click', function () { points = []; redraw(); }); }
     redraw();
+    // Asking which hangplekken lie in the area, or saving it, needs an area: say so here,
+    // beside the buttons, instead of sending the form.
+    var ruleForm = document.getElementById('regel');
+    var need = document.getElementById('br-need-area');
+    if (ruleForm && need) {
+      ruleForm.addEventListener('submit', function (e) {
+        if (points.length >= 3) { need.hidden = true; return; }
+        e.preventDefault();
+        need.hidden = false;
+        need.textContent = points.length ?
+          'Teken eerst een gebied: nog ' + (3 - points.length) + (points.length === 2 ? ' hoekpunt' : ' hoekpunten') +
+          ' op de kaart aanklikken (minstens drie).' :
+          'Teken eerst een gebied: klik op de kaart minstens drie hoekpunten aan.';
+        mapEl.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+      });
+      map.on('click', function () { if (points.length >= 3) { need.hidden = true; } });
+    }
     if (points.length >= 3) {
       // Coming back with a drawn area (a preview or an error): show that area.
       bounds = L.latLngBounds(points).pad(0.5);
     }
   }
 
-  if (bounds.isValid()) {
-    map.fitBounds(bounds, { padding: [20, 20], maxZoom: 16 });
+  // Open on the wijken, as large as the map allows; a button per wijk zooms in on it, and
+  // a list of the hangplekken goes to street level around one (to draw an area there).
+  var home = wijkBounds.length ? wijkBounds.reduce(function (b, w) { return b.extend(w.bounds); }, L.latLngBounds([])) : bounds;
+  if (drawing && points && points.length >= 3) { home = bounds; }
+  if (home.isValid()) {
+    map.fitBounds(home, { padding: [12, 12], maxZoom: 17 });
+  }
+  var zoomTo = document.getElementById('br-zoom');
+  if (zoomTo && (wijkBounds.length > 1 || places.length)) {
+    var add = function (label, b, title) {
+      var button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'secondary';
+      button.textContent = label;
+      button.title = title;
+      button.addEventListener('click', function () { map.fitBounds(b, { padding: [12, 12], maxZoom: 17 }); });
+      zoomTo.appendChild(button);
+      zoomTo.appendChild(document.createTextNode(' '));
+    };
+    if (wijkBounds.length > 1) {
+      zoomTo.appendChild(document.createTextNode('Inzoomen op: '));
+      wijkBounds.forEach(function (w) { add(w.name, w.bounds, 'Toon heel ' + w.name); });
+      add('alle wijken', home, 'Toon alle wijken');
+    }
+    if (places.length) {
+      var pick = document.createElement('select');
+      pick.id = 'br-goto';
+      pick.setAttribute('aria-label', 'Naar een hangplek (straatniveau)');
+      pick.appendChild(new Option('Naar hangplek…', ''));
+      places.slice().sort(function (a, b) { return a.name.localeCompare(b.name, 'nl'); }).forEach(function (p) {
+        pick.appendChild(new Option(p.name, p.lat + ',' + p.lon));
+      });
+      pick.addEventListener('change', function () {
+        if (!pick.value) { return; }
+        var ll = pick.value.split(',').map(Number);
+        map.setView(ll, 17);
+      });
+      zoomTo.appendChild(pick);
+    }
+    zoomTo.hidden = false;
   }
   window.avondrondeBeheerKaart = map;
 })();

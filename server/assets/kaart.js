@@ -30,6 +30,25 @@
   var statusEl = document.getElementById('hs-status');
   var noticeEl = document.getElementById('hs-basemap-notice');
   var legendEl = document.getElementById('hs-legend');
+  // The legend can be folded away (it lies over the map); it stays as it is set while the
+  // page is open, through every redraw.
+  var legendBody = document.createElement('div');
+  legendBody.id = 'hs-legend-body';
+  var legendToggle = document.createElement('button');
+  legendToggle.type = 'button';
+  legendToggle.className = 'hs-legend-toggle';
+  legendToggle.setAttribute('aria-controls', 'hs-legend-body');
+  // Under the legend, so that it stays where it was clicked when the legend folds.
+  legendEl.appendChild(legendBody);
+  legendEl.appendChild(legendToggle);
+  function foldLegend(folded) {
+    legendBody.hidden = folded;
+    legendEl.classList.toggle('hs-folded', folded);
+    legendToggle.setAttribute('aria-expanded', folded ? 'false' : 'true');
+    legendToggle.textContent = folded ? 'Legenda tonen' : 'Legenda verbergen';
+  }
+  // On a phone the open legend would cover a third of the map: there it starts folded.
+  foldLegend(!!mapEl && mapEl.clientWidth < 480);
   var toggleEl = document.getElementById('hs-viewtoggle');
   var wijken = JSON.parse(document.getElementById('hs-wijken').textContent || '[]');
   var header = document.querySelector('header.top');
@@ -50,8 +69,57 @@
   map.createPane('hs-outline').style.zIndex = 450;
   map.createPane('hs-places').style.zIndex = 460;
   map.getPane('hs-outline').style.pointerEvents = 'none';
-  // For the trends layer (trends.js): the map, and each refresh's wijk and API query.
-  window.avondrondeKaart = { map: map, last: null };
+
+  // A cell's tooltip follows the pointer and stays whole inside the map: right of the
+  // pointer (left of it in the right half), moved up or down where it would run over the
+  // top or bottom edge, and above or below the pointer where neither side has room. It
+  // never lies over the pointer itself, so the cell under it stays visible. Its pane lies
+  // in the map's box itself, not in the panning map pane, so that it is drawn over what
+  // lies over the map (the legend, the notice, the view buttons); positions are therefore
+  // in the box's own pixels.
+  map.createPane('hs-tips', mapEl).style.zIndex = 900;
+  var FitTip = L.Tooltip.extend({
+    options: { pane: 'hs-tips' },
+    // The tooltip follows the pointer, not the zoom animation.
+    _animateZoom: function () {},
+    _setPosition: function (pos) {
+      var map = this._map;
+      var el = this._container;
+      var size = map.getSize();
+      var w = el.offsetWidth, h = el.offsetHeight;
+      var c = map.layerPointToContainerPoint(pos);
+      var gap = 18, m = 6;
+      var clamp = function (v, lo, hi) { return Math.max(lo, Math.min(v, hi)); };
+      var right = c.x + gap + w <= size.x - m;
+      var left = c.x - gap - w >= m;
+      var x, y, side;
+      if (right && (c.x < size.x / 2 || !left)) {
+        side = 'right'; x = c.x + gap;
+      } else if (left) {
+        side = 'left'; x = c.x - gap - w;
+      }
+      if (side) {
+        y = clamp(c.y - h / 2, m, size.y - h - m);
+      } else {
+        side = c.y + gap + h <= size.y - m || c.y < size.y / 2 ? 'bottom' : 'top';
+        x = clamp(c.x - w / 2, m, size.x - w - m);
+        y = side === 'bottom' ? c.y + gap : c.y - gap - h;
+        y = clamp(y, m, size.y - h - m);
+      }
+      ['right', 'left', 'top', 'bottom'].forEach(function (d) { L.DomUtil.removeClass(el, 'leaflet-tooltip-' + d); });
+      L.DomUtil.addClass(el, 'leaflet-tooltip-' + side);
+      L.DomUtil.setPosition(el, L.point(Math.round(x), Math.round(y)));
+    }
+  });
+  // Binds such a tooltip (its content a function of the layer) to a cell; trends.js uses
+  // it too.
+  function bindTip(layer, content) {
+    layer.bindTooltip(new FitTip({ sticky: true, className: 'hs-tip' }, layer).setContent(content));
+  }
+
+  // For the trends layer (trends.js): the map, the tooltip, and each refresh's wijk and
+  // API query.
+  window.avondrondeKaart = { map: map, last: null, bindTip: bindTip };
 
   var basemap = mapEl.dataset.basemap;
   if (basemap) {
@@ -91,6 +159,24 @@
     return Array.prototype.filter
       .call(form.querySelectorAll('input[name="' + name + '"]'), function (i) { return i.checked; })
       .map(function (i) { return i.value; });
+  }
+
+  // Every chip group reads the same way: the "alle" chip is filled when the group does not
+  // narrow the map; otherwise the filled chips are the ones shown. Picking a chip turns
+  // "alle" off, "alle" clears the picks, and no pick left means "alle" again. Where every
+  // chip picked is the same as no filter (avonden, leeftijd) that, too, becomes "alle";
+  // for gedrag it does not (contacts without any behaviour noted would drop out), so
+  // there the API keeps its "een van" list.
+  function syncChips(input) {
+    var box = input.closest('.hs-chips');
+    var all = box && box.querySelector('input.hs-all');
+    if (!all) return;
+    var items = Array.prototype.slice.call(box.querySelectorAll('input:not(.hs-all)'));
+    var clear = function () { items.forEach(function (i) { i.checked = false; }); all.checked = true; };
+    if (input === all) { clear(); return; }
+    var n = items.filter(function (i) { return i.checked; }).length;
+    if (n === 0 || (box.dataset.full === 'all' && n === items.length)) clear();
+    else all.checked = false;
   }
 
   function allOrList(name) {
@@ -314,12 +400,19 @@
     };
   }
 
+  // The class of a cell in words a wijkregisseur reads without statistics.
+  function plain(bin, noun) {
+    var words = { 3: 'Duidelijk meer', 2: 'Meer', 1: 'Iets meer', '-1': 'Iets minder', '-2': 'Minder', '-3': 'Duidelijk minder' };
+    return words[bin] ? words[bin] + ' ' + noun + ' dan in de omgeving' : 'Niet duidelijk anders dan de omgeving';
+  }
+
   function tooltip(p) {
     var noun = NOUN[cells.measure] || '';
     var cap = noun.charAt(0).toUpperCase() + noun.slice(1);
     if (!cells.compare) {
-      return '<strong>' + esc(p.label) + '</strong><br>' + cap + ': ' + esc(num(p.count)) +
-        '<br>z = ' + dec(p.z, 2) + ' · q ' + (p.q < 0.001 ? '&lt; 0,001' : '= ' + dec(p.q, 3));
+      // Plain words first; the class, z and q (one decimal, as the API gives them) after.
+      return '<strong>' + esc(plain(p.gi_bin, noun)) + '</strong><br>' + cap + ': ' + esc(num(p.count)) +
+        '<br><small class="hs-tip-detail">' + esc(p.label) + ' · z = ' + dec(p.z, 1) + ' · q = ' + dec(p.q, 1) + '</small>';
     }
     return '<strong>Voor:</strong> ' + esc(num(p.before_count)) + ' ' + noun + ' · ' + esc(classOf(p.before_gi_bin)[2]) +
       '<br><strong>Na:</strong> ' + esc(num(p.count)) + ' ' + noun + ' · ' + esc(classOf(p.gi_bin)[2]) +
@@ -332,7 +425,7 @@
     cellsLayer = L.geoJSON(cells, {
       style: cellStyle,
       onEachFeature: function (f, layer) {
-        layer.bindTooltip(function () { return tooltip(f.properties); }, { sticky: true, className: 'hs-tip' });
+        bindTip(layer, function () { return tooltip(f.properties); });
       }
     }).addTo(map);
     var hot = 0;
@@ -361,7 +454,7 @@
         '<div>' + swatch(classOf(0)[1]) + 'Niet significant</div>';
     }
     html += '<div><i class="hs-line"></i>Wijkgrens <i class="hs-dot"></i>Plek</div>';
-    legendEl.innerHTML = html;
+    legendBody.innerHTML = html;
     namesInside();
   }
 
@@ -537,7 +630,10 @@
     timer = setTimeout(refresh, 120);
   }
 
-  form.addEventListener('change', schedule);
+  form.addEventListener('change', function (e) {
+    if (e.target.closest && e.target.closest('.hs-chips')) syncChips(e.target);
+    schedule();
+  });
   form.addEventListener('submit', function (e) { e.preventDefault(); schedule(); });
 
   function pressView(v) {
@@ -553,6 +649,11 @@
   toggleEl.addEventListener('click', function (e) {
     var b = e.target.closest('button[data-view]');
     if (b) pressView(b.dataset.view);
+  });
+
+  legendToggle.addEventListener('click', function () {
+    foldLegend(!legendBody.hidden);
+    namesInside();
   });
 
   drawLegend();

@@ -179,7 +179,8 @@
       pane: 'hs-trends',
       style: style,
       onEachFeature: function (f, l) {
-        l.bindTooltip(function () { return tooltip(f.properties); }, { sticky: true, className: 'hs-tip' });
+        // The map's own tooltip: it stays whole inside the map, beside the pointer.
+        kaart.bindTip(l, function () { return tooltip(f.properties); });
         l.on('click', function () { selected = f.id; drawCell(); });
       }
     }).addTo(map);

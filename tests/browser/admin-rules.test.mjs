@@ -150,6 +150,73 @@ test('a norm changed in the web changes the verdict in the field app after a syn
   await fieldShot('2-after-norm');
 });
 
+test('the area-rule map opens on the wijken, names its hangplekken and says to draw first', async () => {
+  await admin.goto(base + '/beheer/gebiedsregels');
+  await admin.waitForFunction(() => window.avondrondeBeheerKaart !== undefined);
+  await admin.mouse.move(0, 0); // no hover tooltip over the map
+  await admin.waitForTimeout(300);
+  const frame = await admin.locator('#br-map').boundingBox();
+  // The wijken fill the map (the review saw them small in the middle of a zoomed-out map).
+  const wijken = await admin.$$eval('#br-map .leaflet-overlay-pane path', (els) => els.map((e) => e.getBoundingClientRect().toJSON()));
+  const union = wijken.reduce((u, r) => ({
+    left: Math.min(u.left, r.left), top: Math.min(u.top, r.top), right: Math.max(u.right, r.right), bottom: Math.max(u.bottom, r.bottom),
+  }), { left: Infinity, top: Infinity, right: -Infinity, bottom: -Infinity });
+  const fill = Math.max((union.right - union.left) / frame.width, (union.bottom - union.top) / frame.height);
+  assert.ok(fill > 0.85, `the wijken fill ${Math.round(fill * 100)}% of the map`);
+  // No wijk name lies over a hangplek: at the middle of each dot is the dot (or another).
+  const covered = await admin.$$eval('.leaflet-br-places-pane path', (els) => els.map((e) => {
+    const r = e.getBoundingClientRect();
+    const top = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+    return !top || top.closest('.leaflet-br-places-pane') ? null : `${top.tagName}.${top.className} at ${Math.round(r.x)},${Math.round(r.y)}`;
+  }).filter((c) => c));
+  assert.deepEqual(covered, [], 'hangplekken under something');
+  const places = await admin.locator('.leaflet-br-places-pane path').count();
+  assert.ok(places >= 5, `${places} hangplekken`);
+  // Each hangplek has its name: on hover, and from street level beside it.
+  await admin.locator('.leaflet-br-places-pane path').first().hover({ force: true });
+  await admin.locator('.br-place-tip').waitFor({ timeout: 5_000 });
+  assert.ok((await admin.locator('.br-place-tip').innerText()).trim().length > 2, 'the hover names the hangplek');
+  assert.ok(await admin.locator('.br-place').count() >= 5, 'a name per hangplek');
+  assert.ok(await admin.locator('.br-place').first().isHidden(), 'no crowd of names zoomed out');
+  await shot('regel-kaart');
+  // A button per wijk zooms in on it; the hangplek list goes to street level around one,
+  // with the names beside the dots.
+  const home = await admin.evaluate(() => window.avondrondeBeheerKaart.getZoom());
+  await admin.locator('#br-zoom').getByRole('button', { name: 'Delfshaven', exact: true }).click();
+  await admin.waitForFunction((z) => window.avondrondeBeheerKaart.getZoom() > z, home, { timeout: 5_000 });
+  await admin.waitForTimeout(400); // the zoom animation ends
+  await admin.selectOption('#br-goto', { label: 'Mathenesserplein' });
+  await admin.waitForFunction(() => window.avondrondeBeheerKaart.getZoom() >= 16, null, { timeout: 5_000 });
+  await admin.locator('.br-place', { hasText: 'Mathenesserplein' }).waitFor({ state: 'visible' });
+  const names = await admin.$$eval('.leaflet-br-placenames-pane .br-place', (els) => els.map((e) => e.textContent));
+  assert.ok(names.includes('Mathenesserplein'), names.join(', '));
+  await admin.locator('#br-map').scrollIntoViewIfNeeded();
+  await admin.screenshot({ path: join(artifacts, 'admin-regel-kaart-delfshaven-1280.png') });
+
+  // "Welke hangplekken?" before an area is drawn says to draw first, beside the button.
+  const url = admin.url();
+  await admin.click('button[value=voorbeeld]');
+  const need = admin.locator('#br-need-area');
+  await need.waitFor({ state: 'visible' });
+  assert.match(await need.innerText(), /^Teken eerst een gebied/);
+  assert.equal(admin.url(), url, 'nothing was sent');
+  // Two corners: one more to go.
+  const box = await admin.locator('#br-map').boundingBox();
+  await admin.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await admin.mouse.click(box.x + box.width / 2 + 60, box.y + box.height / 2);
+  await admin.click('button[value=voorbeeld]');
+  assert.match(await need.innerText(), /nog 1 hoekpunt/);
+  await admin.screenshot({ path: join(artifacts, 'admin-regel-teken-eerst-1280.png') });
+  await admin.mouse.click(box.x + box.width / 2 + 30, box.y + box.height / 2 + 60);
+  assert.ok(await need.isHidden(), 'the message goes once the area has three corners');
+  // Without the script's check the server says the same.
+  await Promise.all([admin.waitForLoadState('load'), admin.evaluate(() => {
+    document.getElementById('gebied').value = '';
+    HTMLFormElement.prototype.submit.call(document.getElementById('regel'));
+  })]);
+  await admin.locator('.notice.error').getByText(/Teken eerst een gebied/).waitFor();
+});
+
 test('an area rule drawn on the map applies in the field app after a sync', async () => {
   await admin.goto(base + '/beheer/gebiedsregels');
   await admin.waitForFunction(() => window.avondrondeBeheerKaart !== undefined);

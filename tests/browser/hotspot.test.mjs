@@ -119,6 +119,69 @@ async function shownNames() {
   return { shown: shown.length, hidden: names.filter((n) => n.hidden).map((n) => n.text) };
 }
 
+/** The chip "alle" of the group whose chips are named `name`. */
+function allChip(name) {
+  return page.locator(`.hs-chips:has(input[name=${name}]) input.hs-all`);
+}
+async function clickAll(name) {
+  await page.click(`.hs-chips:has(input[name=${name}]) label.hs-chip:has(input.hs-all)`);
+}
+
+/**
+ * Hovers the outermost cells of the map (top, bottom, left and right; only where the cell
+ * itself is under the pointer, not the legend or a button) and checks that each tooltip
+ * lies whole inside the map and not over the pointer. Answers the tooltips' texts.
+ */
+async function tooltipsAtTheEdges(selector) {
+  const frame = await page.locator('#hs-map').boundingBox();
+  // Zoomed in, so that cells fill the map right up to its edges.
+  const zoom = await page.evaluate(() => {
+    const m = window.avondrondeKaart.map;
+    const z = m.getZoom();
+    m.setZoom(z + 1.5, { animate: false });
+    return z;
+  });
+  await page.waitForTimeout(200);
+  const cells = await page.$$eval(selector, (els) => els.map((e) => {
+    const r = e.getBoundingClientRect();
+    const x = r.x + r.width / 2;
+    const y = r.y + r.height / 2;
+    return { x, y, free: document.elementFromPoint(x, y) === e };
+  }).filter((c) => c.free));
+  assert.ok(cells.length > 20, 'cells to hover');
+  const by = (f) => cells.reduce((a, c) => (f(c) < f(a) ? c : a));
+  const edges = { top: by((c) => c.y), bottom: by((c) => -c.y), left: by((c) => c.x), right: by((c) => -c.x) };
+  const texts = [];
+  for (const [edge, c] of Object.entries(edges)) {
+    await page.mouse.move(c.x, c.y);
+    const tip = page.locator('.hs-tip');
+    await tip.waitFor({ timeout: 5_000 });
+    const r = await tip.boundingBox();
+    assert.ok(r.x >= frame.x && r.y >= frame.y && r.x + r.width <= frame.x + frame.width &&
+      r.y + r.height <= frame.y + frame.height, `the tooltip at the ${edge} edge runs off the map: ${JSON.stringify(r)}`);
+    assert.ok(!(c.x >= r.x && c.x <= r.x + r.width && c.y >= r.y && c.y <= r.y + r.height),
+      `the tooltip at the ${edge} edge lies over the pointer`);
+    // Nothing over the map (the legend, the notice, the view buttons) hides it.
+    // (A tooltip lets the pointer through, so elementFromPoint would pass it by: for this
+    // one look it may catch the pointer.)
+    const onTop = await page.evaluate(({ x, y }) => {
+      const el = document.querySelector('.hs-tip');
+      el.style.pointerEvents = 'auto';
+      const top = document.elementFromPoint(x, y);
+      el.style.pointerEvents = '';
+      return !!top?.closest('.hs-tip');
+    }, { x: r.x + r.width / 2, y: r.y + r.height / 2 });
+    assert.ok(onTop, `the tooltip at the ${edge} edge lies under something`);
+    texts.push(await tip.innerText());
+    if (edge === 'top') await page.screenshot({ path: join(artifacts, 'hotspot-tooltip-top.png') });
+    await page.mouse.move(frame.x + frame.width / 2, frame.y - 20);
+    await tip.waitFor({ state: 'detached', timeout: 5_000 }).catch(() => {});
+  }
+  await page.evaluate((z) => window.avondrondeKaart.map.setZoom(z, { animate: false }), zoom);
+  await page.waitForTimeout(200);
+  return texts;
+}
+
 test('a coordinator sees the hexagons over the wijk, with the basemap unreachable', async () => {
   const login = creds.web_users.coordinator;
   await page.goto(base + '/login');
@@ -140,17 +203,22 @@ test('a coordinator sees the hexagons over the wijk, with the basemap unreachabl
   assert.match(await page.locator('#hs-totals').innerText(), /Kinderen/);
   assert.ok(await page.locator('#hs-hist svg rect').count() >= 24, 'time-of-evening chart');
   assert.ok(await page.locator('#hs-trend svg rect').count() >= 8, 'weekly trend');
-  // A tooltip on the hottest cell.
+  // A tooltip on the hottest cell: plain words first, then the class, z and q to one
+  // decimal (as the README says) as the detail.
   const hottest = page.locator('path.hs-cell[fill="#d62f27"]').first();
   await hottest.hover();
   await page.waitForSelector('.hs-tip', { timeout: 5_000 });
-  assert.match(await page.locator('.hs-tip').innerText(), /Hotspot, 99% betrouwbaar/);
+  const tip = await page.locator('.hs-tip').innerText();
+  assert.match(tip, /^Duidelijk meer kinderen dan in de omgeving\nKinderen: (<10|\d[\d.]*)\n/, tip);
+  assert.match(tip, /Hotspot, 99% betrouwbaar · z = −?-?\d+,\d · q = \d,\d$/, tip);
   await page.screenshot({ path: join(artifacts, 'hotspot-map.png') });
 
   // On a phone the names that fit are still read whole; the rest wait for a zoom.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.reload();
   await waitForMap(undefined);
+  assert.ok(await page.locator('#hs-legend-body').isHidden(), 'on a phone the legend starts folded');
+  assert.equal(await page.locator('#hs-legend .hs-legend-toggle').innerText(), 'Legenda tonen');
   const phone = await shownNames();
   assert.ok(phone.shown >= 3, `only ${phone.shown} place names on a phone`);
   await page.screenshot({ path: join(artifacts, 'hotspot-map-390.png') });
@@ -181,13 +249,95 @@ test('a filter changes the map', async () => {
   assert.notEqual(afterSig.fills, beforeSig.fills, 'the hexagons follow the filter');
   assert.match(page.url(), /hour_from=22/, 'the URL keeps the filter');
   await page.screenshot({ path: join(artifacts, 'hotspot-map-22-02.png') });
-  // A weekday chip: only Friday and Saturday evenings.
-  for (const day of ['ma', 'di', 'wo', 'do', 'zo']) {
+  // Weekday chips: only Friday and Saturday evenings. "alle" is filled until a day is
+  // picked.
+  assert.ok(await allChip('weekdays').isChecked(), 'every evening: "alle" is filled');
+  for (const day of ['vr', 'za']) {
     const q = (await mapSignature()).query;
     await page.click(`label.hs-chip:has(input[name=weekdays][value=${day}])`);
     await waitForMap(q);
   }
   assert.match((await mapSignature()).query, /weekdays=vr%2Cza/);
+  assert.ok(!(await allChip('weekdays').isChecked()), 'two evenings picked: "alle" is not filled');
+});
+
+test('tooltips stay whole inside the map, beside the pointer, at every edge', async () => {
+  const texts = await tooltipsAtTheEdges('path.hs-cell');
+  for (const t of texts) assert.match(t, /dan in de omgeving|Niet duidelijk anders/);
+  await page.mouse.move(0, 0);
+});
+
+test('every chip group reads the same way: "alle" filled means no filter, filled chips narrow', async () => {
+  // Gedrag: "alle" filled, no behaviour picked, no filter sent.
+  assert.ok(await allChip('behaviours').isChecked());
+  assert.equal(await page.locator('input[name=behaviours]:checked').count(), 0);
+  assert.doesNotMatch((await mapSignature()).query, /behaviours=/);
+  let q = (await mapSignature()).query;
+  await page.click('label.hs-chip:has(input[name=behaviours][value=nuisance])');
+  await waitForMap(q);
+  assert.match((await mapSignature()).query, /behaviours=nuisance/);
+  assert.ok(!(await allChip('behaviours').isChecked()), 'a behaviour picked: "alle" is not filled');
+  q = (await mapSignature()).query;
+  await clickAll('behaviours');
+  await waitForMap(q);
+  assert.doesNotMatch((await mapSignature()).query, /behaviours=/);
+  assert.equal(await page.locator('input[name=behaviours]:checked').count(), 0, '"alle" clears the picks');
+  // Leeftijd: the same; picking every band is "alle" again.
+  assert.ok(await allChip('bands').isChecked());
+  q = (await mapSignature()).query;
+  await page.click('label.hs-chip:has(input[name=bands][value="6-9"])');
+  await waitForMap(q);
+  assert.match((await mapSignature()).query, /bands=6-9(&|$)/);
+  for (const band of ['0-5', '10-11', '12-13', '14+']) {
+    q = (await mapSignature()).query;
+    await page.click(`label.hs-chip:has(input[name=bands][value="${band}"])`);
+    await waitForMap(q);
+  }
+  assert.ok(await allChip('bands').isChecked(), 'every band picked is "alle"');
+  assert.equal(await page.locator('input[name=bands]:checked').count(), 0);
+  assert.doesNotMatch((await mapSignature()).query, /bands=/);
+  // A reload keeps the picks and shows them the same way.
+  await page.reload();
+  await waitForMap(undefined);
+  assert.ok(await allChip('bands').isChecked() && await allChip('behaviours').isChecked());
+  assert.ok(!(await allChip('weekdays').isChecked()));
+  assert.deepEqual(await page.$$eval('input[name=weekdays]:checked', (els) => els.map((e) => e.value)), ['vr', 'za']);
+  await page.locator('form#hs-filters').screenshot({ path: join(artifacts, 'hotspot-chips.png') });
+});
+
+test('the legend folds away and stays folded through a redraw', async () => {
+  const toggle = page.locator('#hs-legend .hs-legend-toggle');
+  assert.equal(await toggle.innerText(), 'Legenda verbergen');
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+  const open = await page.locator('#hs-legend').boundingBox();
+  await toggle.click();
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+  assert.ok(await page.locator('#hs-legend-body').isHidden());
+  const folded = await page.locator('#hs-legend').boundingBox();
+  assert.ok(folded.height < 40 && folded.height < open.height / 2, `folded legend is ${folded.height}px high`);
+  const q = (await mapSignature()).query;
+  await page.selectOption('select[name=res]', '9');
+  await waitForMap(q);
+  assert.ok(await page.locator('#hs-legend-body').isHidden(), 'still folded after a redraw');
+  await page.screenshot({ path: join(artifacts, 'hotspot-legend-folded.png') });
+  await toggle.click();
+  assert.match(await page.locator('#hs-legend').innerText(), /Hotspots \(Gi\*\)/);
+  const q2 = (await mapSignature()).query;
+  await page.selectOption('select[name=res]', '10');
+  await waitForMap(q2);
+});
+
+test('the GeoJSON export looks like a button that works, not a greyed-out one', async () => {
+  const style = (sel) => page.$eval(sel, (e) => {
+    const s = getComputedStyle(e);
+    return { bg: s.backgroundColor, color: s.color, shadow: s.boxShadow };
+  });
+  const csv = await style('#hs-csv');
+  const geojson = await style('#hs-geojson');
+  assert.equal(geojson.bg, 'rgb(255, 255, 255)');
+  assert.equal(geojson.color, csv.bg, 'its text has the colour of the CSV button');
+  assert.ok(geojson.shadow.includes(csv.bg), 'and so has its outline');
+  await page.locator('.hs-export').screenshot({ path: join(artifacts, 'hotspot-export.png') });
 });
 
 test('the CSV export downloads and parses as Dutch Excel CSV', async () => {
@@ -213,9 +363,7 @@ test('the CSV export downloads and parses as Dutch Excel CSV', async () => {
 test('before and after an intervention', async () => {
   const q = (await mapSignature()).query;
   // Back to every evening, then compare four weeks before and after the default date.
-  for (const day of ['ma', 'di', 'wo', 'do', 'zo']) {
-    await page.click(`label.hs-chip:has(input[name=weekdays][value=${day}])`);
-  }
+  await clickAll('weekdays');
   await page.selectOption('select[name=hour_from]', '');
   await page.check('#hs-compare');
   await waitForMap(q);
@@ -224,6 +372,9 @@ test('before and after an intervention', async () => {
   await page.screenshot({ path: join(artifacts, 'hotspot-after.png') });
   await page.click('#hs-viewtoggle button[data-view=change]');
   assert.match(await page.locator('#hs-legend').innerText(), /Veel lager/);
+  // Before and after, too: the tooltips stay inside the map.
+  await tooltipsAtTheEdges('path.hs-cell');
+  await page.mouse.move(0, 0);
   assert.match(await page.locator('#hs-totals').innerText(), /voor/);
   await page.screenshot({ path: join(artifacts, 'hotspot-change.png') });
   await page.click('#hs-viewtoggle button[data-view=before]');

@@ -140,12 +140,22 @@ async fn page(
     .into_response()
 }
 
-fn checkbox_chips(name: &str, options: &[(String, String, bool)]) -> Markup {
+/// A chip group. Every group reads the same way: its first chip, "alle", is filled while
+/// the group does not narrow the map, and otherwise the filled chips are the ones shown
+/// (`kaart.js` keeps the two in step). `full_is_all`: picking every chip is the same as
+/// no filter (avonden, leeftijd), so the page shows it as "alle"; for gedrag it is not.
+fn checkbox_chips(name: &str, options: &[(String, String, bool)], full_is_all: bool) -> Markup {
+    let picked = options.iter().filter(|(_, _, c)| *c).count();
+    let all = picked == 0 || (full_is_all && picked == options.len());
     html! {
-        div.hs-chips {
+        div.hs-chips data-full=(if full_is_all { "all" } else { "list" }) {
+            label.hs-chip {
+                input.hs-all type="checkbox" checked[all];
+                span { "alle" }
+            }
             @for (value, label, checked) in options {
                 label.hs-chip {
-                    input type="checkbox" name=(name) value=(value) checked[*checked];
+                    input type="checkbox" name=(name) value=(value) checked[*checked && !all];
                     span { (label) }
                 }
             }
@@ -298,15 +308,15 @@ pub fn render(
                 }
                 fieldset {
                     legend { "Avonden" }
-                    (checkbox_chips("weekdays", &day_opts))
+                    (checkbox_chips("weekdays", &day_opts, true))
                 }
                 fieldset {
                     legend { "Leeftijd (jaar)" }
-                    (checkbox_chips("bands", &band_opts))
+                    (checkbox_chips("bands", &band_opts, true))
                 }
                 fieldset {
                     legend { "Gedrag (een van)" }
-                    (checkbox_chips("behaviours", &behaviour_opts))
+                    (checkbox_chips("behaviours", &behaviour_opts, false))
                 }
                 fieldset {
                     legend { "Alleen" }
@@ -416,6 +426,18 @@ mod tests {
         );
         assert!(html.contains(r#"value="vr" checked"#));
         assert!(!html.contains(r#"value="ma" checked"#));
+        // One convention for every chip group: "alle" is filled where the group does not
+        // narrow the map (leeftijd, gedrag), not where it does (avonden: vr, za).
+        assert_eq!(
+            html.matches(r#"class="hs-all" type="checkbox" checked"#)
+                .count(),
+            2,
+            "leeftijd and gedrag show alle"
+        );
+        assert!(
+            !html.contains(r#"name="bands" value="0-5" checked"#),
+            "every band is shown as alle, not as five filled chips"
+        );
         assert!(html.contains("/static/vendor/leaflet.js"));
         assert!(!html.contains("unpkg") && !html.contains("cdn"), "no CDN");
         assert!(html.contains("tiles.invalid"));

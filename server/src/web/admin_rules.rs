@@ -420,7 +420,7 @@ impl RuleForm {
         let mut pts: Vec<(f64, f64)> = points.iter().map(|p| (p[0], p[1])).collect();
         if pts.len() < 3 || pts.len() > 500 {
             return Err(RulesError::Invalid(
-                "Teken het gebied op de kaart: klik minstens drie (en hoogstens 500) hoekpunten aan."
+                "Teken eerst een gebied op de kaart: klik minstens drie (en hoogstens 500) hoekpunten aan."
                     .into(),
             ));
         }
@@ -580,6 +580,8 @@ fn render_rules(
                             " "
                             button type="submit" name="actie" value="opslaan" { "Regel opslaan" }
                         }
+                        // Filled in by beheer.js when a button is pressed before an area is drawn.
+                        p #br-need-area .notice.error role="alert" hidden {}
                     }
                     @if let Some(names) = &covered {
                         div #gedekt aria-live="polite" {
@@ -593,7 +595,12 @@ fn render_rules(
                     }
                 }
                 section.br-mapwrap {
-                    p.muted #br-help { "Klik op de kaart om de hoekpunten van het gebied te zetten (minstens drie)." }
+                    p.muted #br-help {
+                        "Klik op de kaart om de hoekpunten van het gebied te zetten (minstens drie). "
+                        "Gele stippen zijn hangplekken: wijs er een aan voor de naam; vanaf straatniveau staan de namen erbij."
+                    }
+                    // A button per wijk and a list of hangplekken to zoom in, added by beheer.js.
+                    p #br-zoom .actions hidden {}
                     div #br-map data-basemap=(state.config.basemap_url) data-mode="draw" role="region" aria-label="Kaart: teken het gebied" {}
                     p.actions {
                         button.secondary type="button" #br-undo { "Laatste punt weg" }
