@@ -145,10 +145,19 @@ fn is_loopback(url: &reqwest::Url) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// How long a request may take in all before it counts as "geen verbinding". A server
+/// that accepts the connection and then says nothing (hanging, or a dead link behind a
+/// proxy) is reported after this long instead of after most of a minute (rev3 finding
+/// 14). A batch is at most [`crate::sync::MAX_BATCH_BYTES`] before gzip, a few hundred
+/// kB on the wire; a link too weak to send that in time gets half the items on each retry
+/// ([`avondronde_shared::sync::after_failure`]), so the queue still drains. A push that
+/// timed out after the server took it is harmless: the retry gets a duplicate receipt.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(45))
+        .timeout(REQUEST_TIMEOUT)
         .user_agent(concat!("avondronde-app/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default()

@@ -95,10 +95,10 @@ pub fn items(n: u32) -> String {
     }
 }
 
-/// The question before throwing away what a previous user left ("3 items van de vorige
-/// gebruiker weggooien?").
+/// The question before throwing away what is unsent on this phone before enrolling it
+/// again ("3 items op dit toestel weggooien?").
 pub fn discard_question(n: u32) -> String {
-    format!("{} van de vorige gebruiker weggooien?", items(n))
+    format!("{} op dit toestel weggooien?", items(n))
 }
 
 /// Why "Ronde beëindigen" waits (Dutch), if unsent drafts block it.
@@ -177,14 +177,8 @@ mod tests {
 
     #[test]
     fn the_questions_name_the_number_with_proper_plurals() {
-        assert_eq!(
-            discard_question(3),
-            "3 items van de vorige gebruiker weggooien?"
-        );
-        assert_eq!(
-            discard_question(1),
-            "1 item van de vorige gebruiker weggooien?"
-        );
+        assert_eq!(discard_question(3), "3 items op dit toestel weggooien?");
+        assert_eq!(discard_question(1), "1 item op dit toestel weggooien?");
         assert_eq!(end_round_blocker(0), None);
         assert!(end_round_blocker(1).is_some_and(|m| m.contains("nog 1 zorgformulier.")));
         assert!(end_round_blocker(2).is_some_and(|m| m.contains("nog 2 zorgformulieren")));

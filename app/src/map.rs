@@ -1,6 +1,7 @@
-//! What the map screen draws, as plain data: the wijk's outline, its hangplekken, this
-//! round's contacts and the pin, built from the pulled configuration and the local store
-//! only. Nothing here needs the network, so these layers always draw, also offline; the
+//! What the map screen draws, as plain data: the wijk's outline, its hangplekken, the
+//! gemeente's area rules (a burgemeestersbevel), this round's contacts (those at one spot
+//! as one numbered stack) and the pin, built from the pulled configuration and the local
+//! store only. Nothing here needs the network, so these layers always draw, also offline; the
 //! basemap tiles are the only thing fetched, and the map works without them.
 //!
 //! The data goes to the map library (Leaflet, in the webview) as JSON through
@@ -9,8 +10,11 @@
 
 use avondronde_shared::StreetContact;
 use avondronde_shared::area::{Place, Wijk};
-use avondronde_shared::norms::{Encounter, evaluate};
+use avondronde_shared::norms::{AreaRule, Encounter, evaluate};
 use avondronde_shared::sync::DeviceConfig;
+use avondronde_shared::time::local_date;
+use geo::MultiPolygon;
+use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::state::hhmm;
@@ -28,15 +32,37 @@ pub struct MapPlace {
     pub at: LatLon,
 }
 
-/// A contact of this round on the map.
+/// Contacts of this round closer together than this (metres) are one stack on the map:
+/// recorded where the worker stood, a few metres of GPS wander apart, they would
+/// otherwise hide behind each other as one dot (rev3 finding 7).
+pub const STACK_METRES: f64 = 10.0;
+
+/// A contact of this round on the map, or several at one spot (a stack, drawn with its
+/// number).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MapContact {
-    /// Where it was.
+    /// Where it was (the first contact of a stack).
     pub at: LatLon,
-    /// "22:30 · 3 kinderen": the time and the group's size (no identity, as always).
+    /// "22:30 · 3 kinderen": the time and the group's size (no identity, as always); for
+    /// a stack, each contact's, joined with "; ".
     pub label: String,
-    /// Whether a child was past the buitenspeelnorm (drawn in the alert colour).
+    /// Whether a child was past the buitenspeelnorm, in any contact of the stack (drawn in
+    /// the alert colour).
     pub alert: bool,
+    /// How many contacts of the round are at this spot.
+    pub count: u32,
+}
+
+/// An area rule (a burgemeestersbevel) on the map: drawn hatched, with its name, so the
+/// worker sees where the rule the verdict names applies.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MapRule {
+    /// "Burgemeestersbevel Bospolder · 20:00–06:00".
+    pub label: String,
+    /// Polygons, each a list of rings, each a list of points.
+    pub area: Vec<Vec<Vec<LatLon>>>,
+    /// Whether it applies right now (inside its daily window): drawn stronger.
+    pub in_force: bool,
 }
 
 /// Everything the map screen draws.
@@ -48,7 +74,9 @@ pub struct MapData {
     pub outline: Vec<Vec<Vec<LatLon>>>,
     /// The wijk's hangplekken.
     pub places: Vec<MapPlace>,
-    /// This round's contacts that have a location.
+    /// The gemeente's area rules valid today (or tonight, after midnight).
+    pub rules: Vec<MapRule>,
+    /// This round's contacts that have a location, those at one spot as one stack.
     pub contacts: Vec<MapContact>,
     /// The pin of the contact being recorded, if one was dropped.
     pub pin: Option<LatLon>,
@@ -57,25 +85,27 @@ pub struct MapData {
 }
 
 impl MapData {
-    /// What to draw for the round in `wijk`: its outline and places from `config`, the
-    /// round's `contacts` (those with a location), and the pin.
+    /// What to draw for the round in `wijk` at `now`: its outline, places and the area
+    /// rules valid now from `config`, the round's `contacts` (those with a location), and
+    /// the pin.
     pub fn build(
         config: Option<&DeviceConfig>,
         wijk: Option<&Wijk>,
         contacts: &[StreetContact],
         pin: Option<(f64, f64)>,
         picking: bool,
+        now: Timestamp,
     ) -> MapData {
-        let outline = wijk
-            .map(|w| {
-                w.boundary
-                    .0
+        let outline = wijk.map(|w| lat_lon(&w.boundary)).unwrap_or_default();
+        let rules = config
+            .map(|c| {
+                c.area_rules
                     .iter()
-                    .map(|polygon| {
-                        std::iter::once(polygon.exterior())
-                            .chain(polygon.interiors())
-                            .map(|ring| ring.coords().map(|c| [c.y, c.x]).collect())
-                            .collect()
+                    .filter(|r| valid_around(r, now))
+                    .map(|r| MapRule {
+                        label: format!("{} · {}", r.name, r.window.label_nl()),
+                        area: lat_lon(&r.area),
+                        in_force: r.in_force_at(now),
                     })
                     .collect()
             })
@@ -90,33 +120,32 @@ impl MapData {
             })
             .unwrap_or_default();
         let norms = config.map(|c| (&c.norms, c.area_rules.as_slice()));
-        let contacts = contacts
-            .iter()
-            .filter_map(|c| {
-                let f = &c.facts;
-                let (lat, lon) = f.location.lat.zip(f.location.lon)?;
-                let encounter = Encounter {
-                    at: f.observed_at,
-                    point: f.location.point(),
-                    group: f.group,
-                    supervised: f.supervised,
-                };
-                let verdict = match norms {
-                    Some((n, r)) => evaluate(n, r, &encounter),
-                    None => evaluate(&Default::default(), &[], &encounter),
-                };
-                Some(MapContact {
-                    at: [lat, lon],
-                    label: format!("{} · {}", hhmm(f.observed_at), kinderen(f.group.total())),
-                    alert: verdict.any_past(),
-                })
+        let located = contacts.iter().filter_map(|c| {
+            let f = &c.facts;
+            let (lat, lon) = f.location.lat.zip(f.location.lon)?;
+            let encounter = Encounter {
+                at: f.observed_at,
+                point: f.location.point(),
+                group: f.group,
+                supervised: f.supervised,
+            };
+            let verdict = match norms {
+                Some((n, r)) => evaluate(n, r, &encounter),
+                None => evaluate(&Default::default(), &[], &encounter),
+            };
+            Some(MapContact {
+                at: [lat, lon],
+                label: format!("{} · {}", hhmm(f.observed_at), kinderen(f.group.total())),
+                alert: verdict.any_past(),
+                count: 1,
             })
-            .collect();
+        });
         MapData {
             basemap: config.map(|c| c.basemap_url.clone()),
             outline,
             places,
-            contacts,
+            rules,
+            contacts: stacked(located),
             pin: pin.map(|(lat, lon)| [lat, lon]),
             picking,
         }
@@ -129,15 +158,77 @@ impl MapData {
             1 => "1 hangplek".to_owned(),
             n => format!("{n} hangplekken"),
         };
+        let n = self
+            .contacts
+            .iter()
+            .fold(0u32, |n, c| n.saturating_add(c.count));
         let mut text = format!(
             "{wijk_name}: {places}, {} deze ronde op de kaart",
-            contacten(u32::try_from(self.contacts.len()).unwrap_or(u32::MAX))
+            contacten(n)
         );
         if self.pin.is_some() {
             text.push_str(", en de speld");
         }
+        match self.rules.as_slice() {
+            [] => {}
+            [one] => text.push_str(&format!("; gebiedsregel: {}", one.label)),
+            more => text.push_str(&format!("; {} gebiedsregels", more.len())),
+        }
         text
     }
+}
+
+/// A multipolygon as Leaflet takes it: polygons of rings of `[lat, lon]`.
+fn lat_lon(area: &MultiPolygon<f64>) -> Vec<Vec<Vec<LatLon>>> {
+    area.0
+        .iter()
+        .map(|polygon| {
+            std::iter::once(polygon.exterior())
+                .chain(polygon.interiors())
+                .map(|ring| ring.coords().map(|c| [c.y, c.x]).collect())
+                .collect()
+        })
+        .collect()
+}
+
+/// Whether a rule is valid on today's date in Amsterdam, or on yesterday's when its
+/// window runs past midnight (a 20:00–06:00 order still holds at 00:30 on its last night).
+fn valid_around(rule: &AreaRule, now: Timestamp) -> bool {
+    let today = local_date(now);
+    let yesterday = today.yesterday().unwrap_or(today);
+    rule.in_force_at(now)
+        || (rule.valid_from <= today && today <= rule.valid_until)
+        || (rule.window.crosses_midnight() && rule.valid_until == yesterday)
+}
+
+/// Contacts within [`STACK_METRES`] of a stack's first contact join that stack, in the
+/// round's order.
+fn stacked(contacts: impl Iterator<Item = MapContact>) -> Vec<MapContact> {
+    let mut stacks: Vec<MapContact> = Vec::new();
+    for c in contacts {
+        match stacks
+            .iter_mut()
+            .find(|s| metres_between(s.at, c.at) <= STACK_METRES)
+        {
+            Some(s) => {
+                s.count = s.count.saturating_add(1);
+                s.alert |= c.alert;
+                s.label.push_str("; ");
+                s.label.push_str(&c.label);
+            }
+            None => stacks.push(c),
+        }
+    }
+    stacks
+}
+
+/// The distance between two nearby points in metres (equirectangular: exact enough at
+/// street scale, which is all a stack is about).
+fn metres_between(a: LatLon, b: LatLon) -> f64 {
+    const M_PER_DEGREE: f64 = 111_195.0;
+    let dy = (a[0] - b[0]) * M_PER_DEGREE;
+    let dx = (a[1] - b[1]) * M_PER_DEGREE * ((a[0] + b[0]) / 2.0).to_radians().cos();
+    dx.hypot(dy)
 }
 
 fn map_place(p: &Place) -> MapPlace {
@@ -225,6 +316,114 @@ mod tests {
         }
     }
 
+    /// 22:30 in Amsterdam on 20-11-2026.
+    fn evening() -> Timestamp {
+        "2026-11-20T21:30:00Z".parse().expect("time")
+    }
+
+    fn order(name: &str, from: &str, until: &str) -> AreaRule {
+        use avondronde_shared::norms::{AreaEffect, DailyWindow};
+        let square = LineString::from(vec![
+            (4.440, 51.910),
+            (4.446, 51.910),
+            (4.446, 51.914),
+            (4.440, 51.914),
+            (4.440, 51.910),
+        ]);
+        AreaRule {
+            id: avondronde_shared::AreaRuleId::new(),
+            gemeente: GemeenteId::new(),
+            name: name.into(),
+            area: MultiPolygon(vec![Polygon::new(square, vec![])]),
+            window: DailyWindow {
+                start: jiff::civil::time(20, 0, 0, 0),
+                end: jiff::civil::time(6, 0, 0, 0),
+            },
+            valid_from: from.parse().expect("date"),
+            valid_until: until.parse().expect("date"),
+            bands: vec![avondronde_shared::AgeBand::Age6To9],
+            effect: AreaEffect::PresenceBanned,
+        }
+    }
+
+    #[test]
+    fn contacts_recorded_at_one_spot_are_one_stack_with_their_number_and_the_worst_colour() {
+        let w = wijk();
+        let c = config(&w);
+        // Three contacts where the worker stood, a few metres of GPS wander apart (the
+        // last one past the norm), and one 200 m further on.
+        let contacts = vec![
+            contact(
+                "2026-11-20T20:00:00Z",
+                Location::gps(51.9122, 4.4447, 10.0, 3),
+                1,
+            ),
+            contact(
+                "2026-11-20T20:05:00Z",
+                Location::gps(51.91223, 4.44475, 10.0, 3),
+                2,
+            ),
+            contact(
+                "2026-11-20T21:30:00Z",
+                Location::gps(51.91216, 4.44466, 10.0, 3),
+                1,
+            ),
+            contact("2026-11-20T20:10:00Z", Location::pin(51.9140, 4.4447), 4),
+        ];
+        let data = MapData::build(Some(&c), Some(&w), &contacts, None, false, evening());
+        assert_eq!(data.contacts.len(), 2, "{:?}", data.contacts);
+        let here = &data.contacts[0];
+        assert_eq!(here.count, 3);
+        assert!(here.alert, "one of the three is past the norm");
+        assert_eq!(
+            here.label,
+            "21:00 · 1 kind; 21:05 · 2 kinderen; 22:30 · 1 kind"
+        );
+        assert_eq!(here.at, [51.9122, 4.4447]);
+        let further = &data.contacts[1];
+        assert_eq!((further.count, further.alert), (1, false));
+        assert_eq!(
+            data.summary_nl("Delfshaven"),
+            "Delfshaven: 1 hangplek, 4 contacten deze ronde op de kaart",
+            "the summary counts contacts, not stacks"
+        );
+    }
+
+    #[test]
+    fn area_rules_valid_tonight_are_drawn_with_their_name_and_window_and_expired_ones_not() {
+        let w = wijk();
+        let mut c = config(&w);
+        c.area_rules = vec![
+            order("Burgemeestersbevel Bospolder", "2026-11-01", "2027-01-31"),
+            order("Bevel van vorig jaar", "2025-11-01", "2026-01-31"),
+            order("Bevel dat nog moet ingaan", "2026-12-01", "2027-02-28"),
+        ];
+        let data = MapData::build(Some(&c), Some(&w), &[], None, false, evening());
+        assert_eq!(data.rules.len(), 1, "{:?}", data.rules);
+        let rule = &data.rules[0];
+        assert_eq!(rule.label, "Burgemeestersbevel Bospolder · 20:00–06:00");
+        assert!(rule.in_force, "22:30 is inside 20:00–06:00");
+        assert_eq!(rule.area[0][0][0], [51.910, 4.440], "[lat, lon]");
+        assert_eq!(rule.area[0][0].len(), 5);
+        assert_eq!(
+            data.summary_nl("Delfshaven"),
+            "Delfshaven: 1 hangplek, 0 contacten deze ronde op de kaart; gebiedsregel: Burgemeestersbevel Bospolder · 20:00–06:00"
+        );
+        // In the afternoon the rule is valid but not in force: still drawn, paler.
+        let afternoon: Timestamp = "2026-11-20T14:00:00Z".parse().expect("time");
+        let data = MapData::build(Some(&c), Some(&w), &[], None, false, afternoon);
+        assert_eq!(data.rules.len(), 1);
+        assert!(!data.rules[0].in_force);
+        // 00:30 after its last evening: the order still holds until 06:00.
+        c.area_rules = vec![order("Laatste nacht", "2026-11-01", "2026-11-20")];
+        let night: Timestamp = "2026-11-20T23:30:00Z".parse().expect("time");
+        let data = MapData::build(Some(&c), Some(&w), &[], None, false, night);
+        assert_eq!(data.rules.len(), 1);
+        assert!(data.rules[0].in_force);
+        let json = serde_json::to_value(&data).expect("json");
+        assert_eq!(json["rules"][0]["label"], "Laatste nacht · 20:00–06:00");
+    }
+
     #[test]
     fn the_map_draws_the_outline_the_wijks_places_and_located_contacts_from_local_data() {
         let w = wijk();
@@ -241,7 +440,14 @@ mod tests {
             // No location: nothing to draw.
             contact("2026-11-20T20:10:00Z", Location::none(), 2),
         ];
-        let data = MapData::build(Some(&c), Some(&w), &contacts, Some((51.9, 4.44)), true);
+        let data = MapData::build(
+            Some(&c),
+            Some(&w),
+            &contacts,
+            Some((51.9, 4.44)),
+            true,
+            evening(),
+        );
         assert_eq!(data.outline.len(), 1);
         assert_eq!(
             data.outline[0][0][0],
@@ -283,7 +489,7 @@ mod tests {
             Location::pin(51.905, 4.45),
             2,
         )];
-        let data = MapData::build(None, None, &contacts, None, false);
+        let data = MapData::build(None, None, &contacts, None, false, evening());
         assert!(data.outline.is_empty() && data.places.is_empty());
         assert_eq!(data.basemap, None);
         assert_eq!(data.contacts.len(), 1);

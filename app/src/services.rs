@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use crate::care::{CareDraft, DraftRow, SealError};
 use crate::client;
 use crate::clock::Clock;
-use crate::keeping::{DraftAge, discard_question, draft_age, items};
+use crate::keeping::{DraftAge, discard_question, draft_age};
 use crate::map::MapData;
 use crate::pin::{Attempt, LockTimer};
 use crate::platform::secrets::{Backend, Preference, Secret, Secrets};
@@ -188,7 +188,8 @@ impl AppCtx {
         // Issue 10, item 7: what a previous user left unsent must never go out under the
         // new enrolment. Refuse before the one-time code is used.
         let left = self.leftovers().map_err(|e| e.to_string())?;
-        if let Some(reason) = leftover_refusal(&left) {
+        let round = self.active_round().map(|r| r.wijk_name);
+        if let Some(reason) = leftover_refusal(&left, round.as_deref()) {
             return Err(reason);
         }
         let enrolled = client::enrol(&base, &code, "Avondronde veld-app")
@@ -411,7 +412,7 @@ impl AppCtx {
         let wijk = config
             .as_ref()
             .and_then(|c| c.wijken.iter().find(|w| w.id == round.wijk));
-        let data = MapData::build(config.as_ref(), wijk, &contacts, pin, picking);
+        let data = MapData::build(config.as_ref(), wijk, &contacts, pin, picking, self.now());
         Ok((round.wijk_name, data))
     }
 
@@ -509,7 +510,7 @@ impl AppCtx {
     }
 
     /// Throws away what a previous user left unsent, after the user confirmed the number
-    /// ("3 items van de vorige gebruiker weggooien?"); nothing goes if the number changed.
+    /// ("3 items op dit toestel weggooien?"); nothing goes if the number changed.
     pub fn discard_leftovers(&self, confirmed: u32) -> Result<Leftovers, AppError> {
         let now = self.now();
         let gone = lock(&self.store)
@@ -633,20 +634,32 @@ impl AppCtx {
     }
 }
 
-/// Why enrolment must wait for what a previous user left (Dutch), if it must.
-pub fn leftover_refusal(left: &Leftovers) -> Option<String> {
-    if left.items() > 0 {
-        Some(format!(
-            "Op dit toestel staan nog {} van de vorige gebruiker die niet zijn verzonden. Verstuur ze eerst (met de aanmelding van die gebruiker), of gooi ze weg: {}",
-            items(left.items()),
-            discard_question(left.items())
-        ))
-    } else if left.open_round {
-        Some(
-            "Op dit toestel loopt nog een ronde van de vorige gebruiker. Beëindig die eerst, of gooi hem weg."
-                .to_owned(),
-        )
+/// Why enrolment must wait for what is unsent or unfinished on this phone (Dutch), if it
+/// must. `round` is the wijk of the round still running. Neutral about whose it is: on
+/// the status screen it is usually the user's own round (rev3 finding 8).
+pub fn leftover_refusal(left: &Leftovers, round: Option<&str>) -> Option<String> {
+    let n = left.items();
+    let unsent = if n == 1 {
+        "staat nog 1 item dat niet is verzonden".to_owned()
     } else {
-        None
+        format!("staan nog {n} items die niet zijn verzonden")
+    };
+    let running = match round {
+        Some(wijk) => format!("De ronde in {wijk} loopt nog op dit toestel"),
+        None => "Er loopt nog een ronde op dit toestel".to_owned(),
+    };
+    match (left.open_round, n > 0) {
+        (true, true) => Some(format!(
+            "{running}, en er {unsent}. Beëindig de ronde en verstuur alles eerst, of gooi het weg: {}",
+            discard_question(n)
+        )),
+        (false, true) => Some(format!(
+            "Op dit toestel {unsent}. Verstuur ze eerst (Status, Nu proberen), of gooi ze weg: {}",
+            discard_question(n)
+        )),
+        (true, false) => Some(format!(
+            "{running}. Beëindig die eerst (Ronde, Ronde beëindigen), of gooi hem weg."
+        )),
+        (false, false) => None,
     }
 }

@@ -10,9 +10,14 @@
 //!   [`crate::state::NEARBY_DAYS`] days), most frequent first, one tap each.
 //!
 //! Applying a situation never touches the form's location or time.
+//!
+//! The same words name a saved contact in the round's list ([`round_line`]), with where it
+//! was and a mark for past the norm, so two contacts can be told apart.
 
 use avondronde_shared::area::Place;
-use avondronde_shared::contact::{Action, Behaviour, ContactFacts, GroupCounts};
+use avondronde_shared::contact::{Action, Behaviour, ContactFacts, GroupCounts, LocationSource};
+use avondronde_shared::norms::{Encounter, evaluate};
+use avondronde_shared::sync::DeviceConfig;
 use avondronde_shared::{AgeBand, StreetContact};
 
 use crate::store::records::distance_m;
@@ -197,6 +202,67 @@ pub fn nearest_place(places: &[Place], lat: f64, lon: f64, accuracy_m: f64) -> O
         .map(|(p, _)| p)
 }
 
+/// A contact saved in the round in progress, as its line in the round's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundLine {
+    /// The time, "22:31".
+    pub time: String,
+    /// The group and what happened: "3 kinderen 10–11 jaar · rondhangen · aangesproken".
+    pub what: String,
+    /// Where: the hangplek chosen, "bij" the nearest one for a GPS fix or pin, or how the
+    /// location was given.
+    pub place: String,
+    /// Whether a child was past the buitenspeelnorm (or an area rule applied).
+    pub past_norm: bool,
+}
+
+/// The line of a saved contact in the round's list (rev3 finding 21: two identical lines
+/// "23:47 · 4 kinderen · rondhangen" could not be told apart).
+pub fn round_line(facts: &ContactFacts, config: Option<&DeviceConfig>) -> RoundLine {
+    let places = config.map_or(&[][..], |c| c.places.as_slice());
+    let loc = &facts.location;
+    let near = || {
+        loc.lat
+            .zip(loc.lon)
+            .and_then(|(lat, lon)| nearest_place(places, lat, lon, 0.0))
+            .map(|p| format!("bij {}", p.name))
+    };
+    let place = match loc.source {
+        LocationSource::Place => loc
+            .place
+            .and_then(|id| places.iter().find(|p| p.id == id))
+            .map_or_else(|| "bekende plek".to_owned(), |p| p.name.clone()),
+        LocationSource::Gps => near().unwrap_or_else(|| "GPS-punt".to_owned()),
+        LocationSource::Pin => {
+            near().map_or_else(|| "speld op de kaart".to_owned(), |n| format!("speld {n}"))
+        }
+        LocationSource::None => "geen locatie".to_owned(),
+        // A source a newer app wrote: say where if we can.
+        LocationSource::Other(_) => near().unwrap_or_else(|| "locatie".to_owned()),
+    };
+    let encounter = Encounter {
+        at: facts.observed_at,
+        point: loc.point(),
+        group: facts.group,
+        supervised: facts.supervised,
+    };
+    let verdict = match config {
+        Some(c) => evaluate(&c.norms, &c.area_rules, &encounter),
+        None => evaluate(&Default::default(), &[], &encounter),
+    };
+    let what = Situation::of(facts).label_nl();
+    RoundLine {
+        time: crate::state::hhmm(facts.observed_at),
+        what: if what.is_empty() {
+            "niemand geteld".to_owned()
+        } else {
+            what
+        },
+        place,
+        past_norm: verdict.any_past(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use avondronde_shared::contact::Location;
@@ -376,6 +442,76 @@ mod tests {
             nearest_place(&places, 51.9210, 4.4447, 1_000.0).map(|p| p.name.as_str()),
             Some("Pleintje")
         );
+    }
+
+    #[test]
+    fn a_round_line_names_the_place_and_marks_a_contact_past_the_norm() {
+        let wijk = WijkId::new();
+        let plein = Place {
+            id: PlaceId::new(),
+            wijk,
+            name: "Mathenesserplein".into(),
+            lat: 51.9122,
+            lon: 4.4447,
+        };
+        let config = DeviceConfig {
+            version: 1,
+            gemeente: avondronde_shared::area::Gemeente {
+                id: avondronde_shared::GemeenteId::new(),
+                name: "Rotterdam".into(),
+                code: "GM0599".into(),
+            },
+            norms: avondronde_shared::norms::NormSet::rotterdam(),
+            area_rules: vec![],
+            wijken: vec![],
+            places: vec![plein.clone()],
+            meldpunt_key: None,
+            meldpunt_chain: None,
+            basemap_url: String::new(),
+            phone: Default::default(),
+        };
+        let round = RoundId::new();
+        // 22:30: three 10–11-year-olds past their 22:00 norm, by GPS 30 m from the plein.
+        let mut late = contact(
+            round,
+            "2026-11-20T21:30:00Z",
+            AgeBand::Age10To11,
+            3,
+            &[Behaviour::HangingAround],
+            &[Action::Spoken],
+        );
+        late.facts.location = Location::gps(51.91247, 4.4447, 12.0, 2);
+        let line = round_line(&late.facts, Some(&config));
+        assert_eq!(line.time, "22:30");
+        assert_eq!(
+            line.what,
+            "3 kinderen 10–11 jaar · rondhangen · aangesproken"
+        );
+        assert_eq!(line.place, "bij Mathenesserplein");
+        assert!(line.past_norm);
+        // 21:30, the same group chosen at the hangplek: within the norm.
+        let mut early = contact(
+            round,
+            "2026-11-20T20:30:00Z",
+            AgeBand::Age10To11,
+            3,
+            &[Behaviour::HangingAround],
+            &[],
+        );
+        early.facts.location = Location::place(plein.id, plein.lat, plein.lon);
+        let line = round_line(&early.facts, Some(&config));
+        assert_eq!(
+            (line.place.as_str(), line.past_norm),
+            ("Mathenesserplein", false)
+        );
+        // Far from every hangplek, and without a location.
+        early.facts.location = Location::pin(51.95, 4.40);
+        assert_eq!(
+            round_line(&early.facts, Some(&config)).place,
+            "speld op de kaart"
+        );
+        early.facts.location = Location::none();
+        assert_eq!(round_line(&early.facts, None).place, "geen locatie");
     }
 
     #[test]

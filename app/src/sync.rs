@@ -53,6 +53,8 @@ pub enum Phase {
     Retrying {
         /// Seconds until the next try.
         in_s: u64,
+        /// When the next try is due, by the app's clock ("nieuwe poging om 23:52").
+        at: Timestamp,
     },
     /// The server revoked this device: its data was wiped; enrol again.
     Revoked,
@@ -73,6 +75,9 @@ pub struct SyncStatus {
     pub last_ok: Option<Timestamp>,
     /// Why the last pass failed (Dutch), if it did.
     pub message: Option<String>,
+    /// Whether the last pass failed because the server could not be reached (no
+    /// connection, or no answer within the client's timeout).
+    pub unreachable: bool,
     /// Whether the platform says there is a network.
     pub online: bool,
     /// Bumped whenever the store changed because of a sync, so views reload.
@@ -244,6 +249,7 @@ impl Engine {
                     s.progress = None;
                     s.last_ok = Some(now);
                     s.message = None;
+                    s.unreachable = false;
                 });
             }
             Err(SyncError::Request(e)) if e.is_revoked() => {
@@ -252,9 +258,15 @@ impl Engine {
             }
             Err(e) => {
                 let message = e.to_string();
+                let unreachable = matches!(e, SyncError::Request(ClientError::Network));
+                // The pass is over: the header must not go on saying "verzenden…" under a
+                // body that says the server cannot be reached (rev3 finding 14). `run`
+                // schedules the next try right after.
                 self.refresh(|s| {
+                    s.phase = Phase::Idle;
                     s.progress = None;
                     s.message = Some(message);
+                    s.unreachable = unreachable;
                 });
             }
         }
@@ -423,9 +435,15 @@ impl Engine {
                         Decision::Retry { delay, batch_items } => {
                             attempt = attempt.saturating_add(1);
                             self.batch_items.store(batch_items, Ordering::Relaxed);
+                            let at = self
+                                .clock
+                                .now()
+                                .checked_add(delay)
+                                .unwrap_or_else(|_| self.clock.now());
                             self.refresh(|s| {
                                 s.phase = Phase::Retrying {
                                     in_s: delay.as_secs(),
+                                    at,
                                 }
                             });
                             Some(delay)

@@ -157,7 +157,11 @@ async fn a_saved_contact_is_corrected_from_the_round_card_without_a_second_conta
     let mut h = Harness::new(&d.ctx, Some(Screen::Home));
     let html = h.html();
     assert!(html.contains("Vastgelegd deze ronde"), "{html}");
-    assert!(html.contains("22:30 · 3 kinderen · rondhangen"), "{html}");
+    assert!(
+        html.contains("<strong>22:30</strong>")
+            && html.contains("3 kinderen 10–11 jaar · rondhangen"),
+        "{html}"
+    );
 
     h.click("Corrigeer contact 1 van 22:30");
     let html = h.html();
@@ -172,7 +176,7 @@ async fn a_saved_contact_is_corrected_from_the_round_card_without_a_second_conta
     let html = h.html();
     assert!(html.contains("Correctie opgeslagen"), "{html}");
     assert!(
-        html.contains("Ronde in Delfshaven") && html.contains("22:30 · 4 kinderen"),
+        html.contains("Ronde in Delfshaven") && html.contains("4 kinderen 10–11 jaar"),
         "back home, with the corrected contact listed: {html}"
     );
 
@@ -207,7 +211,7 @@ async fn a_saved_contact_is_corrected_from_the_round_card_without_a_second_conta
 
 /// The toast's element, if one is shown.
 fn toast(html: &str) -> Option<&str> {
-    let start = html.find("class=\"toast\"")?;
+    let start = html.find("class=\"toast")?;
     let text = &html[start..];
     let open = text.find('>')? + 1;
     let close = text.find("</div>")?;
@@ -335,4 +339,117 @@ async fn the_care_form_reads_a_birth_date_in_digits_and_names_a_wrong_one_at_the
     h.click("Verzegelen en verzenden");
     let html = h.html();
     assert_eq!(html.matches(BIRTH_DATE_FORMAT_NL).count(), 2, "{html}");
+}
+
+/// The toast's element with its class ("toast" or "toast above"), if one is shown.
+fn toast_element(html: &str) -> Option<&str> {
+    let start = html.find("<div class=\"toast")?;
+    let end = html[start..].find("</div>")? + start;
+    Some(&html[start..end])
+}
+
+/// rev3 finding 20: the toast covered the headings at the top of the screen. On the
+/// record screen it sits in the bottom panel (just above it, by the stylesheet), and on
+/// screens without a panel at the bottom of the screen (`.toast`, bottom: 16px).
+#[tokio::test]
+async fn the_toast_sits_above_the_bottom_panel_on_the_record_screen_and_at_the_bottom_elsewhere() {
+    let d = enrolled_device();
+    let mut h = Harness::new(&d.ctx, None);
+    h.click("Delfshaven");
+    h.click("Start ronde");
+    let html = h.html();
+    let toast = toast_element(&html).expect("a toast");
+    assert!(
+        toast.starts_with("<div class=\"toast above\"")
+            && toast.contains("Ronde in Delfshaven gestart"),
+        "{toast}"
+    );
+    let panel = html
+        .find("aria-label=\"Tellen en opslaan\"")
+        .expect("the panel");
+    let at = html.find("<div class=\"toast").expect("toast");
+    assert!(panel < at, "the toast is inside the bottom panel: {html}");
+    assert_eq!(
+        html.matches("class=\"toast").count(),
+        1,
+        "shown once, not also at the bottom of the screen"
+    );
+
+    let mut h = Harness::new(&d.ctx, Some(Screen::EndRound));
+    h.click("Toch beëindigen");
+    let html = h.html();
+    assert!(html.contains("Ronde starten"), "{html}");
+    let toast = toast_element(&html).expect("a toast");
+    assert!(
+        toast.starts_with("<div class=\"toast\"") && toast.contains("Ronde beëindigd"),
+        "no panel on this screen, so the toast is at the bottom of the screen: {toast}"
+    );
+    let css = avondronde_app::ui::THEME_CSS;
+    let rule = css
+        .lines()
+        .find(|l| l.starts_with(".toast {"))
+        .expect("the toast's rule");
+    assert!(
+        rule.contains("bottom: 16px") && !rule.contains("top:"),
+        "{rule}"
+    );
+}
+
+/// rev3 finding 21: "Geen kinderen geteld" was in the green of "binnen de norm", and the
+/// round's list showed two identical lines "23:47 · 4 kinderen · rondhangen".
+#[tokio::test]
+async fn nobody_counted_is_grey_and_the_rounds_list_tells_contacts_apart() {
+    use avondronde_app::state::RecordForm;
+    use avondronde_shared::AgeBand;
+    use avondronde_shared::contact::Behaviour;
+
+    let d = device_in_round();
+    let mut h = Harness::new(&d.ctx, None);
+    let html = h.html();
+    assert!(
+        html.contains("<div class=\"verdict empty\""),
+        "nobody counted is no verdict: {html}"
+    );
+    h.click("6–9 jaar: één kind erbij");
+    assert!(
+        h.html().contains("<div class=\"verdict alert\""),
+        "a 6–9-year-old at 22:30 is past the 21:00 norm"
+    );
+
+    // At 22:30: two 10–11-year-olds at the hangplek, past their 22:00 norm, and two
+    // teenagers of 14+ (no norm) on a pin near it.
+    let mut at_place = RecordForm::new();
+    at_place.add_child(AgeBand::Age10To11);
+    at_place.add_child(AgeBand::Age10To11);
+    at_place.toggle_behaviour(Behaviour::HangingAround);
+    let place = d.ctx.round_places()[0].clone();
+    at_place.choose_place(place.id, &place.name, place.lat, place.lon);
+    d.ctx.save_contact(&at_place).expect("saved");
+    let mut by_gps = RecordForm::new();
+    by_gps.add_child(AgeBand::Age14Plus);
+    by_gps.add_child(AgeBand::Age14Plus);
+    by_gps.toggle_behaviour(Behaviour::HangingAround);
+    by_gps.drop_pin(51.9125, 4.4450);
+    d.ctx.save_contact(&by_gps).expect("saved");
+
+    let h = Harness::new(&d.ctx, Some(Screen::Home));
+    let html = h.html();
+    let list = &html[html
+        .find("aria-label=\"Vastgelegd deze ronde\"")
+        .expect("the list")..];
+    let first = &list[..list.find("</li>").expect("first line")];
+    let second = &list[list.find("</li>").expect("first") + 5..];
+    let second = &second[..second.find("</li>").expect("second line")];
+    assert!(
+        first.contains("2 kinderen 10–11 jaar · rondhangen")
+            && first.contains("Mathenesserplein")
+            && first.contains("na de norm"),
+        "{first}"
+    );
+    assert!(
+        second.contains("2 kinderen 14+ jaar · rondhangen")
+            && second.contains("speld bij Mathenesserplein")
+            && !second.contains("na de norm"),
+        "{second}"
+    );
 }

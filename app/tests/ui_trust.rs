@@ -39,7 +39,7 @@ async fn enrolment_refuses_while_a_previous_users_items_are_unsent_before_using_
         .await
         .expect_err("refused");
     assert!(
-        err.contains("3 items van de vorige gebruiker") && err.contains("weggooien?"),
+        err.contains("3 items die niet zijn verzonden") && err.contains("weggooien?"),
         "{err}"
     );
     // Nothing was thrown away by refusing.
@@ -51,15 +51,15 @@ async fn the_enrol_screen_names_how_many_items_and_throws_them_away_only_after_c
     let d = round_with_a_draft();
     let mut h = Harness::new(&d.ctx, Some(Screen::Enrol));
     let html = h.html();
-    assert!(html.contains("Toestel aanmelden"), "{html}");
+    assert!(html.contains("Toestel opnieuw aanmelden"), "{html}");
     assert!(
-        html.contains("nog 3 items van de vorige gebruiker"),
+        html.contains("nog 3 items die niet zijn verzonden"),
         "{html}"
     );
     h.click("Weggooien…");
     let html = h.html();
     assert!(
-        html.contains("3 items van de vorige gebruiker weggooien?"),
+        html.contains("De ronde en 3 items op dit toestel weggooien?"),
         "{html}"
     );
     assert_eq!(
@@ -70,12 +70,12 @@ async fn the_enrol_screen_names_how_many_items_and_throws_them_away_only_after_c
     h.click("Nee, bewaren");
     assert_eq!(d.ctx.leftovers().expect("l").items(), 3);
     h.click("Weggooien…");
-    h.click("Ja, 3 items weggooien");
+    h.click("Ja, ronde en 3 items weggooien");
     let left = d.ctx.leftovers().expect("l");
     assert!(left.is_empty(), "{left:?}");
     assert!(lock(&d.ctx.store).drafts().expect("drafts").is_empty());
     assert!(d.ctx.active_round().is_none(), "the old round is closed");
-    assert!(!h.html().contains("van de vorige gebruiker die niet"));
+    assert!(!h.html().contains("die niet zijn verzonden"));
     // A stale confirmation (a number that no longer matches) deletes nothing.
     let d2 = round_with_a_draft();
     assert!(matches!(
@@ -196,4 +196,78 @@ async fn a_fresh_device_has_no_leftovers_and_no_pin_screen() {
     assert!(d.ctx.leftovers().expect("l").is_empty());
     let html = Harness::new(&d.ctx, None).html();
     assert!(html.contains("Toestel aanmelden") && !html.contains("vorige gebruiker"));
+}
+
+/// rev3 finding 8: "Toestel opnieuw aanmelden" was a full-width button right under "Nu
+/// proberen", and the enrol screen called the user's own running round "een ronde van de
+/// vorige gebruiker", offering "Weggooien…" first and "Terug" last. Now it is a quiet
+/// action at the end of the status screen, behind a question; the enrol screen starts with
+/// "Terug", names the round neutrally, and offers the way that keeps it before the one
+/// that throws it away.
+#[tokio::test]
+async fn enrolling_again_is_a_quiet_question_at_the_end_of_the_status_screen() {
+    let d = device_in_round();
+    let mut h = Harness::new(&d.ctx, Some(Screen::Outbox));
+    let html = h.html();
+    let retry = html
+        .find("aria-label=\"Nu proberen\"")
+        .expect("Nu proberen");
+    let list = html.find("aria-label=\"Items\"").expect("the list");
+    let device = html
+        .find("aria-label=\"Toestel\"")
+        .expect("a Toestel section");
+    assert!(
+        retry < list && list < device,
+        "the Toestel section comes after the list: {html}"
+    );
+    let button = html
+        .find("aria-label=\"Toestel opnieuw aanmelden…\"")
+        .expect("the button");
+    assert!(
+        html[..button].ends_with("class=\"btn quiet\" "),
+        "a quiet button, not a wide one: {}",
+        &html[button.saturating_sub(60)..button + 60]
+    );
+    h.click("Toestel opnieuw aanmelden…");
+    let html = h.html();
+    assert!(
+        html.contains("Verzendstatus") && html.contains("Dit toestel opnieuw aanmelden?"),
+        "asked first, still on the status screen: {html}"
+    );
+    h.click("Nee, terug");
+    assert!(!h.html().contains("Dit toestel opnieuw aanmelden?"));
+    h.click("Toestel opnieuw aanmelden…");
+    h.click("Ja, opnieuw aanmelden");
+
+    let html = h.html();
+    assert!(html.contains("Toestel opnieuw aanmelden</h2>"), "{html}");
+    assert!(
+        html.contains("De ronde in Delfshaven loopt nog op dit toestel, en er staat nog 1 item dat niet is verzonden."),
+        "{html}"
+    );
+    assert!(!html.contains("vorige gebruiker"), "{html}");
+    let back = html.find("aria-label=\"Terug\"").expect("Terug");
+    let title = html.find("<h2").expect("title");
+    let keep = html.find("aria-label=\"Naar de ronde\"").expect("keep");
+    let discard = html.find("aria-label=\"Weggooien…\"").expect("discard");
+    let scan = html.find("aria-label=\"Scan QR-code\"").expect("scan");
+    assert!(back < title, "Terug comes first");
+    assert!(
+        keep < discard && discard < scan,
+        "keeping the round is offered before throwing it away"
+    );
+    h.click("Weggooien…");
+    let html = h.html();
+    assert!(
+        html.contains("De ronde en 1 item op dit toestel weggooien?"),
+        "{html}"
+    );
+    let no = html.find("aria-label=\"Nee, bewaren\"").expect("no");
+    let yes = html
+        .find("aria-label=\"Ja, ronde en 1 item weggooien\"")
+        .expect("yes");
+    assert!(no < yes, "the safe answer first");
+    h.click("Terug");
+    assert!(h.html().contains("Verzendstatus"));
+    assert!(d.ctx.active_round().is_some(), "nothing was thrown away");
 }

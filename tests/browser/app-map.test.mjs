@@ -8,6 +8,10 @@
 // - Offline, with every basemap tile refused, the wijk's outline, the hangplekken, the
 //   round's contacts and the position's accuracy circle are still drawn (SVG paths).
 // - The map's time to interactive is measured and printed.
+// - rev3 finding 7: contacts recorded where the worker stands are drawn above the position
+//   (the pixel at the spot is the contact's colour, not the position's blue), several at
+//   one spot carry their number, and an area rule set on the server (a burgemeestersbevel)
+//   is drawn hatched with its name and window.
 //
 // Basemap tiles are never fetched from the internet here: the test answers them itself
 // (a plain tile) or refuses them. Needs `cargo build -p avondronde-server -p avondronde-app
@@ -17,12 +21,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { launchDemo, launchLiveview, serverStore, setPin, stop } from './app-support.mjs';
+import { bins, launchDemo, launchLiveview, serverStore, setPin, stop } from './app-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, 'artifacts');
@@ -239,4 +243,96 @@ test('offline, with the basemap refused, the outline, hangplekken, contacts and 
   assert.equal(await count('path.map-contact'), 500);
   await shot('5-500-contacts');
   console.log(`map with 500 contacts of this round: ${drawMs.toFixed(0)} ms to draw them (to the next frame)`);
+});
+
+/** The colour of one screen pixel, [r, g, b]: a 1×1 screenshot, decoded by hand (in a
+ *  PNG's only pixel every filter type leaves the bytes as they are). */
+async function pixel(x, y) {
+  const { inflateSync } = await import('node:zlib');
+  const png = await page.screenshot({ clip: { x, y, width: 1, height: 1 } });
+  let at = 8;
+  const data = [];
+  let colourType = 2;
+  while (at < png.length) {
+    const len = png.readUInt32BE(at);
+    const type = png.toString('ascii', at + 4, at + 8);
+    const body = png.subarray(at + 8, at + 8 + len);
+    if (type === 'IHDR') colourType = body[9];
+    if (type === 'IDAT') data.push(body);
+    at += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(data));
+  assert.ok(colourType === 2 || colourType === 6, `an RGB(A) PNG (type ${colourType})`);
+  return [raw[1], raw[2], raw[3]];
+}
+
+test('contacts at the position are drawn above it, stacked ones numbered, and an area rule hatched with its name', async () => {
+  // Back online (the test before went offline) and with the basemap answered again.
+  await context.unroute(TILES);
+  await context.route(TILES, (route) => route.fulfill({ status: 200, contentType: 'image/png', body: TILE }));
+  await page.evaluate(() => {
+    Object.defineProperty(navigator, 'onLine', { configurable: true, get: () => true });
+    window.dispatchEvent(new Event('online'));
+  });
+  // A burgemeestersbevel around the spot where the worker stands, set on the server.
+  const norms = join(work, 'normen.toml');
+  writeFileSync(norms, [
+    '[norms]', '"0-5" = "20:00"', '"6-9" = "21:00"', '"10-13" = "22:00"', 'night_end = "06:00"', '',
+    '[[area_rules]]', 'name = "Burgemeestersbevel Testplein"',
+    'polygon = [[4.4425, 51.9108], [4.4470, 51.9108], [4.4470, 51.9136], [4.4425, 51.9136], [4.4425, 51.9108]]',
+    'start = "20:00"', 'end = "06:00"', 'valid_from = "2026-11-01"', 'valid_until = "2027-01-31"',
+    'bands = ["0-5", "6-9", "10-11"]', 'effect = "presence_banned"', '',
+  ].join('\n'));
+  execFileSync(join(bins, 'avondronde-server'), ['admin', ...store.admin, 'set-norms', '--gemeente', 'GM0599', norms], { stdio: 'ignore' });
+  await page.getByRole('navigation', { name: 'Schermen' }).getByRole('button', { name: /^Verzendstatus/ }).click();
+  await button('Nu proberen').click();
+
+  // Two contacts recorded where the worker stands (GPS, no pin); the verdict names the
+  // rule once the phone has it.
+  await page.getByRole('navigation', { name: 'Schermen' }).getByRole('button', { name: 'Contact vastleggen' }).click();
+  await page.getByText(/GPS ±40 m/).waitFor({ timeout: 20_000 });
+  await button('10–11 jaar: één kind erbij').click();
+  await page.getByRole('status', { name: 'Oordeel buitenspeelnorm' }).getByText(/Burgemeestersbevel/).waitFor({ timeout: 20_000 });
+  await button('Opslaan').click();
+  await page.getByRole('status', { name: 'Bevestiging' }).waitFor();
+  await page.getByText(/GPS ±40 m/).waitFor({ timeout: 20_000 });
+  await button('6–9 jaar: één kind erbij').click();
+  await button('Opslaan').click();
+  await page.getByRole('status', { name: 'Bevestiging' }).getByText(/1 kind/).waitFor();
+
+  await openMapFromRound();
+  await page.locator('#avondronde-map path.map-position').waitFor();
+  await page.getByLabel('Op de kaart', { exact: true })
+    .getByText('Delfshaven: 10 hangplekken, 3 contacten deze ronde op de kaart; gebiedsregel: Burgemeestersbevel Testplein · 20:00–06:00').waitFor();
+  await shot('6-rule-in-the-wijk');
+  // Zoomed in on the spot, as a worker checking "where was that" would.
+  await button('Naar mijn positie').click();
+  await page.waitForTimeout(400);
+
+  // The stack: two contacts at one spot, one dot with "2" beside it.
+  const stack = page.locator('#avondronde-map .map-stack');
+  assert.equal(await stack.count(), 1, 'one numbered stack');
+  assert.equal((await stack.innerText()).trim(), '2');
+  assert.equal(await stack.locator('span').getAttribute('aria-label'), '2 contacten op deze plek');
+
+  // The pixel at the spot is the contact's red (past the norm, inside the order), not the
+  // blue of the position drawn over it.
+  const spot = await page.evaluate(([lat, lon]) => {
+    const m = window.__avondronde_map.map;
+    const p = m.latLngToContainerPoint([lat, lon]);
+    const r = m.getContainer().getBoundingClientRect();
+    return { x: Math.round(r.left + p.x), y: Math.round(r.top + p.y) };
+  }, [GOOD_FIX.latitude, GOOD_FIX.longitude]);
+  const [r, g, b] = await pixel(spot.x, spot.y);
+  assert.ok(r > 200 && g < 130 && b < 130, `the contact's red is on top at the position, got rgb(${r},${g},${b})`);
+
+  // The area rule: hatched, with its name and window.
+  const rule = page.locator('#avondronde-map path.map-rule');
+  assert.equal(await rule.count(), 1, 'the rule is drawn');
+  assert.match(await rule.evaluate((el) => getComputedStyle(el).fill), /url\(.*#avondronde-hatch.*\)/);
+  const label = page.locator('#avondronde-map .map-rule-label');
+  assert.equal((await label.innerText()).trim(), 'Burgemeestersbevel Testplein · 20:00–06:00');
+  const [labelBox, mapBox] = [await label.locator('span').boundingBox(), await page.locator('#avondronde-map').boundingBox()];
+  assert.ok(labelBox.y >= mapBox.y && labelBox.y + labelBox.height <= mapBox.y + mapBox.height, 'the name is on the map');
+  await shot('7-stack-and-rule');
 });

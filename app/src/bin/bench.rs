@@ -146,7 +146,7 @@ fn main() -> anyhow::Result<()> {
     let config = ctx.config();
     let map_500 = {
         let t = Instant::now();
-        let data = MapData::build(config.as_ref(), Some(&wijk), &first, None, false);
+        let data = MapData::build(config.as_ref(), Some(&wijk), &first, None, false, ctx.now());
         let json = serde_json::to_string(&data)?;
         (t.elapsed(), json.len())
     };

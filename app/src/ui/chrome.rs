@@ -7,18 +7,47 @@ use dioxus::dioxus_core::Task;
 use dioxus::prelude::*;
 
 use super::{Screen, app, ui};
+use crate::state::hhmm;
 use crate::sync::{Phase, SyncStatus};
 
-/// The sync status in a few words, and its colour class.
+/// The sync status in a few words for the header's pill, and its colour class. It says
+/// the same as [`status_line`] on the status screen: never "verzenden…" once the pass
+/// has failed (rev3 finding 14).
 pub fn status_words(s: &SyncStatus) -> (String, &'static str) {
     let pending = s.counts.pending;
+    let busy = matches!(s.phase, Phase::Sending | Phase::Pulling);
     match &s.phase {
         Phase::Revoked => ("ingetrokken".into(), "bad"),
         Phase::UpdateApp => ("app bijwerken".into(), "bad"),
         _ if !s.online => (format!("offline · {pending} wacht"), "wait"),
         Phase::Sending => ("verzenden…".into(), "wait"),
+        _ if !busy && s.unreachable => ("geen verbinding".into(), "wait"),
+        _ if !busy && s.message.is_some() => ("niet gelukt".into(), "bad"),
         _ if pending > 0 => (format!("{pending} wacht"), "wait"),
         _ => ("alles verzonden".into(), "ok"),
+    }
+}
+
+/// What the status screen says about the last or current pass, in one sentence: the
+/// long form of [`status_words`]. `None` when all went well.
+pub fn status_line(s: &SyncStatus) -> Option<String> {
+    let retry = match s.phase {
+        Phase::Retrying { at, .. } => format!("; nieuwe poging om {}", hhmm(at)),
+        _ => String::new(),
+    };
+    match (&s.phase, &s.message) {
+        (Phase::Revoked | Phase::UpdateApp, Some(m)) => Some(m.clone()),
+        _ if !s.online => Some(
+            "Geen netwerk op dit toestel. Alles blijft bewaard en gaat vanzelf weg zodra er weer netwerk is."
+                .into(),
+        ),
+        (Phase::Sending | Phase::Pulling, None) => None,
+        (Phase::Sending | Phase::Pulling, Some(m)) => Some(format!(
+            "Bezig met een nieuwe poging (de vorige: {m})."
+        )),
+        (_, Some(_)) if s.unreachable => Some(format!("Geen verbinding met de server{retry}.")),
+        (_, Some(m)) => Some(format!("Niet gelukt: {m}{retry}.")),
+        (_, None) => None,
     }
 }
 
@@ -70,11 +99,16 @@ pub fn Header() -> Element {
     }
 }
 
-/// The short message just under the tabs; it clears itself three seconds after the last
+/// The short message near the bottom of the screen, where the eyes and the thumb are,
+/// never over a heading (rev3 finding 20); it clears itself three seconds after the last
 /// message. A new message restarts the clock, so "Opgeslagen" right after "Correctie
 /// opgeslagen" is not wiped by the earlier message's timer.
+///
+/// On a screen with a panel fixed to the bottom (`in_panel`: the record screen, the map)
+/// the panel shows the message just above itself ([`PanelToast`]) and this one only keeps
+/// the clock: the panel's height changes, and only the panel knows where its top is.
 #[component]
-pub fn Toast() -> Element {
+pub fn Toast(#[props(default)] in_panel: bool) -> Element {
     let mut toast = ui().toast;
     let mut timer = use_signal(|| None::<Task>);
     let text = toast();
@@ -91,8 +125,20 @@ pub fn Toast() -> Element {
         }
     });
     rsx! {
-        if let Some(t) = text {
+        if let (Some(t), false) = (text, in_panel) {
             div { class: "toast", role: "status", aria_live: "polite", "{t}" }
+        }
+    }
+}
+
+/// The message of [`Toast`], shown just above a panel fixed to the bottom of the screen;
+/// put it first in the panel.
+#[component]
+pub fn PanelToast() -> Element {
+    let text = (ui().toast)();
+    rsx! {
+        if let Some(t) = text {
+            div { class: "toast above", role: "status", aria_live: "polite", "{t}" }
         }
     }
 }
@@ -161,5 +207,69 @@ pub fn TextField(
                 span { class: "field-note", "{n}" }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(phase: Phase, unreachable: bool, message: &str) -> SyncStatus {
+        let mut s = SyncStatus {
+            phase,
+            online: true,
+            unreachable,
+            message: Some(message.into()),
+            ..SyncStatus::default()
+        };
+        s.counts.pending = 1;
+        s
+    }
+
+    /// rev3 finding 14: with a hanging server the pill said "verzenden…" while the status
+    /// screen said "geen verbinding met de server".
+    #[test]
+    fn the_pill_and_the_status_screen_agree_about_a_server_that_cannot_be_reached() {
+        // 22:52 in Amsterdam.
+        let at: jiff::Timestamp = "2026-11-20T21:52:00Z".parse().expect("time");
+        let retrying = failed(
+            Phase::Retrying { in_s: 60, at },
+            true,
+            "geen verbinding met de server",
+        );
+        assert_eq!(status_words(&retrying).0, "geen verbinding");
+        assert_eq!(
+            status_line(&retrying).as_deref(),
+            Some("Geen verbinding met de server; nieuwe poging om 22:52.")
+        );
+        // Right after the failure, before the next try is scheduled.
+        let failed_now = failed(Phase::Idle, true, "geen verbinding met de server");
+        assert_eq!(status_words(&failed_now).0, "geen verbinding");
+        assert_eq!(
+            status_line(&failed_now).as_deref(),
+            Some("Geen verbinding met de server.")
+        );
+        // The next try runs: both say so, and the body keeps why the last one failed.
+        let again = failed(Phase::Sending, true, "geen verbinding met de server");
+        assert_eq!(status_words(&again).0, "verzenden…");
+        assert_eq!(
+            status_line(&again).as_deref(),
+            Some("Bezig met een nieuwe poging (de vorige: geen verbinding met de server).")
+        );
+        // Refused by the server rather than unreachable.
+        let refused = failed(Phase::Retrying { in_s: 30, at }, false, "serverfout 500");
+        assert_eq!(status_words(&refused), ("niet gelukt".to_owned(), "bad"));
+        assert_eq!(
+            status_line(&refused).as_deref(),
+            Some("Niet gelukt: serverfout 500; nieuwe poging om 22:52.")
+        );
+        // All well: the pill counts, the screen has nothing to add.
+        let ok = SyncStatus {
+            phase: Phase::Idle,
+            online: true,
+            ..SyncStatus::default()
+        };
+        assert_eq!(status_words(&ok).0, "alles verzonden");
+        assert_eq!(status_line(&ok), None);
     }
 }

@@ -1,7 +1,8 @@
 //! Enrolment: the server address and the one-time code from the beheerder.
 //!
-//! Issue 10, item 7: when the phone still holds unsent items of a previous user, enrolment
-//! refuses until they are sent or thrown away, after a confirmation that names how many.
+//! Issue 10, item 7: when the phone still holds unsent items or a running round, enrolment
+//! refuses until they are sent (the round ended) or thrown away, after a confirmation that
+//! names how many. Opened again from the status screen, the way back comes first.
 
 use dioxus::prelude::*;
 
@@ -132,26 +133,73 @@ pub fn Enrol() -> Element {
         });
     };
 
+    let round = ctx.active_round().map(|r| r.wijk_name);
+    let refusal = leftover_refusal(&left, round.as_deref());
+    // While enrolling would be refused, the way to go on is in the card above: the
+    // enrol buttons are not the next step then.
+    let primary = if refusal.is_some() {
+        "btn"
+    } else {
+        "btn primary"
+    };
+    let (question, discard_label) = match (left.open_round, n) {
+        (true, 0) => (
+            "De ronde op dit toestel weggooien?".to_owned(),
+            "Ja, de ronde weggooien".to_owned(),
+        ),
+        (true, n) => (
+            format!("De ronde en {} op dit toestel weggooien?", items(n)),
+            format!("Ja, ronde en {} weggooien", items(n)),
+        ),
+        (false, n) => (discard_question(n), format!("Ja, {} weggooien", items(n))),
+    };
+
     rsx! {
         section { class: "screen", aria_label: "Aanmelden",
-            h2 { "Toestel aanmelden" }
+            // Enrolling again is opened from the status screen: the way back comes first.
+            if enrolled {
+                Btn { label: "Terug", text: "‹ Terug", class: "btn back", onclick: move |()| ui.go(Screen::Outbox) }
+            }
+            h2 { if enrolled { "Toestel opnieuw aanmelden" } else { "Toestel aanmelden" } }
             if wiped && by_pin {
                 p { class: "error", role: "alert", "{crate::pin::WIPED_MESSAGE}" }
             } else if wiped {
                 p { class: "error", role: "alert",
                     "Dit toestel is ingetrokken door de beheerder; alle gegevens erop zijn gewist."
                 }
-            } else {
+            }
+            // What still runs or waits on this phone, before anything else: enrolling is
+            // refused until it is done. The way that keeps it comes first, throwing it away
+            // last and only after a question (rev3 finding 8).
+            if let Some(reason) = refusal {
+                section { class: "card", aria_label: "Eerst afronden op dit toestel",
+                    p { class: "warn", role: "status", "{reason}" }
+                    if enrolled {
+                        Btn { label: "Naar de ronde", class: "btn primary wide", onclick: move |()| ui.go(Screen::Home) }
+                    }
+                    if confirm() {
+                        p { strong { "{question}" } }
+                        p { class: "muted", "Dit kan niet ongedaan worden." }
+                        Btn { label: "Nee, bewaren", class: "btn wide", onclick: move |()| confirm.set(false) }
+                        Btn { label: discard_label, class: "btn danger wide", onclick: discard }
+                    } else {
+                        Btn { label: "Weggooien…", class: "btn quiet", onclick: move |()| confirm.set(true) }
+                    }
+                }
+            }
+            if !wiped {
                 p { class: "muted", "Scan de QR-code van de beheerder, of vul het adres van de server en de aanmeldcode in." }
             }
             if scanning() {
                 video { id: camera::VIDEO_ID, class: "qr-video", aria_label: "Camerabeeld", autoplay: true, muted: true, playsinline: true }
                 Btn { label: "Stoppen met scannen", class: "btn wide", onclick: move |()| scanning.set(false) }
             } else {
-                Btn { label: "Scan QR-code", class: "btn primary wide", disabled: busy(), onclick: scan }
+                Btn { label: "Scan QR-code", class: "{primary} wide", disabled: busy(), onclick: scan }
             }
-            label { class: "field",
-                span { "Of kies een foto van de QR-code" }
+            // The browser's own file control ("Choose File / No file chosen") in a button
+            // of the app's style and language; the input stays for the photo watcher.
+            label { class: "btn wide file-pick",
+                "Foto van de QR-code kiezen"
                 input { r#type: "file", id: camera::FILE_ID, accept: "image/*", aria_label: "Foto van de QR-code" }
             }
             h3 { "Zelf invullen" }
@@ -171,33 +219,17 @@ pub fn Enrol() -> Element {
                 value: code(),
                 oninput: move |v| code.set(v),
             }
-            if let Some(reason) = leftover_refusal(&left) {
-                section { class: "card", aria_label: "Niet verzonden van de vorige gebruiker",
-                    p { class: "warn", role: "status", "{reason}" }
-                    if confirm() {
-                        p { strong { "{discard_question(n)}" } }
-                        p { class: "muted", "Dit kan niet ongedaan worden." }
-                        Btn { label: format!("Ja, {} weggooien", items(n)), class: "btn danger wide", onclick: discard }
-                        Btn { label: "Nee, bewaren", class: "btn wide", onclick: move |()| confirm.set(false) }
-                    } else {
-                        Btn { label: "Weggooien…", class: "btn wide", onclick: move |()| confirm.set(true) }
-                    }
-                }
-            }
             if let Some(e) = error() {
                 p { class: "error", role: "alert", "{e}" }
             }
             Btn {
                 label: "Aanmelden",
                 text: if busy() { "Bezig…".to_string() } else { "Aanmelden".to_string() },
-                class: "btn primary wide",
+                class: "{primary} wide",
                 disabled: busy(),
                 onclick: submit,
             }
             p { class: "muted", "{backend}." }
-            if enrolled {
-                Btn { label: "Terug", class: "btn wide", onclick: move |()| ui.go(Screen::Home) }
-            }
         }
     }
 }

@@ -8,7 +8,7 @@ use dioxus::prelude::*;
 use super::chrome::{Btn, Chip, TextField};
 use super::{MapPurpose, Screen, app, ui};
 use crate::state::hhmm;
-use crate::suggest::contacten;
+use crate::suggest::{contacten, round_line};
 
 /// The home screen.
 #[component]
@@ -151,30 +151,27 @@ fn StartRound() -> Element {
     }
 }
 
-/// One contact saved in the round in progress, with a button to correct it.
+/// One contact saved in the round in progress, with a button to correct it: its time,
+/// group and what happened, where, and a mark when a child was past the norm.
 #[component]
 fn SavedContact(number: usize, contact: StreetContact) -> Element {
     let ui = ui();
-    let facts = &contact.facts;
-    let time = hhmm(facts.observed_at);
-    let children = match facts.group.total() {
-        1 => "1 kind".to_string(),
-        n => format!("{n} kinderen"),
-    };
-    let behaviours = if facts.behaviours.is_empty() {
-        "geen gedrag gekozen".to_string()
-    } else {
-        facts
-            .behaviours
-            .iter()
-            .map(|b| b.label_nl())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let line = round_line(&contact.facts, app().config().as_ref());
+    let time = line.time.clone();
     let id = contact.id;
     rsx! {
-        li { class: "row",
-            span { "{time} · {children} · {behaviours}" }
+        li { class: "row saved",
+            div { class: "saved-what",
+                div {
+                    span { class: "muted", "{number}. " }
+                    strong { "{line.time}" }
+                    if line.past_norm {
+                        span { class: "past-norm", "na de norm" }
+                    }
+                }
+                div { "{line.what}" }
+                div { class: "muted", "{line.place}" }
+            }
             Btn {
                 label: format!("Corrigeer contact {number} van {time}"),
                 text: "Corrigeer",

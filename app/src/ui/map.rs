@@ -14,7 +14,7 @@ use dioxus::document;
 use dioxus::prelude::*;
 use serde::Deserialize;
 
-use super::chrome::Btn;
+use super::chrome::{Btn, PanelToast};
 use super::{Screen, app, ui};
 
 /// Leaflet's script and stylesheet, from `app/web/node_modules` (see `build.rs`).
@@ -166,6 +166,7 @@ pub fn MapScreen(purpose: MapPurpose) -> Element {
             "data-ready": ready().map(|ms| format!("{ms:.0}")),
         }
         section { class: "mapbar", aria_label: "Kaartknoppen",
+            PanelToast {}
             Btn { label: "Naar mijn positie", text: "Mijn positie", onclick: center }
             if has_pin {
                 Btn { label: "Speld gebruiken", class: "btn primary", onclick: back }

@@ -102,6 +102,16 @@ impl Ui {
     }
 }
 
+/// Whether a screen has a panel fixed to the bottom (the record screen's counters, the
+/// map's buttons), which then shows the toast just above itself.
+fn has_bottom_panel(screen: Screen, in_round: bool) -> bool {
+    match screen {
+        Screen::Record | Screen::Correct(_) => in_round,
+        Screen::Map(_) => true,
+        _ => false,
+    }
+}
+
 /// The app context, from inside a component or an event handler.
 pub fn app() -> AppCtx {
     consume_context::<AppCtx>()
@@ -193,6 +203,9 @@ pub fn App() -> Element {
     let _ = data();
     let enrolled = ctx.enrolment().is_some();
     let revoked = matches!(status.read().phase, crate::sync::Phase::Revoked);
+    let main_shown =
+        enrolled && !revoked && ctx.pin_is_set() && !ctx.is_locked() && screen() != Screen::Enrol;
+    let in_panel = main_shown && has_bottom_panel(screen(), ctx.active_round().is_some());
     rsx! {
         style { {THEME_CSS} }
         div { class: "app",
@@ -220,7 +233,7 @@ pub fn App() -> Element {
                     }
                 }
             }
-            chrome::Toast {}
+            chrome::Toast { in_panel }
         }
     }
 }

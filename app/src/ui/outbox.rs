@@ -5,7 +5,7 @@
 use avondronde_shared::sync::EntryState;
 use dioxus::prelude::*;
 
-use super::chrome::Btn;
+use super::chrome::{Btn, status_line};
 use super::{Screen, app, ui};
 use crate::state::{date_hhmm, hhmm};
 use crate::store::outbox::OutboxRow;
@@ -82,15 +82,11 @@ pub fn Outbox() -> Element {
         if let Some(t) = status.last_ok {
             p { class: "muted", "Laatst gelukt: {date_hhmm(t)}" }
         }
-        if let Some(m) = &status.message {
-            p { class: "warn", role: "status", "{m}" }
-        }
-        if let Phase::Retrying { in_s } = status.phase {
-            p { class: "muted", "Volgende poging over {in_s} s." }
+        if let Some(line) = status_line(&status) {
+            p { class: "warn", role: "status", aria_label: "Laatste verzendpoging", "{line}" }
         }
         QueueProgress {}
         Btn { label: "Nu proberen", class: "btn primary wide", onclick: move |()| app().sync.trigger() }
-        Btn { label: "Toestel opnieuw aanmelden", class: "btn wide", onclick: move |()| ui.go(Screen::Enrol) }
         ul { class: "list", aria_label: "Items",
             for row in rows {
                 li { key: "{row.local_seq}",
@@ -100,6 +96,37 @@ pub fn Outbox() -> Element {
                         rsx! { div { class: "{class}", "{words}" } }
                     }
                 }
+            }
+        }
+        Device {}
+    }
+}
+
+/// The phone's enrolment, at the very end of the status screen: enrolling again is rare
+/// (a new code from the beheerder, another user), so it is a quiet button behind a
+/// question, not a big one under "Nu proberen" (rev3 finding 8).
+#[component]
+fn Device() -> Element {
+    let ui = ui();
+    let mut asking = use_signal(|| false);
+    let server = app().enrolment().map(|e| e.server_url).unwrap_or_default();
+    rsx! {
+        section { class: "device", aria_label: "Toestel",
+            h3 { "Toestel" }
+            p { class: "muted", "Aangemeld bij {server}." }
+            if asking() {
+                div { class: "card", role: "group", aria_label: "Opnieuw aanmelden?",
+                    p { strong { "Dit toestel opnieuw aanmelden?" } }
+                    p { class: "muted",
+                        "Alleen nodig met een nieuwe aanmeldcode van de beheerder, bijvoorbeeld voor een andere gebruiker. Je hebt die code nodig; zonder code kun je terug."
+                    }
+                    div { class: "row pair",
+                        Btn { label: "Nee, terug", class: "btn", onclick: move |()| asking.set(false) }
+                        Btn { label: "Ja, opnieuw aanmelden", class: "btn", onclick: move |()| ui.go(Screen::Enrol) }
+                    }
+                }
+            } else {
+                Btn { label: "Toestel opnieuw aanmelden…", text: "Opnieuw aanmelden…", class: "btn quiet", onclick: move |()| asking.set(true) }
             }
         }
     }

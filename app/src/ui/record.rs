@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use dioxus::prelude::*;
 
-use super::chrome::Btn;
+use super::chrome::{Btn, PanelToast};
 use super::record_parts::{
     AgeBands, Chips, LocationPart, RepeatLast, SaveBar, SaveConfirmation, Suggestions, TimePart,
     VerdictDetail,
@@ -96,6 +96,7 @@ pub fn Record(#[props(default)] correcting: bool) -> Element {
             p { class: "muted", "{b}" }
         }
         section { class: "thumb", aria_label: "Tellen en opslaan",
+            PanelToast {}
             // Whatever changes height sits above the counters, and below them only parts
             // of a fixed height (the verdict, Opslaan): the panel is anchored to the
             // bottom, so the counters stay where the thumb expects them (rev3 finding 1).

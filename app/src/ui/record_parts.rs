@@ -245,7 +245,13 @@ pub fn SaveBar(
     let f = form.read().clone();
     let config = ctx.config();
     let evaluation = f.verdict(config.as_ref(), now);
-    let severity = evaluation.worst().code();
+    // Nobody counted yet is no verdict: neutral grey, not the green of "binnen de norm"
+    // (rev3 finding 21).
+    let severity = if evaluation.bands.is_empty() {
+        "empty"
+    } else {
+        evaluation.worst().code()
+    };
     let summary = evaluation.summary_nl();
     let blocker = f.blocker();
     let label = f.save_label();

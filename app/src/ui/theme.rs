@@ -33,6 +33,14 @@ button { cursor: pointer; }
 .btn.danger { background: #000; color: #ff5c5c; border-color: #ff5c5c; }
 .btn.wide { width: 100%; margin: 6px 0; }
 .btn:disabled { opacity: 0.45; }
+/* A rare or risky action that must not look like the next step: smaller, no fill. */
+.btn.quiet { min-height: 48px; padding: 6px 14px; background: transparent; border-color: #777; color: #ddd; font-weight: 600; font-size: 16px; }
+.btn.back { min-height: 48px; padding: 6px 14px; margin: 4px 0 0; background: transparent; border-color: #777; }
+.row.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
+.file-pick { display: flex; align-items: center; justify-content: center; position: relative; }
+.file-pick input[type="file"] { position: absolute; width: 1px; height: 1px; min-height: 0; padding: 0; opacity: 0; overflow: hidden; }
+.file-pick:focus-within { outline: 3px solid #ffd400; outline-offset: 2px; }
+.device { margin-top: 32px; padding-top: 4px; border-top: 2px solid #333; }
 .row { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
 .chips { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; margin: 6px 0; }
 .chip { min-height: 52px; padding: 6px 10px; border-radius: 26px; border: 2px solid #888; background: #111; color: #fff; font-weight: 600; font-size: 17px; }
@@ -49,6 +57,7 @@ button { cursor: pointer; }
   font-size: 16px; line-height: 1.25; height: calc(2.5em + 14px); overflow: hidden; }
 .verdict-text { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; overflow: hidden; }
 .verdict-detail { margin: 4px 0 8px; padding-left: 18px; color: #ddd; }
+.verdict.empty { background: #161616; border-color: #666; color: #ccc; }
 .verdict.ok { background: #06351c; border-color: #3ddc84; color: #b9ffd6; }
 .verdict.warning { background: #3d2a00; border-color: #ffb300; color: #ffe29a; }
 .verdict.alert { background: #4a0000; border-color: #ff5c5c; color: #fff; }
@@ -97,9 +106,18 @@ html:has(.thumb) { scroll-padding: 110px 0 400px; }
   .verdict-text { -webkit-line-clamp: 3; }
   .savebar .btn { min-height: 48px; height: 100%; font-size: 20px; padding: 4px 8px; }
 }
-.toast { position: fixed; left: 12px; right: 12px; top: 100px; max-width: 616px; margin: 0 auto; z-index: 7; background: #3ddc84; color: #000; font-weight: 800; padding: 12px; border-radius: 10px; text-align: center; }
+/* The toast near the bottom, where the eyes and the thumb are, never over a heading (rev3
+   finding 20); on the record screen and the map just above their bottom panel. Taps go
+   through it. */
+.toast { position: fixed; left: 12px; right: 12px; bottom: 16px; max-width: 616px; margin: 0 auto; z-index: 1002; background: #3ddc84; color: #000; font-weight: 800;
+  padding: 10px 12px; border-radius: 10px; text-align: center; pointer-events: none; box-shadow: 0 0 0 2px #000; }
+.toast.above { position: absolute; bottom: calc(100% + 8px); }
 .list { list-style: none; padding: 0; margin: 0; }
 .list li { border-bottom: 1px solid #333; padding: 10px 0; }
+.list li.saved { flex-wrap: nowrap; justify-content: space-between; }
+.saved-what { flex: 1 1 auto; min-width: 0; }
+.list li.saved .btn { flex: 0 0 auto; }
+.past-norm { display: inline-block; margin-left: 8px; padding: 0 8px; border-radius: 10px; background: #4a0000; border: 2px solid #ff5c5c; color: #fff; font-size: 15px; font-weight: 700; }
 .state-pending { color: #ffb300; font-weight: 700; }
 .state-sent { color: #3ddc84; font-weight: 700; }
 .state-quarantined { color: #ff5c5c; font-weight: 700; }
@@ -123,6 +141,13 @@ progress { width: 100%; height: 18px; }
 .leaflet-tooltip.map-label { background: #000; color: #cfe9ff; border: 1px solid #5cb8ff; font-size: 14px; font-weight: 700; box-shadow: none; }
 .leaflet-tooltip.map-label::before { display: none; }
 .map.labels-hidden .leaflet-tooltip.map-label { display: none; }
+/* Area rules (a burgemeestersbevel): hatched, with their name at the top edge. */
+.map.leaflet-container path.map-rule { fill: url(#avondronde-hatch); }
+.map-rule-label span { position: absolute; transform: translate(-50%, 4px); width: max-content; max-width: 250px; text-align: center;
+  padding: 1px 6px; border-radius: 6px; background: #000; color: #ffc2ee; border: 2px solid #ff7ad9; font-size: 14px; line-height: 1.25; font-weight: 700; }
+/* The number of contacts at one spot, beside their dot. */
+.map-stack span { display: block; width: 26px; height: 26px; line-height: 22px; text-align: center; border-radius: 13px;
+  background: #fff; color: #000; border: 2px solid #000; font-size: 15px; font-weight: 900; }
 .map-pin span { display: block; width: 28px; height: 28px; margin: 2px 6px; border-radius: 50% 50% 50% 0; transform: rotate(-45deg); background: #ffd400; border: 3px solid #000; box-shadow: 0 0 0 2px #ffd400; }
 .mapbar { position: fixed; left: 0; right: 0; bottom: 0; z-index: 1001; max-width: 640px; margin: 0 auto; padding: 8px 12px; display: grid; grid-template-columns: 1fr 1fr; gap: 8px; background: #000; border-top: 2px solid #333; }
 .mapbar .btn { min-height: 60px; }

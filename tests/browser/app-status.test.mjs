@@ -1,0 +1,217 @@
+// rev3 findings 8, 14 and 20 in a real browser: the field app's own components, store and
+// sync engine (`avondronde-liveview`, clock pinned to 22:30) in Debian's Chromium, against
+// the demo server, at 390×844 and at the smallest supported phone, 360×640.
+//
+// - Toasts (finding 20) sit near the bottom, above the record screen's panel, and cover
+//   no heading and no counter; the counters do not move when one comes or goes.
+// - Enrolling again (finding 8) is a quiet question at the end of the status screen; the
+//   enrol screen starts with "Terug" and names the running round neutrally.
+// - A hanging server (finding 14): the header's pill and the status screen agree, and
+//   "geen verbinding, nieuwe poging om hh:mm" comes after the client's 15 s timeout, not
+//   after most of a minute; once the server answers again, the queue drains.
+//
+// Needs `cargo build -p avondronde-server -p avondronde-app --bins --features
+// avondronde-app/liveview` first. Screenshots go to artifacts/app-status-*.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { launchDemo, launchLiveview, serverStore, setPin, stop } from './app-support.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const artifacts = join(here, 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+const EVENING = '2026-11-20T22:30:00+01:00';
+const PLACE = { latitude: 51.9122, longitude: 4.4447, accuracy: 12 };
+
+const work = mkdtempSync(join(tmpdir(), 'avondronde-status-'));
+const store = serverStore(join(work, 'server.sqlite'));
+let server;
+let liveview;
+let context;
+let page;
+let paused = false;
+
+const button = (name) => page.getByRole('button', { name, exact: true });
+const shot = (name) => page.screenshot({ path: join(artifacts, `app-status-${name}.png`) });
+const tabs = () => page.getByRole('navigation', { name: 'Schermen' });
+const pill = () => page.getByRole('status', { name: /^Verzendstatus: / });
+
+/** Whether two boxes overlap. */
+const overlap = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+/** Where every counter button of the record screen is. */
+async function counters() {
+  const out = {};
+  for (const band of ['0–5', '6–9', '10–11', '12–13', '14+']) {
+    for (const what of ['één kind erbij', 'één minder']) {
+      const b = await button(`${band} jaar: ${what}`).boundingBox();
+      out[`${band} ${what}`] = [Math.round(b.x), Math.round(b.y), Math.round(b.width), Math.round(b.height)];
+    }
+  }
+  return out;
+}
+
+before(async () => {
+  const demo = launchDemo(store, join(work, 'creds.json'));
+  server = demo.child;
+  const serverUrl = await demo.ready;
+  const creds = JSON.parse(readFileSync(join(work, 'creds.json'), 'utf8'));
+  const lv = launchLiveview(join(work, 'device'), EVENING);
+  liveview = lv.child;
+  const appUrl = await lv.ready;
+  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'avondronde-chromium-')), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--lang=nl-NL', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 390, height: 844 },
+    locale: 'nl-NL',
+    timezoneId: 'Europe/Amsterdam',
+  });
+  await context.grantPermissions(['geolocation'], { origin: new URL(appUrl).origin });
+  await context.setGeolocation(PLACE);
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (e) => { throw e; });
+  await page.goto(appUrl);
+  await page.getByLabel('Serveradres', { exact: true }).fill(serverUrl);
+  await page.getByLabel('Aanmeldcode', { exact: true }).fill(creds.enrolment_codes[0]);
+  await button('Aanmelden').click();
+  await setPin(page);
+});
+
+after(async () => {
+  if (paused) server?.kill('SIGCONT');
+  await context?.close();
+  await stop(liveview);
+  await stop(server);
+});
+
+test('toasts sit near the bottom, above the record panel, over no heading, and the counters stay put', async () => {
+  // "Pincode ingesteld" used to cover the heading "Ronde starten".
+  const toast = page.locator('.toast');
+  await toast.getByText('Pincode ingesteld').waitFor();
+  const heading = await page.getByRole('heading', { name: 'Ronde starten' }).boundingBox();
+  let box = await toast.boundingBox();
+  assert.ok(!overlap(box, heading), `the toast ${JSON.stringify(box)} covers the heading ${JSON.stringify(heading)}`);
+  assert.ok(box.y + box.height <= 844 && box.y > 844 / 2, `the toast is in the lower half: ${JSON.stringify(box)}`);
+  await shot('1-pin-toast');
+
+  await button('Delfshaven').waitFor({ timeout: 20_000 });
+  await button('Delfshaven').click();
+  await button('Start ronde').click();
+  await page.getByText(/GPS ±12 m/).waitFor({ timeout: 20_000 });
+  await toast.getByText('Ronde in Delfshaven gestart').waitFor();
+  const panel = await page.getByRole('region', { name: 'Tellen en opslaan' }).boundingBox();
+  box = await toast.boundingBox();
+  assert.ok(box.y + box.height <= panel.y, `the toast ${JSON.stringify(box)} is above the panel at ${panel.y}`);
+  await shot('2-record-toast');
+
+  for (const [width, height] of [[390, 844], [360, 640]]) {
+    await page.setViewportSize({ width, height });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.locator('.toast').waitFor({ state: 'detached', timeout: 5_000 });
+    const still = await counters();
+    await button('10–11 jaar: één kind erbij').click();
+    await button('rondhangen').click();
+    assert.deepEqual(await counters(), still, `${width}×${height}: a tap moves no counter`);
+    await button('Opslaan').click();
+    await toast.getByText('Opgeslagen').waitFor();
+    assert.deepEqual(await counters(), still, `${width}×${height}: the toast and the confirmation move no counter`);
+    const thumb = await page.getByRole('region', { name: 'Tellen en opslaan' }).boundingBox();
+    box = await toast.boundingBox();
+    assert.ok(box.y + box.height <= thumb.y, `${width}×${height}: the toast is above the panel`);
+    const header = await page.locator('header.top').boundingBox();
+    assert.ok(box.y >= header.y + header.height, `${width}×${height}: the toast is below the header`);
+    for (const name of ['Opslaan', '10–11 jaar: één minder', 'Zelfde als vorige']) {
+      const b = await button(name).boundingBox();
+      if (b) assert.ok(!overlap(box, b), `${width}×${height}: the toast covers ${name}`);
+    }
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling');
+    await shot(`3-saved-${width}x${height}`);
+    await page.locator('.toast').waitFor({ state: 'detached', timeout: 5_000 });
+    assert.deepEqual(await counters(), still, `${width}×${height}: the toast going moves no counter`);
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+});
+
+test('the round list tells contacts apart: number, place and a mark for past the norm', async () => {
+  await tabs().getByRole('button', { name: 'Ronde', exact: true }).click();
+  const lines = page.getByRole('list', { name: 'Vastgelegd deze ronde' }).getByRole('listitem');
+  await lines.nth(1).waitFor();
+  assert.equal(await lines.count(), 2);
+  const first = await lines.nth(0).innerText();
+  const second = await lines.nth(1).innerText();
+  assert.notEqual(first, second);
+  for (const [i, text] of [first, second].entries()) {
+    assert.match(text, new RegExp(`^${i + 1}\\. 22:3\\d\\s*na de norm\\n1 kind 10–11 jaar · rondhangen\\nbij Mathenesserplein`), text);
+  }
+  await lines.nth(1).scrollIntoViewIfNeeded();
+  await shot('4-round-list');
+});
+
+test('enrolling again is a quiet question at the end of the status screen, and the enrol screen names the round', async () => {
+  await tabs().getByRole('button', { name: /^Verzendstatus,/ }).click();
+  await page.getByText(/^0 wacht · \d+ verzonden/).waitFor({ timeout: 20_000 });
+  const retry = await button('Nu proberen').boundingBox();
+  const list = await page.getByRole('list', { name: 'Items' }).boundingBox();
+  const again = button('Toestel opnieuw aanmelden…');
+  await again.scrollIntoViewIfNeeded();
+  const quiet = await again.boundingBox();
+  assert.ok(quiet.y > retry.y + retry.height + 100, 'not right under "Nu proberen"');
+  const listNow = await page.getByRole('list', { name: 'Items' }).boundingBox();
+  assert.ok(quiet.y >= listNow.y + listNow.height, `after the list (${JSON.stringify(list)})`);
+  assert.ok(quiet.width < 390 * 0.7, `a small button, not a full-width one (${quiet.width} px)`);
+  await shot('5-status-device');
+  await again.click();
+  await page.getByText('Dit toestel opnieuw aanmelden?').waitFor();
+  await shot('6-status-question');
+  await button('Ja, opnieuw aanmelden').click();
+
+  await page.getByRole('heading', { name: 'Toestel opnieuw aanmelden' }).waitFor();
+  await page.getByText(/^De ronde in Delfshaven loopt nog op dit toestel/).waitFor();
+  assert.equal(await page.getByText(/vorige gebruiker/).count(), 0, 'it is not "de vorige gebruiker"');
+  const back = await button('Terug').boundingBox();
+  const title = await page.getByRole('heading', { name: 'Toestel opnieuw aanmelden' }).boundingBox();
+  assert.ok(back.y + back.height <= title.y && back.y < 844, 'Terug comes first, in view');
+  const keep = await button('Naar de ronde').boundingBox();
+  const discard = await button('Weggooien…').boundingBox();
+  assert.ok(keep.y < discard.y, 'the way that keeps the round comes before throwing it away');
+  await shot('7-reenrol');
+  await button('Terug').click();
+  await page.getByRole('heading', { name: 'Verzendstatus' }).waitFor();
+});
+
+test('with a hanging server the pill and the status screen agree, within the 15 s timeout, and the queue drains after', async () => {
+  server.kill('SIGSTOP');
+  paused = true;
+  await tabs().getByRole('button', { name: 'Contact vastleggen' }).click();
+  await button('6–9 jaar: één kind erbij').click();
+  await button('Opslaan').click();
+  const saved = Date.now();
+  await tabs().getByRole('button', { name: /^Verzendstatus,/ }).click();
+  const line = page.getByRole('status', { name: 'Laatste verzendpoging' });
+  await pill().getByText('geen verbinding', { exact: true }).waitFor({ timeout: 25_000 });
+  const waited = (Date.now() - saved) / 1000;
+  await line.getByText(/^Geen verbinding met de server; nieuwe poging om \d\d:\d\d\.$/).waitFor({ timeout: 5_000 });
+  assert.equal(await pill().innerText(), 'geen verbinding', 'the pill still agrees with the screen');
+  assert.ok(waited < 22, `"geen verbinding" after ${waited.toFixed(1)} s`);
+  console.log(`hanging server: "geen verbinding" ${waited.toFixed(1)} s after the save`);
+  await page.getByText('wacht (1 mislukte poging)').first().waitFor();
+  await shot('8-hanging-server');
+
+  // The next try, asked for: both say it is sending while it runs.
+  await button('Nu proberen').click();
+  await pill().getByText('verzenden…', { exact: true }).waitFor({ timeout: 5_000 });
+  assert.match(await line.innerText(), /^Bezig met een nieuwe poging \(de vorige: geen verbinding met de server\)\.$/);
+  server.kill('SIGCONT');
+  paused = false;
+  await pill().getByText('alles verzonden', { exact: true }).waitFor({ timeout: 40_000 });
+  assert.equal(await line.count(), 0, 'nothing left to say once all is sent');
+  await shot('9-drained');
+});
