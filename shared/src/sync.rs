@@ -809,7 +809,10 @@ pub fn after_failure(failure: Failure, attempt: u32, batch_items: usize, jitter:
         batch_items: items.max(1),
     };
     match failure {
-        Failure::Network => retry(batch_items),
+        // No answer in time may be a link too slow for this batch (the app gives a request
+        // 15 s): send half as much next time, so a weak evening connection still drains
+        // the queue; a pass that goes through restores the full size.
+        Failure::Network => retry(batch_items / 2),
         Failure::Status(401) | Failure::Status(403) => Decision::Reenrol,
         // Too large: halve the batch and try again at once-ish.
         Failure::Status(413) => retry(batch_items / 2),

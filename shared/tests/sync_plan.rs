@@ -171,7 +171,8 @@ fn a_child_whose_parent_comes_later_in_the_same_batch_is_not_held() {
 }
 
 #[rstest]
-#[case::network_down_retries(Failure::Network, 100, Some(100))]
+#[case::no_answer_in_time_halves_the_batch(Failure::Network, 100, Some(50))]
+#[case::no_answer_for_a_single_item_stays_at_one(Failure::Network, 1, Some(1))]
 #[case::server_error_retries(Failure::Status(503), 100, Some(100))]
 #[case::rate_limited_retries(Failure::Status(429), 100, Some(100))]
 #[case::timeout_retries(Failure::Status(408), 100, Some(100))]
