@@ -21,6 +21,9 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// How long the code for a new user's first password is valid: a day, like an enrolment
 /// code, since the admin hands it over in person.
 pub const FIRST_PASSWORD_TTL_MS: i64 = 24 * 3600 * 1000;
+/// Why a coordinator without a wijk is refused (adding one, or changing their wijken).
+const COORDINATOR_NEEDS_WIJK: &str =
+    "Kies minstens één wijk voor een coördinator; zonder wijk ziet die niets.";
 /// The longest username.
 pub const MAX_USERNAME_CHARS: usize = 64;
 
@@ -204,9 +207,7 @@ pub fn add_user(
     }
     match (new.role, new.wijken.is_empty()) {
         (Role::Coordinator, true) => {
-            return Err(AdminError::Input(
-                "Kies minstens één wijk voor een coördinator; zonder wijk ziet die niets.".into(),
-            ));
+            return Err(AdminError::Input(COORDINATOR_NEEDS_WIJK.into()));
         }
         (role, false) if role != Role::Coordinator => {
             return Err(AdminError::Input(
@@ -348,6 +349,68 @@ pub fn disable_user(tx: &Tx, caller: &Caller, username: &str) -> Result<Ended, A
             ),
         )?;
         Ok(ended)
+    })
+}
+
+/// Enables a disabled user again. They log in as before, with their own password and
+/// second step and under the same throttle and lock rules; nothing about their login is
+/// reset. Their sessions ended and their phones were revoked when they were disabled, and
+/// stay so: a field worker's phone needs a new enrolment code.
+///
+/// # Errors
+/// [`AdminError::Input`] when the user is not disabled; nothing changes then.
+pub fn enable_user(tx: &Tx, caller: &Caller, username: &str) -> Result<(), AdminError> {
+    atomically(tx, || {
+        let t = target(tx, caller, username)?;
+        if !t.disabled {
+            return Err(AdminError::Input(format!(
+                "{} is niet uitgeschakeld.",
+                username.trim()
+            )));
+        }
+        store::accounts::enable_user(tx, t.id)?;
+        record(
+            tx,
+            caller,
+            t.gemeente,
+            Action::UserEnable,
+            format!("gebruiker {}", t.id),
+        )?;
+        Ok(())
+    })
+}
+
+/// Replaces the wijken a coordinator of the caller's gemeente analyses: the same rule and
+/// store operation as `admin assign-wijken` ([`crate::hotspot::scope::assign_wijken`],
+/// which audits it), after checking that the user is in the caller's gemeente. The web
+/// asks for at least one wijk, as when adding a coordinator; only the command line
+/// (`--none`) takes every wijk away.
+///
+/// # Errors
+/// [`AdminError::NotFound`] for a user outside the caller's gemeente;
+/// [`AdminError::Input`] (Dutch) for no wijk, a user who is not a coordinator, or a wijk of
+/// another gemeente. Nothing changes then.
+pub fn assign_wijken(
+    tx: &Tx,
+    caller: &Caller,
+    username: &str,
+    wijken: &[String],
+) -> Result<usize, AdminError> {
+    atomically(tx, || {
+        let t = target(tx, caller, username)?;
+        if t.role != Role::Coordinator {
+            return Err(AdminError::Input(
+                "Alleen een coördinator krijgt wijken.".into(),
+            ));
+        }
+        if wijken.is_empty() {
+            return Err(AdminError::Input(COORDINATOR_NEEDS_WIJK.into()));
+        }
+        crate::hotspot::scope::assign_wijken(tx, username.trim(), wijken, &caller.actor, now_ms())
+            .map_err(|e| match e {
+                DbError::Domain(m) => AdminError::Input(m),
+                other => AdminError::Db(other),
+            })
     })
 }
 

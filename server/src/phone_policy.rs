@@ -27,17 +27,18 @@ pub fn get(tx: &Tx, gemeente: GemeenteId) -> Result<PhonePolicy, DbError> {
     })
 }
 
-/// Checks the rules: 1 to 365 days, 0 to 480 minutes (Dutch reason).
+/// Checks the rules: 1 to 365 days, 0 to 480 minutes (Dutch reason, for the command line
+/// and the settings page alike).
 pub fn validate(p: PhonePolicy) -> Result<(), String> {
     if !(1..=PhonePolicy::MAX_RETENTION_DAYS).contains(&p.contact_retention_days) {
         return Err(format!(
-            "bewaartermijn op de telefoon: 1 tot {} dagen",
+            "contacten op de telefoon bewaren: kies 1 tot en met {} dagen",
             PhonePolicy::MAX_RETENTION_DAYS
         ));
     }
     if p.lock_after_minutes > PhonePolicy::MAX_LOCK_MINUTES {
         return Err(format!(
-            "vergrendelen na: 0 tot {} minuten",
+            "pincode vragen na: kies 0 tot en met {} minuten op de achtergrond",
             PhonePolicy::MAX_LOCK_MINUTES
         ));
     }

@@ -659,6 +659,9 @@ enum PageRoute {
     BeheerUserReset,
     BeheerUserSessions,
     BeheerUserMfa,
+    BeheerUserEnable,
+    BeheerUserWijken,
+    BeheerPhonePolicy,
     BeheerPhones,
     BeheerSettings,
     BeheerRetention,
@@ -715,6 +718,9 @@ impl PageRoute {
             PageRoute::BeheerUserReset => ("post", "/beheer/gebruikers/herstelcode"),
             PageRoute::BeheerUserSessions => ("post", "/beheer/gebruikers/sessies"),
             PageRoute::BeheerUserMfa => ("post", "/beheer/gebruikers/tweede-stap"),
+            PageRoute::BeheerUserEnable => ("post", "/beheer/gebruikers/inschakelen"),
+            PageRoute::BeheerUserWijken => ("post", "/beheer/gebruikers/wijken"),
+            PageRoute::BeheerPhonePolicy => ("post", "/beheer/telefooninstellingen"),
             PageRoute::BeheerPhones => ("get", "/beheer/telefoons"),
             PageRoute::BeheerSettings => ("get", "/beheer/instellingen"),
             PageRoute::BeheerRetention => ("post", "/beheer/bewaartermijnen"),
@@ -750,7 +756,7 @@ impl PageRoute {
         }
     }
 
-    const ALL: [PageRoute; 50] = [
+    const ALL: [PageRoute; 53] = [
         PageRoute::Home,
         PageRoute::LoginPage,
         PageRoute::LoginSubmit,
@@ -769,6 +775,9 @@ impl PageRoute {
         PageRoute::BeheerUserReset,
         PageRoute::BeheerUserSessions,
         PageRoute::BeheerUserMfa,
+        PageRoute::BeheerUserEnable,
+        PageRoute::BeheerUserWijken,
+        PageRoute::BeheerPhonePolicy,
         PageRoute::BeheerPhones,
         PageRoute::BeheerSettings,
         PageRoute::BeheerRetention,
@@ -826,6 +835,9 @@ impl PageRoute {
 #[case::beheer_user_reset(PageRoute::BeheerUserReset, [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_user_sessions(PageRoute::BeheerUserSessions, [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_user_mfa(PageRoute::BeheerUserMfa, [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_user_enable(PageRoute::BeheerUserEnable, [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_user_wijken(PageRoute::BeheerUserWijken, [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_phone_policy(PageRoute::BeheerPhonePolicy, [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_phones(PageRoute::BeheerPhones, [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_settings(PageRoute::BeheerSettings, [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_retention(PageRoute::BeheerRetention, [403, 403, 403, 403, 403, 200, 303, 303])]
@@ -906,8 +918,13 @@ async fn page_matrix(
         // period out of range, two passphrases that differ.
         PageRoute::BeheerUserAdd => form(&[("username", ""), ("role", "coordinator")]),
         PageRoute::BeheerUserDisable => form(&[("username", "niemand")]),
-        PageRoute::BeheerUserReset | PageRoute::BeheerUserSessions | PageRoute::BeheerUserMfa => {
-            form(&[("username", "niemand")])
+        PageRoute::BeheerUserReset
+        | PageRoute::BeheerUserSessions
+        | PageRoute::BeheerUserMfa
+        | PageRoute::BeheerUserEnable
+        | PageRoute::BeheerUserWijken => form(&[("username", "niemand")]),
+        PageRoute::BeheerPhonePolicy => {
+            form(&[("lock_after_minutes", "5"), ("contact_retention_days", "0")])
         }
         PageRoute::BeheerRetention => form(&[
             ("care_form_months", "0"),

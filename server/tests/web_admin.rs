@@ -24,6 +24,16 @@ fn element_text(page: &str, id: &str) -> Option<String> {
     Some(rest[start..start + end].to_owned())
 }
 
+/// Where a redirect points.
+fn location(reply: &Reply) -> String {
+    reply
+        .headers
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("a Location header")
+        .to_owned()
+}
+
 struct World {
     app: TestApp,
     seed: Seed,
@@ -77,6 +87,28 @@ impl World {
             .await
     }
 
+    /// Posts a form that changes something, checks that the answer is a redirect back to
+    /// `page` (Post/Redirect/Get), and returns the page the browser then shows.
+    async fn post_then_follow(&self, path: &str, fields: &[(&str, &str)], page: &str) -> String {
+        let reply = self.post(path, fields).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::SEE_OTHER,
+            "{path}: {}",
+            reply.text()
+        );
+        let to = location(&reply);
+        assert!(to.starts_with(&format!("{page}?melding=")), "{path} → {to}");
+        self.get(&to).await
+    }
+
+    async fn get(&self, path: &str) -> String {
+        self.app
+            .send(get(path, Auth::Cookie(&self.admin)))
+            .await
+            .text()
+    }
+
     fn first_wijk(&self) -> String {
         self.app.scalar_text(&format!(
             "SELECT code FROM wijk WHERE id = '{}'",
@@ -98,18 +130,17 @@ impl World {
 #[tokio::test]
 async fn an_admin_adds_a_coordinator_for_one_wijk_who_sets_a_password_with_the_code_and_logs_in() {
     let w = world().await;
-    let reply = w
-        .post(
+    let page = w
+        .post_then_follow(
             "/beheer/gebruikers",
             &[
                 ("username", "k.de.vries"),
                 ("role", "coordinator"),
                 ("wijken", &w.second_wijk),
             ],
+            "/beheer/gebruikers",
         )
         .await;
-    assert_eq!(reply.status, StatusCode::OK);
-    let page = reply.text();
     assert!(page.contains("is toegevoegd als"), "{page}");
     let code = element_text(&page, "first-password-code").expect("the one-time code is shown");
     // Exactly the chosen wijk, nothing else.
@@ -229,13 +260,16 @@ async fn disabling_asks_first_then_refuses_the_login_and_revokes_the_phones() {
         "asking changed nothing"
     );
     let done = w
-        .post(
+        .post_then_follow(
             "/beheer/gebruikers/uitschakelen",
             &[("username", name), ("bevestigd", "1")],
+            "/beheer/gebruikers",
         )
-        .await
-        .text();
-    assert!(done.contains("is uitgeschakeld"), "{done}");
+        .await;
+    assert!(
+        done.contains("is uitgeschakeld: 1 sessie beëindigd, 1 telefoon ingetrokken."),
+        "{done}"
+    );
     assert!(
         w.app
             .direct()
@@ -309,9 +343,12 @@ async fn a_reset_code_ends_the_sessions_and_sets_a_new_password() {
     let (name, password) = w.seed.login(Role::Meldpunt);
     let session = w.app.login(name, password).await;
     let page = w
-        .post("/beheer/gebruikers/herstelcode", &[("username", name)])
-        .await
-        .text();
+        .post_then_follow(
+            "/beheer/gebruikers/herstelcode",
+            &[("username", name)],
+            "/beheer/gebruikers",
+        )
+        .await;
     let code = element_text(&page, "reset-code").expect("code shown");
     let me = w.app.send(get("/api/v1/me", Auth::Cookie(&session))).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED, "the session ended");
@@ -327,9 +364,12 @@ async fn switching_the_second_step_off_makes_the_user_set_it_up_again() {
     let w = world().await;
     let (name, password) = w.seed.login(Role::Meldpunt);
     let page = w
-        .post("/beheer/gebruikers/tweede-stap", &[("username", name)])
-        .await
-        .text();
+        .post_then_follow(
+            "/beheer/gebruikers/tweede-stap",
+            &[("username", name)],
+            "/beheer/gebruikers",
+        )
+        .await;
     assert!(page.contains("staat uit"), "{page}");
     assert_eq!(w.app.totp_code(name), None, "no confirmed secret left");
     // The next login asks to set the app up again (the second step is still required).
@@ -356,10 +396,13 @@ async fn ending_sessions_logs_the_user_out_everywhere() {
     let (name, password) = w.seed.login(Role::Coordinator);
     let session = w.app.login(name, password).await;
     let page = w
-        .post("/beheer/gebruikers/sessies", &[("username", name)])
-        .await
-        .text();
-    assert!(page.contains("1 sessie(s)"), "{page}");
+        .post_then_follow(
+            "/beheer/gebruikers/sessies",
+            &[("username", name)],
+            "/beheer/gebruikers",
+        )
+        .await;
+    assert!(page.contains("1 sessie van"), "in the singular: {page}");
     let me = w.app.send(get("/api/v1/me", Auth::Cookie(&session))).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
 }
@@ -423,9 +466,12 @@ async fn revoking_a_phone_with_unsent_items_warns_first() {
         0
     );
     let done = w
-        .post("/beheer/intrekken", &[("device", &id), ("bevestigd", "1")])
-        .await
-        .text();
+        .post_then_follow(
+            "/beheer/intrekken",
+            &[("device", &id), ("bevestigd", "1")],
+            "/beheer/telefoons",
+        )
+        .await;
     assert!(done.contains("is ingetrokken"), "{done}");
     let pull = w
         .app
@@ -471,7 +517,7 @@ async fn retention_periods_are_set_from_the_page_and_a_bad_one_changes_nothing()
     assert!(order.contains("moet vóór de verwijdering"), "{order}");
     assert_eq!(w.app.scalar("SELECT COUNT(*) FROM retention_setting"), 0);
     let ok = w
-        .post(
+        .post_then_follow(
             "/beheer/bewaartermijnen",
             &[
                 ("care_form_months", "6"),
@@ -479,9 +525,9 @@ async fn retention_periods_are_set_from_the_page_and_a_bad_one_changes_nothing()
                 ("open_form_warn_months", "2"),
                 ("open_form_months", "9"),
             ],
+            "/beheer/instellingen",
         )
-        .await
-        .text();
+        .await;
     assert!(ok.contains("opgeslagen"), "{ok}");
     let g = w.seed.gemeente;
     let p = w
@@ -592,13 +638,12 @@ async fn the_meldpunt_makes_and_replaces_its_key_on_the_page_with_the_fingerprin
             .scalar("SELECT COUNT(*) FROM audit_log WHERE action IN ('key_create', 'key_rotate')"),
         2
     );
-    // The admin sees the same words, and only public parts.
-    let settings = w
-        .app
-        .send(get("/beheer/instellingen", Auth::Cookie(&w.admin)))
-        .await
-        .text();
-    assert!(settings.contains(&fp.words_line()), "{settings}");
+    // The admin sees the same words, and only public parts, on the overview (once: the
+    // settings page no longer repeats them).
+    let overview = w.get("/beheer").await;
+    assert!(overview.contains(&fp.words_line()), "{overview}");
+    let settings = w.get("/beheer/instellingen").await;
+    assert!(!settings.contains("key-fingerprint"), "{settings}");
 }
 
 #[tokio::test]
@@ -689,4 +734,431 @@ async fn the_overview_flags_rounds_whose_wijk_the_server_does_not_know_and_says_
         "says what to do: {notice}"
     );
     assert!(notice.contains("href=\"/beheer/wijken\""), "{notice}");
+}
+
+/// Review rev3 #12: a disabled user can be enabled again on the page. They log in with
+/// their own password as before (nothing about their login is reset), their phones stay
+/// revoked, and it is audited.
+#[tokio::test]
+async fn a_disabled_user_is_enabled_again_and_logs_in_with_their_own_password() {
+    let w = world().await;
+    let token = w.app.device(&w.seed).await;
+    let (name, password) = w.seed.login(Role::Straatcoach);
+    w.post_then_follow(
+        "/beheer/gebruikers/uitschakelen",
+        &[("username", name), ("bevestigd", "1")],
+        "/beheer/gebruikers",
+    )
+    .await;
+    let list = w.get("/beheer/gebruikers").await;
+    assert!(
+        list.contains(&format!("aria-label=\"{name} inschakelen\"")),
+        "a disabled user has an Inschakelen button: {list}"
+    );
+    let page = w
+        .post_then_follow(
+            "/beheer/gebruikers/inschakelen",
+            &[("username", name)],
+            "/beheer/gebruikers",
+        )
+        .await;
+    assert!(page.contains("is weer ingeschakeld"), "{page}");
+    assert!(page.contains("blijven ingetrokken"), "{page}");
+    assert!(
+        w.app
+            .direct()
+            .transaction(|tx| auth::login(tx, name, password))
+            .expect("db")
+            .is_some(),
+        "their own password works again"
+    );
+    let pull = w
+        .app
+        .send(post(
+            "/api/v1/sync/pull",
+            Auth::Bearer(&token),
+            json_body(&serde_json::json!({})),
+        ))
+        .await;
+    assert_eq!(
+        pull.status,
+        StatusCode::UNAUTHORIZED,
+        "the phone stays revoked"
+    );
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'user_enable'"),
+        1
+    );
+    // Enabling someone who is not disabled is refused and changes nothing.
+    let again = w
+        .post("/beheer/gebruikers/inschakelen", &[("username", name)])
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(
+        again.text().contains("is niet uitgeschakeld"),
+        "{}",
+        again.text()
+    );
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'user_enable'"),
+        1
+    );
+}
+
+/// Review rev3 #12: a coordinator's wijken are changed on the page, through the same rule
+/// as `admin assign-wijken`, and audited.
+#[tokio::test]
+async fn a_coordinators_wijken_are_changed_on_the_page_and_audited() {
+    let w = world().await;
+    let (name, _) = w.seed.login(Role::Coordinator);
+    let list = w.get("/beheer/gebruikers").await;
+    assert!(list.contains("Wijken wijzigen"), "{list}");
+    let assigned = || {
+        w.app.texts(&format!(
+            "SELECT w.code FROM user_wijk uw JOIN wijk w ON w.id = uw.wijk_id
+             JOIN \"user\" u ON u.id = uw.user_id WHERE u.username = '{name}' ORDER BY w.code"
+        ))
+    };
+    let audited = || {
+        w.app
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'wijk_assignment'")
+    };
+    let before = audited();
+    let page = w
+        .post_then_follow(
+            "/beheer/gebruikers/wijken",
+            &[("username", name), ("wijken", &w.second_wijk)],
+            "/beheer/gebruikers",
+        )
+        .await;
+    assert!(page.contains("ziet nu 1 wijk op de hotspotkaart"), "{page}");
+    assert_eq!(assigned(), vec![w.second_wijk.clone()]);
+    assert_eq!(audited(), before + 1);
+    // The list names the wijk, not only its code.
+    assert!(page.contains("Tweede wijk"), "{page}");
+}
+
+#[rstest]
+#[case::no_wijk("coordinator", &[], "minstens één wijk")]
+#[case::not_a_coordinator("straatcoach", &["first"], "Alleen een coördinator")]
+#[case::wijk_of_another_gemeente("coordinator", &["foreign"], "hoort niet bij de gemeente")]
+#[case::coordinator_of_another_gemeente("other", &["first"], "niet gevonden")]
+#[tokio::test]
+async fn a_bad_wijk_change_is_refused_in_dutch_and_nothing_changes(
+    #[case] who: &str,
+    #[case] wijken: &[&str],
+    #[case] message: &str,
+) {
+    let w = world().await;
+    let foreign = w.app.scalar_text(&format!(
+        "SELECT code FROM wijk WHERE gemeente_id = '{}'",
+        w.other.gemeente
+    ));
+    let first = w.first_wijk();
+    let name = match who {
+        "coordinator" => w.seed.login(Role::Coordinator).0,
+        "straatcoach" => w.seed.login(Role::Straatcoach).0,
+        _ => w.other.login(Role::Coordinator).0,
+    };
+    let mut fields = vec![("username", name)];
+    for wijk in wijken {
+        fields.push(("wijken", if *wijk == "foreign" { &foreign } else { &first }));
+    }
+    let snapshot = || {
+        (
+            w.app
+                .texts("SELECT user_id || wijk_id FROM user_wijk ORDER BY 1"),
+            w.app.scalar("SELECT COUNT(*) FROM audit_log"),
+        )
+    };
+    let before = snapshot();
+    let reply = w.post("/beheer/gebruikers/wijken", &fields).await;
+    assert_eq!(reply.status, StatusCode::OK, "a refusal is no redirect");
+    let page = reply.text();
+    assert!(page.contains(message), "expected {message:?} in {page}");
+    assert!(page.contains("Er is niets gewijzigd."));
+    assert_eq!(snapshot(), before);
+}
+
+/// Review rev3 #12: every change on the users page answers with a redirect, and its
+/// result (even a one-time code) is shown once, to the admin who made it: a reload does
+/// not send the form again and does not show the code again.
+#[tokio::test]
+async fn a_result_is_shown_once_after_the_redirect_and_only_to_its_admin() {
+    let w = world().await;
+    let (name, _) = w.seed.login(Role::Meldpunt);
+    let reply = w
+        .post("/beheer/gebruikers/herstelcode", &[("username", name)])
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let to = location(&reply);
+    assert!(
+        !reply.text().contains("reset-code"),
+        "no code in the redirect"
+    );
+    // Another admin's session cannot take it.
+    let (other_admin, password) = w.other.login(Role::Admin);
+    let other = w.app.login(other_admin, password).await;
+    let theirs = w.app.send(get(&to, Auth::Cookie(&other))).await.text();
+    assert!(element_text(&theirs, "reset-code").is_none(), "{theirs}");
+    let first = w.get(&to).await;
+    assert!(element_text(&first, "reset-code").is_some(), "{first}");
+    let reload = w.get(&to).await;
+    assert!(
+        element_text(&reload, "reset-code").is_none(),
+        "shown once: {reload}"
+    );
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'password_reset'"),
+        1,
+        "the reload sent nothing"
+    );
+}
+
+/// Review rev3 #23: the phone policy is set on the settings page with the command line's
+/// bounds, audited, and reaches the phones' configuration.
+#[tokio::test]
+async fn the_phone_policy_is_set_on_the_settings_page_and_audited() {
+    let w = world().await;
+    let page = w.get("/beheer/instellingen").await;
+    assert!(page.contains("name=\"lock_after_minutes\""), "{page}");
+    assert!(page.contains("name=\"contact_retention_days\""), "{page}");
+    let g = w.seed.gemeente;
+    let version = || {
+        w.app
+            .direct()
+            .read(|tx| avondronde_server::state::config_version(tx, g))
+            .expect("db")
+    };
+    let before = version();
+    let page = w
+        .post_then_follow(
+            "/beheer/telefooninstellingen",
+            &[
+                ("lock_after_minutes", "2"),
+                ("contact_retention_days", "14"),
+            ],
+            "/beheer/instellingen",
+        )
+        .await;
+    assert!(
+        page.contains("telefooninstellingen zijn opgeslagen"),
+        "{page}"
+    );
+    let p = w
+        .app
+        .direct()
+        .read(|tx| avondronde_server::phone_policy::get(tx, g))
+        .expect("db");
+    assert_eq!((p.lock_after_minutes, p.contact_retention_days), (2, 14));
+    assert_ne!(version(), before, "the phones pull the new policy");
+    assert!(
+        page.contains("value=\"2\""),
+        "the page shows the stored values: {page}"
+    );
+    let audit = w.get("/audit").await;
+    assert!(audit.contains("telefooninstellingen gewijzigd"), "{audit}");
+    let overview = w.get("/beheer").await;
+    assert!(
+        overview.contains("pincode na 2 minuten op de achtergrond en bewaren contacten 14 dagen"),
+        "{overview}"
+    );
+}
+
+#[rstest]
+#[case::no_days("5", "0", "1 tot en met 365 dagen")]
+#[case::too_many_days("5", "366", "1 tot en met 365 dagen")]
+#[case::too_many_minutes("481", "30", "0 tot en met 480 minuten")]
+#[case::not_a_number("vijf", "30", "vul een heel aantal minuten in")]
+#[case::negative("5", "-1", "vul een heel aantal dagen in")]
+#[tokio::test]
+async fn a_bad_phone_policy_is_refused_in_dutch_and_nothing_changes(
+    #[case] minutes: &str,
+    #[case] days: &str,
+    #[case] message: &str,
+) {
+    let w = world().await;
+    let audit = || w.app.scalar("SELECT COUNT(*) FROM audit_log");
+    let before = audit();
+    let reply = w
+        .post(
+            "/beheer/telefooninstellingen",
+            &[
+                ("lock_after_minutes", minutes),
+                ("contact_retention_days", days),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let page = reply.text();
+    assert!(page.contains(message), "expected {message:?} in {page}");
+    assert!(page.contains("Er is niets gewijzigd."));
+    assert!(
+        page.contains(&format!("value=\"{minutes}\"")),
+        "what was typed is kept"
+    );
+    assert_eq!(audit(), before);
+    let g = w.seed.gemeente;
+    let p = w
+        .app
+        .direct()
+        .read(|tx| avondronde_server::phone_policy::get(tx, g))
+        .expect("db");
+    assert_eq!(p, avondronde_shared::sync::PhonePolicy::default());
+}
+
+/// Review rev3 #13: the audit page speaks the pages' Dutch, names users and wijken instead
+/// of ids, tells a map view from a real export, and the chain still verifies (the stored
+/// rows are not changed).
+#[tokio::test]
+async fn the_audit_page_names_users_and_wijken_and_tells_map_views_from_exports() {
+    let w = world().await;
+    w.post_then_follow(
+        "/beheer/gebruikers",
+        &[
+            ("username", "k.de.vries"),
+            ("role", "coordinator"),
+            ("wijken", &w.second_wijk),
+        ],
+        "/beheer/gebruikers",
+    )
+    .await;
+    let (coach, _) = w.seed.login(Role::Straatcoach);
+    w.post_then_follow(
+        "/beheer/gebruikers/uitschakelen",
+        &[("username", coach), ("bevestigd", "1")],
+        "/beheer/gebruikers",
+    )
+    .await;
+    let (coordinator, password) = w.seed.login(Role::Coordinator);
+    let c = w.app.login(coordinator, password).await;
+    let wijk = w.seed.wijk;
+    for what in ["cells?", "export.csv?"] {
+        let r = w
+            .app
+            .send(get(
+                &format!("/api/v1/hotspot/wijken/{wijk}/{what}"),
+                Auth::Cookie(&c),
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{what}: {}", r.text());
+    }
+    let page = w.get("/audit").await;
+    assert!(page.contains("Keten intact."), "{page}");
+    assert!(page.contains("k.de.vries als coördinator"), "{page}");
+    assert!(page.contains("gebruiker uitgeschakeld"), "{page}");
+    assert!(
+        page.contains(&format!(
+            "{coach}: 0 sessies beëindigd, 0 telefoons ingetrokken"
+        )),
+        "{page}"
+    );
+    assert!(page.contains("kaart bekeken"), "{page}");
+    assert!(page.contains("export (CSV)"), "{page}");
+    assert!(
+        !page.contains("toestellen"),
+        "the pages say telefoons: {page}"
+    );
+    let wijk_name = w
+        .app
+        .scalar_text(&format!("SELECT name FROM wijk WHERE id = '{wijk}'"));
+    assert!(page.contains(&format!("wijk {wijk_name}")), "{page}");
+    for id in w
+        .app
+        .texts("SELECT id FROM \"user\" WHERE username IN ('k.de.vries')")
+        .into_iter()
+        .chain([wijk.to_string()])
+    {
+        assert!(!page.contains(&id), "no id {id} where a name is known");
+    }
+    // The stored rows keep their codes (the chain covers them); the API gives them as is.
+    assert_eq!(
+        w.app
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'export'"),
+        2
+    );
+}
+
+/// Review rev3 #16: two phones of one person can be told apart (enrolment date and the end
+/// of their number), the clock column explains itself, the enrolment panel names the
+/// app's real button, and a one-time code comes with the full address to pass on.
+#[tokio::test]
+async fn the_phones_page_tells_phones_apart_and_the_instructions_match_the_app() {
+    let w = world().await;
+    w.app.device(&w.seed).await;
+    w.app.device(&w.seed).await;
+    w.app.execute("UPDATE device SET clock_offset_ms = 1000");
+    let page = w.get("/beheer/telefoons").await;
+    assert!(page.contains("Aangemeld op"), "{page}");
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get("Europe/Amsterdam").expect("tz"))
+        .strftime("%d-%m-%Y")
+        .to_string();
+    assert!(
+        page.matches(&today).count() >= 2,
+        "each phone shows its enrolment date: {page}"
+    );
+    for id in w.app.texts("SELECT id FROM device") {
+        let tail = &id[id.len() - 4..];
+        assert!(page.contains(&format!("nr. …{tail}")), "{page}");
+    }
+    assert!(
+        page.contains("title=\"De klok van de telefoon vergeleken met die van de server"),
+        "the clock badge has a tooltip: {page}"
+    );
+    // The button the admin is told to tap is the one the app's enrol screen has.
+    let app_screen = include_str!("../../app/src/ui/enrol.rs");
+    assert!(
+        app_screen.contains("label: \"Scan QR-code\""),
+        "the app's button changed"
+    );
+    let (boa, _) = w.seed.login(Role::Boa);
+    let code = w.post("/beheer/code", &[("username", boa)]).await.text();
+    assert!(code.contains("<strong>Scan QR-code</strong>"), "{code}");
+    // The reset code's notice names the page by its full address.
+    let (mp, _) = w.seed.login(Role::Meldpunt);
+    let reset = w
+        .post_then_follow(
+            "/beheer/gebruikers/herstelcode",
+            &[("username", mp)],
+            "/beheer/gebruikers",
+        )
+        .await;
+    assert!(reset.contains("http://"), "a full address: {reset}");
+    assert!(reset.contains("/wachtwoord</a>"), "{reset}");
+}
+
+/// The new forms are protected like every other admin form: a cross-site post, even with
+/// the admin's cookie, is refused and changes nothing.
+#[rstest]
+#[case::enable("/beheer/gebruikers/inschakelen", "username=straatcoach-0")]
+#[case::wijken("/beheer/gebruikers/wijken", "username=coordinator-0&wijken=WK900099")]
+#[case::phones(
+    "/beheer/telefooninstellingen",
+    "lock_after_minutes=1&contact_retention_days=2"
+)]
+#[tokio::test]
+async fn a_cross_site_post_to_a_new_admin_form_is_refused(#[case] path: &str, #[case] body: &str) {
+    let w = world().await;
+    w.app
+        .execute("UPDATE \"user\" SET disabled_at = 1 WHERE username = 'straatcoach-0'");
+    let audit = || w.app.scalar("SELECT COUNT(*) FROM audit_log");
+    let before = audit();
+    let mut req = post(
+        path,
+        Auth::Cookie(&w.admin),
+        (
+            Some("application/x-www-form-urlencoded"),
+            body.as_bytes().to_vec(),
+        ),
+    );
+    req.headers_mut().insert(
+        axum::http::header::ORIGIN,
+        "https://evil.example".parse().expect("origin"),
+    );
+    assert_eq!(w.app.send(req).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(audit(), before, "nothing changed");
 }

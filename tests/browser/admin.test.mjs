@@ -128,8 +128,8 @@ test('every admin page speaks Dutch and fits a desk and a phone', async () => {
     }
     await shots(admin, name);
   }
-  // The key's fingerprint as words on the settings page.
-  await admin.goto(base + '/beheer/instellingen');
+  // The key's fingerprint as words on the overview (the settings page no longer repeats it).
+  await admin.goto(base + '/beheer');
   const words = (await admin.locator('#key-fingerprint').innerText()).trim().split(/\s+/);
   assert.ok(words.length >= 6, `fingerprint words: ${words}`);
 });
@@ -157,7 +157,7 @@ test('an added coordinator for one wijk sets a password, sees only that wijk, an
   const code = (await admin.locator('#first-password-code').innerText()).trim();
   assert.match(code, /^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$/);
   const row = admin.locator('tr[data-user="coord.overschie"]');
-  assert.match(await row.innerText(), /WK059904/);
+  assert.match(await row.innerText(), /Overschie/, 'the wijk by its name');
   assert.match(await row.innerText(), /wacht op eerste wachtwoord/);
   await shots(admin, 'admin-user-added');
 
@@ -194,6 +194,8 @@ test('an added coordinator for one wijk sets a password, sees only that wijk, an
   await Promise.all([admin.waitForNavigation(), admin.click('.notice.confirm button[type=submit]')]);
   assert.match(await admin.locator('.notice.ok').innerText(), /is uitgeschakeld/);
   assert.match(await admin.locator('tr[data-user="coord.overschie"]').innerText(), /uitgeschakeld/);
+  // Post/Redirect/Get: the page is a plain GET of the list, so a reload sends nothing.
+  assert.match(admin.url(), /\/beheer\/gebruikers\?melding=/);
 
   const again = await newPage();
   try {
@@ -208,10 +210,68 @@ test('an added coordinator for one wijk sets a password, sees only that wijk, an
   }
 });
 
+test('a disabled user is enabled again, a coordinator\'s wijken change, and a reload resends nothing', async () => {
+  await admin.goto(base + '/beheer/gebruikers');
+  const row = () => admin.locator('tr[data-user="coord.overschie"]');
+  await Promise.all([admin.waitForNavigation(), row().locator('button:has-text("Inschakelen")').click()]);
+  assert.match(await admin.locator('.notice.ok').innerText(), /coord\.overschie is weer ingeschakeld/);
+  assert.match(await row().innerText(), /actief/);
+  await shots(admin, 'admin-user-enabled');
+  await admin.reload();
+  assert.equal(await admin.locator('.notice.ok').count(), 0, 'the result is shown once; the reload sent nothing');
+  // Change the wijken: open the row's "Wijken wijzigen", tick a second wijk, save.
+  await row().locator('summary:has-text("Wijken wijzigen")').click();
+  const second = row().locator('input[name=wijken]:not(:checked)').first();
+  const label = (await second.locator('xpath=..').innerText()).trim();
+  await second.check();
+  await shots(admin, 'admin-user-wijken-open');
+  await Promise.all([admin.waitForNavigation(), row().locator('button:has-text("Wijken opslaan")').click()]);
+  assert.match(await admin.locator('.notice.ok').innerText(), /coord\.overschie ziet nu 2 wijken/);
+  assert.match(await row().innerText(), new RegExp(label));
+});
+
+test('the phone policy is set on the settings page, with a Dutch error for a bad value', async () => {
+  await admin.goto(base + '/beheer/instellingen');
+  await admin.fill('#lock_after_minutes', '5');
+  await admin.fill('#contact_retention_days', '400');
+  // The browser's own range check would stop the form; the server's message is the one we want to see.
+  await admin.evaluate(() => document.querySelector('form[action="/beheer/telefooninstellingen"]').noValidate = true);
+  await Promise.all([admin.waitForNavigation(), admin.click('form[action="/beheer/telefooninstellingen"] button[type=submit]')]);
+  assert.match(await admin.locator('.notice.error').innerText(), /1 tot en met 365 dagen.*Er is niets gewijzigd/);
+  assert.equal(await admin.inputValue('#contact_retention_days'), '400', 'what was typed is kept');
+  await shots(admin, 'admin-settings-phone-error');
+  await admin.fill('#contact_retention_days', '14');
+  await Promise.all([admin.waitForNavigation(), admin.click('form[action="/beheer/telefooninstellingen"] button[type=submit]')]);
+  assert.match(await admin.locator('.notice.ok').innerText(), /telefooninstellingen zijn opgeslagen/);
+  assert.equal(await admin.inputValue('#contact_retention_days'), '14');
+  assert.equal(await admin.locator('#key-fingerprint').count(), 0, 'the key block is only on the overview');
+  await shots(admin, 'admin-settings');
+});
+
+test('the audit log reads in Dutch, with names, and map views apart from exports', async () => {
+  await admin.goto(base + '/audit');
+  const text = await admin.locator('table.audit').innerText();
+  assert.match(text, /gebruiker ingeschakeld/);
+  assert.match(text, /coord\.overschie als coördinator/);
+  assert.match(text, /telefooninstellingen gewijzigd/);
+  assert.doesNotMatch(text, /geblokkeerd|toestellen|received|visit_planned|hotspot cells/);
+  // No user id where the name is known.
+  assert.doesNotMatch(text, /gebruiker [0-9a-f]{8}-/);
+  await shots(admin, 'admin-audit');
+});
+
 test('the enrolment screen shows a QR code with the server, the code and the fingerprint', async () => {
   await admin.goto(base + '/beheer/telefoons');
+  // Two phones of one person are told apart by their enrolment date and number; the clock explains itself.
+  assert.ok(await admin.locator('table.phones th', { hasText: 'Aangemeld op' }).count() === 1);
+  const dates = await admin.locator('table.phones td[data-label="Aangemeld op"]').allInnerTexts();
+  assert.ok(dates.length >= 1 && dates.every((d) => /^\d{2}-\d{2}-\d{4}/.test(d.trim())), `enrolment dates: ${dates}`);
+  assert.match(await admin.locator('table.phones th', { hasText: 'Klok' }).getAttribute('title'), /klok van de telefoon/);
+  await shots(admin, 'admin-phones-dates');
   await Promise.all([admin.waitForNavigation(), admin.click('form[action="/beheer/code"] button[type=submit]')]);
   assert.ok(await admin.locator('#enrol-qr svg').isVisible(), 'a QR code on screen');
+  // The app's own button text (app/src/ui/enrol.rs).
+  assert.match(await admin.locator('#enrol').innerText(), /tik op Scan QR-code/);
   const invite = await admin.getAttribute('#enrol-qr', 'data-invite');
   const code = (await admin.locator('#enrol-code').innerText()).trim();
   const words = (await admin.locator('#enrol-fingerprint strong').innerText()).trim();

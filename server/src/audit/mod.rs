@@ -24,6 +24,7 @@ use crate::auth::WebUser;
 use crate::db::DbError;
 use crate::store::{self, Tx};
 
+pub mod describe;
 pub mod web;
 
 /// What happened.
@@ -62,6 +63,8 @@ pub enum Action {
     DeviceRevoke,
     /// A user was disabled.
     UserDisable,
+    /// A disabled user was enabled again.
+    UserEnable,
     /// A user's sessions were ended.
     SessionsEnd,
     /// A password-reset code was issued.
@@ -82,7 +85,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in display order.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::Open,
         Action::Update,
         Action::Export,
@@ -99,6 +102,7 @@ impl Action {
         Action::EnrolmentCode,
         Action::DeviceRevoke,
         Action::UserDisable,
+        Action::UserEnable,
         Action::SessionsEnd,
         Action::PasswordReset,
         Action::PasswordChanged,
@@ -128,6 +132,7 @@ impl Action {
             Action::EnrolmentCode => "enrolment_code",
             Action::DeviceRevoke => "device_revoke",
             Action::UserDisable => "user_disable",
+            Action::UserEnable => "user_enable",
             Action::SessionsEnd => "sessions_end",
             Action::PasswordReset => "password_reset",
             Action::PasswordChanged => "password_changed",
@@ -144,12 +149,13 @@ impl Action {
         Action::ALL.into_iter().find(|a| a.code() == code)
     }
 
-    /// The Dutch label for the audit page.
+    /// The Dutch label for the audit page, in the words of the pages where it happens
+    /// (display only: the stored code is what the chain covers).
     pub fn label_nl(self) -> &'static str {
         match self {
             Action::Open => "formulier geopend",
             Action::Update => "afhandeling gewijzigd",
-            Action::Export => "export",
+            Action::Export => "export (CSV/GeoJSON)",
             Action::Unlock => "sleutel ontgrendeld",
             Action::UnlockFailed => "ontgrendelen mislukt",
             Action::Lock => "sleutel vergrendeld",
@@ -159,17 +165,18 @@ impl Action {
             Action::Retention => "bewaartermijn: verwijderd",
             Action::RetentionSettings => "bewaartermijnen gewijzigd",
             Action::DisclosureSettings => "ruisinstellingen gewijzigd",
-            Action::WijkAssignment => "wijken toegewezen",
-            Action::EnrolmentCode => "aanmeldcode uitgegeven",
-            Action::DeviceRevoke => "toestel ingetrokken",
-            Action::UserDisable => "gebruiker geblokkeerd",
+            Action::WijkAssignment => "wijken gewijzigd",
+            Action::EnrolmentCode => "aanmeldcode gemaakt",
+            Action::DeviceRevoke => "telefoon ingetrokken",
+            Action::UserDisable => "gebruiker uitgeschakeld",
+            Action::UserEnable => "gebruiker ingeschakeld",
             Action::SessionsEnd => "sessies beëindigd",
-            Action::PasswordReset => "wachtwoordherstel uitgegeven",
+            Action::PasswordReset => "herstelcode gemaakt",
             Action::PasswordChanged => "wachtwoord gewijzigd",
-            Action::MfaReset => "tweede stap hersteld",
+            Action::MfaReset => "tweede stap opnieuw",
             Action::UserAdd => "gebruiker toegevoegd",
             Action::Norms => "buitenspeelnormen gewijzigd",
-            Action::AreaRule => "gebiedsregel gewijzigd",
+            Action::AreaRule => "gebiedsregel",
             Action::Wijken => "wijken ingelezen",
         }
     }

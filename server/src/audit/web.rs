@@ -2,6 +2,9 @@
 //! meldpunt of a gemeente read that gemeente's log, with the result of verifying its hash
 //! chain; every other role gets 403. There is no way to change the log: no endpoint
 //! writes to it, and the database refuses updates and deletes.
+//!
+//! The page shows each entry in Dutch, in the words of the pages where it happened and
+//! with names instead of ids ([`super::describe`]); the API gives the stored codes.
 
 use std::sync::Arc;
 
@@ -18,7 +21,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Action, Entry, Verification};
+use super::describe::{Names, describe};
+use super::{Entry, Verification};
 use crate::api::ApiResult;
 use crate::auth::{Authorized, Page, WebUser, roles};
 use crate::error::ApiError;
@@ -105,12 +109,12 @@ fn short_id(id: &str) -> &str {
     id.get(id.len().saturating_sub(8)..).unwrap_or(id)
 }
 
-fn action_label(code: &str) -> &str {
-    Action::from_code(code).map_or(code, |a| a.label_nl())
-}
-
 fn role_label(code: &str) -> &str {
-    Role::from_code(code).map_or("systeem", |r| r.label_nl())
+    match code {
+        // A user acting for themselves (a new password with a reset code).
+        "user" => "gebruiker",
+        _ => Role::from_code(code).map_or("systeem", |r| r.label_nl()),
+    }
 }
 
 async fn page(
@@ -122,6 +126,15 @@ async fn page(
     let log = match load(&state, &user, q.voor).await {
         Ok(l) => l,
         Err(e) => return e.into_response(),
+    };
+    let (g, viewer) = (user.gemeente, user.role);
+    let names = match state
+        .store
+        .read(g, move |tx| Names::load(tx, g, viewer))
+        .await
+    {
+        Ok(n) => n,
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let links = user.role == Role::Meldpunt;
     let older = (log.entries.len() as u32 == PAGE)
@@ -149,24 +162,25 @@ async fn page(
             @if log.entries.is_empty() {
                 div.panel { p.muted { "Nog geen regels." } }
             } @else {
-                table.audit {
+                table.audit.stack {
                     thead { tr { th { "#" } th { "Tijd" } th { "Wie" } th { "Actie" } th { "Formulier" } th { "Adres" } th { "Details" } } }
                     tbody {
                         @for e in &log.entries {
-                            tr {
-                                td { (e.seq) }
-                                td.nowrap { (crate::dates::format_local_seconds(e.at)) }
-                                td { (e.actor_name) br; span.muted.small { (role_label(&e.actor_role)) } }
-                                td { (action_label(&e.action)) }
-                                td {
+                            @let shown = describe(&e.action, &e.detail, &names);
+                            tr data-action=(e.action) {
+                                td data-label="#" { (e.seq) }
+                                td.nowrap data-label="Tijd" { (crate::dates::format_local_seconds(e.at)) }
+                                td data-label="Wie" { (e.actor_name) br; span.muted.small { (role_label(&e.actor_role)) } }
+                                td data-label="Actie" { (shown.action) }
+                                td data-label="Formulier" {
                                     @match (&e.form, links) {
                                         (Some(f), true) => a href={ "/meldpunt/formulieren/" (f) } title=(f) { code { (short_id(f)) } },
                                         (Some(f), false) => code title=(f) { (short_id(f)) },
                                         (None, _) => span.muted { "—" },
                                     }
                                 }
-                                td { (e.address.as_deref().unwrap_or("—")) }
-                                td { (e.detail) }
+                                td data-label="Adres" { (e.address.as_deref().unwrap_or("—")) }
+                                td data-label="Details" { (shown.detail) }
                             }
                         }
                     }

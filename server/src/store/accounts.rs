@@ -277,6 +277,27 @@ pub fn disable_user(tx: &Tx, user: UserId, now: i64) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Lifts a user's disabled mark, so they can log in again (with their own password and
+/// second step, under the usual throttle). Their ended sessions and revoked phones stay
+/// ended and revoked.
+pub fn enable_user(tx: &Tx, user: UserId) -> Result<(), DbError> {
+    match tx.backend() {
+        Backend::Sqlite(c) => {
+            c.execute(
+                "UPDATE user SET disabled_at = NULL WHERE id = ?1",
+                params![user],
+            )?;
+        }
+        Backend::Postgres(mut t) => {
+            t.execute(
+                "UPDATE \"user\" SET disabled_at = NULL WHERE id = $1",
+                &[&user],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Stores a user's new password hash.
 pub fn set_password_hash(tx: &Tx, user: UserId, phc: &str) -> Result<(), DbError> {
     match tx.backend() {
@@ -300,6 +321,8 @@ pub fn set_password_hash(tx: &Tx, user: UserId, phc: &str) -> Result<(), DbError
 /// wijk codes (joined by `", "`, in code order) and active devices.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserListRow {
+    /// The user (the audit page names them by it).
+    pub id: UserId,
     /// Username.
     pub username: String,
     /// Role (`None` for a code this server does not know).
@@ -327,6 +350,7 @@ pub fn users_of_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<UserListRo
         Backend::Sqlite(c) => {
             let mut stmt = c.prepare(
                 "SELECT u.username, u.role, u.disabled_at IS NOT NULL, u.password_hash IS NOT NULL,
+                        u.id,
                         (SELECT group_concat(code, ', ') FROM
                            (SELECT w.code FROM user_wijk uw JOIN wijk w ON w.id = uw.wijk_id
                             WHERE uw.user_id = u.id ORDER BY w.code)),
@@ -337,12 +361,13 @@ pub fn users_of_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<UserListRo
             let rows = stmt
                 .query_map(params![gemeente], |r| {
                     Ok(UserListRow {
+                        id: r.get(4)?,
                         username: r.get(0)?,
                         role: Role::from_code(&r.get::<_, String>(1)?),
                         disabled: r.get(2)?,
                         has_password: r.get(3)?,
-                        wijken: split_wijken(r.get(4)?),
-                        devices: r.get(5)?,
+                        wijken: split_wijken(r.get(5)?),
+                        devices: r.get(6)?,
                     })
                 })?
                 .collect::<Result<_, _>>()?;
@@ -351,6 +376,7 @@ pub fn users_of_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<UserListRo
         Backend::Postgres(mut t) => t
             .query(
                 "SELECT u.username, u.role, u.disabled_at IS NOT NULL, u.password_hash IS NOT NULL,
+                        u.id,
                         (SELECT string_agg(w.code, ', ' ORDER BY w.code COLLATE \"C\")
                          FROM user_wijk uw JOIN wijk w ON w.id = uw.wijk_id
                          WHERE uw.user_id = u.id),
@@ -362,12 +388,13 @@ pub fn users_of_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<UserListRo
             .iter()
             .map(|r| {
                 Ok(UserListRow {
+                    id: r.try_get(4)?,
                     username: r.try_get(0)?,
                     role: Role::from_code(&r.try_get::<_, String>(1)?),
                     disabled: r.try_get(2)?,
                     has_password: r.try_get(3)?,
-                    wijken: split_wijken(r.try_get(4)?),
-                    devices: r.try_get(5)?,
+                    wijken: split_wijken(r.try_get(5)?),
+                    devices: r.try_get(6)?,
                 })
             })
             .collect(),

@@ -372,6 +372,8 @@ pub struct DeviceListRow {
     pub revoked: bool,
     /// Items and drafts the phone last reported as not yet sent.
     pub unsent: Option<i64>,
+    /// When the phone was enrolled (server clock), unix ms.
+    pub enrolled_at: i64,
 }
 
 /// The phones of a gemeente's users: active first, then by username (byte order, as
@@ -382,7 +384,7 @@ pub fn of_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<DeviceListRow>, 
         Backend::Postgres(mut t) => {
             let rows = t.query(
                 "SELECT d.id, u.username, d.label, d.last_seen_at, d.clock_offset_ms,
-                        d.revoked_at IS NOT NULL, d.outbox_pending
+                        d.revoked_at IS NOT NULL, d.outbox_pending, d.created_at
                  FROM device d JOIN \"user\" u ON u.id = d.user_id WHERE u.gemeente_id = $1
                  ORDER BY d.revoked_at IS NOT NULL, u.username COLLATE \"C\", d.created_at",
                 &[&gemeente],
@@ -400,6 +402,7 @@ pub fn of_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<DeviceListRow>, 
                     offset_ms: r.try_get(4)?,
                     revoked: r.try_get(5)?,
                     unsent: r.try_get(6)?,
+                    enrolled_at: r.try_get(7)?,
                 });
             }
             return Ok(out);
@@ -407,7 +410,7 @@ pub fn of_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<DeviceListRow>, 
     };
     let mut stmt = c.prepare(
         "SELECT d.id, u.username, d.label, d.last_seen_at, d.clock_offset_ms, d.revoked_at IS NOT NULL,
-                d.outbox_pending
+                d.outbox_pending, d.created_at
          FROM device d JOIN user u ON u.id = d.user_id WHERE u.gemeente_id = ?1
          ORDER BY d.revoked_at IS NOT NULL, u.username, d.created_at",
     )?;
@@ -424,6 +427,7 @@ pub fn of_gemeente(tx: &Tx, gemeente: GemeenteId) -> Result<Vec<DeviceListRow>, 
                 offset_ms: r.get(4)?,
                 revoked: r.get(5)?,
                 unsent: r.get(6)?,
+                enrolled_at: r.get(7)?,
             }))
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -1,19 +1,24 @@
 //! The gemeente's admin area (`/beheer`, issue 12): an overview, and one page per task
 //! behind a small navigation: users, phones, norms, area rules, wijken, and retention with
-//! the meldpunt key. Everything is scoped to the admin's own gemeente, every change goes
+//! the phones. Everything is scoped to the admin's own gemeente, every change goes
 //! through the same functions the command line calls ([`crate::admin`],
 //! [`crate::retention`], …) so it is validated, all or nothing and audited in one place,
 //! and the admin never sees care-form content.
 //!
-//! The pages are plain HTML forms (no script). A form's result is rendered in the answer
-//! to its POST, never passed through a URL, because some results are one-time secrets (a
-//! first-password code, an enrolment code).
+//! The pages are plain HTML forms (no script). A change answers with a redirect to its
+//! page (Post/Redirect/Get), so that reloading the page never sends the form again; the
+//! result waits on the server for that one page view ([`redirect_with`], [`take_notice`])
+//! and is never passed through a URL itself, because some results are one-time secrets (a
+//! first-password code, a reset code). A refusal, which changed nothing, is rendered in
+//! the answer to its POST with what was typed, and so is the enrolment code's QR page.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
+use avondronde_shared::UserId;
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 
@@ -45,7 +50,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("/beheer/normen", "Normen"),
     ("/beheer/gebiedsregels", "Gebiedsregels"),
     ("/beheer/wijken", "Wijken"),
-    ("/beheer/instellingen", "Bewaren en sleutel"),
+    ("/beheer/instellingen", "Instellingen"),
 ];
 
 /// A page of the admin area: the shared layout, the section navigation with `active`
@@ -95,6 +100,92 @@ pub fn refused(text: impl AsRef<str>) -> Markup {
     html! { p.notice.error role="alert" { (text.as_ref()) " Er is niets gewijzigd." } }
 }
 
+/// How long a result waits for its page view after the redirect.
+const NOTICE_TTL_MS: i64 = 5 * 60 * 1000;
+/// At most this many results wait at once (only admins make them; the oldest goes first).
+const NOTICE_MAX: usize = 256;
+
+/// A result waiting for the page view that follows its POST: whose it is, until when, and
+/// the rendered notice.
+struct Waiting {
+    user: UserId,
+    until: i64,
+    notice: String,
+}
+
+/// The results waiting for their page view, by a random token in the redirect's query.
+/// Kept in the process (like the unlocked meldpunt keys): they live for one page view,
+/// and a restart losing them only loses the green confirmation, never the change.
+fn waiting() -> &'static Mutex<HashMap<String, Waiting>> {
+    static WAITING: std::sync::OnceLock<Mutex<HashMap<String, Waiting>>> =
+        std::sync::OnceLock::new();
+    WAITING.get_or_init(Default::default)
+}
+
+/// The query parameter that carries a waiting result's token.
+pub const NOTICE_PARAM: &str = "melding";
+
+/// Answers a successful POST with a redirect (303) to `path`, where `notice` is shown
+/// once, to this user only ([`take_notice`]). The URL holds a random token, never the
+/// notice.
+pub fn redirect_with(user: &WebUser, path: &str, notice: Markup) -> Response {
+    let token: String = rand::random::<[u8; 16]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let now = crate::db::now_ms();
+    if let Ok(mut w) = waiting().lock() {
+        w.retain(|_, v| v.until > now);
+        while w.len() >= NOTICE_MAX {
+            let Some(oldest) = w
+                .iter()
+                .min_by_key(|(_, v)| v.until)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            w.remove(&oldest);
+        }
+        w.insert(
+            token.clone(),
+            Waiting {
+                user: user.id,
+                until: now + NOTICE_TTL_MS,
+                notice: notice.into_string(),
+            },
+        );
+    }
+    Redirect::to(&format!("{path}?{NOTICE_PARAM}={token}")).into_response()
+}
+
+/// The result waiting under `token` for this user, taken (a reload shows the page without
+/// it: a one-time code is shown once).
+pub fn take_notice(user: &WebUser, token: Option<&str>) -> Option<Markup> {
+    let token = token?;
+    let now = crate::db::now_ms();
+    let mut w = waiting().lock().ok()?;
+    match w.get(token) {
+        Some(v) if v.user == user.id && v.until > now => {
+            w.remove(token).map(|v| maud::PreEscaped(v.notice))
+        }
+        _ => None,
+    }
+}
+
+/// The query of a page that a POST may redirect to.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NoticeQuery {
+    /// The token of a waiting result.
+    #[serde(default)]
+    pub melding: Option<String>,
+}
+
+/// "1 telefoon", "2 telefoons": a count with its noun in the singular or plural.
+pub fn count(n: impl Into<i64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The answer to a failed storage call: the error page (a 503 page with `Retry-After` when
 /// the database is busy; other 5xx details only in the log).
 pub fn failed(e: impl Into<ApiError>) -> Response {
@@ -109,6 +200,7 @@ struct Overview {
     phones: usize,
     unsent: i64,
     key: crate::meldpunt::keys::KeyStatus,
+    phones_policy: avondronde_shared::sync::PhonePolicy,
     /// Rounds stored with a wijk the server did not know (issue 13): (rounds, their
     /// contacts).
     unknown_wijk: (usize, u64),
@@ -148,6 +240,7 @@ fn overview(state: &AppState, tx: &Tx, user: &WebUser) -> Result<Overview, DbErr
         phones: active.len(),
         unsent: active.iter().filter_map(|d| d.unsent).sum(),
         key: crate::meldpunt::keys::status(tx, g)?,
+        phones_policy: crate::phone_policy::get(tx, g)?,
         unknown_wijk: (unknown.len(), unknown.iter().map(|r| r.contacts).sum()),
     })
 }
@@ -210,7 +303,7 @@ async fn overview_page(
                         @if o.unsent > 0 { "; samen " span.badge.warn { (o.unsent) " nog niet verzonden" } }
                         "."
                     }
-                    h2 { a href="/beheer/instellingen" { "Meldpuntsleutel" } }
+                    h2 { "Meldpuntsleutel" }
                     (settings::key_summary(&o.key))
                 }
                 section.panel {
@@ -221,6 +314,11 @@ async fn overview_page(
                         p.muted { "Nog geen wijken." }
                     }
                     ul { @for (code, name) in &o.wijken { li { (name) " " span.muted { "(" (code) ")" } } } }
+                    h2 { a href="/beheer/instellingen" { "Instellingen" } }
+                    p #phone-policy {
+                        "Telefoons vragen de pincode na " (count(o.phones_policy.lock_after_minutes, "minuut", "minuten"))
+                        " op de achtergrond en bewaren contacten " (count(o.phones_policy.contact_retention_days, "dag", "dagen")) "."
+                    }
                 }
             }
         },

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use avondronde_shared::enrolment::EnrolInvite;
 use avondronde_shared::keychain::Fingerprint;
 use avondronde_shared::{DeviceId, Role};
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,7 +21,7 @@ use axum::{Form, Router};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
-use super::{done, failed, page, refused};
+use super::{NoticeQuery, done, failed, page, redirect_with, refused, take_notice};
 use crate::admin::{self, AdminError, Caller, DeviceSummary};
 use crate::audit::ClientAddr;
 use crate::auth::{Page, WebUser, roles};
@@ -109,7 +110,7 @@ async fn show(state: &Arc<AppState>, user: &WebUser, notice: Option<Markup>) -> 
             @if devices.is_empty() { p.muted { "Nog geen telefoons." } }
             @else {
                 table.stack.phones {
-                    thead { tr { th { "Veldwerker" } th { "Label" } th { "Laatst gezien" } th { "Klok" } th { "Status" } th {} } }
+                    thead { tr { th { "Veldwerker" } th { "Toestel" } th { "Aangemeld op" } th { "Laatst gezien" } th title=(CLOCK_HINT) { "Klok" } th { "Status" } th {} } }
                     tbody { @for d in &devices { (row(d)) } }
                 }
             }
@@ -118,16 +119,25 @@ async fn show(state: &Arc<AppState>, user: &WebUser, notice: Option<Markup>) -> 
     .into_response()
 }
 
+/// What the "Klok" column means (its tooltip).
+const CLOCK_HINT: &str = "De klok van de telefoon vergeleken met die van de server, bij de laatste synchronisatie. \u{201c}gelijk\u{201d}: minder dan 5 minuten verschil. Loopt de klok af, dan kloppen de tijden van nieuwe contacten niet: laat de veldwerker de tijd van de telefoon automatisch instellen.";
+
+/// The last characters of an id, to tell two phones of one person apart.
+fn short_id(id: &str) -> &str {
+    id.get(id.len().saturating_sub(4)..).unwrap_or(id)
+}
+
 fn row(d: &DeviceSummary) -> Markup {
     html! {
         tr data-device=(d.id) {
             td data-label="Veldwerker" { (d.username) }
-            td data-label="Label" { (d.label) }
+            td data-label="Toestel" { (d.label) br; span.muted.small title="Het einde van het nummer van deze aanmelding" { "nr. …" (short_id(&d.id.to_string())) } }
+            td data-label="Aangemeld op" { (format_local_ms(d.enrolled_at)) }
             td data-label="Laatst gezien" { (d.last_seen.map(format_local_ms).unwrap_or_else(|| "nooit".into())) }
             td data-label="Klok" {
                 @match d.offset_ms {
-                    Some(ms) if ms.abs() > 5 * 60 * 1000 => span.badge.warn { "loopt " (ms / 60_000) " min af" },
-                    Some(_) => span.badge.ok { "gelijk" },
+                    Some(ms) if ms.abs() > 5 * 60 * 1000 => span.badge.warn title=(CLOCK_HINT) { "loopt " (ms / 60_000) " min af" },
+                    Some(_) => span.badge.ok title=(CLOCK_HINT) { "gelijk" },
                     None => span.muted { "–" },
                 }
             }
@@ -147,8 +157,14 @@ fn row(d: &DeviceSummary) -> Markup {
     }
 }
 
-async fn list(State(state): State<Arc<AppState>>, Page(user, _): Page<roles::Admin>) -> Response {
-    show(&state, &user, None).await
+async fn list(
+    State(state): State<Arc<AppState>>,
+    Page(user, _): Page<roles::Admin>,
+    q: Result<Query<NoticeQuery>, QueryRejection>,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let notice = take_notice(&user, q.melding.as_deref());
+    show(&state, &user, notice).await
 }
 
 /// The enrolment panel: the QR code, and what to type or compare without it (the code in
@@ -165,7 +181,7 @@ fn invite_panel(name: &str, invite: &EnrolInvite, readable_code: &str) -> Markup
                     }
                 }
                 div {
-                    p { "Open de Avondronde-app op de telefoon, kies " strong { "QR-code scannen" } " en richt de camera op deze code." }
+                    p { "Open de Avondronde-app op de telefoon, tik op " strong { "Scan QR-code" } " en richt de camera op deze code." }
                     p { "Lukt scannen niet? Typ in de app:" }
                     dl.invite {
                         dt { "Server" } dd { code #enrol-server { (invite.server) } }
@@ -280,14 +296,25 @@ async fn revoke(
             Ok(admin::revoke(tx, &caller, device))
         })
         .await;
-    let notice = match done_ {
-        Ok(Ok(())) => done(
-            "De telefoon is ingetrokken; hij kan niet meer synchroniseren en wist zijn gegevens bij de volgende verbinding.",
+    match done_ {
+        // Back to the list (Post/Redirect/Get): a reload does not post again.
+        Ok(Ok(())) => redirect_with(
+            &user,
+            "/beheer/telefoons",
+            done(
+                "De telefoon is ingetrokken; hij kan niet meer synchroniseren en wist zijn gegevens bij de volgende verbinding.",
+            ),
         ),
-        Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
-        Ok(Err(_)) => refused("Onbekende of al ingetrokken telefoon."),
-    };
-    show(&state, &user, Some(notice)).await
+        Ok(Err(AdminError::Db(e))) | Err(e) => failed(e),
+        Ok(Err(_)) => {
+            show(
+                &state,
+                &user,
+                Some(refused("Onbekende of al ingetrokken telefoon.")),
+            )
+            .await
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,20 +1,23 @@
 //! Users (`/beheer/gebruikers`): the gemeente's people; add one (role, and a
-//! coordinator's wijken), disable one, give a one-time code for a new password, end their
-//! sessions, or switch their second step off after a lost phone (they set it up again at
-//! the next login). A new user never gets a password from the admin: they choose it themselves
+//! coordinator's wijken), change a coordinator's wijken, disable one and enable them
+//! again, give a one-time code for a new password, end their sessions, or switch their
+//! second step off after a lost phone (they set it up again at the next login). Every
+//! change answers with a redirect back to the list, where its result is shown once. A new user never gets a password from the admin: they choose it themselves
 //! with a one-time code at `/wachtwoord`, and set up the second step at the first login.
 
 use std::sync::Arc;
 
 use avondronde_shared::Role;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{done, failed, page, refused};
+use super::{NoticeQuery, count, done, failed, page, redirect_with, refused, take_notice};
 use crate::admin::{self, AdminError, Caller, NewUser, UserSummary};
 use crate::audit::ClientAddr;
 use crate::auth::{Page, WebUser, roles};
@@ -25,6 +28,8 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/beheer/gebruikers", get(list).post(add))
         .route("/beheer/gebruikers/uitschakelen", post(disable))
+        .route("/beheer/gebruikers/inschakelen", post(enable))
+        .route("/beheer/gebruikers/wijken", post(set_wijken))
         .route("/beheer/gebruikers/herstelcode", post(reset))
         .route("/beheer/gebruikers/sessies", post(end_sessions))
         .route("/beheer/gebruikers/tweede-stap", post(reset_mfa))
@@ -96,22 +101,52 @@ async fn show(
             h2 { "Alle gebruikers" }
             table.stack.users {
                 thead { tr { th { "Gebruikersnaam" } th { "Rol" } th { "Wijken" } th { "Status" } th { "Telefoons" } th { "Acties" } } }
-                tbody { @for u in &users { (row(user, u)) } }
+                tbody { @for u in &users { (row(user, u, &wijken)) } }
             }
         },
     )
     .into_response()
 }
 
-fn row(me: &WebUser, u: &UserSummary) -> Markup {
+fn row(me: &WebUser, u: &UserSummary, wijken: &[avondronde_shared::area::Wijk]) -> Markup {
     let role = u.role.map_or("?", Role::label_nl);
+    let coordinator = u.role == Some(Role::Coordinator);
+    // The wijk names the admin knows, not only their CBS codes.
+    let names: Vec<String> = u
+        .wijken
+        .iter()
+        .map(|c| {
+            wijken
+                .iter()
+                .find(|w| &w.code == c)
+                .map_or_else(|| c.clone(), |w| w.name.clone())
+        })
+        .collect();
     html! {
         tr data-user=(u.username) {
             td data-label="Gebruikersnaam" { strong { (u.username) } }
             td data-label="Rol" { (role) }
             td data-label="Wijken" {
-                @if u.role == Some(Role::Coordinator) {
-                    @if u.wijken.is_empty() { span.badge.warn { "geen wijk" } } @else { (u.wijken.join(", ")) }
+                @if coordinator {
+                    @if u.wijken.is_empty() { span.badge.warn { "geen wijk" } } @else { (names.join(", ")) }
+                    @if !u.disabled {
+                        details.edit-wijken {
+                            summary aria-label={ "Wijken van " (u.username) " wijzigen" } { "Wijken wijzigen" }
+                            form method="post" action="/beheer/gebruikers/wijken" {
+                                input type="hidden" name="username" value=(u.username);
+                                fieldset.wijken {
+                                    legend { "Wijken van " (u.username) }
+                                    @for w in wijken {
+                                        label.check {
+                                            input type="checkbox" name="wijken" value=(w.code) checked[u.wijken.contains(&w.code)];
+                                            " " (w.name)
+                                        }
+                                    }
+                                }
+                                button.secondary type="submit" { "Wijken opslaan" }
+                            }
+                        }
+                    }
                 } @else { span.muted { "–" } }
             }
             td data-label="Status" {
@@ -121,7 +156,14 @@ fn row(me: &WebUser, u: &UserSummary) -> Markup {
             }
             td data-label="Telefoons" { (u.devices) }
             td data-label="Acties" {
-                @if !u.disabled {
+                @if u.disabled {
+                    div.actions {
+                        form method="post" action="/beheer/gebruikers/inschakelen" {
+                            input type="hidden" name="username" value=(u.username);
+                            button.secondary type="submit" aria-label={ (u.username) " inschakelen" } { "Inschakelen" }
+                        }
+                    }
+                } @else {
                     div.actions {
                         form method="post" action="/beheer/gebruikers/herstelcode" {
                             input type="hidden" name="username" value=(u.username);
@@ -150,8 +192,28 @@ fn row(me: &WebUser, u: &UserSummary) -> Markup {
     }
 }
 
-async fn list(State(state): State<Arc<AppState>>, Page(user, _): Page<roles::Admin>) -> Response {
-    show(&state, &user, None, &Draft::default()).await
+async fn list(
+    State(state): State<Arc<AppState>>,
+    Page(user, _): Page<roles::Admin>,
+    q: Result<Query<NoticeQuery>, QueryRejection>,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let notice = take_notice(&user, q.melding.as_deref());
+    show(&state, &user, notice, &Draft::default()).await
+}
+
+/// The full address of the page where a code becomes a password, to pass on with the code
+/// (the same address phones are given).
+fn password_url(state: &AppState, headers: &HeaderMap) -> String {
+    format!(
+        "{}/wachtwoord",
+        super::phones::server_address(state, headers)
+    )
+}
+
+/// Back to the list, with the result shown there once.
+fn back(user: &WebUser, notice: Markup) -> Response {
+    redirect_with(user, "/beheer/gebruikers", notice)
 }
 
 /// The add form as posted: repeated `wijken` fields, so read as pairs.
@@ -172,8 +234,10 @@ async fn add(
     State(state): State<Arc<AppState>>,
     Page(user, _): Page<roles::Admin>,
     ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
+    let password_url = password_url(&state, &headers);
     let d = draft(fields);
     let Some(role) = d.role else {
         return show(
@@ -205,7 +269,7 @@ async fn add(
                         "Geef deze eenmalige code persoonlijk door (24 uur geldig; u ziet hem alleen nu): "
                         code.big #first-password-code { (code) }
                     }
-                    p { "Daarmee kiest " (name) " een wachtwoord op " a href="/wachtwoord" { "/wachtwoord" } " en stelt bij de eerste keer inloggen de authenticator-app in." }
+                    p { "Daarmee kiest " (name) " een wachtwoord op " a href="/wachtwoord" { (password_url) } " en stelt bij de eerste keer inloggen de authenticator-app in." }
                 }
             },
             None => html! {
@@ -221,7 +285,7 @@ async fn add(
         Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
         Ok(Err(e)) => return show(&state, &user, Some(refused(e.to_string())), &d).await,
     };
-    show(&state, &user, Some(notice), &Draft::default()).await
+    back(&user, notice)
 }
 
 #[derive(Deserialize)]
@@ -252,10 +316,15 @@ async fn disable(
         let unsent: i64 = phones.iter().filter_map(|d| d.unsent).sum();
         let confirm = html! {
             div.notice.error.confirm role="alert" {
-                p { strong { (name) " uitschakelen?" } " Inloggen kan daarna niet meer, alle sessies eindigen en "
-                    (phones.len()) " telefoon(s) worden ingetrokken." }
+                p { strong { (name) " uitschakelen?" } " Inloggen kan daarna niet meer en alle sessies eindigen."
+                    @match phones.len() {
+                        0 => {},
+                        1 => " De telefoon wordt ingetrokken.",
+                        n => { " De " (n) " telefoons worden ingetrokken." },
+                    }
+                    " U kunt " (name) " later weer inschakelen." }
                 @if unsent > 0 {
-                    p.warn-unsent { strong { "Let op: op die telefoon(s) staan " (unsent) " nog niet verzonden items." } " Die gaan verloren. Laat de veldwerker eerst synchroniseren als dat kan." }
+                    p.warn-unsent { strong { "Let op: " @if phones.len() == 1 { "op die telefoon" } @else { "op die telefoons" } " staan " (count(unsent, "nog niet verzonden item", "nog niet verzonden items")) "." } " Die gaan verloren. Laat de veldwerker eerst synchroniseren als dat kan." }
                 }
                 form method="post" action="/beheer/gebruikers/uitschakelen" {
                     input type="hidden" name="username" value=(name);
@@ -282,23 +351,106 @@ async fn disable(
                 state.vault.forget(s);
             }
             done(format!(
-                "{name} is uitgeschakeld: {} sessie(s) beëindigd, {} telefoon(s) ingetrokken.",
-                e.sessions.len(),
-                e.devices
+                "{name} is uitgeschakeld: {} beëindigd, {} ingetrokken.",
+                count(e.sessions.len() as i64, "sessie", "sessies"),
+                count(e.devices as i64, "telefoon", "telefoons")
             ))
         }
         Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
-        Ok(Err(e)) => refused(e.to_string()),
+        Ok(Err(e)) => return refused_page(&state, &user, e).await,
     };
-    show(&state, &user, Some(notice), &Draft::default()).await
+    back(&user, notice)
+}
+
+/// A refusal: the list again with the reason (nothing changed, so a reload is harmless).
+async fn refused_page(state: &Arc<AppState>, user: &WebUser, e: AdminError) -> Response {
+    show(state, user, Some(refused(e.to_string())), &Draft::default()).await
+}
+
+async fn enable(
+    State(state): State<Arc<AppState>>,
+    Page(user, _): Page<roles::Admin>,
+    ClientAddr(address): ClientAddr,
+    Form(form): Form<UserForm>,
+) -> Response {
+    let caller = Caller::web(&user, address);
+    let name = form.username.trim().to_owned();
+    let n = name.clone();
+    let g = user.gemeente;
+    let out = state
+        .store
+        .write(g, move |tx| {
+            Ok(admin::enable_user(tx, &caller, &n).and_then(|()| {
+                Ok(admin::users(tx, g)?
+                    .into_iter()
+                    .find(|u| u.username == n)
+                    .and_then(|u| u.role))
+            }))
+        })
+        .await;
+    match out {
+        Ok(Ok(role)) => {
+            let field = role.is_some_and(|r| r.is_field());
+            back(
+                &user,
+                html! {
+                    div.notice.ok role="status" {
+                        p { strong { (name) } " is weer ingeschakeld." }
+                        @if field {
+                            p { "De telefoons van " (name) " blijven ingetrokken. Meld een telefoon opnieuw aan:" }
+                            form method="post" action="/beheer/code" {
+                                input type="hidden" name="username" value=(name);
+                                button type="submit" { "Aanmeldcode maken voor " (name) }
+                            }
+                        } @else {
+                            p { (name) " logt gewoon weer in met het eigen wachtwoord en de tweede stap. Wachtwoord vergeten? Geef dan een herstelcode." }
+                        }
+                    }
+                },
+            )
+        }
+        Ok(Err(AdminError::Db(e))) | Err(e) => failed(e),
+        Ok(Err(e)) => refused_page(&state, &user, e).await,
+    }
+}
+
+async fn set_wijken(
+    State(state): State<Arc<AppState>>,
+    Page(user, _): Page<roles::Admin>,
+    ClientAddr(address): ClientAddr,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let d = draft(fields);
+    let caller = Caller::web(&user, address);
+    let name = d.username.trim().to_owned();
+    let (n, codes) = (name.clone(), d.wijken);
+    let out = state
+        .store
+        .write(user.gemeente, move |tx| {
+            Ok(admin::assign_wijken(tx, &caller, &n, &codes))
+        })
+        .await;
+    match out {
+        Ok(Ok(k)) => back(
+            &user,
+            done(format!(
+                "{name} ziet nu {} op de hotspotkaart.",
+                count(k as i64, "wijk", "wijken")
+            )),
+        ),
+        Ok(Err(AdminError::Db(e))) | Err(e) => failed(e),
+        Ok(Err(e)) => refused_page(&state, &user, e).await,
+    }
 }
 
 async fn reset(
     State(state): State<Arc<AppState>>,
     Page(user, _): Page<roles::Admin>,
     ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     Form(form): Form<UserForm>,
 ) -> Response {
+    let password_url = password_url(&state, &headers);
     let caller = Caller::web(&user, address);
     let name = form.username.trim().to_owned();
     let n = name.clone();
@@ -317,14 +469,14 @@ async fn reset(
                 div.notice.ok.onetime role="status" {
                     p { "Herstelcode voor " strong { (name) } " (eenmalig, een uur geldig; u ziet hem alleen nu): "
                         code.big #reset-code { (code) } }
-                    p { (name) " kiest daarmee een nieuw wachtwoord op " a href="/wachtwoord" { "/wachtwoord" } ". Lopende sessies zijn beëindigd." }
+                    p { (name) " kiest daarmee een nieuw wachtwoord op " a href="/wachtwoord" { (password_url) } ". Lopende sessies zijn beëindigd." }
                 }
             }
         }
         Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
-        Ok(Err(e)) => refused(e.to_string()),
+        Ok(Err(e)) => return refused_page(&state, &user, e).await,
     };
-    show(&state, &user, Some(notice), &Draft::default()).await
+    back(&user, notice)
 }
 
 async fn end_sessions(
@@ -348,14 +500,14 @@ async fn end_sessions(
                 state.vault.forget(s);
             }
             done(format!(
-                "{} sessie(s) van {name} beëindigd; de telefoons blijven werken.",
-                ended.sessions.len()
+                "{} van {name} beëindigd; de telefoons blijven werken.",
+                count(ended.sessions.len() as i64, "sessie", "sessies")
             ))
         }
         Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
-        Ok(Err(e)) => refused(e.to_string()),
+        Ok(Err(e)) => return refused_page(&state, &user, e).await,
     };
-    show(&state, &user, Some(notice), &Draft::default()).await
+    back(&user, notice)
 }
 
 async fn reset_mfa(
@@ -383,7 +535,7 @@ async fn reset_mfa(
             ))
         }
         Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
-        Ok(Err(e)) => refused(e.to_string()),
+        Ok(Err(e)) => return refused_page(&state, &user, e).await,
     };
-    show(&state, &user, Some(notice), &Draft::default()).await
+    back(&user, notice)
 }
