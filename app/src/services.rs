@@ -28,7 +28,9 @@ use crate::store::keeping::{Leftovers, Swept};
 use crate::store::outbox::{OutboxCounts, OutboxRow};
 use crate::store::records::RoundInfo;
 use crate::store::{Enrolment, SharedStore, Store, StoreError, lock};
-use crate::suggest::{Situation, Suggestion, last_situation, suggestions};
+use crate::suggest::{
+    RoundSummary, Situation, Suggestion, form_context_nl, last_situation, suggestions,
+};
 use avondronde_shared::sync::PhonePolicy;
 
 /// Why a use case did not happen, in Dutch for the screen.
@@ -492,6 +494,49 @@ impl AppCtx {
     /// The care forms sent from this device, with their feedback.
     pub fn sent_forms(&self) -> Result<Vec<SentForm>, AppError> {
         Ok(lock(&self.store).sent_forms()?)
+    }
+
+    /// The care forms sent from this device with their feedback, each with which contact
+    /// it is about ([`crate::suggest::form_context_nl`]: time and place, nothing about
+    /// the child); `None` once the contact itself is gone from the phone.
+    pub fn feedback(&self) -> Result<Vec<(SentForm, Option<String>)>, AppError> {
+        let config = self.config();
+        let store = lock(&self.store);
+        let mut out = Vec::new();
+        for form in store.sent_forms()? {
+            let about = store
+                .contact(form.contact)?
+                .map(|c| form_context_nl(&c.facts, config.as_ref()));
+            out.push((form, about));
+        }
+        Ok(out)
+    }
+
+    /// The summary of the round that ended last, while no round runs and for
+    /// [`crate::suggest::SUMMARY_HOURS`] after its end (rev3 finding 21).
+    pub fn round_summary(&self) -> Result<Option<RoundSummary>, AppError> {
+        let now = self.now();
+        let store = lock(&self.store);
+        if store.active_round()?.is_some() {
+            return Ok(None);
+        }
+        let Some(round) = store.last_ended_round()? else {
+            return Ok(None);
+        };
+        let ended_at = round.ended_at.unwrap_or(round.started_at);
+        if !RoundSummary::is_recent(ended_at, now) {
+            return Ok(None);
+        }
+        let counts = store.outbox_counts()?;
+        Ok(Some(RoundSummary {
+            wijk_name: round.wijk_name,
+            started_at: round.started_at,
+            ended_at,
+            contacts: store.contacts_in_round(round.id)?,
+            care_forms: store.sealed_forms_in_round(round.id)?,
+            pending: counts.pending,
+            refused: counts.quarantined,
+        }))
     }
 
     /// Marks all feedback as read.

@@ -120,8 +120,11 @@ pub struct RecordForm {
 /// What the screen does after a save, decided by the form (see [`RecordForm::after_save`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AfterSave {
-    /// The confirmation shown ("Opgeslagen").
-    pub message: String,
+    /// The message for the toast ("Correctie opgeslagen"); `None` after a plain new
+    /// contact, whose confirmation the record screen shows in its own panel ("✓ Contact
+    /// opgeslagen om 22:30: 3 kinderen"): a toast saying "Opgeslagen" over it only repeated
+    /// it (rev3 finding 21).
+    pub message: Option<String>,
     /// The care form to open next, if a child was brought home.
     pub open_care_form: Option<CareFormId>,
     /// Whether the record form starts afresh (a new contact) or the screen goes home (a
@@ -468,10 +471,10 @@ impl RecordForm {
             "Opgeslagen"
         };
         AfterSave {
-            message: if first.is_some() {
-                format!("{what}. Vul nu het zorgformulier in.")
-            } else {
-                what.to_owned()
+            message: match (first, self.is_correction()) {
+                (Some(_), _) => Some(format!("{what}. Vul nu het zorgformulier in.")),
+                (None, true) => Some(what.to_owned()),
+                (None, false) => None,
             },
             open_care_form: first,
             fresh_form: !self.is_correction(),
@@ -838,11 +841,17 @@ mod tests {
     fn after_save_says_what_happened_and_where_to_go() {
         let f = RecordForm::new();
         let plain = f.after_save(&[]);
-        assert_eq!(plain.message, "Opgeslagen");
+        assert_eq!(
+            plain.message, None,
+            "the record screen's panel confirms a new contact; no toast repeats it"
+        );
         assert!(plain.fresh_form && plain.open_care_form.is_none());
         let care = CareFormId::new();
         let home = f.after_save(&[care]);
-        assert_eq!(home.message, "Opgeslagen. Vul nu het zorgformulier in.");
+        assert_eq!(
+            home.message.as_deref(),
+            Some("Opgeslagen. Vul nu het zorgformulier in.")
+        );
         assert_eq!(home.open_care_form, Some(care));
 
         let mut c = RecordForm::from_facts(ContactId::new(), &{
@@ -854,7 +863,7 @@ mod tests {
         });
         assert_eq!(c.save_label(), "Correctie opslaan");
         let fixed = c.after_save(&[]);
-        assert_eq!(fixed.message, "Correctie opgeslagen");
+        assert_eq!(fixed.message.as_deref(), Some("Correctie opgeslagen"));
         assert!(!fixed.fresh_form);
         assert_eq!(c.time_note(), "zoals vastgelegd");
         c.minutes_back = -5;

@@ -263,6 +263,82 @@ pub fn round_line(facts: &ContactFacts, config: Option<&DeviceConfig>) -> RoundL
     }
 }
 
+/// Which contact a care form is about, as the reporter's feedback list shows it: the
+/// contact's time and, when it has one, the hangplek or the place near it ("Contact om
+/// 23:46 · Mathenesserplein"). With several forms the reporter can tell them apart (rev3
+/// finding 21). Nothing here identifies the child: no name, birth date or address, which
+/// are sealed for the meldpunt and gone from the phone.
+pub fn form_context_nl(facts: &ContactFacts, config: Option<&DeviceConfig>) -> String {
+    let line = round_line(facts, config);
+    let named = match facts.location.source {
+        LocationSource::Place => true,
+        _ => line.place.contains("bij "),
+    };
+    if named {
+        format!("Contact om {} · {}", line.time, line.place)
+    } else {
+        format!("Contact om {}", line.time)
+    }
+}
+
+/// How long after its end a round's summary stays on the home screen: the rest of the
+/// evening and the night, not into the next evening's round.
+pub const SUMMARY_HOURS: i64 = 12;
+
+/// A round that ended, as the summary after "Ronde beëindigen" shows it (rev3 finding
+/// 21: only a toast confirmed that the evening was complete).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundSummary {
+    /// The wijk's name.
+    pub wijk_name: String,
+    /// When the round started.
+    pub started_at: jiff::Timestamp,
+    /// When it ended.
+    pub ended_at: jiff::Timestamp,
+    /// Contacts recorded in it.
+    pub contacts: u32,
+    /// Care forms sealed for its contacts.
+    pub care_forms: u32,
+    /// Items on the phone still waiting to be sent.
+    pub pending: u32,
+    /// Items the server refused.
+    pub refused: u32,
+}
+
+impl RoundSummary {
+    /// "Ronde Delfshaven 22:30–23:59: 5 contacten, 1 zorgformulier, alles verzonden", or
+    /// "…, nog 2 te verzenden" while the outbox is not empty.
+    pub fn line_nl(&self) -> String {
+        let forms = match self.care_forms {
+            0 => "geen zorgformulier".to_owned(),
+            n => zorgformulieren(n as usize),
+        };
+        let sent = match (self.pending, self.refused) {
+            (0, 0) => "alles verzonden".to_owned(),
+            (p, 0) => format!("nog {p} te verzenden"),
+            (0, r) => format!("{r} geweigerd (zie Status)"),
+            (p, r) => format!("nog {p} te verzenden, {r} geweigerd (zie Status)"),
+        };
+        format!(
+            "Ronde {} {}–{}: {}, {forms}, {sent}",
+            self.wijk_name,
+            crate::state::hhmm(self.started_at),
+            crate::state::hhmm(self.ended_at),
+            contacten(self.contacts),
+        )
+    }
+
+    /// Whether everything is sent (and nothing refused).
+    pub fn all_sent(&self) -> bool {
+        self.pending == 0 && self.refused == 0
+    }
+
+    /// Whether a round that ended at `ended_at` is still worth summing up at `now`.
+    pub fn is_recent(ended_at: jiff::Timestamp, now: jiff::Timestamp) -> bool {
+        now.duration_since(ended_at) <= jiff::SignedDuration::from_hours(SUMMARY_HOURS)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use avondronde_shared::contact::Location;
@@ -505,13 +581,65 @@ mod tests {
             ("Mathenesserplein", false)
         );
         // Far from every hangplek, and without a location.
+        // The feedback list names a care form's contact by its time and place.
+        assert_eq!(
+            form_context_nl(&late.facts, Some(&config)),
+            "Contact om 22:30 · bij Mathenesserplein"
+        );
+        assert_eq!(
+            form_context_nl(&early.facts, Some(&config)),
+            "Contact om 21:30 · Mathenesserplein"
+        );
         early.facts.location = Location::pin(51.95, 4.40);
         assert_eq!(
             round_line(&early.facts, Some(&config)).place,
             "speld op de kaart"
         );
+        assert_eq!(
+            form_context_nl(&early.facts, Some(&config)),
+            "Contact om 21:30",
+            "no place named: only the time"
+        );
         early.facts.location = Location::none();
         assert_eq!(round_line(&early.facts, None).place, "geen locatie");
+    }
+
+    /// rev3 finding 21: after "Ronde beëindigen" only a toast said the round had ended.
+    #[test]
+    fn the_round_summary_says_what_was_done_and_whether_all_of_it_was_sent() {
+        let mut summary = RoundSummary {
+            wijk_name: "Delfshaven".into(),
+            started_at: at("2026-11-20T21:30:00Z"),
+            ended_at: at("2026-11-20T22:59:00Z"),
+            contacts: 5,
+            care_forms: 1,
+            pending: 0,
+            refused: 0,
+        };
+        assert_eq!(
+            summary.line_nl(),
+            "Ronde Delfshaven 22:30–23:59: 5 contacten, 1 zorgformulier, alles verzonden"
+        );
+        assert!(summary.all_sent());
+        summary.pending = 2;
+        summary.care_forms = 0;
+        summary.contacts = 1;
+        assert_eq!(
+            summary.line_nl(),
+            "Ronde Delfshaven 22:30–23:59: 1 contact, geen zorgformulier, nog 2 te verzenden"
+        );
+        summary.refused = 1;
+        assert!(
+            summary
+                .line_nl()
+                .ends_with("nog 2 te verzenden, 1 geweigerd (zie Status)")
+        );
+        summary.pending = 0;
+        assert!(!summary.all_sent(), "refused is not sent");
+        // Shown the rest of the night, not at the next evening's start.
+        let end = summary.ended_at;
+        assert!(RoundSummary::is_recent(end, at("2026-11-21T06:00:00Z")));
+        assert!(!RoundSummary::is_recent(end, at("2026-11-21T17:00:00Z")));
     }
 
     #[test]

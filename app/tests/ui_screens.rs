@@ -75,7 +75,7 @@ async fn the_common_case_is_six_taps_with_a_live_verdict() {
     assert!(html.contains("verdict alert"), "{html}");
     assert!(html.contains("30 min"), "{html}");
     h.click("Opslaan");
-    assert!(h.html().contains("Opgeslagen"));
+    assert!(h.html().contains("opgeslagen om 22:30: 3 kinderen"));
     let store = lock(&d.ctx.store);
     assert_eq!(store.contact_count().expect("count"), 1);
     assert_eq!(
@@ -220,20 +220,23 @@ fn toast(html: &str) -> Option<&str> {
 
 #[tokio::test(start_paused = true)]
 async fn a_new_message_stays_its_three_seconds_when_the_earlier_ones_time_is_up() {
-    let d = device_in_round();
+    let d = enrolled_device();
     let mut h = Harness::new(&d.ctx, None);
-    h.click("10–11 jaar: één kind erbij");
-    h.click("Opslaan");
-    assert_eq!(toast(&h.html()), Some("Opgeslagen"));
+    h.click("Delfshaven");
+    h.click("Start ronde");
+    assert_eq!(toast(&h.html()), Some("Ronde in Delfshaven gestart"));
     h.pass(Duration::from_secs(2)).await;
-    h.click("12–13 jaar: één kind erbij");
+    h.click("6–9 jaar: één kind erbij");
+    h.click("thuisgebracht");
     h.click("Opslaan");
+    const CARE: &str = "Opgeslagen. Vul nu het zorgformulier in.";
+    assert_eq!(toast(&h.html()), Some(CARE));
     // 3.5 s after the first message, 1.5 s after the second: the first one's timer is up.
     h.pass(Duration::from_millis(1_500)).await;
     assert_eq!(
         toast(&h.html()),
-        Some("Opgeslagen"),
-        "the second save's message was cleared by the first one's timer"
+        Some(CARE),
+        "the second message was cleared by the first one's timer"
     );
     h.pass(Duration::from_secs(2)).await;
     assert_eq!(
@@ -248,11 +251,13 @@ async fn a_new_message_stays_its_three_seconds_when_the_earlier_ones_time_is_up(
 /// for its remaining seconds.
 #[tokio::test(start_paused = true)]
 async fn a_wipe_takes_the_last_message_away_with_the_data() {
-    let d = device_in_round();
+    let d = enrolled_device();
     let mut h = Harness::new(&d.ctx, None);
+    h.click("Delfshaven");
+    h.click("Start ronde");
     h.click("10–11 jaar: één kind erbij");
     h.click("Opslaan");
-    assert_eq!(toast(&h.html()), Some("Opgeslagen"));
+    assert_eq!(toast(&h.html()), Some("Ronde in Delfshaven gestart"));
     avondronde_app::store::wipe(&d.ctx.store, &d.ctx.secrets).expect("wipe");
     d.ctx
         .sync
@@ -451,5 +456,231 @@ async fn nobody_counted_is_grey_and_the_rounds_list_tells_contacts_apart() {
             && second.contains("speld bij Mathenesserplein")
             && !second.contains("na de norm"),
         "{second}"
+    );
+}
+
+/// Seals the first care-form draft as [`avondronde_app::care::submit`] would, with a
+/// stand-in for the encrypted content (these tests have no meldpunt key): the store keeps
+/// only what the feedback list needs, and the draft with the child's details is gone.
+fn seal_first_draft(d: &ui_support::Device) {
+    use avondronde_shared::care::{CareFormEnvelope, RecipientKeyId};
+
+    let mut store = lock(&d.ctx.store);
+    let draft = store.drafts().expect("drafts").remove(0);
+    let envelope = CareFormEnvelope {
+        id: draft.id,
+        contact: draft.contact,
+        created_at: d.ctx.now(),
+        age_band: draft.age_band,
+        recipient_key: RecipientKeyId("k1".into()),
+        sealed: vec![1, 2, 3],
+    };
+    store.seal_draft(&envelope, d.ctx.now()).expect("sealed");
+}
+
+/// Marks everything in the outbox as received by the server.
+fn all_sent(d: &ui_support::Device) {
+    use avondronde_shared::sync::{Acceptance, EntryState, Transition};
+
+    let mut store = lock(&d.ctx.store);
+    let transitions: Vec<_> = store
+        .pending_entries()
+        .expect("entries")
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Transition {
+            local_seq: e.local_seq,
+            state: EntryState::Sent(Acceptance {
+                seq: i as u64 + 1,
+                received_at: d.ctx.now(),
+            }),
+        })
+        .collect();
+    store.apply_transitions(&transitions).expect("sent");
+}
+
+/// A contact of 22:30 at the hangplek with one 6–9-year-old brought home.
+fn save_brought_home_at_the_hangplek(d: &ui_support::Device) {
+    use avondronde_app::state::RecordForm;
+    use avondronde_shared::AgeBand;
+    use avondronde_shared::contact::Action;
+
+    let mut f = RecordForm::new();
+    f.add_child(AgeBand::Age6To9);
+    f.toggle_action(Action::BroughtHome);
+    let place = d.ctx.round_places()[0].clone();
+    f.choose_place(place.id, &place.name, place.lat, place.lon);
+    d.ctx.save_contact(&f).expect("saved");
+}
+
+/// The text of the element that carries `aria-label="{label}"`, up to its closing tag.
+fn labelled<'a>(html: &'a str, label: &str, close: &str) -> &'a str {
+    let rest = &html[html
+        .find(&format!("aria-label=\"{label}\""))
+        .unwrap_or_else(|| panic!("no {label:?} in {html}"))..];
+    &rest[..rest.find(close).expect("closing tag")]
+}
+
+/// rev3 finding 21: after "Ronde beëindigen" only a toast said that the round had ended;
+/// nothing confirmed what the evening came to, or that all of it was sent.
+#[tokio::test]
+async fn after_ending_a_round_home_sums_it_up_and_says_whether_all_was_sent() {
+    let d = device_in_round();
+    save_brought_home_at_the_hangplek(&d);
+    seal_first_draft(&d);
+    let mut plain = avondronde_app::state::RecordForm::new();
+    plain.add_child(avondronde_shared::AgeBand::Age12To13);
+    plain.choose_no_location();
+    d.ctx.save_contact(&plain).expect("saved");
+
+    let mut h = Harness::new(&d.ctx, Some(Screen::EndRound));
+    h.click("Toch beëindigen");
+    let html = h.html();
+    let summary = labelled(&html, "Samenvatting van de ronde", "</p>");
+    // Round, two contacts, the care form and the round's end wait: nothing was synced.
+    assert!(
+        summary.contains(
+            "Ronde Delfshaven 22:30–22:30: 2 contacten, 1 zorgformulier, nog 5 te verzenden"
+        ),
+        "{summary}"
+    );
+    assert!(html.contains("Ronde afgerond") && h.has("Verzendstatus bekijken"));
+    assert!(
+        html.find("Ronde afgerond") < html.find("Ronde starten"),
+        "the summary comes first: {html}"
+    );
+
+    // Once the server has it all, the same card says so.
+    all_sent(&d);
+    let h = Harness::new(&d.ctx, Some(Screen::Home));
+    let html = h.html();
+    let summary = labelled(&html, "Samenvatting van de ronde", "</p>");
+    assert!(
+        summary.contains(
+            "Ronde Delfshaven 22:30–22:30: 2 contacten, 1 zorgformulier, alles verzonden"
+        ),
+        "{summary}"
+    );
+    assert!(!h.has("Verzendstatus bekijken"));
+
+    // A new round replaces the summary.
+    let wijk = d.ctx.config().expect("config").wijken[0].clone();
+    d.ctx.start_round(&wijk, "").expect("round");
+    let html = Harness::new(&d.ctx, Some(Screen::Home)).html();
+    assert!(!html.contains("Ronde afgerond"), "{html}");
+}
+
+/// rev3 finding 21: the record screen started with a chip, without saying what it was
+/// or in which wijk.
+#[tokio::test]
+async fn the_record_screen_names_itself_and_the_wijk_above_the_chips_not_in_the_panel() {
+    let d = device_in_round();
+    let html = Harness::new(&d.ctx, None).html();
+    let title = html
+        .find("<h2 class=\"screen-title\">Contact · Delfshaven</h2>")
+        .unwrap_or_else(|| panic!("no title: {html}"));
+    let chips = html.find("Volwassene bij de groep").expect("chips");
+    let panel = html
+        .find("aria-label=\"Tellen en opslaan\"")
+        .expect("panel");
+    assert!(
+        title < chips && chips < panel,
+        "the title is the first thing in the scroll area, outside the fixed panel: {html}"
+    );
+    let css = avondronde_app::ui::THEME_CSS;
+    assert!(
+        css.contains(".thumb { position: fixed;"),
+        "the counters' panel stays fixed, so the title cannot push it"
+    );
+}
+
+/// rev3 finding 21: a feedback card said only "Zorgformulier · 6–9 jaar, Verzegeld …";
+/// with several forms the reporter could not tell which family it was about.
+#[tokio::test]
+async fn a_feedback_card_names_its_contacts_time_and_place_and_nothing_about_the_child() {
+    let d = device_in_round();
+    save_brought_home_at_the_hangplek(&d);
+    let draft = lock(&d.ctx.store).drafts().expect("drafts").remove(0);
+    let mut content = avondronde_app::care::CareDraft {
+        child_name: "Testkind Geheim".into(),
+        birth_date: "12-03-2017".into(),
+        address: "Teststraat 99".into(),
+        ..Default::default()
+    };
+    content.parents_informed = true;
+    d.ctx.save_care_draft(draft.id, &content).expect("draft");
+    seal_first_draft(&d);
+
+    let html = Harness::new(&d.ctx, Some(Screen::Feedback)).html();
+    let card = labelled(&html, "Zorgformulier 6–9 jaar", "</article>");
+    assert!(
+        card.contains("Contact om 22:30 · Mathenesserplein"),
+        "{card}"
+    );
+    assert!(card.contains("Verzegeld 20-11-2026 22:30"), "{card}");
+    for secret in ["Testkind", "12-03-2017", "2017", "Teststraat"] {
+        assert!(!html.contains(secret), "{secret:?} on the feedback screen");
+    }
+}
+
+/// rev3 finding 21: "Ouders weten dat er een melding komt" sat in the grid of "Hoe
+/// reageerden de ouders?" and looked like a sixth answer to it.
+#[tokio::test]
+async fn parents_being_told_is_its_own_question_not_a_sixth_reaction() {
+    let d = device_in_round();
+    save_brought_home_at_the_hangplek(&d);
+    let id = d.ctx.next_care_draft().expect("read").expect("a draft");
+    let mut h = Harness::new(&d.ctx, Some(Screen::CareForm(id)));
+    let html = h.html();
+    let reactions = labelled(&html, "Reactie ouders", "</div>");
+    assert!(
+        !reactions.contains("melding"),
+        "not among the reactions: {reactions}"
+    );
+    let own = html
+        .find("<h3>Melding aan de ouders</h3>")
+        .expect("a heading");
+    assert!(
+        html.contains("class=\"chips single\" role=\"group\" aria-label=\"Melding aan de ouders\""),
+        "a group of its own, one chip wide: {html}"
+    );
+    let group = labelled(&html, "Melding aan de ouders", "</div>");
+    assert!(
+        group.contains("Ouders weten dat er een melding komt"),
+        "{group}"
+    );
+    assert!(
+        html.find("aria-label=\"Reactie ouders\"") < Some(own),
+        "{html}"
+    );
+    h.click("Ouders weten dat er een melding komt");
+    let (_, draft) = lock(&d.ctx.store).draft(id).expect("read").expect("draft");
+    assert!(
+        draft.parents_informed,
+        "the chip still answers the question"
+    );
+}
+
+/// rev3 finding 21: after a save the toast "Opgeslagen" repeated the confirmation in the
+/// record screen's panel. The panel says it; a toast only comes when the screen changes.
+#[tokio::test]
+async fn a_new_contact_is_confirmed_once_in_the_panel_without_a_toast_repeating_it() {
+    let d = device_in_round();
+    let mut h = Harness::new(&d.ctx, None);
+    h.click("10–11 jaar: één kind erbij");
+    h.click("Opslaan");
+    let html = h.html();
+    assert!(
+        labelled(&html, "Bevestiging", "</p>").contains("opgeslagen om 22:30: 1 kind"),
+        "{html}"
+    );
+    assert_eq!(toast(&html), None, "{html}");
+    // Bringing a child home moves to its care form: there the toast says what happened.
+    h.click("6–9 jaar: één kind erbij");
+    h.click("thuisgebracht");
+    h.click("Opslaan");
+    assert_eq!(
+        toast(&h.html()),
+        Some("Opgeslagen. Vul nu het zorgformulier in.")
     );
 }

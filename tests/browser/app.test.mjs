@@ -121,7 +121,8 @@ test('enrolment, then the common case in six taps with the verdict at 22:30', as
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360), 'no horizontal scrolling at 360 px');
   await page.setViewportSize({ width: 390, height: 844 });
   await button('Opslaan').click();
-  await page.getByText('Opgeslagen', { exact: true }).waitFor();
+  // Confirmed in the record screen's panel (no toast repeats it: rev3 finding 21).
+  await page.getByRole('status', { name: 'Bevestiging' }).getByText(/opgeslagen om 22:30: 3 kinderen/).waitFor();
   await shot('app-4-saved');
 
   // Saving triggers a sync: the status list shows the server's receipts.
@@ -144,6 +145,12 @@ test('care form for a child brought home is sealed and its plaintext leaves the 
   await button('onverschillig').click();
   await button('Nee').click();
   await button('bezorgd').click();
+  // rev3 finding 21: telling the parents is its own question, not a sixth reaction.
+  await page.getByRole('heading', { name: 'Melding aan de ouders' }).waitFor();
+  assert.equal(await page.getByRole('group', { name: 'Reactie ouders' })
+    .getByRole('button', { name: 'Ouders weten dat er een melding komt' }).count(), 0);
+  await page.getByRole('group', { name: 'Melding aan de ouders' })
+    .getByRole('button', { name: 'Ouders weten dat er een melding komt' }).click();
   await button('geen toezicht thuis').click();
   await page.getByText(/Concept bewaard om/).waitFor();
   await shot('app-6-care-form');
@@ -152,6 +159,13 @@ test('care form for a child brought home is sealed and its plaintext leaves the 
   await page.getByRole('button', { name: /^Terugkoppeling,/ }).click();
   // The server's receipt of the form is the first feedback: status "ontvangen".
   await page.getByText('Status: ontvangen').waitFor({ timeout: 20_000 });
+  // rev3 finding 21: the card says which contact it is about (time, place), and nothing
+  // about the child.
+  const card = page.getByRole('article', { name: 'Zorgformulier 6–9 jaar' });
+  assert.match(await card.innerText(), /^Zorgformulier · 6–9 jaar\nContact om 22:30( · \S.*)?\nVerzegeld /);
+  for (const secret of ['Testkind', '12-03-2017', 'Teststraat']) {
+    assert.equal(await page.getByText(secret).count(), 0, 'nothing identifying the child on the feedback screen');
+  }
   await shot('app-7-feedback');
   await page.getByRole('button', { name: /^Verzendstatus,/ }).click();
   await page.getByText('0 wacht · 4 verzonden · 0 geweigerd').waitFor({ timeout: 20_000 });
@@ -196,7 +210,8 @@ test('offline: the queue grows; back online it drains by itself', async () => {
     await button('overlast').click();
     await button('naar huis gestuurd').click();
     await button('Opslaan').click();
-    await page.getByText('Opgeslagen', { exact: true }).waitFor();
+    // The form starts afresh once the contact is on the phone.
+    await page.getByRole('status', { name: 'Oordeel buitenspeelnorm' }).getByText('Geen kinderen geteld').waitFor();
   }
   const pill = page.getByRole('status', { name: /^Verzendstatus:/ });
   await page.waitForFunction(() => /offline · 2 wacht/.test(document.querySelector('.pill')?.textContent ?? ''));
@@ -220,6 +235,12 @@ test('offline: the queue grows; back online it drains by itself', async () => {
   await shot('app-10-end-round');
   await button('Ronde beëindigen').click();
   await page.getByText('Ronde starten').waitFor();
+  // rev3 finding 21: what the evening came to, and, once the round's end has reached the
+  // server, that all of it was sent.
+  await page.getByRole('status', { name: 'Samenvatting van de ronde' })
+    .getByText('Ronde Delfshaven 22:30–22:30: 4 contacten, 1 zorgformulier, alles verzonden', { exact: true })
+    .waitFor({ timeout: 20_000 });
+  await shot('app-10b-round-done');
 });
 
 /**

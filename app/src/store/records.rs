@@ -220,6 +220,30 @@ impl Store {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    /// The round that ended last, if any (for the summary after "Ronde beëindigen").
+    pub fn last_ended_round(&self) -> Result<Option<RoundInfo>> {
+        self.conn()
+            .prepare_cached(
+                "SELECT id, wijk_id, wijk_name, partner, started_at, ended_at FROM round
+                 WHERE ended_at IS NOT NULL ORDER BY ended_at DESC, started_at DESC LIMIT 1",
+            )?
+            .query_row([], round_info)
+            .optional()?
+            .transpose()
+    }
+
+    /// How many care forms were sealed for the contacts of a round.
+    pub fn sealed_forms_in_round(&self, round: RoundId) -> Result<u32> {
+        let n: i64 = self
+            .conn()
+            .prepare_cached(
+                "SELECT count(*) FROM care_form_sent s JOIN contact c ON c.id = s.contact_id
+                 WHERE c.round_id = ?1",
+            )?
+            .query_row(params![round.to_string()], |r| r.get(0))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     /// How many contacts this device recorded within `radius_m` of a point since `since`
     /// ("Eerder hier"). A bounding box narrows the rows; the exact distance decides.
     pub fn contacts_near(
@@ -475,6 +499,51 @@ mod tests {
         // Fewer children in a later correction takes no form back.
         assert!(correct(&mut store, &wanted[..1]).is_empty());
         assert_eq!(store.drafts().expect("drafts").len(), 3);
+    }
+
+    /// The summary after "Ronde beëindigen" counts the last ended round's own care forms,
+    /// not those of an earlier round, and nothing while no round has ended.
+    #[test]
+    fn the_last_ended_round_and_its_sealed_forms_are_counted_per_round() {
+        let mut store = Store::open_in_memory().expect("open");
+        let now: Timestamp = "2026-11-20T21:30:00Z".parse().expect("ts");
+        let later: Timestamp = "2026-11-21T21:30:00Z".parse().expect("ts");
+        assert_eq!(store.last_ended_round().expect("read"), None);
+        let seal_one = |store: &mut Store, round: &Round, at: Timestamp| {
+            store.start_round(round, "Delfshaven", at).expect("round");
+            let c = contact(round.id, 51.9122, 4.4447, at);
+            let form = CareFormId::new();
+            store
+                .save_contact(&c, &[(form, AgeBand::Age6To9)], at)
+                .expect("save");
+            let envelope = CareFormEnvelope {
+                id: form,
+                contact: c.id,
+                created_at: at,
+                age_band: AgeBand::Age6To9,
+                recipient_key: avondronde_shared::care::RecipientKeyId("k1".into()),
+                sealed: vec![1],
+            };
+            store.seal_draft(&envelope, at).expect("seal");
+            store
+                .end_round(
+                    &RoundEnd {
+                        round: round.id,
+                        ended_at: at,
+                    },
+                    at,
+                )
+                .expect("end");
+        };
+        let first = round_at(now);
+        seal_one(&mut store, &first, now);
+        let second = round_at(later);
+        seal_one(&mut store, &second, later);
+        let last = store.last_ended_round().expect("read").expect("a round");
+        assert_eq!((last.id, last.ended_at), (second.id, Some(later)));
+        assert_eq!(store.sealed_forms_in_round(second.id).expect("count"), 1);
+        assert_eq!(store.sealed_forms_in_round(first.id).expect("count"), 1);
+        assert_eq!(store.contacts_in_round(second.id).expect("count"), 1);
     }
 
     #[test]

@@ -157,7 +157,10 @@ fn CareFormFields(id: CareFormId, child_no: u32, band: AgeBand, initial: CareDra
                     onclick: move |()| { let r = r.clone(); edit(draft, id, saved, |d| d.parents_reaction = Some(r)) } }
             }
         }
-        div { class: "chips",
+        // Its own question, not a sixth answer to how the parents reacted (rev3 finding 21).
+        h3 { "Melding aan de ouders" }
+        p { class: "muted hint", "Vertel de ouders dat er een zorgmelding komt." }
+        div { class: "chips single", role: "group", aria_label: "Melding aan de ouders",
             Chip { label: "Ouders weten dat er een melding komt", on: d.parents_informed,
                 onclick: move |()| edit(draft, id, saved, |d| d.parents_informed = !d.parents_informed) }
         }

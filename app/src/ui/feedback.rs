@@ -1,4 +1,5 @@
-//! Terugkoppeling: my care forms with the meldpunt's status and short message. Opening
+//! Terugkoppeling: my care forms with the meldpunt's status and short message, each named
+//! by its contact's time and place (never by anything about the child). Opening
 //! the list marks the news as seen; what was new stays highlighted while it is open.
 
 use std::collections::HashSet;
@@ -33,7 +34,7 @@ pub fn FeedbackList() -> Element {
     });
     let read = marked
         .clone()
-        .and_then(|fresh| Ok((fresh, ctx.sent_forms().map_err(|e| e.to_string())?)));
+        .and_then(|fresh| Ok((fresh, ctx.feedback().map_err(|e| e.to_string())?)));
     let (fresh, forms) = match read {
         Ok(r) => r,
         Err(e) => return rsx! { p { class: "error", role: "alert", "{e}" } },
@@ -43,12 +44,17 @@ pub fn FeedbackList() -> Element {
         if forms.is_empty() {
             p { class: "muted", "Nog geen zorgformulieren verzonden." }
         }
-        for f in forms {
+        for (f, about) in forms {
             article {
                 key: "{f.id}",
                 class: if fresh.contains(&f.id) || f.unread { "card new" } else { "card" },
                 aria_label: "Zorgformulier {f.age_band.label_nl()}",
                 div { strong { "Zorgformulier · {f.age_band.label_nl()}" } }
+                // Which family it is about, for the reporter: the contact's time and
+                // place, never anything about the child (rev3 finding 21).
+                if let Some(a) = about {
+                    div { class: "form-about", "{a}" }
+                }
                 div { class: "muted", "Verzegeld {date_hhmm(f.sealed_at)}" }
                 match &f.status {
                     Some(s) => rsx! { div { class: "state-sent", "Status: {s.label_nl()}" } },

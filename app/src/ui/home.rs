@@ -1,6 +1,6 @@
 //! Home: start a round (wijk and partner), or see the round in progress with the contacts
-//! saved in it (each one can be corrected); open care forms that still need finishing;
-//! what is unsent; news from the meldpunt.
+//! saved in it (each one can be corrected); after a round, what it came to; open care
+//! forms that still need finishing; what is unsent; news from the meldpunt.
 
 use avondronde_shared::{StreetContact, WijkId};
 use dioxus::prelude::*;
@@ -8,7 +8,7 @@ use dioxus::prelude::*;
 use super::chrome::{Btn, Chip, TextField};
 use super::{MapPurpose, Screen, app, ui};
 use crate::state::hhmm;
-use crate::suggest::{contacten, round_line};
+use crate::suggest::{RoundSummary, contacten, round_line};
 
 /// The home screen.
 #[component]
@@ -19,6 +19,12 @@ pub fn Home() -> Element {
     let round = ctx.active_round();
     let (drafts, unread, contacts, pending) = match ctx.home_summary() {
         Ok(summary) => summary,
+        Err(e) => return rsx! { p { class: "error", role: "alert", "{e}" } },
+    };
+    // After "Ronde beëindigen": what the evening came to, and whether all of it is sent
+    // (it follows the sync engine, so "nog 1 te verzenden" turns into "alles verzonden").
+    let finished = match ctx.round_summary() {
+        Ok(s) => s,
         Err(e) => return rsx! { p { class: "error", role: "alert", "{e}" } },
     };
     let saved = if round.is_some() {
@@ -53,6 +59,9 @@ pub fn Home() -> Element {
                 }
             }
         } else {
+            if let Some(summary) = finished {
+                RoundDone { summary }
+            }
             StartRound {}
         }
         if !drafts.is_empty() {
@@ -82,6 +91,24 @@ pub fn Home() -> Element {
                 text: if unread > 0 { format!("Terugkoppeling · {unread} nieuw") } else { "Terugkoppeling".to_string() },
                 class: if unread > 0 { "btn wide new" } else { "btn wide" },
                 onclick: move |()| ui.go(Screen::Feedback),
+            }
+        }
+    }
+}
+
+/// The summary of the round that just ended (rev3 finding 21): "Ronde Delfshaven
+/// 22:30–23:59: 5 contacten, 1 zorgformulier, alles verzonden".
+#[component]
+fn RoundDone(summary: RoundSummary) -> Element {
+    let ui = ui();
+    let line = summary.line_nl();
+    let all_sent = summary.all_sent();
+    rsx! {
+        section { class: if all_sent { "card done" } else { "card done waiting" }, aria_label: "Ronde afgerond",
+            h2 { "Ronde afgerond" }
+            p { role: "status", aria_label: "Samenvatting van de ronde", "{line}" }
+            if !all_sent {
+                Btn { label: "Verzendstatus bekijken", class: "btn wide", onclick: move |()| ui.go(Screen::Outbox) }
             }
         }
     }

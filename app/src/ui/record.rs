@@ -83,6 +83,10 @@ pub fn Record(#[props(default)] correcting: bool) -> Element {
                 Btn { label: "Correctie annuleren", text: "Annuleren", class: "btn wide", onclick: move |()| ui.go(Screen::Home) }
             }
         } else {
+            // Which screen and which wijk, in one short line at the top of the scroll
+            // area (rev3 finding 21); the counters are in the fixed panel, so this moves
+            // nothing the thumb expects.
+            h2 { class: "screen-title", "Contact · {round.wijk_name}" }
             Suggestions { form, error }
         }
         VerdictDetail { form }

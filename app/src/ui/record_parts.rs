@@ -269,7 +269,9 @@ pub fn SaveBar(
                         kinderen(current.counts.total())
                     )));
                 }
-                ui.say(after.message);
+                if let Some(message) = after.message {
+                    ui.say(message);
+                }
                 match after.open_care_form {
                     Some(id) => ui.go(Screen::CareForm(id)),
                     None if !after.fresh_form => ui.go(Screen::Home),

@@ -24,8 +24,12 @@ nav.tabs button.active { color: #ffd400; border-top-color: #ffd400; font-weight:
 .screen { padding: 12px; }
 h2 { font-size: 22px; margin: 12px 0 8px; }
 h3 { font-size: 18px; margin: 16px 0 6px; color: #ccc; }
+/* A compact screen title (the record screen names itself and its wijk). */
+h2.screen-title { font-size: 19px; margin: 0 0 8px; color: #ffd400; }
 p, li { line-height: 1.4; }
 .muted { color: #bbb; }
+/* A one-line explanation right under a heading. */
+p.hint { margin: 0 0 6px; font-size: 16px; }
 button { cursor: pointer; }
 .btn { min-height: 56px; min-width: 48px; padding: 8px 16px; border-radius: 10px; border: 2px solid #fff;
   background: #222; color: #fff; font-weight: 700; }
@@ -43,6 +47,7 @@ button { cursor: pointer; }
 .device { margin-top: 32px; padding-top: 4px; border-top: 2px solid #333; }
 .row { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
 .chips { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; margin: 6px 0; }
+.chips.single { grid-template-columns: 1fr; }
 .chip { min-height: 52px; padding: 6px 10px; border-radius: 26px; border: 2px solid #888; background: #111; color: #fff; font-weight: 600; font-size: 17px; }
 .chip.on { background: #fff; color: #000; border-color: #fff; }
 .bands { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 6px; margin: 4px 0; }
@@ -123,6 +128,9 @@ html:has(.thumb) { scroll-padding: 110px 0 400px; }
 .state-quarantined { color: #ff5c5c; font-weight: 700; }
 progress { width: 100%; height: 18px; }
 .card { border: 2px solid #333; border-radius: 10px; padding: 10px 12px; margin: 8px 0; }
+.card.done { border-color: #3ddc84; }
+.card.done.waiting { border-color: #ffb300; }
+.card.done h2 { margin-top: 2px; }
 .new { border-color: #ffd400; }
 /* The map screen: dark tiles (the PDOK map inverted), a plain dark background when the
    tiles fail, 48 px controls, and the buttons in the thumb zone. */
