@@ -157,15 +157,28 @@
     var shape = L.polygon([], { color: '#c81e1e', weight: 3, fillOpacity: 0.2 }).addTo(map);
     var dots = L.layerGroup().addTo(map);
     var count = document.getElementById('br-count');
-    var redraw = function () {
-      shape.setLatLngs(points);
-      dots.clearLayers();
-      points.forEach(function (p) {
-        L.circleMarker(p, { radius: 4, color: '#c81e1e', fillOpacity: 1, interactive: false }).addTo(dots);
-      });
+    var store = function () {
       field.value = JSON.stringify(points.map(function (p) {
         return [Math.round(p[1] * 1e6) / 1e6, Math.round(p[0] * 1e6) / 1e6];
       }));
+    };
+    // Each corner is a handle: drag it to correct an area drawn slightly wrong (also a
+    // saved rule opened with "Wijzigen") without drawing it all again.
+    var handle = L.divIcon({ className: 'br-vertex', iconSize: [16, 16] });
+    var redraw = function () {
+      shape.setLatLngs(points);
+      dots.clearLayers();
+      points.forEach(function (p, i) {
+        var corner = L.marker(p, { icon: handle, draggable: true, keyboard: false, title: 'Hoekpunt ' + (i + 1) + ': sleep om te verplaatsen' });
+        corner.on('drag', function (e) {
+          points[i] = [e.latlng.lat, e.latlng.lng];
+          shape.setLatLngs(points);
+          store();
+        });
+        corner.on('dragend', redraw);
+        corner.addTo(dots);
+      });
+      store();
       if (count) {
         count.textContent = points.length ? points.length + (points.length === 1 ? ' punt' : ' punten') : '';
       }

@@ -3,13 +3,15 @@
 //! admin (`/beheer/normen`, `/beheer/gebiedsregels`, `/beheer/wijken`) calls these; each
 //! validates with the shared norm engine, applies all-or-nothing, writes the audit log in
 //! the same transaction and bumps the gemeente's config version, so phones get the change
-//! with their next pull. Errors are Dutch, for the admin. What is kept and how lives in
+//! with their next pull. An area rule that was in force is never rewritten: a correction
+//! ends it and adds a new version ([`change_area_rule`]). Errors are Dutch, for the admin. What is kept and how lives in
 //! [`crate::store::rules`] and [`crate::store::setup`].
 
 use avondronde_shared::area::{Place, is_wijk_code};
-use avondronde_shared::norms::{AreaRule, AreaRuleWarning, NormSet};
+use avondronde_shared::norms::{AreaRule, AreaRuleWarning, DailyWindow, NormSet};
 use avondronde_shared::{AreaRuleId, GemeenteId, WijkId};
 use geo::{Intersects, MultiPolygon, Point};
+use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 
 use crate::admin::{Caller, record as record_event};
@@ -215,6 +217,158 @@ pub fn add_area_rule(
         Ok::<(), RulesError>(())
     })?;
     Ok(warnings)
+}
+
+/// The first date whose evening a correction of a rule may still change: the date on
+/// which the rule's window that is open now opened (a correction at 01:00 applies to the
+/// night in progress), else today. Evenings before it stay judged as they were.
+pub fn change_takes_effect(window: &DailyWindow, now: Timestamp) -> Date {
+    let local = avondronde_shared::time::amsterdam_ref().to_datetime(now);
+    if window.contains(local.time()) && local.time() < window.start {
+        local.date().yesterday().unwrap_or(local.date())
+    } else {
+        local.date()
+    }
+}
+
+/// What a correction of an area rule did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleChange {
+    /// Nothing differed from the stored rule; nothing was stored.
+    Unchanged,
+    /// The rule had not taken effect yet: it was corrected under its own id.
+    Corrected(AreaRule),
+    /// The rule was in force: the stored version now ends the day before `rule.valid_from`
+    /// and the correction is a new version (a new id) from that day.
+    NewVersion {
+        /// The new version, as stored.
+        rule: AreaRule,
+        /// The last day of the previous version.
+        previous_until: Date,
+    },
+}
+
+/// The fields of `new` that differ from `old`, in the admin's words.
+fn changed_fields(old: &AreaRule, new: &AreaRule) -> Vec<&'static str> {
+    [
+        (old.name != new.name, "naam"),
+        (old.area != new.area, "gebied"),
+        (old.window != new.window, "tijden"),
+        (old.valid_from != new.valid_from, "begindatum"),
+        (old.valid_until != new.valid_until, "einddatum"),
+        (old.bands != new.bands, "leeftijden"),
+        (old.effect != new.effect, "betekenis"),
+    ]
+    .into_iter()
+    .filter_map(|(changed, what)| changed.then_some(what))
+    .collect()
+}
+
+/// Corrects an area rule of the caller's gemeente with the fields of `edited` (its id is
+/// ignored). Phones apply a rule offline and judge each contact against the rules in force
+/// at its time, so a rule that was in force is never rewritten: its stored version keeps
+/// everything up to the day before the correction takes effect
+/// ([`change_takes_effect`]), and the correction becomes a new version with a new id from
+/// that day. A rule that has not taken effect yet is corrected in place. The three-month
+/// limit of art. 172b counts from the date the admin typed (the rule's first day), so a
+/// correction cannot stretch a burgemeestersbevel. The audit line names the rule by id
+/// (the audit page shows its name) and says which fields changed.
+pub fn change_area_rule(
+    tx: &Tx,
+    caller: &Caller,
+    id: AreaRuleId,
+    edited: &AreaRule,
+    now: Timestamp,
+) -> Result<(RuleChange, Vec<AreaRuleWarning>), RulesError> {
+    let gemeente = scope(caller)?;
+    if edited.gemeente != gemeente {
+        return Err(RulesError::NotFound);
+    }
+    let old = store::config::area_rules(tx, gemeente)?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(RulesError::NotFound)?;
+    let effective = change_takes_effect(&old.window, now);
+    if old.valid_until < effective {
+        return Err(RulesError::Invalid(format!(
+            "Deze regel gold tot en met {} en is verlopen; wat voorbij is blijft zoals het was. Maak zo nodig een nieuwe regel.",
+            date_nl(old.valid_until)
+        )));
+    }
+    let warnings = check_area_rule(edited)?;
+    let mut new = AreaRule {
+        id: old.id,
+        gemeente,
+        ..edited.clone()
+    };
+    let changed = changed_fields(&old, &new);
+    if changed.is_empty() {
+        return Ok((RuleChange::Unchanged, warnings));
+    }
+    if new.valid_from != old.valid_from && new.valid_from < effective {
+        return Err(RulesError::Invalid(format!(
+            "Geldig van: een regel kan niet met terugwerkende kracht gaan gelden. Kies {} of later, of laat de begindatum {} staan.",
+            date_nl(effective),
+            date_nl(old.valid_from)
+        )));
+    }
+    if new.valid_until < effective {
+        return Err(RulesError::Invalid(format!(
+            "Geldig tot en met: {} is al voorbij. Kies {} of later; om de regel nu te stoppen gebruikt u „Beëindigen”.",
+            date_nl(new.valid_until),
+            date_nl(effective)
+        )));
+    }
+    let started = old.valid_from < effective;
+    let result = atomically(tx, || {
+        let result = if started {
+            let previous_until = effective
+                .yesterday()
+                .map_err(|_| RulesError::Invalid("Deze datum kan niet worden verwerkt.".into()))?;
+            let ended = AreaRule {
+                valid_until: previous_until,
+                ..old.clone()
+            };
+            if store::rules::update_area_rule(tx, &ended)? == 0 {
+                return Err(RulesError::NotFound);
+            }
+            new.id = AreaRuleId::new();
+            new.valid_from = new.valid_from.max(effective);
+            store::rules::insert_area_rule(tx, &new)?;
+            RuleChange::NewVersion {
+                rule: new.clone(),
+                previous_until,
+            }
+        } else {
+            if store::rules::update_area_rule(tx, &new)? == 0 {
+                return Err(RulesError::NotFound);
+            }
+            RuleChange::Corrected(new.clone())
+        };
+        bump_config(tx, gemeente)?;
+        let previous = match &result {
+            RuleChange::NewVersion { previous_until, .. } => {
+                format!("; vorige versie gold t/m {}", date_nl(*previous_until))
+            }
+            _ => String::new(),
+        };
+        record_event(
+            tx,
+            caller,
+            gemeente,
+            Action::AreaRule,
+            format!(
+                "gewijzigd: {} ({}, {} t/m {}; {}{previous})",
+                new.id,
+                new.window.label_nl(),
+                date_nl(new.valid_from),
+                date_nl(new.valid_until),
+                changed.join(", "),
+            ),
+        )?;
+        Ok(result)
+    })?;
+    Ok((result, warnings))
 }
 
 /// The gemeente's area rules, newest validity first.
@@ -475,6 +629,26 @@ mod tests {
             let e = parse_time("Norm 6–9 jaar", bad).expect_err(bad).to_string();
             assert!(e.contains("geen geldige tijd"), "{bad}: {e}");
         }
+    }
+
+    #[rstest::rstest]
+    #[case::night_in_progress_after_midnight("2026-12-06T03:00:00+01:00", "2026-12-05")]
+    #[case::afternoon("2026-12-06T12:00:00+01:00", "2026-12-06")]
+    #[case::evening_in_progress("2026-12-06T21:00:00+01:00", "2026-12-06")]
+    #[case::just_after_the_night("2026-12-06T06:00:00+01:00", "2026-12-06")]
+    fn a_correction_takes_effect_from_the_evening_in_progress_or_today(
+        #[case] now: &str,
+        #[case] from: &str,
+    ) {
+        let window = DailyWindow {
+            start: Time::constant(20, 0, 0, 0),
+            end: Time::constant(6, 0, 0, 0),
+        };
+        let now: Timestamp = now.parse().expect("timestamp");
+        assert_eq!(
+            change_takes_effect(&window, now),
+            from.parse::<Date>().expect("date")
+        );
     }
 
     #[test]

@@ -397,6 +397,307 @@ async fn an_admin_cannot_end_another_gemeentes_rule() {
     assert_eq!(w.snapshot(), before);
 }
 
+// ---- correcting an area rule ("Wijzigen", review finding 18) ------------------------------
+
+/// The first date a correction of a 20:00–06:00 rule changes, as the server works it out
+/// (yesterday while last night's window is still open, else today).
+fn takes_effect() -> jiff::civil::Date {
+    let window = avondronde_shared::norms::DailyWindow {
+        start: jiff::civil::time(20, 0, 0, 0),
+        end: jiff::civil::time(6, 0, 0, 0),
+    };
+    avondronde_server::admin_rules::change_takes_effect(&window, jiff::Timestamp::now())
+}
+
+impl World {
+    async fn get(&self, path: &str) -> String {
+        let reply = self.app.send(get(path, Auth::Cookie(&self.admin))).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text());
+        reply.text()
+    }
+
+    /// The same square as [`World::square`], moved about 1.4 km east: clear of the seed's
+    /// point.
+    fn square_east(&self) -> String {
+        let (lat, lon) = self.seed.inside;
+        let (d, east) = (0.002, 0.02);
+        serde_json::json!([
+            [lon + east - d, lat - d],
+            [lon + east + d, lat - d],
+            [lon + east + d, lat + d],
+            [lon + east - d, lat + d]
+        ])
+        .to_string()
+    }
+
+    /// Saves a rule through the page and returns its id.
+    async fn saved_rule(&self, van: &str, tot: &str) -> String {
+        let square = self.square();
+        let page = self
+            .post(
+                "/beheer/gebiedsregels",
+                &rule_form(&square, van, tot, "opslaan"),
+            )
+            .await
+            .text();
+        assert!(page.contains("is opgeslagen"), "{page}");
+        self.app.scalar_text("SELECT id FROM area_rule")
+    }
+}
+
+fn edit_form<'a>(
+    regel: &'a str,
+    gebied: &'a str,
+    van: &'a str,
+    tot: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let mut f = rule_form(gebied, van, tot, "opslaan");
+    f.push(("regel", regel));
+    f
+}
+
+fn at_evening(date: jiff::civil::Date) -> jiff::Timestamp {
+    date.at(22, 0, 0, 0)
+        .to_zoned(avondronde_shared::time::amsterdam())
+        .expect("22:00 exists")
+        .timestamp()
+}
+
+#[tokio::test]
+async fn a_rule_in_force_corrected_in_the_web_reaches_a_syncing_phone_as_a_new_version_and_past_evenings_keep_the_old_one()
+ {
+    use avondronde_shared::norms::{Encounter, Verdict, evaluate};
+    let w = world().await;
+    let (van, tot) = (today_plus(0, -10), today_plus(1, 0));
+    let id = w.saved_rule(&van, &tot).await;
+    let before = w.pull(None).await.config.expect("config");
+    assert_eq!(before.area_rules.len(), 1);
+
+    // The edit page opens the stored rule in the form, with its polygon for the map.
+    let page = w
+        .get(&format!("/beheer/gebiedsregels/wijzigen?regel={id}"))
+        .await;
+    assert!(page.contains("Regel wijzigen"), "{page}");
+    assert!(
+        page.contains("value=\"Burgemeestersbevel Testwijk\""),
+        "{page}"
+    );
+    assert!(page.contains(&format!("value=\"{van}\"")), "{page}");
+    let (lat, lon) = w.seed.inside;
+    let corner = format!("[{},{}]", lon - 0.002, lat - 0.002);
+    assert!(page.contains(&corner), "the polygon is in the form: {page}");
+    assert!(page.contains("Deze regel geldt al sinds"), "{page}");
+
+    // The admin moves the area and the end date.
+    let moved = w.square_east();
+    let new_tot = today_plus(2, 0);
+    let page = w
+        .post(
+            "/beheer/gebiedsregels",
+            &edit_form(&id, &moved, &van, &new_tot),
+        )
+        .await
+        .text();
+    assert!(page.contains("is gewijzigd"), "{page}");
+    assert!(page.contains("De nieuwe versie geldt vanaf"), "{page}");
+    assert_eq!(w.audit("area_rule"), 2);
+
+    // A phone that syncs after the edit gets both versions: the old one, ended the day
+    // before the correction takes effect, and the new one from that day.
+    let after = w
+        .pull(Some(before.version))
+        .await
+        .config
+        .expect("the edit bumps the config version");
+    assert!(after.version > before.version);
+    assert_eq!(after.area_rules.len(), 2, "{:?}", after.area_rules);
+    let effective = takes_effect();
+    let old = after
+        .area_rules
+        .iter()
+        .find(|r| r.id.to_string() == id)
+        .expect("the old version stays");
+    let new = after
+        .area_rules
+        .iter()
+        .find(|r| r.id.to_string() != id)
+        .expect("a new version");
+    assert_eq!(old.area, before.area_rules[0].area, "the old area is kept");
+    assert_eq!(Some(old.valid_until), effective.yesterday().ok());
+    assert_eq!(new.valid_from, effective);
+    assert_eq!(
+        avondronde_server::admin_rules::date_nl(new.valid_until),
+        new_tot
+    );
+    assert_eq!(new.name, old.name);
+
+    // Judged on the phone: a contact at the old spot two evenings ago still falls under the
+    // old version; on the first evening of the new version only the moved area counts.
+    let group =
+        avondronde_shared::GroupCounts::default().with(avondronde_shared::AgeBand::Age6To9, 2);
+    let judge = |at, lat: f64, lon: f64| {
+        evaluate(
+            &after.norms,
+            &after.area_rules,
+            &Encounter {
+                at,
+                point: Some(geo::Point::new(lon, lat)),
+                group,
+                supervised: false,
+            },
+        )
+    };
+    let rule_of = |e: avondronde_shared::norms::Evaluation| {
+        e.bands.iter().find_map(|b| match &b.verdict {
+            Verdict::AreaRule { rule, .. } => Some(rule.to_string()),
+            _ => None,
+        })
+    };
+    let earlier = effective
+        .checked_sub(jiff::Span::new().days(2))
+        .expect("date");
+    assert_eq!(
+        rule_of(judge(at_evening(earlier), lat, lon)),
+        Some(id.clone())
+    );
+    assert_eq!(rule_of(judge(at_evening(effective), lat, lon)), None);
+    assert_eq!(
+        rule_of(judge(at_evening(effective), lat, lon + 0.02)),
+        Some(new.id.to_string())
+    );
+
+    // The audit page names the rule, not its id.
+    let audit = w.get("/audit").await;
+    assert!(
+        audit.contains("gewijzigd: “Burgemeestersbevel Testwijk”"),
+        "{audit}"
+    );
+    assert!(audit.contains("gebied, einddatum"), "{audit}");
+}
+
+#[tokio::test]
+async fn a_rule_that_has_not_started_is_corrected_in_place() {
+    let w = world().await;
+    let id = w.saved_rule(&today_plus(0, 7), &today_plus(1, 0)).await;
+    let before = w.pull(None).await.config.expect("config");
+    let moved = w.square_east();
+    let mut fields = edit_form(&id, &moved, "", "");
+    let (van, tot) = (today_plus(0, 8), today_plus(1, 7));
+    for (k, v) in fields.iter_mut() {
+        match *k {
+            "van" => *v = &van,
+            "tot" => *v = &tot,
+            "naam" => *v = "Burgemeestersbevel Testwijk-Oost",
+            _ => {}
+        }
+    }
+    let page = w.post("/beheer/gebiedsregels", &fields).await.text();
+    assert!(page.contains("is gewijzigd"), "{page}");
+    let after = w.pull(Some(before.version)).await.config.expect("config");
+    assert_eq!(after.area_rules.len(), 1);
+    let r = &after.area_rules[0];
+    assert_eq!(r.id.to_string(), id, "no version: it never applied");
+    assert_eq!(r.name, "Burgemeestersbevel Testwijk-Oost");
+    assert_eq!(avondronde_server::admin_rules::date_nl(r.valid_from), van);
+    assert_eq!(avondronde_server::admin_rules::date_nl(r.valid_until), tot);
+    assert!(page.contains("Burgemeestersbevel Testwijk-Oost"), "{page}");
+}
+
+#[tokio::test]
+async fn a_bad_correction_keeps_what_the_admin_typed_says_in_dutch_what_to_fix_and_changes_nothing()
+{
+    let w = world().await;
+    let van = today_plus(0, -10);
+    let id = w.saved_rule(&van, &today_plus(1, 0)).await;
+    let before = w.snapshot();
+    let moved = w.square_east();
+    let year = today_plus(12, 0);
+    let retro = today_plus(0, -20);
+    let tot = today_plus(1, 0);
+    for (fields, expect) in [
+        (
+            edit_form(&id, &moved, &van, &year),
+            "ten hoogste drie maanden",
+        ),
+        (edit_form(&id, &moved, &retro, &tot), "terugwerkende kracht"),
+        (
+            edit_form(&id, &moved, &van, &today_plus(0, -3)),
+            "is al voorbij",
+        ),
+        (edit_form(&id, "[[4.4,51.9]]", &van, &tot), "minstens drie"),
+        (edit_form(&id, &moved, &van, "31-02-2026"), "dd-mm-jjjj"),
+    ] {
+        let page = w.post("/beheer/gebiedsregels", &fields).await.text();
+        assert!(page.contains(expect), "{expect}: {page}");
+        assert!(page.contains("role=\"alert\""), "{page}");
+        // Still correcting the same rule, with what was typed.
+        assert!(page.contains("Regel wijzigen"), "{expect}: {page}");
+        assert!(
+            page.contains(&format!("name=\"regel\" value=\"{id}\"")),
+            "{page}"
+        );
+        let typed_tot = fields.iter().find(|(k, _)| *k == "tot").expect("tot").1;
+        assert!(page.contains(&format!("value=\"{typed_tot}\"")), "{page}");
+    }
+    assert_eq!(w.snapshot(), before);
+}
+
+#[tokio::test]
+async fn an_expired_rule_cannot_be_corrected_or_ended_from_the_page() {
+    let w = world().await;
+    let id = w.saved_rule(&today_plus(0, -30), &today_plus(0, -5)).await;
+    let list = w.get("/beheer/gebiedsregels").await;
+    assert!(
+        !list.contains("/beheer/gebiedsregels/wijzigen?regel="),
+        "{list}"
+    );
+    // Nor can it be removed from the page: phones judge its evenings by it.
+    assert!(!list.contains("/beheer/gebiedsregels/beeindigen"), "{list}");
+    let before = w.snapshot();
+    let square = w.square();
+    let page = w
+        .post(
+            "/beheer/gebiedsregels",
+            &edit_form(&id, &square, &today_plus(0, -30), &today_plus(1, 0)),
+        )
+        .await
+        .text();
+    assert!(page.contains("is verlopen"), "{page}");
+    assert_eq!(w.snapshot(), before);
+}
+
+#[tokio::test]
+async fn an_admin_cannot_open_or_correct_another_gemeentes_rule() {
+    let w = world().await;
+    let other = w.app.seed(true);
+    let (u, p) = other.login(Role::Admin);
+    let other_admin = w.app.session_cookie(u, p);
+    let id = w.saved_rule(&today_plus(0, 0), &today_plus(1, 0)).await;
+    let before = w.snapshot();
+    let page = w
+        .app
+        .send(get(
+            &format!("/beheer/gebiedsregels/wijzigen?regel={id}"),
+            Auth::Cookie(&other_admin),
+        ))
+        .await
+        .text();
+    assert!(page.contains("Onbekende regel"), "{page}");
+    assert!(!page.contains("Burgemeestersbevel Testwijk"), "{page}");
+    let moved = w.square_east();
+    let (van, tot) = (today_plus(0, 0), today_plus(1, 0));
+    let reply = w
+        .app
+        .send(post(
+            "/beheer/gebiedsregels",
+            Auth::Cookie(&other_admin),
+            form(&edit_form(&id, &moved, &van, &tot)),
+        ))
+        .await;
+    assert!(reply.text().contains("Onbekende regel"), "{}", reply.text());
+    assert_eq!(w.snapshot(), before);
+}
+
 // ---- wijken ------------------------------------------------------------------------------
 
 fn cbs_file(features: &[(&str, &str, &str)]) -> String {

@@ -689,6 +689,7 @@ enum PageRoute {
     BeheerRegels,
     BeheerRegelsSave,
     BeheerRegelEnd,
+    BeheerRegelEdit,
     BeheerWijken,
     BeheerWijkenUpload,
     BeheerWijkenConfirm,
@@ -748,6 +749,7 @@ impl PageRoute {
             PageRoute::BeheerRegels => ("get", "/beheer/gebiedsregels"),
             PageRoute::BeheerRegelsSave => ("post", "/beheer/gebiedsregels"),
             PageRoute::BeheerRegelEnd => ("post", "/beheer/gebiedsregels/beeindigen"),
+            PageRoute::BeheerRegelEdit => ("get", "/beheer/gebiedsregels/wijzigen"),
             PageRoute::BeheerWijken => ("get", "/beheer/wijken"),
             PageRoute::BeheerWijkenUpload => ("post", "/beheer/wijken"),
             PageRoute::BeheerWijkenConfirm => ("post", "/beheer/wijken/bevestigen"),
@@ -756,7 +758,7 @@ impl PageRoute {
         }
     }
 
-    const ALL: [PageRoute; 53] = [
+    const ALL: [PageRoute; 54] = [
         PageRoute::Home,
         PageRoute::LoginPage,
         PageRoute::LoginSubmit,
@@ -805,6 +807,7 @@ impl PageRoute {
         PageRoute::BeheerRegels,
         PageRoute::BeheerRegelsSave,
         PageRoute::BeheerRegelEnd,
+        PageRoute::BeheerRegelEdit,
         PageRoute::BeheerWijken,
         PageRoute::BeheerWijkenUpload,
         PageRoute::BeheerWijkenConfirm,
@@ -867,6 +870,7 @@ impl PageRoute {
 #[case::beheer_regels(PageRoute::BeheerRegels,               [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_regels_save(PageRoute::BeheerRegelsSave,      [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_regel_end(PageRoute::BeheerRegelEnd,          [403, 403, 403, 403, 403, 200, 303, 303])]
+#[case::beheer_regel_edit(PageRoute::BeheerRegelEdit,        [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_wijken(PageRoute::BeheerWijken,               [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_wijken_upload(PageRoute::BeheerWijkenUpload,  [403, 403, 403, 403, 403, 200, 303, 303])]
 #[case::beheer_wijken_confirm(PageRoute::BeheerWijkenConfirm,[403, 403, 403, 403, 403, 200, 303, 303])]

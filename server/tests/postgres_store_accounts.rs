@@ -480,6 +480,10 @@ fn scenario(ids: Ids, direct: &mut Direct, env: &Env, assign: impl Fn(UserId, Wi
         ];
         rules::insert_area_rule(tx, &rule(ids.rule_1, ids.a, "Bevel Centrum"))?;
         rules::insert_area_rule(tx, &rule(ids.rule_2, ids.a, "Bevel Noord"))?;
+        // A correction in place: only in the rule's own gemeente.
+        let corrected = rules::update_area_rule(tx, &rule(ids.rule_2, ids.a, "Bevel Noord-Oost"))?;
+        let elsewhere = rules::update_area_rule(tx, &rule(ids.rule_2, ids.b, "Bevel elders"))?;
+        log.push(format!("updated {corrected} elsewhere {elsewhere}"));
         let mut found = config::area_rules(tx, ids.a)?;
         found.sort_by_key(|r| r.id);
         log.push(format!("{found:?}"));
@@ -624,7 +628,9 @@ fn accounts_sessions_setup_and_rules_answer_the_same_on_sqlite_and_postgresql() 
     );
     assert!(o.sessions[5].ends_with("stored: false"));
     assert_eq!(&o.rules[..2], ["norms 1", "norms elsewhere 0"]);
-    assert_eq!(&o.rules[3..], ["0", "1", "0", "1", "[]"]);
+    assert_eq!(o.rules[2], "updated 1 elsewhere 0");
+    assert!(o.rules[3].contains("Bevel Noord-Oost"), "{}", o.rules[3]);
+    assert_eq!(&o.rules[4..], ["0", "1", "0", "1", "[]"]);
 }
 
 /// The attacker's test: a transaction scoped to gemeente B, calling every function of these
@@ -698,11 +704,15 @@ fn a_gemeente_b_transaction_cannot_see_or_change_gemeente_a_accounts_sessions_or
             format!("{:?}", config::area_rules(tx, ids.a)?),
             format!("{}", rules::delete_area_rule(tx, ids.rule_1, ids.a)?),
             format!("{}", rules::delete_area_rules_of(tx, ids.a)?),
+            format!(
+                "{}",
+                rules::update_area_rule(tx, &rule(ids.rule_1, ids.a, "Overgenomen"))?
+            ),
         ])
     });
     let nothing = [
         "None", "None", "None", "[]", "None", "false", "false", "None", "None", "None", "[]", "[]",
-        "[]", "0", "[]", "0", "0",
+        "[]", "0", "[]", "0", "0", "0",
     ];
     assert_eq!(seen, nothing);
     // Blind writes to A's rows by id: no error, and (checked below) no effect.

@@ -259,6 +259,102 @@ test('an area rule drawn on the map applies in the field app after a sync', asyn
   await fieldShot('3-area-rule');
 });
 
+// Review finding 18: a saved rule could only be ended. "Wijzigen" opens it in the same form
+// and map; the admin drags two corners and moves the end date. The rule was already in
+// force, so the server keeps the old version for the evenings before the change and adds
+// the correction as a new version: the list and the map show the new one, and the field
+// app (its clock on an evening before the change) still judges by the old one.
+test('a saved area rule is corrected with Wijzigen: a dragged polygon and a new end date show in the list and on the map', async () => {
+  await admin.goto(base + '/beheer/gebiedsregels');
+  const row = admin.locator('#regels tbody tr', { hasText: 'Burgemeestersbevel Mathenesserplein' });
+  await Promise.all([
+    admin.waitForURL(/\/beheer\/gebiedsregels\/wijzigen\?regel=/),
+    row.getByRole('link', { name: 'Regel Burgemeestersbevel Mathenesserplein wijzigen' }).click(),
+  ]);
+  await admin.waitForFunction(() => window.avondrondeBeheerKaart !== undefined);
+  // The saved rule, filled in: its fields and its four corners on the map.
+  await admin.getByRole('heading', { name: 'Regel wijzigen' }).waitFor();
+  assert.equal(await admin.inputValue('#naam'), 'Burgemeestersbevel Mathenesserplein');
+  assert.equal(await admin.inputValue('#van'), '15-11-2026');
+  assert.equal(await admin.inputValue('#tot'), '31-12-2026');
+  assert.equal(await admin.inputValue('#begin'), '20:00');
+  await admin.locator('#br-count').getByText('4 punten').waitFor();
+  assert.equal(await admin.locator('#br-map .br-vertex').count(), 4);
+  assert.match(await admin.locator('#br-versie').innerText(), /geldt al sinds 15-11-2026/);
+  assert.equal(await admin.locator('#regels tr.editing').count(), 1, 'the rule being changed is marked in the list');
+  await admin.mouse.move(0, 0);
+  await admin.waitForTimeout(500); // the map's zoom onto the area ends
+  await shot('regel-wijzigen');
+
+  // Drag the two west corners east of the field worker: the area no longer covers that spot.
+  const d = 0.0025;
+  const east = FIX.longitude + 0.001;
+  const box = await admin.locator('#br-map').boundingBox();
+  for (const [i, lat] of [[0, FIX.latitude - d], [3, FIX.latitude + d]]) {
+    const from = await admin.locator('#br-map .br-vertex').nth(i).boundingBox();
+    const to = await admin.evaluate((ll) => window.avondrondeBeheerKaart.latLngToContainerPoint(ll), [lat, east]);
+    await admin.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+    await admin.mouse.down();
+    await admin.mouse.move(box.x + to.x, box.y + to.y, { steps: 12 });
+    await admin.mouse.up();
+  }
+  const drawn = JSON.parse(await admin.inputValue('#gebied'));
+  assert.equal(drawn.length, 4, 'dragging moves corners and adds none');
+  assert.ok(drawn.every(([lon]) => lon > FIX.longitude), `all corners east of the spot: ${JSON.stringify(drawn)}`);
+  // A year is refused in Dutch; the page stays on this rule with what was typed and drawn.
+  await admin.fill('#tot', '15-11-2027');
+  await admin.click('button[value=opslaan]');
+  await admin.locator('.notice.error').getByText(/ten hoogste drie maanden/).waitFor();
+  await admin.getByRole('heading', { name: 'Regel wijzigen' }).waitFor();
+  assert.equal(await admin.inputValue('#tot'), '15-11-2027');
+  assert.deepEqual(JSON.parse(await admin.inputValue('#gebied')), drawn, 'the dragged area is kept');
+  await admin.waitForFunction(() => window.avondrondeBeheerKaart !== undefined);
+  await admin.mouse.move(0, 0);
+  await admin.waitForTimeout(500); // the map's zoom onto the area ends
+  await shot('regel-wijzigen-fout');
+  await admin.fill('#tot', '15-01-2027');
+  await admin.click('button[value=opslaan]');
+  await admin.locator('.notice.ok').getByText(/is gewijzigd\. De nieuwe versie geldt vanaf/).waitFor();
+  await admin.getByRole('heading', { name: 'Nieuwe regel' }).waitFor();
+
+  // The list: the new version until 15-01-2027 in force, the old one as the previous version.
+  const rows = admin.locator('#regels tbody tr', { hasText: 'Burgemeestersbevel Mathenesserplein' });
+  assert.equal(await rows.count(), 2, 'the old version is kept beside the new one');
+  await rows.filter({ hasText: 't/m 15-01-2027' }).filter({ hasText: 'geldt' }).waitFor();
+  const previous = rows.filter({ hasText: 'vorige versie' }).filter({ hasText: '15-11-2026 t/m' });
+  await previous.waitFor();
+  // What was in force stays as it was: no button changes or removes the previous version.
+  assert.equal(await previous.getByRole('button').count(), 0);
+  assert.equal(await previous.getByRole('link').count(), 0);
+  // The map: one rule shape (the new version), east of the field worker's spot.
+  await admin.waitForFunction(() => window.avondrondeBeheerKaart !== undefined);
+  const shapes = await admin.evaluate(() => {
+    const out = [];
+    window.avondrondeBeheerKaart.eachLayer((l) => {
+      if (l instanceof L.Polygon && l.options.dashArray === '6 4') {
+        const b = l.getBounds();
+        out.push({ west: b.getWest(), east: b.getEast() });
+      }
+    });
+    return out;
+  });
+  // The demo has no other rule: the one shape is this rule's new version.
+  const mine = shapes;
+  assert.equal(mine.length, 1, JSON.stringify(shapes));
+  assert.ok(mine[0].west > FIX.longitude, `the drawn rule moved east: ${JSON.stringify(mine[0])}`);
+  await admin.evaluate(([lat, lon]) => window.avondrondeBeheerKaart.setView([lat, lon], 15, { animate: false }),
+    [FIX.latitude, FIX.longitude]);
+  await admin.mouse.move(0, 0);
+  await shot('regel-gewijzigd');
+
+  // The field app's evening (20-11-2026) came before the change: after a sync it still
+  // judges the spot by the rule as it was then.
+  await syncThenJudgeOneChild();
+  await verdict().filter({ hasText: 'Burgemeestersbevel Mathenesserplein (aanwezigheid verboden zonder ouder)' })
+    .waitFor({ timeout: 10_000 });
+  await fieldShot('4-area-rule-after-change');
+});
+
 test('a CBS wijk file is previewed on the map, confirmed and listed', async () => {
   const file = join(work, 'wijken.geojson');
   writeFileSync(file, JSON.stringify({

@@ -1,5 +1,6 @@
 //! A gemeente's rules as the admin changes them: the norms on the `gemeente` row and the
-//! `area_rule` rows (each rule kept as JSON). Owns the writes and the admin's own reads of
+//! `area_rule` rows (each rule kept as JSON; a correction of a rule in force is a new row, see
+//! [`crate::admin_rules::change_area_rule`]). Owns the writes and the admin's own reads of
 //! [`crate::setup::set_norms`] and [`crate::admin_rules`]; what the phones get (the device
 //! config) is read elsewhere. Validation, the art. 172b refusal and the audit text stay in
 //! the domain modules.
@@ -62,5 +63,20 @@ pub fn delete_area_rule(tx: &Tx, id: AreaRuleId, gemeente: GemeenteId) -> Result
         "DELETE FROM area_rule WHERE id = $1 AND gemeente_id = $2",
         params![id, gemeente],
         &[&id, &gemeente],
+    )?))
+}
+
+/// Replaces a stored area rule of a gemeente with a new content under the same id (a
+/// correction before the rule took effect, or the end date of the version a correction
+/// replaces). Returns how many changed (0 if it is not there or belongs to another
+/// gemeente).
+pub fn update_area_rule(tx: &Tx, rule: &AreaRule) -> Result<usize, DbError> {
+    let json = serde_json::to_string(rule)?;
+    Ok(rows(change(
+        tx,
+        "UPDATE area_rule SET rule = ?1 WHERE id = ?2 AND gemeente_id = ?3",
+        "UPDATE area_rule SET rule = $1 WHERE id = $2 AND gemeente_id = $3",
+        params![json, rule.id, rule.gemeente],
+        &[&json, &rule.id, &rule.gemeente],
     )?))
 }

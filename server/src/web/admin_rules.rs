@@ -2,8 +2,9 @@
 //! preview of the verdict at a chosen time from the shared norm engine), area rules such
 //! as a burgemeestersbevel (`/beheer/gebiedsregels`: draw the area on the map, the time
 //! window, the validity with the three-month limit of art. 172b Gemeentewet, and which
-//! hangplekken it covers) and wijken from a GeoJSON file (`/beheer/wijken`: upload,
-//! preview on the map, confirm). The handlers only parse forms and render; every change
+//! hangplekken it covers; "Wijzigen" opens a saved rule in the same form and map, and a
+//! rule already in force is corrected as a new version) and wijken from a GeoJSON file
+//! (`/beheer/wijken`: upload, preview on the map, confirm). The handlers only parse forms and render; every change
 //! goes through [`crate::admin_rules`], which validates, audits and bumps the config.
 
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use avondronde_shared::norms::{
 use avondronde_shared::{AgeBand, AreaRuleId, GroupCounts};
 use axum::Form;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -43,6 +44,7 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/beheer/normen", get(norms_page).post(norms_submit))
         .route("/beheer/gebiedsregels", get(rules_page).post(rules_submit))
+        .route("/beheer/gebiedsregels/wijzigen", get(rule_edit_page))
         .route("/beheer/gebiedsregels/beeindigen", post(rule_end))
         .route("/beheer/wijken", get(wijken_page).post(wijken_upload))
         .route("/beheer/wijken/bevestigen", post(wijken_confirm))
@@ -373,6 +375,9 @@ struct RuleForm {
     b1213: Option<String>,
     #[serde(default)]
     actie: String,
+    /// The rule being corrected; empty for a new rule.
+    #[serde(default)]
+    regel: String,
 }
 
 impl RuleForm {
@@ -394,6 +399,46 @@ impl RuleForm {
             b1011: Some("on".into()),
             ..RuleForm::default()
         }
+    }
+
+    /// A stored rule in the form, to correct it.
+    fn from_rule(r: &AreaRule) -> RuleForm {
+        let on = |b| r.concerns(b).then(|| "on".to_owned());
+        let ring: Vec<[f64; 2]> = r
+            .area
+            .0
+            .first()
+            .map(|p| {
+                let c = &p.exterior().0;
+                // The stored ring is closed; the map draws it open.
+                let open = if c.len() > 1 && c.first() == c.last() {
+                    &c[..c.len() - 1]
+                } else {
+                    &c[..]
+                };
+                open.iter().map(|c| [c.x, c.y]).collect()
+            })
+            .unwrap_or_default();
+        RuleForm {
+            naam: r.name.clone(),
+            begin: time_nl(r.window.start),
+            eind: time_nl(r.window.end),
+            van: date_nl(r.valid_from),
+            tot: date_nl(r.valid_until),
+            effect: r.effect.code().to_owned(),
+            gebied: serde_json::to_string(&ring).unwrap_or_default(),
+            b05: on(AgeBand::Under6),
+            b69: on(AgeBand::Age6To9),
+            b1011: on(AgeBand::Age10To11),
+            b1213: on(AgeBand::Age12To13),
+            actie: String::new(),
+            regel: r.id.to_string(),
+        }
+    }
+
+    /// The rule being corrected, if any (a form that names an unreadable id corrects none).
+    fn editing(&self) -> Option<AreaRuleId> {
+        self.regel.trim().parse().ok()
     }
 
     fn bands(&self) -> Vec<AgeBand> {
@@ -476,6 +521,15 @@ async fn rules_data(state: &Arc<AppState>, user: &WebUser) -> Result<RulesData, 
     read.map_err(RulesError::Db)?
 }
 
+/// The version that took over from `r` when it was corrected: a rule of the same name that
+/// starts the day after `r` ends (see [`ops::change_area_rule`]).
+fn replaced_by<'a>(r: &AreaRule, rules: &'a [AreaRule]) -> Option<&'a AreaRule> {
+    let next_day = r.valid_until.tomorrow().ok()?;
+    rules
+        .iter()
+        .find(|q| q.id != r.id && q.name == r.name && q.valid_from == next_day)
+}
+
 /// A notice when the validity comes within two weeks of the three-month limit.
 fn near_limit(rule: &AreaRule) -> Option<String> {
     let last = ops::last_allowed_day(rule.valid_from);
@@ -496,9 +550,18 @@ fn render_rules(
     notice: Option<Markup>,
     covered: Option<Vec<String>>,
 ) -> Markup {
+    let now = jiff::Timestamp::now();
+    let editing = form
+        .editing()
+        .and_then(|id| data.rules.iter().find(|r| r.id == id));
+    // Whether a rule can still be corrected: its last evening has not passed.
+    let open = |r: &AreaRule| r.valid_until >= ops::change_takes_effect(&r.window, now);
+    // The map shows the rules that still count, except the one being corrected: that one
+    // is the red shape to change.
     let rules_json = serde_json::Value::Array(
         data.rules
             .iter()
+            .filter(|r| open(r) && editing.is_none_or(|e| e.id != r.id))
             .map(|r| {
                 serde_json::json!({
                     "name": r.name,
@@ -548,8 +611,23 @@ fn render_rules(
             @if let Some(n) = notice { (n) }
             div.br-layout {
                 section.panel {
-                    h2 { "Nieuwe regel" }
+                    @if let Some(e) = editing {
+                        h2 { "Regel wijzigen" }
+                        @let from = ops::change_takes_effect(&e.window, now);
+                        @if e.valid_from < from {
+                            p.notice.info #br-versie role="status" {
+                                "Deze regel geldt al sinds " (date_nl(e.valid_from)) ". Uw wijziging geldt vanaf "
+                                @if from < today { "de avond die nu loopt, " }
+                                strong { (date_nl(from)) } "; eerdere avonden blijven beoordeeld volgens de regel zoals hij toen was."
+                            }
+                        } @else {
+                            p.muted #br-versie { "Deze regel is nog niet ingegaan; uw wijziging vervangt hem helemaal." }
+                        }
+                    } @else {
+                        h2 { "Nieuwe regel" }
+                    }
                     form #regel method="post" action="/beheer/gebiedsregels" {
+                        @if let Some(e) = editing { input type="hidden" name="regel" value=(e.id); }
                         label for="naam" { "Naam (ziet de veldwerker)" }
                         input #naam type="text" name="naam" value=(form.naam) maxlength="100" required;
                         div.row2 {
@@ -578,7 +656,13 @@ fn render_rules(
                         p.actions {
                             button.secondary type="submit" name="actie" value="voorbeeld" { "Welke hangplekken?" }
                             " "
-                            button type="submit" name="actie" value="opslaan" { "Regel opslaan" }
+                            @if editing.is_some() {
+                                button type="submit" name="actie" value="opslaan" { "Wijziging opslaan" }
+                                " "
+                                a.button.secondary href="/beheer/gebiedsregels" { "Annuleren" }
+                            } @else {
+                                button type="submit" name="actie" value="opslaan" { "Regel opslaan" }
+                            }
                         }
                         // Filled in by beheer.js when a button is pressed before an area is drawn.
                         p #br-need-area .notice.error role="alert" hidden {}
@@ -596,7 +680,7 @@ fn render_rules(
                 }
                 section.br-mapwrap {
                     p.muted #br-help {
-                        "Klik op de kaart om de hoekpunten van het gebied te zetten (minstens drie). "
+                        "Klik op de kaart om de hoekpunten van het gebied te zetten (minstens drie); sleep een hoekpunt om het te verplaatsen. "
                         "Gele stippen zijn hangplekken: wijs er een aan voor de naam; vanaf straatniveau staan de namen erbij."
                     }
                     // A button per wijk and a list of hangplekken to zoom in, added by beheer.js.
@@ -623,21 +707,31 @@ fn render_rules(
                         thead { tr { th { "Naam" } th { "Tijd" } th { "Geldig" } th { "Voor" } th { "Betekenis" } th { "Status" } th {} } }
                         tbody {
                             @for r in &data.rules {
-                                tr {
-                                    td { (r.name) }
-                                    td { (r.window.label_nl()) }
-                                    td { (date_nl(r.valid_from)) " t/m " (date_nl(r.valid_until)) }
-                                    td { (r.bands.iter().map(|b| b.label_nl()).collect::<Vec<_>>().join(", ")) }
-                                    td { (r.effect.label_nl()) }
-                                    td {
-                                        @if r.valid_until < today { span.badge { "verlopen" } }
+                                tr.editing[editing.is_some_and(|e| e.id == r.id)] {
+                                    td data-label="Naam" { (r.name) }
+                                    td data-label="Tijd" { (r.window.label_nl()) }
+                                    td data-label="Geldig" { (date_nl(r.valid_from)) " t/m " (date_nl(r.valid_until)) }
+                                    td data-label="Voor" { (r.bands.iter().map(|b| b.label_nl()).collect::<Vec<_>>().join(", ")) }
+                                    td data-label="Betekenis" { (r.effect.label_nl()) }
+                                    td data-label="Status" {
+                                        @if let Some(next) = replaced_by(r, &data.rules) {
+                                            span.badge title={ "Gewijzigd: vanaf " (date_nl(next.valid_from)) " geldt de nieuwe versie" } { "vorige versie" }
+                                        }
+                                        @else if r.valid_until < today { span.badge { "verlopen" } }
                                         @else if r.valid_from > today { span.badge.warn { "nog niet" } }
                                         @else { span.badge.ok { "geldt" } }
                                     }
-                                    td {
-                                        form method="post" action="/beheer/gebiedsregels/beeindigen" {
-                                            input type="hidden" name="regel" value=(r.id);
-                                            button.secondary type="submit" aria-label={ "Regel " (r.name) " beëindigen" } { "Beëindigen" }
+                                    td.br-rule-actions {
+                                        // A rule whose last evening has passed stays as it was: phones
+                                        // judge the contacts of its evenings by it.
+                                        @if open(r) {
+                                            a.button.secondary href={ "/beheer/gebiedsregels/wijzigen?regel=" (r.id) }
+                                                aria-label={ "Regel " (r.name) " wijzigen" } { "Wijzigen" }
+                                            " "
+                                            form method="post" action="/beheer/gebiedsregels/beeindigen" {
+                                                input type="hidden" name="regel" value=(r.id);
+                                                button.secondary type="submit" aria-label={ "Regel " (r.name) " beëindigen" } { "Beëindigen" }
+                                            }
                                         }
                                     }
                                 }
@@ -668,6 +762,39 @@ async fn rules_page(
     Page(user, _): Page<roles::Admin>,
 ) -> Response {
     show_rules(state, user, &RuleForm::blank(), None, None).await
+}
+
+#[derive(Debug, Deserialize)]
+struct EditQuery {
+    #[serde(default)]
+    regel: String,
+}
+
+/// The form and map filled in with a stored rule, to correct it.
+async fn rule_edit_page(
+    State(state): State<Arc<AppState>>,
+    Page(user, _): Page<roles::Admin>,
+    Query(q): Query<EditQuery>,
+) -> Response {
+    let data = match rules_data(&state, &user).await {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let found = q
+        .regel
+        .parse::<AreaRuleId>()
+        .ok()
+        .and_then(|id| data.rules.iter().find(|r| r.id == id));
+    match found {
+        Some(r) => {
+            let form = RuleForm::from_rule(r);
+            render_rules(&state, &user, &data, &form, None, None).into_response()
+        }
+        None => {
+            let n = html! { p.notice.error role="alert" { "Onbekende regel (of niet van uw gemeente)." } };
+            render_rules(&state, &user, &data, &RuleForm::blank(), Some(n), None).into_response()
+        }
+    }
 }
 
 fn warnings_markup(near: Option<&String>, warnings: &[AreaRuleWarning]) -> Markup {
@@ -707,6 +834,9 @@ async fn rules_submit(
         return show_rules(state, user, &form, Some(n), Some(covered)).await;
     }
     let caller = Caller::web(&user, address);
+    if let Some(id) = form.editing() {
+        return rule_change(state, user, caller, id, &form, rule, near).await;
+    }
     let r = rule.clone();
     let done = state
         .store
@@ -729,6 +859,62 @@ async fn rules_submit(
         Ok(Err(e)) => fail(e),
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// Saves a correction of a stored rule; an error keeps the form as typed, in edit mode.
+async fn rule_change(
+    state: Arc<AppState>,
+    user: WebUser,
+    caller: Caller,
+    id: AreaRuleId,
+    form: &RuleForm,
+    rule: AreaRule,
+    near: Option<String>,
+) -> Response {
+    let done = state
+        .store
+        .write(user.gemeente, move |tx| {
+            Ok(ops::change_area_rule(
+                tx,
+                &caller,
+                id,
+                &rule,
+                jiff::Timestamp::now(),
+            ))
+        })
+        .await;
+    let (change, warnings) = match done {
+        Ok(Ok(c)) => c,
+        Ok(Err(e @ RulesError::Invalid(_))) => {
+            let n = error_notice(&e);
+            return show_rules(state, user, form, Some(n), None).await;
+        }
+        Ok(Err(RulesError::NotFound)) => {
+            let n = html! { p.notice.error role="alert" { "Onbekende regel (of niet van uw gemeente). Er is niets opgeslagen." } };
+            return show_rules(state, user, &RuleForm::blank(), Some(n), None).await;
+        }
+        Ok(Err(e)) => return fail(e),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let notice = html! {
+        @match &change {
+            ops::RuleChange::Unchanged => {
+                p.notice.info role="status" { "Er was niets gewijzigd; de regel is gebleven zoals hij was." }
+            }
+            ops::RuleChange::Corrected(r) => {
+                p.notice.ok role="status" { "De regel „" (r.name) "” is gewijzigd. Telefoons passen de nieuwe versie toe na hun volgende synchronisatie." }
+            }
+            ops::RuleChange::NewVersion { rule: r, previous_until } => {
+                p.notice.ok role="status" {
+                    "De regel „" (r.name) "” is gewijzigd. De nieuwe versie geldt vanaf " (date_nl(r.valid_from))
+                    "; tot en met " (date_nl(*previous_until)) " blijft de regel gelden zoals hij was. "
+                    "Telefoons passen de nieuwe versie toe na hun volgende synchronisatie."
+                }
+            }
+        }
+        (warnings_markup(near.as_ref(), &warnings))
+    };
+    show_rules(state, user, &RuleForm::blank(), Some(notice), None).await
 }
 
 #[derive(Debug, Deserialize)]
