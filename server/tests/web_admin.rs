@@ -1094,7 +1094,7 @@ async fn the_phones_page_tells_phones_apart_and_the_instructions_match_the_app()
     let page = w.get("/beheer/telefoons").await;
     assert!(page.contains("Aangemeld op"), "{page}");
     let today = jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::get("Europe/Amsterdam").expect("tz"))
+        .with_time_zone(avondronde_shared::time::amsterdam())
         .strftime("%d-%m-%Y")
         .to_string();
     assert!(

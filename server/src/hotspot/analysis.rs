@@ -16,7 +16,7 @@
 //! square root of the evenings an aggregate spans (those with contacts in it).
 //!
 //! **And per age band, when some bands are chosen.** The children of an evening are then
-//! counted band by band, each band an atom with its own key ([`Pass`]), so that any two
+//! counted band by band, each band an atom with its own key, so that any two
 //! choices of bands differ by the same protected counts however they are asked. All bands
 //! together keep one atom per evening, the least noise.
 //!
