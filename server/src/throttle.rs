@@ -11,11 +11,13 @@
 //!   (429 instead of 401) does not tell which accounts exist;
 //! - keeps at most [`MAX_ENTRIES`] windows per map, pruning expired ones first and the
 //!   oldest after that, so memory stays bounded whatever arrives;
-//! - once an account has taken too many failures, refuses it to every *unknown* browser,
-//!   whatever its address, while a browser that completed a login on it before (it holds
-//!   a **device cookie**, OWASP's defence against guessing from many addresses) keeps
-//!   logging in and is counted on its own. Before, an address that had not failed could
-//!   always try, so a botnet of fresh addresses guessed without limit;
+//! - once an account has taken too many failures in an hour, refuses it to every *unknown*
+//!   browser for the rest of that hour, whatever its address, while a browser that
+//!   completed a login on it before (it holds a **device cookie**, OWASP's defence against
+//!   guessing from many addresses) keeps logging in and is counted on its own; a device
+//!   cookie that fails the per-minute limit is an unknown browser again for a day, so a
+//!   stolen one buys a handful of guesses, not 180 days of them. Before, an address that
+//!   had not failed could always try, so a botnet of fresh addresses guessed without limit;
 //! - counts wrong second-factor codes per account over an hour, across sessions: logging
 //!   in again with the password does not buy new guesses. Only someone who has the
 //!   password can reach that step, so locking it for every address locks out no one else.
@@ -59,6 +61,14 @@ impl std::fmt::Display for NameKey {
     }
 }
 
+/// The window over which an account counts failures from unknown browsers: ten times the
+/// per-minute limit per hour, so that a botnet of fresh addresses gets at most that many
+/// guesses an hour, not a minute.
+pub const ACCOUNT_WINDOW: Duration = Duration::from_secs(3600);
+/// How long a device cookie that failed the per-minute limit on its account is not
+/// trusted: a stolen cookie buys that many guesses a day, then counts as an unknown
+/// browser.
+pub const DISTRUST_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// How long a device cookie is honoured.
 pub const DEVICE_COOKIE_TTL: Duration = Duration::from_secs(180 * 24 * 3600);
 
@@ -151,6 +161,8 @@ struct Inner {
     pair: Counters<(NameKey, IpAddr)>,
     /// Failures per account name and known browser.
     device: Counters<(NameKey, Device)>,
+    /// Known browsers that failed too often on an account: unknown again for a day.
+    distrusted: Counters<(NameKey, Device)>,
     /// Wrong second-factor codes per account name.
     second_factor: Counters<NameKey>,
 }
@@ -196,9 +208,10 @@ impl LoginThrottle {
             device_key: blake3::derive_key("avondronde 2026 login device cookie", &key),
             inner: Mutex::new(Inner {
                 address: Counters::new(WINDOW),
-                account: Counters::new(WINDOW),
+                account: Counters::new(ACCOUNT_WINDOW),
                 pair: Counters::new(WINDOW),
                 device: Counters::new(WINDOW),
+                distrusted: Counters::new(DISTRUST_WINDOW),
                 second_factor: Counters::new(SECOND_FACTOR_WINDOW),
             }),
         }
@@ -259,17 +272,28 @@ impl LoginThrottle {
 
     /// Whether `account` may be tried from `address` by a browser with `device` (a valid
     /// device cookie) or none. A known device is refused only when it failed on the
-    /// account too often itself. An unknown browser is refused when its address failed on
-    /// the account too often, or when the account has taken too many failures from
-    /// unknown browsers in all: then no fresh address gets another guess.
+    /// account too often itself. An unknown browser (or a known one that failed too often
+    /// today) is refused when its address failed on the account too often, or when the
+    /// account has taken too many failures from unknown browsers this hour: then no fresh
+    /// address gets another guess.
     pub fn account_open(
         &self,
         account: NameKey,
         address: IpAddr,
         device: Option<Device>,
     ) -> Result<(), Refusal> {
-        let now = Instant::now();
+        self.account_open_at(account, address, device, Instant::now())
+    }
+
+    fn account_open_at(
+        &self,
+        account: NameKey,
+        address: IpAddr,
+        device: Option<Device>,
+        now: Instant,
+    ) -> Result<(), Refusal> {
         let inner = self.lock();
+        let device = device.filter(|&d| inner.distrusted.count(&(account, d), now) == 0);
         let refused = match device {
             Some(device) => inner.device.count(&(account, device), now) >= self.per_pair,
             None => {
@@ -285,12 +309,22 @@ impl LoginThrottle {
     }
 
     /// Records a failed password for an account name, whether or not it exists: against
-    /// the known device that tried, or else against the address and the account.
+    /// the known device that tried (which is distrusted for a day once it reaches the
+    /// per-minute limit), or else against the address and the account.
     pub fn failed(&self, account: NameKey, address: IpAddr, device: Option<Device>) {
-        let now = Instant::now();
+        self.failed_at(account, address, device, Instant::now());
+    }
+
+    fn failed_at(&self, account: NameKey, address: IpAddr, device: Option<Device>, now: Instant) {
         let mut inner = self.lock();
+        let device = device.filter(|&d| inner.distrusted.count(&(account, d), now) == 0);
         match device {
-            Some(device) => inner.device.add((account, device), now),
+            Some(device) => {
+                inner.device.add((account, device), now);
+                if inner.device.count(&(account, device), now) >= self.per_pair {
+                    inner.distrusted.add((account, device), now);
+                }
+            }
             None => {
                 inner.account.add(account, now);
                 inner.pair.add((account, client_key(address)), now);
@@ -324,6 +358,7 @@ impl LoginThrottle {
         inner.account.prune(now);
         inner.pair.prune(now);
         inner.device.prune(now);
+        inner.distrusted.prune(now);
         inner.second_factor.prune(now);
     }
 
@@ -334,6 +369,7 @@ impl LoginThrottle {
             + inner.account.map.len()
             + inner.pair.map.len()
             + inner.device.map.len()
+            + inner.distrusted.map.len()
             + inner.second_factor.map.len()
     }
 
@@ -409,7 +445,7 @@ mod tests {
     }
 
     #[test]
-    fn a_known_browser_that_keeps_failing_is_locked_on_its_own() {
+    fn a_known_browser_that_keeps_failing_loses_its_standing_and_no_one_else_does() {
         let t = LoginThrottle::new(2);
         let user = t.name_key("coordinator");
         let (stolen, owner) = (
@@ -418,12 +454,86 @@ mod tests {
         );
         t.failed(user, ip(1), stolen);
         t.failed(user, ip(2), stolen);
+        // Now an unknown browser: from an address that failed as one it is refused, and
+        // its further failures count against the account like anyone's.
+        t.failed(user, ip(3), stolen);
+        t.failed(user, ip(3), stolen);
         assert_eq!(t.account_open(user, ip(3), stolen), Err(Refusal::Account));
+        assert_eq!(t.account_open(user, ip(3), None), Err(Refusal::Account));
         assert_eq!(t.account_open(user, ip(1), owner), Ok(()));
         assert_eq!(
             t.account_open(user, ip(1), None),
             Ok(()),
             "a known device's failures do not lock the account for others"
+        );
+    }
+
+    /// The account-wide lock does not refill every minute: a botnet that waits for the next
+    /// minute gets nothing more until the hour is over, while one address's own lock is
+    /// still a minute.
+    #[test]
+    fn the_lock_for_unknown_browsers_lasts_the_hour_not_the_minute() {
+        let t = LoginThrottle::new(2);
+        let user = t.name_key("coordinator");
+        let start = Instant::now();
+        for n in 0..20 {
+            t.failed_at(user, ip(n), None, start);
+        }
+        let later = |s| start + Duration::from_secs(s);
+        assert_eq!(
+            t.account_open_at(user, ip(500), None, later(90)),
+            Err(Refusal::Account)
+        );
+        assert_eq!(
+            t.account_open_at(user, ip(500), None, later(3500)),
+            Err(Refusal::Account)
+        );
+        assert_eq!(t.account_open_at(user, ip(500), None, later(3601)), Ok(()));
+        // A single address that failed its own limit waits a minute, not the hour.
+        let other = t.name_key("meldpunt");
+        t.failed_at(other, ip(1), None, start);
+        t.failed_at(other, ip(1), None, start);
+        assert_eq!(
+            t.account_open_at(other, ip(1), None, later(30)),
+            Err(Refusal::Account)
+        );
+        assert_eq!(t.account_open_at(other, ip(1), None, later(61)), Ok(()));
+    }
+
+    /// A stolen device cookie is not a licence to guess for 180 days: once it fails the
+    /// per-minute limit it counts as an unknown browser for a day, so it is caught by the
+    /// account's lock like everyone else's.
+    #[test]
+    fn a_device_cookie_that_keeps_failing_is_not_trusted_for_a_day() {
+        let t = LoginThrottle::new(2);
+        let user = t.name_key("coordinator");
+        let stolen = t.device(user, &t.device_cookie(user));
+        let start = Instant::now();
+        let later = |s| start + Duration::from_secs(s);
+        t.failed_at(user, ip(1), stolen, start);
+        t.failed_at(user, ip(1), stolen, start);
+        // A minute on, its own counter is empty, but it is no longer a known browser: its
+        // guesses now count against the account, and the address's own limit applies.
+        assert_eq!(t.account_open_at(user, ip(2), stolen, later(61)), Ok(()));
+        t.failed_at(user, ip(2), stolen, later(61));
+        t.failed_at(user, ip(2), stolen, later(61));
+        assert_eq!(
+            t.account_open_at(user, ip(2), stolen, later(62)),
+            Err(Refusal::Account),
+            "treated as the unknown browser it now is"
+        );
+        for n in 10..30 {
+            t.failed_at(user, ip(n), None, later(70));
+        }
+        assert_eq!(
+            t.account_open_at(user, ip(3), stolen, later(200)),
+            Err(Refusal::Account),
+            "its own minute is over, but the account's lock holds for it"
+        );
+        assert_eq!(
+            t.account_open_at(user, ip(3), stolen, later(24 * 3600 + 10)),
+            Ok(()),
+            "a day later it is trusted again"
         );
     }
 
@@ -524,6 +634,6 @@ mod tests {
             t.failed(name, ip(n), t.device(name, &t.device_cookie(name)));
             t.second_factor_failed(name, ip(n));
         }
-        assert!(t.len() <= 5 * MAX_ENTRIES, "{} windows", t.len());
+        assert!(t.len() <= 6 * MAX_ENTRIES, "{} windows", t.len());
     }
 }

@@ -234,7 +234,7 @@ fn login_form(error: Option<&str>) -> Markup {
 async fn login_page(Query(q): Query<LoginQuery>) -> Markup {
     let error = match q.fout.as_deref() {
         Some("te-vaak") => Some(
-            "Te veel mislukte pogingen. Wacht een minuut en probeer het opnieuw. Na veel mislukte pogingen op een account kan dat een tijd alleen in een browser waarin u eerder op dit account bent ingelogd.",
+            "Te veel mislukte pogingen. Wacht een minuut en probeer het opnieuw. Na veel mislukte pogingen op een account kan inloggen tot een uur lang alleen in een browser waarin u eerder op dit account bent ingelogd.",
         ),
         Some("te-lang") => Some("Die gebruikersnaam is te lang (maximaal 64 tekens)."),
         Some("verlopen") => Some("Uw sessie is verlopen. Log opnieuw in."),
