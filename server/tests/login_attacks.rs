@@ -386,6 +386,14 @@ async fn a_botnet_of_fresh_addresses_is_stopped_at_the_lock_while_the_owners_bro
         StatusCode::TOO_MANY_REQUESTS,
         "a forged device cookie"
     );
+    // A cookie of the same name planted by a sibling site, sent first, does not hide the
+    // owner's.
+    let planted = format!(
+        "{name}=00000000000000000000000000000000.{}; {owner}",
+        "0".repeat(64)
+    );
+    let shadowed = right_password(Some(planted), [198, 51, 100, 203]).await;
+    assert_eq!(shadowed.status, StatusCode::OK, "{}", shadowed.text());
     let elsewhere = right_password(Some(owner), [198, 51, 100, 202]).await;
     assert_eq!(elsewhere.status, StatusCode::OK, "{}", elsewhere.text());
     assert_eq!(elsewhere.json::<serde_json::Value>()["mfa"], "pending");

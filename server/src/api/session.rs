@@ -118,12 +118,12 @@ pub fn set_login_cookies(
 ///
 /// The username is capped before anything else; the throttle counts by address and by
 /// account name (a keyed hash, the same for a name that exists and one that does not),
-/// and lets a browser with a valid `device_cookie` for the account through a lock that
+/// and lets a browser with a valid device cookie for the account (among `device_cookies`) through a lock that
 /// holds for unknown browsers; argon2 runs on a bounded pool.
 pub async fn start_session(
     state: &Arc<AppState>,
     address: Option<IpAddr>,
-    device_cookie: Option<String>,
+    device_cookies: Vec<String>,
     username: String,
     password: String,
     totp: Option<String>,
@@ -141,7 +141,9 @@ pub async fn start_session(
         return Err(ApiError::TooManyRequests);
     }
     let account = state.limits.login.name_key(&name);
-    let device = device_cookie.and_then(|c| state.limits.login.device(account, &c));
+    let device = device_cookies
+        .iter()
+        .find_map(|c| state.limits.login.device(account, c));
     if state
         .limits
         .login
@@ -259,7 +261,7 @@ pub async fn login(
     headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let device = auth::device_cookie_of(&state, &headers);
+    let device = auth::device_cookies_of(&state, &headers);
     let s = start_session(
         &state,
         address,

@@ -60,15 +60,22 @@ pub fn clear_cookie(state: &AppState) -> HeaderValue {
 /// The value of cookie `name` in the request's headers, if it is there and at most `max`
 /// bytes long.
 fn cookie_value(headers: &HeaderMap, name: &str, max: usize) -> Option<String> {
+    cookie_values(headers, name)
+        .next()
+        .map(str::to_owned)
+        .filter(|v| !v.is_empty() && v.len() <= max)
+}
+
+/// Every value of cookie `name` in the request's headers, in the order sent.
+fn cookie_values<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-        .filter(|v| !v.is_empty() && v.len() <= max)
+        .filter(move |(k, _)| *k == name)
+        .map(|(_, v)| v)
 }
 
 /// The session token from the cookie header, if any.
@@ -91,10 +98,15 @@ fn device_cookie_name(state: &AppState) -> &'static str {
     }
 }
 
-/// The device cookie the browser sent, if any (unchecked: the throttle checks it against
-/// the account being logged in to).
-pub fn device_cookie_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    cookie_value(headers, device_cookie_name(state), 128)
+/// The device cookies the browser sent (unchecked: the throttle checks them against the
+/// account being logged in to). All of them, at most four: a cookie planted by a sibling
+/// site under the same name, sent first, must not hide the owner's.
+pub fn device_cookies_of(state: &AppState, headers: &HeaderMap) -> Vec<String> {
+    cookie_values(headers, device_cookie_name(state))
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .take(4)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The `Set-Cookie` value that marks this browser as one that completed a login as

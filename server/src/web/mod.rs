@@ -256,7 +256,7 @@ async fn login_submit(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let device = auth::device_cookie_of(&state, &headers);
+    let device = auth::device_cookies_of(&state, &headers);
     match start_session(&state, address, device, form.username, form.password, None).await {
         Ok(s) => {
             let to = if s.mfa_pending {
