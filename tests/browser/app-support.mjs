@@ -49,7 +49,7 @@ export async function stop(child) {
 export function launchLiveview(dataDir, now) {
   return launch(join(bins, 'avondronde-liveview'),
     ['--data-dir', dataDir, '--now', now],
-    /LIVEVIEW_URL=(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/, 'liveview');
+    /LIVEVIEW_URL=(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64})/, 'liveview');
 }
 
 /**
