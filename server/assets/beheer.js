@@ -62,9 +62,11 @@
   // ---- reading a chosen GeoJSON file into the form ---------------------------------------
   var file = document.getElementById('bestand');
   var area = document.getElementById('geojson');
+  var fileName = document.getElementById('bestand-naam');
   if (file && area) {
     file.addEventListener('change', function () {
       var f = file.files && file.files[0];
+      if (fileName) { fileName.textContent = f ? f.name : 'Geen bestand gekozen'; }
       if (!f) { return; }
       if (f.size > 2 * 1024 * 1024) {
         area.value = '';
@@ -220,7 +222,7 @@
   var home = wijkBounds.length ? wijkBounds.reduce(function (b, w) { return b.extend(w.bounds); }, L.latLngBounds([])) : bounds;
   if (drawing && points && points.length >= 3) { home = bounds; }
   if (home.isValid()) {
-    map.fitBounds(home, { padding: [12, 12], maxZoom: 17 });
+    map.fitBounds(home, { padding: [12, 12], maxZoom: 17, animate: false });
   }
   var zoomTo = document.getElementById('br-zoom');
   if (zoomTo && (wijkBounds.length > 1 || places.length)) {

@@ -372,8 +372,13 @@ test('a CBS wijk file is previewed on the map, confirmed and listed', async () =
   await admin.locator('.notice.error').getByText(/geen vlak/).waitFor();
   await shot('wijken-fout');
 
+  // The file picker speaks Dutch and names the chosen file (not the browser's "Choose File").
+  assert.equal((await admin.locator('label[for=bestand]').innerText()).trim(), 'Bestand kiezen…');
+  assert.equal(await admin.locator('#bestand-naam').innerText(), 'Geen bestand gekozen');
   await admin.setInputFiles('#bestand', file);
   await admin.waitForFunction(() => document.getElementById('geojson').value.includes('WK059977'));
+  assert.match(await admin.locator('#bestand-naam').innerText(), /\.geojson$|\.json$/);
+  await shot('wijken-bestand');
   await admin.click('#wijken-form button[type=submit]');
   await admin.locator('#wijken-voorbeeld').getByText('Testwijk Noord').waitFor();
   // Leaflet draws after its deferred script has run: wait for the outline, not just the list.

@@ -1003,8 +1003,15 @@ fn render_wijken(
                         h2 { "Wijken inlezen" }
                         p { "Kies een GeoJSON-bestand met wijkgrenzen, bijvoorbeeld het wijkenbestand van het CBS (eigenschappen " code { "wijkcode" } " of " code { "WK_CODE" } " en " code { "wijknaam" } " of " code { "WK_NAAM" } "), in WGS84 of in RD New (EPSG:28992)." }
                         form #wijken-form method="post" action="/beheer/wijken" {
-                            label for="bestand" { "Bestand (.geojson of .json)" }
-                            input #bestand type="file" accept=".geojson,.json,application/geo+json,application/json";
+                            p.file-label { "Bestand (.geojson of .json)" }
+                            // The browser's own control says "Choose File" in its language;
+                            // this one says what it does, in Dutch, and names the file chosen.
+                            p.file-pick {
+                                input #bestand.file-hidden type="file" accept=".geojson,.json,application/geo+json,application/json";
+                                label.button.secondary for="bestand" { "Bestand kiezen…" }
+                                " "
+                                span #bestand-naam.muted aria-live="polite" { "Geen bestand gekozen" }
+                            }
                             label for="geojson" { "…of plak de GeoJSON hier" }
                             textarea #geojson name="geojson" rows="4" {}
                             p.actions { button type="submit" { "Bekijken" } }
