@@ -414,9 +414,12 @@
       return '<strong>' + esc(plain(p.gi_bin, noun)) + '</strong><br>' + cap + ': ' + esc(num(p.count)) +
         '<br><small class="hs-tip-detail">' + esc(p.label) + ' · z = ' + dec(p.z, 1) + ' · q = ' + dec(p.q, 1) + '</small>';
     }
-    return '<strong>Voor:</strong> ' + esc(num(p.before_count)) + ' ' + noun + ' · ' + esc(classOf(p.before_gi_bin)[2]) +
-      '<br><strong>Na:</strong> ' + esc(num(p.count)) + ' ' + noun + ' · ' + esc(classOf(p.gi_bin)[2]) +
-      '<br>Verandering: ' + esc(changeText({ direction: p.change, percent: p.change_percent }));
+    // The same plain words as the single view, before and after; the classes after them.
+    var words = function (bin) { var w = plain(bin, noun); return w.charAt(0).toLowerCase() + w.slice(1); };
+    return '<strong>Voor:</strong> ' + esc(num(p.before_count)) + ' ' + noun + ', ' + esc(words(p.before_gi_bin)) +
+      '<br><strong>Na:</strong> ' + esc(num(p.count)) + ' ' + noun + ', ' + esc(words(p.gi_bin)) +
+      '<br>Verandering: ' + esc(changeText({ direction: p.change, percent: p.change_percent })) +
+      '<br><small class="hs-tip-detail">' + esc(classOf(p.before_gi_bin)[2]) + ' → ' + esc(classOf(p.gi_bin)[2]) + '</small>';
   }
 
   function drawCells() {

@@ -370,6 +370,13 @@ test('before and after an intervention', async () => {
   assert.match((await mapSignature()).query, /before_from=/);
   await page.waitForSelector('#hs-viewtoggle:not([hidden])');
   await page.screenshot({ path: join(artifacts, 'hotspot-after.png') });
+  // The compare tooltip reads in the same plain words as the single view, before and after.
+  await page.locator('path.hs-cell[fill="#d62f27"]').first().hover();
+  await page.waitForSelector('.hs-tip', { timeout: 5_000 });
+  const tip = await page.locator('.hs-tip').innerText();
+  assert.match(tip, /^Voor: (<10|\d[\d.]*) kinderen, (\S+ )*(meer|minder) kinderen dan in de omgeving|^Voor: (<10|\d[\d.]*) kinderen, niet duidelijk anders/, tip);
+  assert.match(tip, /\nNa: (<10|\d[\d.]*) kinderen, duidelijk meer kinderen dan in de omgeving\n/, tip);
+  await page.mouse.move(0, 0);
   await page.click('#hs-viewtoggle button[data-view=change]');
   assert.match(await page.locator('#hs-legend').innerText(), /Veel lager/);
   // Before and after, too: the tooltips stay inside the map.
