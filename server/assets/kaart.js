@@ -412,7 +412,7 @@
     if (!cells.compare) {
       // Plain words first; the class, z and q (one decimal, as the API gives them) after.
       return '<strong>' + esc(plain(p.gi_bin, noun)) + '</strong><br>' + cap + ': ' + esc(num(p.count)) +
-        '<br><small class="hs-tip-detail">' + esc(p.label) + ' · z = ' + dec(p.z, 1) + ' · q = ' + dec(p.q, 1) + '</small>';
+        '<br><small class="hs-tip-detail">' + esc(p.label) + ' · z = ' + dec(p.z, 0) + ' · q = ' + dec(p.q, 1) + '</small>';
     }
     // The same plain words as the single view, before and after; the classes after them.
     var words = function (bin) { var w = plain(bin, noun); return w.charAt(0).toLowerCase() + w.slice(1); };

@@ -4,7 +4,7 @@
 //! GeoJSON FeatureCollection (WGS84, RFC 7946) that QGIS opens as a layer.
 //!
 //! Both are made from the same [`view`](super::view) types as the map, so they carry the
-//! same protected, shown counts and z, p and q with one decimal, and nothing more.
+//! same protected, shown counts, whole-number z, p and q with one decimal, and nothing more.
 
 use std::fmt::Write;
 use std::sync::LazyLock;
@@ -118,7 +118,7 @@ pub fn csv(cells: &CellCollection) -> String {
             measure.to_owned(),
             p.count.to_string(),
             // One decimal each: what the API publishes (issue 9).
-            comma(p.z, 1),
+            comma(p.z, 0),
             comma(p.p, 1),
             comma(p.q, 1),
             p.gi_bin.to_string(),

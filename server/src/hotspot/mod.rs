@@ -13,8 +13,8 @@
 //! - [`analysis`]: one pass over the columns, every aggregate protected with its cell key
 //!   ([`analysis::protected_cells`] for the cells), then
 //!   [`avondronde_shared::hotspot::analyse`] on the protected counts;
-//! - [`view`]: the response types: protected counts shown as 0, "<10" or rounded to 5, z
-//!   and p with one decimal;
+//! - [`view`]: the response types: protected counts shown as 0, "<10" or rounded to 5,
+//!   whole-number z and p with one decimal;
 //! - [`export`]: CSV for Dutch Excel (RD New coordinates) and GeoJSON for QGIS;
 //! - [`api`]: the HTTP handlers (coordinators of the wijk only);
 //! - [`page`]: the `/kaart` page and the map library it serves itself;

@@ -3,8 +3,8 @@
 //! exports (audited like the map's), over the cube of [`super::trend`].
 //!
 //! **What leaves.** Classes (from [`avondronde_shared::trend`]), per step the ArcGIS bin and
-//! the Gi\* z-score rounded to one decimal, the Mann–Kendall z rounded to one decimal and
-//! whether the trend is significant, and per step the cell's count exactly as the map shows
+//! the Gi\* z-score as a whole number ([`super::view::published_z`]), the Mann–Kendall z
+//! rounded to one decimal and whether the trend is significant, and per step the cell's count exactly as the map shows
 //! it ([`SuppressedCount::shown`] with the gemeente's threshold). No exact count, no
 //! p-value with more than one decimal.
 
@@ -113,7 +113,7 @@ pub struct TrendProperties {
     pub trend_z: f64,
     /// Whether that trend is significant at 5 %.
     pub trend_significant: bool,
-    /// Gi* z per step, one decimal.
+    /// Gi* z per step, a whole number.
     pub z: Vec<f64>,
     /// ArcGIS Gi_Bin per step (±3/±2/±1 at 99/95/90 % after FDR over the cube, else 0).
     pub bins: Vec<i8>,
@@ -196,7 +196,7 @@ pub fn collection(index: &WijkIndex, a: &TrendAnalysis) -> TrendCollection {
                     label: t.pattern.label_nl().to_owned(),
                     trend_z: one_decimal(t.mann_kendall.z),
                     trend_significant: t.mann_kendall.p <= TREND_ALPHA,
-                    z: t.z.iter().map(|&z| one_decimal(z)).collect(),
+                    z: t.z.iter().map(|&z| super::view::published_z(z)).collect(),
                     bins: t.bins.clone(),
                     counts: (0..a.after.steps.len())
                         .map(|s| SuppressedCount::shown(a.after.counts[s * n + l], a.threshold))
@@ -240,7 +240,7 @@ pub fn collection(index: &WijkIndex, a: &TrendAnalysis) -> TrendCollection {
 
 /// The trends as CSV for Dutch Excel: UTF-8 with BOM, `;`, decimal comma, CRLF, RD New
 /// centres, one row per cell, the class (and the class before, in a comparison), and the
-/// Gi* z per step (one decimal).
+/// Gi* z per step (whole numbers).
 pub fn csv(c: &TrendCollection) -> String {
     let mut out = String::from("\u{feff}");
     let mut header: Vec<String> = [
@@ -309,7 +309,7 @@ pub fn csv(c: &TrendCollection) -> String {
             row.push(field(p.before_label.as_deref().unwrap_or("")));
             row.push(p.before_class.clone().unwrap_or_default());
         }
-        row.extend(p.z.iter().map(|&z| comma(z, 1)));
+        row.extend(p.z.iter().map(|&z| comma(z, 0)));
         out.push_str(&row.join(";"));
         out.push_str("\r\n");
     }
@@ -570,14 +570,11 @@ mod tests {
             "fades: {:?}",
             trend(3)
         );
-        // What leaves: classes, one-decimal z, counts as the map shows them.
+        // What leaves: classes, whole-number z, counts as the map shows them.
         let c = collection(&index, &a);
         let f = &c.features[centres[2]].properties;
         assert_eq!(f.label, "hardnekkig");
-        assert!(
-            f.z.iter()
-                .all(|z| (z * 10.0 - (z * 10.0).round()).abs() < 1e-9)
-        );
+        assert!(f.z.iter().all(|z| z.fract() == 0.0));
         // Shown as the map shows protected counts: never an exact small number.
         assert!(f.counts.iter().all(|n| {
             let t = n.to_string();
