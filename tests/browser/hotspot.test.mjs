@@ -15,6 +15,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serverStore } from './app-support.mjs';
+import { tooltipsAtTheEdges as edgeCheck } from './map-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -127,59 +128,13 @@ async function clickAll(name) {
   await page.click(`.hs-chips:has(input[name=${name}]) label.hs-chip:has(input.hs-all)`);
 }
 
-/**
- * Hovers the outermost cells of the map (top, bottom, left and right; only where the cell
- * itself is under the pointer, not the legend or a button) and checks that each tooltip
- * lies whole inside the map and not over the pointer. Answers the tooltips' texts.
- */
-async function tooltipsAtTheEdges(selector) {
-  const frame = await page.locator('#hs-map').boundingBox();
-  // Zoomed in, so that cells fill the map right up to its edges.
-  const zoom = await page.evaluate(() => {
-    const m = window.avondrondeKaart.map;
-    const z = m.getZoom();
-    m.setZoom(z + 1.5, { animate: false });
-    return z;
+/** The map's edge check ([`tooltipsAtTheEdges`] in map-support), with a screenshot at the top. */
+function tooltipsAtTheEdges(selector) {
+  return edgeCheck(page, selector, {
+    onEach: async (edge) => {
+      if (edge === 'top') await page.screenshot({ path: join(artifacts, 'hotspot-tooltip-top.png') });
+    },
   });
-  await page.waitForTimeout(200);
-  const cells = await page.$$eval(selector, (els) => els.map((e) => {
-    const r = e.getBoundingClientRect();
-    const x = r.x + r.width / 2;
-    const y = r.y + r.height / 2;
-    return { x, y, free: document.elementFromPoint(x, y) === e };
-  }).filter((c) => c.free));
-  assert.ok(cells.length > 20, 'cells to hover');
-  const by = (f) => cells.reduce((a, c) => (f(c) < f(a) ? c : a));
-  const edges = { top: by((c) => c.y), bottom: by((c) => -c.y), left: by((c) => c.x), right: by((c) => -c.x) };
-  const texts = [];
-  for (const [edge, c] of Object.entries(edges)) {
-    await page.mouse.move(c.x, c.y);
-    const tip = page.locator('.hs-tip');
-    await tip.waitFor({ timeout: 5_000 });
-    const r = await tip.boundingBox();
-    assert.ok(r.x >= frame.x && r.y >= frame.y && r.x + r.width <= frame.x + frame.width &&
-      r.y + r.height <= frame.y + frame.height, `the tooltip at the ${edge} edge runs off the map: ${JSON.stringify(r)}`);
-    assert.ok(!(c.x >= r.x && c.x <= r.x + r.width && c.y >= r.y && c.y <= r.y + r.height),
-      `the tooltip at the ${edge} edge lies over the pointer`);
-    // Nothing over the map (the legend, the notice, the view buttons) hides it.
-    // (A tooltip lets the pointer through, so elementFromPoint would pass it by: for this
-    // one look it may catch the pointer.)
-    const onTop = await page.evaluate(({ x, y }) => {
-      const el = document.querySelector('.hs-tip');
-      el.style.pointerEvents = 'auto';
-      const top = document.elementFromPoint(x, y);
-      el.style.pointerEvents = '';
-      return !!top?.closest('.hs-tip');
-    }, { x: r.x + r.width / 2, y: r.y + r.height / 2 });
-    assert.ok(onTop, `the tooltip at the ${edge} edge lies under something`);
-    texts.push(await tip.innerText());
-    if (edge === 'top') await page.screenshot({ path: join(artifacts, 'hotspot-tooltip-top.png') });
-    await page.mouse.move(frame.x + frame.width / 2, frame.y - 20);
-    await tip.waitFor({ state: 'detached', timeout: 5_000 }).catch(() => {});
-  }
-  await page.evaluate((z) => window.avondrondeKaart.map.setZoom(z, { animate: false }), zoom);
-  await page.waitForTimeout(200);
-  return texts;
 }
 
 test('a coordinator sees the hexagons over the wijk, with the basemap unreachable', async () => {
@@ -371,7 +326,15 @@ test('before and after an intervention', async () => {
   await page.waitForSelector('#hs-viewtoggle:not([hidden])');
   await page.screenshot({ path: join(artifacts, 'hotspot-after.png') });
   // The compare tooltip reads in the same plain words as the single view, before and after.
-  await page.locator('path.hs-cell[fill="#d62f27"]').first().hover();
+  // A hot cell that nothing over the map (the view buttons, the legend) covers.
+  const hot = await page.$$eval('path.hs-cell[fill="#d62f27"]', (els) => els.map((e) => {
+    const r = e.getBoundingClientRect();
+    const x = r.x + r.width / 2;
+    const y = r.y + r.height / 2;
+    return { x, y, free: document.elementFromPoint(x, y) === e };
+  }).find((c) => c.free));
+  assert.ok(hot, 'a hot cell to hover after the intervention');
+  await page.mouse.move(hot.x, hot.y);
   await page.waitForSelector('.hs-tip', { timeout: 5_000 });
   const tip = await page.locator('.hs-tip').innerText();
   assert.match(tip, /^Voor: (<10|\d[\d.]*) kinderen, (\S+ )*(meer|minder) kinderen dan in de omgeving|^Voor: (<10|\d[\d.]*) kinderen, niet duidelijk anders/, tip);

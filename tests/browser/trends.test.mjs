@@ -16,6 +16,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serverStore } from './app-support.mjs';
+import { tooltipsAtTheEdges } from './map-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -119,60 +120,13 @@ test('the trends layer colours the cells by class with a Dutch legend', async ()
 });
 
 test('a trend tooltip, with its long explanation, stays whole inside the map at every edge', async () => {
-  const frame = await page.locator('#hs-map').boundingBox();
-  // Zoomed in, so that cells fill the map right up to its edges.
-  const zoom = await page.evaluate(() => {
-    const m = window.avondrondeKaart.map;
-    const z = m.getZoom();
-    m.setZoom(z + 1.5, { animate: false });
-    return z;
+  // The classed cell furthest right, too: the tooltip where the review saw it cut off.
+  await tooltipsAtTheEdges(page, 'path.hs-trend-cell', {
+    extra: { 'classed, right': 'path.hs-trend-cell:not([fill="#ffffff"])' },
+    onEach: async (edge) => {
+      if (edge === 'classed, right') await page.screenshot({ path: join(artifacts, 'trends-tooltip-edge.png') });
+    },
   });
-  await page.waitForTimeout(200);
-  const cells = await page.$$eval('path.hs-trend-cell', (els) => els.map((e) => {
-    const r = e.getBoundingClientRect();
-    const x = r.x + r.width / 2;
-    const y = r.y + r.height / 2;
-    return { x, y, free: document.elementFromPoint(x, y) === e };
-  }).filter((c) => c.free));
-  const by = (f) => cells.reduce((a, c) => (f(c) < f(a) ? c : a));
-  // The classed cell furthest right: the tooltip where the review saw it cut off.
-  const classed = await page.$$eval('path.hs-trend-cell:not([fill="#ffffff"])', (els) => els.map((e) => {
-    const r = e.getBoundingClientRect();
-    const x = r.x + r.width / 2;
-    const y = r.y + r.height / 2;
-    return { x, y, free: document.elementFromPoint(x, y) === e };
-  }).filter((c) => c.free));
-  assert.ok(classed.length > 0, 'a classed cell to hover');
-  const edges = {
-    top: by((c) => c.y), bottom: by((c) => -c.y), left: by((c) => c.x), right: by((c) => -c.x),
-    'classed, right': classed.reduce((a, c) => (c.x > a.x ? c : a)),
-  };
-  for (const [edge, c] of Object.entries(edges)) {
-    await page.mouse.move(c.x, c.y);
-    const tip = page.locator('.hs-tip');
-    await tip.waitFor({ timeout: 5_000 });
-    const r = await tip.boundingBox();
-    assert.ok(r.x >= frame.x && r.y >= frame.y && r.x + r.width <= frame.x + frame.width &&
-      r.y + r.height <= frame.y + frame.height, `the tooltip at the ${edge} edge runs off the map: ${JSON.stringify(r)}`);
-    assert.ok(!(c.x >= r.x && c.x <= r.x + r.width && c.y >= r.y && c.y <= r.y + r.height),
-      `the tooltip at the ${edge} edge lies over the pointer`);
-    // Nothing over the map (the legend, the notice, the view buttons) hides it.
-    // (A tooltip lets the pointer through, so elementFromPoint would pass it by: for this
-    // one look it may catch the pointer.)
-    const onTop = await page.evaluate(({ x, y }) => {
-      const el = document.querySelector('.hs-tip');
-      el.style.pointerEvents = 'auto';
-      const top = document.elementFromPoint(x, y);
-      el.style.pointerEvents = '';
-      return !!top?.closest('.hs-tip');
-    }, { x: r.x + r.width / 2, y: r.y + r.height / 2 });
-    assert.ok(onTop, `the tooltip at the ${edge} edge lies under something`);
-    if (edge === 'classed, right') await page.screenshot({ path: join(artifacts, 'trends-tooltip-edge.png') });
-    await page.mouse.move(frame.x + frame.width / 2, frame.y - 20);
-    await tip.waitFor({ state: 'detached', timeout: 5_000 }).catch(() => {});
-  }
-  await page.evaluate((z) => window.avondrondeKaart.map.setZoom(z, { animate: false }), zoom);
-  await page.waitForTimeout(200);
 });
 
 test('a click on a cell draws its series as a small chart', async () => {
