@@ -564,6 +564,48 @@ fn averaging_many_overlapping_periods_gains_nothing_over_one_pair() {
     }
 }
 
+/// One evening of 3,000 synthetic contacts whose age bands `counts` draws, for the
+/// band-choice attacks.
+fn evening_of_bands(seed: u64, mut counts: impl FnMut(&mut ChaCha8Rng) -> [u16; 5]) -> WijkIndex {
+    let wijk = delfshaven();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let rows: Vec<RawContact> = synthetic(&wijk, 3_000, 1, 0.5, seed)
+        .into_iter()
+        .map(|r| RawContact {
+            counts: counts(&mut rng),
+            ..r
+        })
+        .collect();
+    WijkIndex::from_rows(wijk, rows).expect("index")
+}
+
+/// The children measure of that evening at res 10 for a choice of bands.
+fn with_bands(index: &WijkIndex, t: &Ptable, bands: u8) -> Analysis {
+    let f = Filter {
+        bands,
+        ..filter(
+            Res::Ten,
+            Measure::Children,
+            "",
+            days((2026, 11, 2), (2026, 11, 2)),
+        )
+    };
+    analysis::run(index, &f, t).expect("runs")
+}
+
+/// The true number of children aged 0–5 per res-10 cell.
+fn under_six(index: &WijkIndex) -> Vec<u64> {
+    let c = &index.contacts;
+    let mut truth = vec![0u64; index.area(Res::Ten).len()];
+    for i in 0..c.len() {
+        let cell = c.cells(Res::Ten)[i];
+        if cell != OUTSIDE {
+            truth[cell as usize] += u64::from(c.counts[i][0]);
+        }
+    }
+    truth
+}
+
 /// The attack review's second finding: "all bands" minus "6 years and up" over the same
 /// contacts drew the same noise twice, so the difference was the exact number of children
 /// under 6 up to rounding. All bands together are now one draw and each chosen band's
@@ -571,40 +613,21 @@ fn averaging_many_overlapping_periods_gains_nothing_over_one_pair() {
 /// cells.
 #[test]
 fn leaving_out_an_age_band_does_not_cancel_the_noise() {
-    let wijk = delfshaven();
-    let mut rng = ChaCha8Rng::seed_from_u64(13);
-    let rows: Vec<RawContact> = synthetic(&wijk, 3_000, 1, 0.5, 13)
-        .into_iter()
-        .map(|r| RawContact {
-            counts: [rng.random_range(0..=2), rng.random_range(1..=3), 0, 0, 0],
-            ..r
-        })
-        .collect();
-    let index = WijkIndex::from_rows(wijk, rows).expect("index");
+    let index = evening_of_bands(13, |rng| {
+        [rng.random_range(0..=2), rng.random_range(1..=3), 0, 0, 0]
+    });
     let t = ptable();
-    let evening = days((2026, 11, 2), (2026, 11, 2));
-    let with_bands = |bands: u8| {
-        let f = Filter {
-            bands,
-            ..filter(Res::Ten, Measure::Children, "", evening)
-        };
-        analysis::run(&index, &f, &t).expect("runs")
-    };
-    let (all, older) = (with_bands(0b1_1111), with_bands(0b1_1110));
-    let c = &index.contacts;
-    let mut truth = vec![0i64; index.area(Res::Ten).len()];
-    for i in 0..c.len() {
-        let cell = c.cells(Res::Ten)[i];
-        if cell != OUTSIDE {
-            truth[cell as usize] += i64::from(c.counts[i][0]);
-        }
-    }
+    let (all, older) = (
+        with_bands(&index, &t, 0b1_1111),
+        with_bands(&index, &t, 0b1_1110),
+    );
+    let truth = under_six(&index);
     let small: Vec<usize> = (0..truth.len())
         .filter(|&i| (1..10).contains(&truth[i]))
         .collect();
     let exact = small
         .iter()
-        .filter(|&&i| all.after.values[i] as i64 - older.after.values[i] as i64 == truth[i])
+        .filter(|&&i| all.after.values[i] as i64 - older.after.values[i] as i64 == truth[i] as i64)
         .count();
     println!(
         "all bands minus 6+: {exact} of {} small cells of children under 6 exact",
@@ -626,31 +649,17 @@ fn leaving_out_an_age_band_does_not_cancel_the_noise() {
 /// every cell and in the children total: the protected count of the 0–5 band itself.
 #[test]
 fn averaging_the_band_choices_that_differ_by_one_band_gains_nothing_over_one_pair() {
-    let wijk = delfshaven();
-    let mut rng = ChaCha8Rng::seed_from_u64(14);
-    let rows: Vec<RawContact> = synthetic(&wijk, 3_000, 1, 0.5, 14)
-        .into_iter()
-        .map(|r| RawContact {
-            counts: [
-                rng.random_range(0..=2),
-                rng.random_range(0..=2),
-                rng.random_range(0..=1),
-                rng.random_range(0..=1),
-                1,
-            ],
-            ..r
-        })
-        .collect();
-    let index = WijkIndex::from_rows(wijk, rows).expect("index");
+    let index = evening_of_bands(14, |rng| {
+        [
+            rng.random_range(0..=2),
+            rng.random_range(0..=2),
+            rng.random_range(0..=1),
+            rng.random_range(0..=1),
+            1,
+        ]
+    });
     let t = ptable();
-    let evening = days((2026, 11, 2), (2026, 11, 2));
-    let with_bands = |bands: u8| {
-        let f = Filter {
-            bands,
-            ..filter(Res::Ten, Measure::Children, "", evening)
-        };
-        analysis::run(&index, &f, &t).expect("runs")
-    };
+    let with_bands = |bands| with_bands(&index, &t, bands);
     let alone = with_bands(0b0_0001);
     let mut pairs = 0;
     for others in (0u8..0b1111).map(|m| m << 1) {
@@ -674,14 +683,7 @@ fn averaging_the_band_choices_that_differ_by_one_band_gains_nothing_over_one_pai
         pairs += 1;
     }
     assert_eq!(pairs, 15);
-    let c = &index.contacts;
-    let mut truth = vec![0u64; index.area(Res::Ten).len()];
-    for i in 0..c.len() {
-        let cell = c.cells(Res::Ten)[i];
-        if cell != OUTSIDE {
-            truth[cell as usize] += u64::from(c.counts[i][0]);
-        }
-    }
+    let truth = under_six(&index);
     let small: Vec<usize> = (0..truth.len())
         .filter(|&i| (1..10).contains(&truth[i]))
         .collect();

@@ -22,18 +22,6 @@ fn set_cookie(reply: &Reply) -> String {
         .to_owned()
 }
 
-/// The `name=value` of the device cookie among the cookies an answer sets, if any.
-fn device_cookie(reply: &Reply) -> Option<String> {
-    reply
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{}=", auth::DEVICE_COOKIE)))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
-}
-
 /// A password-only login from `ip`: the cookie of the pending session.
 async fn password_step(app: &TestApp, user: &str, password: &str, ip: [u8; 4]) -> String {
     let reply = app
@@ -322,7 +310,7 @@ async fn a_botnet_of_fresh_addresses_is_stopped_at_the_lock_while_the_owners_bro
         .await;
     assert_eq!(login.headers[header::LOCATION], "/login/code");
     assert_eq!(
-        device_cookie(&login),
+        login.device_cookie(),
         None,
         "the password alone is not a login"
     );
@@ -339,7 +327,9 @@ async fn a_botnet_of_fresh_addresses_is_stopped_at_the_lock_while_the_owners_bro
         ))
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
-    let owner = device_cookie(&done).expect("a device cookie once the login is complete");
+    let owner = done
+        .device_cookie()
+        .expect("a device cookie once the login is complete");
 
     // The botnet: every failure from another address.
     let limit = Config::default().logins_per_minute;

@@ -76,15 +76,7 @@ async fn an_account_locked_by_an_attacker_still_opens_in_a_browser_that_logged_i
         ))
         .await;
     assert_eq!(login.status, StatusCode::OK, "{}", login.text());
-    let device = login
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{}=", auth::DEVICE_COOKIE)))
-        .and_then(|v| v.split(';').next())
-        .expect("a device cookie")
-        .to_owned();
+    let device = login.device_cookie().expect("a device cookie");
     let limit = Config::default().logins_per_minute;
     // Ten attackers fail the account's whole allowance between them.
     for n in 0..(limit * 10) {

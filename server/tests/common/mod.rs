@@ -499,6 +499,18 @@ impl Reply {
             .unwrap_or_else(|e| panic!("{e}: not the expected JSON: {}", self.text()))
     }
 
+    /// The `name=value` of the login's device cookie among the cookies this answer sets
+    /// (plain-HTTP name), if any.
+    pub fn device_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{}=", auth::DEVICE_COOKIE)))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned)
+    }
+
     /// Asserts the answer is an error with the given status, as JSON `{code, message}`
     /// with a non-empty message, and returns it.
     #[track_caller]
