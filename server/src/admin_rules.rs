@@ -379,24 +379,69 @@ pub fn list_area_rules(tx: &Tx, caller: &Caller) -> Result<Vec<AreaRule>, RulesE
     Ok(rules)
 }
 
-/// Ends (removes) an area rule: phones stop applying it with their next pull. The audit
-/// log keeps what it was.
-pub fn end_area_rule(tx: &Tx, caller: &Caller, id: AreaRuleId) -> Result<(), RulesError> {
+/// What ending an area rule did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleEnd {
+    /// The rule had not taken effect yet: it is gone.
+    Removed,
+    /// The rule was in force: it is kept, now ending on this date (the day before the
+    /// evening on which the end takes effect), so contacts of its evenings are still judged
+    /// by it.
+    EndedOn(Date),
+}
+
+/// Ends an area rule: phones stop applying it with their next pull. Like a correction
+/// ([`change_area_rule`]), ending leaves a rule's past as it was: a rule that was in force
+/// is kept with its last day set to the day before the end takes effect
+/// ([`change_takes_effect`]), so a phone that still holds contacts of its evenings judges
+/// them by it; a rule that has not taken effect yet is removed. A rule whose last evening
+/// has passed cannot be ended again. The audit log keeps what it was.
+pub fn end_area_rule(
+    tx: &Tx,
+    caller: &Caller,
+    id: AreaRuleId,
+    now: Timestamp,
+) -> Result<RuleEnd, RulesError> {
     let gemeente = scope(caller)?;
+    let old = store::config::area_rules(tx, gemeente)?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(RulesError::NotFound)?;
+    let effective = change_takes_effect(&old.window, now);
+    if old.valid_until < effective {
+        return Err(RulesError::Invalid(format!(
+            "Deze regel gold tot en met {} en is al verlopen; er is niets te beëindigen.",
+            date_nl(old.valid_until)
+        )));
+    }
     atomically(tx, || {
-        let gone = store::rules::delete_area_rule(tx, id, gemeente)?;
-        if gone == 0 {
-            return Err(RulesError::NotFound);
-        }
+        let (end, audit) = if old.valid_from < effective {
+            let last = effective
+                .yesterday()
+                .map_err(|_| RulesError::Invalid("Deze datum kan niet worden verwerkt.".into()))?;
+            let ended = AreaRule {
+                valid_until: last,
+                ..old.clone()
+            };
+            if store::rules::update_area_rule(tx, &ended)? == 0 {
+                return Err(RulesError::NotFound);
+            }
+            (
+                RuleEnd::EndedOn(last),
+                format!("beëindigd: {id} (gold t/m {})", date_nl(last)),
+            )
+        } else {
+            if store::rules::delete_area_rule(tx, id, gemeente)? == 0 {
+                return Err(RulesError::NotFound);
+            }
+            (
+                RuleEnd::Removed,
+                format!("beëindigd: {id} (was nog niet in werking)"),
+            )
+        };
         bump_config(tx, gemeente)?;
-        record_event(
-            tx,
-            caller,
-            gemeente,
-            Action::AreaRule,
-            format!("beëindigd: {id}"),
-        )?;
-        Ok(())
+        record_event(tx, caller, gemeente, Action::AreaRule, audit)?;
+        Ok(end)
     })
 }
 

@@ -663,7 +663,88 @@ async fn an_expired_rule_cannot_be_corrected_or_ended_from_the_page() {
         .await
         .text();
     assert!(page.contains("is verlopen"), "{page}");
+    // A hand-made request to end it is refused the same way.
+    let page = w
+        .post("/beheer/gebiedsregels/beeindigen", &[("regel", &id)])
+        .await
+        .text();
+    assert!(page.contains("is al verlopen"), "{page}");
     assert_eq!(w.snapshot(), before);
+}
+
+#[tokio::test]
+async fn ending_a_rule_in_force_keeps_it_for_the_evenings_it_covered_and_stops_it_from_the_evening_in_progress()
+ {
+    use avondronde_shared::norms::{Encounter, Verdict, evaluate};
+    let w = world().await;
+    let id = w.saved_rule(&today_plus(0, -10), &today_plus(1, 0)).await;
+    let before = w.pull(None).await.config.expect("config");
+    let page = w
+        .post("/beheer/gebiedsregels/beeindigen", &[("regel", &id)])
+        .await
+        .text();
+    let effective = takes_effect();
+    let last = effective.yesterday().expect("date");
+    assert!(
+        page.contains(&format!(
+            "hij gold tot en met {}",
+            avondronde_server::admin_rules::date_nl(last)
+        )),
+        "{page}"
+    );
+    assert_eq!(w.audit("area_rule"), 2);
+
+    // The phone's next pull still holds the rule, now ending the day before.
+    let after = w
+        .pull(Some(before.version))
+        .await
+        .config
+        .expect("ending bumps the config version");
+    assert_eq!(after.area_rules.len(), 1, "{:?}", after.area_rules);
+    let ended = &after.area_rules[0];
+    assert_eq!(ended.id.to_string(), id);
+    assert_eq!(ended.valid_until, last);
+    assert_eq!(ended.area, before.area_rules[0].area);
+
+    // A contact queued on a phone from two evenings ago is still judged by it; one on the
+    // evening in progress is not.
+    let (lat, lon) = w.seed.inside;
+    let group =
+        avondronde_shared::GroupCounts::default().with(avondronde_shared::AgeBand::Age6To9, 2);
+    let rule_at = |date| {
+        evaluate(
+            &after.norms,
+            &after.area_rules,
+            &Encounter {
+                at: at_evening(date),
+                point: Some(geo::Point::new(lon, lat)),
+                group,
+                supervised: false,
+            },
+        )
+        .bands
+        .iter()
+        .find_map(|b| match &b.verdict {
+            Verdict::AreaRule { rule, .. } => Some(rule.to_string()),
+            _ => None,
+        })
+    };
+    let earlier = effective
+        .checked_sub(jiff::Span::new().days(2))
+        .expect("date");
+    assert_eq!(rule_at(earlier), Some(id.clone()));
+    assert_eq!(rule_at(effective), None);
+
+    // Its evenings are over now: it cannot be ended twice, and the list no longer offers it.
+    let again = w.snapshot();
+    let page = w
+        .post("/beheer/gebiedsregels/beeindigen", &[("regel", &id)])
+        .await
+        .text();
+    assert!(page.contains("is al verlopen"), "{page}");
+    assert_eq!(w.snapshot(), again);
+    let list = w.get("/beheer/gebiedsregels").await;
+    assert!(!list.contains("/beheer/gebiedsregels/beeindigen"), "{list}");
 }
 
 #[tokio::test]

@@ -463,6 +463,12 @@ mod tests {
         "gebiedsregel gewijzigd",
         "gewijzigd: “Burgemeestersbevel Bospolder” (20:00–06:00, 07-12-2026 t/m 28-02-2027; gebied, einddatum; vorige versie gold t/m 06-12-2026)"
     )]
+    #[case::ended_rule_by_name(
+        "area_rule",
+        &format!("beëindigd: {RULE} (gold t/m 06-12-2026)"),
+        "gebiedsregel beëindigd",
+        "beëindigd: “Burgemeestersbevel Bospolder” (gold t/m 06-12-2026)"
+    )]
     #[case::ended_rule_without_its_name(
         "area_rule",
         "beëindigd: 01a2486d-8a70-7000-8000-0000000gone",

@@ -938,16 +938,24 @@ async fn rule_end(
     let done = state
         .store
         .write(user.gemeente, move |tx| {
-            Ok(ops::end_area_rule(tx, &caller, id))
+            Ok(ops::end_area_rule(tx, &caller, id, jiff::Timestamp::now()))
         })
         .await;
     let notice = match done {
-        Ok(Ok(())) => {
-            html! { p.notice.ok role="status" { "De regel is beëindigd. Telefoons passen hem niet meer toe na hun volgende synchronisatie." } }
-        }
+        Ok(Ok(ops::RuleEnd::EndedOn(last))) => html! {
+            p.notice.ok role="status" {
+                "De regel is beëindigd: hij gold tot en met " (date_nl(last)) ". "
+                "Telefoons passen hem na hun volgende synchronisatie niet meer toe op nieuwe contacten; "
+                "eerdere avonden blijven beoordeeld zoals ze waren."
+            }
+        },
+        Ok(Ok(ops::RuleEnd::Removed)) => html! {
+            p.notice.ok role="status" { "De regel is beëindigd; hij was nog niet in werking en is verwijderd. Telefoons passen hem niet meer toe na hun volgende synchronisatie." }
+        },
+        Ok(Err(e @ RulesError::Invalid(_))) => error_notice(&e),
         Ok(Err(RulesError::Db(e))) | Err(e) => return ApiError::from(e).into_response(),
         Ok(Err(_)) => {
-            html! { p.notice.error role="alert" { "Onbekende regel (of al beëindigd)." } }
+            html! { p.notice.error role="alert" { "Onbekende regel (of niet van uw gemeente). Er is niets gewijzigd." } }
         }
     };
     show_rules(state, user, &blank, Some(notice), None).await
