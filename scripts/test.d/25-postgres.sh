@@ -32,7 +32,7 @@ export AVONDRONDE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port"
 cargo test --workspace --locked \
   --test sync_api --test authorisation --test security --test web_admin --test care_forms \
   --test admin_rules --test hotspot_api --test hotspot_trends --test hotspot_privacy \
-  --test open_care_forms \
+  --test open_care_forms --test log_privacy \
   --test server_e2e --test meldpunt_e2e --test app_sync --test app_kill --test app_keytrust
 
 # The API fuzz run against the demo on PostgreSQL, set up with the admin command.

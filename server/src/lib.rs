@@ -36,6 +36,7 @@ pub mod devices;
 pub mod error;
 pub mod hotspot;
 pub mod ingest;
+pub mod logging;
 pub mod meldpunt;
 pub mod mfa;
 pub mod partitions;

@@ -136,13 +136,18 @@ const NO_DATABASE: &str =
     "say where the data is: --db FILE (SQLite) or --database-url postgres://… (PostgreSQL)";
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=info".into()),
-        )
-        .with_target(false)
-        .init();
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        let directives = std::env::var("RUST_LOG").ok();
+        tracing_subscriber::registry()
+            .with(avondronde_server::logging::layer(
+                directives.as_deref(),
+                std::io::stdout,
+                std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            ))
+            .init();
+    }
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
