@@ -226,24 +226,32 @@ impl LoginThrottle {
         NameKey(key)
     }
 
-    /// The signature of device `id` on `account`.
-    fn device_mac(&self, account: NameKey, id: u128) -> blake3::Hash {
-        let mut input = [0u8; 32];
-        input[..16].copy_from_slice(&account.0);
-        input[16..].copy_from_slice(&id.to_be_bytes());
-        blake3::keyed_hash(&self.device_key, &input)
+    /// The signature of device `id` on `account` while its password is the one
+    /// `credential` digests ([`crate::auth::StoredLogin::credential`]): a new password
+    /// (a reset, or the user's own change) makes every earlier cookie name no device.
+    fn device_mac(&self, account: NameKey, credential: &[u8; 32], id: u128) -> blake3::Hash {
+        let mut mac = blake3::Hasher::new_keyed(&self.device_key);
+        mac.update(&account.0);
+        mac.update(&id.to_be_bytes());
+        mac.update(credential);
+        mac.finalize()
     }
 
-    /// A new device cookie value for a browser that just completed a login on `account`:
-    /// a random id and its signature, in hex (97 characters).
-    pub fn device_cookie(&self, account: NameKey) -> String {
+    /// A new device cookie value for a browser that just completed a login on `account`
+    /// with the password `credential` digests: a random id and its signature, in hex (97
+    /// characters).
+    pub fn device_cookie(&self, account: NameKey, credential: &[u8; 32]) -> String {
         let id: u128 = rand::rng().random();
-        format!("{id:032x}.{}", self.device_mac(account, id).to_hex())
+        format!(
+            "{id:032x}.{}",
+            self.device_mac(account, credential, id).to_hex()
+        )
     }
 
-    /// The device a cookie value names, if this server issued it for `account`; anything
-    /// else (another account's cookie, a forged or mangled one) is no device.
-    pub fn device(&self, account: NameKey, cookie: &str) -> Option<Device> {
+    /// The device a cookie value names, if this server issued it for `account` while its
+    /// password was the one `credential` digests; anything else (another account's
+    /// cookie, one from before a password change, a forged or mangled one) is no device.
+    pub fn device(&self, account: NameKey, credential: &[u8; 32], cookie: &str) -> Option<Device> {
         let (id_hex, mac_hex) = cookie.split_once('.')?;
         if id_hex.len() != 32 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
@@ -251,7 +259,7 @@ impl LoginThrottle {
         let id = u128::from_str_radix(id_hex, 16).ok()?;
         let mac = blake3::Hash::from_hex(mac_hex).ok()?;
         // `Hash` compares in constant time: a forger learns nothing from the timing.
-        (mac == self.device_mac(account, id)).then_some(Device(id))
+        (mac == self.device_mac(account, credential, id)).then_some(Device(id))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -387,6 +395,9 @@ mod tests {
         IpAddr::from(n.to_be_bytes())
     }
 
+    /// The digest of an account's password, as the login reads it.
+    const PASSWORD: [u8; 32] = [7; 32];
+
     /// A log leaked with its tags cannot be matched against a list of staff names: the tag
     /// is not the unkeyed hash anyone can compute, and another run tags the name otherwise.
     #[test]
@@ -419,7 +430,7 @@ mod tests {
     fn a_locked_account_is_closed_to_every_unknown_browser_and_open_to_a_known_one() {
         let t = LoginThrottle::new(2);
         let user = t.name_key("coordinator");
-        let owner = t.device(user, &t.device_cookie(user));
+        let owner = t.device(user, &PASSWORD, &t.device_cookie(user, &PASSWORD));
         assert!(
             owner.is_some(),
             "a cookie this server issued names a device"
@@ -449,8 +460,8 @@ mod tests {
         let t = LoginThrottle::new(2);
         let user = t.name_key("coordinator");
         let (stolen, owner) = (
-            t.device(user, &t.device_cookie(user)),
-            t.device(user, &t.device_cookie(user)),
+            t.device(user, &PASSWORD, &t.device_cookie(user, &PASSWORD)),
+            t.device(user, &PASSWORD, &t.device_cookie(user, &PASSWORD)),
         );
         t.failed(user, ip(1), stolen);
         t.failed(user, ip(2), stolen);
@@ -507,7 +518,7 @@ mod tests {
     fn a_device_cookie_that_keeps_failing_is_not_trusted_for_a_day() {
         let t = LoginThrottle::new(2);
         let user = t.name_key("coordinator");
-        let stolen = t.device(user, &t.device_cookie(user));
+        let stolen = t.device(user, &PASSWORD, &t.device_cookie(user, &PASSWORD));
         let start = Instant::now();
         let later = |s| start + Duration::from_secs(s);
         t.failed_at(user, ip(1), stolen, start);
@@ -538,15 +549,24 @@ mod tests {
     }
 
     #[test]
-    fn a_forged_copied_or_mangled_device_cookie_names_no_device() {
+    fn a_forged_copied_mangled_or_outdated_device_cookie_names_no_device() {
         let t = LoginThrottle::new(2);
         let (user, other) = (t.name_key("meldpunt"), t.name_key("admin"));
-        let cookie = t.device_cookie(user);
+        let cookie = t.device_cookie(user, &PASSWORD);
         assert_eq!(cookie.len(), 97);
-        assert!(t.device(user, &cookie).is_some());
-        assert_eq!(t.device(other, &cookie), None, "another account's cookie");
+        assert!(t.device(user, &PASSWORD, &cookie).is_some());
         assert_eq!(
-            LoginThrottle::new(2).device(user, &cookie),
+            t.device(other, &PASSWORD, &cookie),
+            None,
+            "another account's cookie"
+        );
+        assert_eq!(
+            t.device(user, &[8; 32], &cookie),
+            None,
+            "a cookie from before the password changed"
+        );
+        assert_eq!(
+            LoginThrottle::new(2).device(user, &PASSWORD, &cookie),
             None,
             "another server's cookie"
         );
@@ -561,7 +581,7 @@ mod tests {
             String::new(),
             "é".repeat(50),
         ] {
-            assert_eq!(t.device(user, &forged), None, "{forged}");
+            assert_eq!(t.device(user, &PASSWORD, &forged), None, "{forged}");
         }
     }
 
@@ -631,7 +651,11 @@ mod tests {
             let _ = t.attempt(ip(n));
             let name = t.name_key(&format!("niemand-{n}"));
             t.failed(name, ip(n), None);
-            t.failed(name, ip(n), t.device(name, &t.device_cookie(name)));
+            t.failed(
+                name,
+                ip(n),
+                t.device(name, &PASSWORD, &t.device_cookie(name, &PASSWORD)),
+            );
             t.second_factor_failed(name, ip(n));
         }
         assert!(t.len() <= 6 * MAX_ENTRIES, "{} windows", t.len());

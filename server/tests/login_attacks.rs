@@ -292,7 +292,8 @@ async fn a_form_the_server_cannot_read_gets_the_json_error_shape_not_the_framewo
 /// login on it is refused, whatever its address, even with the right password; the
 /// owner's browser, which did (second step included), keeps getting in from anywhere.
 #[tokio::test]
-async fn a_botnet_of_fresh_addresses_is_stopped_at_the_lock_while_the_owners_browser_gets_in() {
+async fn a_botnet_of_fresh_addresses_is_stopped_at_the_lock_while_the_owners_browser_gets_in_until_the_password_changes()
+ {
     let app = TestApp::new();
     let seed = app.seed(true);
     let (u, p) = seed.login(Role::Admin);
@@ -384,7 +385,31 @@ async fn a_botnet_of_fresh_addresses_is_stopped_at_the_lock_while_the_owners_bro
     );
     let shadowed = right_password(Some(planted), [198, 51, 100, 203]).await;
     assert_eq!(shadowed.status, StatusCode::OK, "{}", shadowed.text());
-    let elsewhere = right_password(Some(owner), [198, 51, 100, 202]).await;
+    let elsewhere = right_password(Some(owner.clone()), [198, 51, 100, 202]).await;
     assert_eq!(elsewhere.status, StatusCode::OK, "{}", elsewhere.text());
     assert_eq!(elsewhere.json::<serde_json::Value>()["mfa"], "pending");
+
+    // The password changes (the cookie was stolen with it, say): the old cookie no longer
+    // opens the lock, not even with the new password.
+    let new_password = "Nieuw-wachtwoord-na-diefstal-2026";
+    app.direct()
+        .transaction(|tx| {
+            let login = auth::stored_login(tx, u)?.expect("the admin");
+            let phc = auth::hash_password(new_password)?;
+            avondronde_server::store::accounts::set_password_hash(tx, login.id(), &phc)
+        })
+        .expect("new password");
+    let mut req = post(
+        "/api/v1/session",
+        Auth::None,
+        json_body(&serde_json::json!({ "username": u, "password": new_password })),
+    );
+    req.headers_mut()
+        .insert(header::COOKIE, owner.parse().expect("cookie"));
+    let after_reset = app.send(from(req, [198, 51, 100, 204])).await;
+    assert_eq!(
+        after_reset.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a device cookie from before the password changed still opens the lock"
+    );
 }

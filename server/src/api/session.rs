@@ -20,7 +20,8 @@ use utoipa_axum::routes;
 
 use super::{ApiJson, ApiResult};
 use crate::audit::ClientAddr;
-use crate::auth::{self, AnySession, MfaOutcome, WebUser};
+use crate::auth::{self, AnySession, MfaOutcome, StoredLogin, WebUser};
+use crate::db::DbError;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::throttle::MAX_USERNAME_BYTES;
@@ -96,22 +97,42 @@ pub struct Started {
 }
 
 /// Sets the session cookie on a login's answer and, when `complete_as` names the user whose
-/// login is now complete (second factor included), a fresh device cookie: this browser is
-/// then one the login throttle lets through when the account is locked for unknown ones.
-/// The one place the API and the login page set them.
-pub fn set_login_cookies(
+/// login is now complete (second factor included), a fresh device cookie for their current
+/// password: this browser is then one the login throttle lets through when the account is
+/// locked for unknown ones. The one place the API and the login page set them.
+pub async fn set_login_cookies(
     state: &AppState,
     res: &mut Response,
     token: &str,
     complete_as: Option<&str>,
 ) {
-    let cookies = std::iter::once(auth::session_cookie(state, token))
-        .chain(complete_as.map(|username| auth::device_cookie(state, username)));
+    let device = match complete_as {
+        // Without it (the database failed, or the user was disabled a moment ago) the
+        // login still stands; the browser is just not known to the throttle.
+        Some(username) => stored_login(state, username)
+            .await
+            .ok()
+            .flatten()
+            .map(|l| auth::device_cookie(state, &l)),
+        None => None,
+    };
+    let cookies = std::iter::once(auth::session_cookie(state, token)).chain(device);
     for cookie in cookies {
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             res.headers_mut().append(header::SET_COOKIE, v);
         }
     }
+}
+
+/// The stored login of `username` (none for a name without an enabled account).
+async fn stored_login(state: &AppState, username: &str) -> Result<Option<StoredLogin>, DbError> {
+    let lookup = username.to_owned();
+    state
+        .store
+        .read(auth::username_scope(username), move |tx| {
+            auth::stored_login(tx, &lookup)
+        })
+        .await
 }
 
 /// Checks the password (and the TOTP code if one is given) and starts a session.
@@ -140,10 +161,16 @@ pub async fn start_session(
         tracing::warn!(%address, "login refused: too many attempts from this address");
         return Err(ApiError::TooManyRequests);
     }
+    let stored = stored_login(state, &name).await?;
     let account = state.limits.login.name_key(&name);
-    let device = device_cookies
-        .iter()
-        .find_map(|c| state.limits.login.device(account, c));
+    // A device cookie counts only for the password the account has now; a name with no
+    // account has no password, and so no device.
+    let device = stored.as_ref().and_then(|login| {
+        let credential = login.credential();
+        device_cookies
+            .iter()
+            .find_map(|c| state.limits.login.device(account, &credential, c))
+    });
     if state
         .limits
         .login
@@ -153,13 +180,6 @@ pub async fn start_session(
         tracing::warn!(user = %account, %address, "login refused: account locked for this address");
         return Err(ApiError::TooManyRequests);
     }
-    let lookup = name.clone();
-    let stored = state
-        .store
-        .read(auth::username_scope(&name), move |tx| {
-            auth::stored_login(tx, &lookup)
-        })
-        .await?;
     // argon2id takes tens of milliseconds of CPU and 19 MiB: off the async threads, not
     // inside the writer, and only a few at a time.
     let permit = tokio::time::timeout(std::time::Duration::from_secs(10), state.argon2.acquire())
@@ -278,7 +298,7 @@ pub async fn login(
     );
     let mut res = Json(Me::new(&s.user, s.mfa_pending)).into_response();
     let complete = (!s.mfa_pending).then_some(s.user.username.as_str());
-    set_login_cookies(&state, &mut res, &s.token, complete);
+    set_login_cookies(&state, &mut res, &s.token, complete).await;
     Ok(res)
 }
 
@@ -336,7 +356,7 @@ pub async fn totp(
         recovery_codes,
     })
     .into_response();
-    set_login_cookies(&state, &mut res, &token, Some(&session.user.username));
+    set_login_cookies(&state, &mut res, &token, Some(&session.user.username)).await;
     Ok(res)
 }
 

@@ -109,14 +109,15 @@ pub fn device_cookies_of(state: &AppState, headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
-/// The `Set-Cookie` value that marks this browser as one that completed a login as
-/// `username`; set only once the login is complete (second factor included).
-pub fn device_cookie(state: &AppState, username: &str) -> String {
-    let login = &state.limits.login;
+/// The `Set-Cookie` value that marks this browser as one that completed a login as the
+/// user of `login`, with the password they have now; set only once the login is complete
+/// (second factor included).
+pub fn device_cookie(state: &AppState, login: &StoredLogin) -> String {
+    let throttle = &state.limits.login;
     format!(
         "{}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
         device_cookie_name(state),
-        login.device_cookie(login.name_key(username)),
+        throttle.device_cookie(throttle.name_key(&login.username), &login.credential()),
         crate::throttle::DEVICE_COOKIE_TTL.as_secs()
     )
 }
@@ -257,6 +258,13 @@ impl StoredLogin {
     /// and for anyone who switched it on.
     pub fn needs_mfa(&self) -> bool {
         crate::mfa::required_for(self.role) || self.totp_enabled
+    }
+
+    /// A digest of the stored password hash, which changes with every new password (its
+    /// salt is new): the login throttle signs a browser's device cookie over it, so that a
+    /// password reset also ends what the cookies of the old password could do.
+    pub fn credential(&self) -> [u8; 32] {
+        *blake3::hash(self.phc.as_deref().unwrap_or_default().as_bytes()).as_bytes()
     }
 
     /// Whether the second factor is set up (else the user enrols at this login).

@@ -266,7 +266,7 @@ async fn login_submit(
             };
             let mut res = Redirect::to(to).into_response();
             let complete = (!s.mfa_pending).then_some(s.user.username.as_str());
-            set_login_cookies(&state, &mut res, &s.token, complete);
+            set_login_cookies(&state, &mut res, &s.token, complete).await;
             res
         }
         Err(ApiError::TooManyRequests) => Redirect::to("/login?fout=te-vaak").into_response(),
@@ -359,7 +359,7 @@ async fn code_submit(
     match second_step(&state, address, &session.user, form.code).await {
         Ok(MfaOutcome::Done { token }) => {
             let mut res = Redirect::to(home).into_response();
-            set_login_cookies(&state, &mut res, &token, Some(&session.user.username));
+            set_login_cookies(&state, &mut res, &token, Some(&session.user.username)).await;
             res
         }
         Ok(MfaOutcome::Enrolled {
@@ -382,7 +382,7 @@ async fn code_submit(
                 },
             )
             .into_response();
-            set_login_cookies(&state, &mut res, &token, Some(&session.user.username));
+            set_login_cookies(&state, &mut res, &token, Some(&session.user.username)).await;
             res
         }
         Ok(MfaOutcome::Wrong) => Redirect::to("/login/code?fout=1").into_response(),
