@@ -165,7 +165,10 @@ async fn a_saved_contact_is_corrected_from_the_round_card_without_a_second_conta
 
     h.click("Corrigeer contact 1 van 22:30");
     let html = h.html();
-    assert!(html.contains("Contact corrigeren"), "{html}");
+    assert!(
+        html.contains("Contact corrigeren · Delfshaven"),
+        "names the wijk: {html}"
+    );
     assert!(
         html.contains("10–11 jaar: 3 kinderen"),
         "the form opens on the saved facts: {html}"

@@ -76,7 +76,7 @@ pub fn Record(#[props(default)] correcting: bool) -> Element {
     rsx! {
         if let Some(at) = saved_at {
             section { class: "card", aria_label: "Contact corrigeren",
-                h2 { "Contact corrigeren" }
+                h2 { "Contact corrigeren · {round.wijk_name}" }
                 p { class: "muted",
                     "Vastgelegd om {hhmm(at)}. Wat je hier verandert vervangt dit contact; er komt geen nieuw contact bij."
                 }
