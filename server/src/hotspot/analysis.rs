@@ -18,7 +18,8 @@
 //! **And per age band, when some bands are chosen.** The children of an evening are then
 //! counted band by band, each band an atom with its own key, so that any two
 //! choices of bands differ by the same protected counts however they are asked. All bands
-//! together keep one atom per evening, the least noise.
+//! together keep one atom per evening, the least noise. One walk over an evening's rows
+//! feeds every atom.
 //!
 //! The exact counts live only inside [`run`] and [`protected_cells`]: an [`Analysis`]
 //! holds protected values only, so everything made from it (the map, the charts, the
@@ -127,14 +128,15 @@ impl Sum {
     }
 }
 
-/// One way of counting an evening's records. Counting all age bands, each evening is
-/// counted once ([`Pass::Whole`]). Counting some bands, the contacts are counted once
-/// ([`Pass::Contacts`]) and the children once per chosen band ([`Pass::Band`]), each band
-/// with its own key: then any two choices of bands differ by exactly the protected counts
-/// of the bands between them, so neither "all ages" minus "6 and up" nor the average over
-/// the sixteen pairs of choices that differ by one band tells the exact number of a band.
-/// (Per hour or behaviour the same split would make atoms of single contacts, whose
-/// differences give away more than the fresh noise of each selection; see the README.)
+/// One atom of an evening's records. Counting all age bands, the evening is one atom
+/// ([`Pass::Whole`]). Counting some bands, the contacts are an atom ([`Pass::Contacts`])
+/// and the children of each chosen band another ([`Pass::Band`]), each with its own key:
+/// then any two choices of bands differ by exactly the protected counts of the bands
+/// between them, so neither "all ages" minus "6 and up" nor the average over the fifteen
+/// pairs of choices that differ by one band tells the exact number of a band. (Per hour or
+/// behaviour the same split would make atoms of single contacts, whose differences give
+/// away more than the fresh noise of each selection; and all bands as the sum of five
+/// band atoms would cost the default map too much of its Gi* classes; see the README.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pass {
     Whole,
@@ -143,7 +145,7 @@ enum Pass {
 }
 
 impl Pass {
-    /// The passes over every evening under `filter`.
+    /// The atoms of every evening under `filter`.
     fn all(filter: &Filter) -> Vec<Pass> {
         if filter.bands == ALL_BANDS {
             return vec![Pass::Whole];
@@ -157,57 +159,56 @@ impl Pass {
             .collect()
     }
 
-    /// What row `i` adds to the filter's measure in this pass, given `value`, what it adds
-    /// under the filter ([`Filter::value`], which it passes).
-    #[inline]
-    fn measure(self, filter: &Filter, c: &Columns, i: usize, value: u32) -> u64 {
-        let weight = u64::from(c.weight[i]);
-        match (self, filter.measure) {
-            (Pass::Whole, _) => u64::from(value) * weight,
-            (Pass::Contacts, Measure::Contacts) => weight,
-            (Pass::Band(b), Measure::Children) => u64::from(c.counts[i][b]) * weight,
-            _ => 0,
-        }
+    /// Whether this atom adds to the filter's measure (the cells, hours and weeks).
+    fn measures(self, filter: &Filter) -> bool {
+        matches!(
+            (self, filter.measure),
+            (Pass::Whole, _)
+                | (Pass::Contacts, Measure::Contacts)
+                | (Pass::Band(_), Measure::Children)
+        )
     }
 
-    /// The children of row `i` this pass adds to the children total.
+    /// What row `i`, which passed the filter, adds in this atom: to the filter's measure
+    /// and to the children total.
     #[inline]
-    fn children(self, filter: &Filter, c: &Columns, i: usize) -> u64 {
+    fn adds(self, filter: &Filter, c: &Columns, i: usize) -> (u64, u64) {
         let weight = u64::from(c.weight[i]);
-        match self {
-            Pass::Whole => {
-                let n: u64 = c.counts[i]
-                    .iter()
-                    .enumerate()
-                    .filter(|(b, _)| filter.bands & (1 << b) != 0)
-                    .map(|(_, &n)| u64::from(n))
-                    .sum();
-                n * weight
-            }
+        let children = match self {
+            Pass::Whole => c.counts[i]
+                .iter()
+                .enumerate()
+                .filter(|(b, _)| filter.bands & (1 << b) != 0)
+                .map(|(_, &n)| u64::from(n))
+                .sum::<u64>(),
             Pass::Contacts => 0,
-            Pass::Band(b) => u64::from(c.counts[i][b]) * weight,
-        }
+            Pass::Band(b) => u64::from(c.counts[i][b]),
+        } * weight;
+        let measure = match (self.measures(filter), filter.measure) {
+            (false, _) => 0,
+            (true, Measure::Contacts) => weight,
+            (true, Measure::Children) => children,
+        };
+        (measure, children)
     }
 
-    /// Whether this pass counts the contact-level totals (contacts, brought home, past norm).
+    /// Whether this atom counts the contact-level totals (contacts, brought home, past
+    /// norm).
     fn counts_contacts(self) -> bool {
         matches!(self, Pass::Whole | Pass::Contacts)
     }
 
-    /// The key of the filter's measure for an aggregate of this pass's records.
+    /// The key of an aggregate of the filter's measure in this atom (`key`, the sum of its
+    /// records' keys).
     #[inline]
     fn measure_key(self, filter: &Filter, key: CellKey) -> CellKey {
-        match self {
-            Pass::Whole => match filter.measure {
-                Measure::Contacts => key,
-                Measure::Children => key.for_children(filter.bands),
-            },
-            Pass::Contacts => key,
-            Pass::Band(b) => key.for_children(1 << b),
+        match (self, filter.measure) {
+            (Pass::Whole | Pass::Contacts, Measure::Contacts) => key,
+            _ => self.children_key(filter, key),
         }
     }
 
-    /// The key of the children total for an aggregate of this pass's records.
+    /// The key of an aggregate of the children total in this atom.
     #[inline]
     fn children_key(self, filter: &Filter, key: CellKey) -> CellKey {
         match self {
@@ -335,32 +336,159 @@ pub fn protected_cells(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> V
     let c = &index.contacts;
     let cells = c.cells(filter.res);
     let (order, starts) = by_evening(&c.day, first, last);
-    let passes = Pass::all(filter);
-    let mut evening = EveningCells::new(area.len());
+    let mut atoms: Vec<(Pass, EveningCells)> = Pass::all(filter)
+        .into_iter()
+        .filter(|p| p.measures(filter))
+        .map(|p| (p, EveningCells::new(area.len())))
+        .collect();
     for d in 0..starts.len() - 1 {
         if !filter.weekday_ok(first + d as i32) {
             continue;
         }
-        for &pass in &passes {
-            for &i in &order[starts[d]..starts[d + 1]] {
-                let i = i as usize;
-                if cells[i] == OUTSIDE || !filter.hour_ok(c.hour[i]) {
-                    continue;
-                }
-                let Some(value) = filter.value(&c.counts[i], c.behaviours[i], c.flags[i]) else {
-                    continue;
-                };
-                let v = pass.measure(filter, c, i, value);
+        for &i in &order[starts[d]..starts[d + 1]] {
+            let i = i as usize;
+            if cells[i] == OUTSIDE
+                || !filter.hour_ok(c.hour[i])
+                || filter
+                    .value(&c.counts[i], c.behaviours[i], c.flags[i])
+                    .is_none()
+            {
+                continue;
+            }
+            for (pass, evening) in &mut atoms {
+                let (v, _) = pass.adds(filter, c, i);
                 if v > 0 {
                     evening.add(cells[i], v, c.key[i]);
                 }
             }
+        }
+        for (pass, evening) in &mut atoms {
+            let pass = *pass;
             evening.flush(&mut out, |s| {
                 ptable.protect(s.n, pass.measure_key(filter, s.key))
             });
         }
     }
     out
+}
+
+/// What one row that passed the filter brings to an evening's sums.
+struct Row {
+    weight: u64,
+    key: avondronde_shared::disclosure::RecordKey,
+    hour: u8,
+    hour_ok: bool,
+    cell: u32,
+    past: bool,
+    brought_home: u64,
+}
+
+/// The protected outputs of [`run`] while they are summed: per period (after, before) the
+/// cells, the histogram and the totals, and the weekly trend.
+struct Outputs {
+    values: [Vec<u64>; 2],
+    hist: [[u64; 24]; 2],
+    tot: [Totals; 2],
+    trend: Vec<u64>,
+}
+
+/// One atom's sums over one evening, per period (after, before), until the evening's end
+/// protects them into the outputs.
+struct Atom {
+    pass: Pass,
+    cells: [EveningCells; 2],
+    hist: [[Sum; 24]; 2],
+    /// The hours of `hist` with a sum (bit h), so a flush visits only those.
+    hours: u32,
+    tot: [TotalSums; 2],
+    trend: Sum,
+}
+
+impl Atom {
+    fn new(pass: Pass, n: usize, comparing: bool) -> Self {
+        Atom {
+            pass,
+            cells: [
+                EveningCells::new(n),
+                EveningCells::new(if comparing { n } else { 0 }),
+            ],
+            hist: [[Sum::default(); 24]; 2],
+            hours: 0,
+            tot: [TotalSums::default(); 2],
+            trend: Sum::default(),
+        }
+    }
+
+    /// Adds a row that brings `v` to the filter's measure and `children` to the children
+    /// total in this atom.
+    #[inline]
+    fn add(&mut self, row: &Row, v: u64, children: u64, inside: [bool; 2], in_trend: bool) {
+        if row.hour_ok && in_trend && v > 0 {
+            self.trend.add(v, row.key);
+        }
+        for (k, &inside) in inside.iter().enumerate() {
+            if !inside {
+                continue;
+            }
+            if v > 0 {
+                self.hist[k][usize::from(row.hour)].add(v, row.key);
+                self.hours |= 1 << row.hour;
+            }
+            if !row.hour_ok {
+                continue;
+            }
+            let tot = &mut self.tot[k];
+            if self.pass.counts_contacts() {
+                tot.contacts.add(row.weight, row.key);
+                if row.brought_home > 0 {
+                    tot.brought_home.add(row.brought_home * row.weight, row.key);
+                }
+                if row.past {
+                    tot.past_norm.add(row.weight, row.key);
+                }
+            }
+            if children > 0 {
+                tot.children.add(children, row.key);
+            }
+            if row.cell != OUTSIDE && v > 0 {
+                self.cells[k].add(row.cell, v, row.key);
+            }
+        }
+    }
+
+    /// Protects the evening's sums into the outputs of the periods the evening is `inside`
+    /// (and into week `week` of the trend) and clears them.
+    fn flush(
+        &mut self,
+        ptable: &Ptable,
+        filter: &Filter,
+        inside: [bool; 2],
+        week: Option<usize>,
+        out: &mut Outputs,
+    ) {
+        let pass = self.pass;
+        let protect = |s: &Sum| ptable.protect(s.n, pass.measure_key(filter, s.key));
+        if let Some(w) = week {
+            out.trend[w] += protect(&self.trend);
+        }
+        self.trend = Sum::default();
+        for (k, &inside) in inside.iter().enumerate() {
+            if !inside {
+                continue;
+            }
+            self.cells[k].flush(&mut out.values[k], protect);
+            let mut touched = self.hours;
+            while touched != 0 {
+                let h = touched.trailing_zeros() as usize;
+                touched &= touched - 1;
+                out.hist[k][h] += protect(&self.hist[k][h]);
+                self.hist[k][h] = Sum::default();
+            }
+            out.tot[k] += self.tot[k].protect(ptable, pass, filter);
+            self.tot[k] = TotalSums::default();
+        }
+        self.hours = 0;
+    }
 }
 
 /// Runs the filter over the index, protects every aggregate with `ptable` evening by
@@ -378,13 +506,14 @@ pub fn run(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Result<Analys
     let (bf, bt) = filter.before.map_or((1, 0), |p| p.days());
     let (trend_first, weeks) = trend_span(index, filter).unwrap_or((0, 0));
     let trend_last = trend_first + 7 * weeks as i32 - 1;
+    let comparing = filter.before.is_some();
 
-    let mut after = vec![0u64; n];
-    let mut before = vec![0u64; if filter.before.is_some() { n } else { 0 }];
-    let (mut hist_a, mut hist_b) = ([0u64; 24], [0u64; 24]);
-    let (mut tot_a, mut tot_b) = (Totals::default(), Totals::default());
-    let mut trend = vec![0u64; weeks];
-    let passes = Pass::all(filter);
+    let mut out = Outputs {
+        values: [vec![0u64; n], vec![0u64; if comparing { n } else { 0 }]],
+        hist: [[0u64; 24]; 2],
+        tot: [Totals::default(); 2],
+        trend: vec![0u64; weeks],
+    };
 
     // The evenings any output needs: the two periods and the trend's weeks, within the data.
     let spans = [
@@ -396,119 +525,56 @@ pub fn run(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Result<Analys
     let last = spans.iter().flatten().map(|s| s.1).max();
     if let (Some(first), Some(last)) = (first, last) {
         let (order, starts) = by_evening(&c.day, first, last);
-        let mut cells_a = EveningCells::new(n);
-        let mut cells_b = EveningCells::new(if filter.before.is_some() { n } else { 0 });
-        // One evening's sums for one pass, cleared after each flush.
-        let (mut hist_ea, mut hist_eb) = ([Sum::default(); 24], [Sum::default(); 24]);
-        let mut hours_touched = 0u32;
+        let mut atoms: Vec<Atom> = Pass::all(filter)
+            .into_iter()
+            .map(|pass| Atom::new(pass, n, comparing))
+            .collect();
         for d in 0..starts.len() - 1 {
             let day = first + d as i32;
             let rows = &order[starts[d]..starts[d + 1]];
             if rows.is_empty() || !filter.weekday_ok(day) {
                 continue;
             }
-            let in_after = day >= pf && day <= pt;
-            let in_before = day >= bf && day <= bt;
+            let inside = [day >= pf && day <= pt, day >= bf && day <= bt];
             let in_trend = day >= trend_first && day <= trend_last;
-            for &pass in &passes {
-                let protect = |s: &Sum| ptable.protect(s.n, pass.measure_key(filter, s.key));
-                let (mut tot_ea, mut tot_eb) = (TotalSums::default(), TotalSums::default());
-                let mut trend_e = Sum::default();
-                for &i in rows {
-                    let i = i as usize;
-                    let Some(value) = filter.value(&c.counts[i], c.behaviours[i], c.flags[i])
-                    else {
-                        continue;
-                    };
+            for &i in rows {
+                let i = i as usize;
+                if filter
+                    .value(&c.counts[i], c.behaviours[i], c.flags[i])
+                    .is_none()
+                {
+                    continue;
+                }
+                let row = Row {
                     // An archive row stands for `weight` contacts with identical facts,
                     // and its key is the sum of theirs.
-                    let weight = u64::from(c.weight[i]);
-                    let key = c.key[i];
-                    let v = pass.measure(filter, c, i, value);
-                    let hour = c.hour[i];
-                    let hour_ok = filter.hour_ok(hour);
-                    if hour_ok && in_trend && v > 0 {
-                        trend_e.add(v, key);
-                    }
-                    if !(in_after || in_before) {
-                        continue;
-                    }
-                    let children = pass.children(filter, c, i);
-                    let contacts = pass.counts_contacts();
-                    let past = c.flags[i] & flags::PAST_NORM != 0;
-                    let brought_home = u64::from(c.brought_home[i]);
-                    let cell = cells[i];
-                    for (inside, values, hist, tot) in [
-                        (in_after, &mut cells_a, &mut hist_ea, &mut tot_ea),
-                        (in_before, &mut cells_b, &mut hist_eb, &mut tot_eb),
-                    ] {
-                        if !inside {
-                            continue;
-                        }
-                        if v > 0 {
-                            hist[usize::from(hour)].add(v, key);
-                            hours_touched |= 1 << hour;
-                        }
-                        if !hour_ok {
-                            continue;
-                        }
-                        if contacts {
-                            tot.contacts.add(weight, key);
-                            if brought_home > 0 {
-                                tot.brought_home.add(brought_home * weight, key);
-                            }
-                            if past {
-                                tot.past_norm.add(weight, key);
-                            }
-                        }
-                        if children > 0 {
-                            tot.children.add(children, key);
-                        }
-                        if cell != OUTSIDE && v > 0 {
-                            values.add(cell, v, key);
-                        }
+                    weight: u64::from(c.weight[i]),
+                    key: c.key[i],
+                    hour: c.hour[i],
+                    hour_ok: filter.hour_ok(c.hour[i]),
+                    cell: cells[i],
+                    past: c.flags[i] & flags::PAST_NORM != 0,
+                    brought_home: u64::from(c.brought_home[i]),
+                };
+                for atom in &mut atoms {
+                    let (v, children) = atom.pass.adds(filter, c, i);
+                    if v > 0 || children > 0 || atom.pass.counts_contacts() {
+                        atom.add(&row, v, children, inside, in_trend);
                     }
                 }
-                if in_trend {
-                    trend[((day - trend_first) / 7) as usize] += protect(&trend_e);
-                }
-                for (inside, cells_e, out, hist_e, hist, tot_e, tot) in [
-                    (
-                        in_after,
-                        &mut cells_a,
-                        &mut after,
-                        &mut hist_ea,
-                        &mut hist_a,
-                        &tot_ea,
-                        &mut tot_a,
-                    ),
-                    (
-                        in_before,
-                        &mut cells_b,
-                        &mut before,
-                        &mut hist_eb,
-                        &mut hist_b,
-                        &tot_eb,
-                        &mut tot_b,
-                    ),
-                ] {
-                    if !inside {
-                        continue;
-                    }
-                    cells_e.flush(out, protect);
-                    let mut touched = hours_touched;
-                    while touched != 0 {
-                        let h = touched.trailing_zeros() as usize;
-                        touched &= touched - 1;
-                        hist[h] += protect(&hist_e[h]);
-                        hist_e[h] = Sum::default();
-                    }
-                    *tot += tot_e.protect(ptable, pass, filter);
-                }
-                hours_touched = 0;
+            }
+            let week = in_trend.then(|| ((day - trend_first) / 7) as usize);
+            for atom in &mut atoms {
+                atom.flush(ptable, filter, inside, week, &mut out);
             }
         }
     }
+    let Outputs {
+        values: [after, before],
+        hist: [hist_a, hist_b],
+        tot: [tot_a, tot_b],
+        trend,
+    } = out;
 
     let stats = |values: Vec<u64>,
                  histogram: [u64; 24],
