@@ -140,6 +140,8 @@ pub struct AppState {
     pub prometheus: metrics_exporter_prometheus::PrometheusRecorder,
     /// Pushes waiting for their gemeente's next writer job.
     pub pushes: crate::pushes::Waiting,
+    /// The admin's results waiting for the page view after their redirect.
+    pub notices: crate::web::notices::Notices,
     rules_cache: Mutex<HashMap<GemeenteId, Arc<GemeenteRules>>>,
 }
 
@@ -175,6 +177,7 @@ impl AppState {
                 .unwrap_or_else(|_| metrics_exporter_prometheus::PrometheusBuilder::new())
                 .build_recorder(),
             pushes: crate::pushes::Waiting::default(),
+            notices: crate::web::notices::Notices::default(),
             rules_cache: Mutex::new(HashMap::new()),
         })
     }

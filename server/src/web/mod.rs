@@ -23,6 +23,7 @@ use crate::state::AppState;
 
 pub mod admin;
 pub mod admin_rules;
+pub mod notices;
 
 /// The stylesheet, compiled into the binary.
 const APP_CSS: &str = include_str!("../../assets/app.css");

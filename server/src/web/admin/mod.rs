@@ -7,15 +7,14 @@
 //!
 //! The pages are plain HTML forms (no script). A change answers with a redirect to its
 //! page (Post/Redirect/Get), so that reloading the page never sends the form again; the
-//! result waits on the server for that one page view ([`redirect_with`], [`take_notice`])
+//! result waits on the server for that one page view ([`redirect_with`], [`take_notice`],
+//! [`crate::web::notices`])
 //! and is never passed through a URL itself, because some results are one-time secrets (a
 //! first-password code, a reset code). A refusal, which changed nothing, is rendered in
 //! the answer to its POST with what was typed, and so is the enrolment code's QR page.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use avondronde_shared::UserId;
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -100,76 +99,26 @@ pub fn refused(text: impl AsRef<str>) -> Markup {
     html! { p.notice.error role="alert" { (text.as_ref()) " Er is niets gewijzigd." } }
 }
 
-/// How long a result waits for its page view after the redirect.
-const NOTICE_TTL_MS: i64 = 5 * 60 * 1000;
-/// At most this many results wait at once (only admins make them; the oldest goes first).
-const NOTICE_MAX: usize = 256;
-
-/// A result waiting for the page view that follows its POST: whose it is, until when, and
-/// the rendered notice.
-struct Waiting {
-    user: UserId,
-    until: i64,
-    notice: String,
-}
-
-/// The results waiting for their page view, by a random token in the redirect's query.
-/// Kept in the process (like the unlocked meldpunt keys): they live for one page view,
-/// and a restart losing them only loses the green confirmation, never the change.
-fn waiting() -> &'static Mutex<HashMap<String, Waiting>> {
-    static WAITING: std::sync::OnceLock<Mutex<HashMap<String, Waiting>>> =
-        std::sync::OnceLock::new();
-    WAITING.get_or_init(Default::default)
-}
-
 /// The query parameter that carries a waiting result's token.
 pub const NOTICE_PARAM: &str = "melding";
 
 /// Answers a successful POST with a redirect (303) to `path`, where `notice` is shown
 /// once, to this user only ([`take_notice`]). The URL holds a random token, never the
 /// notice.
-pub fn redirect_with(user: &WebUser, path: &str, notice: Markup) -> Response {
-    let token: String = rand::random::<[u8; 16]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let now = crate::db::now_ms();
-    if let Ok(mut w) = waiting().lock() {
-        w.retain(|_, v| v.until > now);
-        while w.len() >= NOTICE_MAX {
-            let Some(oldest) = w
-                .iter()
-                .min_by_key(|(_, v)| v.until)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            w.remove(&oldest);
-        }
-        w.insert(
-            token.clone(),
-            Waiting {
-                user: user.id,
-                until: now + NOTICE_TTL_MS,
-                notice: notice.into_string(),
-            },
-        );
-    }
+pub fn redirect_with(state: &AppState, user: &WebUser, path: &str, notice: Markup) -> Response {
+    let token = state
+        .notices
+        .put(user.id, notice.into_string(), crate::db::now_ms());
     Redirect::to(&format!("{path}?{NOTICE_PARAM}={token}")).into_response()
 }
 
 /// The result waiting under `token` for this user, taken (a reload shows the page without
 /// it: a one-time code is shown once).
-pub fn take_notice(user: &WebUser, token: Option<&str>) -> Option<Markup> {
-    let token = token?;
-    let now = crate::db::now_ms();
-    let mut w = waiting().lock().ok()?;
-    match w.get(token) {
-        Some(v) if v.user == user.id && v.until > now => {
-            w.remove(token).map(|v| maud::PreEscaped(v.notice))
-        }
-        _ => None,
-    }
+pub fn take_notice(state: &AppState, user: &WebUser, token: Option<&str>) -> Option<Markup> {
+    state
+        .notices
+        .take(user.id, token?, crate::db::now_ms())
+        .map(maud::PreEscaped)
 }
 
 /// The query of a page that a POST may redirect to.

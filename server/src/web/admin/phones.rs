@@ -163,7 +163,7 @@ async fn list(
     q: Result<Query<NoticeQuery>, QueryRejection>,
 ) -> Response {
     let q = q.map(|Query(q)| q).unwrap_or_default();
-    let notice = take_notice(&user, q.melding.as_deref());
+    let notice = take_notice(&state, &user, q.melding.as_deref());
     show(&state, &user, notice).await
 }
 
@@ -299,6 +299,7 @@ async fn revoke(
     match done_ {
         // Back to the list (Post/Redirect/Get): a reload does not post again.
         Ok(Ok(())) => redirect_with(
+            &state,
             &user,
             "/beheer/telefoons",
             done(

@@ -158,7 +158,7 @@ async fn show_page(
     q: Result<Query<NoticeQuery>, QueryRejection>,
 ) -> Response {
     let q = q.map(|Query(q)| q).unwrap_or_default();
-    let notice = take_notice(&user, q.melding.as_deref());
+    let notice = take_notice(&state, &user, q.melding.as_deref());
     show(&state, &user, notice, Typed::Nothing).await
 }
 
@@ -223,6 +223,7 @@ async fn set_retention(
         .await;
     match out {
         Ok(Ok(())) => redirect_with(
+            &state,
             &user,
             "/beheer/instellingen",
             done(
@@ -295,6 +296,7 @@ async fn set_phone_policy(
         .await;
     match out {
         Ok(Ok(())) => redirect_with(
+            &state,
             &user,
             "/beheer/instellingen",
             done(format!(

@@ -198,7 +198,7 @@ async fn list(
     q: Result<Query<NoticeQuery>, QueryRejection>,
 ) -> Response {
     let q = q.map(|Query(q)| q).unwrap_or_default();
-    let notice = take_notice(&user, q.melding.as_deref());
+    let notice = take_notice(&state, &user, q.melding.as_deref());
     show(&state, &user, notice, &Draft::default()).await
 }
 
@@ -212,8 +212,8 @@ fn password_url(state: &AppState, headers: &HeaderMap) -> String {
 }
 
 /// Back to the list, with the result shown there once.
-fn back(user: &WebUser, notice: Markup) -> Response {
-    redirect_with(user, "/beheer/gebruikers", notice)
+fn back(state: &AppState, user: &WebUser, notice: Markup) -> Response {
+    redirect_with(state, user, "/beheer/gebruikers", notice)
 }
 
 /// The add form as posted: repeated `wijken` fields, so read as pairs.
@@ -285,7 +285,7 @@ async fn add(
         Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
         Ok(Err(e)) => return show(&state, &user, Some(refused(e.to_string())), &d).await,
     };
-    back(&user, notice)
+    back(&state, &user, notice)
 }
 
 #[derive(Deserialize)]
@@ -359,7 +359,7 @@ async fn disable(
         Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
         Ok(Err(e)) => return refused_page(&state, &user, e).await,
     };
-    back(&user, notice)
+    back(&state, &user, notice)
 }
 
 /// A refusal: the list again with the reason (nothing changed, so a reload is harmless).
@@ -392,6 +392,7 @@ async fn enable(
         Ok(Ok(role)) => {
             let field = role.is_some_and(|r| r.is_field());
             back(
+                &state,
                 &user,
                 html! {
                     div.notice.ok role="status" {
@@ -432,6 +433,7 @@ async fn set_wijken(
         .await;
     match out {
         Ok(Ok(k)) => back(
+            &state,
             &user,
             done(format!(
                 "{name} ziet nu {} op de hotspotkaart.",
@@ -476,7 +478,7 @@ async fn reset(
         Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
         Ok(Err(e)) => return refused_page(&state, &user, e).await,
     };
-    back(&user, notice)
+    back(&state, &user, notice)
 }
 
 async fn end_sessions(
@@ -507,7 +509,7 @@ async fn end_sessions(
         Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
         Ok(Err(e)) => return refused_page(&state, &user, e).await,
     };
-    back(&user, notice)
+    back(&state, &user, notice)
 }
 
 async fn reset_mfa(
@@ -537,5 +539,5 @@ async fn reset_mfa(
         Ok(Err(AdminError::Db(e))) | Err(e) => return failed(e),
         Ok(Err(e)) => return refused_page(&state, &user, e).await,
     };
-    back(&user, notice)
+    back(&state, &user, notice)
 }
