@@ -24,7 +24,7 @@ pub const DEFAULT_DIRECTIVES: &str = "info,tower_http=info";
 const VERBOSE_TARGETS: [&str; 2] = ["avondronde", "tower_http"];
 
 /// Whether an event or span may be written at all: at `info` and above from anywhere,
-/// below it only from [`VERBOSE_TARGETS`].
+/// below it only from Avondronde's own crates and `tower_http`.
 pub fn allowed(meta: &Metadata<'_>) -> bool {
     *meta.level() <= Level::INFO || VERBOSE_TARGETS.iter().any(|t| meta.target().starts_with(t))
 }
