@@ -231,6 +231,28 @@ pub fn change_takes_effect(window: &DailyWindow, now: Timestamp) -> Date {
     }
 }
 
+/// A stored area rule of the gemeente that may still be changed or ended, with the first
+/// date whose evening that takes effect on ([`change_takes_effect`]). A rule whose last
+/// evening has passed stays as it was: it is refused with `expired`'s message, given its
+/// last day in Dutch.
+fn changeable_rule(
+    tx: &Tx,
+    gemeente: GemeenteId,
+    id: AreaRuleId,
+    now: Timestamp,
+    expired: impl FnOnce(&str) -> String,
+) -> Result<(AreaRule, Date), RulesError> {
+    let rule = store::config::area_rules(tx, gemeente)?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(RulesError::NotFound)?;
+    let effective = change_takes_effect(&rule.window, now);
+    if rule.valid_until < effective {
+        return Err(RulesError::Invalid(expired(&date_nl(rule.valid_until))));
+    }
+    Ok((rule, effective))
+}
+
 /// What a correction of an area rule did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuleChange {
@@ -284,17 +306,11 @@ pub fn change_area_rule(
     if edited.gemeente != gemeente {
         return Err(RulesError::NotFound);
     }
-    let old = store::config::area_rules(tx, gemeente)?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or(RulesError::NotFound)?;
-    let effective = change_takes_effect(&old.window, now);
-    if old.valid_until < effective {
-        return Err(RulesError::Invalid(format!(
-            "Deze regel gold tot en met {} en is verlopen; wat voorbij is blijft zoals het was. Maak zo nodig een nieuwe regel.",
-            date_nl(old.valid_until)
-        )));
-    }
+    let (old, effective) = changeable_rule(tx, gemeente, id, now, |last| {
+        format!(
+            "Deze regel gold tot en met {last} en is verlopen; wat voorbij is blijft zoals het was. Maak zo nodig een nieuwe regel."
+        )
+    })?;
     let warnings = check_area_rule(edited)?;
     let mut new = AreaRule {
         id: old.id,
@@ -403,17 +419,9 @@ pub fn end_area_rule(
     now: Timestamp,
 ) -> Result<RuleEnd, RulesError> {
     let gemeente = scope(caller)?;
-    let old = store::config::area_rules(tx, gemeente)?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or(RulesError::NotFound)?;
-    let effective = change_takes_effect(&old.window, now);
-    if old.valid_until < effective {
-        return Err(RulesError::Invalid(format!(
-            "Deze regel gold tot en met {} en is al verlopen; er is niets te beëindigen.",
-            date_nl(old.valid_until)
-        )));
-    }
+    let (old, effective) = changeable_rule(tx, gemeente, id, now, |last| {
+        format!("Deze regel gold tot en met {last} en is al verlopen; er is niets te beëindigen.")
+    })?;
     atomically(tx, || {
         let (end, audit) = if old.valid_from < effective {
             let last = effective

@@ -463,10 +463,37 @@ fn at_evening(date: jiff::civil::Date) -> jiff::Timestamp {
         .timestamp()
 }
 
+/// The area rule a phone holding `config` applies to two children of 6–9 at `(lat, lon)`
+/// at 22:00 on `date`, by its id, if any.
+fn rule_applied(
+    config: &avondronde_shared::sync::DeviceConfig,
+    date: jiff::civil::Date,
+    (lat, lon): (f64, f64),
+) -> Option<String> {
+    use avondronde_shared::norms::{Encounter, Verdict, evaluate};
+    let group =
+        avondronde_shared::GroupCounts::default().with(avondronde_shared::AgeBand::Age6To9, 2);
+    evaluate(
+        &config.norms,
+        &config.area_rules,
+        &Encounter {
+            at: at_evening(date),
+            point: Some(geo::Point::new(lon, lat)),
+            group,
+            supervised: false,
+        },
+    )
+    .bands
+    .iter()
+    .find_map(|b| match &b.verdict {
+        Verdict::AreaRule { rule, .. } => Some(rule.to_string()),
+        _ => None,
+    })
+}
+
 #[tokio::test]
 async fn a_rule_in_force_corrected_in_the_web_reaches_a_syncing_phone_as_a_new_version_and_past_evenings_keep_the_old_one()
  {
-    use avondronde_shared::norms::{Encounter, Verdict, evaluate};
     let w = world().await;
     let (van, tot) = (today_plus(0, -10), today_plus(1, 0));
     let id = w.saved_rule(&van, &tot).await;
@@ -533,36 +560,13 @@ async fn a_rule_in_force_corrected_in_the_web_reaches_a_syncing_phone_as_a_new_v
 
     // Judged on the phone: a contact at the old spot two evenings ago still falls under the
     // old version; on the first evening of the new version only the moved area counts.
-    let group =
-        avondronde_shared::GroupCounts::default().with(avondronde_shared::AgeBand::Age6To9, 2);
-    let judge = |at, lat: f64, lon: f64| {
-        evaluate(
-            &after.norms,
-            &after.area_rules,
-            &Encounter {
-                at,
-                point: Some(geo::Point::new(lon, lat)),
-                group,
-                supervised: false,
-            },
-        )
-    };
-    let rule_of = |e: avondronde_shared::norms::Evaluation| {
-        e.bands.iter().find_map(|b| match &b.verdict {
-            Verdict::AreaRule { rule, .. } => Some(rule.to_string()),
-            _ => None,
-        })
-    };
     let earlier = effective
         .checked_sub(jiff::Span::new().days(2))
         .expect("date");
+    assert_eq!(rule_applied(&after, earlier, (lat, lon)), Some(id.clone()));
+    assert_eq!(rule_applied(&after, effective, (lat, lon)), None);
     assert_eq!(
-        rule_of(judge(at_evening(earlier), lat, lon)),
-        Some(id.clone())
-    );
-    assert_eq!(rule_of(judge(at_evening(effective), lat, lon)), None);
-    assert_eq!(
-        rule_of(judge(at_evening(effective), lat, lon + 0.02)),
+        rule_applied(&after, effective, (lat, lon + 0.02)),
         Some(new.id.to_string())
     );
 
@@ -675,7 +679,6 @@ async fn an_expired_rule_cannot_be_corrected_or_ended_from_the_page() {
 #[tokio::test]
 async fn ending_a_rule_in_force_keeps_it_for_the_evenings_it_covered_and_stops_it_from_the_evening_in_progress()
  {
-    use avondronde_shared::norms::{Encounter, Verdict, evaluate};
     let w = world().await;
     let id = w.saved_rule(&today_plus(0, -10), &today_plus(1, 0)).await;
     let before = w.pull(None).await.config.expect("config");
@@ -708,32 +711,14 @@ async fn ending_a_rule_in_force_keeps_it_for_the_evenings_it_covered_and_stops_i
 
     // A contact queued on a phone from two evenings ago is still judged by it; one on the
     // evening in progress is not.
-    let (lat, lon) = w.seed.inside;
-    let group =
-        avondronde_shared::GroupCounts::default().with(avondronde_shared::AgeBand::Age6To9, 2);
-    let rule_at = |date| {
-        evaluate(
-            &after.norms,
-            &after.area_rules,
-            &Encounter {
-                at: at_evening(date),
-                point: Some(geo::Point::new(lon, lat)),
-                group,
-                supervised: false,
-            },
-        )
-        .bands
-        .iter()
-        .find_map(|b| match &b.verdict {
-            Verdict::AreaRule { rule, .. } => Some(rule.to_string()),
-            _ => None,
-        })
-    };
     let earlier = effective
         .checked_sub(jiff::Span::new().days(2))
         .expect("date");
-    assert_eq!(rule_at(earlier), Some(id.clone()));
-    assert_eq!(rule_at(effective), None);
+    assert_eq!(
+        rule_applied(&after, earlier, w.seed.inside),
+        Some(id.clone())
+    );
+    assert_eq!(rule_applied(&after, effective, w.seed.inside), None);
 
     // Its evenings are over now: it cannot be ended twice, and the list no longer offers it.
     let again = w.snapshot();
