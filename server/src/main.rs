@@ -48,8 +48,10 @@ enum Command {
         /// The certificate's private key (PEM).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
-        /// The address phones reach this server at, for the enrolment QR code (e.g.
-        /// https://avondronde.gemeente.nl). Default: the address the admin's browser uses.
+        /// The address phones and browsers reach this server at, for the enrolment QR code
+        /// (e.g. https://avondronde.gemeente.nl). An https address behind a TLS proxy also
+        /// turns on HSTS and the `__Host-` cookies. Default: the address the admin's browser
+        /// uses.
         #[arg(long)]
         public_url: Option<String>,
     },

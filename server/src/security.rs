@@ -79,7 +79,7 @@ pub fn header_layers(state: &AppState) -> Vec<SetResponseHeaderLayer<HeaderValue
             HeaderValue::from_static("no-store"),
         ),
     ];
-    if state.config.tls {
+    if state.config.https() {
         layers.push(SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),

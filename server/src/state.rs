@@ -29,7 +29,7 @@ pub struct Config {
     /// and expire in a day, so this only has to stop brute force, not a desk enrolling a
     /// tray of phones.
     pub enrolments_per_minute: u32,
-    /// The server terminates TLS itself: HSTS is sent and the cookie is `__Host-`.
+    /// The server terminates TLS itself (see [`Config::https`]).
     pub tls: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -47,6 +47,19 @@ pub struct MetricsToken(pub String);
 impl std::fmt::Debug for MetricsToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("MetricsToken(<redacted>)")
+    }
+}
+
+impl Config {
+    /// Whether browsers reach the server over HTTPS: it terminates TLS itself, or its public
+    /// address (behind a proxy that terminates TLS) is `https://`. Then its cookies are
+    /// `__Host-` (a sibling subdomain cannot plant one that shadows them) and it sends HSTS.
+    pub fn https(&self) -> bool {
+        self.tls
+            || self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
     }
 }
 

@@ -568,10 +568,48 @@ async fn metrics_answer_only_to_their_bearer_token() {
 
 #[tokio::test]
 async fn with_tls_the_cookie_is_host_prefixed_and_hsts_is_sent() {
-    let app = TestApp::with_config(Config {
+    host_prefixed_cookies_and_hsts(Config {
         tls: true,
         ..Config::default()
+    })
+    .await;
+}
+
+/// Behind a reverse proxy that terminates TLS (the README's second way), the server itself
+/// speaks plain HTTP; its public address tells it browsers use HTTPS. Without the
+/// `__Host-` prefix, a sibling subdomain could plant a cookie of the same name with a
+/// narrower path, which the browser sends first (attack review rev4, L3).
+#[tokio::test]
+async fn behind_a_tls_proxy_with_an_https_public_url_the_cookie_is_host_prefixed_too() {
+    host_prefixed_cookies_and_hsts(Config {
+        public_url: Some("https://avondronde.gemeente.nl".into()),
+        trusted_proxies: vec!["127.0.0.1/32".parse().expect("cidr")],
+        ..Config::default()
+    })
+    .await;
+    // An http public address (a test set-up on a laptop) keeps the plain names: a browser
+    // drops a `__Host-` cookie that did not come over HTTPS.
+    let plain = TestApp::with_config(Config {
+        public_url: Some("http://10.0.0.5:8080".into()),
+        ..Config::default()
     });
+    let seed = plain.seed(true);
+    let (u, p) = seed.login(Role::Coordinator);
+    let reply = plain
+        .send(post("/api/v1/session", Auth::None, login_body(u, p)))
+        .await;
+    let set = reply.headers[header::SET_COOKIE].to_str().expect("cookie");
+    assert!(
+        set.starts_with(&format!("{}=", auth::SESSION_COOKIE)),
+        "{set}"
+    );
+    assert!(!reply.headers.contains_key("strict-transport-security"));
+}
+
+/// Logs in on a server with `config` and checks that both cookies carry the `__Host-`
+/// prefix, that HSTS is sent, and that the plain name is not accepted.
+async fn host_prefixed_cookies_and_hsts(config: Config) {
+    let app = TestApp::with_config(config);
     let seed = app.seed(true);
     let (u, p) = seed.login(Role::Coordinator);
     let reply = app

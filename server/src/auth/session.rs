@@ -32,7 +32,7 @@ const LAST_SEEN_STEP_MS: i64 = 60 * 1000;
 
 /// The session cookie's name for this server.
 pub fn cookie_name(state: &AppState) -> &'static str {
-    if state.config.tls {
+    if state.config.https() {
         TLS_SESSION_COOKIE
     } else {
         SESSION_COOKIE
@@ -91,7 +91,7 @@ pub const DEVICE_COOKIE: &str = "avondronde_device";
 pub const TLS_DEVICE_COOKIE: &str = "__Host-avondronde-device";
 
 fn device_cookie_name(state: &AppState) -> &'static str {
-    if state.config.tls {
+    if state.config.https() {
         TLS_DEVICE_COOKIE
     } else {
         DEVICE_COOKIE

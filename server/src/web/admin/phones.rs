@@ -51,7 +51,11 @@ pub fn server_address(state: &AppState, headers: &HeaderMap) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         })
         .unwrap_or("localhost");
-    let scheme = if state.config.tls { "https" } else { "http" };
+    let scheme = if state.config.https() {
+        "https"
+    } else {
+        "http"
+    };
     format!("{scheme}://{host}")
 }
 
