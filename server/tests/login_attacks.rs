@@ -413,3 +413,78 @@ async fn a_botnet_of_fresh_addresses_is_stopped_at_the_lock_while_the_owners_bro
         "a device cookie from before the password changed still opens the lock"
     );
 }
+
+/// A whole login (password and, where the account has one, the second factor) from `ip` in
+/// a browser that holds `device` (`name=value`, or none); the answer.
+async fn browser_login(
+    app: &TestApp,
+    (user, password): (&str, &str),
+    device: Option<&str>,
+    ip: [u8; 4],
+) -> Reply {
+    let mut req = post(
+        "/api/v1/session",
+        Auth::None,
+        json_body(&serde_json::json!({
+            "username": user, "password": password, "totp": app.totp_code(user)
+        })),
+    );
+    if let Some(c) = device {
+        req.headers_mut()
+            .insert(header::COOKIE, c.parse().expect("cookie"));
+    }
+    app.send(from(req, ip)).await
+}
+
+/// A shared office PC: several staff log in on one browser, one after the other. Each
+/// keeps being let through the lock of their account, not only the last one (attack
+/// review rev4, L4), and the cookie remembers at most four accounts, the newest.
+#[tokio::test]
+async fn a_shared_browser_stays_known_to_each_account_that_logged_in_on_it() {
+    let app = TestApp::new();
+    let seed = app.seed(true);
+    let office = [192, 0, 2, 20];
+    let mut jar: Option<String> = None;
+    for (role, _, _) in &seed.web_users {
+        let reply = browser_login(&app, seed.login(*role), jar.as_deref(), office).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        jar = Some(reply.device_cookie().expect("a device cookie"));
+    }
+    let jar = jar.expect("logged in");
+    let entries = jar
+        .split_once('=')
+        .expect("name=value")
+        .1
+        .split('_')
+        .count();
+    // Four, as the README says; six accounts logged in.
+    let remembered = 4;
+    assert_eq!(auth::DEVICE_ENTRIES, remembered);
+    assert_eq!(entries, remembered, "{jar}");
+    assert!(seed.web_users.len() > remembered);
+
+    // A botnet locks every account; the office browser still gets into the four newest.
+    let limit = Config::default().logins_per_minute;
+    for (role, user, _) in &seed.web_users {
+        for n in 0..limit * 10 {
+            let reply = browser_login(&app, (user, "geraden"), None, [203, 0, 113, n as u8]).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNAUTHORIZED,
+                "{role:?} attempt {n}"
+            );
+        }
+    }
+    let newest = &seed.web_users[seed.web_users.len() - remembered..];
+    for (role, _, _) in newest {
+        let reply = browser_login(&app, seed.login(*role), Some(&jar), [198, 51, 100, 1]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{role:?}: {}", reply.text());
+    }
+    let (oldest, _, _) = &seed.web_users[seed.web_users.len() - remembered - 1];
+    let reply = browser_login(&app, seed.login(*oldest), Some(&jar), [198, 51, 100, 2]).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the fifth account back is forgotten"
+    );
+}

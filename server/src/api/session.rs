@@ -97,11 +97,13 @@ pub struct Started {
 }
 
 /// Sets the session cookie on a login's answer and, when `complete_as` names the user whose
-/// login is now complete (second factor included), a fresh device cookie for their current
-/// password: this browser is then one the login throttle lets through when the account is
-/// locked for unknown ones. The one place the API and the login page set them.
+/// login is now complete (second factor included), a fresh device entry for their current
+/// password, kept with the browser's other entries (`headers`' device cookies): this
+/// browser is then one the login throttle lets through when the account is locked for
+/// unknown ones. The one place the API and the login page set them.
 pub async fn set_login_cookies(
     state: &AppState,
+    headers: &HeaderMap,
     res: &mut Response,
     token: &str,
     complete_as: Option<&str>,
@@ -113,7 +115,7 @@ pub async fn set_login_cookies(
             .await
             .ok()
             .flatten()
-            .map(|l| auth::device_cookie(state, &l)),
+            .map(|l| auth::device_cookie(state, &l, &auth::device_cookies_of(state, headers))),
         None => None,
     };
     let cookies = std::iter::once(auth::session_cookie(state, token)).chain(device);
@@ -298,7 +300,7 @@ pub async fn login(
     );
     let mut res = Json(Me::new(&s.user, s.mfa_pending)).into_response();
     let complete = (!s.mfa_pending).then_some(s.user.username.as_str());
-    set_login_cookies(&state, &mut res, &s.token, complete).await;
+    set_login_cookies(&state, &headers, &mut res, &s.token, complete).await;
     Ok(res)
 }
 
@@ -336,6 +338,7 @@ pub struct TotpResponse {
 pub async fn totp(
     State(state): State<Arc<AppState>>,
     ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     AnySession(session): AnySession,
     ApiJson(req): ApiJson<TotpRequest>,
 ) -> ApiResult<Response> {
@@ -356,7 +359,14 @@ pub async fn totp(
         recovery_codes,
     })
     .into_response();
-    set_login_cookies(&state, &mut res, &token, Some(&session.user.username)).await;
+    set_login_cookies(
+        &state,
+        &headers,
+        &mut res,
+        &token,
+        Some(&session.user.username),
+    )
+    .await;
     Ok(res)
 }
 

@@ -28,11 +28,11 @@ pub use device::{
     enrolment_scope, issue_enrolment_code, new_enrolment_code, revoke_device,
 };
 pub use session::{
-    DEVICE_COOKIE, IDLE_MS, MFA_PENDING_TTL_MS, MfaOutcome, SESSION_COOKIE, SESSION_TTL_MS,
-    Session, StoredLogin, TLS_DEVICE_COOKIE, TLS_SESSION_COOKIE, check_password, clear_cookie,
-    complete_mfa, cookie_name, create_session, current_session, device_cookie, device_cookies_of,
-    end_session, end_user_sessions, idle_expired, live_sessions, login, logout, session_cookie,
-    session_scope, session_token, stored_login, sweep_sessions, username_scope,
+    DEVICE_COOKIE, DEVICE_ENTRIES, IDLE_MS, MFA_PENDING_TTL_MS, MfaOutcome, SESSION_COOKIE,
+    SESSION_TTL_MS, Session, StoredLogin, TLS_DEVICE_COOKIE, TLS_SESSION_COOKIE, check_password,
+    clear_cookie, complete_mfa, cookie_name, create_session, current_session, device_cookie,
+    device_cookies_of, end_session, end_user_sessions, idle_expired, live_sessions, login, logout,
+    session_cookie, session_scope, session_token, stored_login, sweep_sessions, username_scope,
 };
 
 use std::marker::PhantomData;

@@ -98,26 +98,61 @@ fn device_cookie_name(state: &AppState) -> &'static str {
     }
 }
 
-/// The device cookies the browser sent (unchecked: the throttle checks them against the
-/// account being logged in to). All of them, at most four: a cookie planted by a sibling
-/// site under the same name, sent first, must not hide the owner's.
+/// How many accounts one browser's device cookie remembers: a shared office PC on which a
+/// few staff log in keeps each of them known to the throttle (attack review rev4, L4).
+pub const DEVICE_ENTRIES: usize = 4;
+
+/// Between the entries of a device cookie (a cookie value may not hold a comma).
+const ENTRY_SEPARATOR: char = '_';
+
+/// Whether `entry` has the shape of a device entry ([`crate::throttle::LoginThrottle::device_cookie`]):
+/// 32 hex digits, a dot, 64 hex digits.
+fn is_device_entry(entry: &str) -> bool {
+    entry.len() == 97
+        && entry.bytes().enumerate().all(|(i, b)| {
+            if i == 32 {
+                b == b'.'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        })
+}
+
+/// The device entries the browser sent, newest first (unchecked: the throttle checks them
+/// against the account being logged in to). Every device cookie is read, at most four: a
+/// cookie planted by a sibling site under the same name, sent first, must not hide the
+/// owner's. Each holds up to [`DEVICE_ENTRIES`] entries, one per account.
 pub fn device_cookies_of(state: &AppState, headers: &HeaderMap) -> Vec<String> {
     cookie_values(headers, device_cookie_name(state))
-        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .filter(|v| !v.is_empty() && v.len() <= 98 * DEVICE_ENTRIES)
         .take(4)
+        .flat_map(|v| v.split(ENTRY_SEPARATOR).take(DEVICE_ENTRIES))
+        .filter(|e| is_device_entry(e))
         .map(str::to_owned)
         .collect()
 }
 
 /// The `Set-Cookie` value that marks this browser as one that completed a login as the
 /// user of `login`, with the password they have now; set only once the login is complete
-/// (second factor included).
-pub fn device_cookie(state: &AppState, login: &StoredLogin) -> String {
+/// (second factor included). It keeps the browser's other entries (`sent`, as
+/// [`device_cookies_of`] read them) up to [`DEVICE_ENTRIES`] in all, newest first, and
+/// drops the one it replaces.
+pub fn device_cookie(state: &AppState, login: &StoredLogin, sent: &[String]) -> String {
     let throttle = &state.limits.login;
+    let (account, credential) = (throttle.name_key(&login.username), login.credential());
+    let mut entries = vec![throttle.device_cookie(account, &credential)];
+    for e in sent {
+        if entries.len() == DEVICE_ENTRIES {
+            break;
+        }
+        if throttle.device(account, &credential, e).is_none() && !entries.contains(e) {
+            entries.push(e.clone());
+        }
+    }
     format!(
         "{}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
         device_cookie_name(state),
-        throttle.device_cookie(throttle.name_key(&login.username), &login.credential()),
+        entries.join(&ENTRY_SEPARATOR.to_string()),
         crate::throttle::DEVICE_COOKIE_TTL.as_secs()
     )
 }

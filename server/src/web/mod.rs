@@ -267,7 +267,7 @@ async fn login_submit(
             };
             let mut res = Redirect::to(to).into_response();
             let complete = (!s.mfa_pending).then_some(s.user.username.as_str());
-            set_login_cookies(&state, &mut res, &s.token, complete).await;
+            set_login_cookies(&state, &headers, &mut res, &s.token, complete).await;
             res
         }
         Err(ApiError::TooManyRequests) => Redirect::to("/login?fout=te-vaak").into_response(),
@@ -347,6 +347,7 @@ struct CodeForm {
 async fn code_submit(
     State(state): State<Arc<AppState>>,
     ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     session: Result<AnySession, ApiError>,
     Form(form): Form<CodeForm>,
 ) -> Response {
@@ -360,7 +361,14 @@ async fn code_submit(
     match second_step(&state, address, &session.user, form.code).await {
         Ok(MfaOutcome::Done { token }) => {
             let mut res = Redirect::to(home).into_response();
-            set_login_cookies(&state, &mut res, &token, Some(&session.user.username)).await;
+            set_login_cookies(
+                &state,
+                &headers,
+                &mut res,
+                &token,
+                Some(&session.user.username),
+            )
+            .await;
             res
         }
         Ok(MfaOutcome::Enrolled {
@@ -383,7 +391,14 @@ async fn code_submit(
                 },
             )
             .into_response();
-            set_login_cookies(&state, &mut res, &token, Some(&session.user.username)).await;
+            set_login_cookies(
+                &state,
+                &headers,
+                &mut res,
+                &token,
+                Some(&session.user.username),
+            )
+            .await;
             res
         }
         Ok(MfaOutcome::Wrong) => Redirect::to("/login/code?fout=1").into_response(),
