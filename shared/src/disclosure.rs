@@ -42,7 +42,9 @@
 //! **Evening by evening.** The server sums an aggregate from the protected counts of its
 //! evenings, each with the key of that evening's records (`server/src/hotspot/analysis.rs`):
 //! otherwise periods that differ by one evening, asked in many different pairs, would each
-//! draw fresh noise, and their averaged differences converge on the true count.
+//! draw fresh noise, and their averaged differences converge on the true count. For the
+//! same reason it splits an evening's children by chosen age band, and its contacts by set
+//! of behaviours when the filter chooses behaviours.
 //!
 //! **What is shown.** A protected value of 0 shows as `0`, one below the threshold `T`
 //! ([`PtableParams::threshold`], at least 10) as `<T`, and larger ones rounded to a multiple
