@@ -16,10 +16,11 @@
 //! square root of the evenings an aggregate spans (those with contacts in it).
 //!
 //! **And per age band, when some bands are chosen.** The children of an evening are then
-//! counted band by band, each band an atom with its own key, so that any two
-//! choices of bands differ by the same protected counts however they are asked. All bands
-//! together keep one atom per evening, the least noise. One walk over an evening's rows
-//! feeds every atom.
+//! counted band by band, each band an atom with its own key, and its contacts (a contact
+//! counts when it has a child in a chosen band) per set of bands they have children in, so
+//! that any two choices of bands differ by the same protected counts however they are
+//! asked, for both measures. All bands together keep one atom per evening, the least noise.
+//! One walk over an evening's rows feeds every atom.
 //!
 //! **And per set of behaviours, when the filter chooses behaviours.** The evening's
 //! contacts are then split by the set of behaviours they have, each set an atom, because
@@ -138,8 +139,9 @@ impl Sum {
 }
 
 /// One atom of an evening's records. Counting all age bands, the evening is one atom
-/// ([`Pass::Whole`]). Counting some bands, the contacts are an atom ([`Pass::Contacts`])
-/// and the children of each chosen band another ([`Pass::Band`]), each with its own key:
+/// ([`Pass::Whole`]). Counting some bands, the contacts are atoms per set of bands they
+/// have children in ([`Pass::Contacts`], [`Pass::per_band_set`]) and the children of each
+/// chosen band another ([`Pass::Band`]), each with its own key:
 /// then any two choices of bands differ by exactly the protected counts of the bands
 /// between them, so neither "all ages" minus "6 and up" nor the average over the fifteen
 /// pairs of choices that differ by one band tells the exact number of a band. (Per hour the
@@ -202,6 +204,13 @@ impl Pass {
         (measure, children)
     }
 
+    /// Whether this atom is split by the set of bands its contacts have children in: the
+    /// contacts, whom a choice of bands selects when they have a child in any chosen band.
+    /// (The children of one band are the same whatever other bands are chosen.)
+    fn per_band_set(self) -> bool {
+        self == Pass::Contacts
+    }
+
     /// Whether this atom counts the contact-level totals (contacts, brought home, past
     /// norm).
     fn counts_contacts(self) -> bool {
@@ -254,30 +263,62 @@ fn by_evening(days: &[i32], first: i32, last: i32) -> (Vec<u32>, Vec<usize>) {
     (order, starts)
 }
 
-/// Calls `each` with every group of one evening's `rows` that is an atom: all of them, or,
-/// when the filter chooses behaviours, one group per set of behaviours among the rows with a
-/// chosen one. `each` applies the rest of the filter. `scratch` is reused space.
+/// Reused space for [`groups`].
+#[derive(Default)]
+struct Scratch {
+    /// Class in the high half, row in the low.
+    keyed: Vec<u64>,
+    rows: Vec<u32>,
+}
+
+/// Calls `each` with every group of one evening's `rows` that may be an atom: all of them,
+/// or, when the filter chooses age bands or behaviours, one group per class of the rows
+/// that pass: their set of behaviours and the set of bands they have children in. Every
+/// choice of bands or behaviours selects whole classes. The flag tells whether the group's
+/// set of behaviours ends with it, where atoms that are not split by bands end
+/// ([`Pass::per_band_set`]). `each` applies the rest of the filter.
 fn groups(
     filter: &Filter,
     c: &Columns,
     rows: &[u32],
-    scratch: &mut Vec<u32>,
-    mut each: impl FnMut(&[u32]),
+    scratch: &mut Scratch,
+    mut each: impl FnMut(&[u32], bool),
 ) {
-    if filter.behaviours == 0 {
-        each(rows);
+    let (by_bands, by_behaviours) = (filter.bands != ALL_BANDS, filter.behaviours != 0);
+    if !by_bands && !by_behaviours {
+        each(rows, true);
         return;
     }
-    let set = |i: u32| c.behaviours[i as usize];
-    scratch.clear();
-    scratch.extend(
-        rows.iter()
-            .copied()
-            .filter(|&i| set(i) & filter.behaviours != 0),
-    );
-    scratch.sort_unstable_by_key(|&i| set(i));
-    for group in scratch.chunk_by(|&a, &b| set(a) == set(b)) {
-        each(group);
+    let class = |i: usize| {
+        let behaviours = if by_behaviours { c.behaviours[i] } else { 0 };
+        let bands = c.counts[i]
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| by_bands && n > 0)
+            .fold(0u64, |set, (b, _)| set | 1 << b);
+        u64::from(behaviours) << 8 | bands
+    };
+    let Scratch {
+        keyed,
+        rows: ordered,
+    } = scratch;
+    keyed.clear();
+    keyed.extend(rows.iter().filter_map(|&i| {
+        let r = i as usize;
+        filter
+            .value(&c.counts[r], c.behaviours[r], c.flags[r])
+            .map(|_| class(r) << 32 | u64::from(i))
+    }));
+    keyed.sort_unstable();
+    ordered.clear();
+    ordered.extend(keyed.iter().map(|&k| k as u32));
+    let mut start = 0;
+    for end in 1..=keyed.len() {
+        let ends = |shift| end == keyed.len() || keyed[end] >> shift != keyed[start] >> shift;
+        if ends(32) {
+            each(&ordered[start..end], ends(40));
+            start = end;
+        }
     }
 }
 
@@ -378,7 +419,7 @@ pub fn protected_cells(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> V
         .filter(|p| p.measures(filter))
         .map(|p| (p, EveningCells::new(area.len())))
         .collect();
-    let mut scratch = Vec::new();
+    let mut scratch = Scratch::default();
     for d in 0..starts.len() - 1 {
         if !filter.weekday_ok(first + d as i32) {
             continue;
@@ -388,7 +429,7 @@ pub fn protected_cells(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> V
             c,
             &order[starts[d]..starts[d + 1]],
             &mut scratch,
-            |group| {
+            |group, set_ends| {
                 for &i in group {
                     let i = i as usize;
                     if cells[i] == OUTSIDE
@@ -408,9 +449,11 @@ pub fn protected_cells(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> V
                 }
                 for (pass, evening) in &mut atoms {
                     let pass = *pass;
-                    evening.flush(&mut out, |s| {
-                        ptable.protect(s.n, pass.measure_key(filter, s.key))
-                    });
+                    if set_ends || pass.per_band_set() {
+                        evening.flush(&mut out, |s| {
+                            ptable.protect(s.n, pass.measure_key(filter, s.key))
+                        });
+                    }
                 }
             },
         );
@@ -575,7 +618,7 @@ pub fn run(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Result<Analys
             .into_iter()
             .map(|pass| Atom::new(pass, n, comparing))
             .collect();
-        let mut scratch = Vec::new();
+        let mut scratch = Scratch::default();
         for d in 0..starts.len() - 1 {
             let day = first + d as i32;
             let rows = &order[starts[d]..starts[d + 1]];
@@ -585,7 +628,7 @@ pub fn run(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Result<Analys
             let inside = [day >= pf && day <= pt, day >= bf && day <= bt];
             let in_trend = day >= trend_first && day <= trend_last;
             let week = in_trend.then(|| ((day - trend_first) / 7) as usize);
-            groups(filter, c, rows, &mut scratch, |group| {
+            groups(filter, c, rows, &mut scratch, |group, set_ends| {
                 for &i in group {
                     let i = i as usize;
                     if filter
@@ -613,7 +656,9 @@ pub fn run(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Result<Analys
                     }
                 }
                 for atom in &mut atoms {
-                    atom.flush(ptable, filter, inside, week, &mut out);
+                    if set_ends || atom.pass.per_band_set() {
+                        atom.flush(ptable, filter, inside, week, &mut out);
+                    }
                 }
             });
         }
@@ -780,7 +825,7 @@ mod tests {
     }
 
     /// With some age bands chosen, the children are counted band by band, each band with
-    /// its own key, and the contacts once with theirs.
+    /// its own key, and the contacts per set of bands they have children in.
     #[test]
     fn chosen_bands_are_counted_band_by_band_each_with_its_own_key() {
         let wijk = delfshaven();
@@ -799,8 +844,19 @@ mod tests {
             + t.protect(1, key_of(&[2]).for_children(0b1000));
         assert_eq!(a.after.values[100], expected);
         assert_eq!(a.after.totals.children, expected);
-        assert_eq!(a.after.totals.contacts, t.protect(2, key_of(&[1, 2])));
+        assert_eq!(
+            a.after.totals.contacts,
+            t.protect(1, key_of(&[1])) + t.protect(1, key_of(&[2])),
+            "bands {{6–9, 10–11}} and {{6–9, 12–13}}: two sets"
+        );
         assert_eq!(protected_cells(&index, &filter, &t), a.after.values);
+        let contacts = Filter {
+            measure: Measure::Contacts,
+            ..filter
+        };
+        let c = run(&index, &contacts, &t).expect("runs");
+        assert_eq!(c.after.values[100], a.after.totals.contacts);
+        assert_eq!(protected_cells(&index, &contacts, &t), c.after.values);
     }
 
     /// With behaviours chosen, the contacts are counted set of behaviours by set, each set
