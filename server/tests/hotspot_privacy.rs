@@ -459,15 +459,15 @@ fn protected_counts_keep_at_least_95_percent_of_the_gi_classes() {
     let month = WijkIndex::from_rows(wijk.clone(), rows).expect("index");
     let t = ptable();
     let mut figures = HashMap::new();
-    for (res, measure, behaviours) in [Res::Nine, Res::Ten]
+    for (res, measure, behaviours, hours) in [Res::Nine, Res::Ten]
         .into_iter()
         .flat_map(|r| [Measure::Contacts, Measure::Children].map(|m| (r, m)))
-        .flat_map(|(r, m)| [0, 0b00_1011].map(|b| (r, m, b)))
+        .flat_map(|(r, m)| [(0, ""), (0b00_1011, ""), (0, "21-24")].map(|(b, h)| (r, m, b, h)))
     {
         {
             let f = Filter {
                 behaviours,
-                ..filter(res, measure, "", days((2026, 11, 2), (2026, 12, 1)))
+                ..filter(res, measure, hours, days((2026, 11, 2), (2026, 12, 1)))
             };
             let a = analysis::run(&month, &f, &t).expect("runs");
             let truth: Vec<f64> = true_counts(&month, &f).iter().map(|&v| v as f64).collect();
@@ -479,7 +479,7 @@ fn protected_counts_keep_at_least_95_percent_of_the_gi_classes() {
                 .count();
             let agreement = same as f64 / exact.len() as f64;
             println!(
-                "res {} {} behaviours {behaviours:#08b}: {same}/{} cells in the same class ({:.1} %), {} hot cells by the true counts",
+                "res {} {} behaviours {behaviours:#08b} hours {hours:?}: {same}/{} cells in the same class ({:.1} %), {} hot cells by the true counts",
                 res.number(),
                 measure.code(),
                 exact.len(),
@@ -493,10 +493,10 @@ fn protected_counts_keep_at_least_95_percent_of_the_gi_classes() {
                 res.number(),
                 measure.code()
             );
-            figures.insert((res.number(), measure.code(), behaviours), agreement);
+            figures.insert((res.number(), measure.code(), behaviours, hours), agreement);
         }
     }
-    assert_eq!(figures.len(), 8);
+    assert_eq!(figures.len(), 12);
 }
 
 /// The attack review's averaging attack: many pairs of overlapping periods that differ by
@@ -723,16 +723,14 @@ fn averaging_the_band_choices_that_differ_by_one_band_gains_nothing_over_one_pai
     );
 }
 
-/// Averaging over hour ranges, which still draw fresh noise per selection (see the
-/// README): every range that ends at midnight, with and without its last hour (19–24
-/// against 19–23, 20–24 against 20–23, … 23–24 against nothing; the synthetic contacts
-/// fall between 19:00 and 24:00, so no other range gives another set of records), averaged
-/// per cell against the true count of 23–24. Through the published map (shown counts, and
-/// the Gi* inversion behind `<10`) it recovers at most a quarter of the small cells. From
-/// the protected values themselves it would get further, which is printed: that is why
-/// nothing behind `<10` may be published with more precision than it has now.
+/// Averaging over hour ranges: every range that ends at midnight, with and without its
+/// last hour (19–24 against 19–23, 20–24 against 20–23, … 23–24 against nothing; the
+/// synthetic contacts fall between 19:00 and 24:00, so no other range gives another set of
+/// records). With fresh noise per range, the average from the protected values gave the
+/// true 23–24 count for 32.1 % of an evening's small cells (contacts). Counted hour by hour,
+/// every pair gives the same difference, the protected value of 23–24 asked alone.
 #[test]
-fn averaging_the_hour_ranges_that_differ_by_the_last_hour_recovers_at_most_a_quarter() {
+fn averaging_the_hour_ranges_that_differ_by_the_last_hour_gains_nothing_over_one_pair() {
     let wijk = delfshaven();
     let evening =
         WijkIndex::from_rows(wijk.clone(), synthetic(&wijk, 600, 1, 0.5, 9)).expect("index");
@@ -745,32 +743,16 @@ fn averaging_the_hour_ranges_that_differ_by_the_last_hour_recovers_at_most_a_qua
     ] {
         for measure in [Measure::Contacts, Measure::Children] {
             let hours = |h: &str| filter(Res::Ten, measure, h, period);
-            let last = hours("23-24");
-            let truth = true_counts(index, &last);
-            let target = published(index, &analysis::run(index, &last, &t).expect("runs"));
+            let alone = analysis::run(index, &hours("23-24"), &t).expect("runs");
             let pairs: Vec<(Filter, Option<Filter>)> = (19..=23)
                 .map(|s| {
-                    (
-                        hours(&format!("{s}-24")),
-                        (s < 23).then(|| hours(&format!("{s}-23"))),
-                    )
+                    let without = (s < 23).then(|| hours(&format!("{s}-23")));
+                    (hours(&format!("{s}-24")), without)
                 })
                 .collect();
-            let [upper, real] = average_pairs(index, &t, &pairs);
-            let up = exact_share(&target, &upper, &truth);
-            let re = exact_share(&target, &real, &truth);
-            println!(
-                "{name} {}: averaging 5 hour-range pairs: from the protected values {}/{} ({:.1} %), through the published map {}/{} ({:.1} %)",
-                measure.code(),
-                up.0,
-                up.1,
-                100.0 * share(up),
-                re.0,
-                re.1,
-                100.0 * share(re)
-            );
-            assert!(re.1 >= 20, "{name}: enough small cells to judge");
-            assert!(share(re) <= 0.25, "{name} {}: {re:?}", measure.code());
+            let what = format!("{name} {}: 5 hour-range pairs", measure.code());
+            every_pair_alike(index, &t, &pairs, &alone, &what);
+            averaging_recovers_at_most_a_quarter(index, &t, &pairs, &alone, &what);
         }
     }
 }
@@ -868,9 +850,8 @@ fn averaging_the_behaviour_choices_that_differ_by_one_behaviour_gains_nothing_ov
     }
 }
 
-/// Asserts that every pair of filters (but the first, against nothing) differs by the
-/// protected values of `alone`, in every cell and in the totals: averaging the pairs then
-/// gains nothing over one draw.
+/// Asserts that every pair of filters differs by the protected values of `alone`, in every
+/// cell and in the totals: averaging the pairs then gains nothing over one draw.
 fn every_pair_alike(
     index: &WijkIndex,
     t: &Ptable,
@@ -879,8 +860,9 @@ fn every_pair_alike(
     what: &str,
 ) {
     let run = |f: &Filter| analysis::run(index, f, t).expect("runs");
-    for (w, wo) in &pairs[1..] {
-        let (w, wo) = (run(w), run(wo.as_ref().expect("a choice")));
+    for (w, wo) in pairs {
+        let Some(wo) = wo else { continue };
+        let (w, wo) = (run(w), run(wo));
         let minus = |a: u64, b: u64| a as i64 - b as i64;
         let differing = (0..alone.after.values.len())
             .filter(|&i| {
@@ -938,7 +920,7 @@ fn averaging_recovers_at_most_a_quarter(
         re.1,
         100.0 * share(re)
     );
-    assert!(up.1 >= 100, "{what}: enough small cells to judge");
+    assert!(up.1 >= 50, "{what}: enough small cells to judge");
     assert!(share(up) <= 0.25, "{what}: {up:?}");
     assert!(
         share(re) <= 0.25 || re.0 <= blind,

@@ -22,6 +22,12 @@
 //! asked, for both measures. All bands together keep one atom per evening, the least noise.
 //! One walk over an evening's rows feeds every atom.
 //!
+//! **And per hour, when the filter chooses hours.** The evening's records are then split by
+//! hour of the clock, each hour an atom, so that two hour ranges differ by the same
+//! protected counts however they are asked (with fresh noise per range, the average of the
+//! five ranges with and without the hour before midnight gave the exact count for a third
+//! of an evening's small cells). The histogram's hours are these atoms too.
+//!
 //! **And per set of behaviours, when the filter chooses behaviours.** The evening's
 //! contacts are then split by the set of behaviours they have, each set an atom, because
 //! every choice selects whole sets: two choices differ by the same protected counts however
@@ -144,11 +150,10 @@ impl Sum {
 /// chosen band another ([`Pass::Band`]), each with its own key:
 /// then any two choices of bands differ by exactly the protected counts of the bands
 /// between them, so neither "all ages" minus "6 and up" nor the average over the fifteen
-/// pairs of choices that differ by one band tells the exact number of a band. (Per hour the
-/// same split would make atoms of single contacts, whose differences give away more than
-/// the fresh noise of each selection; and all bands as the sum of five band atoms would
-/// cost the default map too much of its Gi* classes; see the README.) Each atom is split
-/// further by set of behaviours when the filter chooses behaviours ([`groups`]).
+/// pairs of choices that differ by one band tells the exact number of a band. (All bands as
+/// the sum of five band atoms would cost the default map too much of its Gi* classes; see
+/// the README.) Each atom is split further by hour and by set of behaviours when the filter
+/// chooses them ([`groups`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pass {
     Whole,
@@ -238,29 +243,36 @@ impl Pass {
 }
 
 /// The evenings from `first` to `last` and, for each, the rows of the index on it: rows
-/// `order[starts[d]..starts[d + 1]]` are those of evening `first + d` (a counting sort,
-/// linear in the rows).
-fn by_evening(days: &[i32], first: i32, last: i32) -> (Vec<u32>, Vec<usize>) {
+/// `order[starts[d]..starts[d + 1]]` are those of evening `first + d`, in order of their
+/// hour when `hours` are given (a counting sort, linear in the rows).
+fn by_evening(days: &[i32], hours: Option<&[u8]>, first: i32, last: i32) -> (Vec<u32>, Vec<usize>) {
     let span = (last - first + 1).max(0) as usize;
-    let mut starts = vec![0usize; span + 1];
-    for &d in days {
-        if d >= first && d <= last {
-            starts[(d - first) as usize + 1] += 1;
+    let per_day = if hours.is_some() { 24 } else { 1 };
+    let slot = |i: usize| {
+        let d = days[i];
+        let hour = hours.map_or(0, |h| usize::from(h[i] % 24));
+        (d >= first && d <= last).then(|| (d - first) as usize * per_day + hour)
+    };
+    let slots = span * per_day;
+    let mut starts = vec![0usize; slots + 1];
+    for i in 0..days.len() {
+        if let Some(s) = slot(i) {
+            starts[s + 1] += 1;
         }
     }
-    for i in 0..span {
+    for i in 0..slots {
         starts[i + 1] += starts[i];
     }
     let mut next = starts.clone();
-    let mut order = vec![0u32; starts[span]];
-    for (i, &d) in days.iter().enumerate() {
-        if d >= first && d <= last {
-            let slot = &mut next[(d - first) as usize];
-            order[*slot] = i as u32;
-            *slot += 1;
+    let mut order = vec![0u32; starts[slots]];
+    for i in 0..days.len() {
+        if let Some(s) = slot(i) {
+            order[next[s]] = i as u32;
+            next[s] += 1;
         }
     }
-    (order, starts)
+    let evenings = starts.into_iter().step_by(per_day).collect();
+    (order, evenings)
 }
 
 /// Reused space for [`groups`].
@@ -272,11 +284,11 @@ struct Scratch {
 }
 
 /// Calls `each` with every group of one evening's `rows` that may be an atom: all of them,
-/// or, when the filter chooses age bands or behaviours, one group per class of the rows
-/// that pass: their set of behaviours and the set of bands they have children in. Every
-/// choice of bands or behaviours selects whole classes. The flag tells whether the group's
-/// set of behaviours ends with it, where atoms that are not split by bands end
-/// ([`Pass::per_band_set`]). `each` applies the rest of the filter.
+/// or, when the filter chooses hours, age bands or behaviours, one group per class of the
+/// rows that pass: their hour, their set of behaviours and the set of bands they have
+/// children in. Every choice of hours, bands or behaviours selects whole classes. The flag
+/// tells whether the group's hour and behaviours end with it, where atoms that are not
+/// split by bands end ([`Pass::per_band_set`]). `each` applies the rest of the filter.
 fn groups(
     filter: &Filter,
     c: &Columns,
@@ -285,18 +297,27 @@ fn groups(
     mut each: impl FnMut(&[u32], bool),
 ) {
     let (by_bands, by_behaviours) = (filter.bands != ALL_BANDS, filter.behaviours != 0);
+    let by_hours = filter.chooses_hours();
     if !by_bands && !by_behaviours {
-        each(rows, true);
+        if by_hours {
+            // The rows are in order of their hour ([`by_evening`]).
+            for group in rows.chunk_by(|&a, &b| c.hour[a as usize] == c.hour[b as usize]) {
+                each(group, true);
+            }
+        } else {
+            each(rows, true);
+        }
         return;
     }
     let class = |i: usize| {
+        let hour = if by_hours { c.hour[i] } else { 0 };
         let behaviours = if by_behaviours { c.behaviours[i] } else { 0 };
         let bands = c.counts[i]
             .iter()
             .enumerate()
             .filter(|&(_, &n)| by_bands && n > 0)
             .fold(0u64, |set, (b, _)| set | 1 << b);
-        u64::from(behaviours) << 8 | bands
+        u64::from(hour) << 16 | u64::from(behaviours) << 8 | bands
     };
     let Scratch {
         keyed,
@@ -413,7 +434,12 @@ pub fn protected_cells(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> V
     };
     let c = &index.contacts;
     let cells = c.cells(filter.res);
-    let (order, starts) = by_evening(&c.day, first, last);
+    let (order, starts) = by_evening(
+        &c.day,
+        filter.chooses_hours().then_some(&c.hour[..]),
+        first,
+        last,
+    );
     let mut atoms: Vec<(Pass, EveningCells)> = Pass::all(filter)
         .into_iter()
         .filter(|p| p.measures(filter))
@@ -613,7 +639,12 @@ pub fn run(index: &WijkIndex, filter: &Filter, ptable: &Ptable) -> Result<Analys
     let first = spans.iter().flatten().map(|s| s.0).min();
     let last = spans.iter().flatten().map(|s| s.1).max();
     if let (Some(first), Some(last)) = (first, last) {
-        let (order, starts) = by_evening(&c.day, first, last);
+        let (order, starts) = by_evening(
+            &c.day,
+            filter.chooses_hours().then_some(&c.hour[..]),
+            first,
+            last,
+        );
         let mut atoms: Vec<Atom> = Pass::all(filter)
             .into_iter()
             .map(|pass| Atom::new(pass, n, comparing))
@@ -908,7 +939,7 @@ mod tests {
     }
 
     #[test]
-    fn hour_filter_applies_to_cells_not_to_the_histogram() {
+    fn hour_filter_applies_hour_by_hour_to_cells_not_to_the_histogram() {
         let wijk = delfshaven();
         let area =
             crate::hotspot::index::StudyArea::of(&wijk.boundary, crate::hotspot::filter::Res::Ten)
@@ -927,8 +958,11 @@ mod tests {
         };
         let t = ptable();
         let a = run(&index, &filter, &t).expect("runs");
-        assert_eq!(a.after.values[5], t.protect(2, key_of(&[1, 2])));
-        assert_eq!(a.after.totals.contacts, t.protect(2, key_of(&[1, 2])));
+        // With hours chosen, each hour of the evening is an atom.
+        let hours = t.protect(1, key_of(&[1])) + t.protect(1, key_of(&[2]));
+        assert_eq!(a.after.values[5], hours);
+        assert_eq!(a.after.totals.contacts, hours);
+        assert_eq!(protected_cells(&index, &filter, &t), a.after.values);
         assert_eq!(
             (
                 a.after.histogram[22],
@@ -941,10 +975,7 @@ mod tests {
                 t.protect(1, key_of(&[3]))
             )
         );
-        assert_eq!(
-            a.trend.iter().copied().max(),
-            Some(t.protect(2, key_of(&[1, 2])))
-        );
+        assert_eq!(a.trend.iter().copied().max(), Some(hours));
     }
 
     #[test]

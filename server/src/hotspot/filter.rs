@@ -271,6 +271,11 @@ impl Filter {
     pub fn hour_ok(&self, hour: u8) -> bool {
         self.hours & (1 << hour) != 0
     }
+
+    /// Whether the filter chooses hours (not all of them).
+    pub fn chooses_hours(&self) -> bool {
+        self.hours != ALL_HOURS
+    }
 }
 
 /// The filter as query parameters. Every parameter is optional; a missing one does not
