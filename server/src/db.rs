@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/010_phone_policy.sql"),
     include_str!("migrations/011_record_key_default.sql"),
     include_str!("migrations/012_contact_by_seq.sql"),
+    include_str!("migrations/013_login_throttle.sql"),
 ];
 
 /// Jobs the writer takes into one transaction at most.

@@ -176,7 +176,9 @@ pub async fn sweep(state: &AppState) {
         }
         Err(e) => tracing::error!(error = %e, "session sweep failed"),
     }
-    state.limits.login.prune();
+    if let Err(e) = state.limits.login.prune(&state.store).await {
+        tracing::error!(error = %e, "login throttle prune failed");
+    }
     state.limits.enrol.retain_recent();
     state.limits.enrol.shrink_to_fit();
     state.limits.device.retain_recent();

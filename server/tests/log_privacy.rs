@@ -112,7 +112,8 @@ async fn at_trace_level_the_log_holds_no_username_password_token_or_position() {
 
     let log = server_log.text();
     // The capture works: the failed login is there, under the keyed tag of the name.
-    let tag = app.state.limits.login.name_key(NAME).to_string();
+    let keys = app.state.limits.login.keys(&app.state.store).await;
+    let tag = keys.expect("throttle keys").name_key(NAME).to_string();
     assert!(
         log.lines()
             .any(|l| l.contains("login failed") && l.contains(&format!("user={tag}"))),

@@ -59,8 +59,96 @@ async fn a_flood_of_large_unique_usernames_leaves_the_login_throttle_bounded() {
     }
     assert_eq!(
         app.state.limits.login.len(),
-        before + 1 + 2 * per_address,
-        "the address, and a name and a (name, address) window per attempt it was allowed"
+        before + 1 + per_address,
+        "in memory: the address, and a (name, address) window per attempt it was allowed"
+    );
+    let shared = app
+        .state
+        .store
+        .read(
+            avondronde_server::store::Scope::System,
+            avondronde_server::store::login_throttle::windows,
+        )
+        .await
+        .expect("shared windows");
+    assert_eq!(
+        shared, per_address as u64,
+        "in the database: a name's hourly window per attempt it was allowed"
+    );
+}
+
+/// Two server nodes on one database, as behind a load balancer: a botnet that spreads its
+/// guesses over both gets the budget of one, and a browser that logged in on one node is
+/// known on the other, and on a node started later (a restart).
+#[tokio::test]
+async fn a_botnet_spreading_its_guesses_over_two_nodes_gets_the_budget_of_one() {
+    let config = Config {
+        logins_per_minute: 2,
+        ..Config::default()
+    };
+    let app = TestApp::with_config(config.clone());
+    let seed = app.seed(true);
+    let other = app.node(config.clone());
+    let (user, password) = seed.login(Role::Coordinator);
+    let login = app
+        .send(from(
+            post("/api/v1/session", Auth::None, login_body(user, password)),
+            [192, 0, 2, 77],
+        ))
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text());
+    let device = login.device_cookie().expect("a device cookie");
+    // The account's hourly allowance for unknown browsers is ten times the per-minute
+    // limit: 20 failures, each from a fresh address, half on each node.
+    for n in 0..20u8 {
+        let guess = from(
+            post("/api/v1/session", Auth::None, login_body(user, "geraden")),
+            [203, 0, 113, n],
+        );
+        let reply = if n % 2 == 0 {
+            app.send(guess).await
+        } else {
+            other.send(guess).await
+        };
+        assert_eq!(reply.error(StatusCode::UNAUTHORIZED).code, "unauthorized");
+    }
+    let fresh = || {
+        from(
+            post("/api/v1/session", Auth::None, login_body(user, password)),
+            [198, 51, 100, 9],
+        )
+    };
+    for reply in [app.send(fresh()).await, other.send(fresh()).await] {
+        assert_eq!(
+            reply.error(StatusCode::TOO_MANY_REQUESTS).code,
+            "too_many_requests",
+            "locked on both nodes: each saw only ten failures itself"
+        );
+    }
+    let owner = || {
+        from(
+            post(
+                "/api/v1/session",
+                Auth::Cookie(&device),
+                login_body(user, password),
+            ),
+            [192, 0, 2, 78],
+        )
+    };
+    let on_other = other.send(owner()).await;
+    assert_eq!(
+        on_other.status,
+        StatusCode::OK,
+        "the other node knows the browser: {}",
+        on_other.text()
+    );
+    let restarted = app.node(config);
+    let after_restart = restarted.send(owner()).await;
+    assert_eq!(
+        after_restart.status,
+        StatusCode::OK,
+        "a node started later knows it too: {}",
+        after_restart.text()
     );
 }
 

@@ -111,11 +111,18 @@ pub async fn set_login_cookies(
     let device = match complete_as {
         // Without it (the database failed, or the user was disabled a moment ago) the
         // login still stands; the browser is just not known to the throttle.
-        Some(username) => stored_login(state, username)
-            .await
-            .ok()
-            .flatten()
-            .map(|l| auth::device_cookie(state, &l, &auth::device_cookies_of(state, headers))),
+        Some(username) => match (
+            state.limits.login.keys(&state.store).await,
+            stored_login(state, username).await,
+        ) {
+            (Ok(keys), Ok(Some(l))) => Some(auth::device_cookie(
+                state,
+                keys,
+                &l,
+                &auth::device_cookies_of(state, headers),
+            )),
+            _ => None,
+        },
         None => None,
     };
     let cookies = std::iter::once(auth::session_cookie(state, token)).chain(device);
@@ -164,19 +171,20 @@ pub async fn start_session(
         return Err(ApiError::TooManyRequests);
     }
     let stored = stored_login(state, &name).await?;
-    let account = state.limits.login.name_key(&name);
+    let throttle = &state.limits.login;
+    let keys = throttle.keys(&state.store).await?;
+    let account = keys.name_key(&name);
     // A device cookie counts only for the password the account has now; a name with no
     // account has no password, and so no device.
     let device = stored.as_ref().and_then(|login| {
         let credential = login.credential();
         device_cookies
             .iter()
-            .find_map(|c| state.limits.login.device(account, &credential, c))
+            .find_map(|c| keys.device(account, &credential, c))
     });
-    if state
-        .limits
-        .login
-        .account_open(account, address, device)
+    if throttle
+        .account_open(&state.store, account, address, device)
+        .await?
         .is_err()
     {
         tracing::warn!(user = %account, %address, "login refused: account locked for this address");
@@ -198,7 +206,9 @@ pub async fn start_session(
     let login = match (ok, stored) {
         (true, Some(login)) => login,
         _ => {
-            state.limits.login.failed(account, address, device);
+            throttle
+                .failed(&state.store, account, address, device)
+                .await?;
             tracing::warn!(user = %account, %address, "login failed");
             return Err(ApiError::Unauthorized);
         }
@@ -244,8 +254,13 @@ pub async fn second_step(
     user: &WebUser,
     code: String,
 ) -> ApiResult<MfaOutcome> {
-    let account = state.limits.login.name_key(&user.username);
-    if state.limits.login.second_factor_open(account).is_err() {
+    let throttle = &state.limits.login;
+    let account = throttle.keys(&state.store).await?.name_key(&user.username);
+    if throttle
+        .second_factor_open(&state.store, account)
+        .await?
+        .is_err()
+    {
         tracing::warn!(user = %account, "second factor refused: too many wrong codes this hour");
         return Err(ApiError::TooManyRequests);
     }
@@ -260,7 +275,9 @@ pub async fn second_step(
         .await?;
     if matches!(outcome, MfaOutcome::Wrong | MfaOutcome::Ended) {
         let address = address.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        state.limits.login.second_factor_failed(account, address);
+        throttle
+            .second_factor_failed(&state.store, account, address)
+            .await?;
         tracing::warn!(user = %account, %address, "wrong second factor");
     }
     Ok(outcome)

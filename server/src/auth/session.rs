@@ -105,7 +105,7 @@ pub const DEVICE_ENTRIES: usize = 4;
 /// Between the entries of a device cookie (a cookie value may not hold a comma).
 const ENTRY_SEPARATOR: char = '_';
 
-/// Whether `entry` has the shape of a device entry ([`crate::throttle::LoginThrottle::device_cookie`]):
+/// Whether `entry` has the shape of a device entry ([`crate::throttle::Keys::device_cookie`]):
 /// 32 hex digits, a dot, 64 hex digits.
 fn is_device_entry(entry: &str) -> bool {
     entry.len() == 97
@@ -136,16 +136,20 @@ pub fn device_cookies_of(state: &AppState, headers: &HeaderMap) -> Vec<String> {
 /// user of `login`, with the password they have now; set only once the login is complete
 /// (second factor included). It keeps the browser's other entries (`sent`, as
 /// [`device_cookies_of`] read them) up to [`DEVICE_ENTRIES`] in all, newest first, and
-/// drops the one it replaces.
-pub fn device_cookie(state: &AppState, login: &StoredLogin, sent: &[String]) -> String {
-    let throttle = &state.limits.login;
-    let (account, credential) = (throttle.name_key(&login.username), login.credential());
-    let mut entries = vec![throttle.device_cookie(account, &credential)];
+/// drops the one it replaces. Signed with the throttle's `keys`.
+pub fn device_cookie(
+    state: &AppState,
+    keys: &crate::throttle::Keys,
+    login: &StoredLogin,
+    sent: &[String],
+) -> String {
+    let (account, credential) = (keys.name_key(&login.username), login.credential());
+    let mut entries = vec![keys.device_cookie(account, &credential)];
     for e in sent {
         if entries.len() == DEVICE_ENTRIES {
             break;
         }
-        if throttle.device(account, &credential, e).is_none() && !entries.contains(e) {
+        if keys.device(account, &credential, e).is_none() && !entries.contains(e) {
             entries.push(e.clone());
         }
     }

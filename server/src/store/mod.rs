@@ -30,6 +30,8 @@
 //!   corrections, arriving care forms); the feedback a pull reads.
 //! - [`config`]: what a phone's configuration is built from (gemeente, wijken, places,
 //!   norms, area rules, the current meldpunt key), the config version, the phone policy.
+//! - [`login_throttle`]: what the login throttle shares between server nodes and restarts
+//!   (its secret, and the failures that lock an account for an hour).
 //! - [`migrate`]: moving one gemeente between the two backends.
 //! - [`postgres`]: the PostgreSQL backend (pool, per-gemeente transactions under row-level
 //!   security, its migrations and partition maintenance).
@@ -58,6 +60,7 @@ pub mod care_forms;
 pub mod config;
 pub mod devices;
 pub mod hotspot;
+pub mod login_throttle;
 pub mod meldpunt_keys;
 pub mod migrate;
 pub mod postgres;

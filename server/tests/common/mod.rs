@@ -42,11 +42,38 @@ pub struct TestApp {
     postgres: Option<TestPg>,
 }
 
-/// The PostgreSQL database of one test: (server URL, superuser URL, name).
+/// The PostgreSQL database of one test: (server URL, superuser URL, name), and the URL
+/// the application role connects with.
 struct TestPg {
     server: String,
     admin_url: String,
     name: String,
+    app_url: String,
+}
+
+/// Another server node on a [`TestApp`]'s database, as a load balancer's second backend:
+/// a state and router of its own, sharing nothing with the first but the database.
+pub struct Node {
+    pub state: Arc<AppState>,
+    router: Router,
+}
+
+impl Node {
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        send_to(&self.router, req).await
+    }
+}
+
+async fn send_to(router: &Router, req: Request<Body>) -> Reply {
+    let res = router.clone().oneshot(req).await.expect("infallible");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 impl Drop for TestPg {
@@ -90,6 +117,7 @@ impl TestApp {
                         server,
                         admin_url,
                         name,
+                        app_url,
                     }),
                 )
             }
@@ -266,14 +294,20 @@ impl TestApp {
     }
 
     pub async fn send(&self, req: Request<Body>) -> Reply {
-        let res = self.router.clone().oneshot(req).await.expect("infallible");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = res.into_body().collect().await.expect("body").to_bytes();
-        Reply {
-            status,
-            headers,
-            body,
+        send_to(&self.router, req).await
+    }
+
+    /// Another server node on this app's database, with `config` (see [`Node`]).
+    pub fn node(&self, config: Config) -> Node {
+        let store = match &self.postgres {
+            Some(p) => avondronde_server::store::Store::connect(&p.app_url)
+                .expect("connect as the application role"),
+            None => avondronde_server::store::Store::open(&self.sqlite_path()).expect("open db"),
+        };
+        let state = AppState::new(store, config);
+        Node {
+            router: avondronde_server::app(state.clone()),
+            state,
         }
     }
 

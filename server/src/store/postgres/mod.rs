@@ -113,6 +113,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "016_devices_by_tokens",
         include_str!("migrations/016_devices_by_tokens.sql"),
     ),
+    (
+        17,
+        "017_login_throttle",
+        include_str!("migrations/017_login_throttle.sql"),
+    ),
 ];
 
 /// What can go wrong talking to PostgreSQL.
