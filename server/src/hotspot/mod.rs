@@ -11,7 +11,8 @@
 //! - [`scope`]: which wijken a coordinator may see; [`settings`]: the gemeente's
 //!   perturbation table;
 //! - [`analysis`]: one pass over the columns, every aggregate protected with its cell key
-//!   ([`analysis::protected_cells`] for the cells), then
+//!   as a sum of atoms (`atoms` says which records form one; [`analysis::protected_cells`]
+//!   gives the cells), then
 //!   [`avondronde_shared::hotspot::analyse`] on the protected counts;
 //! - [`view`]: the response types: protected counts shown as 0, "<10" or rounded to 5,
 //!   whole-number z and p with one decimal;
@@ -23,6 +24,7 @@
 
 pub mod analysis;
 pub mod api;
+mod atoms;
 pub mod export;
 pub mod filter;
 pub mod index;
