@@ -77,6 +77,19 @@ async fn a_flood_of_large_unique_usernames_leaves_the_login_throttle_bounded() {
     );
 }
 
+/// Logs in as the account's owner, from their usual address, and returns the device cookie
+/// their browser got.
+async fn owners_device_cookie(app: &TestApp, user: &str, password: &str) -> String {
+    let login = app
+        .send(from(
+            post("/api/v1/session", Auth::None, login_body(user, password)),
+            [192, 0, 2, 77],
+        ))
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text());
+    login.device_cookie().expect("a device cookie")
+}
+
 /// Two server nodes on one database, as behind a load balancer: a botnet that spreads its
 /// guesses over both gets the budget of one, and a browser that logged in on one node is
 /// known on the other, and on a node started later (a restart).
@@ -90,14 +103,7 @@ async fn a_botnet_spreading_its_guesses_over_two_nodes_gets_the_budget_of_one() 
     let seed = app.seed(true);
     let other = app.node(config.clone());
     let (user, password) = seed.login(Role::Coordinator);
-    let login = app
-        .send(from(
-            post("/api/v1/session", Auth::None, login_body(user, password)),
-            [192, 0, 2, 77],
-        ))
-        .await;
-    assert_eq!(login.status, StatusCode::OK, "{}", login.text());
-    let device = login.device_cookie().expect("a device cookie");
+    let device = owners_device_cookie(&app, user, password).await;
     // The account's hourly allowance for unknown browsers is ten times the per-minute
     // limit: 20 failures, each from a fresh address, half on each node.
     for n in 0..20u8 {
@@ -157,14 +163,7 @@ async fn an_account_locked_by_an_attacker_still_opens_in_a_browser_that_logged_i
     let app = TestApp::new();
     let seed = app.seed(true);
     let (user, password) = seed.login(Role::Coordinator);
-    let login = app
-        .send(from(
-            post("/api/v1/session", Auth::None, login_body(user, password)),
-            [192, 0, 2, 77],
-        ))
-        .await;
-    assert_eq!(login.status, StatusCode::OK, "{}", login.text());
-    let device = login.device_cookie().expect("a device cookie");
+    let device = owners_device_cookie(&app, user, password).await;
     let limit = Config::default().logins_per_minute;
     // Ten attackers fail the account's whole allowance between them.
     for n in 0..(limit * 10) {
