@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/011_record_key_default.sql"),
     include_str!("migrations/012_contact_by_seq.sql"),
     include_str!("migrations/013_login_throttle.sql"),
+    include_str!("migrations/014_login_throttle_keeps_the_most_failed.sql"),
 ];
 
 /// Jobs the writer takes into one transaction at most.

@@ -10,8 +10,9 @@
 //! - counts a name that belongs to no one exactly as a name that does, so that a lock
 //!   (429 instead of 401) does not tell which accounts exist;
 //! - keeps at most [`MAX_ENTRIES`] windows per map in memory and [`MAX_SHARED`] in the
-//!   database, pruning expired ones first and the oldest after that, so what it holds stays
-//!   bounded whatever arrives;
+//!   database, pruning expired ones first and then those with the fewest failures (the
+//!   oldest among equals), so what it holds stays bounded whatever arrives, and a flood of
+//!   fresh keys cannot push out the count of an address or account under attack;
 //! - once an account has taken too many failures in an hour, refuses it to every *unknown*
 //!   browser for the rest of that hour, whatever its address, while a browser that
 //!   completed a login on it before (it holds a **device cookie**, OWASP's defence against
@@ -148,12 +149,17 @@ impl<K: Hash + Eq + Copy> Counters<K> {
         if !self.map.contains_key(&key) && self.map.len() >= MAX_ENTRIES {
             self.prune(now);
             if self.map.len() >= MAX_ENTRIES {
-                // Still full of live windows: drop the oldest tenth at once, so that a
-                // flood costs a sort per thousand new keys rather than a scan per key.
-                let mut by_age: Vec<(i64, K)> =
-                    self.map.iter().map(|(k, w)| (w.start, *k)).collect();
-                by_age.sort_unstable_by_key(|(start, _)| *start);
-                for (_, k) in by_age.into_iter().take(MAX_ENTRIES / 10) {
+                // Still full of live windows: drop the tenth with the fewest counts (the
+                // oldest among equals) at once, so that a flood costs a sort per thousand
+                // new keys rather than a scan per key, and cannot push out a key that is
+                // hammering.
+                let mut by_weight: Vec<((u32, i64), K)> = self
+                    .map
+                    .iter()
+                    .map(|(k, w)| ((w.count, w.start), *k))
+                    .collect();
+                by_weight.sort_unstable_by_key(|(weight, _)| *weight);
+                for (_, k) in by_weight.into_iter().take(MAX_ENTRIES / 10) {
                     self.map.remove(&k);
                 }
             }
@@ -463,8 +469,9 @@ impl LoginThrottle {
         self.failed_at(store, account, address, None, now).await
     }
 
-    /// Drops every expired window, in memory and in the database, and the oldest windows
-    /// of the database beyond [`MAX_SHARED`] (the server calls this every minute).
+    /// Drops every expired window, in memory and in the database, and the windows of the
+    /// database beyond [`MAX_SHARED`] with the fewest failures (the server calls this every
+    /// minute).
     pub async fn prune(&self, store: &Store) -> Result<(), DbError> {
         let now = crate::db::now_ms();
         {

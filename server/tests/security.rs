@@ -158,6 +158,70 @@ async fn a_botnet_spreading_its_guesses_over_two_nodes_gets_the_budget_of_one() 
     );
 }
 
+/// The database keeps a bounded number of hourly windows. An attacker who locked an account
+/// and then fails with fresh names until the table is past its bound (each costs one failed
+/// login: the cheapest windows there are) must not get the account's window pushed out,
+/// which would give the account a fresh hourly budget.
+#[tokio::test]
+async fn a_flood_of_fresh_names_past_the_bound_does_not_unlock_an_attacked_account() {
+    use avondronde_server::throttle::MAX_SHARED;
+    let config = Config {
+        logins_per_minute: 2,
+        ..Config::default()
+    };
+    let app = TestApp::with_config(config);
+    let seed = app.seed(true);
+    let (user, password) = seed.login(Role::Coordinator);
+    for n in 0..20u8 {
+        let guess = from(
+            post("/api/v1/session", Auth::None, login_body(user, "geraden")),
+            [203, 0, 113, n],
+        );
+        let reply = app.send(guess).await;
+        assert_eq!(reply.error(StatusCode::UNAUTHORIZED).code, "unauthorized");
+    }
+    // The flood, newer than the account's window: written straight into the table, as
+    // 100,000 failed logins through the API would take hours of argon2id here.
+    let at = avondronde_server::db::now_ms() + 1_000;
+    let names = MAX_SHARED + 1;
+    let flood = if app.is_postgres() {
+        format!(
+            "INSERT INTO login_failure (kind, name_key, window_start, failures)
+             SELECT 'account', decode(md5(i::text), 'hex'), {at}, 1
+             FROM generate_series(1, {names}) AS i"
+        )
+    } else {
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {names})
+             INSERT INTO login_failure (kind, name_key, window_start, failures)
+             SELECT 'account', randomblob(16), {at}, 1 FROM n"
+        )
+    };
+    assert_eq!(app.execute(&flood), names as u64);
+    app.state
+        .limits
+        .login
+        .prune(&app.state.store)
+        .await
+        .expect("the minute's sweep");
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM login_failure"),
+        MAX_SHARED as i64,
+        "the sweep keeps the bound"
+    );
+    let reply = app
+        .send(from(
+            post("/api/v1/session", Auth::None, login_body(user, password)),
+            [198, 51, 100, 9],
+        ))
+        .await;
+    assert_eq!(
+        reply.error(StatusCode::TOO_MANY_REQUESTS).code,
+        "too_many_requests",
+        "still locked to unknown browsers after the flood"
+    );
+}
+
 #[tokio::test]
 async fn an_account_locked_by_an_attacker_still_opens_in_a_browser_that_logged_in_before() {
     let app = TestApp::new();

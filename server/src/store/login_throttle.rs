@@ -123,9 +123,10 @@ pub fn add_failure(
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
-/// Drops every window that started at or before `before_ms`, then all but the newest
-/// `keep`, so that a flood of names cannot grow the table without bound. Answers how many
-/// rows went.
+/// Drops every window that started at or before `before_ms`, then all but the `keep` with
+/// the most failures (the newest first among equals), so that a flood of names cannot grow
+/// the table without bound, nor push out the window of an account under attack: that
+/// would take `keep` windows with more failures each. Answers how many rows went.
 pub fn prune_failures(tx: &Tx, before_ms: i64, keep: usize) -> Result<u64, DbError> {
     let keep = i64::try_from(keep).unwrap_or(i64::MAX);
     match tx.backend() {
@@ -137,7 +138,7 @@ pub fn prune_failures(tx: &Tx, before_ms: i64, keep: usize) -> Result<u64, DbErr
             let crowded = c.execute(
                 "DELETE FROM login_failure WHERE (kind, name_key) IN (
                      SELECT kind, name_key FROM login_failure
-                     ORDER BY window_start DESC LIMIT -1 OFFSET ?1)",
+                     ORDER BY failures DESC, window_start DESC LIMIT -1 OFFSET ?1)",
                 params![keep],
             )?;
             Ok((expired + crowded) as u64)

@@ -403,14 +403,41 @@ fn memory_stays_bounded_under_a_flood_of_addresses_and_accounts() {
     assert!(t.len() <= 4 * MAX_ENTRIES, "{} windows", t.len());
 }
 
-/// The shared windows are bounded too: pruning drops the expired ones, then all but
-/// the newest `keep`, whatever a flood of names wrote.
+/// A botnet (or one IPv6 host walking its addresses) that floods the memory bound with
+/// fresh addresses must not push out the count of the address that is hammering: the
+/// fullest windows are the last to go.
+#[test]
+fn a_flood_of_fresh_addresses_cannot_push_out_the_count_of_one_that_is_hammering() {
+    let t = LoginThrottle::new(2);
+    let hammering = ip(u32::MAX);
+    while t.attempt(hammering).is_ok() {}
+    for n in 0..(2 * MAX_ENTRIES as u32) {
+        assert_eq!(t.attempt(ip(n)), Ok(()));
+    }
+    assert_eq!(
+        t.attempt(hammering),
+        Err(Refusal::Address),
+        "still refused after {} fresh addresses",
+        2 * MAX_ENTRIES
+    );
+}
+
+/// The shared windows are bounded too: pruning drops the expired ones, then all but the
+/// `keep` with the most failures, whatever a flood of names wrote. A flood of fresh names
+/// (one failure each, the cheapest an attacker can write) cannot push out the older window
+/// of an account under attack, so it cannot unlock that account.
 #[tokio::test]
-async fn the_database_keeps_only_live_windows_and_at_most_the_newest_bound() {
+async fn the_database_keeps_only_live_windows_and_at_most_the_bound_most_failed_first() {
     let (_dir, s) = store();
     let t = LoginThrottle::new(2);
     let keys = t.keys(&s).await.expect("keys");
     let start = crate::db::now_ms();
+    let attacked = keys.name_key("coordinator");
+    for _ in 0..5 {
+        t.failed_at(&s, attacked, ip(7), None, start)
+            .await
+            .expect("db");
+    }
     for n in 0..300u32 {
         let name = keys.name_key(&format!("niemand-{n}"));
         // A third of them over an hour ago.
@@ -422,7 +449,7 @@ async fn the_database_keeps_only_live_windows_and_at_most_the_newest_bound() {
         t.failed_at(&s, name, ip(n), None, at).await.expect("db");
     }
     let windows = || s.read(Scope::System, shared::windows);
-    assert_eq!(windows().await.expect("db"), 300);
+    assert_eq!(windows().await.expect("db"), 301);
     let before = start - ms(ACCOUNT_WINDOW);
     let dropped = s
         .write(Scope::System, move |tx| {
@@ -430,8 +457,24 @@ async fn the_database_keeps_only_live_windows_and_at_most_the_newest_bound() {
         })
         .await
         .expect("db");
-    assert_eq!(dropped, 150, "100 expired, then 50 of the oldest live ones");
+    assert_eq!(
+        dropped, 151,
+        "100 expired, then 51 of the oldest live ones with one failure"
+    );
     assert_eq!(windows().await.expect("db"), 150);
+    assert_eq!(
+        shared_count(
+            &s,
+            FailureKind::Account,
+            attacked,
+            start + 300,
+            ACCOUNT_WINDOW
+        )
+        .await
+        .expect("db"),
+        5,
+        "the oldest live window, but the one with the most failures, stays"
+    );
     // The newest stay: the last name's window is still counted.
     let newest = keys.name_key("niemand-299");
     assert_eq!(

@@ -118,6 +118,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "017_login_throttle",
         include_str!("migrations/017_login_throttle.sql"),
     ),
+    (
+        18,
+        "018_login_throttle_keeps_the_most_failed",
+        include_str!("migrations/018_login_throttle_keeps_the_most_failed.sql"),
+    ),
 ];
 
 /// What can go wrong talking to PostgreSQL.
