@@ -11,6 +11,10 @@
 //! - **Differencing before/after**: the whole span minus the after period, against the true
 //!   count of the before period.
 //!
+//! - **Two draws of one count**: the four ways of asking the same records that draw
+//!   independently (all bands and the five bands one by one; no behaviour and all six; a
+//!   res-9 cell and its res-10 children; a total and its cells), combined.
+//!
 //! Each attack must recover the exact true count of at most 25 % of the cells shown as
 //! "<10" (the measured figures are printed with `--nocapture`). The same inversion run on
 //! the old, unprotected output (exact counts, z with three decimals) recovers far more,
@@ -756,6 +760,16 @@ fn averaging_the_hour_ranges_that_differ_by_the_last_hour_gains_nothing_over_one
     }
 }
 
+/// The attacker's estimate of every cell from what the map publishes: the shown count,
+/// else (behind `<10`) the Gi* inversion.
+fn through_the_map(index: &WijkIndex, a: &Analysis) -> Vec<f64> {
+    let p = published(index, a);
+    let x = invert(index.area(a.filter.res), &p);
+    (0..x.len())
+        .map(|i| p.shown[i].map_or(x[i], |v| v as f64))
+        .collect()
+}
+
 /// Averages, cell by cell, the differences of pairs of filters (`None`: nothing, 0 in every
 /// cell). Returns the average from the protected values themselves (what the map does not
 /// publish behind `<10`) and through the published map (the shown count, else the Gi*
@@ -770,11 +784,7 @@ fn average_pairs(
     let k = pairs.len() as f64;
     let seen = |f: &Filter| {
         let a = analysis::run(index, f, t).expect("runs");
-        let p = published(index, &a);
-        let x = invert(area, &p);
-        let x: Vec<f64> = (0..n)
-            .map(|i| p.shown[i].map_or(x[i], |v| v as f64))
-            .collect();
+        let x = through_the_map(index, &a);
         (a.after.values, x)
     };
     let (mut upper, mut real) = (vec![0.0; n], vec![0.0; n]);
@@ -954,5 +964,288 @@ fn averaging_the_band_choices_gains_nothing_for_the_contacts_measure_either() {
         let what = format!("{}: 15 band pairs", measure.code());
         every_pair_alike(&index, &t, &pairs, &alone, &what);
         averaging_recovers_at_most_a_quarter(&index, &t, &pairs, &alone, &what);
+    }
+}
+
+/// One count asked two ways that draw independently: the first way is one draw, the
+/// second the sum of `parts` draws (the parts the attacker sees as not `0`), each as the
+/// protected value (which the map does not publish behind `<10`: the upper bound) and as
+/// the attacker gets it through the published map.
+struct TwoDraws {
+    truth: u64,
+    /// The first way and the second, as protected values.
+    protected: [f64; 2],
+    /// The first way and the second, through the published map (`NaN`: nothing to go on).
+    seen: [f64; 2],
+    /// The second way's parts that are not `0`: among the protected values, and on the map.
+    parts: [usize; 2],
+}
+
+/// One map as the attack uses it: the protected values, the attacker's estimates through
+/// the published map, and what the map shows (`None`: `<10`).
+struct Map {
+    protected: Vec<u64>,
+    seen: Vec<f64>,
+    shown: Vec<Option<u64>>,
+}
+
+impl Map {
+    fn of(index: &WijkIndex, a: &Analysis) -> Map {
+        Map {
+            protected: a.after.values.clone(),
+            seen: through_the_map(index, a),
+            shown: published(index, a).shown,
+        }
+    }
+
+    /// The same without the Gi* inversion, for maps the attack reads only for their `0`s.
+    fn zeros(index: &WijkIndex, a: &Analysis) -> Map {
+        let shown = published(index, a).shown;
+        Map {
+            protected: a.after.values.clone(),
+            seen: Vec::new(),
+            shown,
+        }
+    }
+}
+
+/// Cell `i` of `first` against the sum of the same cell of `parts`.
+fn cell_against_parts(truth: u64, i: usize, first: &Map, parts: &[&Map]) -> TwoDraws {
+    TwoDraws {
+        truth,
+        protected: [
+            first.protected[i] as f64,
+            parts.iter().map(|p| p.protected[i] as f64).sum(),
+        ],
+        seen: [first.seen[i], parts.iter().map(|p| p.seen[i]).sum()],
+        parts: [
+            parts.iter().filter(|p| p.protected[i] > 0).count(),
+            parts.iter().filter(|p| p.shown[i] != Some(0)).count(),
+        ],
+    }
+}
+
+/// The attacker's combination of two draws: each weighted by the inverse of its variance,
+/// a draw's variance growing with its parts (the first alone when the second has none).
+fn combine(first: f64, second: f64, parts: usize) -> f64 {
+    match (first.is_finite(), second.is_finite()) {
+        (true, true) => {
+            let k = parts.max(1) as f64;
+            (k * first + second) / (k + 1.0)
+        }
+        (true, false) => first,
+        _ => second,
+    }
+}
+
+/// Prints what the second draw adds, from the protected values (the upper bound: the map
+/// does not publish them behind `<10`) and through the published map, and asserts the
+/// promise: of the counts from 1 to 9 (which the map shows as `<10`), the two draws
+/// together through the map give the exact count of at most a quarter, and of no more
+/// than a blind guess of the commonest count would.
+fn second_draw(what: &str, targets: &[TwoDraws]) {
+    let exact = |d: &TwoDraws, x: f64| x.is_finite() && x.round() == d.truth as f64;
+    let upper: Vec<&TwoDraws> = targets
+        .iter()
+        .filter(|d| (1..10).contains(&d.truth))
+        .collect();
+    let one = upper.iter().filter(|d| exact(d, d.protected[0])).count();
+    let both = upper
+        .iter()
+        .filter(|d| exact(d, combine(d.protected[0], d.protected[1], d.parts[0])))
+        .count();
+    let seen = upper
+        .iter()
+        .filter(|d| exact(d, combine(d.seen[0], d.seen[1], d.parts[1])))
+        .count();
+    let blind = (1..10u64)
+        .map(|v| upper.iter().filter(|d| d.truth == v).count())
+        .max()
+        .unwrap_or(0);
+    let pct = |hits: usize, of: usize| 100.0 * share((hits, of));
+    println!(
+        "{what}: from the protected values one draw {one}/{n} ({:.1} %), both {both}/{n} \
+         ({:.1} %); through the published map both {seen}/{n} ({:.1} %), blind guess {blind}",
+        pct(one, upper.len()),
+        pct(both, upper.len()),
+        pct(seen, upper.len()),
+        n = upper.len(),
+    );
+    assert!(upper.len() >= 50, "{what}: enough small counts to judge");
+    assert!(
+        share((seen, upper.len())) <= 0.25 && seen <= blind,
+        "{what}: through the map {seen}/{}, blind {blind}",
+        upper.len()
+    );
+}
+
+/// D2: the children of "all bands" are one draw per evening-cell, and the five maps of one
+/// band each are five more, of the same children.
+#[test]
+fn all_bands_and_the_five_bands_one_by_one_together_beat_no_blind_guess_on_the_map() {
+    let index = evening_of_bands(31, |rng| {
+        let mut counts = [0; 5];
+        counts[rng.random_range(0..5)] = rng.random_range(1..=2);
+        counts
+    });
+    let t = ptable();
+    let all = with_bands(&index, &t, 0b1_1111);
+    let truth = true_counts(&index, &all.filter);
+    let all = Map::of(&index, &all);
+    let bands: Vec<Map> = (0..5)
+        .map(|b| Map::of(&index, &with_bands(&index, &t, 1 << b)))
+        .collect();
+    let bands: Vec<&Map> = bands.iter().collect();
+    let targets: Vec<TwoDraws> = (0..truth.len())
+        .map(|i| cell_against_parts(truth[i], i, &all, &bands))
+        .collect();
+    second_draw("children, all bands against the five one by one", &targets);
+}
+
+/// No behaviour chosen counts an evening's contacts as one draw; all six chosen counts the
+/// same contacts (in the synthetic evening each has one behaviour, the attacker's best
+/// case) as one draw per set of behaviours, whose `0`s the six single-behaviour maps show.
+#[test]
+fn no_behaviour_chosen_and_all_six_together_beat_no_blind_guess_on_the_map() {
+    let wijk = delfshaven();
+    let mut rng = ChaCha8Rng::seed_from_u64(32);
+    let known = avondronde_shared::Behaviour::KNOWN.len();
+    let rows: Vec<RawContact> = synthetic(&wijk, 3_000, 1, 0.5, 33)
+        .into_iter()
+        .map(|r| RawContact {
+            behaviours: 1 << rng.random_range(0..known),
+            ..r
+        })
+        .collect();
+    let index = WijkIndex::from_rows(wijk, rows).expect("index");
+    let t = ptable();
+    for measure in [Measure::Contacts, Measure::Children] {
+        let with = |behaviours: u8| {
+            let f = Filter {
+                behaviours,
+                ..filter(Res::Ten, measure, "", days((2026, 11, 2), (2026, 11, 2)))
+            };
+            analysis::run(&index, &f, &t).expect("runs")
+        };
+        let (none, every) = (with(0), with((1u8 << known) - 1));
+        let truth = true_counts(&index, &none.filter);
+        assert_eq!(
+            truth,
+            true_counts(&index, &every.filter),
+            "the same records"
+        );
+        let single: Vec<Map> = (0..known)
+            .map(|b| Map::zeros(&index, &with(1 << b)))
+            .collect();
+        let (none, every) = (Map::of(&index, &none), Map::of(&index, &every));
+        let targets: Vec<TwoDraws> = (0..truth.len())
+            .map(|i| TwoDraws {
+                parts: [
+                    single.iter().filter(|m| m.protected[i] > 0).count(),
+                    single.iter().filter(|m| m.shown[i] != Some(0)).count(),
+                ],
+                ..cell_against_parts(truth[i], i, &none, &[&every])
+            })
+            .collect();
+        let what = format!("{}, no behaviour against all six", measure.code());
+        second_draw(&what, &targets);
+    }
+}
+
+/// A res-9 cell is one draw per evening; the res-10 cells whose H3 parent it is are one
+/// draw each, of nearly the same records (H3's children do not tile their parent exactly).
+/// Evenings of 700 contacts (300 for the children), so that many res-9 cells are small.
+#[test]
+fn a_res9_cell_and_its_res10_children_together_beat_no_blind_guess_on_the_map() {
+    let wijk = delfshaven();
+    let t = ptable();
+    let evening = days((2026, 11, 2), (2026, 11, 2));
+    for (measure, n) in [(Measure::Contacts, 700), (Measure::Children, 300)] {
+        let index =
+            WijkIndex::from_rows(wijk.clone(), synthetic(&wijk, n, 1, 0.5, 34)).expect("index");
+        let (area9, area10) = (index.area(Res::Nine), index.area(Res::Ten));
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); area9.len()];
+        for (j, cell) in area10.cells.iter().enumerate() {
+            let parent = cell.parent(Resolution::Nine).expect("a res-9 parent");
+            if let Some(p) = area9.position(u64::from(parent)) {
+                children[p as usize].push(j);
+            }
+        }
+        let run = |res| analysis::run(&index, &filter(res, measure, "", evening), &t);
+        let nine = run(Res::Nine).expect("runs");
+        let truth = true_counts(&index, &nine.filter);
+        let (nine, ten) = (
+            Map::of(&index, &nine),
+            Map::of(&index, &run(Res::Ten).expect("runs")),
+        );
+        let targets: Vec<TwoDraws> = (0..truth.len())
+            .map(|i| {
+                let kids = &children[i];
+                TwoDraws {
+                    truth: truth[i],
+                    protected: [
+                        nine.protected[i] as f64,
+                        kids.iter().map(|&j| ten.protected[j] as f64).sum(),
+                    ],
+                    seen: [nine.seen[i], kids.iter().map(|&j| ten.seen[j]).sum()],
+                    parts: [
+                        kids.iter().filter(|&&j| ten.protected[j] > 0).count(),
+                        kids.iter().filter(|&&j| ten.shown[j] != Some(0)).count(),
+                    ],
+                }
+            })
+            .collect();
+        let what = format!("{}, res-9 cell against its res-10 children", measure.code());
+        second_draw(&what, &targets);
+    }
+}
+
+/// A total is one draw per evening of its own; the cells of the same map are one draw
+/// each, of nearly the same records (all but those outside the study area's cells). On a
+/// small evening, 1–9 contacts in the whole wijk, the total is small too: 200 such
+/// evenings, each a target. The map shows a small total as `<10`, so through the map the
+/// attacker has the cells alone.
+#[test]
+fn a_total_and_its_cells_together_beat_no_blind_guess_on_the_map() {
+    let wijk = delfshaven();
+    let t = ptable();
+    let evening = days((2026, 11, 2), (2026, 11, 2));
+    for measure in [Measure::Contacts, Measure::Children] {
+        let targets: Vec<TwoDraws> = (0..200u64)
+            .map(|seed| {
+                let n = 1 + (seed % 9) as usize;
+                let rows = synthetic(&wijk, n, 1, 0.5, 100 + seed);
+                let truth = rows
+                    .iter()
+                    .filter_map(|r| filter(Res::Nine, measure, "", evening).value(&r.counts, 0, 0))
+                    .map(u64::from)
+                    .sum::<u64>();
+                let index = WijkIndex::from_rows(wijk.clone(), rows).expect("index");
+                let a = analysis::run(&index, &filter(Res::Nine, measure, "", evening), &t)
+                    .expect("runs");
+                let total = match measure {
+                    Measure::Contacts => a.after.totals.contacts,
+                    Measure::Children => a.after.totals.children,
+                };
+                let cells = Map::of(&index, &a);
+                let shown_total =
+                    avondronde_shared::hotspot::SuppressedCount::shown(total, a.params.threshold)
+                        .value();
+                TwoDraws {
+                    truth,
+                    protected: [total as f64, cells.protected.iter().sum::<u64>() as f64],
+                    seen: [
+                        shown_total.map_or(f64::NAN, |v| v as f64),
+                        cells.seen.iter().sum(),
+                    ],
+                    parts: [
+                        cells.protected.iter().filter(|&&v| v > 0).count(),
+                        cells.shown.iter().filter(|&&v| v != Some(0)).count(),
+                    ],
+                }
+            })
+            .collect();
+        let what = format!("{}, a total against its cells", measure.code());
+        second_draw(&what, &targets);
     }
 }
