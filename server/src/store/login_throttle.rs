@@ -126,7 +126,8 @@ pub fn add_failure(
 /// Drops every window that started at or before `before_ms`, then all but the `keep` with
 /// the most failures (the newest first among equals), so that a flood of names cannot grow
 /// the table without bound, nor push out the window of an account under attack: that
-/// would take `keep` windows with more failures each. Answers how many rows went.
+/// would take `keep` newer windows with at least as many failures. Answers how many rows
+/// went.
 pub fn prune_failures(tx: &Tx, before_ms: i64, keep: usize) -> Result<u64, DbError> {
     let keep = i64::try_from(keep).unwrap_or(i64::MAX);
     match tx.backend() {
