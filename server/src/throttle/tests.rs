@@ -422,6 +422,34 @@ fn a_flood_of_fresh_addresses_cannot_push_out_the_count_of_one_that_is_hammering
     );
 }
 
+/// The same holds for an address's failures on one account: a flood of failures on fresh
+/// names from fresh addresses (one failure each, the cheapest window there is) past the
+/// memory bound does not push out the count that locked an address out of an account.
+#[tokio::test]
+async fn a_flood_of_fresh_names_cannot_push_out_the_lock_of_an_address_on_one_account() {
+    let (_dir, s) = store();
+    let t = LoginThrottle::new(2);
+    let keys = t.keys(&s).await.expect("keys");
+    let user = keys.name_key("coordinator");
+    t.failed(&s, user, ip(1), None).await.expect("db");
+    t.failed(&s, user, ip(1), None).await.expect("db");
+    // The flood goes straight into the per-node map: through `failed`, each would also
+    // write a shared window, which the test above bounds.
+    let now = crate::db::now_ms();
+    for n in 0..(2 * MAX_ENTRIES as u32) {
+        let name = keys.name_key(&format!("niemand-{n}"));
+        t.lock().pair.add((name, ip(n + 2)), now);
+    }
+    let held = t.lock().pair.map.len();
+    assert!(held <= MAX_ENTRIES, "{held} windows");
+    assert_eq!(
+        t.account_open(&s, user, ip(1), None).await.expect("db"),
+        Err(Refusal::Account),
+        "still locked out after {} fresh names",
+        2 * MAX_ENTRIES
+    );
+}
+
 /// The shared windows are bounded too: pruning drops the expired ones, then all but the
 /// `keep` with the most failures, whatever a flood of names wrote. A flood of fresh names
 /// (one failure each, the cheapest an attacker can write) cannot push out the older window
