@@ -141,6 +141,26 @@ test('the meldpunt unlocks, opens the most urgent form, marks it and sets the st
   assert.notEqual(await row.getAttribute('class'), 'overdue');
 });
 
+test('the inbox fits a desk screen and a phone without scrolling sideways', async () => {
+  await page.goto(base + '/meldpunt');
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  try {
+    for (const width of [1280, 1024, 390]) {
+      await page.setViewportSize({ width, height: 800 });
+      assert.ok(await overflow() <= 1, `the inbox is ${await overflow()}px wider than a ${width}px window`);
+    }
+    // On a phone every form is a card: each value carries its column's name.
+    await shot('meldpunt-inbox-390.png');
+    const card = page.locator('table.inbox tbody tr').first();
+    const urgency = card.locator('td[data-label="Urgentie"]');
+    const label = await urgency.evaluate((td) => getComputedStyle(td, '::before').content);
+    assert.equal(label, '"Urgentie"');
+    assert.ok(await card.locator('a', { hasText: 'Openen' }).isVisible());
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
 test('a repeated child links to the earlier form', async () => {
   await page.goto(base + '/meldpunt');
   const matched = page.locator('tr', { has: page.locator('.badge.match') }).first();

@@ -180,7 +180,7 @@ async fn page(
                                     }
                                 }
                                 td data-label="Adres" { (e.address.as_deref().unwrap_or("—")) }
-                                td data-label="Details" { (shown.detail) }
+                                td.wide data-label="Details" { (shown.detail) }
                             }
                         }
                     }

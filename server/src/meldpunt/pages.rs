@@ -128,6 +128,14 @@ fn short_local(at: Timestamp) -> String {
     crate::dates::format_local_short(at)
 }
 
+/// [`format_local`] as a date and a time that may go onto two lines, so that the inbox
+/// fits a narrow window without wrapping inside the date.
+fn date_and_time(at: Timestamp) -> Markup {
+    let shown = format_local(at);
+    let (date, time) = shown.split_once(' ').unwrap_or((shown.as_str(), ""));
+    html! { span.nowrap { (date) } " " span.nowrap { (time) } }
+}
+
 fn known_to_cell(row: &FormRow) -> Markup {
     match row.known_to {
         None => html! { span.badge.warn { "Nog niet gecontroleerd" } },
@@ -300,7 +308,7 @@ async fn inbox_page(
             @if rows.is_empty() {
                 div.panel { p.muted { "Geen zorgformulieren." } }
             } @else {
-                table.inbox {
+                table.inbox.stack {
                     thead { tr {
                         th { "Urgentie" } th { "Ontvangen" } th { "Uiterlijk" } th { "Wijk" }
                         th { "Melder" } th { "Leeftijd" } th { "Bekend bij" } th { "Status" } th {}
@@ -309,14 +317,14 @@ async fn inbox_page(
                         @for (i, r) in rows.iter().enumerate() {
                             @let late = matches!(r.clock(now), Clock::Overdue(_));
                             tr class=[late.then_some("overdue")] data-form=(r.id) data-rank=(i) {
-                                td { (urgency(r, now)) }
-                                td.nowrap { (format_local(r.received_at)) }
-                                td.nowrap { (format_local(r.deadline())) }
-                                td { (r.wijk.as_deref().unwrap_or("—")) }
-                                td { (r.reporter_label()) }
-                                td.nowrap { (r.age_band.map_or("—", |b| b.label_nl())) }
-                                td { (known_to_cell(r)) }
-                                td {
+                                td data-label="Urgentie" { (urgency(r, now)) }
+                                td data-label="Ontvangen" { (date_and_time(r.received_at)) }
+                                td data-label="Uiterlijk" { (date_and_time(r.deadline())) }
+                                td data-label="Wijk" { (r.wijk.as_deref().unwrap_or("—")) }
+                                td data-label="Melder" { (r.reporter_label()) }
+                                td.nowrap data-label="Leeftijd" { (r.age_band.map_or("—", |b| b.label_nl())) }
+                                td data-label="Bekend bij" { (known_to_cell(r)) }
+                                td data-label="Status" {
                                     (r.status.label_nl())
                                     @if !r.earlier.is_empty() {
                                         br;
@@ -325,7 +333,7 @@ async fn inbox_page(
                                         }
                                     }
                                 }
-                                td { a.button.small href={ "/meldpunt/formulieren/" (r.id) } { "Openen" } }
+                                td.wide { a.button.small href={ "/meldpunt/formulieren/" (r.id) } { "Openen" } }
                             }
                         }
                     }

@@ -149,7 +149,7 @@ fn row(d: &DeviceSummary) -> Markup {
                 @if d.revoked { span.badge.alert { "ingetrokken" } } @else { span.badge.ok { "actief" } }
                 @if let Some(n) = d.unsent.filter(|n| *n > 0 && !d.revoked) { " " span.badge.warn.unsent { (n) " nog niet verzonden" } }
             }
-            td {
+            td.wide {
                 @if !d.revoked {
                     form method="post" action="/beheer/intrekken" {
                         input type="hidden" name="device" value=(d.id);

@@ -126,7 +126,7 @@ fn row(me: &WebUser, u: &UserSummary, wijken: &[avondronde_shared::area::Wijk]) 
         tr data-user=(u.username) {
             td data-label="Gebruikersnaam" { strong { (u.username) } }
             td data-label="Rol" { (role) }
-            td data-label="Wijken" {
+            td.wide data-label="Wijken" {
                 @if coordinator {
                     @if u.wijken.is_empty() { span.badge.warn { "geen wijk" } } @else { (names.join(", ")) }
                     @if !u.disabled {
@@ -155,7 +155,7 @@ fn row(me: &WebUser, u: &UserSummary, wijken: &[avondronde_shared::area::Wijk]) 
                 @else { span.badge.ok { "actief" } }
             }
             td data-label="Telefoons" { (u.devices) }
-            td data-label="Acties" {
+            td.wide data-label="Acties" {
                 @if u.disabled {
                     div.actions {
                         form method="post" action="/beheer/gebruikers/inschakelen" {
