@@ -94,11 +94,13 @@ async function login(page, username, password, secret) {
 async function shots(page, name) {
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.screenshot({ path: join(artifacts, `${name}-1280.png`), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
+  // Nothing sticks out sideways on a small tablet or a phone.
+  for (const width of [700, 390]) {
+    await page.setViewportSize({ width, height: 844 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `${name}: ${overflow}px wider than a ${width}px window`);
+  }
   await page.screenshot({ path: join(artifacts, `${name}-390.png`), fullPage: true });
-  // Nothing sticks out sideways on a phone.
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 1, `${name}: ${overflow}px wider than a 390px phone`);
   await page.setViewportSize({ width: 1280, height: 800 });
 }
 

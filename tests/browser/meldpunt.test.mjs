@@ -145,7 +145,7 @@ test('the inbox fits a desk screen and a phone without scrolling sideways', asyn
   await page.goto(base + '/meldpunt');
   const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   try {
-    for (const width of [1280, 1024, 390]) {
+    for (const width of [1280, 1024, 800, 390]) {
       await page.setViewportSize({ width, height: 800 });
       assert.ok(await overflow() <= 1, `the inbox is ${await overflow()}px wider than a ${width}px window`);
     }
