@@ -427,6 +427,7 @@ async fn fleet(
             })
         })
         .collect();
+    profiler("enable");
     barrier.wait().await;
     let cpu = Cpu::now();
     let start = Instant::now();
@@ -434,6 +435,7 @@ async fn fleet(
     for task in tasks {
         latencies.extend(task.await.context("device task")??);
     }
+    profiler("disable");
     Ok(Row {
         scenario,
         contacts: devices as u64 * PER_DEVICE,
@@ -553,6 +555,22 @@ fn print(backend: &str, rows: &[Row], wire: (f64, u64, u64)) {
         ms(Some(p99)),
         verdict(p99 <= Duration::from_millis(100))
     );
+}
+
+/// Tells `perf record` to start or stop recording, when `BENCH_PERF_CTL` names its
+/// control FIFO, so that a profile holds a burst alone and not the set-up before it:
+///
+/// ```sh
+/// mkfifo /tmp/ctl /tmp/ack
+/// BENCH_PERF_CTL=/tmp/ctl perf record -D -1 --control fifo:/tmp/ctl,/tmp/ack -g \
+///     target/release/bench_sync c sqlite
+/// ```
+fn profiler(command: &str) {
+    if let Ok(fifo) = std::env::var("BENCH_PERF_CTL")
+        && let Err(e) = std::fs::write(&fifo, format!("{command}\n"))
+    {
+        eprintln!("note: cannot tell the profiler to {command}: {e}");
+    }
 }
 
 fn cores() -> usize {
