@@ -5,9 +5,6 @@
 //! commits once, and only then answers each caller. That is what lets the server promise
 //! "a receipt is sent only after the commit" and still take hundreds of devices at once
 //! on one disk. Reads use a small pool of connections of their own.
-//!
-//! The writer is the one stage of a push that cannot run on two cores at once, so it asks
-//! the scheduler to run it ahead of the request workers (see [`WRITER_NICE`]).
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -169,10 +166,7 @@ impl Db {
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("db-writer".into())
-            .spawn(move || {
-                favour_writer();
-                writer_loop(writer, rx, kick)
-            })
+            .spawn(move || writer_loop(writer, rx, kick))
             .map_err(|e| DbError::Domain(format!("cannot start writer: {e}")))?;
         Ok(Db {
             jobs,
@@ -356,45 +350,6 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, kick: mpsc::SyncSender
     }
 }
 
-/// The writer's nice value, ahead of the request workers (nice 0): while both want a
-/// core, the scheduler gives it about nine times a worker's share.
-pub const WRITER_NICE: i32 = -10;
-
-/// Asks the scheduler to favour the calling thread, the writer, over the request workers.
-///
-/// Under a burst of pushes (`bench_sync` (c)) the workers parse and check pushes on both
-/// cores while every push waits for the one writer; at equal priority the writer gets a
-/// third to half of a core, falls behind, and works off its backlog alone once the workers
-/// are done. In four sets of 20–25 interleaved runs of (c) on this project's 2-core
-/// machine, the median p99 with the writer at -10 was 8–19% below that at 0 (84.3 against
-/// 92.7 ms in the last set); at -5 it was 0–14% below.
-///
-/// A process may only lower a nice value with `CAP_SYS_NICE` or a `RLIMIT_NICE` that
-/// allows it (systemd: `LimitNICE=-10`). Without either the writer runs at the normal
-/// priority, as before, and the server says so once at start.
-fn favour_writer() {
-    match set_thread_nice(WRITER_NICE) {
-        Ok(()) => tracing::debug!(nice = WRITER_NICE, "database writer favoured"),
-        Err(reason) => tracing::info!(
-            "the database writer runs at the normal priority ({reason}); allow a nice value of \
-             {WRITER_NICE} (systemd: LimitNICE={WRITER_NICE}) to let it keep up under a burst"
-        ),
-    }
-}
-
-/// Sets the calling thread's nice value (on Linux each thread has its own).
-#[cfg(target_os = "linux")]
-fn set_thread_nice(nice: i32) -> Result<(), String> {
-    rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice)
-        .map_err(|e| format!("nice {nice} not allowed: {e}"))
-}
-
-/// Sets the calling thread's nice value: only on Linux.
-#[cfg(not(target_os = "linux"))]
-fn set_thread_nice(_nice: i32) -> Result<(), String> {
-    Err("thread priorities are only set on Linux".into())
-}
-
 /// Copies the log back into the database whenever the writer asks, without ever making
 /// the writer or a reader wait (a passive checkpoint). Ends with the writer.
 fn checkpoint_loop(conn: Connection, kicked: mpsc::Receiver<()>) {
@@ -423,45 +378,6 @@ mod tests {
         })
         .await
         .expect("read")
-    }
-
-    /// The nice value of each of this process's threads named `name`.
-    #[cfg(target_os = "linux")]
-    fn nice_of_threads_named(name: &str) -> Vec<i32> {
-        let tasks = std::fs::read_dir("/proc/self/task").expect("/proc/self/task");
-        tasks
-            .filter_map(|task| {
-                let path = task.ok()?.path();
-                let comm = std::fs::read_to_string(path.join("comm")).ok()?;
-                let tid: i32 = path.file_name()?.to_str()?.parse().ok()?;
-                let pid = rustix::process::Pid::from_raw(tid)?;
-                (comm.trim_end() == name)
-                    .then(|| rustix::process::getpriority_process(Some(pid)).ok())
-                    .flatten()
-            })
-            .collect()
-    }
-
-    #[cfg(target_os = "linux")]
-    #[tokio::test]
-    async fn the_writer_runs_ahead_of_the_request_workers_where_the_process_may_say_so() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = Db::open(&dir.path().join("t.db")).expect("open");
-        // Once a job has run, the writer has set its priority.
-        db.write(|_| Ok(())).await.expect("a job");
-        let own = rustix::process::getpriority_process(None).expect("own nice");
-        // Whether this process may lower a thread's nice value (root, CAP_SYS_NICE,
-        // RLIMIT_NICE), asked on a thread of its own.
-        let allowed = std::thread::spawn(|| set_thread_nice(WRITER_NICE).is_ok())
-            .join()
-            .expect("no panic");
-        let writers = nice_of_threads_named("db-writer");
-        assert!(!writers.is_empty(), "no db-writer thread found");
-        let expected = if allowed { WRITER_NICE } else { own };
-        assert!(
-            writers.iter().all(|&nice| nice == expected),
-            "writer nice values {writers:?}, expected {expected} (lowering allowed: {allowed})"
-        );
     }
 
     #[tokio::test]
