@@ -558,7 +558,8 @@ fn print(backend: &str, rows: &[Row], wire: (f64, u64, u64)) {
 }
 
 /// Tells `perf record` to start or stop recording, when `BENCH_PERF_CTL` names its
-/// control FIFO, so that a profile holds a burst alone and not the set-up before it:
+/// control FIFO, so that a profile of (c) or (d) holds the burst alone, not the set-up
+/// before it (enrolling the devices is mostly argon2). Other scenarios record nothing:
 ///
 /// ```sh
 /// mkfifo /tmp/ctl /tmp/ack
