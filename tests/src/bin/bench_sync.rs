@@ -555,6 +555,17 @@ fn print(backend: &str, rows: &[Row], wire: (f64, u64, u64)) {
         ms(Some(p99)),
         verdict(p99 <= Duration::from_millis(100))
     );
+    // What bounds (c) from below on this machine: the CPU the burst used, spread perfectly
+    // over every core, server, client and database alike.
+    let cpu = batched.cpu.own + batched.cpu.postgres;
+    println!(
+        "  (c) CPU of the burst: {:.0} ms (this process {:.0}, PostgreSQL {:.0}); over {} cores no schedule ends before {:.0} ms",
+        cpu.as_secs_f64() * 1e3,
+        batched.cpu.own.as_secs_f64() * 1e3,
+        batched.cpu.postgres.as_secs_f64() * 1e3,
+        cores(),
+        cpu.as_secs_f64() * 1e3 / cores() as f64
+    );
 }
 
 /// Tells `perf record` to start or stop recording, when `BENCH_PERF_CTL` names its
