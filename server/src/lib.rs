@@ -79,7 +79,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     )
     // Only matched routes: the label is the route's pattern (ids never become labels).
     .route_layer(middleware::from_fn_with_state(state.clone(), record_latency))
-    .fallback(|| async { json_error(StatusCode::NOT_FOUND, "not_found", "niet gevonden") })
+    .fallback(web::not_found)
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
     .layer(RequestDecompressionLayer::new())
     // Inside `read_body_first`, so that a refused request's body was read (see there).

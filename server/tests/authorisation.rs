@@ -966,6 +966,55 @@ async fn page_matrix(
     );
 }
 
+/// A mistyped address or an old bookmark: a browser gets a page in Dutch with the way back
+/// to the user's own start page (or to the login), not a line of JSON; the API, and any
+/// client that does not ask for HTML, gets the JSON error it always got.
+#[rstest]
+#[tokio::test]
+async fn an_unknown_address_shows_a_browser_a_dutch_page_with_the_way_back_and_the_api_its_json(
+    world: &World,
+) {
+    let as_browser = |mut req: axum::http::Request<axum::body::Body>| {
+        req.headers_mut().insert(
+            axum::http::header::ACCEPT,
+            "text/html,application/xhtml+xml,*/*;q=0.8"
+                .parse()
+                .expect("header"),
+        );
+        req
+    };
+    for (who, start) in [
+        (Some(Role::Coordinator), "href=\"/kaart\""),
+        (Some(Role::Meldpunt), "href=\"/meldpunt\""),
+        (None, "href=\"/login\""),
+    ] {
+        let auth = who.map_or(Auth::None, |role| Auth::Cookie(world.session(role)));
+        let reply = world
+            .app
+            .send(as_browser(get("/trends/oud-adres", auth)))
+            .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{who:?}");
+        assert!(
+            reply.headers[axum::http::header::CONTENT_TYPE]
+                .to_str()
+                .expect("type")
+                .starts_with("text/html"),
+            "{who:?}: a page"
+        );
+        let page = reply.text();
+        assert!(page.contains("Pagina niet gevonden"), "{who:?}: {page}");
+        assert!(page.contains(start), "{who:?}: the way back {start}");
+    }
+    // The API answers JSON, even to a browser; so does anything that does not ask for HTML.
+    for req in [
+        as_browser(get("/api/v1/bestaat-niet", Auth::None)),
+        get("/trends/oud-adres", Auth::None),
+    ] {
+        let reply = world.app.send(req).await;
+        assert_eq!(reply.error(StatusCode::NOT_FOUND).code, "not_found");
+    }
+}
+
 /// Every `.route("…", get(…).post(…))` in the server's source, as (method, path).
 fn routes_in_source() -> BTreeSet<(String, String)> {
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use avondronde_shared::Role;
 use axum::Form;
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -161,6 +161,39 @@ pub fn failed_page(user: Option<&WebUser>, e: impl Into<ApiError>) -> Response {
         },
     );
     with_retry_after((axum::http::StatusCode::SERVICE_UNAVAILABLE, page).into_response())
+}
+
+/// What an address that is no route answers: a page in Dutch with a way back for a browser
+/// (a mistyped address, an old bookmark), and the API's JSON error for everything else.
+pub async fn not_found(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    let browser = !parts.uri.path().starts_with("/api/")
+        && parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+    if !browser {
+        return crate::error::json_error(StatusCode::NOT_FOUND, "not_found", "niet gevonden");
+    }
+    let user = WebUser::from_request_parts(&mut parts, &state).await.ok();
+    let (start, label) = match &user {
+        Some(u) => (home_path(u.role), "Naar uw startpagina"),
+        None => ("/login", "Naar de inlogpagina"),
+    };
+    let page = layout(
+        "Pagina niet gevonden",
+        user.as_ref(),
+        "",
+        false,
+        html! {},
+        html! {
+            h1 { "Pagina niet gevonden" }
+            p { "Op dit adres staat geen pagina. Misschien is het adres verkeerd getypt, of is het een oude bladwijzer." }
+            p { a href=(start) { (label) } }
+        },
+    );
+    (StatusCode::NOT_FOUND, page).into_response()
 }
 
 /// `res` with the `Retry-After` header of a 503.
