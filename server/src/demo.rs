@@ -25,6 +25,7 @@ use crate::db::{DbError, now_ms};
 use crate::ingest::{self, PushContext};
 use crate::setup::{self, SetupError, polygon};
 use crate::state::AppState;
+use crate::store;
 
 /// A web login.
 #[derive(Clone, Serialize)]
@@ -270,9 +271,22 @@ pub async fn build(state: &Arc<AppState>, now: Timestamp) -> Result<Credentials,
 
     let codes = {
         let field_users: Vec<_> = field.iter().map(|d| d.user).collect();
+        // The care forms arrived, as the story goes, over the past weeks, and each marked
+        // its phone as seen then; but the phones sent their contacts just now, which is
+        // when the admin's list of phones should say they were last seen (not weeks
+        // before they were enrolled).
+        let seen: Vec<store::sync::Seen> = field
+            .iter()
+            .map(|d| store::sync::Seen {
+                device: d.id,
+                at_ms: now_ms(),
+                skew_ms: 0,
+            })
+            .collect();
         state
             .store
             .write(gemeente, move |tx| {
+                store::sync::record_seen_all(tx, &seen)?;
                 field_users
                     .iter()
                     .map(|u| auth::issue_enrolment_code(tx, *u, ENROLMENT_TTL_MS))

@@ -268,6 +268,16 @@ test('the enrolment screen shows a QR code with the server, the code and the fin
   assert.ok(await admin.locator('table.phones th', { hasText: 'Aangemeld op' }).count() === 1);
   const dates = await admin.locator('table.phones td[data-label="Aangemeld op"]').allInnerTexts();
   assert.ok(dates.length >= 1 && dates.every((d) => /^\d{2}-\d{2}-\d{4}/.test(d.trim())), `enrolment dates: ${dates}`);
+  // No phone was last seen before it was enrolled (the demo's care forms are dated weeks
+  // back, but its phones sent everything just now).
+  const when = (d) => {
+    const [day, month, year, hour, minute] = d.trim().match(/\d+/g).map(Number);
+    return new Date(year, month - 1, day, hour, minute).getTime();
+  };
+  const seen = await admin.locator('table.phones td[data-label="Laatst gezien"]').allInnerTexts();
+  seen.forEach((s, i) => {
+    if (s.trim() !== 'nooit') assert.ok(when(s) >= when(dates[i]), `phone ${i}: last seen ${s} before its enrolment ${dates[i]}`);
+  });
   assert.match(await admin.locator('table.phones th', { hasText: 'Klok' }).getAttribute('title'), /klok van de telefoon/);
   await shots(admin, 'admin-phones-dates');
   await Promise.all([admin.waitForNavigation(), admin.click('form[action="/beheer/code"] button[type=submit]')]);
