@@ -268,8 +268,11 @@ fn over_limit(e: &(dyn std::error::Error + 'static)) -> bool {
 /// Gives every error response the JSON `{code, message}` shape, including those made by
 /// layers and by axum itself (405, 413 from a body limit, …). axum's own rejections (a
 /// form or query it could not read) come as plain text naming the framework and the
-/// missing field: those are replaced too, so no error answers with internals.
+/// missing field: those are replaced too, so no error answers with internals. The one
+/// exception is a browser asking for a page by an address only a form may use (a 405): it
+/// gets a page in Dutch, with the same headers.
 async fn json_errors(req: Request, next: Next) -> Response {
+    let page = web::asks_for_a_page(req.uri(), req.headers());
     let res = next.run(req).await;
     let status = res.status();
     let plain_text = res
@@ -297,7 +300,11 @@ async fn json_errors(req: Request, next: Next) -> Response {
         s if s.is_server_error() => ("internal", "interne fout; probeer het later opnieuw"),
         _ => ("bad_request", "ongeldig verzoek"),
     };
-    let mut out = json_error(status, code, message);
+    let mut out = if page && status == StatusCode::METHOD_NOT_ALLOWED {
+        web::wrong_method_page()
+    } else {
+        json_error(status, code, message)
+    };
     for (k, v) in res.headers() {
         if k != header::CONTENT_LENGTH && k != header::CONTENT_TYPE {
             out.headers_mut().insert(k.clone(), v.clone());

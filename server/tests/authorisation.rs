@@ -967,11 +967,12 @@ async fn page_matrix(
 }
 
 /// A mistyped address or an old bookmark: a browser gets a page in Dutch with the way back
-/// to the user's own start page (or to the login), not a line of JSON; the API, and any
-/// client that does not ask for HTML, gets the JSON error it always got.
+/// to the user's own start page (or to the login), not a line of JSON; so does a form's
+/// address opened from the address bar. The API, and any client that does not ask for
+/// HTML, gets the JSON error it always got.
 #[rstest]
 #[tokio::test]
-async fn an_unknown_address_shows_a_browser_a_dutch_page_with_the_way_back_and_the_api_its_json(
+async fn an_unknown_address_or_a_forms_address_shows_a_browser_a_dutch_page_and_the_api_its_json(
     world: &World,
 ) {
     let as_browser = |mut req: axum::http::Request<axum::body::Body>| {
@@ -1013,6 +1014,31 @@ async fn an_unknown_address_shows_a_browser_a_dutch_page_with_the_way_back_and_t
         let reply = world.app.send(req).await;
         assert_eq!(reply.error(StatusCode::NOT_FOUND).code, "not_found");
     }
+    // A form's address typed into the address bar (the logout is a POST): a page that says
+    // so, and logs nobody out; still 405 with `Allow`.
+    let cookie = world.session(Role::Coordinator);
+    let reply = world
+        .app
+        .send(as_browser(get("/logout", Auth::Cookie(cookie))))
+        .await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(reply.text().contains("Dit adres is voor een formulier"));
+    assert!(reply.headers.contains_key(axum::http::header::ALLOW));
+    let still = world
+        .app
+        .send(get("/api/v1/me", Auth::Cookie(cookie)))
+        .await;
+    assert_eq!(still.status, StatusCode::OK, "the session was not ended");
+    // The API's wrong method stays JSON, even for a browser.
+    let reply = world
+        .app
+        .send(as_browser(get("/api/v1/sync/push", Auth::None)))
+        .await;
+    assert_eq!(
+        reply.error(StatusCode::METHOD_NOT_ALLOWED).code,
+        "method_not_allowed"
+    );
+    assert!(reply.headers.contains_key(axum::http::header::ALLOW));
 }
 
 /// Every `.route("…", get(…).post(…))` in the server's source, as (method, path).

@@ -9,7 +9,7 @@ use avondronde_shared::Role;
 use axum::Form;
 use axum::Router;
 use axum::extract::{FromRequestParts, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -167,13 +167,7 @@ pub fn failed_page(user: Option<&WebUser>, e: impl Into<ApiError>) -> Response {
 /// (a mistyped address, an old bookmark), and the API's JSON error for everything else.
 pub async fn not_found(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let (mut parts, _) = req.into_parts();
-    let browser = !parts.uri.path().starts_with("/api/")
-        && parts
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-    if !browser {
+    if !asks_for_a_page(&parts.uri, &parts.headers) {
         return crate::error::json_error(StatusCode::NOT_FOUND, "not_found", "niet gevonden");
     }
     let user = WebUser::from_request_parts(&mut parts, &state).await.ok();
@@ -194,6 +188,34 @@ pub async fn not_found(State(state): State<Arc<AppState>>, req: Request) -> Resp
         },
     );
     (StatusCode::NOT_FOUND, page).into_response()
+}
+
+/// Whether a request comes from a browser that wants a page: it asks for HTML, outside the
+/// API (whose answers are JSON whoever asks).
+pub fn asks_for_a_page(uri: &Uri, headers: &HeaderMap) -> bool {
+    !uri.path().starts_with("/api/")
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+}
+
+/// What a browser gets for an address that exists but not for its method: typically a
+/// form's address (the logout, a save) typed or bookmarked, which only a form can send.
+pub fn wrong_method_page() -> Response {
+    let page = layout(
+        "Dit adres is voor een formulier",
+        None,
+        "",
+        false,
+        html! {},
+        html! {
+            h1 { "Dit adres is voor een formulier" }
+            p { "Dit adres werkt alleen met een knop op een pagina, niet vanuit de adresbalk of een bladwijzer. Er is niets gewijzigd." }
+            p { a href="/" { "Naar uw startpagina" } }
+        },
+    );
+    (StatusCode::METHOD_NOT_ALLOWED, page).into_response()
 }
 
 /// `res` with the `Retry-After` header of a 503.
